@@ -1,0 +1,148 @@
+# elog — one non-recursive Makefile.
+#   make            build ./elog (optimized)
+#   make test       build under ASan+UBSan in build/san and run the whole suite
+#   make serve      build and run `elog serve` on the embedded default
+#   make deps       install missing Debian packages (apt-get update first)
+#   make docs       regenerate man pages and completions from the option tables
+#   make bench      run the benchmarks in bench/ (not part of test)
+#   make fuzz       run the libFuzzer targets for a set time
+#   V=1             show full commands
+
+PREFIX   ?= /usr/local
+O        ?= build
+SAN      ?=
+CC       ?= cc
+PKGS      = grpc libprotobuf-c sqlite3 yajl zlib
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	      -Wno-missing-field-initializers -Wno-format-nonliteral -g
+ifeq ($(SAN),1)
+OPT      ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN     = -fsanitize=address,undefined
+else
+OPT      ?= -O2
+LDSAN     =
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPPFLAGS += -Isrc -I$(O)/gen
+ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+LIBS     = $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PROTOS = proto/elog.proto proto/electrician.proto proto/logging.proto \
+	 proto/flowctl.proto proto/ingestion.proto
+WKT    = google/protobuf/timestamp.proto google/protobuf/struct.proto \
+	 google/protobuf/empty.proto
+GEN_C  = $(patsubst proto/%.proto,$(O)/gen/%.pb-c.c,$(PROTOS)) \
+	 $(patsubst %.proto,$(O)/gen/%.pb-c.c,$(WKT))
+GEN_H  = $(GEN_C:.c=.h)
+
+LIB_SRC  = $(sort $(wildcard src/*.c))
+CMD_SRC  = $(sort $(wildcard cmd/*.c))
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ  = $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(GEN_C:.c=.o)
+CMD_OBJ  = $(patsubst %.c,$(O)/%.o,$(CMD_SRC))
+UNIT_BIN = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+
+.PHONY: all test test-long serve deps docs check-docs bench fuzz install clean check-layering
+.SECONDARY:
+
+all: elog
+
+elog: $(O)/elog
+ifeq ($(O),build)
+	$(Q)cp $< $@
+else
+	@true
+endif
+
+$(O)/elog: $(CMD_OBJ) $(O)/libelog.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDSAN) -o $@ $(CMD_OBJ) $(O)/libelog.a $(LIBS)
+
+$(O)/libelog.a: $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/tests/%: tests/unit/%.c $(O)/libelog.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDSAN) -o $@ $< $(O)/libelog.a $(LIBS)
+
+# protoc-c gets the messages only: elog's own rpc table names the methods, and protoc-c's
+# service stubs would not compile for flowctl (a method named Register).
+$(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(O)/gen $(O)/proto
+	@echo "  PROTOC  $<"
+	$(Q)sed '/^service /,/^}/d' $< > $(O)/proto/$(notdir $<)
+	$(Q)protoc-c -I$(O)/proto -I/usr/include --c_out=$(O)/gen $(O)/proto/$(notdir $<)
+
+$(O)/gen/google/protobuf/%.pb-c.c $(O)/gen/google/protobuf/%.pb-c.h: /usr/include/google/protobuf/%.proto
+	@mkdir -p $(O)/gen
+	@echo "  PROTOC  $<"
+	$(Q)protoc-c -I/usr/include --c_out=$(O)/gen $<
+
+$(O)/gen/%.pb-c.o: $(O)/gen/%.pb-c.c $(GEN_H)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+$(O)/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DELOG_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+units: $(UNIT_BIN)
+
+deps:
+	@sh tools/deps.sh
+
+# The README's test command: everything, under AddressSanitizer and UBSan.
+test: deps
+	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 build/san/elog units-san
+	$(Q)sh tests/run.sh build/san
+
+units-san:
+	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 units
+
+test-long: deps
+	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 build/san/elog units-san
+	$(Q)ELOG_TEST_LONG=1 sh tests/run.sh build/san
+
+# The README's run command: build, then serve on the embedded default.
+serve: deps
+	$(Q)$(MAKE) --no-print-directory elog
+	./elog serve
+
+docs: elog
+	$(Q)sh tools/gendocs.sh ./elog
+
+check-layering:
+	$(Q)! grep -nE '\b(f?printf|puts|exit|abort|perror)\s*\(' src/*.c | grep -v 'snprintf\|vsnprintf' || \
+		(echo "src/ must not print or exit"; false)
+
+bench: elog
+	$(Q)sh bench/run.sh
+
+install: elog
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 elog $(DESTDIR)$(PREFIX)/bin/elog
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 completions/elog.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/elog
+	install -m 644 completions/_elog $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_elog
+	install -m 644 completions/elog.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/elog.fish
+
+clean:
+	rm -rf build elog

@@ -1,0 +1,904 @@
+/*
+ * display.c — renders records as colored text, JSON Lines or CSV into a caller's buffer.
+ *
+ * The text view keeps a small open-addressing map of the components it has seen: each
+ * entry caches its color (FNV-1a of the name into a palette without red/yellow, probing to
+ * a free slot) and its rendered prefix (colored, padded, " | "), rebuilt when the common
+ * width grows. Fields (a JSON object text) are walked by a small allocation-free scanner,
+ * which also validates them for the JSON/CSV outputs.
+ */
+#include "display.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* 256-color codes: blues, cyans, greens, purples, magentas and light greys. No red, orange,
+ * pink or yellow hues (reserved for error/warn) and nothing too dark to read. */
+static const unsigned char palette[] = {
+	33, 39, 45, 51, 69, 75, 81, 111, 117, 153,          /* blues */
+	34, 40, 42, 48, 77, 78, 114, 120,                    /* greens */
+	37, 43, 44, 80, 86, 122,                             /* cyans, teals */
+	99, 105, 135, 141, 165, 171, 177, 183, 201, 207, 213, /* purples, magentas */
+	252, 255,                                            /* light greys */
+};
+#define PALETTE_N (sizeof(palette) / sizeof(palette[0]))
+
+#define MAX_PAD 24
+
+#define ANSI_RESET "\033[0m"
+#define ANSI_DIM "\033[2m"
+
+struct comp {
+	char *name;          /* NULL: empty slot */
+	size_t len;
+	uint32_t hash;
+	int color;
+	int chars;           /* display width (code points) */
+	int prefix_width;    /* width the cached prefix was built for; -1: none */
+	char *prefix;
+	size_t prefix_len;
+};
+
+struct elog_display {
+	struct elog_display_opts o;
+	struct comp *tab;
+	size_t cap, n;
+	int width;
+	unsigned char used[PALETTE_N];
+	size_t nused;
+	struct elog_buf tmp, tmp2;
+	int64_t tsec;         /* second of the cached time text */
+	int tvalid;
+	char tbuf[24];        /* "2006-01-02T15:04:05" */
+	int64_t rsec;         /* second of the cached RFC3339 text (JSON/CSV) */
+	int rvalid;
+	size_t rlen;
+	char rbuf[48];        /* "2006-01-02T15:04:05", without the 'Z' */
+};
+
+size_t elog_display_palette(const unsigned char **codes)
+{
+	if (codes)
+		*codes = palette;
+	return PALETTE_N;
+}
+
+/* ---- small writers ---- */
+
+static inline void put(struct elog_buf *b, const char *s, size_t n)
+{
+	elog_buf_add(b, s, n);
+}
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_i64(struct elog_buf *b, int64_t v)
+{
+	char tmp[24];
+	char *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static void put_spaces(struct elog_buf *b, int n)
+{
+	static const char sp[] = "                                ";
+	while (n > 0) {
+		int k = n < (int)sizeof(sp) - 1 ? n : (int)sizeof(sp) - 1;
+		put(b, sp, (size_t)k);
+		n -= k;
+	}
+}
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Length of the valid UTF-8 sequence at p (no NUL, no surrogates, no overlongs), 0 if bad. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *e)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if (c < 0xC2)
+		return 0;
+	if (c < 0xE0) {
+		if (e - p < 2 || (p[1] & 0xC0) != 0x80)
+			return 0;
+		return 2;
+	}
+	if (c < 0xF0) {
+		if (e - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && p[1] < 0xA0)
+			return 0;
+		if (c == 0xED && p[1] >= 0xA0)
+			return 0;
+		return 3;
+	}
+	if (c < 0xF5) {
+		if (e - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+		    (p[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xF4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* Appends s as a JSON string literal; repairs invalid UTF-8 first. */
+static void put_json_str(struct elog_display *d, struct elog_buf *b, const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			break;
+	}
+	if (i == n) {                       /* plain ASCII: the common case */
+		elog_buf_grow(b, n + 3);
+		b->data[b->len++] = '"';
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len++] = '"';
+		b->data[b->len] = '\0';
+		return;
+	}
+	if (elog_utf8_valid(s, n)) {
+		elog_json_quote(b, s, n);
+		return;
+	}
+	elog_buf_reset(&d->tmp2);
+	elog_utf8_append(&d->tmp2, s, n);
+	elog_json_quote(b, d->tmp2.data ? d->tmp2.data : "", d->tmp2.len);
+}
+
+/* Text output: appends s, escaping terminal control bytes (C0 except tab/newline, DEL and
+ * the C1 range) as \xNN so a record can't drive the terminal. */
+static void put_sanitized(struct elog_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *e = p + n, *run = p;
+	while (p < e) {
+		unsigned c = *p;
+		size_t bad = 0;
+		if (c < 0x20) {
+			if (c != '\t' && c != '\n')
+				bad = 1;
+		} else if (c == 0x7f) {
+			bad = 1;
+		} else if (c == 0xC2 && p + 1 < e && p[1] >= 0x80 && p[1] <= 0x9F) {
+			bad = 2;
+		}
+		if (!bad) {
+			p++;
+			continue;
+		}
+		put(b, (const char *)run, (size_t)(p - run));
+		for (size_t k = 0; k < bad; k++) {
+			char esc[4] = { '\\', 'x', hex[p[k] >> 4], hex[p[k] & 15] };
+			put(b, esc, 4);
+		}
+		p += bad;
+		run = p;
+	}
+	put(b, (const char *)run, (size_t)(p - run));
+}
+
+/* ---- JSON scanning (validation without allocation) ---- */
+
+static const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* p at '"'; returns the position after the closing quote, or NULL. */
+static const char *skip_string(const char *p, const char *e)
+{
+	p++;
+	while (p < e) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"')
+			return p + 1;
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			if (++p >= e)
+				return NULL;
+			switch (*p) {
+			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+				p++;
+				break;
+			case 'u':
+				if (e - p < 5)
+					return NULL;
+				for (int k = 1; k <= 4; k++)
+					if (hexval(p[k]) < 0)
+						return NULL;
+				p += 5;
+				break;
+			default:
+				return NULL;
+			}
+		} else if (c < 0x80) {
+			p++;
+		} else {
+			size_t l = utf8_seq((const unsigned char *)p, (const unsigned char *)e);
+			if (!l)
+				return NULL;
+			p += l;
+		}
+	}
+	return NULL;
+}
+
+static const char *skip_digits(const char *p, const char *e)
+{
+	const char *s = p;
+	while (p < e && *p >= '0' && *p <= '9')
+		p++;
+	return p == s ? NULL : p;
+}
+
+static const char *skip_number(const char *p, const char *e)
+{
+	if (p < e && *p == '-')
+		p++;
+	if (p >= e)
+		return NULL;
+	if (*p == '0')
+		p++;
+	else if (!(p = skip_digits(p, e)))
+		return NULL;
+	if (p < e && *p == '.' && !(p = skip_digits(p + 1, e)))
+		return NULL;
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (!(p = skip_digits(p, e)))
+			return NULL;
+	}
+	return p;
+}
+
+static const char *skip_value(const char *p, const char *e, int depth)
+{
+	if (p >= e || depth > 64)
+		return NULL;
+	switch (*p) {
+	case '"':
+		return skip_string(p, e);
+	case '{':
+	case '[': {
+		char close = *p == '{' ? '}' : ']';
+		int obj = *p == '{';
+		p = skip_ws(p + 1, e);
+		if (p < e && *p == close)
+			return p + 1;
+		for (;;) {
+			if (obj) {
+				if (p >= e || *p != '"' || !(p = skip_string(p, e)))
+					return NULL;
+				p = skip_ws(p, e);
+				if (p >= e || *p != ':')
+					return NULL;
+				p = skip_ws(p + 1, e);
+			}
+			if (!(p = skip_value(p, e, depth + 1)))
+				return NULL;
+			p = skip_ws(p, e);
+			if (p >= e)
+				return NULL;
+			if (*p == close)
+				return p + 1;
+			if (*p != ',')
+				return NULL;
+			p = skip_ws(p + 1, e);
+		}
+	}
+	case 't':
+		return e - p >= 4 && !memcmp(p, "true", 4) ? p + 4 : NULL;
+	case 'f':
+		return e - p >= 5 && !memcmp(p, "false", 5) ? p + 5 : NULL;
+	case 'n':
+		return e - p >= 4 && !memcmp(p, "null", 4) ? p + 4 : NULL;
+	default:
+		return skip_number(p, e);
+	}
+}
+
+/* True when s[0..n) is exactly one JSON object (surrounding whitespace allowed). */
+static int valid_object(const char *s, size_t n)
+{
+	const char *e = s + n, *p = skip_ws(s, e);
+	if (p >= e || *p != '{' || !(p = skip_value(p, e, 0)))
+		return 0;
+	return skip_ws(p, e) == e;
+}
+
+static void put_utf8_cp(struct elog_buf *b, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	put(b, u, n);
+}
+
+static uint32_t hex4(const char *p)
+{
+	return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+}
+
+/* Decodes the (validated) JSON string literal [p, e) (quotes included) into b. */
+static void decode_string(struct elog_buf *b, const char *p, const char *e)
+{
+	p++;
+	e--;
+	const char *run = p;
+	while (p < e) {
+		if (*p != '\\') {
+			p++;
+			continue;
+		}
+		put(b, run, (size_t)(p - run));
+		p++;
+		char c = *p++;
+		switch (c) {
+		case 'b': elog_buf_addc(b, '\b'); break;
+		case 'f': elog_buf_addc(b, '\f'); break;
+		case 'n': elog_buf_addc(b, '\n'); break;
+		case 'r': elog_buf_addc(b, '\r'); break;
+		case 't': elog_buf_addc(b, '\t'); break;
+		case 'u': {
+			uint32_t cp = hex4(p);
+			p += 4;
+			if (cp >= 0xD800 && cp < 0xDC00 && e - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+				uint32_t lo = hex4(p + 2);
+				if (lo >= 0xDC00 && lo < 0xE000) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					p += 6;
+				}
+			}
+			if ((cp >= 0xD800 && cp < 0xE000) || cp == 0)
+				cp = 0xFFFD;
+			put_utf8_cp(b, cp);
+			break;
+		}
+		default: elog_buf_addc(b, c); break;   /* " \ / */
+		}
+		run = p;
+	}
+	put(b, run, (size_t)(p - run));
+}
+
+/* Appends the (validated) JSON value [p, e) without insignificant whitespace. */
+static void put_compact(struct elog_buf *b, const char *p, const char *e)
+{
+	while (p < e) {
+		if (*p == '"') {
+			const char *q = skip_string(p, e);
+			if (!q)
+				q = e;
+			put(b, p, (size_t)(q - p));
+			p = q;
+		} else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+			p++;
+		} else {
+			const char *q = p;
+			while (q < e && *q != '"' && *q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
+				q++;
+			put(b, p, (size_t)(q - p));
+			p = q;
+		}
+	}
+}
+
+/* A decoded string needs its JSON-quoted form in the text view. */
+static int needs_quote(const char *s, size_t n)
+{
+	if (n == 0)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == '"' || c == '=' || c == 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
+/* Appends a string (literal span [p, q)) in the text view: unquoted when plain. */
+static void put_text_string(struct elog_display *d, struct elog_buf *out, const char *p,
+			    const char *q)
+{
+	elog_buf_reset(&d->tmp);
+	decode_string(&d->tmp, p, q);
+	const char *s = d->tmp.data ? d->tmp.data : "";
+	if (needs_quote(s, d->tmp.len))
+		put_sanitized(out, p, (size_t)(q - p));
+	else
+		put_sanitized(out, s, d->tmp.len);
+}
+
+/* Renders fields as key=value pairs; returns 0 when the text isn't a JSON object. */
+static int put_fields_text(struct elog_display *d, struct elog_buf *out, const char *s, size_t n)
+{
+	if (!valid_object(s, n))
+		return 0;
+	const char *e = s + n, *p = skip_ws(s, e) + 1;
+	int first = 1;
+	p = skip_ws(p, e);
+	while (p < e && *p == '"') {
+		const char *kq = skip_string(p, e);
+		if (!first)
+			elog_buf_addc(out, ' ');
+		first = 0;
+		if (d->o.color)
+			PUTS(out, ANSI_DIM);
+		put_text_string(d, out, p, kq);
+		elog_buf_addc(out, '=');
+		if (d->o.color)
+			PUTS(out, ANSI_RESET);
+		p = skip_ws(kq, e);
+		p = skip_ws(p + 1, e);                  /* ':' */
+		const char *vq = skip_value(p, e, 0);
+		if (*p == '"') {
+			put_text_string(d, out, p, vq);
+		} else {
+			elog_buf_reset(&d->tmp);
+			put_compact(&d->tmp, p, vq);
+			put_sanitized(out, d->tmp.data ? d->tmp.data : "", d->tmp.len);
+		}
+		p = skip_ws(vq, e);
+		if (p < e && *p == ',')
+			p = skip_ws(p + 1, e);
+	}
+	return 1;
+}
+
+/* ---- components ---- */
+
+static int utf8_chars(const char *s, size_t n)
+{
+	int c = 0;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			c++;
+	return c;
+}
+
+static void tab_insert(struct comp *tab, size_t cap, struct comp *c)
+{
+	size_t i = c->hash & (cap - 1);
+	while (tab[i].name)
+		i = (i + 1) & (cap - 1);
+	tab[i] = *c;
+}
+
+static struct comp *comp_get(struct elog_display *d, const char *name, size_t len)
+{
+	uint32_t h = fnv1a(name, len);
+	size_t i = h & (d->cap - 1);
+	while (d->tab[i].name) {
+		struct comp *c = &d->tab[i];
+		if (c->hash == h && c->len == len && !memcmp(c->name, name, len))
+			return c;
+		i = (i + 1) & (d->cap - 1);
+	}
+	if ((d->n + 1) * 2 > d->cap) {
+		size_t ncap = d->cap * 2;
+		struct comp *nt = xcalloc(ncap, sizeof(*nt));
+		for (size_t k = 0; k < d->cap; k++)
+			if (d->tab[k].name)
+				tab_insert(nt, ncap, &d->tab[k]);
+		free(d->tab);
+		d->tab = nt;
+		d->cap = ncap;
+	}
+	struct comp c = { 0 };
+	c.name = xstrndup(name, len);
+	c.len = len;
+	c.hash = h;
+	c.chars = utf8_chars(name, len);
+	c.prefix_width = -1;
+	int col = (int)(h % PALETTE_N);
+	if (d->nused < PALETTE_N) {
+		while (d->used[col])
+			col = (col + 1) % (int)PALETTE_N;
+		d->used[col] = 1;
+		d->nused++;
+	}
+	c.color = col;
+	if ((c.chars > MAX_PAD ? MAX_PAD : c.chars) > d->width)
+		d->width = c.chars > MAX_PAD ? MAX_PAD : c.chars;
+	d->n++;
+	tab_insert(d->tab, d->cap, &c);
+	return comp_get(d, name, len);
+}
+
+static void build_prefix(struct elog_display *d, struct comp *c)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	if (d->o.color) {
+		PUTS(&b, "\033[38;5;");
+		put_i64(&b, palette[c->color]);
+		elog_buf_addc(&b, 'm');
+	}
+	put_sanitized(&b, c->name, c->len);
+	if (d->o.color)
+		PUTS(&b, ANSI_RESET);
+	if (c->chars < d->width)
+		put_spaces(&b, d->width - c->chars);
+	PUTS(&b, " | ");
+	free(c->prefix);
+	c->prefix_len = b.len;
+	c->prefix = elog_buf_detach(&b);
+	c->prefix_width = d->width;
+}
+
+/* ---- public ---- */
+
+struct elog_display *elog_display_new(const struct elog_display_opts *o)
+{
+	struct elog_display *d = xcalloc(1, sizeof(*d));
+	if (o)
+		d->o = *o;
+	d->cap = 32;
+	d->tab = xcalloc(d->cap, sizeof(*d->tab));
+	return d;
+}
+
+void elog_display_free(struct elog_display *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->cap; i++) {
+		free(d->tab[i].name);
+		free(d->tab[i].prefix);
+	}
+	free(d->tab);
+	elog_buf_release(&d->tmp);
+	elog_buf_release(&d->tmp2);
+	free(d);
+}
+
+void elog_display_hint_components(struct elog_display *d, char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i])
+			comp_get(d, names[i], strlen(names[i]));
+}
+
+int elog_display_color_of(struct elog_display *d, const char *component)
+{
+	size_t len = strlen(component);
+	uint32_t h = fnv1a(component, len);
+	for (size_t i = h & (d->cap - 1); d->tab[i].name; i = (i + 1) & (d->cap - 1)) {
+		struct comp *c = &d->tab[i];
+		if (c->hash == h && c->len == len && !memcmp(c->name, component, len))
+			return c->color;
+	}
+	return -1;
+}
+
+void elog_display_header(struct elog_display *d, struct elog_buf *out)
+{
+	if (d->o.format == ELOG_FMT_CSV)
+		PUTS(out, "id,ts,component,level,msg,fields,source\r\n");
+}
+
+static void put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+static void put_text_time(struct elog_display *d, struct elog_buf *out, int64_t ns)
+{
+	if (ns == 0) {
+		put_spaces(out, d->o.utc ? 24 : 23);
+		return;
+	}
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	if (!d->tvalid || sec != d->tsec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		if (!(d->o.utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)))
+			memset(&tm, 0, sizeof(tm));
+		int y = tm.tm_year + 1900;
+		if (y < 0)
+			y = 0;
+		char *p = d->tbuf;
+		p[0] = (char)('0' + y / 1000 % 10);
+		p[1] = (char)('0' + y / 100 % 10);
+		put2(p + 2, y);
+		p[4] = '-';
+		put2(p + 5, tm.tm_mon + 1);
+		p[7] = '-';
+		put2(p + 8, tm.tm_mday);
+		p[10] = 'T';
+		put2(p + 11, tm.tm_hour);
+		p[13] = ':';
+		put2(p + 14, tm.tm_min);
+		p[16] = ':';
+		put2(p + 17, tm.tm_sec);
+		d->tsec = sec;
+		d->tvalid = 1;
+	}
+	char ms[5];
+	int m = (int)(frac / 1000000);
+	ms[0] = '.';
+	ms[1] = (char)('0' + m / 100);
+	put2(ms + 2, m);
+	ms[4] = 'Z';
+	put(out, d->tbuf, 19);
+	put(out, ms, d->o.utc ? 5 : 4);
+}
+
+static const char *const level_tag[ELOG_LEVEL_COUNT] = {
+	"TRACE", "DEBUG", "INFO ", "WARN ", "ERROR", "FATAL",
+};
+static const char *const level_color[ELOG_LEVEL_COUNT] = {
+	ANSI_DIM, ANSI_DIM, "\033[32m", "\033[33m", "\033[31m", "\033[1;97;41m",
+};
+
+static void record_text(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
+{
+	const char *comp = r->component ? r->component : "";
+	if (!d->o.no_prefix) {
+		struct comp *c = comp_get(d, comp, strlen(comp));
+		if (c->prefix_width != d->width)
+			build_prefix(d, c);
+		put(out, c->prefix, c->prefix_len);
+	}
+	if (d->o.timestamps) {
+		put_text_time(d, out, r->ts_ns ? r->ts_ns : r->arrival_ns);
+		elog_buf_addc(out, ' ');
+	}
+	int lv = r->level >= 0 && r->level < ELOG_LEVEL_COUNT ? r->level : ELOG_LEVEL_INFO;
+	if (d->o.color) {
+		elog_buf_adds(out, level_color[lv]);
+		put(out, level_tag[lv], lv == ELOG_LEVEL_INFO || lv == ELOG_LEVEL_WARN ? 4 : 5);
+		PUTS(out, ANSI_RESET);
+		if (lv == ELOG_LEVEL_INFO || lv == ELOG_LEVEL_WARN)
+			elog_buf_addc(out, ' ');
+	} else {
+		put(out, level_tag[lv], 5);
+	}
+	elog_buf_addc(out, ' ');
+	const char *msg = r->msg ? r->msg : "";
+	size_t mlen = strlen(msg);
+	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
+		elog_buf_adds(out, lv == ELOG_LEVEL_FATAL ? "\033[1;31m" : "\033[31m");
+	put_sanitized(out, msg, mlen);
+	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
+		PUTS(out, ANSI_RESET);
+	if (r->fields && r->fields[0]) {
+		size_t flen = strlen(r->fields);
+		size_t mark = out->len;
+		elog_buf_addc(out, ' ');
+		if (!put_fields_text(d, out, r->fields, flen)) {
+			out->len = mark + 1;
+			put_sanitized(out, r->fields, flen);
+		} else if (out->len == mark + 1) {
+			out->len = mark;             /* "{}": nothing to show */
+			out->data[mark] = '\0';
+		}
+	}
+	elog_buf_addc(out, '\n');
+}
+
+/* RFC3339Nano UTC as elog_format_rfc3339 writes it, with the date part cached per second.
+ * out holds >= 64 bytes. */
+static size_t rfc3339(struct elog_display *d, int64_t ns, char *out)
+{
+	if (ns < INT64_MIN + 1000000000)
+		return elog_format_rfc3339(ns, out, 64);
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	if (frac < 0) {
+		frac += 1000000000;
+		sec--;
+	}
+	if (!d->rvalid || d->rsec != sec) {
+		size_t n = elog_format_rfc3339(sec * 1000000000, d->rbuf, sizeof(d->rbuf));
+		d->rlen = n && d->rbuf[n - 1] == 'Z' ? n - 1 : n;
+		d->rsec = sec;
+		d->rvalid = 1;
+	}
+	memcpy(out, d->rbuf, d->rlen);
+	size_t len = d->rlen;
+	if (frac) {
+		char digits[9];
+		int k = 9;
+		for (int i = 8; i >= 0; i--) {
+			digits[i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		while (digits[k - 1] == '0')
+			k--;
+		out[len++] = '.';
+		memcpy(out + len, digits, (size_t)k);
+		len += (size_t)k;
+	}
+	out[len++] = 'Z';
+	return len;
+}
+
+/* The fields column of JSON/CSV: the object text, "{}" when empty, {"_raw":...} if invalid. */
+static void put_fields_json(struct elog_display *d, struct elog_buf *out, const char *f)
+{
+	size_t n = f ? strlen(f) : 0;
+	if (n == 0) {
+		PUTS(out, "{}");
+	} else if (valid_object(f, n)) {
+		put(out, f, n);
+	} else {
+		PUTS(out, "{\"_raw\":");
+		put_json_str(d, out, f, n);
+		elog_buf_addc(out, '}');
+	}
+}
+
+static void record_json(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
+{
+	char ts[64];
+	size_t tl = rfc3339(d, r->ts_ns ? r->ts_ns : r->arrival_ns, ts);
+	const char *comp = r->component ? r->component : "";
+	const char *msg = r->msg ? r->msg : "";
+	const char *src = r->source ? r->source : "";
+	PUTS(out, "{\"id\":");
+	put_i64(out, r->id);
+	PUTS(out, ",\"ts\":\"");
+	put(out, ts, tl);
+	PUTS(out, "\",\"component\":");
+	put_json_str(d, out, comp, strlen(comp));
+	PUTS(out, ",\"level\":\"");
+	elog_buf_adds(out, elog_level_name(r->level));
+	PUTS(out, "\",\"msg\":");
+	put_json_str(d, out, msg, strlen(msg));
+	PUTS(out, ",\"fields\":");
+	put_fields_json(d, out, r->fields);
+	PUTS(out, ",\"source\":");
+	put_json_str(d, out, src, strlen(src));
+	PUTS(out, "}\n");
+}
+
+/* One CSV cell (RFC 4180), as valid UTF-8. */
+static void put_csv(struct elog_display *d, struct elog_buf *out, const char *s, size_t n)
+{
+	if (!elog_utf8_valid(s, n)) {
+		elog_buf_reset(&d->tmp2);
+		elog_utf8_append(&d->tmp2, s, n);
+		s = d->tmp2.data ? d->tmp2.data : "";
+		n = d->tmp2.len;
+	}
+	const char *q = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') {
+			q = s + i;
+			break;
+		}
+	if (!q) {
+		put(out, s, n);
+		return;
+	}
+	elog_buf_addc(out, '"');
+	const char *run = s, *e = s + n;
+	for (const char *p = q; p < e; p++)
+		if (*p == '"') {
+			put(out, run, (size_t)(p + 1 - run));
+			elog_buf_addc(out, '"');
+			run = p + 1;
+		}
+	put(out, run, (size_t)(e - run));
+	elog_buf_addc(out, '"');
+}
+
+static void record_csv(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
+{
+	char ts[64];
+	size_t tl = rfc3339(d, r->ts_ns ? r->ts_ns : r->arrival_ns, ts);
+	const char *comp = r->component ? r->component : "";
+	const char *msg = r->msg ? r->msg : "";
+	const char *src = r->source ? r->source : "";
+	put_i64(out, r->id);
+	elog_buf_addc(out, ',');
+	put(out, ts, tl);
+	elog_buf_addc(out, ',');
+	put_csv(d, out, comp, strlen(comp));
+	elog_buf_addc(out, ',');
+	elog_buf_adds(out, elog_level_name(r->level));
+	elog_buf_addc(out, ',');
+	put_csv(d, out, msg, strlen(msg));
+	elog_buf_addc(out, ',');
+	size_t mark = out->len;
+	put_fields_json(d, out, r->fields);
+	/* the fields text sits at the end of out; quote it in place via a copy */
+	elog_buf_reset(&d->tmp);
+	put(&d->tmp, out->data + mark, out->len - mark);
+	out->len = mark;
+	out->data[mark] = '\0';
+	put_csv(d, out, d->tmp.data, d->tmp.len);
+	elog_buf_addc(out, ',');
+	put_csv(d, out, src, strlen(src));
+	PUTS(out, "\r\n");
+}
+
+void elog_display_record(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
+{
+	switch (d->o.format) {
+	case ELOG_FMT_JSON:
+		record_json(d, r, out);
+		break;
+	case ELOG_FMT_CSV:
+		record_csv(d, r, out);
+		break;
+	default:
+		record_text(d, r, out);
+		break;
+	}
+}
+
+void elog_display_notice(struct elog_display *d, const char *text, struct elog_buf *out)
+{
+	if (d->o.format != ELOG_FMT_TEXT)
+		return;
+	if (d->o.color)
+		PUTS(out, ANSI_DIM);
+	PUTS(out, "-- ");
+	put_sanitized(out, text, strlen(text));
+	PUTS(out, " --");
+	if (d->o.color)
+		PUTS(out, ANSI_RESET);
+	elog_buf_addc(out, '\n');
+}

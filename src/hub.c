@@ -1,0 +1,471 @@
+/*
+ * hub.c — group-commit writer and bounded follower queues (see hub.h).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <time.h>
+#include <stdio.h>
+
+#include "hub.h"
+#include "store.h"
+#include "err.h"
+#include "util.h"
+
+struct fol_slot {
+	struct elog_record rec;
+	size_t bytes;
+};
+
+struct elog_follower {
+	struct elog_hub *hub;
+	struct elog_filter filter;
+	struct fol_slot *ring;      /* capacity hub->fol_cap */
+	size_t head, count, bytes;
+	uint64_t missed;
+	int64_t missed_from, missed_to;
+	pthread_cond_t cv;
+	struct elog_follower *prev, *next;
+};
+
+struct elog_hub {
+	struct elog_store *store;
+	char *path;
+	pthread_t writer;
+	pthread_mutex_t mu;          /* queue and followers */
+	pthread_cond_t cv_work;      /* writer waits for work */
+	pthread_cond_t cv_space;     /* submitters wait for queue space */
+	struct elog_ingest *q_head, *q_tail;
+	size_t q_records;
+	int closing;
+	int followers_stopped;
+	struct elog_follower *followers;
+	size_t nfollowers;
+	size_t max_queued, max_batch, fol_cap, fol_bytes;
+	struct elog_record *batch;   /* writer's scratch: shallow copies */
+	size_t batch_cap;
+	struct elog_hub_stats stats;
+	int64_t last_id;             /* largest id committed (under mu) */
+};
+
+static size_t record_bytes(const struct elog_record *r)
+{
+	return sizeof(*r) + strlen(r->component) + strlen(r->msg) + strlen(r->fields) +
+	       strlen(r->source) + strlen(r->dedupe_key) + 5;
+}
+
+static void record_copy(struct elog_record *dst, const struct elog_record *src)
+{
+	dst->id = src->id;
+	dst->ts_ns = src->ts_ns;
+	dst->arrival_ns = src->arrival_ns;
+	dst->level = src->level;
+	dst->component = xstrdup(src->component);
+	dst->msg = xstrdup(src->msg);
+	dst->fields = xstrdup(src->fields);
+	dst->source = xstrdup(src->source);
+	dst->dedupe_key = xstrdup("");
+}
+
+/* With h->mu held: copies committed records to every matching follower. */
+static void fan_out_locked(struct elog_hub *h, const struct elog_record *recs, size_t n)
+{
+	struct elog_follower *f;
+	size_t i;
+
+	for (f = h->followers; f; f = f->next) {
+		int woke = 0;
+
+		for (i = 0; i < n; i++) {
+			const struct elog_record *r = &recs[i];
+			size_t sz;
+			struct fol_slot *slot;
+
+			if (r->id <= 0 || !elog_filter_match(&f->filter, r))
+				continue;
+			sz = record_bytes(r);
+			if (f->count >= h->fol_cap || f->bytes + sz > h->fol_bytes) {
+				if (f->missed == 0)
+					f->missed_from = r->id;
+				f->missed++;
+				f->missed_to = r->id;
+				h->stats.dropped_for_followers++;
+				woke = 1;
+				continue;
+			}
+			slot = &f->ring[(f->head + f->count) % h->fol_cap];
+			record_copy(&slot->rec, r);
+			slot->bytes = sz;
+			f->count++;
+			f->bytes += sz;
+			woke = 1;
+		}
+		if (woke)
+			pthread_cond_signal(&f->cv);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct elog_hub *h = arg;
+
+	for (;;) {
+		struct elog_ingest *take, *in, *last;
+		size_t nrec = 0, off, stored;
+		struct elog_err err;
+		int rc;
+
+		pthread_mutex_lock(&h->mu);
+		while (!h->q_head && !h->closing)
+			pthread_cond_wait(&h->cv_work, &h->mu);
+		if (!h->q_head && h->closing) {
+			pthread_mutex_unlock(&h->mu);
+			break;
+		}
+		/* Take whole submissions up to the batch size (at least one). */
+		take = h->q_head;
+		last = NULL;
+		for (in = h->q_head; in; in = in->next) {
+			if (last && nrec + in->n > h->max_batch)
+				break;
+			nrec += in->n;
+			last = in;
+		}
+		h->q_head = last->next;
+		if (!h->q_head)
+			h->q_tail = NULL;
+		last->next = NULL;
+		h->q_records -= nrec;
+		pthread_cond_broadcast(&h->cv_space);
+		pthread_mutex_unlock(&h->mu);
+
+		if (nrec > h->batch_cap) {
+			h->batch_cap = nrec;
+			h->batch = xrealloc(h->batch, nrec * sizeof(*h->batch));
+		}
+		off = 0;
+		for (in = take; in; in = in->next) {
+			if (in->n)
+				memcpy(h->batch + off, in->recs, in->n * sizeof(*h->batch));
+			off += in->n;
+		}
+		elog_err_clear(&err);
+		stored = 0;
+		rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
+		off = 0;
+		for (in = take; in; in = in->next) {
+			size_t i;
+
+			in->stored = 0;
+			for (i = 0; i < in->n; i++) {
+				in->recs[i].id = h->batch[off + i].id;
+				in->recs[i].ts_ns = h->batch[off + i].ts_ns;
+				if (rc == 0 && in->recs[i].id > 0)
+					in->stored++;
+			}
+			off += in->n;
+		}
+		pthread_mutex_lock(&h->mu);
+		if (rc == 0) {
+			h->stats.committed += stored;
+			h->stats.transactions++;
+			for (size_t i = nrec; i > 0; i--)
+				if (h->batch[i - 1].id > 0) {
+					h->last_id = h->batch[i - 1].id;
+					break;
+				}
+			if (h->followers)
+				fan_out_locked(h, h->batch, nrec);
+		}
+		pthread_mutex_unlock(&h->mu);
+		for (in = take; in;) {
+			struct elog_ingest *next = in->next;
+
+			in->done(in, rc, rc ? err.msg : NULL);   /* may free in */
+			in = next;
+		}
+	}
+	return NULL;
+}
+
+int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_hub_opts *o,
+		  struct elog_err *err)
+{
+	struct elog_hub *h = xcalloc(1, sizeof(*h));
+	int rc;
+
+	rc = elog_store_open(&h->store, db_path, 0, err);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	rc = elog_store_max_id(h->store, &h->last_id, err);
+	if (rc) {
+		elog_store_close(h->store);
+		free(h);
+		return rc;
+	}
+	h->path = xstrdup(db_path);
+	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
+	h->max_batch = o && o->max_batch_records ? o->max_batch_records : 16384;
+	h->fol_cap = o && o->follower_queue ? o->follower_queue : 8192;
+	h->fol_bytes = o && o->follower_bytes ? o->follower_bytes : (8u << 20);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv_work, NULL);
+	pthread_cond_init(&h->cv_space, NULL);
+	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
+		elog_store_close(h->store);
+		free(h->path);
+		free(h);
+		return elog_err_set(err, ELOG_EFAIL, "cannot start the writer thread");
+	}
+	*out = h;
+	return 0;
+}
+
+void elog_hub_stop_followers(struct elog_hub *h)
+{
+	struct elog_follower *f;
+
+	pthread_mutex_lock(&h->mu);
+	h->followers_stopped = 1;
+	for (f = h->followers; f; f = f->next)
+		pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void elog_hub_close(struct elog_hub *h)
+{
+	if (!h)
+		return;
+	elog_hub_stop_followers(h);
+	pthread_mutex_lock(&h->mu);
+	h->closing = 1;
+	pthread_cond_broadcast(&h->cv_work);
+	pthread_cond_broadcast(&h->cv_space);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->writer, NULL);
+	/* Followers still registered belong to handlers that are gone by now (serve shuts the
+	 * server down first); nothing to free here beyond the hub's own state. */
+	elog_store_close(h->store);
+	free(h->batch);
+	free(h->path);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv_work);
+	pthread_cond_destroy(&h->cv_space);
+	free(h);
+}
+
+const char *elog_hub_db_path(struct elog_hub *h)
+{
+	return h->path;
+}
+
+int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
+{
+	int64_t now = elog_now_ns();
+	size_t i;
+
+	for (i = 0; i < in->n; i++) {
+		in->recs[i].arrival_ns = now;
+		in->recs[i].id = 0;
+	}
+	in->next = NULL;
+	pthread_mutex_lock(&h->mu);
+	while (!h->closing && h->q_records > 0 && h->q_records + in->n > h->max_queued)
+		pthread_cond_wait(&h->cv_space, &h->mu);
+	if (h->closing) {
+		pthread_mutex_unlock(&h->mu);
+		return ELOG_EUNAVAIL;
+	}
+	if (h->q_tail)
+		h->q_tail->next = in;
+	else
+		h->q_head = in;
+	h->q_tail = in;
+	h->q_records += in->n;
+	pthread_cond_signal(&h->cv_work);
+	pthread_mutex_unlock(&h->mu);
+	return 0;
+}
+
+struct wait_ctx {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, rc;
+	char msg[512];
+};
+
+static void wait_done(struct elog_ingest *in, int rc, const char *msg)
+{
+	struct wait_ctx *w = in->ctx;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	w->rc = rc;
+	if (msg)
+		snprintf(w->msg, sizeof(w->msg), "%s", msg);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int elog_hub_submit_wait(struct elog_hub *h, struct elog_record *recs, size_t n, size_t *stored,
+			 struct elog_err *err)
+{
+	struct wait_ctx w;
+	struct elog_ingest in;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	in.recs = recs;
+	in.n = n;
+	in.done = wait_done;
+	in.ctx = &w;
+	rc = elog_hub_submit(h, &in);
+	if (rc) {
+		elog_err_set(err, rc, "server is shutting down");
+	} else {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		rc = w.rc;
+		if (rc)
+			elog_err_set(err, rc, "%s", w.msg);
+		if (stored)
+			*stored = in.stored;
+	}
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	return rc;
+}
+
+static void filter_copy(struct elog_filter *dst, const struct elog_filter *src)
+{
+	size_t i;
+
+	elog_filter_init(dst);
+	for (i = 0; i < src->ncomponents; i++)
+		elog_filter_add_components(dst, src->components[i]);
+	dst->level_mask = src->level_mask;
+	dst->since_ns = src->since_ns;
+	dst->until_ns = src->until_ns;
+	dst->after_id = src->after_id;
+	if (src->pattern)
+		elog_filter_set_pattern(dst, src->pattern, NULL);
+}
+
+struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filter *f,
+				      int64_t *live_after)
+{
+	struct elog_follower *fol = xcalloc(1, sizeof(*fol));
+
+	fol->hub = h;
+	filter_copy(&fol->filter, f);
+	fol->filter.after_id = 0;
+	fol->ring = xcalloc(h->fol_cap, sizeof(*fol->ring));
+	pthread_cond_init(&fol->cv, NULL);
+	/* last_id and fan-out change together under h->mu: every record with a larger id is
+	 * committed later and reaches this follower. */
+	pthread_mutex_lock(&h->mu);
+	*live_after = h->last_id;
+	fol->next = h->followers;
+	if (h->followers)
+		h->followers->prev = fol;
+	h->followers = fol;
+	h->nfollowers++;
+	pthread_mutex_unlock(&h->mu);
+	return fol;
+}
+
+static void deadline_after_ns(struct timespec *ts, int64_t ns)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ns / 1000000000;
+	ts->tv_nsec += ns % 1000000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
+		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		       int64_t timeout_ns)
+{
+	struct elog_hub *h = f->hub;
+	struct timespec ts;
+	size_t k = 0;
+
+	*n = 0;
+	*missed = 0;
+	deadline_after_ns(&ts, timeout_ns);
+	pthread_mutex_lock(&h->mu);
+	while (f->count == 0 && f->missed == 0 && !h->followers_stopped) {
+		if (pthread_cond_timedwait(&f->cv, &h->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	if (f->count == 0 && f->missed == 0) {
+		int stopped = h->followers_stopped;
+
+		pthread_mutex_unlock(&h->mu);
+		return stopped ? -1 : 0;
+	}
+	/* Report a gap before the records that follow it. */
+	if (f->missed) {
+		*missed = f->missed;
+		*missed_from = f->missed_from;
+		*missed_to = f->missed_to;
+		f->missed = 0;
+	}
+	while (k < max && f->count > 0) {
+		struct fol_slot *slot = &f->ring[f->head];
+
+		out[k++] = slot->rec;
+		f->bytes -= slot->bytes;
+		f->head = (f->head + 1) % h->fol_cap;
+		f->count--;
+	}
+	*n = k;
+	pthread_mutex_unlock(&h->mu);
+	return 1;
+}
+
+void elog_follower_close(struct elog_follower *f)
+{
+	struct elog_hub *h;
+
+	if (!f)
+		return;
+	h = f->hub;
+	pthread_mutex_lock(&h->mu);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		h->followers = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	h->nfollowers--;
+	pthread_mutex_unlock(&h->mu);
+	while (f->count > 0) {
+		elog_record_clear(&f->ring[f->head].rec);
+		f->head = (f->head + 1) % h->fol_cap;
+		f->count--;
+	}
+	free(f->ring);
+	elog_filter_clear(&f->filter);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
+
+void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)
+{
+	pthread_mutex_lock(&h->mu);
+	*out = h->stats;
+	out->followers = h->nfollowers;
+	pthread_mutex_unlock(&h->mu);
+}

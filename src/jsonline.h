@@ -1,0 +1,32 @@
+/*
+ * jsonline.h — turning one line of text (or one JSON object) into a record.
+ */
+#ifndef ELOG_JSONLINE_H
+#define ELOG_JSONLINE_H
+
+#include <stddef.h>
+#include "record.h"
+
+/*
+ * Parses line[0..n) (no trailing newline; one is tolerated) into r, which must be
+ * initialized. A JSON object takes: level from level/lvl/severity/levelname (text or number),
+ * message from msg/message, time from ts/time/timestamp/@timestamp (text or epoch number),
+ * component from component (string, or object: name, else id, else type; the object itself is
+ * kept in fields), every other key (and nested values) kept in r->fields as a JSON object.
+ * Anything else (not JSON, broken JSON, a JSON array or scalar) becomes r->msg as text.
+ * Text is repaired to valid UTF-8; a message longer than ELOG_MAX_LINE is cut with
+ * ELOG_TRUNC_MARK. Fields of r already set are overwritten only by what the line has:
+ * callers fill defaults (component, level) first, or after, by checking the return flags.
+ * Returns a bitmask of ELOG_JL_* saying what the line provided.
+ */
+enum {
+	ELOG_JL_JSON = 1,       /* the line was a JSON object */
+	ELOG_JL_LEVEL = 2,
+	ELOG_JL_TIME = 4,
+	ELOG_JL_COMPONENT = 8,
+	ELOG_JL_MSG = 16,
+	ELOG_JL_TRUNCATED = 32,
+};
+int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r);
+
+#endif

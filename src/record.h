@@ -1,0 +1,76 @@
+/*
+ * record.h — the one record model every protocol maps to.
+ * A struct elog_record owns its strings (malloc'd or the shared static "", valid UTF-8, never
+ * NULL after elog_record_init). elog_record_clear frees them and re-initializes the record;
+ * neither init nor clear allocates, so a cleared record holds no memory.
+ */
+#ifndef ELOG_RECORD_H
+#define ELOG_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum elog_level {
+	ELOG_LEVEL_TRACE = 0,
+	ELOG_LEVEL_DEBUG = 1,
+	ELOG_LEVEL_INFO = 2,
+	ELOG_LEVEL_WARN = 3,
+	ELOG_LEVEL_ERROR = 4,
+	ELOG_LEVEL_FATAL = 5,
+};
+#define ELOG_LEVEL_COUNT 6
+
+/* Longest message kept; longer ones are cut and end with ELOG_TRUNC_MARK. */
+#define ELOG_MAX_LINE (1024 * 1024)
+#define ELOG_TRUNC_MARK " …[truncated]"
+
+struct elog_record {
+	int64_t id;          /* server-assigned, > 0 once stored; 0 before */
+	int64_t ts_ns;       /* event time; 0 = unknown (the store uses arrival) */
+	int64_t arrival_ns;  /* set by the hub */
+	int level;           /* enum elog_level */
+	char *component;
+	char *msg;
+	char *fields;        /* JSON object text; "" when there are none */
+	char *source;
+	char *dedupe_key;    /* "" when none */
+};
+
+void elog_record_init(struct elog_record *r);
+void elog_record_clear(struct elog_record *r);
+/* Replaces *slot (freeing it) with a valid-UTF-8 copy of s[0..n). */
+void elog_record_set(char **slot, const char *s, size_t n);
+
+/*
+ * Empty record strings point to one shared static "" (so init/clear allocate nothing and a
+ * cleared record holds no memory): never free() a record string directly. Use
+ * elog_record_set, elog_record_take, or elog_record_str_free.
+ */
+/* Replaces *slot (freeing it) with s, a malloc'd valid-UTF-8 string the record now owns. */
+void elog_record_take(char **slot, char *s);
+/* Frees one record string (a no-op for the shared empty string). */
+void elog_record_str_free(char *s);
+
+/* Name of a level: "trace" ... "fatal"; "info" for out-of-range values. */
+const char *elog_level_name(int level);
+
+/*
+ * Normalizes a level given as text: trace/debug/info/warn/error/fatal and their usual
+ * spellings (warning, err, critical, crit, panic, dpanic, emerg, alert, notice, verbose,
+ * information, fine...), case-insensitive; syslog numbers 0-7 ("0".."7") and bunyan/pino
+ * numbers (10,20,30,40,50,60). Returns the level, or -1 when it is not recognized.
+ */
+int elog_level_parse(const char *s, size_t n);
+
+/* The same for a JSON number: syslog 0-7, bunyan/pino 10-60. -1 when not recognized. */
+int elog_level_from_number(double v);
+
+/*
+ * Parses a level filter: a comma list ("error,warn"), a minimum ("warn+" or ">=warn"), or a
+ * maximum ("<=debug"). Sets bit (1 << level) in *mask for each selected level.
+ * Returns 0, or ELOG_EUSAGE with err set ("unknown level 'x'").
+ */
+struct elog_err;
+int elog_level_filter_parse(const char *spec, unsigned *mask, struct elog_err *err);
+
+#endif

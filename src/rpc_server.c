@@ -1,0 +1,872 @@
+/*
+ * rpc_server.c — the gRPC core server behind rpc.h.
+ *
+ * One completion queue, one thread running grpc_completion_queue_next. A tag is a closure
+ * (struct tag { fn }) embedded in the call. Every batch on a call is started under the call's
+ * mutex (gRPC core requires start_batch on one call to be serialized), from whichever thread
+ * wants it: the handler thread (recv, send, finish) or the queue thread (next send after a
+ * send completes). Each call is reference-counted: +1 per pending batch, +1 for the handler
+ * thread; freed in call_unref when the count reaches zero.
+ */
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <errno.h>
+#include <time.h>
+
+#include "rpc.h"
+#include "err.h"
+#include "util.h"
+
+#define MAX_METHODS 32
+#define PENDING_PER_METHOD 4
+#define HANDLER_STACK (512 * 1024)
+
+struct tag {
+	void (*fn)(struct tag *t, int ok);
+};
+
+struct method {
+	char *path;
+	enum rpc_kind kind;
+	rpc_handler_fn fn;
+	void *ctx;
+	void *handle;
+};
+
+struct rpc_server {
+	grpc_server *srv;
+	grpc_completion_queue *cq;
+	pthread_t loop_thread;
+	int loop_started;
+	struct method methods[MAX_METHODS];
+	int nmethods;
+	rpc_gate_fn gate;
+	void *gate_ctx;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stopping;        /* no more re-arming */
+	int shutdown_called;
+	int shutdown_done;
+	int active_handlers;
+	int live_calls;      /* call structs not yet freed */
+	struct tag t_shutdown;
+};
+
+struct out_msg {
+	grpc_byte_buffer *bb;
+	struct out_msg *next;
+};
+
+struct rpc_call {
+	struct rpc_server *server;
+	struct method *method;
+	struct tag t_new, t_recv, t_send, t_close;
+	grpc_call *call;
+	gpr_timespec deadline;
+	grpc_metadata_array md;
+	grpc_byte_buffer *initial;      /* request of unary / server-streaming calls */
+	int initial_taken;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs;
+	int dead;                       /* cancelled, peer gone, or a batch failed */
+	int close_cancelled;            /* out-param of RECV_CLOSE_ON_SERVER */
+
+	/* receive side (handler thread only starts it) */
+	int recv_pending, recv_done, recv_ok;
+	grpc_byte_buffer *recv_buf;
+	int half_closed;
+
+	/* send side */
+	struct out_msg *out_head, *out_tail;
+	size_t out_len;
+	int send_inflight;
+	grpc_byte_buffer *send_bb;      /* the message of the batch in flight */
+	int finish_requested, finish_started;
+	grpc_status_code finish_status;
+	grpc_slice finish_details;
+	int has_details;
+	char *peer;
+};
+
+static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
+static int init_refs;
+static rpc_log_fn log_sink;
+
+static void gpr_log_to_sink(gpr_log_func_args *args)
+{
+	if (log_sink && args && args->message)
+		log_sink(args->severity == GPR_LOG_SEVERITY_ERROR, args->message);
+}
+
+void rpc_set_log_sink(rpc_log_fn fn)
+{
+	log_sink = fn;
+}
+
+void rpc_init(void)
+{
+	pthread_mutex_lock(&init_mu);
+	if (init_refs++ == 0) {
+		gpr_set_log_function(gpr_log_to_sink);
+		gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+		grpc_init();
+	}
+	pthread_mutex_unlock(&init_mu);
+}
+
+void rpc_shutdown(void)
+{
+	pthread_mutex_lock(&init_mu);
+	if (init_refs > 0 && --init_refs == 0)
+		grpc_shutdown();
+	pthread_mutex_unlock(&init_mu);
+}
+
+const char *rpc_status_name(int status)
+{
+	static const char *const names[] = {
+		"ok", "cancelled", "unknown", "invalid argument", "deadline exceeded",
+		"not found", "already exists", "permission denied", "resource exhausted",
+		"failed precondition", "aborted", "out of range", "unimplemented", "internal",
+		"unavailable", "data loss", "unauthenticated",
+	};
+	if (status < 0 || status >= (int)(sizeof(names) / sizeof(names[0])))
+		return "unknown status";
+	return names[status];
+}
+
+/* ---- codec --------------------------------------------------------------------------- */
+
+static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	grpc_slice s = grpc_slice_malloc(n);
+	grpc_byte_buffer *bb;
+
+	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+	bb = grpc_raw_byte_buffer_create(&s, 1);
+	grpc_slice_unref(s);
+	return bb;
+}
+
+/* Returns 0 and *out, or -2 when the bytes do not decode. */
+static int unpack_message(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb,
+			  ProtobufCMessage **out)
+{
+	grpc_byte_buffer_reader r;
+	grpc_slice s;
+
+	*out = NULL;
+	if (!grpc_byte_buffer_reader_init(&r, bb))
+		return -2;
+	s = grpc_byte_buffer_reader_readall(&r);
+	grpc_byte_buffer_reader_destroy(&r);
+	*out = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	grpc_slice_unref(s);
+	return *out ? 0 : -2;
+}
+
+/* ---- call lifetime -------------------------------------------------------------------- */
+
+#define CALL_OF(t, member) ((struct rpc_call *)((char *)(t) - offsetof(struct rpc_call, member)))
+
+static void call_free(struct rpc_call *c)
+{
+	struct rpc_server *s = c->server;
+	struct out_msg *m, *next;
+
+	if (c->call)
+		grpc_call_unref(c->call);
+	grpc_metadata_array_destroy(&c->md);
+	if (c->initial)
+		grpc_byte_buffer_destroy(c->initial);
+	if (c->recv_buf)
+		grpc_byte_buffer_destroy(c->recv_buf);
+	if (c->send_bb)
+		grpc_byte_buffer_destroy(c->send_bb);
+	for (m = c->out_head; m; m = next) {
+		next = m->next;
+		grpc_byte_buffer_destroy(m->bb);
+		free(m);
+	}
+	if (c->has_details)
+		grpc_slice_unref(c->finish_details);
+	if (c->peer)
+		gpr_free(c->peer);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+
+	pthread_mutex_lock(&s->mu);
+	s->live_calls--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Drops one reference; c->mu must NOT be held. */
+static void call_unref(struct rpc_call *c)
+{
+	int left;
+
+	pthread_mutex_lock(&c->mu);
+	left = --c->refs;
+	pthread_mutex_unlock(&c->mu);
+	if (left == 0)
+		call_free(c);
+}
+
+/* Starts a batch with c->mu held; takes a reference that the tag's completion drops. */
+static int start_locked(struct rpc_call *c, grpc_op *ops, size_t n, struct tag *t)
+{
+	grpc_call_error e;
+
+	c->refs++;
+	e = grpc_call_start_batch(c->call, ops, n, t, NULL);
+	if (e != GRPC_CALL_OK) {
+		c->refs--;
+		c->dead = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* With c->mu held: starts the next send (message or status) if nothing is in flight. */
+static void pump_send_locked(struct rpc_call *c)
+{
+	grpc_op op;
+
+	if (c->send_inflight || c->finish_started)
+		return;
+	memset(&op, 0, sizeof(op));
+	if (c->out_head && !c->dead) {
+		struct out_msg *m = c->out_head;
+
+		c->out_head = m->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		c->out_len--;
+		c->send_bb = m->bb;
+		free(m);
+		op.op = GRPC_OP_SEND_MESSAGE;
+		op.data.send_message.send_message = c->send_bb;
+		if (start_locked(c, &op, 1, &c->t_send) == 0)
+			c->send_inflight = 1;
+		pthread_cond_broadcast(&c->cv);
+		return;
+	}
+	if (c->finish_requested && !c->out_head) {
+		op.op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+		op.data.send_status_from_server.status = c->finish_status;
+		op.data.send_status_from_server.status_details =
+			c->has_details ? &c->finish_details : NULL;
+		c->finish_started = 1;
+		if (start_locked(c, &op, 1, &c->t_send) == 0)
+			c->send_inflight = 1;
+	}
+}
+
+static void on_send(struct tag *t, int ok)
+{
+	struct rpc_call *c = CALL_OF(t, t_send);
+
+	pthread_mutex_lock(&c->mu);
+	c->send_inflight = 0;
+	if (c->send_bb) {
+		grpc_byte_buffer_destroy(c->send_bb);
+		c->send_bb = NULL;
+	}
+	if (!ok)
+		c->dead = 1;
+	if (c->dead) {
+		/* Drop what cannot be sent any more. */
+		struct out_msg *m, *next;
+
+		for (m = c->out_head; m; m = next) {
+			next = m->next;
+			grpc_byte_buffer_destroy(m->bb);
+			free(m);
+		}
+		c->out_head = c->out_tail = NULL;
+		c->out_len = 0;
+	}
+	pump_send_locked(c);
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	call_unref(c);
+}
+
+static void on_recv(struct tag *t, int ok)
+{
+	struct rpc_call *c = CALL_OF(t, t_recv);
+
+	pthread_mutex_lock(&c->mu);
+	c->recv_pending = 0;
+	c->recv_done = 1;
+	c->recv_ok = ok;
+	if (!ok)
+		c->dead = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	call_unref(c);
+}
+
+static void on_close(struct tag *t, int ok)
+{
+	struct rpc_call *c = CALL_OF(t, t_close);
+
+	(void)ok;
+	pthread_mutex_lock(&c->mu);
+	if (c->close_cancelled || !c->finish_started)
+		c->dead = 1;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	call_unref(c);
+}
+
+static void arm(struct rpc_server *s, struct method *m);
+
+static void *handler_main(void *arg)
+{
+	struct rpc_call *c = arg;
+	struct rpc_server *s = c->server;
+	char gate_msg[256];
+	int finished;
+
+	gate_msg[0] = 0;
+	if (s->gate) {
+		int st = s->gate(c, c->method->path, s->gate_ctx, gate_msg, sizeof(gate_msg));
+
+		if (st != RPC_OK)
+			rpc_call_finish(c, st, gate_msg);
+	}
+	pthread_mutex_lock(&c->mu);
+	finished = c->finish_requested;
+	pthread_mutex_unlock(&c->mu);
+	if (!finished)
+		c->method->fn(c, c->method->ctx);
+	pthread_mutex_lock(&c->mu);
+	finished = c->finish_requested;
+	pthread_mutex_unlock(&c->mu);
+	if (!finished)
+		rpc_call_finish(c, RPC_INTERNAL, "handler ended without a status");
+	/* A receive may still be pending (client never half-closed): cancel so it completes. */
+	pthread_mutex_lock(&c->mu);
+	if (c->recv_pending)
+		grpc_call_cancel(c->call, NULL);
+	pthread_mutex_unlock(&c->mu);
+
+	pthread_mutex_lock(&s->mu);
+	s->active_handlers--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	call_unref(c);
+	return NULL;
+}
+
+static void on_new(struct tag *t, int ok)
+{
+	struct rpc_call *c = CALL_OF(t, t_new);
+	struct rpc_server *s = c->server;
+	pthread_attr_t attr;
+	pthread_t th;
+	grpc_op ops[1];
+	int stopping;
+
+	if (!ok) {      /* server shutting down: this request never got a call */
+		call_unref(c);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->mu);
+	if (!stopping)
+		arm(s, c->method);
+
+	c->peer = grpc_call_get_peer(c->call);
+	pthread_mutex_lock(&c->mu);
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	ops[0].data.recv_close_on_server.cancelled = &c->close_cancelled;
+	start_locked(c, ops, 1, &c->t_close);
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (start_locked(c, ops, 1, &c->t_send) == 0)
+		c->send_inflight = 1;
+	c->refs++;      /* the handler thread's reference */
+	pthread_mutex_unlock(&c->mu);
+
+	pthread_mutex_lock(&s->mu);
+	s->active_handlers++;
+	pthread_mutex_unlock(&s->mu);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, HANDLER_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, handler_main, c) != 0) {
+		pthread_mutex_lock(&s->mu);
+		s->active_handlers--;
+		pthread_mutex_unlock(&s->mu);
+		rpc_call_finish(c, RPC_RESOURCE_EXHAUSTED, "cannot start a thread for the call");
+		call_unref(c);
+	}
+	pthread_attr_destroy(&attr);
+	call_unref(c);  /* the t_new reference */
+}
+
+static void arm(struct rpc_server *s, struct method *m)
+{
+	struct rpc_call *c = xcalloc(1, sizeof(*c));
+	int wants_payload = m->kind == RPC_UNARY || m->kind == RPC_SERVER_STREAM;
+	grpc_call_error e;
+
+	c->server = s;
+	c->method = m;
+	c->t_new.fn = on_new;
+	c->t_recv.fn = on_recv;
+	c->t_send.fn = on_send;
+	c->t_close.fn = on_close;
+	c->refs = 1;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	grpc_metadata_array_init(&c->md);
+	pthread_mutex_lock(&s->mu);
+	s->live_calls++;
+	pthread_mutex_unlock(&s->mu);
+	e = grpc_server_request_registered_call(s->srv, m->handle, &c->call, &c->deadline, &c->md,
+						wants_payload ? &c->initial : NULL, s->cq, s->cq,
+						&c->t_new);
+	if (e != GRPC_CALL_OK)
+		call_unref(c);
+}
+
+static void on_shutdown(struct tag *t, int ok)
+{
+	struct rpc_server *s = (struct rpc_server *)((char *)t - offsetof(struct rpc_server, t_shutdown));
+
+	(void)ok;
+	pthread_mutex_lock(&s->mu);
+	s->shutdown_done = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *loop_main(void *arg)
+{
+	struct rpc_server *s = arg;
+
+	for (;;) {
+		grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type == GRPC_OP_COMPLETE) {
+			struct tag *t = ev.tag;
+
+			t->fn(t, ev.success);
+		}
+	}
+	return NULL;
+}
+
+/* ---- server API ------------------------------------------------------------------------ */
+
+int rpc_server_new(struct rpc_server **out, struct elog_err *err)
+{
+	struct rpc_server *s = xcalloc(1, sizeof(*s));
+	grpc_arg args[5];
+	grpc_channel_args cargs;
+
+	(void)err;
+	args[0] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, { .integer = 64 << 20 } };
+	args[1] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, { .integer = 1000 } };
+	args[2] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, { .integer = 1 } };
+	args[3] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MAX_PING_STRIKES, { .integer = 0 } };
+	args[4] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, { .integer = 64 << 20 } };
+	cargs.num_args = 5;
+	cargs.args = args;
+	rpc_init();
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->cq = grpc_completion_queue_create_for_next(NULL);
+	s->srv = grpc_server_create(&cargs, NULL);
+	grpc_server_register_completion_queue(s->srv, s->cq, NULL);
+	s->t_shutdown.fn = on_shutdown;
+	*out = s;
+	return 0;
+}
+
+void rpc_server_add_method(struct rpc_server *s, const char *path, enum rpc_kind kind,
+			   rpc_handler_fn fn, void *ctx)
+{
+	struct method *m;
+
+	if (s->nmethods >= MAX_METHODS)
+		return;
+	m = &s->methods[s->nmethods++];
+	m->path = xstrdup(path);
+	m->kind = kind;
+	m->fn = fn;
+	m->ctx = ctx;
+	m->handle = grpc_server_register_method(s->srv, m->path, NULL,
+		(kind == RPC_UNARY || kind == RPC_SERVER_STREAM) ?
+			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER : GRPC_SRM_PAYLOAD_NONE, 0);
+}
+
+void rpc_server_set_gate(struct rpc_server *s, rpc_gate_fn fn, void *ctx)
+{
+	s->gate = fn;
+	s->gate_ctx = ctx;
+}
+
+static int read_file_all(const char *path, char **out, struct elog_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	struct elog_buf b = ELOG_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return elog_err_set(err, ELOG_EIO, "cannot read '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		elog_buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		fclose(f);
+		elog_buf_release(&b);
+		return elog_err_set(err, ELOG_EIO, "cannot read '%s': %s", path, strerror(errno));
+	}
+	fclose(f);
+	*out = elog_buf_detach(&b);
+	return 0;
+}
+
+int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_tls_server *tls,
+		      int *port, struct elog_err *err)
+{
+	grpc_server_credentials *creds;
+	int p;
+
+	if (tls && tls->cert_file) {
+		char *cert = NULL, *key = NULL, *ca = NULL;
+		grpc_ssl_pem_key_cert_pair pair;
+
+		if (read_file_all(tls->cert_file, &cert, err) ||
+		    read_file_all(tls->key_file, &key, err) ||
+		    (tls->client_ca_file && read_file_all(tls->client_ca_file, &ca, err))) {
+			free(cert);
+			free(key);
+			free(ca);
+			return ELOG_EIO;
+		}
+		pair.private_key = key;
+		pair.cert_chain = cert;
+		creds = grpc_ssl_server_credentials_create_ex(ca, &pair, 1,
+			ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+			   : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+		free(cert);
+		free(key);
+		free(ca);
+	} else {
+		creds = grpc_insecure_server_credentials_create();
+	}
+	p = grpc_server_add_http2_port(s->srv, addr, creds);
+	grpc_server_credentials_release(creds);
+	if (p <= 0)
+		return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': address unusable or in use", addr);
+	if (port)
+		*port = p;
+	return 0;
+}
+
+int rpc_server_start(struct rpc_server *s, struct elog_err *err)
+{
+	int i, j;
+
+	grpc_server_start(s->srv);
+	for (i = 0; i < s->nmethods; i++)
+		for (j = 0; j < PENDING_PER_METHOD; j++)
+			arm(s, &s->methods[i]);
+	if (pthread_create(&s->loop_thread, NULL, loop_main, s) != 0)
+		return elog_err_set(err, ELOG_EFAIL, "cannot start the server thread");
+	s->loop_started = 1;
+	return 0;
+}
+
+void rpc_server_stop_accepting(struct rpc_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->shutdown_called) {
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	s->stopping = 1;
+	s->shutdown_called = 1;
+	pthread_mutex_unlock(&s->mu);
+	grpc_server_shutdown_and_notify(s->srv, s->cq, &s->t_shutdown);
+}
+
+int rpc_server_active_calls(struct rpc_server *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->active_handlers;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
+{
+	struct timespec ts;
+	int i;
+
+	if (!s)
+		return;
+	if (s->loop_started) {
+		rpc_server_stop_accepting(s);
+		deadline_in(&ts, grace_ms);
+		pthread_mutex_lock(&s->mu);
+		while (s->active_handlers > 0 &&
+		       pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
+			;
+		pthread_mutex_unlock(&s->mu);
+		grpc_server_cancel_all_calls(s->srv);
+		pthread_mutex_lock(&s->mu);
+		while (s->active_handlers > 0 || !s->shutdown_done || s->live_calls > 0)
+			pthread_cond_wait(&s->cv, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+		grpc_completion_queue_shutdown(s->cq);
+		pthread_join(s->loop_thread, NULL);
+	} else {
+		grpc_server_shutdown_and_notify(s->srv, s->cq, &s->t_shutdown);
+		grpc_server_cancel_all_calls(s->srv);
+		grpc_completion_queue_shutdown(s->cq);
+		loop_main(s);   /* drains the pending request tags */
+	}
+	grpc_server_destroy(s->srv);
+	grpc_completion_queue_destroy(s->cq);
+	for (i = 0; i < s->nmethods; i++)
+		free(s->methods[i].path);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+	rpc_shutdown();
+}
+
+/* ---- call API (handler thread) ---------------------------------------------------------- */
+
+int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+	grpc_op op;
+	grpc_byte_buffer *bb;
+	int rc;
+
+	*out = NULL;
+	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM) {
+		if (c->initial_taken || !c->initial)
+			return c->initial_taken ? 0 : -2;
+		c->initial_taken = 1;
+		rc = unpack_message(d, c->initial, out);
+		return rc == 0 ? 1 : rc;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (c->half_closed) {
+		pthread_mutex_unlock(&c->mu);
+		return 0;
+	}
+	if (c->dead) {
+		pthread_mutex_unlock(&c->mu);
+		return -1;
+	}
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &c->recv_buf;
+	c->recv_done = 0;
+	if (start_locked(c, &op, 1, &c->t_recv) != 0) {
+		pthread_mutex_unlock(&c->mu);
+		return -1;
+	}
+	c->recv_pending = 1;
+	while (!c->recv_done)
+		pthread_cond_wait(&c->cv, &c->mu);
+	bb = c->recv_buf;
+	c->recv_buf = NULL;
+	if (!c->recv_ok) {
+		pthread_mutex_unlock(&c->mu);
+		if (bb)
+			grpc_byte_buffer_destroy(bb);
+		return -1;
+	}
+	if (!bb) {
+		c->half_closed = 1;
+		pthread_mutex_unlock(&c->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	rc = unpack_message(d, bb, out);
+	grpc_byte_buffer_destroy(bb);
+	return rc == 0 ? 1 : rc;
+}
+
+static int enqueue(struct rpc_call *c, grpc_byte_buffer *bb)
+{
+	struct out_msg *om;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->dead || c->finish_requested) {
+		pthread_mutex_unlock(&c->mu);
+		return -1;
+	}
+	om = xmalloc(sizeof(*om));
+	om->bb = bb;
+	om->next = NULL;
+	if (c->out_tail)
+		c->out_tail->next = om;
+	else
+		c->out_head = om;
+	c->out_tail = om;
+	c->out_len++;
+	pump_send_locked(c);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+int rpc_call_send(struct rpc_call *c, const ProtobufCMessage *m)
+{
+	grpc_byte_buffer *bb = pack_message(m);
+
+	if (enqueue(c, bb) != 0) {
+		grpc_byte_buffer_destroy(bb);
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_call_send_raw(struct rpc_call *c, const void *data, size_t len)
+{
+	grpc_slice s = grpc_slice_from_copied_buffer(data, len);
+	grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+
+	grpc_slice_unref(s);
+	if (enqueue(c, bb) != 0) {
+		grpc_byte_buffer_destroy(bb);
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_call_wait_sendable(struct rpc_call *c, size_t max_queued, int64_t timeout_ns)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	if (timeout_ns > 0)
+		deadline_in(&ts, timeout_ns / 1000000);
+	pthread_mutex_lock(&c->mu);
+	while (!c->dead && c->out_len + (size_t)c->send_inflight > max_queued) {
+		if (timeout_ns > 0) {
+			if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
+				rc = 1;
+				break;
+			}
+		} else {
+			pthread_cond_wait(&c->cv, &c->mu);
+		}
+	}
+	if (c->dead)
+		rc = -1;
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+void rpc_call_finish(struct rpc_call *c, int status, const char *details)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->finish_requested) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	c->finish_requested = 1;
+	c->finish_status = (grpc_status_code)status;
+	if (details && *details) {
+		c->finish_details = grpc_slice_from_copied_string(details);
+		c->has_details = 1;
+	}
+	if (c->dead) {
+		/* Nothing can reach the peer; make sure the call ends. */
+		grpc_call_cancel(c->call, NULL);
+	} else {
+		pump_send_locked(c);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+int rpc_call_dead(struct rpc_call *c)
+{
+	int d;
+
+	pthread_mutex_lock(&c->mu);
+	d = c->dead;
+	pthread_mutex_unlock(&c->mu);
+	return d;
+}
+
+int rpc_call_metadata(struct rpc_call *c, const char *key, char *buf, size_t bufsz)
+{
+	size_t i, klen = strlen(key);
+
+	for (i = 0; i < c->md.count; i++) {
+		const grpc_slice *k = &c->md.metadata[i].key;
+		const grpc_slice *v = &c->md.metadata[i].value;
+
+		if (GRPC_SLICE_LENGTH(*k) == klen && memcmp(GRPC_SLICE_START_PTR(*k), key, klen) == 0) {
+			size_t n = GRPC_SLICE_LENGTH(*v);
+
+			if (bufsz == 0)
+				return (int)n;
+			if (n >= bufsz)
+				n = bufsz - 1;
+			memcpy(buf, GRPC_SLICE_START_PTR(*v), n);
+			buf[n] = 0;
+			return (int)n;
+		}
+	}
+	return -1;
+}
+
+const char *rpc_call_peer(struct rpc_call *c)
+{
+	return c->peer ? c->peer : "unknown";
+}
+
+int rpc_call_server_stopping(struct rpc_call *c)
+{
+	int st;
+
+	pthread_mutex_lock(&c->server->mu);
+	st = c->server->stopping;
+	pthread_mutex_unlock(&c->server->mu);
+	return st;
+}

@@ -1,0 +1,754 @@
+/*
+ * store.c — the history in SQLite (see store.h for the contract).
+ *
+ * Durability: journal_mode=WAL with synchronous=NORMAL. A committed transaction is in the
+ * WAL file before COMMIT returns, so a crash of the process (SIGKILL of `elog serve`) loses
+ * nothing committed; only a power loss / OS crash may lose the last transactions (never
+ * corrupts the database).
+ *
+ * Statements: every fixed statement is a named macro below and is prepared once per
+ * connection; every sqlite3_step is followed by sqlite3_reset + sqlite3_clear_bindings on
+ * every path (stmt_done). Query statements are built from the filter and prepared per query
+ * (not per row).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "store.h"
+#include "util.h"
+
+/* The schema this code writes; a history with a larger user_version is refused. */
+#define ELOG_SCHEMA_VERSION 1
+/* PRAGMA application_id: 'elog' in ASCII. */
+#define ELOG_APPLICATION_ID 1701605223   /* 0x656c6f67 */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* ---- SQL ---------------------------------------------------------------------------- */
+
+#define SQL_PRAGMA_USER_VERSION  "PRAGMA user_version;"
+#define SQL_PRAGMA_APP_ID        "PRAGMA application_id;"
+#define SQL_COUNT_MASTER         "SELECT count(*) FROM sqlite_master;"
+#define SQL_HAS_RECORDS_TABLE \
+	"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'records';"
+#define SQL_PRAGMA_WAL           "PRAGMA journal_mode = WAL;"
+#define SQL_PRAGMA_SYNC          "PRAGMA synchronous = NORMAL;"
+#define SQL_PRAGMA_NO_FK         "PRAGMA foreign_keys = OFF;"
+#define SQL_PRAGMA_CACHE         "PRAGMA cache_size = -32768;"
+
+/* Schema version 1, created in one transaction together with the PRAGMAs that mark it. */
+#define SQL_SCHEMA_V1 \
+	"CREATE TABLE IF NOT EXISTS records (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  ts INTEGER NOT NULL," \
+	"  arrival INTEGER NOT NULL," \
+	"  component TEXT NOT NULL," \
+	"  level INTEGER NOT NULL," \
+	"  msg TEXT NOT NULL," \
+	"  fields TEXT NOT NULL DEFAULT ''," \
+	"  source TEXT NOT NULL DEFAULT ''," \
+	"  dedupe TEXT" \
+	");" \
+	"CREATE INDEX IF NOT EXISTS records_component ON records(component, id);" \
+	"CREATE INDEX IF NOT EXISTS records_ts ON records(ts);" \
+	"CREATE UNIQUE INDEX IF NOT EXISTS records_dedupe ON records(dedupe) " \
+	"  WHERE dedupe IS NOT NULL;" \
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);" \
+	"PRAGMA application_id = " STR(ELOG_APPLICATION_ID) ";" \
+	"PRAGMA user_version = " STR(ELOG_SCHEMA_VERSION) ";"
+
+#define SQL_BEGIN                "BEGIN;"
+#define SQL_BEGIN_IMMEDIATE      "BEGIN IMMEDIATE;"
+#define SQL_COMMIT               "COMMIT;"
+#define SQL_ROLLBACK             "ROLLBACK;"
+
+#define SQL_INSERT \
+	"INSERT INTO records (ts, arrival, component, level, msg, fields, source, dedupe) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING;"
+
+#define SQL_MAX_ID               "SELECT max(id) FROM records;"
+
+/* Distinct components by skipping through records_component: O(k log n), not O(n). */
+#define SQL_COMPONENT_FIRST      "SELECT component FROM records ORDER BY component LIMIT 1;"
+#define SQL_COMPONENT_NEXT \
+	"SELECT component FROM records WHERE component > ?1 ORDER BY component LIMIT 1;"
+
+/* Query pieces; the WHERE clause is built by where_sql from the filter. */
+#define SQL_QUERY_COLUMNS \
+	"SELECT id, ts, arrival, level, component, msg, fields, source, dedupe FROM records"
+#define SQL_QUERY_ORDER          " ORDER BY id;"
+/* Lowest id of the last N matches (no pattern): the N-th row counting from the end. */
+#define SQL_BOUND_SELECT         "SELECT id FROM records"
+#define SQL_BOUND_ORDER          " ORDER BY id DESC LIMIT 1 OFFSET ?;"
+/* Same with a pattern: scan backwards, the pattern is applied in C. */
+#define SQL_BOUND_RE_SELECT      "SELECT id, msg FROM records"
+#define SQL_BOUND_RE_ORDER       " ORDER BY id DESC;"
+
+/* Indexes of the query columns (SQL_QUERY_COLUMNS). */
+enum { COL_ID, COL_TS, COL_ARRIVAL, COL_LEVEL, COL_COMPONENT, COL_MSG, COL_FIELDS, COL_SOURCE,
+       COL_DEDUPE };
+
+/* ---- the connection ----------------------------------------------------------------- */
+
+struct elog_store {
+	sqlite3 *db;
+	char *path;
+	int readonly;
+	sqlite3_stmt *st_begin;
+	sqlite3_stmt *st_begin_immediate;
+	sqlite3_stmt *st_commit;
+	sqlite3_stmt *st_rollback;
+	sqlite3_stmt *st_insert;
+	sqlite3_stmt *st_max_id;
+	sqlite3_stmt *st_component_first;
+	sqlite3_stmt *st_component_next;
+};
+
+/* Maps an SQLite result code to an ELOG_E* code. */
+static int sqlite_to_elog(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return ELOG_EFULL;
+	case SQLITE_NOMEM:
+		return ELOG_ENOMEM;
+	default:
+		return ELOG_EIO;
+	}
+}
+
+/* Resets a statement after a step, whatever the step returned; keeps it ready for reuse. */
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement that returns no rows needed (BEGIN, COMMIT, a PRAGMA). Returns the
+ * SQLite code: SQLITE_OK when it completed. */
+static int stmt_exec(sqlite3_stmt *st)
+{
+	int rc;
+
+	do
+		rc = sqlite3_step(st);
+	while (rc == SQLITE_ROW);
+	stmt_done(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Runs one-off SQL returning one integer (a PRAGMA or count). Returns an SQLite code. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	*out = 0;
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* strerror with a lowercase first letter, as our messages are lowercase. */
+static const char *errno_text(int e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s", strerror(e));
+	if (buf[0])
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+/* mkdir -p of the directory part of path. Returns 0 or errno, with the failing directory in
+ * dir. */
+static int make_parent_dirs(const char *path, char *dir, size_t dirsz)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	struct stat sb;
+
+	if (!slash || slash == path)
+		return 0;
+	n = (size_t)(slash - path);
+	if (n >= dirsz)
+		return ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (stat(dir, &sb) == 0)
+		return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+	for (char *p = dir + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+				return errno;
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (stat(dir, &sb) != 0)
+		return errno;
+	return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+}
+
+static int prepare(struct elog_store *s, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+}
+
+/* Open-time error with the connection's message. */
+static int open_fail(struct elog_store *s, int rc, struct elog_err *err)
+{
+	return elog_err_set(err, sqlite_to_elog(rc), "cannot open history '%s': %s", s->path,
+			    sqlite3_errmsg(s->db));
+}
+
+/*
+ * Checks that the open file is an elog history (or an empty database) without writing.
+ * Sets *version to its schema version (0: empty, to be created).
+ */
+static int check_history(struct elog_store *s, int64_t *version, struct elog_err *err)
+{
+	int64_t app_id, tables, has_records;
+	int rc;
+
+	rc = query_int(s->db, SQL_PRAGMA_USER_VERSION, version);
+	if (rc == SQLITE_OK)
+		rc = query_int(s->db, SQL_PRAGMA_APP_ID, &app_id);
+	if (rc == SQLITE_OK)
+		rc = query_int(s->db, SQL_COUNT_MASTER, &tables);
+	if (rc == SQLITE_OK)
+		rc = query_int(s->db, SQL_HAS_RECORDS_TABLE, &has_records);
+	if (rc != SQLITE_OK)
+		return open_fail(s, rc, err);
+
+	if (app_id != 0 && app_id != ELOG_APPLICATION_ID)
+		goto foreign;
+	if (*version == 0) {
+		if (tables > 0)
+			goto foreign;
+		return 0;
+	}
+	if (app_id == 0 && !has_records)
+		goto foreign;
+	if (*version > ELOG_SCHEMA_VERSION)
+		return elog_err_set(err, ELOG_EFAIL,
+				    "cannot open history '%s': was written by a newer elog "
+				    "(schema %lld)", s->path, (long long)*version);
+	return 0;
+foreign:
+	return elog_err_set(err, ELOG_EFAIL, "cannot open history '%s': not an elog history file",
+			    s->path);
+}
+
+/* Creates the schema in an empty database (re-checking under the write lock, in case
+ * another process created it meanwhile). */
+static int create_schema(struct elog_store *s, struct elog_err *err)
+{
+	int64_t version;
+	int rc = sqlite3_exec(s->db, SQL_BEGIN_IMMEDIATE, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return open_fail(s, rc, err);
+	if (check_history(s, &version, err) != 0) {
+		sqlite3_exec(s->db, SQL_ROLLBACK, NULL, NULL, NULL);
+		return err ? err->code : ELOG_EFAIL;
+	}
+	if (version == 0)
+		rc = sqlite3_exec(s->db, SQL_SCHEMA_V1, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, SQL_COMMIT, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		int ret = open_fail(s, rc, err);
+
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, SQL_ROLLBACK, NULL, NULL, NULL);
+		return ret;
+	}
+	return 0;
+}
+
+/* Sets WAL and the connection PRAGMAs (read-write connections only). */
+static int set_pragmas(struct elog_store *s, struct elog_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, SQL_PRAGMA_WAL, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return open_fail(s, rc, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+
+		/* An in-memory database reports "memory"; a file must really be in WAL. */
+		if (!mode || (strcmp(mode, "wal") != 0 && strcmp(s->path, ":memory:") != 0)) {
+			sqlite3_finalize(st);
+			return elog_err_set(err, ELOG_EIO,
+					    "cannot open history '%s': cannot enable WAL mode",
+					    s->path);
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		return open_fail(s, rc, err);
+	rc = sqlite3_exec(s->db, SQL_PRAGMA_SYNC SQL_PRAGMA_NO_FK SQL_PRAGMA_CACHE, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return open_fail(s, rc, err);
+	return 0;
+}
+
+int elog_store_open(struct elog_store **out, const char *path, int flags, struct elog_err *err)
+{
+	struct elog_store *s;
+	struct stat sb;
+	int readonly = (flags & ELOG_STORE_READONLY) != 0;
+	int exists, oflags, rc, ret;
+	int64_t version = 0;
+	char buf[4096], ebuf[128];
+
+	*out = NULL;
+	if (!path || !*path)
+		return elog_err_set(err, ELOG_EUSAGE, "cannot open history '': empty path");
+	if (!readonly && strcmp(path, ":memory:") != 0) {
+		int e = make_parent_dirs(path, buf, sizeof(buf));
+
+		if (e)
+			return elog_err_set(err, ELOG_EIO,
+					    "cannot open history '%s': cannot create directory "
+					    "'%s': %s", path, buf, errno_text(e, ebuf, sizeof(ebuf)));
+	}
+	exists = stat(path, &sb) == 0;
+	if (!exists && (readonly || errno != ENOENT))
+		return elog_err_set(err, ELOG_EIO, "cannot open history '%s': %s", path,
+				    errno_text(errno, ebuf, sizeof(ebuf)));
+	if (exists && S_ISDIR(sb.st_mode))
+		return elog_err_set(err, ELOG_EIO, "cannot open history '%s': is a directory",
+				    path);
+
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
+	s->readonly = readonly;
+	/* An existing file is opened without CREATE and validated before anything is set. */
+	oflags = readonly ? SQLITE_OPEN_READONLY
+		: exists ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		ret = s->db ? open_fail(s, rc, err)
+			: elog_err_set(err, ELOG_ENOMEM, "cannot open history '%s': out of memory",
+				       path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 0);
+	sqlite3_busy_timeout(s->db, 5000);
+
+	ret = check_history(s, &version, err);
+	if (ret != 0)
+		goto fail;
+	if (readonly) {
+		if (version == 0) {
+			ret = elog_err_set(err, ELOG_EIO, "cannot open history '%s': empty history",
+					   path);
+			goto fail;
+		}
+	} else {
+		ret = set_pragmas(s, err);
+		if (ret == 0 && version < ELOG_SCHEMA_VERSION)
+			ret = create_schema(s, err);
+		if (ret != 0)
+			goto fail;
+	}
+
+	if ((rc = prepare(s, SQL_BEGIN, &s->st_begin)) != SQLITE_OK ||
+	    (rc = prepare(s, SQL_BEGIN_IMMEDIATE, &s->st_begin_immediate)) != SQLITE_OK ||
+	    (rc = prepare(s, SQL_COMMIT, &s->st_commit)) != SQLITE_OK ||
+	    (rc = prepare(s, SQL_ROLLBACK, &s->st_rollback)) != SQLITE_OK ||
+	    (rc = prepare(s, SQL_INSERT, &s->st_insert)) != SQLITE_OK ||
+	    (rc = prepare(s, SQL_MAX_ID, &s->st_max_id)) != SQLITE_OK ||
+	    (rc = prepare(s, SQL_COMPONENT_FIRST, &s->st_component_first)) != SQLITE_OK ||
+	    (rc = prepare(s, SQL_COMPONENT_NEXT, &s->st_component_next)) != SQLITE_OK) {
+		ret = open_fail(s, rc, err);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	elog_store_close(s);
+	return ret;
+}
+
+void elog_store_close(struct elog_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->st_begin);
+	sqlite3_finalize(s->st_begin_immediate);
+	sqlite3_finalize(s->st_commit);
+	sqlite3_finalize(s->st_rollback);
+	sqlite3_finalize(s->st_insert);
+	sqlite3_finalize(s->st_max_id);
+	sqlite3_finalize(s->st_component_first);
+	sqlite3_finalize(s->st_component_next);
+	sqlite3_close_v2(s->db);
+	free(s->path);
+	free(s);
+}
+
+const char *elog_store_path(const struct elog_store *s)
+{
+	return s->path;
+}
+
+struct sqlite3 *elog_store_db(struct elog_store *s)
+{
+	return s->db;
+}
+
+/* ---- insert ------------------------------------------------------------------------- */
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
+		      size_t *stored, struct elog_err *err)
+{
+	sqlite3_stmt *st = s->st_insert;
+	size_t count = 0, i;
+	int rc, ret;
+
+	if (stored)
+		*stored = 0;
+	if (n == 0)
+		return 0;
+	rc = stmt_exec(s->st_begin_immediate);
+	if (rc != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		struct elog_record *r = &recs[i];
+		const char *dk = r->dedupe_key;
+
+		if (r->arrival_ns == 0)
+			r->arrival_ns = elog_now_ns();
+		if (r->ts_ns == 0)
+			r->ts_ns = r->arrival_ns;
+		r->id = 0;
+		sqlite3_bind_int64(st, 1, r->ts_ns);
+		sqlite3_bind_int64(st, 2, r->arrival_ns);
+		sqlite3_bind_text(st, 3, nz(r->component), -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, r->level);
+		sqlite3_bind_text(st, 5, nz(r->msg), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, nz(r->fields), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, nz(r->source), -1, SQLITE_STATIC);
+		if (dk && *dk)
+			sqlite3_bind_text(st, 8, dk, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 8);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			/* Reset only after taking the message: reset may replace it. */
+			ret = elog_err_set(err, sqlite_to_elog(rc), "cannot write history '%s': %s",
+					   s->path, sqlite3_errmsg(s->db));
+			stmt_done(st);
+			goto rollback;
+		}
+		/* ON CONFLICT DO NOTHING: no change means a duplicate dedupe key. */
+		if (sqlite3_changes(s->db) > 0) {
+			r->id = sqlite3_last_insert_rowid(s->db);
+			count++;
+		}
+		stmt_done(st);
+	}
+	rc = stmt_exec(s->st_commit);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (stored)
+		*stored = count;
+	return 0;
+fail:
+	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot write history '%s': %s", s->path,
+			   sqlite3_errmsg(s->db));
+rollback:
+	if (!sqlite3_get_autocommit(s->db))
+		stmt_exec(s->st_rollback);
+	for (i = 0; i < n; i++)
+		recs[i].id = 0;
+	return ret;
+}
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+/* Appends " WHERE ..." for f, max_id and min_id (0: none; id >= min_id). The placeholders
+ * are bound by where_bind in the same order. */
+static void where_sql(struct elog_buf *b, const struct elog_filter *f, int64_t max_id,
+		      int64_t min_id)
+{
+	const char *sep = " WHERE ";
+	unsigned all = (1u << ELOG_LEVEL_COUNT) - 1;
+
+	if (f->ncomponents) {
+		elog_buf_adds(b, sep);
+		elog_buf_adds(b, f->ncomponents == 1 ? "component = ?" : "component IN (?");
+		for (size_t i = 1; i < f->ncomponents; i++)
+			elog_buf_adds(b, ", ?");
+		if (f->ncomponents > 1)
+			elog_buf_addc(b, ')');
+		sep = " AND ";
+	}
+	if (f->level_mask && (f->level_mask & all) != all) {
+		const char *lsep = "";
+
+		elog_buf_adds(b, sep);
+		elog_buf_adds(b, "level IN (");
+		for (int l = 0; l < ELOG_LEVEL_COUNT; l++) {
+			if (f->level_mask & (1u << l)) {
+				elog_buf_addf(b, "%s%d", lsep, l);
+				lsep = ", ";
+			}
+		}
+		elog_buf_addc(b, ')');
+		sep = " AND ";
+	}
+	if (f->since_ns) {
+		elog_buf_adds(b, sep);
+		elog_buf_adds(b, "ts >= ?");
+		sep = " AND ";
+	}
+	if (f->until_ns) {
+		elog_buf_adds(b, sep);
+		elog_buf_adds(b, "ts <= ?");
+		sep = " AND ";
+	}
+	if (f->after_id > 0 || min_id > 0) {
+		elog_buf_adds(b, sep);
+		elog_buf_adds(b, "id >= ?");
+		sep = " AND ";
+	}
+	if (max_id > 0) {
+		elog_buf_adds(b, sep);
+		elog_buf_adds(b, "id <= ?");
+	}
+}
+
+/* Binds the placeholders of where_sql; returns the next free index. */
+static int where_bind(sqlite3_stmt *st, const struct elog_filter *f, int64_t max_id,
+		      int64_t min_id)
+{
+	int i = 1;
+
+	for (size_t c = 0; c < f->ncomponents; c++)
+		sqlite3_bind_text(st, i++, f->components[c], -1, SQLITE_STATIC);
+	if (f->since_ns)
+		sqlite3_bind_int64(st, i++, f->since_ns);
+	if (f->until_ns)
+		sqlite3_bind_int64(st, i++, f->until_ns);
+	if (f->after_id > 0 || min_id > 0) {
+		int64_t lo = f->after_id > 0 ? f->after_id + 1 : 0;
+
+		sqlite3_bind_int64(st, i++, lo > min_id ? lo : min_id);
+	}
+	if (max_id > 0)
+		sqlite3_bind_int64(st, i++, max_id);
+	return i;
+}
+
+static int query_prepare(struct elog_store *s, const char *select, const struct elog_filter *f,
+			 int64_t max_id, int64_t min_id, const char *order, sqlite3_stmt **st)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	int rc;
+
+	elog_buf_adds(&b, select);
+	where_sql(&b, f, max_id, min_id);
+	elog_buf_adds(&b, order);
+	rc = sqlite3_prepare_v2(s->db, b.data, (int)b.len, st, NULL);
+	elog_buf_release(&b);
+	if (rc == SQLITE_OK)
+		where_bind(*st, f, max_id, min_id);
+	return rc;
+}
+
+/*
+ * For a limited query: the smallest id among the last f->limit matches, in *bound (0 when
+ * there are fewer matches than the limit, i.e. no bound). Without a pattern SQLite counts
+ * (OFFSET limit-1); with one, the rows are scanned backwards and the pattern applied here.
+ */
+static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
+		       int64_t *bound)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t limit = f->limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit;
+	int rc;
+
+	*bound = 0;
+	if (!f->has_regex) {
+		rc = query_prepare(s, SQL_BOUND_SELECT, f, max_id, 0, SQL_BOUND_ORDER, &st);
+		if (rc != SQLITE_OK)
+			return rc;
+		sqlite3_bind_int64(st, sqlite3_bind_parameter_count(st), limit - 1);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*bound = sqlite3_column_int64(st, 0);
+	} else {
+		int64_t found = 0;
+
+		rc = query_prepare(s, SQL_BOUND_RE_SELECT, f, max_id, 0, SQL_BOUND_RE_ORDER, &st);
+		if (rc != SQLITE_OK)
+			return rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *msg = (const char *)sqlite3_column_text(st, 1);
+
+			if (regexec(&f->regex, msg ? msg : "", 0, NULL, 0) != 0)
+				continue;
+			if (++found == limit) {
+				*bound = sqlite3_column_int64(st, 0);
+				break;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static char *col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return (char *)(t ? (const char *)t : "");
+}
+
+/*
+ * The record handed to fn points into SQLite's row buffers (no copy, no allocation per row):
+ * it is valid only during the call and must not be kept, modified or cleared.
+ */
+int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
+		     elog_record_fn fn, void *ctx, struct elog_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct elog_record r;
+	int64_t bound = 0;
+	int in_txn = 0, ret = 0, rc;
+
+	if (f->limit) {
+		/* Two statements (bound, then rows) must see one snapshot. */
+		if (sqlite3_get_autocommit(s->db)) {
+			rc = stmt_exec(s->st_begin);
+			if (rc != SQLITE_OK)
+				goto fail;
+			in_txn = 1;
+		}
+		rc = query_bound(s, f, max_id, &bound);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	rc = query_prepare(s, SQL_QUERY_COLUMNS, f, max_id, bound, SQL_QUERY_ORDER, &st);
+	if (rc != SQLITE_OK)
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.msg = col_text(st, COL_MSG);
+		if (f->has_regex && regexec(&f->regex, r.msg, 0, NULL, 0) != 0)
+			continue;
+		r.id = sqlite3_column_int64(st, COL_ID);
+		r.ts_ns = sqlite3_column_int64(st, COL_TS);
+		r.arrival_ns = sqlite3_column_int64(st, COL_ARRIVAL);
+		r.level = sqlite3_column_int(st, COL_LEVEL);
+		r.component = col_text(st, COL_COMPONENT);
+		r.fields = col_text(st, COL_FIELDS);
+		r.source = col_text(st, COL_SOURCE);
+		r.dedupe_key = col_text(st, COL_DEDUPE);
+		ret = fn(ctx, &r);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	if (in_txn)
+		stmt_exec(s->st_commit);
+	return ret;
+fail:
+	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s", s->path,
+			   sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	if (in_txn && !sqlite3_get_autocommit(s->db))
+		stmt_exec(s->st_rollback);
+	return ret;
+}
+
+int elog_store_max_id(struct elog_store *s, int64_t *out, struct elog_err *err)
+{
+	int rc = sqlite3_step(s->st_max_id);
+
+	*out = 0;
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s->st_max_id, 0);   /* NULL (empty) reads as 0 */
+		rc = SQLITE_DONE;
+	}
+	if (rc != SQLITE_DONE) {
+		int ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s",
+				       s->path, sqlite3_errmsg(s->db));
+		stmt_done(s->st_max_id);
+		return ret;
+	}
+	stmt_done(s->st_max_id);
+	return 0;
+}
+
+int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct elog_err *err)
+{
+	char **v = NULL;
+	size_t count = 0;
+	char *last = NULL;
+	int rc, ret = 0;
+
+	*names = NULL;
+	*n = 0;
+	for (;;) {
+		sqlite3_stmt *st = last ? s->st_component_next : s->st_component_first;
+
+		if (last)
+			sqlite3_bind_text(st, 1, last, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			if (rc != SQLITE_DONE)
+				ret = elog_err_set(err, sqlite_to_elog(rc),
+						   "cannot read history '%s': %s", s->path,
+						   sqlite3_errmsg(s->db));
+			stmt_done(st);
+			if (rc != SQLITE_DONE)
+				goto fail;
+			break;
+		}
+		v = xrealloc(v, (count + 1) * sizeof(*v));
+		v[count] = xstrdup(col_text(st, 0));
+		last = v[count++];
+		stmt_done(st);
+	}
+	*names = v;
+	*n = count;
+	return 0;
+fail:
+	for (size_t i = 0; i < count; i++)
+		free(v[i]);
+	free(v);
+	return ret;
+}

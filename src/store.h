@@ -1,0 +1,70 @@
+/*
+ * store.h — the history: one SQLite file in WAL mode, schema versioned with
+ * PRAGMA user_version. A struct elog_store is one connection; use it from one thread at a time
+ * (the hub's writer owns one, each reader opens its own).
+ *
+ * Table records(id INTEGER PRIMARY KEY, ts, arrival, component, level, msg, fields, source,
+ * dedupe), with indexes on (component, id), (ts) and a partial unique index on dedupe.
+ * Ids are assigned by SQLite on insert and are strictly increasing (rows are never deleted).
+ */
+#ifndef ELOG_STORE_H
+#define ELOG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+#include "filter.h"
+
+struct elog_err;
+struct elog_store;
+
+enum {
+	ELOG_STORE_READONLY = 1,   /* open an existing file read-only (no create, no migrate) */
+};
+
+/*
+ * Opens (creating directories and the file unless READONLY) the history at path, sets WAL,
+ * creates or migrates the schema. A file that is not an elog history (another SQLite
+ * database, or not SQLite) is refused and left untouched:
+ * "cannot open history 'p': not an elog history file" / "...: file is not a database".
+ * Returns 0 and *out, or a negative code with err set.
+ */
+int elog_store_open(struct elog_store **out, const char *path, int flags, struct elog_err *err);
+
+/* Closes; accepts NULL. */
+void elog_store_close(struct elog_store *s);
+
+/* The path the store was opened with (owned by the store). */
+const char *elog_store_path(const struct elog_store *s);
+
+/*
+ * Inserts recs[0..n) in one transaction. For each record: ts_ns 0 becomes arrival_ns; id is
+ * set to the new row id, or to 0 when its non-empty dedupe_key was already stored (a
+ * duplicate: nothing inserted). Either every record is committed or none is (on error the
+ * transaction is rolled back, ids are left 0 and err says why, e.g. "database or disk is full").
+ * *stored (may be NULL) receives the number of rows inserted.
+ */
+int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
+		      size_t *stored, struct elog_err *err);
+
+/*
+ * Calls fn(ctx, r) for each record matching f with id <= max_id (max_id 0: no upper bound),
+ * in id order. With f->limit, only the last f->limit matching records. The record passed to fn
+ * is only valid during the call. fn returns 0 to continue, non-zero to stop (that value is
+ * returned). Returns 0 at the end, the non-zero value of fn, or a negative code with err.
+ */
+typedef int (*elog_record_fn)(void *ctx, const struct elog_record *r);
+int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
+		     elog_record_fn fn, void *ctx, struct elog_err *err);
+
+/* Largest id stored (0 when empty). */
+int elog_store_max_id(struct elog_store *s, int64_t *out, struct elog_err *err);
+
+/* Distinct component names, sorted; *names is a malloc'd array of malloc'd strings. */
+int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct elog_err *err);
+
+/* Raw access for other modules of the store's concern (auth keys, tail state, registry):
+ * the sqlite3 handle. Owned by the store. */
+struct sqlite3 *elog_store_db(struct elog_store *s);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * svc_hub.c — elog.v1.Hub: batched ingest with per-batch acks after commit, the filtered
+ * read with resume cursor and follow, and the component list.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "svc.h"
+#include "store.h"
+#include "wire.h"
+#include "err.h"
+#include "util.h"
+#include "elog.pb-c.h"
+
+#define MAX_INFLIGHT_BATCHES 32
+#define PAGE_BYTES (256 * 1024)
+#define PAGE_RECORDS 2048
+
+struct ingest_call {
+	struct rpc_call *call;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inflight;
+	int failed;
+};
+
+struct ingest_req {
+	struct elog_ingest in;
+	struct ingest_call *ic;
+	uint64_t seq;
+};
+
+static void ingest_done(struct elog_ingest *in, int rc, const char *msg)
+{
+	struct ingest_req *req = (struct ingest_req *)in;
+	struct ingest_call *ic = req->ic;
+	size_t i;
+
+	if (rc == 0) {
+		Elog__V1__IngestAck ack = ELOG__V1__INGEST_ACK__INIT;
+
+		ack.seq = req->seq;
+		ack.stored = (uint32_t)in->stored;
+		ack.duplicates = (uint32_t)(in->n - in->stored);
+		for (i = in->n; i > 0; i--)
+			if (in->recs[i - 1].id > 0) {
+				ack.last_id = (uint64_t)in->recs[i - 1].id;
+				break;
+			}
+		rpc_call_send(ic->call, &ack.base);
+	}
+	pthread_mutex_lock(&ic->mu);
+	if (rc != 0 && !ic->failed) {
+		ic->failed = 1;
+		rpc_call_finish(ic->call, elog_svc_status_of(rc), msg);
+	}
+	ic->inflight--;
+	pthread_cond_broadcast(&ic->cv);
+	pthread_mutex_unlock(&ic->mu);
+	for (i = 0; i < in->n; i++)
+		elog_record_clear(&in->recs[i]);
+	free(in->recs);
+	free(req);
+}
+
+static void record_from_pb(struct elog_record *r, Elog__V1__Record *p)
+{
+	r->id = 0;
+	r->ts_ns = p->ts_ns > 0 ? p->ts_ns : 0;
+	r->level = p->level >= 0 && p->level < ELOG_LEVEL_COUNT ? p->level : ELOG_LEVEL_INFO;
+	r->component = elog_svc_take_string(&p->component);
+	r->msg = elog_svc_take_string(&p->msg);
+	r->fields = elog_svc_take_string(&p->fields);
+	r->source = elog_svc_take_string(&p->source);
+	r->dedupe_key = elog_svc_take_string(&p->dedupe_key);
+	if (!*r->component) {
+		free(r->component);
+		r->component = xstrdup("default");
+	}
+	if (!*r->source) {
+		free(r->source);
+		r->source = xstrdup("elog");
+	}
+}
+
+static void hub_ingest(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct ingest_call ic;
+	int status = RPC_OK;
+	const char *details = NULL;
+
+	memset(&ic, 0, sizeof(ic));
+	ic.call = call;
+	pthread_mutex_init(&ic.mu, NULL);
+	pthread_cond_init(&ic.cv, NULL);
+	for (;;) {
+		ProtobufCMessage *m;
+		Elog__V1__RecordBatch *b;
+		struct ingest_req *req;
+		int rc = rpc_call_recv(call, &elog__v1__record_batch__descriptor, &m);
+		size_t i;
+
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			status = RPC_CANCELLED;
+			break;
+		}
+		if (rc == -2) {
+			status = RPC_INVALID_ARGUMENT;
+			details = "undecodable elog.v1.RecordBatch";
+			break;
+		}
+		b = (Elog__V1__RecordBatch *)m;
+		req = xcalloc(1, sizeof(*req));
+		req->ic = &ic;
+		req->seq = b->seq;
+		req->in.n = b->n_records;
+		req->in.recs = xcalloc(b->n_records ? b->n_records : 1, sizeof(struct elog_record));
+		req->in.done = ingest_done;
+		for (i = 0; i < b->n_records; i++)
+			record_from_pb(&req->in.recs[i], b->records[i]);
+		protobuf_c_message_free_unpacked(m, NULL);
+
+		pthread_mutex_lock(&ic.mu);
+		while (ic.inflight >= MAX_INFLIGHT_BATCHES && !ic.failed)
+			pthread_cond_wait(&ic.cv, &ic.mu);
+		if (ic.failed) {
+			pthread_mutex_unlock(&ic.mu);
+			for (i = 0; i < req->in.n; i++)
+				elog_record_clear(&req->in.recs[i]);
+			free(req->in.recs);
+			free(req);
+			break;
+		}
+		ic.inflight++;
+		pthread_mutex_unlock(&ic.mu);
+		if (elog_hub_submit(svc->hub, &req->in) != 0) {
+			pthread_mutex_lock(&ic.mu);
+			ic.inflight--;
+			pthread_mutex_unlock(&ic.mu);
+			for (i = 0; i < req->in.n; i++)
+				elog_record_clear(&req->in.recs[i]);
+			free(req->in.recs);
+			free(req);
+			status = RPC_UNAVAILABLE;
+			details = "server is shutting down";
+			break;
+		}
+	}
+	pthread_mutex_lock(&ic.mu);
+	while (ic.inflight > 0)
+		pthread_cond_wait(&ic.cv, &ic.mu);
+	pthread_mutex_unlock(&ic.mu);
+	if (!ic.failed)
+		rpc_call_finish(call, status, details);
+	pthread_mutex_destroy(&ic.mu);
+	pthread_cond_destroy(&ic.cv);
+}
+
+/* ---- Read -------------------------------------------------------------------------------- */
+
+struct page_sink {
+	struct elog_read_sink base;
+	struct rpc_call *call;
+	struct elog_buf buf;
+	size_t count;
+};
+
+static int page_add(struct elog_read_sink *s, const struct elog_record *r)
+{
+	struct page_sink *p = (struct page_sink *)s;
+
+	elog_wire_put_record(&p->buf, 1, r);
+	p->count++;
+	return p->buf.len >= PAGE_BYTES || p->count >= PAGE_RECORDS;
+}
+
+static int page_flush(struct elog_read_sink *s, int live, uint64_t missed, int64_t mfrom,
+		      int64_t mto)
+{
+	struct page_sink *p = (struct page_sink *)s;
+	int rc;
+
+	if (!p->count && !live && !missed)
+		return 0;
+	elog_wire_put_varint_field(&p->buf, 2, missed);
+	elog_wire_put_varint_field(&p->buf, 3, (uint64_t)mfrom);
+	elog_wire_put_varint_field(&p->buf, 4, (uint64_t)mto);
+	elog_wire_put_varint_field(&p->buf, 5, live ? 1 : 0);
+	rc = rpc_call_send_raw(p->call, p->buf.data ? p->buf.data : "", p->buf.len);
+	elog_buf_reset(&p->buf);
+	p->count = 0;
+	return rc;
+}
+
+/* Fills f from a Query; returns 0 or an error message in err. */
+static int filter_from_query(struct elog_filter *f, const Elog__V1__Query *q, struct elog_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < q->n_components; i++)
+		elog_filter_add_components(f, q->components[i]);
+	for (i = 0; i < q->n_levels; i++)
+		if (q->levels[i] >= 0 && q->levels[i] < ELOG_LEVEL_COUNT)
+			f->level_mask |= 1u << q->levels[i];
+	f->since_ns = q->since_ns;
+	f->until_ns = q->until_ns;
+	f->after_id = (int64_t)q->after_id;
+	f->limit = q->limit;
+	if (q->pattern && *q->pattern)
+		return elog_filter_set_pattern(f, q->pattern, err);
+	return 0;
+}
+
+static void hub_read(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct page_sink sink;
+	struct elog_filter f;
+	struct elog_err err;
+	ProtobufCMessage *m;
+	Elog__V1__Query *q;
+	char msg[512] = "";
+	int rc, status;
+
+	rc = rpc_call_recv(call, &elog__v1__query__descriptor, &m);
+	if (rc != 1) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable elog.v1.Query");
+		return;
+	}
+	q = (Elog__V1__Query *)m;
+	elog_filter_init(&f);
+	elog_err_clear(&err);
+	if (filter_from_query(&f, q, &err) != 0) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, err.msg);
+		elog_filter_clear(&f);
+		protobuf_c_message_free_unpacked(m, NULL);
+		return;
+	}
+	memset(&sink, 0, sizeof(sink));
+	sink.base.add = page_add;
+	sink.base.flush = page_flush;
+	sink.call = call;
+	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));
+	rpc_call_finish(call, status, msg);
+	elog_buf_release(&sink.buf);
+	elog_filter_clear(&f);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void hub_components(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	Elog__V1__ComponentList resp = ELOG__V1__COMPONENT_LIST__INIT;
+	struct elog_store *st = NULL;
+	struct elog_err err;
+	ProtobufCMessage *m;
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	rc = rpc_call_recv(call, &elog__v1__components_request__descriptor, &m);
+	if (rc == 1)
+		protobuf_c_message_free_unpacked(m, NULL);
+	elog_err_clear(&err);
+	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
+	if (rc == 0)
+		rc = elog_store_components(st, &names, &n, &err);
+	elog_store_close(st);
+	if (rc) {
+		rpc_call_finish(call, RPC_INTERNAL, err.msg);
+		return;
+	}
+	resp.names = names;
+	resp.n_names = n;
+	rpc_call_send(call, &resp.base);
+	rpc_call_finish(call, RPC_OK, NULL);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+void elog_svc_hub_register(struct rpc_server *s, struct elog_svc *svc)
+{
+	rpc_server_add_method(s, "/elog.v1.Hub/Ingest", RPC_BIDI, hub_ingest, svc);
+	rpc_server_add_method(s, "/elog.v1.Hub/Read", RPC_SERVER_STREAM, hub_read, svc);
+	rpc_server_add_method(s, "/elog.v1.Hub/Components", RPC_UNARY, hub_components, svc);
+}

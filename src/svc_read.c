@@ -1,0 +1,147 @@
+/*
+ * svc_read.c — the read path shared by the native Read and flowctl GetLogs (see svc.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "svc.h"
+#include "store.h"
+#include "err.h"
+#include "util.h"
+
+#define LIVE_BATCH 1024
+#define POLL_NS (200 * 1000000LL)
+
+struct hist_ctx {
+	struct elog_read_sink *sink;
+	struct rpc_call *call;
+	int dead;
+};
+
+static int hist_add(void *ctx, const struct elog_record *r)
+{
+	struct hist_ctx *h = ctx;
+
+	if (h->sink->add(h->sink, r)) {
+		if (h->sink->flush(h->sink, 0, 0, 0, 0) != 0 ||
+		    rpc_call_wait_sendable(h->call, 2, 0) != 0) {
+			h->dead = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
+			    const struct elog_filter *f, int follow, struct elog_read_sink *sink,
+			    char *msg, size_t msgsz)
+{
+	struct elog_follower *fol = NULL;
+	struct elog_store *st = NULL;
+	struct elog_err err;
+	struct hist_ctx hc = { sink, call, 0 };
+	int64_t live_after = 0;
+	int rc;
+
+	elog_err_clear(&err);
+	if (follow)
+		fol = elog_hub_follow(svc->hub, f, &live_after);
+	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
+	if (rc == 0)
+		rc = elog_store_query(st, f, follow ? live_after : 0, hist_add, &hc, &err);
+	elog_store_close(st);
+	if (rc < 0) {
+		elog_follower_close(fol);
+		snprintf(msg, msgsz, "%s", err.msg);
+		return RPC_INTERNAL;
+	}
+	if (hc.dead) {
+		elog_follower_close(fol);
+		return RPC_CANCELLED;
+	}
+	if (sink->flush(sink, follow, 0, 0, 0) != 0) {
+		elog_follower_close(fol);
+		return RPC_CANCELLED;
+	}
+	if (!follow)
+		return RPC_OK;
+
+	{
+		struct elog_record *batch = xcalloc(LIVE_BATCH, sizeof(*batch));
+		int status = RPC_OK;
+
+		for (;;) {
+			uint64_t missed = 0;
+			int64_t mfrom = 0, mto = 0;
+			size_t n = 0, i;
+			int r;
+
+			if (rpc_call_dead(call)) {
+				status = RPC_CANCELLED;
+				break;
+			}
+			r = elog_follower_next(fol, batch, LIVE_BATCH, &n, &missed, &mfrom, &mto, POLL_NS);
+			if (r < 0 || (r == 0 && rpc_call_server_stopping(call))) {
+				status = RPC_UNAVAILABLE;
+				snprintf(msg, msgsz, "server is shutting down");
+				break;
+			}
+			if (r == 0)
+				continue;
+			if (missed && sink->flush(sink, 0, missed, mfrom, mto) != 0)
+				status = RPC_CANCELLED;
+			for (i = 0; i < n; i++) {
+				if (status == RPC_OK && sink->add(sink, &batch[i]) &&
+				    sink->flush(sink, 0, 0, 0, 0) != 0)
+					status = RPC_CANCELLED;
+				elog_record_clear(&batch[i]);
+			}
+			if (status == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
+				status = RPC_CANCELLED;
+			/* Wait for the message to leave before taking more: the queue that bounds a
+			 * slow follower is the hub's, not gRPC's. */
+			if (status == RPC_OK && rpc_call_wait_sendable(call, 0, 0) != 0)
+				status = RPC_CANCELLED;
+			if (status != RPC_OK)
+				break;
+		}
+		free(batch);
+		elog_follower_close(fol);
+		return status;
+	}
+}
+
+int elog_svc_status_of(int rc)
+{
+	switch (rc) {
+	case ELOG_OK:
+		return RPC_OK;
+	case ELOG_EUSAGE:
+		return RPC_INVALID_ARGUMENT;
+	case ELOG_EUNAVAIL:
+		return RPC_UNAVAILABLE;
+	case ELOG_EFULL:
+		return RPC_RESOURCE_EXHAUSTED;
+	case ELOG_EAUTH:
+		return RPC_UNAUTHENTICATED;
+	default:
+		return RPC_UNAVAILABLE;
+	}
+}
+
+char *elog_svc_take_string(char **pbfield)
+{
+	char *s = *pbfield;
+	size_t n;
+
+	if (!s || !*s)
+		return xstrdup("");
+	n = strlen(s);
+	if (elog_utf8_valid(s, n)) {
+		*pbfield = NULL;
+		return s;
+	}
+	return elog_utf8_dup(s, n);
+}

@@ -1,0 +1,342 @@
+/*
+ * util.c — growable buffers, allocation wrappers, clocks, RFC3339 formatting, UTF-8 repair
+ * and JSON string quoting.
+ */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Returns non-NULL memory of n bytes; an allocation failure traps (fatal by design). */
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		__builtin_trap();
+	return p;
+}
+
+/* Returns zeroed memory for n*m bytes; traps on overflow or allocation failure. */
+void *xcalloc(size_t n, size_t m)
+{
+	void *p = calloc(n ? n : 1, m ? m : 1);
+	if (!p)
+		__builtin_trap();
+	return p;
+}
+
+/* Resizes p to n bytes; never returns NULL. */
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		__builtin_trap();
+	return q;
+}
+
+/* Returns a malloc'd copy of s. */
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+/* Returns a malloc'd NUL-terminated copy of at most n bytes of s. */
+char *xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* Makes room for extra more bytes plus a terminating NUL. */
+void elog_buf_grow(struct elog_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (need < b->len)
+		__builtin_trap();
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+/* Appends n bytes of data; keeps the buffer NUL-terminated. */
+void elog_buf_add(struct elog_buf *b, const void *data, size_t n)
+{
+	if (b->len + n + 1 > b->cap || b->len + n < b->len)
+		elog_buf_grow(b, n);
+	if (n)
+		memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* Appends the C string s. */
+void elog_buf_adds(struct elog_buf *b, const char *s)
+{
+	elog_buf_add(b, s, strlen(s));
+}
+
+/* Appends one byte. */
+void elog_buf_addc(struct elog_buf *b, char c)
+{
+	if (b->len + 2 > b->cap)
+		elog_buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+/* Appends printf-formatted text. */
+void elog_buf_addf(struct elog_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		elog_buf_add(b, small, (size_t)n);
+		return;
+	}
+	elog_buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/* Empties the buffer but keeps its memory. */
+void elog_buf_reset(struct elog_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+/* Frees the buffer's memory and leaves it empty. */
+void elog_buf_release(struct elog_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* Hands the buffer's string to the caller (never NULL) and resets b to empty. */
+char *elog_buf_detach(struct elog_buf *b)
+{
+	char *s = b->data;
+	if (!s)
+		s = xstrdup("");
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return s;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	if (clock_gettime(id, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Wall-clock time in ns since the epoch. */
+int64_t elog_now_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+/* Monotonic clock in ns (arbitrary origin). */
+int64_t elog_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* Formats ns as RFC3339Nano UTC, fraction trimmed of trailing zeros; returns the length. */
+size_t elog_format_rfc3339(int64_t ns, char *out, size_t outsz)
+{
+	int64_t sec = ns / 1000000000LL;
+	int64_t frac = ns % 1000000000LL;
+	if (frac < 0) {
+		frac += 1000000000LL;
+		sec -= 1;
+	}
+	time_t t = (time_t)sec;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		if (outsz)
+			out[0] = '\0';
+		return 0;
+	}
+	char fracs[16] = "";
+	if (frac) {
+		char digits[10];
+		snprintf(digits, sizeof(digits), "%09lld", (long long)frac);
+		int k = 9;
+		while (k > 0 && digits[k - 1] == '0')
+			k--;
+		digits[k] = '\0';
+		snprintf(fracs, sizeof(fracs), ".%s", digits);
+	}
+	int n = snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fracs);
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= outsz)
+		return outsz ? outsz - 1 : 0;
+	return (size_t)n;
+}
+
+/*
+ * Length of the valid UTF-8 sequence (without NUL) starting at s[0] within n bytes, or 0
+ * when s[0] does not start one. Rejects overlongs, surrogates and code points > U+10FFFF.
+ */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c < 0xC2)
+		return 0;
+	if (c < 0xE0) {
+		if (n < 2 || (s[1] & 0xC0) != 0x80)
+			return 0;
+		return 2;
+	}
+	if (c < 0xF0) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)
+			return 0; /* overlong */
+		if (c == 0xED && s[1] >= 0xA0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c < 0xF5) {
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)
+			return 0; /* overlong */
+		if (c == 0xF4 && s[1] >= 0x90)
+			return 0; /* > U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+/* True when s[0..n) is valid UTF-8 without NUL bytes. */
+int elog_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		if (p[i] >= 0x01 && p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = utf8_seq_len(p + i, n - i);
+		if (!k)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* Appends s[0..n) as valid UTF-8, each invalid byte or NUL becoming U+FFFD; returns the
+ * number of bytes replaced. */
+size_t elog_utf8_append(struct elog_buf *b, const char *s, size_t n)
+{
+	static const char repl[] = "\xEF\xBF\xBD";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t replaced = 0, i = 0, run = 0;
+	elog_buf_grow(b, n);
+	while (i < n) {
+		if (p[i] >= 0x01 && p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = utf8_seq_len(p + i, n - i);
+		if (k) {
+			i += k;
+			continue;
+		}
+		elog_buf_add(b, s + run, i - run);
+		elog_buf_add(b, repl, 3);
+		replaced++;
+		i++;
+		run = i;
+	}
+	elog_buf_add(b, s + run, n - run);
+	return replaced;
+}
+
+/* Returns a malloc'd valid-UTF-8 copy of s[0..n). */
+char *elog_utf8_dup(const char *s, size_t n)
+{
+	if (elog_utf8_valid(s, n)) {
+		char *p = xmalloc(n + 1);
+		if (n)
+			memcpy(p, s, n);
+		p[n] = '\0';
+		return p;
+	}
+	struct elog_buf b = ELOG_BUF_INIT;
+	elog_utf8_append(&b, s, n);
+	return elog_buf_detach(&b);
+}
+
+/* Appends s[0..n) as a quoted JSON string literal with the standard escapes. */
+void elog_json_quote(struct elog_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t run = 0;
+	elog_buf_grow(b, n + 2);
+	elog_buf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+		const char *esc = NULL;
+		char ubuf[7];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		default:
+			ubuf[0] = '\\'; ubuf[1] = 'u'; ubuf[2] = '0'; ubuf[3] = '0';
+			ubuf[4] = hex[c >> 4]; ubuf[5] = hex[c & 15]; ubuf[6] = '\0';
+			esc = ubuf;
+			break;
+		}
+		elog_buf_add(b, s + run, i - run);
+		elog_buf_adds(b, esc);
+		run = i + 1;
+	}
+	elog_buf_add(b, s + run, n - run);
+	elog_buf_addc(b, '"');
+}

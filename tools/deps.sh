@@ -1,0 +1,20 @@
+#!/bin/sh
+# Install the Debian packages elog needs to build and test, only the missing ones.
+set -e
+PKGS="gcc make pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
+libyajl-dev zlib1g-dev sqlite3 python3-grpcio python3-protobuf protobuf-compiler
+protobuf-compiler-grpc groff-base"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "elog: installing missing packages:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
