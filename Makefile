@@ -26,7 +26,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CPPFLAGS += -Isrc -I$(O)/gen
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
-LIBS     = $(PKG_LIBS) -lpthread -lm
+LIBS     = $(PKG_LIBS) -lpthread -lm -lz
 
 ifeq ($(V),1)
 Q =
@@ -59,7 +59,7 @@ all: elog
 
 elog: $(O)/elog
 ifeq ($(O),build)
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@
 else
 	@true
 endif

@@ -40,6 +40,7 @@ struct rpc_ccall {
 	grpc_metadata_array initial_md, trailing_md;
 	grpc_metadata auth_md;
 	int ended;             /* a batch failed: the call is over */
+	int initial_md_asked;  /* RECV_INITIAL_METADATA goes with the first receive */
 	int half_closed;
 };
 
@@ -78,7 +79,7 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 {
 	struct rpc_channel *ch;
 	grpc_channel_credentials *creds;
-	grpc_arg args[6];
+	grpc_arg args[9];
 	grpc_channel_args cargs;
 	size_t nargs = 0;
 
@@ -89,6 +90,8 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 	args[nargs++] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, { .integer = 1 } };
 	/* Reconnect quickly after a restarted server (default backoff starts at 1 s). */
 	args[nargs++] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, { .integer = 1000 } };
+	args[nargs++] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, { .integer = 100 } };
+	args[nargs++] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, { .integer = 100 } };
 	if (o && o->server_name && *o->server_name)
 		args[nargs++] = (grpc_arg){ GRPC_ARG_STRING, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
 					    { .string = (char *)o->server_name } };
@@ -140,6 +143,43 @@ void rpc_channel_close(struct rpc_channel *ch)
 	free(ch->auth_value);
 	free(ch);
 	rpc_shutdown();
+}
+
+int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct elog_err *err)
+{
+	grpc_completion_queue *cq;
+	gpr_timespec dl = deadline_after(timeout_ns);
+	grpc_connectivity_state st = grpc_channel_check_connectivity_state(ch->ch, 1);
+	int rc = 0;
+
+	if (st == GRPC_CHANNEL_READY)
+		return 0;
+	cq = grpc_completion_queue_create_for_next(NULL);
+	while (st != GRPC_CHANNEL_READY) {
+		grpc_event ev;
+
+		if (st == GRPC_CHANNEL_SHUTDOWN) {
+			rc = -1;
+			break;
+		}
+		grpc_channel_watch_connectivity_state(ch->ch, st, dl, cq, ch);
+		ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		if (!ev.success) {
+			rc = -1;
+			break;
+		}
+		st = grpc_channel_check_connectivity_state(ch->ch, 1);
+	}
+	grpc_completion_queue_shutdown(cq);
+	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type
+	       != GRPC_QUEUE_SHUTDOWN)
+		;
+	grpc_completion_queue_destroy(cq);
+	if (rc)
+		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': %s", ch->target,
+				    st == GRPC_CHANNEL_TRANSIENT_FAILURE ? "connection failed"
+									 : "timed out connecting");
+	return 0;
 }
 
 static grpc_event pluck_tag(struct rpc_ccall *c, void *tag, int64_t timeout_ns)
@@ -253,7 +293,8 @@ int rpc_ccall_close_send(struct rpc_ccall *c)
 int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 		   ProtobufCMessage **out, int64_t timeout_ns)
 {
-	grpc_op op;
+	grpc_op ops[2];
+	size_t nops = 0;
 	grpc_event ev;
 	grpc_byte_buffer *bb;
 	grpc_byte_buffer_reader r;
@@ -262,10 +303,15 @@ int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 	*out = NULL;
 	pthread_mutex_lock(&c->recv_mu);
 	if (!c->recv_pending) {
-		memset(&op, 0, sizeof(op));
-		op.op = GRPC_OP_RECV_MESSAGE;
-		op.data.recv_message.recv_message = &c->recv_buf;
-		if (grpc_call_start_batch(c->call, &op, 1, TAG_RECV(c), NULL) != GRPC_CALL_OK) {
+		memset(ops, 0, sizeof(ops));
+		if (!c->initial_md_asked) {
+			ops[nops].op = GRPC_OP_RECV_INITIAL_METADATA;
+			ops[nops++].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
+			c->initial_md_asked = 1;
+		}
+		ops[nops].op = GRPC_OP_RECV_MESSAGE;
+		ops[nops++].data.recv_message.recv_message = &c->recv_buf;
+		if (grpc_call_start_batch(c->call, ops, nops, TAG_RECV(c), NULL) != GRPC_CALL_OK) {
 			pthread_mutex_unlock(&c->recv_mu);
 			return -1;
 		}

@@ -1,0 +1,159 @@
+/*
+ * logs.c — `elog logs`: the multiplexed, color-coded view of the history and live records.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "query.h"
+#include "display.h"
+#include "util.h"
+
+static struct query_opts q;
+static struct {
+	int json, timestamps, no_prefix, utc;
+	const char *color;
+} o;
+
+static const struct option logs_options[] = {
+	{ 'f', "follow", OPT_BOOL, &q.follow, NULL, "after the history, show new records as they arrive", NULL, NULL },
+	QUERY_OPTIONS(q),
+	{ 0, "json", OPT_BOOL, &o.json, NULL, "print JSON Lines instead of text", NULL, NULL },
+	{ 0, "color", OPT_STRING, &o.color, "WHEN", "color the output: auto, always or never (default auto)",
+	  "auto|always|never", NULL },
+	{ 't', "timestamps", OPT_BOOL, &o.timestamps, NULL, "show each record's time", NULL, NULL },
+	{ 0, "utc", OPT_BOOL, &o.utc, NULL, "show times in UTC", NULL, NULL },
+	{ 0, "no-prefix", OPT_BOOL, &o.no_prefix, NULL, "do not show the component prefix", NULL, NULL },
+	OPT_END
+};
+
+extern const struct command cmd_logs;
+
+struct out {
+	struct elog_display *d;
+	struct elog_buf buf;
+	int closed;
+};
+
+static int out_flush(struct out *w)
+{
+	if (w->buf.len && !w->closed && cli_write_out(w->buf.data, w->buf.len) != 0)
+		w->closed = 1;
+	elog_buf_reset(&w->buf);
+	return w->closed;
+}
+
+static int on_record(void *ctx, const struct elog_record *r)
+{
+	struct out *w = ctx;
+
+	elog_display_record(w->d, r, &w->buf);
+	if (w->buf.len >= 64 * 1024)
+		return out_flush(w);
+	return 0;
+}
+
+static void on_notice(void *ctx, const char *text)
+{
+	struct out *w = ctx;
+
+	elog_display_notice(w->d, text, &w->buf);
+}
+
+static void on_page_end(void *ctx)
+{
+	struct out *w = ctx;
+
+	/* Following: every page goes out at once (line-buffered even into a pipe). */
+	if (q.follow)
+		out_flush(w);
+}
+
+static int want_color(const char *when)
+{
+	const char *term = getenv("TERM");
+
+	if (!when || strcmp(when, "auto") == 0) {
+		if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+			return 0;
+		if (term && strcmp(term, "dumb") == 0)
+			return 0;
+		return isatty(STDOUT_FILENO);
+	}
+	if (strcmp(when, "always") == 0)
+		return 1;
+	if (strcmp(when, "never") == 0)
+		return 0;
+	return -1;
+}
+
+static int run_logs(int argc, char **argv)
+{
+	struct elog_display_opts dopts;
+	struct elog_filter f;
+	struct out w;
+	char **rest;
+	int nrest, rc, color;
+
+	rc = cli_parse(&cmd_logs, argc, argv, &nrest, &rest);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (nrest > 0) {
+		rc = cli_usage_error(&cmd_logs, "unexpected argument '%s'", rest[0]);
+		free(rest);
+		return rc;
+	}
+	free(rest);
+	color = want_color(o.color);
+	if (color < 0)
+		return cli_usage_error(&cmd_logs, "invalid value '%s' for --color: expected auto, always or never",
+				       o.color);
+	elog_filter_init(&f);
+	rc = query_filter(&cmd_logs, &q, &f);
+	if (rc == 0) {
+		memset(&dopts, 0, sizeof(dopts));
+		dopts.format = o.json ? ELOG_FMT_JSON : ELOG_FMT_TEXT;
+		dopts.color = color;
+		dopts.timestamps = o.timestamps;
+		dopts.no_prefix = o.no_prefix;
+		dopts.utc = o.utc;
+		memset(&w, 0, sizeof(w));
+		w.d = elog_display_new(&dopts);
+		rc = query_run(&cmd_logs, &q, &f, on_record, on_notice, on_page_end, &w);
+		out_flush(&w);
+		elog_buf_release(&w.buf);
+		elog_display_free(w.d);
+	}
+	elog_filter_clear(&f);
+	free(q.components.items);
+	return rc;
+}
+
+const struct command cmd_logs = {
+	.name = "logs",
+	.summary = "show the history and follow live records",
+	.usage = "[-f] [-c COMP]... [-l LEVELS] [--since T] [--until T] [--grep RE] [-n N] [--json] "
+		 "[--color=WHEN] [--timestamps] [--no-prefix] [--db PATH]",
+	.options = logs_options,
+	.client = 1,
+	.run = run_logs,
+	.description =
+		"Prints one line per record: the component, padded to a common width and in a "
+		"color of its own (the same name gets the same color in every run; red and yellow "
+		"are kept for errors and warnings), then the level, the message and the fields.\n"
+		"With -f, the history is followed by live records with neither gap nor duplicate "
+		"between the two; output is flushed as records arrive even into a pipe. If the "
+		"server goes away, elog says so on standard error, reconnects, and resumes after the "
+		"last record it printed. A follower that falls too far behind is told how many "
+		"records it missed.\n"
+		"Levels: a list (error,warn), a minimum (warn+ or >=warn) or a maximum (<=debug). "
+		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb.",
+	.examples =
+		"elog logs --server $(head -1 $T/ready) -c deploy -l info+\n"
+		"show the info and more severe records of component deploy\n"
+		"elog logs --server $(head -1 $T/ready) --since 1h --grep 'release [0-9.]+' --json\n"
+		"the last hour's records about a release, as JSON Lines\n",
+	.environment = "NO_COLOR\tno color with --color=auto\n",
+};

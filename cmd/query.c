@@ -1,0 +1,183 @@
+/*
+ * query.c — see query.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "query.h"
+#include "client.h"
+#include "store.h"
+#include "util.h"
+
+int query_filter(const struct command *cmd, struct query_opts *q, struct elog_filter *f)
+{
+	struct elog_err err;
+	size_t i;
+
+	for (i = 0; i < q->components.n; i++)
+		elog_filter_add_components(f, q->components.items[i]);
+	if (q->levels && cli_parse_levels(cmd, q->levels, &f->level_mask))
+		return EXIT_USAGE;
+	if (q->since && cli_parse_time(cmd, "since", q->since, &f->since_ns))
+		return EXIT_USAGE;
+	if (q->until && cli_parse_time(cmd, "until", q->until, &f->until_ns))
+		return EXIT_USAGE;
+	elog_err_clear(&err);
+	if (q->grep && elog_filter_set_pattern(f, q->grep, &err))
+		return cli_usage_error(cmd, "%s", err.msg);
+	f->limit = q->last_n > 0 ? (uint64_t)q->last_n : 0;
+	return 0;
+}
+
+struct track {
+	int (*fn)(void *ctx, const struct elog_record *r);
+	void *ctx;
+	int64_t last_id;
+};
+
+static int track_fn(void *ctx, const struct elog_record *r)
+{
+	struct track *t = ctx;
+
+	if (r->id > t->last_id)
+		t->last_id = r->id;
+	return t->fn(t->ctx, r);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Reads the history file directly; with follow, polls it for new records. */
+static int run_local(struct query_opts *q, const char *path, struct elog_filter *f,
+		     struct track *t, void (*page_end)(void *ctx))
+{
+	struct elog_store *st = NULL;
+	struct elog_err err;
+	int rc;
+
+	elog_err_clear(&err);
+	if (elog_store_open(&st, path, ELOG_STORE_READONLY, &err) != 0) {
+		cli_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	rc = elog_store_query(st, f, 0, track_fn, t, &err);
+	while (rc == 0 && q->follow) {
+		if (page_end)
+			page_end(t->ctx);
+		sleep_ms(200);
+		f->limit = 0;
+		f->after_id = t->last_id;
+		rc = elog_store_query(st, f, 0, track_fn, t, &err);
+	}
+	elog_store_close(st);
+	if (rc < 0) {
+		cli_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int query_run(const struct command *cmd, struct query_opts *q, struct elog_filter *f,
+	      int (*fn)(void *ctx, const struct elog_record *r),
+	      void (*notice)(void *ctx, const char *text), void (*page_end)(void *ctx), void *ctx)
+{
+	struct track t = { fn, ctx, 0 };
+	struct rpc_client_opts ro;
+	struct elog_reader *r = NULL;
+	struct elog_err err;
+	char *key = NULL;
+	int rc, connected_once = 0, lost = 0;
+
+	(void)cmd;
+	if (q->db)
+		return run_local(q, q->db, f, &t, page_end);
+	rc = cli_client_opts(&ro, &key);
+	if (rc)
+		return rc;
+	for (;;) {
+		int live = 0;
+		uint64_t missed = 0;
+		int64_t mfrom = 0, mto = 0;
+
+		elog_err_clear(&err);
+		if (connected_once) {
+			f->after_id = t.last_id;
+			f->limit = 0;
+		}
+		rc = elog_reader_open(&r, cli_server(), &ro, f, q->follow,
+				      (lost ? 1 : client_cfg.timeout_s) * 1000000000LL, &err);
+		if (rc == ELOG_EUNAVAIL && lost) {
+			sleep_ms(200);
+			continue;
+		}
+		if (rc == ELOG_EUNAVAIL && !connected_once && q->allow_db_fallback) {
+			char *def = cli_default_db();
+			struct stat sb;
+
+			if (stat(def, &sb) == 0) {
+				fprintf(stderr, "elog: server '%s' unreachable; reading history '%s' directly\n",
+					cli_server(), def);
+				rc = run_local(q, def, f, &t, page_end);
+				free(def);
+				free(key);
+				return rc;
+			}
+			free(def);
+		}
+		if (rc) {
+			cli_error("%s", err.msg);
+			free(key);
+			return cli_exit_of(rc);
+		}
+		if (lost)
+			fprintf(stderr, "elog: reconnected to server '%s'\n", cli_server());
+		connected_once = 1;
+		lost = 0;
+		for (;;) {
+			rc = elog_reader_next(r, track_fn, &t, &live, &missed, &mfrom, &mto, 0, &err);
+			if (rc != 1)
+				break;
+			if (missed) {
+				char text[160];
+
+				snprintf(text, sizeof(text),
+					 "%llu entries missed (ids %lld..%lld): this reader fell behind; "
+					 "they are in the history", (unsigned long long)missed,
+					 (long long)mfrom, (long long)mto);
+				fprintf(stderr, "elog: %s\n", text);
+				if (notice)
+					notice(ctx, text);
+			}
+			if (page_end)
+				page_end(ctx);
+		}
+		elog_reader_free(r);
+		r = NULL;
+		if (rc == 0) {
+			free(key);
+			return EXIT_OK;
+		}
+		if (rc > 0) {   /* fn stopped it: closed pipe */
+			free(key);
+			return EXIT_OK;
+		}
+		if (q->follow && rc == ELOG_EUNAVAIL) {
+			fprintf(stderr, "elog: lost connection to server '%s' (%s); reconnecting\n",
+				cli_server(), err.msg);
+			lost = 1;
+			continue;
+		}
+		cli_error("%s", err.msg);
+		free(key);
+		return cli_exit_of(rc);
+	}
+}

@@ -1,0 +1,46 @@
+/*
+ * query.h — what `elog logs` and `elog export` share: the filter flags, and reading records
+ * from the hub (with follow and reconnect) or straight from a history file.
+ */
+#ifndef ELOG_CMD_QUERY_H
+#define ELOG_CMD_QUERY_H
+
+#include "cli.h"
+#include "filter.h"
+#include "record.h"
+
+struct query_opts {
+	struct str_list components;
+	const char *levels, *since, *until, *grep, *db;
+	long last_n;
+	int follow;
+	int allow_db_fallback;   /* export: read the default history when no server runs */
+};
+
+/* The filter options, each pointing into q; every command that reads has these. */
+#define QUERY_OPTIONS(q) \
+	{ 'c', "component", OPT_LIST, &(q).components, "COMP", \
+	  "only these components (comma-separated or repeated)", "component", NULL }, \
+	{ 'l', "level", OPT_STRING, &(q).levels, "LEVELS", \
+	  "only these levels: a list (error,warn) or a minimum (warn+)", "level", NULL }, \
+	{ 0, "since", OPT_STRING, &(q).since, "TIME", \
+	  "records at or after TIME (RFC3339, '2024-01-20 10:00:00', 30s, 5m ago, today, @epoch)", NULL, NULL }, \
+	{ 0, "until", OPT_STRING, &(q).until, "TIME", "records at or before TIME", NULL, NULL }, \
+	{ 'g', "grep", OPT_STRING, &(q).grep, "RE", \
+	  "only records whose message matches the extended regular expression RE", NULL, NULL }, \
+	{ 'n', "lines", OPT_INT, &(q).last_n, "N", "only the last N matching records", NULL, NULL }, \
+	{ 0, "db", OPT_STRING, &(q).db, "PATH", "read the history file PATH directly, without a server", "file", NULL }
+
+/* Builds f from q; prints a usage error and returns EXIT_USAGE on bad values. */
+int query_filter(const struct command *cmd, struct query_opts *q, struct elog_filter *f);
+
+/*
+ * Emits every matching record through fn (history, then live with q->follow). fn returns 0
+ * to go on, non-zero to stop (a closed pipe). notice(ctx, text) reports gaps. Returns an exit
+ * status; messages already printed.
+ */
+int query_run(const struct command *cmd, struct query_opts *q, struct elog_filter *f,
+	      int (*fn)(void *ctx, const struct elog_record *r),
+	      void (*notice)(void *ctx, const char *text), void (*page_end)(void *ctx), void *ctx);
+
+#endif

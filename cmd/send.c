@@ -1,0 +1,282 @@
+/*
+ * send.c — `elog send`: ship a message, or every line of stdin, to the hub.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "client.h"
+#include "jsonline.h"
+#include "record.h"
+#include "util.h"
+
+#define BATCH_RECORDS 2048
+#define BATCH_BYTES (1024 * 1024)
+
+static struct {
+	const char *component;
+	const char *level;
+	struct str_list fields;
+	const char *source;
+} o;
+
+static const struct option send_options[] = {
+	{ 'c', "component", OPT_STRING, &o.component, "COMP",
+	  "component of records that name none (default $ELOG_COMPONENT, else 'shell')", "component", NULL },
+	{ 'l', "level", OPT_STRING, &o.level, "LEVEL",
+	  "level of records that name none (default info)", "level", NULL },
+	{ 'F', "field", OPT_LIST, &o.fields, "K=V", "add field K=V to every record (repeatable)", NULL, NULL },
+	{ 0, "source", OPT_STRING, &o.source, "NAME", "source recorded with each record (default send)", NULL, NULL },
+	OPT_END
+};
+
+struct batch {
+	struct elog_record recs[BATCH_RECORDS];
+	size_t n, bytes;
+	int default_level;
+	const char *component;
+	char *extra_fields;      /* "\"k\":\"v\",..." without braces, or NULL */
+	uint64_t total;
+};
+
+extern const struct command cmd_send;
+
+static void add_extra_fields(struct batch *b, struct elog_record *r)
+{
+	struct elog_buf fb = ELOG_BUF_INIT;
+
+	if (!b->extra_fields)
+		return;
+	elog_buf_addc(&fb, '{');
+	elog_buf_adds(&fb, b->extra_fields);
+	if (r->fields[0] == '{' && r->fields[1] != '}') {
+		elog_buf_addc(&fb, ',');
+		elog_buf_adds(&fb, r->fields + 1);
+	} else {
+		elog_buf_addc(&fb, '}');
+	}
+	elog_record_take(&r->fields, elog_buf_detach(&fb));
+}
+
+static void add_line(struct batch *b, const char *line, size_t n, int truncated)
+{
+	struct elog_record *r = &b->recs[b->n++];
+	int flags;
+
+	elog_record_init(r);
+	flags = elog_jsonline_parse(line, n, r);
+	if (truncated && !(flags & ELOG_JL_TRUNCATED)) {
+		struct elog_buf m = ELOG_BUF_INIT;
+
+		elog_buf_adds(&m, r->msg);
+		elog_buf_adds(&m, ELOG_TRUNC_MARK);
+		elog_record_take(&r->msg, elog_buf_detach(&m));
+	}
+	if (!(flags & ELOG_JL_COMPONENT))
+		elog_record_set(&r->component, b->component, strlen(b->component));
+	if (!(flags & ELOG_JL_LEVEL))
+		r->level = b->default_level;
+	elog_record_set(&r->source, o.source ? o.source : "send", strlen(o.source ? o.source : "send"));
+	add_extra_fields(b, r);
+	b->bytes += n + 64;
+}
+
+static int flush(struct batch *b, struct elog_sender *s, struct elog_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	if (b->n == 0)
+		return 0;
+	rc = elog_sender_send(s, b->recs, b->n, err);
+	b->total += b->n;
+	for (i = 0; i < b->n; i++)
+		elog_record_clear(&b->recs[i]);
+	b->n = 0;
+	b->bytes = 0;
+	return rc;
+}
+
+static int input_pending(void)
+{
+	struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. */
+static int send_stdin(struct batch *b, struct elog_sender *s, struct elog_err *err)
+{
+	size_t cap = 256 * 1024, len = 0, start;
+	char *buf = xmalloc(cap);
+	int skipping = 0, rc = 0;
+
+	for (;;) {
+		ssize_t n;
+		size_t i;
+
+		if (len == cap) {
+			/* A line longer than the buffer: grow up to the cap, then cut it. */
+			if (cap < ELOG_MAX_LINE + 1) {
+				cap *= 2;
+				buf = xrealloc(buf, cap);
+			} else {
+				if (!skipping)
+					add_line(b, buf, ELOG_MAX_LINE, 1);
+				skipping = 1;
+				len = 0;
+				if (b->n == BATCH_RECORDS && (rc = flush(b, s, err)))
+					break;
+			}
+		}
+		n = read(STDIN_FILENO, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = elog_err_set(err, ELOG_EIO, "cannot read standard input: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			if (len > 0 && !skipping)
+				add_line(b, buf, len, 0);
+			rc = flush(b, s, err);
+			break;
+		}
+		start = 0;
+		for (i = len; i < len + (size_t)n; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (skipping)
+				skipping = 0;
+			else
+				add_line(b, buf + start, i - start, 0);
+			start = i + 1;
+			if ((b->n == BATCH_RECORDS || b->bytes >= BATCH_BYTES) && (rc = flush(b, s, err)))
+				goto out;
+		}
+		len += (size_t)n;
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (!input_pending() && (rc = flush(b, s, err)))
+			break;
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+static int run_send(int argc, char **argv)
+{
+	struct rpc_client_opts ro;
+	struct elog_sender *s = NULL;
+	struct batch *b;
+	struct elog_err err;
+	struct elog_buf extra = ELOG_BUF_INIT;
+	char **rest, *key = NULL;
+	int nrest, rc, i;
+	size_t k;
+
+	rc = cli_parse(&cmd_send, argc, argv, &nrest, &rest);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	b = xcalloc(1, sizeof(*b));
+	b->default_level = ELOG_LEVEL_INFO;
+	if (o.level) {
+		b->default_level = elog_level_parse(o.level, strlen(o.level));
+		if (b->default_level < 0) {
+			free(rest);
+			free(b);
+			return cli_usage_error(&cmd_send, "unknown level '%s'", o.level);
+		}
+	}
+	b->component = o.component ? o.component
+		     : getenv("ELOG_COMPONENT") && *getenv("ELOG_COMPONENT") ? getenv("ELOG_COMPONENT")
+		     : "shell";
+	for (k = 0; k < o.fields.n; k++) {
+		const char *kv = o.fields.items[k], *eq = strchr(kv, '=');
+
+		if (!eq || eq == kv) {
+			free(rest);
+			free(b);
+			elog_buf_release(&extra);
+			return cli_usage_error(&cmd_send, "invalid field '%s': expected K=V", kv);
+		}
+		if (extra.len)
+			elog_buf_addc(&extra, ',');
+		elog_json_quote(&extra, kv, (size_t)(eq - kv));
+		elog_buf_addc(&extra, ':');
+		elog_json_quote(&extra, eq + 1, strlen(eq + 1));
+	}
+	if (extra.len)
+		b->extra_fields = extra.data;
+	rc = cli_client_opts(&ro, &key);
+	if (rc)
+		goto out;
+	elog_err_clear(&err);
+	if (elog_sender_open(&s, cli_server(), &ro, client_cfg.timeout_s * 1000000000LL, &err) != 0) {
+		cli_error("%s", err.msg);
+		rc = cli_exit_of(err.code);
+		goto out;
+	}
+	if (nrest > 0) {
+		struct elog_buf msg = ELOG_BUF_INIT;
+
+		for (i = 0; i < nrest; i++) {
+			if (i)
+				elog_buf_addc(&msg, ' ');
+			elog_buf_adds(&msg, rest[i]);
+		}
+		add_line(b, msg.data, msg.len, 0);
+		elog_buf_release(&msg);
+		rc = flush(b, s, &err);
+	} else {
+		rc = send_stdin(b, s, &err);
+	}
+	if (rc == 0)
+		rc = elog_sender_finish(s, &err);
+	if (rc) {
+		cli_error("%s (%llu of %llu records acknowledged)", err.msg,
+			  (unsigned long long)elog_sender_acked(s), (unsigned long long)b->total);
+		rc = cli_exit_of(rc);
+	}
+out:
+	elog_sender_free(s);
+	for (k = 0; k < b->n; k++)
+		elog_record_clear(&b->recs[k]);
+	free(b);
+	free(key);
+	free(rest);
+	elog_buf_release(&extra);
+	free(o.fields.items);
+	return rc;
+}
+
+const struct command cmd_send = {
+	.name = "send",
+	.summary = "send a message, or each line of standard input, to the hub",
+	.usage = "[-c COMP] [-l LEVEL] [--field K=V]... [MESSAGE...]",
+	.options = send_options,
+	.client = 1,
+	.run = run_send,
+	.description =
+		"With MESSAGE, sends one record; without, one record per line of standard input "
+		"until end of file, sent as lines arrive (a pause in the input sends what is "
+		"buffered) and batched when input is fast.\n"
+		"A line that is a JSON object is parsed: level from level, lvl or severity; message "
+		"from msg or message; time from ts, time, timestamp or @timestamp; component from "
+		"component (a string, or an object with name, id or type); every other key is kept "
+		"as a field. Anything else is kept as text. What a line says wins over -c and -l, "
+		"which only fill what the line lacks. Lines longer than 1 MiB are cut and marked "
+		"with '…[truncated]'.\n"
+		"Exits 0 only when every record was acknowledged, that is committed to the history.",
+	.examples =
+		"elog send --server $(head -1 $T/ready) -c deploy 'release 1.4 started'\n"
+		"send one record from a script\n"
+		"printf '{\"level\":\"warn\",\"msg\":\"disk 91%% full\"}\\n' | elog send --server $(head -1 $T/ready) -c disk\n"
+		"send a JSON line\n",
+	.environment = "ELOG_COMPONENT\tdefault component\n",
+};

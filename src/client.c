@@ -1,0 +1,340 @@
+/*
+ * client.c — sender and reader over elog.v1.Hub (see client.h).
+ *
+ * The sender sends batches from the caller's thread and receives acknowledgements on a
+ * thread of its own, so the stream stays full: up to WINDOW batches may await their ack.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "client.h"
+#include "err.h"
+#include "util.h"
+#include "elog.pb-c.h"
+
+#define WINDOW 16
+
+struct elog_sender {
+	struct rpc_channel *ch;
+	struct rpc_ccall *call;
+	pthread_t acker;
+	int acker_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t sent_seq, acked_seq;
+	uint64_t acked_records;
+	int ended;          /* ack stream over */
+	int recv_rc;
+};
+
+static void *acker_main(void *arg)
+{
+	struct elog_sender *s = arg;
+
+	for (;;) {
+		ProtobufCMessage *m;
+		int rc = rpc_ccall_recv(s->call, &elog__v1__ingest_ack__descriptor, &m, 0);
+
+		if (rc != 1) {
+			pthread_mutex_lock(&s->mu);
+			s->ended = 1;
+			s->recv_rc = rc;
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+			return NULL;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->acked_seq = ((Elog__V1__IngestAck *)m)->seq;
+		s->acked_records += ((Elog__V1__IngestAck *)m)->stored +
+				    ((Elog__V1__IngestAck *)m)->duplicates;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+}
+
+static int status_error(struct rpc_ccall *call, const char *target, struct elog_err *err)
+{
+	char *details = NULL;
+	int st = rpc_ccall_finish(call, &details);
+	int code = st == RPC_UNAVAILABLE ? ELOG_EUNAVAIL : st == RPC_UNAUTHENTICATED ? ELOG_EAUTH
+		 : st == RPC_RESOURCE_EXHAUSTED ? ELOG_EFULL : st == RPC_INVALID_ARGUMENT ? ELOG_EUSAGE
+		 : ELOG_EFAIL;
+
+	if (st == RPC_OK)
+		code = ELOG_EFAIL;
+	elog_err_set(err, code, "server '%s': %s: %s", target, rpc_status_name(st),
+		     details && *details ? details : "stream ended early");
+	free(details);
+	return code;
+}
+
+int elog_sender_open(struct elog_sender **out, const char *target, const struct rpc_client_opts *o,
+		     int64_t connect_timeout_ns, struct elog_err *err)
+{
+	struct elog_sender *s = xcalloc(1, sizeof(*s));
+	int rc;
+
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	rc = rpc_channel_open(&s->ch, target, o, err);
+	if (rc == 0)
+		rc = rpc_channel_wait_ready(s->ch, connect_timeout_ns, err);
+	if (rc == 0)
+		rc = rpc_ccall_start(&s->call, s->ch, "/elog.v1.Hub/Ingest", 0, err);
+	if (rc == 0) {
+		if (pthread_create(&s->acker, NULL, acker_main, s) != 0)
+			rc = elog_err_set(err, ELOG_EFAIL, "cannot start a thread");
+		else
+			s->acker_started = 1;
+	}
+	if (rc) {
+		elog_sender_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int elog_sender_send(struct elog_sender *s, const struct elog_record *recs, size_t n,
+		     struct elog_err *err)
+{
+	Elog__V1__RecordBatch batch = ELOG__V1__RECORD_BATCH__INIT;
+	Elog__V1__Record *pr = xcalloc(n ? n : 1, sizeof(*pr));
+	Elog__V1__Record **pp = xcalloc(n ? n : 1, sizeof(*pp));
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		elog__v1__record__init(&pr[i]);
+		pr[i].ts_ns = recs[i].ts_ns;
+		pr[i].level = recs[i].level;
+		pr[i].component = recs[i].component;
+		pr[i].msg = recs[i].msg;
+		pr[i].fields = recs[i].fields;
+		pr[i].source = recs[i].source;
+		pr[i].dedupe_key = recs[i].dedupe_key;
+		pp[i] = &pr[i];
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->ended && s->sent_seq - s->acked_seq >= WINDOW)
+		pthread_cond_wait(&s->cv, &s->mu);
+	rc = s->ended;
+	batch.seq = ++s->sent_seq;
+	pthread_mutex_unlock(&s->mu);
+	batch.records = pp;
+	batch.n_records = n;
+	if (!rc)
+		rc = rpc_ccall_send(s->call, &batch.base);
+	free(pp);
+	free(pr);
+	if (rc) {
+		pthread_mutex_lock(&s->mu);
+		while (!s->ended)
+			pthread_cond_wait(&s->cv, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+		return status_error(s->call, "hub", err);
+	}
+	return 0;
+}
+
+int elog_sender_finish(struct elog_sender *s, struct elog_err *err)
+{
+	char *details = NULL;
+	int st, complete;
+
+	rpc_ccall_close_send(s->call);
+	pthread_mutex_lock(&s->mu);
+	while (!s->ended)
+		pthread_cond_wait(&s->cv, &s->mu);
+	complete = s->acked_seq == s->sent_seq;
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->acker, NULL);
+	s->acker_started = 0;
+	st = rpc_ccall_finish(s->call, &details);
+	if (st != RPC_OK) {
+		int code = st == RPC_UNAVAILABLE ? ELOG_EUNAVAIL : st == RPC_RESOURCE_EXHAUSTED ? ELOG_EFULL
+			 : st == RPC_UNAUTHENTICATED ? ELOG_EAUTH : ELOG_EFAIL;
+
+		elog_err_set(err, code, "%s: %s", rpc_status_name(st),
+			     details && *details ? details : "no details");
+		free(details);
+		return code;
+	}
+	free(details);
+	if (!complete)
+		return elog_err_set(err, ELOG_EFAIL, "server ended the stream before acknowledging everything");
+	return 0;
+}
+
+uint64_t elog_sender_acked(struct elog_sender *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->acked_records;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+void elog_sender_free(struct elog_sender *s)
+{
+	if (!s)
+		return;
+	if (s->call && s->acker_started) {
+		rpc_ccall_cancel(s->call);
+		pthread_join(s->acker, NULL);
+	}
+	rpc_ccall_free(s->call);
+	rpc_channel_close(s->ch);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+/* ---- reader ---------------------------------------------------------------------------- */
+
+struct elog_reader {
+	struct rpc_channel *ch;
+	struct rpc_ccall *call;
+	char *target;
+};
+
+int elog_reader_open(struct elog_reader **out, const char *target, const struct rpc_client_opts *o,
+		     const struct elog_filter *f, int follow, int64_t connect_timeout_ns,
+		     struct elog_err *err)
+{
+	struct elog_reader *r = xcalloc(1, sizeof(*r));
+	Elog__V1__Query q = ELOG__V1__QUERY__INIT;
+	int32_t levels[ELOG_LEVEL_COUNT];
+	size_t nl = 0;
+	int i, rc;
+
+	r->target = xstrdup(target);
+	for (i = 0; i < ELOG_LEVEL_COUNT; i++)
+		if (f->level_mask & (1u << i))
+			levels[nl++] = i;
+	q.components = f->components;
+	q.n_components = f->ncomponents;
+	q.levels = levels;
+	q.n_levels = nl;
+	q.since_ns = f->since_ns;
+	q.until_ns = f->until_ns;
+	q.pattern = f->pattern ? f->pattern : (char *)"";
+	q.after_id = f->after_id > 0 ? (uint64_t)f->after_id : 0;
+	q.limit = f->limit;
+	q.follow = follow;
+	rc = rpc_channel_open(&r->ch, target, o, err);
+	if (rc == 0)
+		rc = rpc_channel_wait_ready(r->ch, connect_timeout_ns, err);
+	if (rc == 0)
+		rc = rpc_ccall_start(&r->call, r->ch, "/elog.v1.Hub/Read", 0, err);
+	if (rc == 0 && (rpc_ccall_send(r->call, &q.base) != 0 || rpc_ccall_close_send(r->call) != 0))
+		rc = status_error(r->call, target, err);
+	if (rc) {
+		elog_reader_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct elog_record *rec),
+		     void *ctx, int *live, uint64_t *missed, int64_t *missed_from,
+		     int64_t *missed_to, int64_t timeout_ns, struct elog_err *err)
+{
+	ProtobufCMessage *m;
+	Elog__V1__RecordPage *p;
+	struct elog_record rec;
+	size_t i;
+	int rc = rpc_ccall_recv(r->call, &elog__v1__record_page__descriptor, &m, timeout_ns);
+
+	if (rc == 2)
+		return 2;
+	if (rc == 0) {
+		char *details = NULL;
+		int st = rpc_ccall_finish(r->call, &details);
+
+		if (st == RPC_OK) {
+			free(details);
+			return 0;
+		}
+		rc = elog_err_set(err, st == RPC_UNAVAILABLE ? ELOG_EUNAVAIL :
+				  st == RPC_INVALID_ARGUMENT ? ELOG_EUSAGE : ELOG_EFAIL,
+				  "server '%s': %s: %s", r->target, rpc_status_name(st),
+				  details && *details ? details : "no details");
+		free(details);
+		return rc;
+	}
+	if (rc == -2)
+		return elog_err_set(err, ELOG_EFAIL, "server '%s': undecodable page", r->target);
+	if (rc < 0)
+		return status_error(r->call, r->target, err);
+	p = (Elog__V1__RecordPage *)m;
+	*live = p->live;
+	*missed = p->missed;
+	*missed_from = (int64_t)p->missed_from;
+	*missed_to = (int64_t)p->missed_to;
+	rc = 1;
+	for (i = 0; i < p->n_records; i++) {
+		Elog__V1__Record *pr = p->records[i];
+		int frc;
+
+		rec.id = (int64_t)pr->id;
+		rec.ts_ns = pr->ts_ns;
+		rec.arrival_ns = pr->arrival_ns;
+		rec.level = pr->level;
+		rec.component = pr->component;
+		rec.msg = pr->msg;
+		rec.fields = pr->fields;
+		rec.source = pr->source;
+		rec.dedupe_key = (char *)"";
+		frc = fn(ctx, &rec);
+		if (frc) {
+			rc = frc;
+			break;
+		}
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+	return rc;
+}
+
+void elog_reader_free(struct elog_reader *r)
+{
+	if (!r)
+		return;
+	rpc_ccall_free(r->call);
+	rpc_channel_close(r->ch);
+	free(r->target);
+	free(r);
+}
+
+int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
+			   size_t *n, int64_t timeout_ns, struct elog_err *err)
+{
+	Elog__V1__ComponentsRequest req = ELOG__V1__COMPONENTS_REQUEST__INIT;
+	struct rpc_channel *ch;
+	ProtobufCMessage *resp;
+	size_t i;
+	int st;
+
+	*names = NULL;
+	*n = 0;
+	if (rpc_channel_open(&ch, target, o, err))
+		return ELOG_EFAIL;
+	st = rpc_unary(ch, "/elog.v1.Hub/Components", &req.base,
+		       &elog__v1__component_list__descriptor, &resp, timeout_ns, err);
+	if (st == RPC_OK) {
+		Elog__V1__ComponentList *l = (Elog__V1__ComponentList *)resp;
+
+		*names = xcalloc(l->n_names + 1, sizeof(char *));
+		for (i = 0; i < l->n_names; i++)
+			(*names)[i] = xstrdup(l->names[i]);
+		*n = l->n_names;
+		protobuf_c_message_free_unpacked(resp, NULL);
+	}
+	rpc_channel_close(ch);
+	return st == RPC_OK ? 0 : (err->code ? err->code : ELOG_EFAIL);
+}

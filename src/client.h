@@ -1,0 +1,63 @@
+/*
+ * client.h — elog's own client side of elog.v1.Hub: a sender that streams record batches and
+ * counts acknowledgements, and a reader that pages through history and follows live records.
+ */
+#ifndef ELOG_CLIENT_H
+#define ELOG_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "record.h"
+#include "filter.h"
+#include "rpc.h"
+
+struct elog_err;
+struct elog_sender;
+struct elog_reader;
+
+/*
+ * Opens an Ingest stream to target. Waits at most connect_timeout_ns for the connection;
+ * an unreachable server gives ELOG_EUNAVAIL ("cannot reach server 'x': ...").
+ */
+int elog_sender_open(struct elog_sender **out, const char *target, const struct rpc_client_opts *o,
+		     int64_t connect_timeout_ns, struct elog_err *err);
+
+/*
+ * Sends recs[0..n) as one batch (the records stay the caller's). Blocks while too many
+ * batches wait for their acknowledgement. Returns 0, or a negative code when the stream
+ * failed (err says why: the server's status).
+ */
+int elog_sender_send(struct elog_sender *s, const struct elog_record *recs, size_t n,
+		     struct elog_err *err);
+
+/* Half-closes, waits for every acknowledgement and the final status. 0 when all acked. */
+int elog_sender_finish(struct elog_sender *s, struct elog_err *err);
+
+/* Records acknowledged so far (stored + duplicates). */
+uint64_t elog_sender_acked(struct elog_sender *s);
+
+void elog_sender_free(struct elog_sender *s);
+
+/* Opens a Read stream with filter f. */
+int elog_reader_open(struct elog_reader **out, const char *target, const struct rpc_client_opts *o,
+		     const struct elog_filter *f, int follow, int64_t connect_timeout_ns,
+		     struct elog_err *err);
+
+/*
+ * Receives the next page and calls fn for each record (valid during the call only).
+ * *live is set once history is complete; *missed when the server dropped records for this
+ * reader (ids missed_from..missed_to). Returns 1 for a page, 0 at the end of the stream,
+ * 2 on timeout (timeout_ns > 0), or a negative code with err (ELOG_EUNAVAIL when the server
+ * went away), or the non-zero value fn returned.
+ */
+int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct elog_record *rec),
+		     void *ctx, int *live, uint64_t *missed, int64_t *missed_from,
+		     int64_t *missed_to, int64_t timeout_ns, struct elog_err *err);
+
+void elog_reader_free(struct elog_reader *r);
+
+/* Component names known to the server. */
+int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
+			   size_t *n, int64_t timeout_ns, struct elog_err *err);
+
+#endif

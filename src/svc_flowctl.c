@@ -1,0 +1,1037 @@
+/*
+ * svc_flowctl.c — flowctl.ControlPlane (contracts.md §3): the in-memory service registry
+ * (Register, Heartbeat, GetServiceStatus, ListServices) and the log RPCs over the hub:
+ * StreamLogs (components push LogEntry; committed in groups, nothing sent back) and GetLogs
+ * (history and, with follow, live entries, through the shared read path of svc_read.c).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "svc.h"
+#include "err.h"
+#include "util.h"
+#include "record.h"
+#include "flowctl.pb-c.h"
+
+#define STREAM_GROUP_MAX 4096      /* records held while the hub is busy */
+#define STREAM_MAX_INFLIGHT 4      /* groups submitted and not yet committed */
+#define GETLOGS_MAX_QUEUED 64      /* LogEntry messages waiting to be sent */
+#define DEFAULT_HEARTBEAT_TTL_NS (30LL * 1000000000LL)
+#define NS_PER_S 1000000000LL
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+static int64_t ts_to_ns(const Google__Protobuf__Timestamp *ts)
+{
+	if (!ts)
+		return 0;
+	if (ts->seconds > INT64_MAX / NS_PER_S - 1 || ts->seconds < INT64_MIN / NS_PER_S + 1)
+		return ts->seconds > 0 ? INT64_MAX : 0;
+	return ts->seconds * NS_PER_S + ts->nanos;
+}
+
+static void ns_to_ts(int64_t ns, Google__Protobuf__Timestamp *ts)
+{
+	int64_t s = ns / NS_PER_S, n = ns % NS_PER_S;
+
+	if (n < 0) {
+		n += NS_PER_S;
+		s--;
+	}
+	ts->seconds = s;
+	ts->nanos = (int32_t)n;
+}
+
+/* A valid-UTF-8 malloc'd copy of a protobuf string field (never NULL). */
+static char *pb_strdup(const char *s)
+{
+	if (!s)
+		return xstrdup("");
+	return elog_utf8_dup(s, strlen(s));
+}
+
+/* ---- the registry ------------------------------------------------------------------------ */
+
+struct reg_metric {
+	char *key;
+	double value;
+};
+
+struct reg_entry {
+	char *id;
+	int type;
+	char *component_id;
+	struct reg_metric *metrics;
+	size_t nmetrics;
+	int64_t last_heartbeat_ns;   /* 0 until registered / heartbeat */
+};
+
+struct elog_registry {
+	pthread_mutex_t mu;
+	struct reg_entry *v;         /* sorted by id */
+	size_t n, cap;
+};
+
+static void reg_metrics_clear(struct reg_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nmetrics; i++)
+		free(e->metrics[i].key);
+	free(e->metrics);
+	e->metrics = NULL;
+	e->nmetrics = 0;
+}
+
+/* Index of id, or -(insertion point) - 1. Under mu. */
+static long reg_find(struct elog_registry *g, const char *id)
+{
+	size_t lo = 0, hi = g->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(g->v[mid].id, id);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -(long)lo - 1;
+}
+
+static void random_id(char *buf, size_t bufsz)
+{
+	unsigned char b[8];
+	size_t i, got = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		ssize_t r = read(fd, b, sizeof(b));
+
+		got = r > 0 ? (size_t)r : 0;
+		close(fd);
+	}
+	if (got < sizeof(b)) {
+		uint64_t x = (uint64_t)elog_now_ns() ^ ((uint64_t)getpid() << 32) ^
+			     (uint64_t)elog_mono_ns() * 0x9E3779B97F4A7C15ull;
+
+		for (i = 0; i < sizeof(b); i++) {
+			x ^= x >> 33;
+			x *= 0xff51afd7ed558ccdull;
+			b[i] = (unsigned char)(x >> 56);
+		}
+	}
+	snprintf(buf, bufsz, "svc-");
+	for (i = 0; i < sizeof(b) && 4 + 2 * i + 2 < bufsz; i++)
+		snprintf(buf + 4 + 2 * i, bufsz - 4 - 2 * i, "%02x", b[i]);
+}
+
+static void fill_status(const struct elog_svc *svc, const struct reg_entry *e,
+			Flowctl__ServiceStatus *st, Google__Protobuf__Timestamp *ts,
+			Flowctl__ServiceStatus__MetricsEntry *mv,
+			Flowctl__ServiceStatus__MetricsEntry **mp, int64_t now)
+{
+	int64_t ttl = svc->heartbeat_ttl_ns > 0 ? svc->heartbeat_ttl_ns : DEFAULT_HEARTBEAT_TTL_NS;
+	size_t i;
+
+	flowctl__service_status__init(st);
+	st->service_id = e->id;
+	st->service_type = (Flowctl__ServiceType)e->type;
+	st->component_id = e->component_id;
+	st->is_healthy = e->last_heartbeat_ns > 0 && now - e->last_heartbeat_ns <= ttl;
+	if (e->last_heartbeat_ns > 0) {
+		google__protobuf__timestamp__init(ts);
+		ns_to_ts(e->last_heartbeat_ns, ts);
+		st->last_heartbeat = ts;
+	}
+	for (i = 0; i < e->nmetrics; i++) {
+		flowctl__service_status__metrics_entry__init(&mv[i]);
+		mv[i].key = e->metrics[i].key;
+		mv[i].value = e->metrics[i].value;
+		mp[i] = &mv[i];
+	}
+	st->n_metrics = e->nmetrics;
+	st->metrics = e->nmetrics ? mp : NULL;
+}
+
+/* A history record of a registry event, committed in the background. */
+struct note {
+	struct elog_ingest in;
+	struct elog_record rec;
+};
+
+static void note_done(struct elog_ingest *in, int rc, const char *msg)
+{
+	struct note *n = (struct note *)in;
+
+	(void)rc;
+	(void)msg;
+	elog_record_clear(&n->rec);
+	free(n);
+}
+
+static void registry_note(struct elog_svc *svc, const char *fmt, const char *id)
+{
+	struct note *n;
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	if (!svc->hub)
+		return;
+	n = xcalloc(1, sizeof(*n));
+	elog_record_init(&n->rec);
+	n->rec.level = ELOG_LEVEL_INFO;
+	n->rec.ts_ns = elog_now_ns();
+	elog_record_set(&n->rec.component, "flowctl", 7);
+	elog_record_set(&n->rec.source, "flowctl", 7);
+	elog_buf_addf(&b, fmt, id);
+	elog_record_take(&n->rec.msg, elog_buf_detach(&b));
+	elog_buf_adds(&b, "{\"service_id\":");
+	elog_json_quote(&b, id, strlen(id));
+	elog_buf_addc(&b, '}');
+	elog_record_take(&n->rec.fields, elog_buf_detach(&b));
+	n->in.recs = &n->rec;
+	n->in.n = 1;
+	n->in.done = note_done;
+	if (elog_hub_submit(svc->hub, &n->in) != 0) {
+		elog_record_clear(&n->rec);
+		free(n);
+	}
+}
+
+static void fc_register(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct elog_registry *g = svc->registry;
+	Flowctl__RegistrationAck ack = FLOWCTL__REGISTRATION_ACK__INIT;
+	Flowctl__ServiceInfo *info;
+	ProtobufCMessage *m;
+	struct reg_entry *e;
+	char idbuf[64];
+	char *id;
+	long pos;
+	int created = 0;
+
+	if (rpc_call_recv(call, &flowctl__service_info__descriptor, &m) != 1) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable flowctl.ServiceInfo");
+		return;
+	}
+	info = (Flowctl__ServiceInfo *)m;
+	pthread_mutex_lock(&g->mu);
+	if (info->service_id && *info->service_id) {
+		id = pb_strdup(info->service_id);
+	} else {
+		do
+			random_id(idbuf, sizeof(idbuf));
+		while (reg_find(g, idbuf) >= 0);
+		id = xstrdup(idbuf);
+	}
+	pos = reg_find(g, id);
+	if (pos < 0) {
+		size_t at = (size_t)(-pos - 1);
+
+		if (g->n == g->cap) {
+			g->cap = g->cap ? 2 * g->cap : 16;
+			g->v = xrealloc(g->v, g->cap * sizeof(*g->v));
+		}
+		memmove(&g->v[at + 1], &g->v[at], (g->n - at) * sizeof(*g->v));
+		g->n++;
+		e = &g->v[at];
+		memset(e, 0, sizeof(*e));
+		e->id = id;
+		created = 1;
+	} else {
+		e = &g->v[pos];
+		free(id);
+		free(e->component_id);
+	}
+	e->type = info->service_type;
+	e->component_id = pb_strdup(info->component_id);
+	e->last_heartbeat_ns = elog_now_ns();   /* registering counts as a heartbeat */
+	id = xstrdup(e->id);
+	pthread_mutex_unlock(&g->mu);
+
+	ack.service_id = id;
+	ack.n_topic_names = info->n_output_event_types;
+	ack.topic_names = info->output_event_types;
+	if (rpc_call_send(call, &ack.base) == 0)
+		rpc_call_finish(call, RPC_OK, NULL);
+	else
+		rpc_call_finish(call, RPC_CANCELLED, NULL);
+	registry_note(svc, created ? "service '%s' registered" : "service '%s' registered again",
+		      id);
+	free(id);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void fc_heartbeat(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct elog_registry *g = svc->registry;
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	Flowctl__ServiceHeartbeat *hb;
+	ProtobufCMessage *m;
+	char msg[600];
+	long pos;
+	size_t i;
+
+	if (rpc_call_recv(call, &flowctl__service_heartbeat__descriptor, &m) != 1) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable flowctl.ServiceHeartbeat");
+		return;
+	}
+	hb = (Flowctl__ServiceHeartbeat *)m;
+	pthread_mutex_lock(&g->mu);
+	pos = reg_find(g, hb->service_id ? hb->service_id : "");
+	if (pos >= 0) {
+		struct reg_entry *e = &g->v[pos];
+
+		reg_metrics_clear(e);
+		if (hb->n_metrics) {
+			e->metrics = xcalloc(hb->n_metrics, sizeof(*e->metrics));
+			for (i = 0; i < hb->n_metrics; i++) {
+				size_t j;
+				char *k = pb_strdup(hb->metrics[i]->key);
+
+				/* a repeated key: the last value wins */
+				for (j = 0; j < e->nmetrics; j++)
+					if (strcmp(e->metrics[j].key, k) == 0)
+						break;
+				if (j < e->nmetrics) {
+					free(k);
+					e->metrics[j].value = hb->metrics[i]->value;
+				} else {
+					e->metrics[e->nmetrics].key = k;
+					e->metrics[e->nmetrics++].value = hb->metrics[i]->value;
+				}
+			}
+		}
+		e->last_heartbeat_ns = elog_now_ns();
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (pos < 0) {
+		char *id = pb_strdup(hb->service_id);
+
+		snprintf(msg, sizeof(msg), "service '%.500s' is not registered", id);
+		free(id);
+		rpc_call_finish(call, RPC_NOT_FOUND, msg);
+	} else {
+		rpc_call_send(call, &empty.base);
+		rpc_call_finish(call, RPC_OK, NULL);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void fc_status(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct elog_registry *g = svc->registry;
+	Flowctl__ServiceInfo *info;
+	ProtobufCMessage *m;
+	char msg[600];
+	long pos;
+
+	if (rpc_call_recv(call, &flowctl__service_info__descriptor, &m) != 1) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable flowctl.ServiceInfo");
+		return;
+	}
+	info = (Flowctl__ServiceInfo *)m;
+	pthread_mutex_lock(&g->mu);
+	pos = reg_find(g, info->service_id ? info->service_id : "");
+	if (pos >= 0) {
+		struct reg_entry *e = &g->v[pos];
+		Flowctl__ServiceStatus st;
+		Google__Protobuf__Timestamp ts;
+		Flowctl__ServiceStatus__MetricsEntry *mv = xcalloc(e->nmetrics + 1, sizeof(*mv));
+		Flowctl__ServiceStatus__MetricsEntry **mp = xcalloc(e->nmetrics + 1, sizeof(*mp));
+
+		fill_status(svc, e, &st, &ts, mv, mp, elog_now_ns());
+		rpc_call_send(call, &st.base);   /* packed now */
+		pthread_mutex_unlock(&g->mu);
+		free(mv);
+		free(mp);
+		rpc_call_finish(call, RPC_OK, NULL);
+	} else {
+		char *id;
+
+		pthread_mutex_unlock(&g->mu);
+		id = pb_strdup(info->service_id);
+		snprintf(msg, sizeof(msg), "service '%.500s' is not registered", id);
+		free(id);
+		rpc_call_finish(call, RPC_NOT_FOUND, msg);
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void fc_list(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct elog_registry *g = svc->registry;
+	Flowctl__ServiceList list = FLOWCTL__SERVICE_LIST__INIT;
+	Flowctl__ServiceStatus *sts, **stp;
+	Google__Protobuf__Timestamp *tss;
+	Flowctl__ServiceStatus__MetricsEntry *mv, **mp;
+	ProtobufCMessage *m;
+	size_t i, nm = 0, off = 0;
+	int64_t now = elog_now_ns();
+	int rc;
+
+	rc = rpc_call_recv(call, &google__protobuf__empty__descriptor, &m);
+	if (rc == 1)
+		protobuf_c_message_free_unpacked(m, NULL);
+	else if (rc == -2) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable google.protobuf.Empty");
+		return;
+	}
+	pthread_mutex_lock(&g->mu);
+	for (i = 0; i < g->n; i++)
+		nm += g->v[i].nmetrics;
+	sts = xcalloc(g->n + 1, sizeof(*sts));
+	stp = xcalloc(g->n + 1, sizeof(*stp));
+	tss = xcalloc(g->n + 1, sizeof(*tss));
+	mv = xcalloc(nm + 1, sizeof(*mv));
+	mp = xcalloc(nm + 1, sizeof(*mp));
+	for (i = 0; i < g->n; i++) {
+		fill_status(svc, &g->v[i], &sts[i], &tss[i], mv + off, mp + off, now);
+		off += g->v[i].nmetrics;
+		stp[i] = &sts[i];
+	}
+	list.n_services = g->n;
+	list.services = g->n ? stp : NULL;
+	rc = rpc_call_send(call, &list.base);
+	pthread_mutex_unlock(&g->mu);
+	free(sts);
+	free(stp);
+	free(tss);
+	free(mv);
+	free(mp);
+	rpc_call_finish(call, rc == 0 ? RPC_OK : RPC_CANCELLED, NULL);
+}
+
+/* ---- StreamLogs ---------------------------------------------------------------------------- */
+
+struct kv {
+	const char *key;
+	const char *val;
+	size_t order;
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Text that is valid UTF-8: s itself, or a repaired copy kept in *tmp (freed by the caller). */
+static const char *utf8_ok(const char *s, char **tmp)
+{
+	size_t n;
+
+	if (!s)
+		return "";
+	n = strlen(s);
+	if (elog_utf8_valid(s, n))
+		return s;
+	*tmp = elog_utf8_dup(s, n);
+	return *tmp;
+}
+
+/* The record's fields: the entry's map (keys sorted, the last of a repeated key wins) plus
+ * component_type and an unrecognized level's text, which win over map keys of those names. */
+static char *entry_fields(const Flowctl__LogEntry *e, const char *ctype, const char *rawlevel)
+{
+	size_t n = e->n_fields, k = 0, i;
+	struct kv *v = xcalloc(n + 2, sizeof(*v));
+	char **tmp = xcalloc(2 * (n + 2), sizeof(*tmp));
+	struct elog_buf b = ELOG_BUF_INIT;
+	int first = 1;
+
+	for (i = 0; i < n; i++) {
+		if (!e->fields[i])
+			continue;
+		v[k].key = utf8_ok(e->fields[i]->key, &tmp[2 * k]);
+		v[k].val = utf8_ok(e->fields[i]->value, &tmp[2 * k + 1]);
+		v[k].order = k;
+		k++;
+	}
+	if (ctype && *ctype) {
+		v[k].key = "component_type";
+		v[k].val = utf8_ok(ctype, &tmp[2 * k + 1]);
+		v[k].order = k;
+		k++;
+	}
+	if (rawlevel && *rawlevel) {
+		v[k].key = "level";
+		v[k].val = utf8_ok(rawlevel, &tmp[2 * k + 1]);
+		v[k].order = k;
+		k++;
+	}
+	if (k == 0) {
+		free(v);
+		free(tmp);
+		return xstrdup("");
+	}
+	qsort(v, k, sizeof(*v), kv_cmp);
+	elog_buf_addc(&b, '{');
+	for (i = 0; i < k; i++) {
+		if (i + 1 < k && strcmp(v[i].key, v[i + 1].key) == 0)
+			continue;
+		if (!first)
+			elog_buf_addc(&b, ',');
+		first = 0;
+		elog_json_quote(&b, v[i].key, strlen(v[i].key));
+		elog_buf_addc(&b, ':');
+		elog_json_quote(&b, v[i].val, strlen(v[i].val));
+	}
+	elog_buf_addc(&b, '}');
+	for (i = 0; i < 2 * (n + 2); i++)
+		free(tmp[i]);
+	free(tmp);
+	free(v);
+	return elog_buf_detach(&b);
+}
+
+/* A message that fits ELOG_MAX_LINE, cut at a character boundary with ELOG_TRUNC_MARK. */
+static char *entry_message(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	if (n <= ELOG_MAX_LINE)
+		return elog_utf8_dup(s ? s : "", n);
+	n = ELOG_MAX_LINE - strlen(ELOG_TRUNC_MARK);
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	elog_utf8_append(&b, s, n);
+	elog_buf_adds(&b, ELOG_TRUNC_MARK);
+	return elog_buf_detach(&b);
+}
+
+static void record_from_entry(struct elog_record *r, Flowctl__LogEntry *e)
+{
+	const char *lv = e->level ? e->level : "";
+	int level = elog_level_parse(lv, strlen(lv));
+	int64_t ts = ts_to_ns(e->timestamp);
+
+	elog_record_init(r);
+	r->ts_ns = ts > 0 ? ts : 0;
+	r->level = level >= 0 ? level : ELOG_LEVEL_INFO;
+	if (e->component_id && *e->component_id)
+		elog_record_take(&r->component, elog_svc_take_string(&e->component_id));
+	else if (e->component_type && *e->component_type)
+		elog_record_set(&r->component, e->component_type, strlen(e->component_type));
+	else
+		elog_record_set(&r->component, "flowctl", 7);
+	elog_record_take(&r->msg, entry_message(e->message));
+	elog_record_take(&r->fields, entry_fields(e, e->component_type, level >= 0 ? NULL : lv));
+	elog_record_set(&r->source, "flowctl", 7);
+}
+
+struct stream_call {
+	struct elog_svc *svc;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct elog_record *grp;     /* received, not yet submitted */
+	size_t n, cap;
+	int inflight;
+	int closing;                 /* the receiver is done: submit the rest and end */
+	int failed;                  /* a commit failed: status and msg say why */
+	int fail_status;
+	char fail_msg[512];
+};
+
+struct stream_req {
+	struct elog_ingest in;
+	struct stream_call *sc;
+};
+
+static void free_records(struct elog_record *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		elog_record_clear(&recs[i]);
+	free(recs);
+}
+
+static void stream_done(struct elog_ingest *in, int rc, const char *msg)
+{
+	struct stream_req *req = (struct stream_req *)in;
+	struct stream_call *sc = req->sc;
+
+	pthread_mutex_lock(&sc->mu);
+	if (rc != 0 && !sc->failed) {
+		sc->failed = 1;
+		sc->fail_status = elog_svc_status_of(rc);
+		snprintf(sc->fail_msg, sizeof(sc->fail_msg), "%s", msg ? msg : "commit failed");
+	}
+	sc->inflight--;
+	pthread_cond_broadcast(&sc->cv);
+	pthread_mutex_unlock(&sc->mu);
+	free_records(in->recs, in->n);
+	free(req);
+}
+
+/* Submits what the receiver collected whenever fewer than STREAM_MAX_INFLIGHT groups wait for
+ * their commit, so a fast stream goes to the hub in large groups and a slow one at once. */
+static void *stream_submitter(void *arg)
+{
+	struct stream_call *sc = arg;
+
+	pthread_mutex_lock(&sc->mu);
+	for (;;) {
+		struct stream_req *req;
+		int rc;
+
+		while (!sc->failed && !(sc->closing && sc->n == 0) &&
+		       (sc->n == 0 || sc->inflight >= STREAM_MAX_INFLIGHT))
+			pthread_cond_wait(&sc->cv, &sc->mu);
+		if (sc->failed || sc->n == 0)
+			break;
+		req = xcalloc(1, sizeof(*req));
+		req->sc = sc;
+		req->in.recs = sc->grp;
+		req->in.n = sc->n;
+		req->in.done = stream_done;
+		sc->grp = NULL;
+		sc->n = sc->cap = 0;
+		sc->inflight++;
+		pthread_cond_broadcast(&sc->cv);
+		pthread_mutex_unlock(&sc->mu);
+		rc = elog_hub_submit(sc->svc->hub, &req->in);
+		pthread_mutex_lock(&sc->mu);
+		if (rc != 0) {
+			sc->inflight--;
+			if (!sc->failed) {
+				sc->failed = 1;
+				sc->fail_status = RPC_UNAVAILABLE;
+				snprintf(sc->fail_msg, sizeof(sc->fail_msg), "server is shutting down");
+			}
+			pthread_cond_broadcast(&sc->cv);
+			pthread_mutex_unlock(&sc->mu);
+			free_records(req->in.recs, req->in.n);
+			free(req);
+			pthread_mutex_lock(&sc->mu);
+		}
+	}
+	while (sc->inflight > 0)
+		pthread_cond_wait(&sc->cv, &sc->mu);
+	free_records(sc->grp, sc->n);
+	sc->grp = NULL;
+	sc->n = sc->cap = 0;
+	pthread_mutex_unlock(&sc->mu);
+	return NULL;
+}
+
+static void fc_stream_logs(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct stream_call sc;
+	pthread_t th;
+	int status = RPC_OK;
+	const char *details = NULL;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.svc = svc;
+	pthread_mutex_init(&sc.mu, NULL);
+	pthread_cond_init(&sc.cv, NULL);
+	if (pthread_create(&th, NULL, stream_submitter, &sc) != 0) {
+		pthread_mutex_destroy(&sc.mu);
+		pthread_cond_destroy(&sc.cv);
+		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
+		return;
+	}
+	for (;;) {
+		ProtobufCMessage *m;
+		struct elog_record rec;
+		int rc = rpc_call_recv(call, &flowctl__log_entry__descriptor, &m);
+
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			status = RPC_CANCELLED;
+			break;
+		}
+		if (rc == -2) {
+			status = RPC_INVALID_ARGUMENT;
+			details = "undecodable flowctl.LogEntry";
+			break;
+		}
+		record_from_entry(&rec, (Flowctl__LogEntry *)m);
+		protobuf_c_message_free_unpacked(m, NULL);
+		pthread_mutex_lock(&sc.mu);
+		while (sc.n >= STREAM_GROUP_MAX && !sc.failed)
+			pthread_cond_wait(&sc.cv, &sc.mu);
+		if (sc.failed) {
+			pthread_mutex_unlock(&sc.mu);
+			elog_record_clear(&rec);
+			break;
+		}
+		if (sc.n == sc.cap) {
+			sc.cap = sc.cap ? 2 * sc.cap : 64;
+			sc.grp = xrealloc(sc.grp, sc.cap * sizeof(*sc.grp));
+		}
+		sc.grp[sc.n++] = rec;
+		pthread_cond_broadcast(&sc.cv);
+		pthread_mutex_unlock(&sc.mu);
+	}
+	pthread_mutex_lock(&sc.mu);
+	sc.closing = 1;
+	pthread_cond_broadcast(&sc.cv);
+	pthread_mutex_unlock(&sc.mu);
+	pthread_join(th, NULL);
+	if (sc.failed)
+		rpc_call_finish(call, sc.fail_status, sc.fail_msg);
+	else
+		rpc_call_finish(call, status, details);
+	pthread_mutex_destroy(&sc.mu);
+	pthread_cond_destroy(&sc.cv);
+}
+
+/* ---- GetLogs ------------------------------------------------------------------------------- */
+
+/* Appends v as compact JSON. */
+static void json_compact(struct elog_buf *b, yajl_val v)
+{
+	size_t i;
+
+	if (!v) {
+		elog_buf_adds(b, "null");
+	} else if (YAJL_IS_STRING(v)) {
+		const char *s = YAJL_GET_STRING(v);
+		char *tmp = NULL;
+
+		s = utf8_ok(s, &tmp);
+		elog_json_quote(b, s, strlen(s));
+		free(tmp);
+	} else if (YAJL_IS_NUMBER(v)) {
+		elog_buf_adds(b, YAJL_GET_NUMBER(v));
+	} else if (YAJL_IS_TRUE(v)) {
+		elog_buf_adds(b, "true");
+	} else if (YAJL_IS_FALSE(v)) {
+		elog_buf_adds(b, "false");
+	} else if (YAJL_IS_OBJECT(v)) {
+		elog_buf_addc(b, '{');
+		for (i = 0; i < v->u.object.len; i++) {
+			const char *k = v->u.object.keys[i];
+			char *tmp = NULL;
+
+			if (i)
+				elog_buf_addc(b, ',');
+			k = utf8_ok(k, &tmp);
+			elog_json_quote(b, k, strlen(k));
+			free(tmp);
+			elog_buf_addc(b, ':');
+			json_compact(b, v->u.object.values[i]);
+		}
+		elog_buf_addc(b, '}');
+	} else if (YAJL_IS_ARRAY(v)) {
+		elog_buf_addc(b, '[');
+		for (i = 0; i < v->u.array.len; i++) {
+			if (i)
+				elog_buf_addc(b, ',');
+			json_compact(b, v->u.array.values[i]);
+		}
+		elog_buf_addc(b, ']');
+	} else {
+		elog_buf_adds(b, "null");
+	}
+}
+
+struct entry_builder {
+	Flowctl__LogEntry e;
+	Google__Protobuf__Timestamp ts;
+	Flowctl__LogEntry__FieldsEntry *fv;
+	Flowctl__LogEntry__FieldsEntry **fp;
+	char **owned;                /* strings to free after sending */
+	size_t nf, cap, nowned, capowned;
+};
+
+static char *own(struct entry_builder *eb, char *s)
+{
+	if (eb->nowned == eb->capowned) {
+		eb->capowned = eb->capowned ? 2 * eb->capowned : 32;
+		eb->owned = xrealloc(eb->owned, eb->capowned * sizeof(*eb->owned));
+	}
+	eb->owned[eb->nowned++] = s;
+	return s;
+}
+
+static void eb_field(struct entry_builder *eb, const char *k, const char *v)
+{
+	if (eb->nf == eb->cap) {
+		eb->cap = eb->cap ? 2 * eb->cap : 16;
+		eb->fv = xrealloc(eb->fv, eb->cap * sizeof(*eb->fv));
+		eb->fp = xrealloc(eb->fp, eb->cap * sizeof(*eb->fp));
+	}
+	flowctl__log_entry__fields_entry__init(&eb->fv[eb->nf]);
+	eb->fv[eb->nf].key = (char *)k;
+	eb->fv[eb->nf].value = (char *)v;
+	eb->nf++;
+}
+
+static void eb_reset(struct entry_builder *eb)
+{
+	size_t i;
+
+	for (i = 0; i < eb->nowned; i++)
+		free(eb->owned[i]);
+	eb->nowned = 0;
+	eb->nf = 0;
+	flowctl__log_entry__init(&eb->e);
+}
+
+static void eb_release(struct entry_builder *eb)
+{
+	eb_reset(eb);
+	free(eb->owned);
+	free(eb->fv);
+	free(eb->fp);
+	memset(eb, 0, sizeof(*eb));
+}
+
+static void eb_finish(struct entry_builder *eb)
+{
+	size_t i;
+
+	for (i = 0; i < eb->nf; i++)
+		eb->fp[i] = &eb->fv[i];
+	eb->e.n_fields = eb->nf;
+	eb->e.fields = eb->nf ? eb->fp : NULL;
+}
+
+struct getlogs_sink {
+	struct elog_read_sink base;
+	struct rpc_call *call;
+	struct entry_builder eb;
+	int dead;
+};
+
+static int getlogs_send(struct getlogs_sink *g)
+{
+	eb_finish(&g->eb);
+	if (rpc_call_send(g->call, &g->eb.e.base) != 0 ||
+	    rpc_call_wait_sendable(g->call, GETLOGS_MAX_QUEUED, 0) != 0)
+		g->dead = 1;
+	eb_reset(&g->eb);
+	return g->dead ? -1 : 0;
+}
+
+static int getlogs_add(struct elog_read_sink *s, const struct elog_record *r)
+{
+	struct getlogs_sink *g = (struct getlogs_sink *)s;
+	struct entry_builder *eb = &g->eb;
+	yajl_val root = NULL;
+	char idbuf[32];
+	int64_t ts = r->ts_ns > 0 ? r->ts_ns : r->arrival_ns;
+	size_t i;
+
+	if (g->dead)
+		return 1;
+	eb_reset(eb);
+	eb->e.component_id = r->component;
+	eb->e.level = (char *)elog_level_name(r->level);
+	eb->e.message = r->msg;
+	if (ts > 0) {
+		google__protobuf__timestamp__init(&eb->ts);
+		ns_to_ts(ts, &eb->ts);
+		eb->e.timestamp = &eb->ts;
+	}
+	if (r->fields && *r->fields) {
+		root = yajl_tree_parse(r->fields, NULL, 0);
+		if (root && YAJL_IS_OBJECT(root)) {
+			for (i = 0; i < root->u.object.len; i++) {
+				const char *k = root->u.object.keys[i];
+				yajl_val v = root->u.object.values[i];
+				char *tmp = NULL;
+				const char *val;
+
+				if (strcmp(k, "id") == 0 || strcmp(k, "source") == 0)
+					continue;
+				if (strcmp(k, "component_type") == 0 && YAJL_IS_STRING(v)) {
+					eb->e.component_type = (char *)utf8_ok(YAJL_GET_STRING(v), &tmp);
+					if (tmp)
+						own(eb, tmp);
+					continue;
+				}
+				k = utf8_ok(k, &tmp);
+				if (tmp)
+					own(eb, tmp);
+				tmp = NULL;
+				if (YAJL_IS_STRING(v)) {
+					val = utf8_ok(YAJL_GET_STRING(v), &tmp);
+					if (tmp)
+						own(eb, tmp);
+				} else {
+					struct elog_buf b = ELOG_BUF_INIT;
+
+					json_compact(&b, v);
+					val = own(eb, elog_buf_detach(&b));
+				}
+				eb_field(eb, k, val);
+			}
+		} else {
+			eb_field(eb, "fields", r->fields);
+		}
+	}
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)r->id);
+	eb_field(eb, "id", own(eb, xstrdup(idbuf)));
+	eb_field(eb, "source", r->source);
+	getlogs_send(g);
+	/* the tree's strings are used by the packed message only: free it after sending */
+	yajl_tree_free(root);
+	return g->dead;
+}
+
+static int getlogs_flush(struct elog_read_sink *s, int live, uint64_t missed, int64_t mfrom,
+			 int64_t mto)
+{
+	struct getlogs_sink *g = (struct getlogs_sink *)s;
+	char msg[160];
+
+	(void)live;
+	if (g->dead)
+		return -1;
+	if (missed > 0) {
+		Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+
+		eb_reset(&g->eb);
+		snprintf(msg, sizeof(msg), "missed %llu entries (ids %lld..%lld)",
+			 (unsigned long long)missed, (long long)mfrom, (long long)mto);
+		g->eb.e.component_id = (char *)"elog";
+		g->eb.e.level = (char *)"warn";
+		g->eb.e.message = msg;
+		ns_to_ts(elog_now_ns(), &ts);
+		g->eb.e.timestamp = &ts;
+		return getlogs_send(g);
+	}
+	return 0;
+}
+
+static int filter_from_request(struct elog_filter *f, const Flowctl__StreamLogsRequest *q,
+			       struct elog_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < q->n_component_ids; i++)
+		if (q->component_ids[i] && *q->component_ids[i]) {
+			f->components = xrealloc(f->components,
+						 (f->ncomponents + 1) * sizeof(*f->components));
+			f->components[f->ncomponents++] = xstrdup(q->component_ids[i]);
+		}
+	for (i = 0; i < q->n_levels; i++) {
+		const char *lv = q->levels[i] ? q->levels[i] : "";
+		unsigned mask = 0;
+
+		if (!*lv)
+			continue;
+		if (!elog_utf8_valid(lv, strlen(lv)))
+			return elog_err_set(err, ELOG_EUSAGE, "unknown level");
+		if (elog_level_filter_parse(lv, &mask, err) != 0)
+			return ELOG_EUSAGE;
+		f->level_mask |= mask;
+	}
+	if (q->since) {
+		int64_t ns = ts_to_ns(q->since);
+
+		f->since_ns = ns > 0 ? ns : 0;
+	}
+	if (q->until) {
+		int64_t ns = ts_to_ns(q->until);
+
+		f->until_ns = ns > 0 ? ns : 1;   /* an until before the epoch matches nothing */
+	}
+	f->limit = q->limit;
+	f->after_id = q->after_id > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)q->after_id;
+	if (q->pattern && *q->pattern) {
+		if (!elog_utf8_valid(q->pattern, strlen(q->pattern)))
+			return elog_err_set(err, ELOG_EUSAGE, "invalid pattern: not valid UTF-8");
+		return elog_filter_set_pattern(f, q->pattern, err);
+	}
+	return 0;
+}
+
+static void fc_get_logs(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct getlogs_sink sink;
+	struct elog_filter f;
+	struct elog_err err;
+	Flowctl__StreamLogsRequest *q;
+	ProtobufCMessage *m;
+	char msg[512] = "";
+	int status;
+
+	if (rpc_call_recv(call, &flowctl__stream_logs_request__descriptor, &m) != 1) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable flowctl.StreamLogsRequest");
+		return;
+	}
+	q = (Flowctl__StreamLogsRequest *)m;
+	elog_filter_init(&f);
+	elog_err_clear(&err);
+	if (filter_from_request(&f, q, &err) != 0) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, err.msg);
+		elog_filter_clear(&f);
+		protobuf_c_message_free_unpacked(m, NULL);
+		return;
+	}
+	memset(&sink, 0, sizeof(sink));
+	sink.base.ctx = &sink;
+	sink.base.add = getlogs_add;
+	sink.base.flush = getlogs_flush;
+	sink.call = call;
+	flowctl__log_entry__init(&sink.eb.e);
+	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));
+	rpc_call_finish(call, status, msg[0] ? msg : NULL);
+	eb_release(&sink.eb);
+	elog_filter_clear(&f);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- registration ------------------------------------------------------------------------ */
+
+void elog_svc_flowctl_register(struct rpc_server *s, struct elog_svc *svc)
+{
+	if (!svc->registry) {
+		struct elog_registry *g = xcalloc(1, sizeof(*g));
+
+		pthread_mutex_init(&g->mu, NULL);
+		svc->registry = g;
+	}
+	rpc_server_add_method(s, "/flowctl.ControlPlane/Register", RPC_UNARY, fc_register, svc);
+	rpc_server_add_method(s, "/flowctl.ControlPlane/Heartbeat", RPC_UNARY, fc_heartbeat, svc);
+	rpc_server_add_method(s, "/flowctl.ControlPlane/GetServiceStatus", RPC_UNARY, fc_status,
+			      svc);
+	rpc_server_add_method(s, "/flowctl.ControlPlane/ListServices", RPC_UNARY, fc_list, svc);
+	rpc_server_add_method(s, "/flowctl.ControlPlane/StreamLogs", RPC_BIDI, fc_stream_logs, svc);
+	rpc_server_add_method(s, "/flowctl.ControlPlane/GetLogs", RPC_SERVER_STREAM, fc_get_logs,
+			      svc);
+}
+
+void elog_svc_flowctl_free(struct elog_svc *svc)
+{
+	struct elog_registry *g = svc ? svc->registry : NULL;
+	size_t i;
+
+	if (!g)
+		return;
+	for (i = 0; i < g->n; i++) {
+		free(g->v[i].id);
+		free(g->v[i].component_id);
+		reg_metrics_clear(&g->v[i]);
+	}
+	free(g->v);
+	pthread_mutex_destroy(&g->mu);
+	free(g);
+	svc->registry = NULL;
+}
