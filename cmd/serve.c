@@ -33,6 +33,7 @@ static const struct option serve_options[] = {
 	{ 0, "heartbeat-ttl", OPT_INT, &o.heartbeat_ttl, "SECONDS",
 	  "a flowctl service is healthy while its last heartbeat is this recent (default 30)", NULL, NULL },
 	{ 'q', "quiet", OPT_BOOL, &o.quiet, NULL, "print nothing but errors", NULL, NULL },
+	/* options of the services: each service adds its block below this line */
 	OPT_END
 };
 
@@ -119,6 +120,7 @@ static int run_serve(int argc, char **argv)
 	svc.heartbeat_ttl_ns = o.heartbeat_ttl * 1000000000LL;
 
 	rpc_server_new(&srv, &err);
+	/* services: one registration line each */
 	elog_svc_hub_register(srv, &svc);
 	elog_svc_flowctl_register(srv, &svc);
 	for (i = 0; i < o.listen.n; i++) {

@@ -2,7 +2,7 @@
 # Install the Debian packages elog needs to build and test, only the missing ones.
 set -e
 PKGS="gcc make pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
-libyajl-dev zlib1g-dev sqlite3 python3-grpcio python3-protobuf protobuf-compiler
+libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3-grpcio python3-protobuf protobuf-compiler
 protobuf-compiler-grpc groff-base"
 missing=""
 for p in $PKGS; do

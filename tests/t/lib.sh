@@ -29,7 +29,7 @@ expect_success() {
 # must_fail STATUS DESC CMD...: CMD must exit with STATUS.
 must_fail() {
 	want=$1; desc=$2; shift 2
-	set +e; "$@"; got=$?; set -e 2>/dev/null || true
+	"$@"; got=$?
 	[ "$got" = "$want" ] || fail "$desc: exit $got, expected $want"
 }
 
