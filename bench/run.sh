@@ -1,0 +1,84 @@
+#!/bin/sh
+# make bench: runs each benchmark with its reference in the same invocation and prints a table.
+# N (default 1000000) records. Loopback only; every loop is bounded.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+ELOG=${ELOG:-$top/elog}
+N=${N:-1000000}
+B=$(mktemp -d /tmp/elog-bench.XXXXXX)
+trap 'kill $SERVE_PID 2>/dev/null; rm -rf "$B"' EXIT
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc -l; }
+row() { printf '| %-44s | %10s | %10s | %8s |\n' "$1" "$2" "$3" "$4"; }
+
+echo "generating $N lines..." >&2
+python3 "$top/bench/gen.py" "$N" "$B/data"
+
+start_serve() {
+	rm -f "$B/ready"
+	"$ELOG" serve --listen 127.0.0.1:0 --db "$1" --ready-file "$B/ready" -q &
+	SERVE_PID=$!
+	i=0; while [ ! -s "$B/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+	export ELOG_SERVER=$(head -1 "$B/ready")
+}
+
+echo "| benchmark | elog | reference | ratio |"
+echo "|---|---|---|---|"
+
+# 1. ingest: elog send -> serve -> committed, vs sqlite3 .import into a WAL table with the
+# same indexes as elog's history (component, ts, dedupe).
+start_serve "$B/h.db"
+t0=$(now); "$ELOG" send -c bench < "$B/data.jsonl" || echo "send failed" >&2; t1=$(now)
+elog_ingest=$(secs $t0 $t1)
+cat > "$B/ref.sql" <<SQL
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE records(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, component TEXT NOT NULL, level TEXT NOT NULL, msg TEXT NOT NULL, raw TEXT, dedupe TEXT);
+CREATE INDEX records_component ON records(component, id);
+CREATE INDEX records_ts ON records(ts);
+CREATE UNIQUE INDEX records_dedupe ON records(dedupe) WHERE dedupe IS NOT NULL;
+CREATE TEMP TABLE imp(ts INTEGER, component TEXT, level TEXT, msg TEXT, raw TEXT);
+.mode tabs
+.import $B/data.tsv imp
+INSERT INTO records(ts, component, level, msg, raw) SELECT * FROM imp;
+SQL
+t0=$(now); sqlite3 "$B/ref.db" < "$B/ref.sql" >/dev/null; t1=$(now)
+ref_ingest=$(secs $t0 $t1)
+row "ingest $N JSON lines (s)" "$(printf %.2f $elog_ingest)" "$(printf %.2f $ref_ingest)" \
+	"$(printf %.2fx $(echo "$ref_ingest / $elog_ingest" | bc -l))"
+echo "# elog ingest rate: $(printf %.0f $(echo "$N / $elog_ingest" | bc -l)) records/s" >&2
+stored=$(sqlite3 "$B/h.db" 'select count(*) from records')
+[ "$stored" = "$N" ] || echo "# WARNING: $stored records stored, expected $N" >&2
+
+# 2. export --json vs sqlite3 -json of the same rows
+t0=$(now); "$ELOG" export --json > "$B/export.jsonl"; t1=$(now)
+elog_export=$(secs $t0 $t1)
+t0=$(now); sqlite3 -json "$B/h.db" 'select id, ts, component, level, msg, fields, source from records order by id' > "$B/ref.json"; t1=$(now)
+ref_export=$(secs $t0 $t1)
+row "export --json $N records (s)" "$(printf %.2f $elog_export)" "$(printf %.2f $ref_export)" \
+	"$(printf %.2fx $(echo "$ref_export / $elog_export" | bc -l))"
+
+# 3. logs --color=always to a pipe vs sqlite3 default mode
+t0=$(now); "$ELOG" logs --color=always | cat > /dev/null; t1=$(now)
+elog_logs=$(secs $t0 $t1)
+t0=$(now); sqlite3 "$B/h.db" 'select id, ts, component, level, msg, fields from records order by id' | cat > /dev/null; t1=$(now)
+ref_logs=$(secs $t0 $t1)
+row "logs --color=always $N records to a pipe (s)" "$(printf %.2f $elog_logs)" "$(printf %.2f $ref_logs)" \
+	"$(printf %.2fx $(echo "$ref_logs / $elog_logs" | bc -l))"
+
+# 4. one `elog send x`, whole process, vs one sqlite3 INSERT, whole process (median of 21)
+med() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+for i in $(seq 21); do t0=$(now); "$ELOG" send -c one x; t1=$(now); secs $t0 $t1; done | med > "$B/one.elog"
+for i in $(seq 21); do t0=$(now); sqlite3 "$B/ref.db" "INSERT INTO records(ts, component, level, msg) VALUES (1, 'one', 'info', 'x')"; t1=$(now); secs $t0 $t1; done | med > "$B/one.ref"
+e1=$(cat "$B/one.elog"); r1=$(cat "$B/one.ref")
+row "one send, whole process (ms)" "$(printf %.1f $(echo "$e1 * 1000" | bc -l))" "$(printf %.1f $(echo "$r1 * 1000" | bc -l))" \
+	"$(printf %.2fx $(echo "$e1 / $r1" | bc -l))"
+
+# 5. serve memory: idle RSS
+rss() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
+row "serve idle RSS after the runs above (KiB)" "$(rss $SERVE_PID)" "-" "-"
+kill $SERVE_PID; wait $SERVE_PID 2>/dev/null
+start_serve "$B/fresh.db"
+sleep 0.5
+row "serve idle RSS, fresh (KiB)" "$(rss $SERVE_PID)" "-" "-"
+if [ -x "$top/bench/latency.sh" ]; then sh "$top/bench/latency.sh" "$ELOG" "$B"; fi
