@@ -23,7 +23,22 @@ OPT      ?= -O2
 LDSAN     =
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# The optimized build links gRPC, abseil, protobuf-c, SQLite, yajl, OpenSSL and zlib from
+# Debian's static archives (same -dev packages): loading ~55 shared C++ libraries cost ~8 ms
+# of every short-lived `elog send`. STATIC=0 links them dynamically; the sanitizer build
+# always does. Rebuild after a security update of those packages.
+ifeq ($(SAN),1)
+STATIC   := 0
+endif
+STATIC   ?= 1
+ifeq ($(STATIC),1)
+STATIC_LIBS := $(filter-out -ldl -lrt -lm -pthread -latomic -Wl%,\
+	$(patsubst -lyajl,-lyajl_s,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null)))
+PKG_LIBS   := -Wl,-Bstatic $(STATIC_LIBS) -lstdc++ -Wl,-Bdynamic -static-libgcc \
+	      -latomic -ldl -lrt
+else
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+endif
 CPPFLAGS += -Isrc -I$(O)/gen
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LIBS     = $(PKG_LIBS) -lpthread -lm -lz
