@@ -161,3 +161,21 @@ install: elog
 
 clean:
 	rm -rf build elog
+
+# ---- fuzzing (libFuzzer, clang) ---------------------------------------------------------
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 60
+FUZZ_LIB_SRC = $(LIB_SRC)
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C)
+	@mkdir -p build/fuzz
+	@echo "  FUZZ    $@"
+	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(O)/gen \
+		$(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(GEN_C) \
+		$(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+fuzz-build: $(FUZZ_TARGETS)
+
+# Runs every target for FUZZ_SECONDS on its committed corpus (new inputs go to build/fuzz).
+fuzz: $(FUZZ_TARGETS)
+	$(Q)sh tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

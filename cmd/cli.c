@@ -302,7 +302,7 @@ const char *cli_server(void)
 }
 
 /* True when target names a loopback address (or a unix socket). */
-static int target_is_loopback(const char *t)
+int cli_target_is_loopback(const char *t)
 {
 	char host[256];
 	const char *p = t, *end;
@@ -372,7 +372,7 @@ int cli_client_opts(struct rpc_client_opts *o, char **key_storage)
 	o->server_name = client_cfg.tls_server_name;
 	o->use_tls = client_cfg.tls_ca != NULL;
 	if (key && *key) {
-		if (!o->use_tls && !target_is_loopback(cli_server())) {
+		if (!o->use_tls && !cli_target_is_loopback(cli_server())) {
 			cli_error("refusing to send an API key in plaintext to '%s': use --tls-ca FILE "
 				  "(or $ELOG_TLS_CA) to connect with TLS", cli_server());
 			return EXIT_USAGE;

@@ -82,6 +82,8 @@ int cli_exit_of(int elog_rc);
 /* Builds the rpc client options (API key from $ELOG_API_KEY or --api-key-file, TLS). Refuses
  * to send a key in plaintext to a non-loopback address. Returns 0 or an exit status. */
 int cli_client_opts(struct rpc_client_opts *o, char **key_storage);
+/* True when target names a loopback address (127/8, ::1, localhost) or a unix socket. */
+int cli_target_is_loopback(const char *target);
 /* The server address to use (--server, $ELOG_SERVER, default). */
 const char *cli_server(void);
 /* Default history path: $ELOG_DB, else $XDG_STATE_HOME/elog/history.db,

@@ -135,8 +135,8 @@ const struct command cmd_export = {
 		"is always valid UTF-8, whatever bytes came in: times are RFC3339Nano in UTC, fields "
 		"a JSON object (a JSON string in CSV).",
 	.examples =
-		"elog export --server $(head -1 $T/ready) --json -l error+ -o $T/errors.jsonl\n"
+		"elog export --json -l error+ -o errors.jsonl\n"
 		"every error record, as JSON Lines, into a file\n"
-		"elog export --db $T/h.db --csv --since 1d\n"
+		"elog export --db ./history.db --csv --since 1d\n"
 		"the last day of a history file as CSV\n",
 };

@@ -151,9 +151,9 @@ const struct command cmd_logs = {
 		"Levels: a list (error,warn), a minimum (warn+ or >=warn) or a maximum (<=debug). "
 		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb.",
 	.examples =
-		"elog logs --server $(head -1 $T/ready) -c deploy -l info+\n"
+		"elog logs -c deploy -l info+\n"
 		"show the info and more severe records of component deploy\n"
-		"elog logs --server $(head -1 $T/ready) --since 1h --grep 'release [0-9.]+' --json\n"
+		"elog logs --since 1h --grep 'release [0-9.]+' --json\n"
 		"the last hour's records about a release, as JSON Lines\n",
 	.environment = "NO_COLOR\tno color with --color=auto\n",
 };

@@ -12,15 +12,19 @@
 #include "cli.h"
 
 extern const struct command cmd_serve, cmd_send, cmd_logs, cmd_export;
-#ifdef ELOG_HAVE_TAIL
+extern const struct command cmd_keys, cmd_validate_key;
 extern const struct command cmd_tail;
-#endif
+/* Hidden (cmd/gendoc.c): exact names only, never listed nor suggested. */
+extern const struct command cmd_gendoc, cmd_complete;
 
 const struct command *const elog_commands[] = {
 	&cmd_serve,
 	&cmd_logs,
 	&cmd_send,
+	&cmd_tail,
 	&cmd_export,
+	&cmd_keys,
+	&cmd_validate_key,
 	NULL,
 };
 
@@ -69,6 +73,10 @@ static const struct command *find_command(const char *name)
 	const struct command *const *c, *match = NULL, *closest = NULL;
 	size_t nmatch = 0, best = 99, len = strlen(name);
 
+	if (strcmp(name, cmd_gendoc.name) == 0)
+		return &cmd_gendoc;
+	if (strcmp(name, cmd_complete.name) == 0)
+		return &cmd_complete;
 	for (c = elog_commands; *c; c++)
 		if (strcmp((*c)->name, name) == 0)
 			return *c;

@@ -274,9 +274,11 @@ const struct command cmd_send = {
 		"with '…[truncated]'.\n"
 		"Exits 0 only when every record was acknowledged, that is committed to the history.",
 	.examples =
-		"elog send --server $(head -1 $T/ready) -c deploy 'release 1.4 started'\n"
+		"elog send -c deploy 'release 1.4 started'\n"
 		"send one record from a script\n"
-		"printf '{\"level\":\"warn\",\"msg\":\"disk 91%% full\"}\\n' | elog send --server $(head -1 $T/ready) -c disk\n"
-		"send a JSON line\n",
+		"printf '{\"level\":\"warn\",\"msg\":\"disk 91%% full\"}\\n' | elog send -c disk\n"
+		"send a JSON line\n"
+		"make 2>&1 | elog send -c build -l debug\n"
+		"ship each line of a build's output as a debug record\n",
 	.environment = "ELOG_COMPONENT\tdefault component\n",
 };

@@ -13,6 +13,7 @@
 #include "hub.h"
 #include "rpc.h"
 #include "svc.h"
+#include "sessionlog.h"
 #include "util.h"
 
 static struct {
@@ -21,6 +22,10 @@ static struct {
 	const char *ready_file;
 	long heartbeat_ttl;
 	int quiet;
+	const char *log_dir, *log_max_size, *log_max_age, *log_idle, *log_flush, *log_compression;
+	const char *log_backups, *log_queue;
+	int auth;
+	const char *tls_cert, *tls_key, *tls_client_ca;
 } o = { .heartbeat_ttl = 30 };
 
 static const struct option serve_options[] = {
@@ -34,6 +39,33 @@ static const struct option serve_options[] = {
 	  "a flowctl service is healthy while its last heartbeat is this recent (default 30)", NULL, NULL },
 	{ 'q', "quiet", OPT_BOOL, &o.quiet, NULL, "print nothing but errors", NULL, NULL },
 	/* options of the services: each service adds its block below this line */
+	{ 0, "log-dir", OPT_STRING, &o.log_dir, "DIR",
+	  "logging.v1 session files go here (default: sessions/ beside the history)", "dir", "LOG_DIR" },
+	{ 0, "log-max-size", OPT_STRING, &o.log_max_size, "BYTES",
+	  "rotate a session file before it passes this size (K/M/G suffixes; default 64M)", NULL,
+	  "LOG_MAX_SIZE_BYTES" },
+	{ 0, "log-max-age", OPT_STRING, &o.log_max_age, "SECONDS",
+	  "rotate a session file this old (default 3600)", NULL, "LOG_MAX_AGE_SECONDS" },
+	{ 0, "log-idle", OPT_STRING, &o.log_idle, "SECONDS",
+	  "rotate and close a session file idle this long (default 300)", NULL, "LOG_IDLE_SECONDS" },
+	{ 0, "log-flush-interval", OPT_STRING, &o.log_flush, "MS",
+	  "fsync session files this often (default 200)", NULL, "LOG_FLUSH_INTERVAL_MS" },
+	{ 0, "log-compression", OPT_STRING, &o.log_compression, "MODE",
+	  "compress rotated session files: gzip (default) or none", "gzip|none", "LOG_COMPRESSION" },
+	{ 0, "log-backup-count", OPT_STRING, &o.log_backups, "N",
+	  "keep the newest N rotated files per session (default: all)", NULL, "LOG_BACKUP_COUNT" },
+	{ 0, "log-queue", OPT_STRING, &o.log_queue, "FRAMES",
+	  "frames a session may hold not yet fsynced before RESOURCE_EXHAUSTED (default 65536)", NULL,
+	  "LOG_QUEUE_FRAMES" },
+	{ 0, "auth", OPT_BOOL, &o.auth, NULL,
+	  "require an API key (see 'elog keys') on every call but ValidateApiKey", NULL, NULL },
+	{ 0, "tls-cert", OPT_STRING, &o.tls_cert, "FILE",
+	  "serve TLS with this certificate chain (PEM)", "file", "ELOG_TLS_CERT" },
+	{ 0, "tls-key", OPT_STRING, &o.tls_key, "FILE",
+	  "private key of --tls-cert (PEM)", "file", "ELOG_TLS_KEY" },
+	{ 0, "tls-client-ca", OPT_STRING, &o.tls_client_ca, "FILE",
+	  "require client certificates signed by the CAs in FILE (mutual TLS)", "file",
+	  "ELOG_TLS_CLIENT_CA" },
 	OPT_END
 };
 
@@ -71,6 +103,83 @@ static int write_ready_file(const char *path, const char *text)
 	return rc;
 }
 
+/* A non-negative decimal setting with an optional K/M/G (powers of 1024) suffix when sized. */
+static int log_number(const char *flag, const char *v, int sized, int64_t *out)
+{
+	extern const struct command cmd_serve;
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (sized && end != v && *end) {
+		int sh = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
+			 *end == 'G' || *end == 'g' ? 30 : -1;
+
+		if (sh > 0 && (strcmp(end + 1, "") == 0 || strcmp(end + 1, "B") == 0 ||
+			       strcmp(end + 1, "iB") == 0) && n >= 0 && n <= (INT64_MAX >> sh)) {
+			n <<= sh;
+			end += strlen(end);
+		}
+	}
+	if (errno || end == v || *end || n < 0)
+		return cli_usage_error(&cmd_serve, "invalid %s '%s'", flag, v);
+	*out = n;
+	return 0;
+}
+
+/* The session log options; 0 or EXIT_USAGE. dir is malloc'd. */
+static int log_settings(const char *db, struct elog_slog_opts *so, char **dir)
+{
+	extern const struct command cmd_serve;
+	int64_t v;
+
+	memset(so, 0, sizeof(*so));
+	if (o.log_dir && *o.log_dir) {
+		*dir = xstrdup(o.log_dir);
+	} else {
+		const char *slash = strrchr(db, '/');
+		struct elog_buf b = ELOG_BUF_INIT;
+
+		if (slash)
+			elog_buf_addf(&b, "%.*s/sessions", (int)(slash - db), db);
+		else
+			elog_buf_adds(&b, "sessions");
+		*dir = elog_buf_detach(&b);
+	}
+	so->dir = *dir;
+	if (o.log_max_size && log_number("--log-max-size", o.log_max_size, 1, &so->max_size))
+		return EXIT_USAGE;
+	if (o.log_max_age && log_number("--log-max-age", o.log_max_age, 0, &v) == 0)
+		so->max_age_ns = v > INT64_MAX / 1000000000LL ? INT64_MAX : v * 1000000000LL;
+	else if (o.log_max_age)
+		return EXIT_USAGE;
+	if (o.log_idle && log_number("--log-idle", o.log_idle, 0, &v) == 0)
+		so->idle_ns = v > INT64_MAX / 1000000000LL ? INT64_MAX : v * 1000000000LL;
+	else if (o.log_idle)
+		return EXIT_USAGE;
+	if (o.log_flush && log_number("--log-flush-interval", o.log_flush, 0, &v) == 0)
+		so->flush_interval_ns = v > INT64_MAX / 1000000LL ? INT64_MAX : v * 1000000LL;
+	else if (o.log_flush)
+		return EXIT_USAGE;
+	if (o.log_backups && log_number("--log-backup-count", o.log_backups, 0, &v) == 0)
+		so->backup_count = v > 1000000000 ? 1000000000 : (long)v;
+	else if (o.log_backups)
+		return EXIT_USAGE;
+	if (o.log_queue && log_number("--log-queue", o.log_queue, 0, &v) == 0)
+		so->queue_max = v > 100000000 ? 100000000 : (size_t)v;
+	else if (o.log_queue)
+		return EXIT_USAGE;
+	if (!o.log_compression || strcmp(o.log_compression, "gzip") == 0)
+		so->compression = ELOG_SLOG_GZIP;
+	else if (strcmp(o.log_compression, "none") == 0)
+		so->compression = ELOG_SLOG_NONE;
+	else
+		return cli_usage_error(&cmd_serve, "invalid --log-compression '%s' (gzip or none)",
+				       o.log_compression);
+	return 0;
+}
+
 static int run_serve(int argc, char **argv)
 {
 	extern const struct command cmd_serve;
@@ -92,6 +201,10 @@ static int run_serve(int argc, char **argv)
 		return cli_usage_error(&cmd_serve, "unexpected argument '%s'", rest[0]);
 	}
 	free(rest);
+	if (!o.tls_cert != !o.tls_key)
+		return cli_usage_error(&cmd_serve, "--tls-cert and --tls-key go together");
+	if (o.tls_client_ca && !o.tls_cert)
+		return cli_usage_error(&cmd_serve, "--tls-client-ca needs --tls-cert and --tls-key");
 	if (o.listen.n == 0) {
 		static const char *def[] = { ELOG_DEFAULT_SERVER };
 
@@ -118,18 +231,43 @@ static int run_serve(int argc, char **argv)
 	svc.hub = hub;
 	svc.db_path = db;
 	svc.heartbeat_ttl_ns = o.heartbeat_ttl * 1000000000LL;
+	{
+		struct elog_slog_opts so;
+		char *logdir = NULL;
+		int lrc = log_settings(db, &so, &logdir);
+
+		if (lrc == 0 && elog_slog_open(&svc.slog, &so, &err) != 0) {
+			cli_error("%s", err.msg);
+			lrc = EXIT_FAIL;
+		}
+		free(logdir);
+		if (lrc != 0) {
+			elog_hub_close(hub);
+			free(db);
+			return lrc;
+		}
+	}
+	svc.auth_required = o.auth;
 
 	rpc_server_new(&srv, &err);
 	/* services: one registration line each */
+	elog_svc_auth_register(srv, &svc);
 	elog_svc_hub_register(srv, &svc);
 	elog_svc_flowctl_register(srv, &svc);
+	elog_svc_logsvc_register(srv, &svc);
+	elog_svc_relay_register(srv, &svc);
 	for (i = 0; i < o.listen.n; i++) {
 		int port = 0;
 
-		if (rpc_server_listen(srv, o.listen.items[i], NULL, &port, &err) != 0) {
+		struct rpc_tls_server tls = { o.tls_cert, o.tls_key, o.tls_client_ca };
+
+		if (rpc_server_listen(srv, o.listen.items[i], o.tls_cert ? &tls : NULL, &port,
+				      &err) != 0) {
 			cli_error("%s", err.msg);
 			rpc_server_shutdown(srv, 0);
+			elog_svc_auth_free(&svc);
 			elog_svc_flowctl_free(&svc);
+	elog_svc_logsvc_free(&svc);
 			elog_hub_close(hub);
 			free(db);
 			free(o.listen.cap ? o.listen.items : NULL);
@@ -144,8 +282,10 @@ static int run_serve(int argc, char **argv)
 		goto out;
 	}
 	if (!o.quiet)
-		fprintf(stderr, "elog serve: history '%s', listening on %.*s\n", db,
-			(int)(bound.len ? bound.len - 1 : 0), bound.data ? bound.data : "");
+		fprintf(stderr, "elog serve: history '%s', listening on %.*s%s%s\n", db,
+			(int)(bound.len ? bound.len - 1 : 0), bound.data ? bound.data : "",
+			o.tls_cert ? (o.tls_client_ca ? " (mutual TLS)" : " (TLS)") : "",
+			o.auth ? ", API key required" : "");
 	if (o.ready_file && write_ready_file(o.ready_file, bound.data) != 0) {
 		rc = EXIT_FAIL;
 		goto out;
@@ -162,6 +302,8 @@ out:
 	rpc_server_shutdown(srv, 2000);
 	elog_hub_close(hub);
 	elog_svc_flowctl_free(&svc);
+	elog_svc_logsvc_free(&svc);
+	elog_svc_auth_free(&svc);
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");
 	elog_buf_release(&bound);
@@ -173,7 +315,8 @@ out:
 const struct command cmd_serve = {
 	.name = "serve",
 	.summary = "run the local log hub",
-	.usage = "[--listen ADDR]... [--db PATH] [--ready-file PATH]",
+	.usage = "[--listen ADDR]... [--db PATH] [--ready-file PATH] [--auth] "
+		 "[--tls-cert FILE --tls-key FILE]",
 	.options = serve_options,
 	.run = run_serve,
 	.description =
@@ -184,7 +327,10 @@ const struct command cmd_serve = {
 		"SIGINT or SIGTERM: stop accepting calls, commit what was received, end followers' "
 		"calls, close the history and exit 0.",
 	.examples =
-		"elog serve --listen 127.0.0.1:0 --db $T/h.db --ready-file $T/ready &\n"
-		"run a hub on a free port, writing its address to $T/ready\n",
+		"elog serve\n"
+		"run the hub on " ELOG_DEFAULT_SERVER ", keeping the default history\n"
+		"elog serve --listen 127.0.0.1:0 --db ./history.db --ready-file ./ready\n"
+		"run a hub on a free port with its history in the current directory; ./ready gets its "
+		"address once it accepts calls\n",
 	.files = "$XDG_STATE_HOME/elog/history.db\tthe default history\n",
 };

@@ -179,6 +179,18 @@ uint64_t elog_sender_acked(struct elog_sender *s)
 	return n;
 }
 
+uint64_t elog_sender_acked_seq(struct elog_sender *s, int *ended)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->acked_seq;
+	if (ended)
+		*ended = s->ended;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 void elog_sender_free(struct elog_sender *s)
 {
 	if (!s)

@@ -36,6 +36,14 @@ int elog_sender_finish(struct elog_sender *s, struct elog_err *err);
 /* Records acknowledged so far (stored + duplicates). */
 uint64_t elog_sender_acked(struct elog_sender *s);
 
+/*
+ * Batches are numbered 1, 2, 3... in the order elog_sender_send accepted them; the server
+ * acknowledges them in order, after commit. Returns the number of the last batch acknowledged
+ * (0: none yet), and sets *ended (may be NULL) when the stream is over (server gone or
+ * finished): nothing more will be acknowledged on this sender.
+ */
+uint64_t elog_sender_acked_seq(struct elog_sender *s, int *ended);
+
 void elog_sender_free(struct elog_sender *s);
 
 /* Opens a Read stream with filter f. */

@@ -51,10 +51,121 @@ void elog_filter_add_components(struct elog_filter *f, const char *names)
 	}
 }
 
+#define MAX_PATTERN 512
+#define MAX_REPEAT_BOUND 100
+
+/*
+ * glibc's regcomp copies the tree of a repeated expression once per repetition, so patterns
+ * such as "a+++++..." or "(a{1,99}){1,99}" take memory exponential in their length. A pattern
+ * may come from any client of the hub, so refuse those shapes before compiling: stacked
+ * quantifiers, interval bounds above MAX_REPEAT_BOUND, a quantified group that itself holds
+ * a quantifier, and patterns longer than MAX_PATTERN. Returns a reason, or NULL when safe.
+ */
+static const char *pattern_risk(const char *p)
+{
+	int depth = 0, prev_quant = 0;
+	unsigned char group_quant[64] = { 0 };   /* per open group: holds a quantifier */
+	int closed_group_quant = 0;              /* the atom just closed was such a group */
+
+	if (strlen(p) > MAX_PATTERN)
+		return "longer than 512 bytes";
+	for (; *p; p++) {
+		int quant = 0;
+
+		switch (*p) {
+		case '\\':
+			if (p[1])
+				p++;
+			closed_group_quant = 0;
+			prev_quant = 0;
+			continue;
+		case '[':
+			/* skip a bracket expression: "[]...]" and "[^]...]" take ']' literally */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					char close = p[1];
+
+					p += 2;
+					while (*p && !(*p == close && p[1] == ']'))
+						p++;
+					if (*p)
+						p++;
+				}
+				if (*p)
+					p++;
+			}
+			if (!*p)
+				return NULL;    /* regcomp reports the unbalanced bracket */
+			closed_group_quant = 0;
+			prev_quant = 0;
+			continue;
+		case '(':
+			if (depth < 63)
+				group_quant[++depth] = 0;
+			closed_group_quant = 0;
+			prev_quant = 0;
+			continue;
+		case ')':
+			closed_group_quant = depth > 0 && group_quant[depth];
+			if (depth > 0) {
+				if (closed_group_quant && depth > 1)
+					group_quant[depth - 1] = 1;
+				depth--;
+			}
+			prev_quant = 0;
+			continue;
+		case '*':
+		case '+':
+		case '?':
+			quant = 1;
+			break;
+		case '{': {
+			const char *q = p + 1;
+			long lo = strtol(q, (char **)&q, 10), hi = lo;
+
+			if (*q == ',')
+				hi = q[1] == '}' ? 0 : strtol(q + 1, (char **)&q, 10);
+			if (lo > MAX_REPEAT_BOUND || hi > MAX_REPEAT_BOUND)
+				return "repetition bound above 100";
+			while (*p && *p != '}')
+				p++;
+			if (!*p)
+				return NULL;
+			quant = 1;
+			break;
+		}
+		default:
+			closed_group_quant = 0;
+			prev_quant = 0;
+			continue;
+		}
+		if (quant) {
+			if (prev_quant)
+				return "stacked repetition operators";
+			if (closed_group_quant)
+				return "repetition of a group that repeats";
+			if (depth > 0)
+				group_quant[depth] = 1;
+			prev_quant = 1;
+		}
+	}
+	return NULL;
+}
+
 int elog_filter_set_pattern(struct elog_filter *f, const char *pattern, struct elog_err *err)
 {
 	regex_t re;
-	int rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+	const char *risk = pattern_risk(pattern);
+	int rc;
+
+	if (risk)
+		return elog_err_set(err, ELOG_EUSAGE, "invalid pattern '%.80s': %s", pattern, risk);
+	rc = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
 
 	if (rc != 0) {
 		char why[256];

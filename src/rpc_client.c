@@ -17,6 +17,11 @@
 #include <string.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "rpc.h"
 #include "err.h"
@@ -26,6 +31,7 @@ struct rpc_channel {
 	grpc_channel *ch;
 	char *target;
 	char *auth_value;      /* "Bearer <key>" or NULL */
+	int tls;
 };
 
 struct rpc_ccall {
@@ -122,6 +128,7 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 	}
 	ch = xcalloc(1, sizeof(*ch));
 	ch->target = xstrdup(target);
+	ch->tls = o && (o->use_tls || o->ca_file);
 	ch->ch = grpc_channel_create(target, creds, &cargs);
 	grpc_channel_credentials_release(creds);
 	if (o && o->api_key && *o->api_key) {
@@ -145,12 +152,72 @@ void rpc_channel_close(struct rpc_channel *ch)
 	rpc_shutdown();
 }
 
+/*
+ * True when a TCP connection to target (host:port, [v6]:port, dns:///, ipv4:, ipv6:) is
+ * accepted within 200 ms. Used only after gRPC failed to connect to that same target: a
+ * listener that accepts TCP but not our handshake speaks the other protocol (TLS vs plaintext).
+ */
+static int tcp_accepts(const char *target)
+{
+	char host[256], port[16];
+	const char *p = target, *colon, *end;
+	struct addrinfo hints, *ai = NULL, *a;
+	int ok = 0;
+
+	if (strncmp(p, "unix:", 5) == 0)
+		return 0;
+	if (strncmp(p, "dns:///", 7) == 0)
+		p += 7;
+	else if (strncmp(p, "ipv4:", 5) == 0 || strncmp(p, "ipv6:", 5) == 0)
+		p += 5;
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (!end || end[1] != ':')
+			return 0;
+		snprintf(host, sizeof(host), "%.*s", (int)(end - p - 1), p + 1);
+		colon = end + 1;
+	} else {
+		colon = strrchr(p, ':');
+		if (!colon)
+			return 0;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - p), p);
+	}
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		return 0;
+	for (a = ai; a && !ok; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		struct pollfd pf;
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ok = 1;
+		} else if (errno == EINPROGRESS) {
+			pf.fd = fd;
+			pf.events = POLLOUT;
+			if (poll(&pf, 1, 200) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
+				ok = 1;
+		}
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return ok;
+}
+
 int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct elog_err *err)
 {
 	grpc_completion_queue *cq;
 	gpr_timespec dl = deadline_after(timeout_ns);
 	grpc_connectivity_state st = grpc_channel_check_connectivity_state(ch->ch, 1);
-	int rc = 0;
+	int rc = 0, probed = 0;
+	gpr_timespec mismatch_dl = gpr_inf_future(GPR_CLOCK_REALTIME);
 
 	if (st == GRPC_CHANNEL_READY)
 		return 0;
@@ -162,19 +229,36 @@ int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct el
 			rc = -1;
 			break;
 		}
-		grpc_channel_watch_connectivity_state(ch->ch, st, dl, cq, ch);
+		/* Failed to connect while the port takes TCP: give gRPC half a second more,
+		 * then call it a protocol mismatch rather than wait out the whole timeout. */
+		if (st == GRPC_CHANNEL_TRANSIENT_FAILURE && !probed) {
+			probed = 1;
+			if (tcp_accepts(ch->target))
+				mismatch_dl = deadline_after(500000000LL);
+		}
+		grpc_channel_watch_connectivity_state(ch->ch, st,
+			gpr_time_cmp(mismatch_dl, dl) < 0 ? mismatch_dl : dl, cq, ch);
 		ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-		if (!ev.success) {
-			rc = -1;
+		st = grpc_channel_check_connectivity_state(ch->ch, 1);
+		if (!ev.success && st != GRPC_CHANNEL_READY) {
+			rc = gpr_time_cmp(mismatch_dl, dl) < 0 &&
+			     gpr_time_cmp(gpr_now(GPR_CLOCK_REALTIME), mismatch_dl) >= 0 ? -2 : -1;
 			break;
 		}
-		st = grpc_channel_check_connectivity_state(ch->ch, 1);
 	}
 	grpc_completion_queue_shutdown(cq);
 	while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type
 	       != GRPC_QUEUE_SHUTDOWN)
 		;
 	grpc_completion_queue_destroy(cq);
+	if (rc == -2 && ch->tls)
+		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': the TLS handshake "
+				    "failed (check the CA, the server name and the client certificate; "
+				    "or the server does not use TLS)", ch->target);
+	if (rc == -2)
+		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': it accepts "
+				    "connections but not plaintext gRPC (does it require TLS? then "
+				    "connect with --tls-ca)", ch->target);
 	if (rc)
 		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': %s", ch->target,
 				    st == GRPC_CHANNEL_TRANSIENT_FAILURE ? "connection failed"

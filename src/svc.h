@@ -12,17 +12,31 @@
 #include "filter.h"
 
 struct elog_registry;
+struct elog_sessionlog;
+struct elog_auth;
 
 struct elog_svc {
 	struct elog_hub *hub;
 	const char *db_path;
 	struct elog_registry *registry;   /* flowctl services */
+	struct elog_sessionlog *slog;      /* logging.v1 session files (sessionlog.h); opened by serve */
 	int64_t heartbeat_ttl_ns;          /* healthy = heartbeat within this; default 30 s */
+	int auth_required;                 /* serve --auth: every call but ValidateApiKey needs a key */
+	struct elog_auth *auth;            /* svc_auth.c's state */
 };
 
 void elog_svc_hub_register(struct rpc_server *s, struct elog_svc *svc);      /* elog.v1.Hub */
 void elog_svc_flowctl_register(struct rpc_server *s, struct elog_svc *svc);  /* flowctl.ControlPlane */
+void elog_svc_relay_register(struct rpc_server *s, struct elog_svc *svc);    /* electrician.RelayService */
 void elog_svc_flowctl_free(struct elog_svc *svc);
+/* logging.v1.LogService (needs svc->slog); the free closes svc->slog after the server is shut
+ * down: queues written, files fsynced and closed, pending compression finished. */
+void elog_svc_logsvc_register(struct rpc_server *s, struct elog_svc *svc);
+void elog_svc_logsvc_free(struct elog_svc *svc);
+/* ingestion.InternalAuthService, and the API key gate on every other call when auth_required
+ * (set it before registering). */
+void elog_svc_auth_register(struct rpc_server *s, struct elog_svc *svc);
+void elog_svc_auth_free(struct elog_svc *svc);
 
 /*
  * The read path shared by elog.v1.Hub/Read and flowctl GetLogs: history matching f (the last

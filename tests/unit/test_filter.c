@@ -162,7 +162,34 @@ static void test_all_conditions(void)
 	elog_filter_clear(&f);
 }
 
+/* Regression from fuzzing (fuzz_time): glibc regcomp takes memory exponential in stacked
+ * quantifiers; such patterns must be refused before they reach regcomp. */
+static void test_pattern_blowup_refused(void)
+{
+	static const char *const bad[] = {
+		"2024-01-20T10:00:00.120T11:0r+++++++++++++++++++++++++:00",
+		"a**", "(a{1,99}){1,99}", "x{1000}", "((a+)b)+",
+	};
+	static const char *const good[] = { "error|warn", "(foo )+", "a{2,5}", "[+*]+", "\\++", "^req [0-9]+ ok$" };
+	struct elog_filter f;
+	struct elog_err err;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		elog_filter_init(&f);
+		CHECK_INT(elog_filter_set_pattern(&f, bad[i], &err), ELOG_EUSAGE);
+		CHECK(strstr(err.msg, "invalid pattern '") == err.msg);
+		elog_filter_clear(&f);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		elog_filter_init(&f);
+		CHECK_INT(elog_filter_set_pattern(&f, good[i], &err), 0);
+		elog_filter_clear(&f);
+	}
+}
+
 UNIT_MAIN(
+	{ "pattern_blowup_refused", test_pattern_blowup_refused },
 	{ "empty_matches_all", test_empty_matches_all },
 	{ "components", test_components },
 	{ "levels", test_levels },

@@ -1,0 +1,936 @@
+/*
+ * tail.c — `elog tail`: follow files (through rotation) or wrap a command, and ship each line
+ * to the hub with no loss and no duplicates.
+ *
+ * Files: the tailer (src/tailer.c, polling every 200 ms) hands over lines; each becomes a record
+ * with dedupe_key "<file identity>:<offset>", so a line sent twice is stored once. Records go
+ * out in sealed batches through a shipper thread that connects, reconnects with backoff and
+ * re-sends every batch not yet acknowledged. Once the server acknowledged a batch, the main
+ * thread advances the offsets of its files in the state database: a restart resumes there.
+ * While the server is away, reading pauses once 32 MiB wait: the files are the buffer.
+ *
+ * Command: the child's stdout and stderr come through two pipes, read with poll(); lines are
+ * passed through and queued in read order (at most 64 MiB wait in memory; beyond that lines are
+ * counted as undelivered).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "cli.h"
+#include "client.h"
+#include "jsonline.h"
+#include "record.h"
+#include "tailer.h"
+#include "tailstate.h"
+#include "util.h"
+
+#define POLL_NS (200 * 1000000LL)
+#define PARTIAL_DELAY_NS (2000 * 1000000LL)
+#define BATCH_RECORDS 1024
+#define BATCH_BYTES (1024 * 1024)
+#define FILE_BUDGET (32u << 20)
+#define CMD_BUDGET (64u << 20)
+#define READ_PER_POLL (4u << 20)
+
+static struct {
+	const char *component;
+	int from_end;
+	int quiet;
+	const char *state;
+} o;
+
+static const struct option tail_options[] = {
+	{ 'c', "component", OPT_STRING, &o.component, "COMP",
+	  "component of lines that name none (default: file base name, or command name)",
+	  "component", NULL },
+	{ 0, "from-end", OPT_BOOL, &o.from_end, NULL,
+	  "start files present at startup and never seen before at their end", NULL, NULL },
+	{ 'q', "quiet", OPT_BOOL, &o.quiet, NULL,
+	  "command mode: do not pass the command's output through", NULL, NULL },
+	{ 0, "state", OPT_STRING, &o.state, "PATH",
+	  "file offsets database (default $XDG_STATE_HOME/elog/tail-state.db)", "file", NULL },
+	OPT_END
+};
+
+extern const struct command cmd_tail;
+
+/* ---- batches and the shipper thread ------------------------------------------------------ */
+
+struct commit {
+	uint64_t dev, ino;
+	int64_t gen, offset;
+	int forget;
+};
+
+struct batch {
+	struct batch *next;
+	struct elog_record *recs;
+	size_t n, cap, bytes, lines;
+	struct commit *commits;
+	size_t ncommits, ccap;
+	uint64_t seq;        /* number on the current sender; 0: not sent on it */
+};
+
+struct shipper {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *head, *tail;     /* sealed, not acknowledged, in order */
+	struct batch *acked, *acked_tail;
+	size_t pending_bytes;
+	int stop;                      /* deliver what is queued, then end */
+	int64_t deadline_ns;           /* with stop: give up then (monotonic) */
+	const char *target;
+	const struct rpc_client_opts *ro;
+	int64_t connect_timeout_ns;
+	const char *buffer_word;       /* "the files keep" / "memory keeps" */
+	pthread_t th;
+};
+
+static void batch_free(struct batch *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	for (i = 0; i < b->n; i++)
+		elog_record_clear(&b->recs[i]);
+	free(b->recs);
+	free(b->commits);
+	free(b);
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
+
+	nanosleep(&ts, NULL);
+}
+
+static void timed_wait(struct shipper *sh, int64_t ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ns % 1000000000LL;
+	ts.tv_sec += ns / 1000000000LL + ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
+}
+
+/* The stream failed: every batch not acknowledged goes again on the next sender. */
+static void lost(struct shipper *sh, struct elog_sender **s)
+{
+	struct batch *b;
+
+	elog_sender_free(*s);
+	*s = NULL;
+	for (b = sh->head; b; b = b->next)
+		b->seq = 0;
+}
+
+static void *shipper_main(void *arg)
+{
+	struct shipper *sh = arg;
+	struct elog_sender *s = NULL;
+	uint64_t seq = 0;
+	int64_t backoff = 200000000LL, next_try = 0;
+	int reported = 0;
+
+	pthread_mutex_lock(&sh->mu);
+	for (;;) {
+		struct elog_err err;
+		struct batch *b;
+		uint64_t acked;
+		int ended = 0;
+
+		if (sh->stop && (!sh->head || elog_mono_ns() >= sh->deadline_ns))
+			break;
+		if (!s) {
+			int64_t now = elog_mono_ns(), tmo = sh->connect_timeout_ns;
+			int rc;
+
+			if (now < next_try) {
+				timed_wait(sh, next_try - now < 100000000LL ? next_try - now : 100000000LL);
+				continue;
+			}
+			if (sh->stop && now + tmo > sh->deadline_ns)
+				tmo = sh->deadline_ns - now > 100000000LL ? sh->deadline_ns - now : 100000000LL;
+			pthread_mutex_unlock(&sh->mu);
+			elog_err_clear(&err);
+			rc = elog_sender_open(&s, sh->target, sh->ro, tmo, &err);
+			pthread_mutex_lock(&sh->mu);
+			if (rc) {
+				s = NULL;
+				if (!reported)
+					cli_error("%s; %s lines until it is back", err.msg, sh->buffer_word);
+				reported = 1;
+				next_try = elog_mono_ns() + backoff;
+				backoff = backoff * 2 > 5000000000LL ? 5000000000LL : backoff * 2;
+				continue;
+			}
+			if (reported)
+				cli_error("server '%s' is back; sending", sh->target);
+			reported = 0;
+			backoff = 200000000LL;
+			seq = 0;
+			for (b = sh->head; b; b = b->next)
+				b->seq = 0;
+		}
+		for (b = sh->head; b && b->seq; b = b->next)
+			;
+		if (b) {
+			int rc;
+
+			pthread_mutex_unlock(&sh->mu);
+			elog_err_clear(&err);
+			rc = elog_sender_send(s, b->recs, b->n, &err);
+			pthread_mutex_lock(&sh->mu);
+			if (rc == 0) {
+				b->seq = ++seq;
+			} else {
+				if (!reported)
+					cli_error("%s; %s lines until it is back", err.msg, sh->buffer_word);
+				reported = 1;
+				lost(sh, &s);
+				next_try = elog_mono_ns() + backoff;
+			}
+			continue;
+		}
+		acked = elog_sender_acked_seq(s, &ended);
+		while (sh->head && sh->head->seq && sh->head->seq <= acked) {
+			b = sh->head;
+			sh->head = b->next;
+			if (!sh->head)
+				sh->tail = NULL;
+			b->next = NULL;
+			sh->pending_bytes -= b->bytes;
+			if (sh->acked_tail)
+				sh->acked_tail->next = b;
+			else
+				sh->acked = b;
+			sh->acked_tail = b;
+			pthread_cond_broadcast(&sh->cv);
+		}
+		if (ended) {
+			if (!reported)
+				cli_error("lost the server '%s'; %s lines until it is back", sh->target,
+					  sh->buffer_word);
+			reported = 1;
+			lost(sh, &s);
+			next_try = elog_mono_ns() + backoff;
+			continue;
+		}
+		timed_wait(sh, 20000000LL);
+	}
+	pthread_mutex_unlock(&sh->mu);
+	if (s && !sh->head) {
+		struct elog_err err;
+
+		elog_sender_finish(s, &err);
+	}
+	elog_sender_free(s);
+	return NULL;
+}
+
+/* Queues b (may be empty: then freed) for the shipper. */
+static void seal(struct shipper *sh, struct batch *b)
+{
+	if (!b)
+		return;
+	if (b->n == 0 && b->ncommits == 0) {
+		batch_free(b);
+		return;
+	}
+	pthread_mutex_lock(&sh->mu);
+	if (b->n == 0 && !sh->head) {
+		/* commits only, nothing in flight: they apply at once */
+		if (sh->acked_tail)
+			sh->acked_tail->next = b;
+		else
+			sh->acked = b;
+		sh->acked_tail = b;
+	} else {
+		if (sh->tail)
+			sh->tail->next = b;
+		else
+			sh->head = b;
+		sh->tail = b;
+		sh->pending_bytes += b->bytes;
+	}
+	pthread_cond_broadcast(&sh->cv);
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static struct batch *take_acked(struct shipper *sh)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&sh->mu);
+	b = sh->acked;
+	sh->acked = sh->acked_tail = NULL;
+	pthread_mutex_unlock(&sh->mu);
+	return b;
+}
+
+static size_t pending_bytes(struct shipper *sh)
+{
+	size_t n;
+
+	pthread_mutex_lock(&sh->mu);
+	n = sh->pending_bytes;
+	pthread_mutex_unlock(&sh->mu);
+	return n;
+}
+
+static int shipper_start(struct shipper *sh, const struct rpc_client_opts *ro, const char *word)
+{
+	memset(sh, 0, sizeof(*sh));
+	pthread_mutex_init(&sh->mu, NULL);
+	pthread_cond_init(&sh->cv, NULL);
+	sh->target = cli_server();
+	sh->ro = ro;
+	sh->connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
+	sh->buffer_word = word;
+	if (pthread_create(&sh->th, NULL, shipper_main, sh) != 0) {
+		cli_error("cannot start a thread");
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* Asks the shipper to deliver what is queued within timeout_ns, and waits for it. */
+static void shipper_stop(struct shipper *sh, int64_t timeout_ns)
+{
+	pthread_mutex_lock(&sh->mu);
+	sh->stop = 1;
+	sh->deadline_ns = elog_mono_ns() + timeout_ns;
+	pthread_cond_broadcast(&sh->cv);
+	pthread_mutex_unlock(&sh->mu);
+	pthread_join(sh->th, NULL);
+}
+
+/* Frees what is left after shipper_stop; returns the lines that were not delivered. */
+static size_t shipper_release(struct shipper *sh)
+{
+	size_t lines = 0;
+
+	while (sh->head) {
+		struct batch *b = sh->head;
+
+		sh->head = b->next;
+		lines += b->lines;
+		batch_free(b);
+	}
+	while (sh->acked) {
+		struct batch *b = sh->acked;
+
+		sh->acked = b->next;
+		batch_free(b);
+	}
+	pthread_mutex_destroy(&sh->mu);
+	pthread_cond_destroy(&sh->cv);
+	return lines;
+}
+
+static struct elog_record *batch_add(struct batch **bp)
+{
+	struct batch *b = *bp;
+
+	if (!b)
+		b = *bp = xcalloc(1, sizeof(*b));
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->recs = xrealloc(b->recs, b->cap * sizeof(*b->recs));
+	}
+	elog_record_init(&b->recs[b->n]);
+	return &b->recs[b->n++];
+}
+
+static void batch_commit(struct batch **bp, uint64_t dev, uint64_t ino, int64_t gen,
+			 int64_t offset, int forget)
+{
+	struct batch *b = *bp;
+	struct commit *c;
+
+	if (!b)
+		b = *bp = xcalloc(1, sizeof(*b));
+	if (!forget && b->ncommits > 0) {
+		c = &b->commits[b->ncommits - 1];
+		if (!c->forget && c->dev == dev && c->ino == ino && c->gen == gen) {
+			if (offset > c->offset)
+				c->offset = offset;
+			return;
+		}
+	}
+	if (b->ncommits == b->ccap) {
+		b->ccap = b->ccap ? b->ccap * 2 : 8;
+		b->commits = xrealloc(b->commits, b->ccap * sizeof(*b->commits));
+	}
+	c = &b->commits[b->ncommits++];
+	c->dev = dev;
+	c->ino = ino;
+	c->gen = gen;
+	c->offset = offset;
+	c->forget = forget;
+}
+
+/* Fills r from a line as `send` does; extra is "\"k\":\"v\"" pairs added to its fields. */
+static void line_record(struct elog_record *r, const char *line, size_t n, int cut,
+			const char *component, const char *extra)
+{
+	int flags = elog_jsonline_parse(line, n, r);
+
+	if (cut && !(flags & ELOG_JL_TRUNCATED)) {
+		struct elog_buf m = ELOG_BUF_INIT;
+
+		elog_buf_adds(&m, r->msg);
+		elog_buf_adds(&m, ELOG_TRUNC_MARK);
+		elog_record_take(&r->msg, elog_buf_detach(&m));
+	}
+	if (!(flags & ELOG_JL_COMPONENT))
+		elog_record_set(&r->component, component, strlen(component));
+	if (!(flags & ELOG_JL_LEVEL))
+		r->level = ELOG_LEVEL_INFO;
+	elog_record_set(&r->source, "tail", 4);
+	if (extra && *extra) {
+		struct elog_buf fb = ELOG_BUF_INIT;
+
+		elog_buf_addc(&fb, '{');
+		elog_buf_adds(&fb, extra);
+		if (r->fields[0] == '{' && r->fields[1] != '}') {
+			elog_buf_addc(&fb, ',');
+			elog_buf_adds(&fb, r->fields + 1);
+		} else {
+			elog_buf_addc(&fb, '}');
+		}
+		elog_record_take(&r->fields, elog_buf_detach(&fb));
+	}
+}
+
+static void set_key(struct elog_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_key(struct elog_record *r, const char *fmt, ...)
+{
+	char key[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(key, sizeof(key), fmt, ap);
+	va_end(ap);
+	elog_record_set(&r->dedupe_key, key, n < 0 ? 0 : (size_t)n < sizeof(key) ? (size_t)n : sizeof(key) - 1);
+}
+
+static volatile sig_atomic_t stop_signal;
+static volatile pid_t child_pid;
+
+static void on_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+	else
+		stop_signal = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+struct file_ctx {
+	struct batch *cur;
+	struct shipper *sh;
+};
+
+static void maybe_seal(struct file_ctx *fc)
+{
+	if (fc->cur && (fc->cur->n >= BATCH_RECORDS || fc->cur->bytes >= BATCH_BYTES)) {
+		seal(fc->sh, fc->cur);
+		fc->cur = NULL;
+	}
+}
+
+static int on_tail_event(void *ctx, const struct elog_tail_event *ev)
+{
+	struct file_ctx *fc = ctx;
+	struct elog_buf extra = ELOG_BUF_INIT;
+	struct elog_record *r;
+	const char *comp = o.component ? o.component : ev->component;
+
+	if (ev->kind == ELOG_TAIL_GONE) {
+		batch_commit(&fc->cur, ev->dev, ev->ino, ev->gen, ev->end, 1);
+		return 0;
+	}
+	elog_buf_adds(&extra, "\"file\":");
+	elog_json_quote(&extra, ev->path, strlen(ev->path));
+	r = batch_add(&fc->cur);
+	if (ev->kind == ELOG_TAIL_TRUNCATED) {
+		struct elog_buf m = ELOG_BUF_INIT;
+
+		elog_buf_addf(&m, "file truncated: %s", ev->path);
+		elog_buf_adds(&extra, ",\"event\":\"truncated\"");
+		line_record(r, "", 0, 0, comp, extra.data);
+		elog_record_take(&r->msg, elog_utf8_dup(m.data, m.len));
+		elog_buf_release(&m);
+		r->level = ELOG_LEVEL_WARN;
+		set_key(r, "%s:truncated:%lld", ev->ident, (long long)ev->offset);
+	} else {
+		line_record(r, ev->data, ev->len, ev->cut, comp, extra.data);
+		set_key(r, "%s:%lld", ev->ident, (long long)ev->offset);
+		batch_commit(&fc->cur, ev->dev, ev->ino, ev->gen, ev->end, 0);
+		fc->cur->lines++;
+	}
+	fc->cur->bytes += ev->len + 128;
+	elog_buf_release(&extra);
+	maybe_seal(fc);
+	return 0;
+}
+
+/* Writes the offsets of acknowledged batches to the state database. */
+static int apply_acked(struct shipper *sh, struct elog_tailstate *st)
+{
+	struct batch *list = take_acked(sh);
+	struct elog_err err;
+	int rc = 0;
+
+	if (!list)
+		return 0;
+	elog_err_clear(&err);
+	rc = elog_tailstate_begin(st, &err);
+	while (list) {
+		struct batch *b = list;
+		size_t i;
+
+		list = b->next;
+		for (i = 0; i < b->ncommits && rc == 0; i++) {
+			struct commit *c = &b->commits[i];
+
+			rc = c->forget ? elog_tailstate_forget(st, c->dev, c->ino, c->gen, &err)
+			     : elog_tailstate_advance(st, c->dev, c->ino, c->gen, c->offset, &err);
+		}
+		batch_free(b);
+	}
+	if (rc == 0)
+		rc = elog_tailstate_commit(st, &err);
+	if (rc)
+		cli_error("%s", err.msg);
+	return rc;
+}
+
+static char *default_state(void)
+{
+	char *db = cli_default_db(), *slash = strrchr(db, '/');
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	if (slash)
+		elog_buf_add(&b, db, (size_t)(slash - db + 1));
+	elog_buf_adds(&b, "tail-state.db");
+	free(db);
+	return elog_buf_detach(&b);
+}
+
+static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
+{
+	struct elog_tailer_opts to = { 0 };
+	struct elog_tailstate *st = NULL;
+	struct elog_tailer *t = NULL;
+	struct shipper sh;
+	struct file_ctx fc = { 0 };
+	struct elog_err err;
+	char *state = o.state ? xstrdup(o.state) : default_state();
+	int rc;
+
+	elog_err_clear(&err);
+	rc = elog_tailstate_open(&st, state, &err);
+	if (rc) {
+		cli_error("%s", err.msg);
+		free(state);
+		return cli_exit_of(rc);
+	}
+	to.from_end = o.from_end;
+	to.partial_delay_ns = PARTIAL_DELAY_NS;
+	elog_tailer_new(&t, (const char *const *)paths, (size_t)n, &to, st, &err);
+	catch_signals();
+	if (shipper_start(&sh, ro, "the files keep") != 0) {
+		elog_tailer_free(t);
+		elog_tailstate_close(st);
+		free(state);
+		return EXIT_FAIL;
+	}
+	fc.sh = &sh;
+	rc = 0;
+	while (!stop_signal) {
+		int more = 0;
+
+		if (apply_acked(&sh, st) != 0) {
+			rc = EXIT_FAIL;
+			break;
+		}
+		if (pending_bytes(&sh) < FILE_BUDGET) {
+			more = elog_tailer_poll(t, elog_mono_ns(), READ_PER_POLL, on_tail_event, &fc, &err);
+			if (more < 0) {
+				cli_error("%s", err.msg);
+				rc = cli_exit_of(more);
+				break;
+			}
+			seal(&sh, fc.cur);
+			fc.cur = NULL;
+		}
+		if (!more)
+			sleep_ns(POLL_NS);
+	}
+	seal(&sh, fc.cur);
+	fc.cur = NULL;
+	shipper_stop(&sh, 2000000000LL);
+	apply_acked(&sh, st);
+	shipper_release(&sh);
+	elog_tailer_free(t);
+	elog_tailstate_close(st);
+	free(state);
+	return rc;
+}
+
+/* ---- command ----------------------------------------------------------------------------- */
+
+struct stream {
+	int fd;               /* -1 once at end of file */
+	int out;              /* pass through to this fd */
+	int is_err;
+	struct elog_buf line;
+	int cut;
+	int64_t last_ns;
+};
+
+struct cmd_ctx {
+	struct shipper *sh;
+	struct batch *cur;
+	const char *component;
+	char keybase[96];
+	uint64_t nseq;
+	size_t dropped;
+	int pass;             /* pass output through */
+};
+
+static void cmd_line(struct cmd_ctx *cc, struct stream *s)
+{
+	struct elog_record *r;
+	size_t len = s->line.len;
+
+	if (pending_bytes(cc->sh) + (cc->cur ? cc->cur->bytes : 0) > CMD_BUDGET) {
+		cc->dropped++;
+	} else {
+		if (!s->cut && len > 0 && s->line.data[len - 1] == '\r')
+			len--;
+		r = batch_add(&cc->cur);
+		line_record(r, s->line.data ? s->line.data : "", len, s->cut, cc->component,
+			    s->is_err ? "\"stream\":\"stderr\"" : NULL);
+		set_key(r, "%s:%llu", cc->keybase, (unsigned long long)++cc->nseq);
+		cc->cur->lines++;
+		cc->cur->bytes += len + 128;
+		if (cc->cur->n >= BATCH_RECORDS || cc->cur->bytes >= BATCH_BYTES) {
+			seal(cc->sh, cc->cur);
+			cc->cur = NULL;
+		}
+	}
+	elog_buf_reset(&s->line);
+	s->cut = 0;
+}
+
+static void pass_through(struct cmd_ctx *cc, int fd, const char *p, size_t n)
+{
+	while (cc->pass && n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			cc->pass = 0;   /* our output is gone: keep shipping */
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void cmd_bytes(struct cmd_ctx *cc, struct stream *s, const char *buf, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(buf + i, '\n', n - i);
+		size_t seg = nl ? (size_t)(nl - (buf + i)) : n - i;
+
+		if (!s->cut) {
+			size_t room = ELOG_MAX_LINE - s->line.len;
+
+			elog_buf_add(&s->line, buf + i, seg > room ? room : seg);
+			if (seg > room)
+				s->cut = 1;
+		}
+		i += seg;
+		if (nl) {
+			i++;
+			cmd_line(cc, s);
+		}
+	}
+}
+
+static void exit_record(struct cmd_ctx *cc, int status, const char *cmd)
+{
+	struct elog_record *r = batch_add(&cc->cur);
+	struct elog_buf m = ELOG_BUF_INIT, f = ELOG_BUF_INIT;
+
+	if (WIFSIGNALED(status)) {
+		elog_buf_addf(&m, "%s killed by signal %d (%s)", cmd, WTERMSIG(status),
+			      strsignal(WTERMSIG(status)));
+		elog_buf_addf(&f, "\"signal\":%d", WTERMSIG(status));
+	} else {
+		elog_buf_addf(&m, "%s exited with status %d", cmd, WEXITSTATUS(status));
+		elog_buf_addf(&f, "\"exit_status\":%d", WEXITSTATUS(status));
+	}
+	line_record(r, "", 0, 0, cc->component, f.data);
+	elog_record_take(&r->msg, elog_utf8_dup(m.data, m.len));
+	r->level = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ELOG_LEVEL_INFO : ELOG_LEVEL_ERROR;
+	set_key(r, "%s:exit", cc->keybase);
+	cc->cur->lines++;
+	cc->cur->bytes += 256;
+	elog_buf_release(&m);
+	elog_buf_release(&f);
+}
+
+static int run_command(char **argv, const struct rpc_client_opts *ro)
+{
+	struct shipper sh;
+	struct cmd_ctx cc;
+	struct stream st[2];
+	int po[2], pe[2], status = 0, exited = 0, i, rc;
+	char buf[65536], host[64] = "";
+	const char *base = strrchr(argv[0], '/');
+	int64_t exited_at = 0;
+	size_t undelivered;
+	pid_t pid;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.component = o.component ? o.component : base ? base + 1 : argv[0];
+	cc.pass = !o.quiet;
+	cc.sh = &sh;
+	gethostname(host, sizeof(host) - 1);
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+		cli_error("cannot create a pipe: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_error("cannot start '%s': %s", argv[0], strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		dup2(po[1], STDOUT_FILENO);
+		dup2(pe[1], STDERR_FILENO);
+		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, "elog: cannot run '%s': %s\n", argv[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	child_pid = pid;
+	catch_signals();
+	close(po[1]);
+	close(pe[1]);
+	snprintf(cc.keybase, sizeof(cc.keybase), "cmd:%s:%d:%lld", host, (int)pid,
+		 (long long)elog_now_ns());
+	if (shipper_start(&sh, ro, "memory keeps") != 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return EXIT_FAIL;
+	}
+	memset(st, 0, sizeof(st));
+	st[0].fd = po[0];
+	st[0].out = STDOUT_FILENO;
+	st[1].fd = pe[0];
+	st[1].out = STDERR_FILENO;
+	st[1].is_err = 1;
+	for (;;) {
+		struct pollfd pfd[2];
+		int nfd = 0, idx[2];
+		int64_t now;
+
+		for (i = 0; i < 2; i++)
+			if (st[i].fd >= 0) {
+				pfd[nfd].fd = st[i].fd;
+				pfd[nfd].events = POLLIN;
+				pfd[nfd].revents = 0;
+				idx[nfd++] = i;
+			}
+		if (nfd == 0 && exited)
+			break;
+		if (!exited) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+
+			if (w == pid) {
+				exited = 1;
+				exited_at = elog_mono_ns();
+				child_pid = 0;
+			}
+		}
+		/* a child gone while a descendant keeps its pipes: give up on them after a while */
+		if (exited && elog_mono_ns() - exited_at > 500000000LL && nfd > 0) {
+			for (i = 0; i < 2; i++)
+				if (st[i].fd >= 0) {
+					close(st[i].fd);
+					st[i].fd = -1;
+				}
+			continue;
+		}
+		if (nfd == 0) {
+			if (waitpid(pid, &status, 0) == pid) {
+				exited = 1;
+				child_pid = 0;
+			}
+			continue;
+		}
+		rc = poll(pfd, (nfds_t)nfd, 100);
+		now = elog_mono_ns();
+		for (i = 0; rc > 0 && i < nfd; i++) {
+			struct stream *s = &st[idx[i]];
+			ssize_t n;
+
+			if (!pfd[i].revents)
+				continue;
+			n = read(s->fd, buf, sizeof(buf));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				if (s->line.len > 0 || s->cut)
+					cmd_line(&cc, s);
+				close(s->fd);
+				s->fd = -1;
+				continue;
+			}
+			pass_through(&cc, s->out, buf, (size_t)n);
+			cmd_bytes(&cc, s, buf, (size_t)n);
+			s->last_ns = now;
+		}
+		for (i = 0; i < 2; i++)
+			if (st[i].fd >= 0 && (st[i].line.len > 0 || st[i].cut) &&
+			    now - st[i].last_ns >= PARTIAL_DELAY_NS)
+				cmd_line(&cc, &st[i]);
+		seal(&sh, cc.cur);
+		cc.cur = NULL;
+	}
+	exit_record(&cc, status, cc.component);
+	seal(&sh, cc.cur);
+	cc.cur = NULL;
+	for (i = 0; i < 2; i++)
+		elog_buf_release(&st[i].line);
+	shipper_stop(&sh, (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL);
+	undelivered = shipper_release(&sh) + cc.dropped;
+	if (undelivered)
+		cli_error("%zu line%s of '%s' could not be delivered to '%s'", undelivered,
+			  undelivered == 1 ? "" : "s", cc.component, cli_server());
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int run_tail(int argc, char **argv)
+{
+	struct rpc_client_opts ro;
+	char **rest = NULL, *key = NULL;
+	int nrest = 0, rc, i, dash = -1;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			dash = i;
+			break;
+		}
+	rc = cli_parse(&cmd_tail, dash >= 0 ? dash : argc, argv, &nrest, &rest);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (dash >= 0 && nrest > 0) {
+		rc = cli_usage_error(&cmd_tail, "give files or '-- COMMAND', not both");
+		goto out;
+	}
+	if (dash >= 0 && dash + 1 >= argc) {
+		rc = cli_usage_error(&cmd_tail, "no command after '--'");
+		goto out;
+	}
+	if (dash < 0 && nrest == 0) {
+		rc = cli_usage_error(&cmd_tail, "no file to follow");
+		goto out;
+	}
+	rc = cli_client_opts(&ro, &key);
+	if (rc)
+		goto out;
+	if (dash >= 0)
+		rc = run_command(argv + dash + 1, &ro);
+	else
+		rc = run_files(rest, nrest, &ro);
+out:
+	free(key);
+	free(rest);
+	return rc;
+}
+
+const struct command cmd_tail = {
+	.name = "tail",
+	.summary = "follow files (through rotation) or wrap a command, shipping each line to the hub",
+	.usage = "[-c COMP] [--from-end] [--state PATH] FILE|GLOB...\n"
+		 "       elog tail [-c COMP] [--quiet] -- COMMAND [ARGS...]",
+	.options = tail_options,
+	.client = 1,
+	.run = run_tail,
+	.description =
+		"With files, follows them like 'tail -F' (polling every 200 ms; globs are expanded "
+		"again every second) and sends each line as a record, parsed as 'elog send' does; "
+		"the component defaults to the file's base name without extension ('app.log.1' "
+		"gives 'app'), and each record has the field file.\n"
+		"Rotation by rename: the old file is read until it has not grown for 1 s, then the "
+		"new one. Copytruncate: the truncation is noticed (the file shrank or its first bytes "
+		"changed), a warning record 'file truncated: PATH' is sent, and the file is read from "
+		"its start. Deleted and re-created files, files that do not exist yet and files that "
+		"a glob gains are followed too. A last line without newline is held until its "
+		"newline arrives, or sent as it is once the file has not grown for 2 s. Lines longer "
+		"than 1 MiB are cut and marked with '…[truncated]'; bytes that are not UTF-8 are "
+		"replaced.\n"
+		"Each file is known by its device, inode and a fingerprint of its first bytes (up "
+		"to 256); the offset up to which the server acknowledged its lines is kept in the "
+		"state database, and each line carries the key 'identity:offset', which the server "
+		"stores once. Stopping and restarting 'elog tail', or the server, loses no line and "
+		"stores none twice. With --from-end, files found at startup that the state database "
+		"does not know start at their end; files that appear later are read from the start. "
+		"While the server is unreachable, elog tail says so once, stops reading after 32 MiB "
+		"(the files are the buffer), and reconnects with backoff.\n"
+		"With '-- COMMAND', runs COMMAND with its standard output and error on two pipes, "
+		"passes them through (unless --quiet) and sends each line in the order read; lines "
+		"of standard error have the field stream=stderr. SIGINT, SIGTERM and SIGHUP are "
+		"forwarded to COMMAND. When it ends, a last record gives its exit status or signal, "
+		"and elog tail exits with the same status (128+N for signal N). If the server is "
+		"unreachable, COMMAND still runs and its output still passes through; elog tail "
+		"tries to deliver for --timeout seconds at the end, then says how many lines could "
+		"not be delivered.",
+	.examples =
+		"elog tail --server $(head -1 $T/ready) '/var/log/app/*.log'\n"
+		"follow every log file of app, including ones created later\n"
+		"elog tail --server $(head -1 $T/ready) -c build -- make -j8\n"
+		"run make, showing and shipping its output\n",
+	.files = "$XDG_STATE_HOME/elog/tail-state.db\toffsets of followed files\n",
+};

@@ -1,0 +1,120 @@
+/*
+ * sessionlog.h — the per-session log files of logging.v1 (contracts.md §2).
+ *
+ * One writer per session: a session's frames are queued by any number of calls and written by
+ * the session's own writer thread to `<name>.logtmp` in the log directory, one JSON object a
+ * line: {"time","seq","session_id","user_id","role","content","metadata"}. <name> is the
+ * session id made safe for a file name (elog_slog_file_name): no path separators, no control
+ * characters, no leading dot, and two ids never share a name.
+ *
+ * The writer write()s what is queued at once and fsyncs every flush interval, at rotation, at
+ * shutdown, and when a caller asks (elog_slog_sync), so one fsync covers every frame queued
+ * before it. A file is rotated when the next line would pass the size limit, when it is older
+ * than the age limit, and when the session was idle for the idle time: it is fsynced and
+ * renamed to `<name>.<YYYYMMDDTHHMMSS.nnnnnnnnnZ>.<first seq>-<last seq>.log` (UTC rotation
+ * time). A separate worker then gzips it (written to `<rotated>.gz.tmp`, fsynced, renamed to
+ * `<rotated>.gz`, and only then the `.log` is removed) and applies the retention count;
+ * writers never wait for it. An idle session with no call using it closes its file and ends
+ * its writer.
+ *
+ * seq: a frame without one (0) gets the session's counter + 1; a frame with one keeps it. The
+ * counter is the highest seq the session has seen, so a seq that goes backwards is written as
+ * given and does not move the counter back: assigned numbers stay above every seq seen. After
+ * a restart the counter is recovered from the files: every line of the current `.logtmp` and
+ * the last seq in the names of rotated files (exact unless a rotated segment's highest seq was
+ * not its last line). An incomplete last line left by a crash is cut off when the file is
+ * reopened (it was never acknowledged).
+ *
+ * Bounded memory: each session admits at most queue_max frames that are not yet durable
+ * (queued, or written and waiting for the next fsync) and queue_bytes bytes of queued lines;
+ * beyond that elog_slog_append fails with ELOG_EFULL instead of waiting (and the writer is
+ * asked to fsync at once, so the queue drains without waiting for the flush interval). Set
+ * queue_max above the frames a session receives in one flush interval.
+ */
+#ifndef ELOG_SESSIONLOG_H
+#define ELOG_SESSIONLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct elog_err;
+struct elog_buf;
+struct elog_sessionlog;
+struct elog_slog_session;
+
+enum elog_slog_compression { ELOG_SLOG_GZIP = 0, ELOG_SLOG_NONE = 1 };
+
+struct elog_slog_opts {
+	const char *dir;             /* created (mode 0700) when missing */
+	int64_t max_size;            /* bytes per file; 0: 64 MiB */
+	int64_t max_age_ns;          /* 0: 3600 s */
+	int64_t idle_ns;             /* 0: 300 s */
+	int64_t flush_interval_ns;   /* 0: 200 ms */
+	int compression;             /* enum elog_slog_compression */
+	long backup_count;           /* rotated files kept per session; 0: all */
+	size_t queue_max;            /* frames not yet durable per session; 0: 65536 */
+	size_t queue_bytes;          /* bytes queued per session; 0: 64 MiB */
+};
+
+/* One frame as received. Strings are valid UTF-8 (NULL counts as ""); metadata_json is a
+ * JSON value written as is ({} when NULL or ""). */
+struct elog_slog_frame {
+	int64_t time_ns;             /* 0: now */
+	int64_t seq;                 /* 0: assign the next one */
+	const char *session_id;      /* not empty */
+	const char *user_id;
+	const char *role;
+	const char *content;
+	const char *metadata_json;
+};
+
+/* Opens the log directory: creates it, removes unfinished `.gz.tmp` files, and queues for
+ * compression the rotated files an earlier run left uncompressed. Starts the compressor. */
+int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
+		   struct elog_err *err);
+
+/* Ends every writer (its queue written, fsynced and the file closed, not rotated), lets the
+ * compressor finish its queue, and frees everything. No session may still be acquired. */
+void elog_slog_close(struct elog_sessionlog *sl);
+
+/* The session of id, opened (files scanned, counter recovered) on first use; the caller holds
+ * it until elog_slog_release. Returns 0 or ELOG_EIO / ELOG_EUSAGE (empty id) with err. */
+int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
+		      struct elog_slog_session **out, struct elog_err *err);
+void elog_slog_release(struct elog_slog_session *s);
+
+/* Queues f (f->session_id is ignored: s decides). Sets *seq to the frame's seq and *ticket to
+ * what elog_slog_sync waits for. Never blocks on I/O. Returns 0, ELOG_EFULL when the session's
+ * queue is full, or ELOG_EIO when its file failed; err says which. */
+int elog_slog_append(struct elog_slog_session *s, const struct elog_slog_frame *f,
+		     int64_t *seq, uint64_t *ticket, struct elog_err *err);
+
+/* Waits until every frame up to ticket is written and fsynced (asking the writer to fsync
+ * now). Returns 0, or ELOG_EIO with err when the file failed or the log is closing. */
+int elog_slog_sync(struct elog_slog_session *s, uint64_t ticket, struct elog_err *err);
+
+/* The file name stem of a session id: bytes outside [A-Za-z0-9._-] and a leading '.' become
+ * %XX; an id whose stem would pass 96 bytes keeps a prefix of it followed by '~' and the
+ * SHA-256 of the id in hex. Appends to out. */
+void elog_slog_file_name(struct elog_buf *out, const char *id, size_t n);
+
+/* The name of a rotated file: "<stem>.<YYYYMMDDTHHMMSS.nnnnnnnnnZ>.<first>-<last>.log". */
+void elog_slog_rotated_name(struct elog_buf *out, const char *stem, int64_t ns, int64_t first,
+			    int64_t last);
+
+/* Parses name as a rotated file of stem ("….log" or "….log.gz"): returns 1 and sets *first,
+ * *last (either may be NULL) and *gz, or 0 when name is not one. */
+int elog_slog_parse_rotated(const char *name, const char *stem, int64_t *first, int64_t *last,
+			    int *gz);
+
+/* Counters for tests. */
+struct elog_slog_stats {
+	uint64_t rotations;
+	uint64_t compressed;
+	uint64_t compress_failures;
+	uint64_t removed;            /* by retention */
+	size_t sessions;             /* open now */
+};
+void elog_slog_stats(struct elog_sessionlog *sl, struct elog_slog_stats *out);
+
+#endif

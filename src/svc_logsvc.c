@@ -1,0 +1,393 @@
+/*
+ * svc_logsvc.c — logging.v1.LogService/WriteLogStream (contracts.md §2): each frame is queued
+ * to its session's file (sessionlog.h) and submitted to the history as a record (component =
+ * session_id, message = content, fields user_id, role, seq, version, metadata; source
+ * "logging.v1"). The response {frames_received, "ACKNOWLEDGED"} is sent only once every frame
+ * of the call is fsynced to its session file and committed to the history.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+#include "sessionlog.h"
+#include "err.h"
+#include "util.h"
+#include "record.h"
+#include "logging.pb-c.h"
+
+#define NS_PER_S 1000000000LL
+#define JSON_MAX_DEPTH 64
+
+/* ---- google.protobuf.Struct as JSON ----------------------------------------------------------- */
+
+static void quote_utf8(struct elog_buf *b, const char *s)
+{
+	size_t n;
+
+	if (!s)
+		s = "";
+	n = strlen(s);
+	if (elog_utf8_valid(s, n)) {
+		elog_json_quote(b, s, n);
+	} else {
+		char *t = elog_utf8_dup(s, n);
+
+		elog_json_quote(b, t, strlen(t));
+		free(t);
+	}
+}
+
+static void number_json(struct elog_buf *b, double v)
+{
+	char tmp[40];
+
+	if (isnan(v) || isinf(v)) {
+		elog_buf_adds(b, "null");
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%.15g", v);
+	if (strtod(tmp, NULL) != v)
+		snprintf(tmp, sizeof(tmp), "%.17g", v);
+	elog_buf_adds(b, tmp);
+}
+
+static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, int depth);
+
+static void value_json(struct elog_buf *b, const Google__Protobuf__Value *v, int depth)
+{
+	size_t i;
+
+	if (!v || depth > JSON_MAX_DEPTH) {
+		elog_buf_adds(b, "null");
+		return;
+	}
+	switch (v->kind_case) {
+	case GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE:
+		number_json(b, v->number_value);
+		break;
+	case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
+		quote_utf8(b, v->string_value);
+		break;
+	case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:
+		elog_buf_adds(b, v->bool_value ? "true" : "false");
+		break;
+	case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
+		struct_json(b, v->struct_value, depth + 1);
+		break;
+	case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
+		elog_buf_addc(b, '[');
+		for (i = 0; v->list_value && i < v->list_value->n_values; i++) {
+			if (i)
+				elog_buf_addc(b, ',');
+			value_json(b, v->list_value->values[i], depth + 1);
+		}
+		elog_buf_addc(b, ']');
+		break;
+	default:
+		elog_buf_adds(b, "null");
+		break;
+	}
+}
+
+/* A JSON object; a key given twice keeps its last value (as protobuf map semantics do). */
+static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, int depth)
+{
+	size_t i, j;
+	int first = 1;
+
+	if (!st || depth > JSON_MAX_DEPTH) {
+		elog_buf_adds(b, st ? "null" : "{}");
+		return;
+	}
+	elog_buf_addc(b, '{');
+	for (i = 0; i < st->n_fields; i++) {
+		const Google__Protobuf__Struct__FieldsEntry *e = st->fields[i];
+		const char *k = e && e->key ? e->key : "";
+
+		if (!e)
+			continue;
+		for (j = i + 1; j < st->n_fields; j++)
+			if (st->fields[j] && strcmp(st->fields[j]->key ? st->fields[j]->key : "", k) == 0)
+				break;
+		if (j < st->n_fields)
+			continue;
+		if (!first)
+			elog_buf_addc(b, ',');
+		first = 0;
+		quote_utf8(b, k);
+		elog_buf_addc(b, ':');
+		value_json(b, e->value, depth + 1);
+	}
+	elog_buf_addc(b, '}');
+}
+
+/* ---- the call --------------------------------------------------------------------------------- */
+
+struct lcall {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inflight;
+	int failed;
+	int fail_status;
+	char fail_msg[512];
+};
+
+struct lreq {
+	struct elog_ingest in;
+	struct elog_record rec;
+	struct lcall *lc;
+};
+
+struct touched {
+	struct elog_slog_session *s;
+	char *id;
+	uint64_t ticket;
+};
+
+static void lreq_done(struct elog_ingest *in, int rc, const char *msg)
+{
+	struct lreq *req = (struct lreq *)in;
+	struct lcall *lc = req->lc;
+
+	pthread_mutex_lock(&lc->mu);
+	if (rc != 0 && !lc->failed) {
+		lc->failed = 1;
+		lc->fail_status = elog_svc_status_of(rc);
+		snprintf(lc->fail_msg, sizeof(lc->fail_msg), "%s", msg ? msg : "commit failed");
+	}
+	lc->inflight--;
+	pthread_cond_broadcast(&lc->cv);
+	pthread_mutex_unlock(&lc->mu);
+	elog_record_clear(&req->rec);
+	free(req);
+}
+
+/* The message of a record: s cut to ELOG_MAX_LINE at a character boundary. */
+static char *record_message(const char *s)
+{
+	size_t n = strlen(s);
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	if (n <= ELOG_MAX_LINE)
+		return xstrdup(s);
+	n = ELOG_MAX_LINE - strlen(ELOG_TRUNC_MARK);
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	elog_buf_add(&b, s, n);
+	elog_buf_adds(&b, ELOG_TRUNC_MARK);
+	return elog_buf_detach(&b);
+}
+
+/* A valid-UTF-8 malloc'd copy of a protobuf string field (never NULL). */
+static char *pb_str(const char *s)
+{
+	return s ? elog_utf8_dup(s, strlen(s)) : xstrdup("");
+}
+
+/* The session of id among those the call holds, acquiring it on first use. */
+static int touch(struct elog_svc *svc, struct touched **v, size_t *n, const char *id,
+		 struct touched **out, struct elog_err *err)
+{
+	struct elog_slog_session *s;
+	size_t i;
+	int rc;
+
+	for (i = *n; i > 0; i--)
+		if (strcmp((*v)[i - 1].id, id) == 0) {
+			*out = &(*v)[i - 1];
+			return 0;
+		}
+	rc = elog_slog_acquire(svc->slog, id, &s, err);
+	if (rc != 0)
+		return rc;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].s = s;
+	(*v)[*n].id = xstrdup(id);
+	(*v)[*n].ticket = 0;
+	*out = &(*v)[(*n)++];
+	return 0;
+}
+
+/* Writes one frame to its session file and submits its history record. 0, or an rpc status
+ * with msg. */
+static int take_frame(struct elog_svc *svc, struct lcall *lc, Logging__V1__LogFrame *fr,
+		      struct touched **tv, size_t *tn, char *msg, size_t msgsz)
+{
+	struct elog_slog_frame f;
+	struct elog_buf meta = ELOG_BUF_INIT, fields = ELOG_BUF_INIT;
+	struct touched *t;
+	struct elog_err err;
+	struct lreq *req;
+	char *id = pb_str(fr->session_id), *user = pb_str(fr->user_id), *role = pb_str(fr->role);
+	char *content = pb_str(fr->content);
+	int64_t seq = 0, ts = 0;
+	int status = RPC_OK, rc;
+
+	elog_err_clear(&err);
+	if (fr->time && fr->time->seconds > 0 && fr->time->seconds < INT64_MAX / NS_PER_S - 1)
+		ts = fr->time->seconds * NS_PER_S + fr->time->nanos;
+	if (fr->metadata)
+		struct_json(&meta, fr->metadata, 0);
+	rc = touch(svc, tv, tn, id, &t, &err);
+	if (rc == 0) {
+		memset(&f, 0, sizeof(f));
+		f.time_ns = ts;
+		f.seq = fr->seq;
+		f.session_id = id;
+		f.user_id = user;
+		f.role = role;
+		f.content = content;
+		f.metadata_json = meta.len ? meta.data : NULL;
+		rc = elog_slog_append(t->s, &f, &seq, &t->ticket, &err);
+	}
+	if (rc != 0) {
+		status = rc == ELOG_EUSAGE ? RPC_INVALID_ARGUMENT :
+			 rc == ELOG_EFULL ? RPC_RESOURCE_EXHAUSTED :
+			 rc == ELOG_EIO ? RPC_INTERNAL : RPC_UNAVAILABLE;
+		snprintf(msg, msgsz, "%s", err.msg);
+		goto out;
+	}
+	req = xcalloc(1, sizeof(*req));
+	req->lc = lc;
+	elog_record_init(&req->rec);
+	req->rec.ts_ns = ts;
+	req->rec.level = ELOG_LEVEL_INFO;
+	elog_record_take(&req->rec.component, id);
+	id = NULL;
+	elog_record_take(&req->rec.msg, record_message(content));
+	elog_buf_adds(&fields, "{\"user_id\":");
+	elog_json_quote(&fields, user, strlen(user));
+	elog_buf_adds(&fields, ",\"role\":");
+	elog_json_quote(&fields, role, strlen(role));
+	elog_buf_addf(&fields, ",\"seq\":%lld,\"version\":%d", (long long)seq, (int)fr->version);
+	if (meta.len) {
+		elog_buf_adds(&fields, ",\"metadata\":");
+		elog_buf_add(&fields, meta.data, meta.len);
+	}
+	elog_buf_addc(&fields, '}');
+	elog_record_take(&req->rec.fields, elog_buf_detach(&fields));
+	elog_record_set(&req->rec.source, "logging.v1", 10);
+	req->in.recs = &req->rec;
+	req->in.n = 1;
+	req->in.done = lreq_done;
+	pthread_mutex_lock(&lc->mu);
+	lc->inflight++;
+	pthread_mutex_unlock(&lc->mu);
+	if (elog_hub_submit(svc->hub, &req->in) != 0) {
+		pthread_mutex_lock(&lc->mu);
+		lc->inflight--;
+		pthread_mutex_unlock(&lc->mu);
+		elog_record_clear(&req->rec);
+		free(req);
+		status = RPC_UNAVAILABLE;
+		snprintf(msg, msgsz, "server is shutting down");
+	}
+out:
+	free(id);
+	free(user);
+	free(role);
+	free(content);
+	elog_buf_release(&meta);
+	elog_buf_release(&fields);
+	return status;
+}
+
+static void ls_write_log_stream(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct lcall lc;
+	struct touched *tv = NULL;
+	size_t tn = 0, i;
+	uint32_t frames = 0;
+	char msg[600] = "";
+	int status = RPC_OK;
+
+	if (!svc->slog || !svc->hub) {
+		rpc_call_finish(call, RPC_UNAVAILABLE, "the session log service is not running");
+		return;
+	}
+	memset(&lc, 0, sizeof(lc));
+	pthread_mutex_init(&lc.mu, NULL);
+	pthread_cond_init(&lc.cv, NULL);
+	for (;;) {
+		ProtobufCMessage *m;
+		int rc = rpc_call_recv(call, &logging__v1__log_frame__descriptor, &m);
+
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			status = RPC_CANCELLED;
+			break;
+		}
+		if (rc == -2) {
+			status = RPC_INVALID_ARGUMENT;
+			snprintf(msg, sizeof(msg), "undecodable logging.v1.LogFrame");
+			break;
+		}
+		status = take_frame(svc, &lc, (Logging__V1__LogFrame *)m, &tv, &tn, msg, sizeof(msg));
+		protobuf_c_message_free_unpacked(m, NULL);
+		if (status != RPC_OK)
+			break;
+		frames++;
+		pthread_mutex_lock(&lc.mu);
+		rc = lc.failed;
+		pthread_mutex_unlock(&lc.mu);
+		if (rc)
+			break;
+	}
+	/* durable: every session file fsynced up to the call's last frame ... */
+	for (i = 0; i < tn; i++) {
+		struct elog_err err;
+
+		if (status == RPC_OK && tv[i].ticket &&
+		    elog_slog_sync(tv[i].s, tv[i].ticket, &err) != 0) {
+			status = RPC_INTERNAL;
+			snprintf(msg, sizeof(msg), "%s", err.msg);
+		}
+	}
+	/* ... and every record committed */
+	pthread_mutex_lock(&lc.mu);
+	while (lc.inflight > 0)
+		pthread_cond_wait(&lc.cv, &lc.mu);
+	pthread_mutex_unlock(&lc.mu);
+	for (i = 0; i < tn; i++) {
+		elog_slog_release(tv[i].s);
+		free(tv[i].id);
+	}
+	free(tv);
+	if (status == RPC_OK && lc.failed) {
+		status = lc.fail_status;
+		snprintf(msg, sizeof(msg), "%s", lc.fail_msg);
+	}
+	if (status == RPC_OK) {
+		Logging__V1__WriteLogResponse resp = LOGGING__V1__WRITE_LOG_RESPONSE__INIT;
+
+		resp.frames_received = frames;
+		resp.status = (char *)"ACKNOWLEDGED";
+		if (rpc_call_send(call, &resp.base) == 0)
+			rpc_call_finish(call, RPC_OK, NULL);
+		else
+			rpc_call_finish(call, RPC_CANCELLED, NULL);
+	} else {
+		rpc_call_finish(call, status, msg[0] ? msg : NULL);
+	}
+	pthread_mutex_destroy(&lc.mu);
+	pthread_cond_destroy(&lc.cv);
+}
+
+void elog_svc_logsvc_register(struct rpc_server *s, struct elog_svc *svc)
+{
+	rpc_server_add_method(s, "/logging.v1.LogService/WriteLogStream", RPC_CLIENT_STREAM,
+			      ls_write_log_stream, svc);
+}
+
+void elog_svc_logsvc_free(struct elog_svc *svc)
+{
+	if (!svc || !svc->slog)
+		return;
+	elog_slog_close(svc->slog);
+	svc->slog = NULL;
+}

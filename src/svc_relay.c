@@ -1,0 +1,756 @@
+/*
+ * svc_relay.c — electrician.RelayService (contracts.md §1): the Electrician relay log sink's
+ * receiver. StreamReceive (bidi) takes an open, payloads and a close, and acknowledges them
+ * exactly as the reference receiver does (per message, in batches, or not at all), but only
+ * once the payloads' records are committed. Receive (unary) takes one payload.
+ *
+ * Each payload becomes one record: a JSON payload (electrician.log.v1, or any JSON object) is
+ * parsed with elog_jsonline_parse; everything else the sender said (id, seq, payload type,
+ * headers, channel, trace id, error info...) is kept under "relay" in the record's fields. A
+ * payload that cannot be decoded is still stored, as text, flagged with relay.undecodable, and
+ * acknowledged as a failure.
+ *
+ * A stream's receiver thread decodes payloads into a group; a submitter thread hands the group
+ * to the hub whenever fewer than RELAY_MAX_INFLIGHT groups wait for their commit, so payloads
+ * that arrive back to back share one submission. Acks are sent from the done callbacks, which
+ * the hub's single writer runs in submission order: ack order is payload order.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+#include "err.h"
+#include "util.h"
+#include "record.h"
+#include "jsonline.h"
+#include "electrician.pb-c.h"
+
+#define RELAY_GROUP_MAX 4096       /* payloads held while the hub is busy */
+#define RELAY_MAX_INFLIGHT 4       /* groups submitted and not yet committed */
+#define RELAY_MAX_QUEUED_ACKS 8192 /* acks waiting to be sent before reading stops */
+#define RELAY_DEFAULT_EVERY_N 1024
+#define NS_PER_S 1000000000LL
+
+/* ---- payload -> record ------------------------------------------------------------------- */
+
+/* Appends s (a protobuf string: any bytes) as a JSON string literal, repaired to UTF-8. */
+static void quote_any(struct elog_buf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	char *tmp;
+
+	if (elog_utf8_valid(s ? s : "", n)) {
+		elog_json_quote(b, s ? s : "", n);
+		return;
+	}
+	tmp = elog_utf8_dup(s, n);
+	elog_json_quote(b, tmp, strlen(tmp));
+	free(tmp);
+}
+
+/* Appends ,"key":"value" (or "key":"value" right after '{'). */
+static void kv_str(struct elog_buf *b, const char *key, const char *val)
+{
+	if (b->data[b->len - 1] != '{')
+		elog_buf_addc(b, ',');
+	elog_json_quote(b, key, strlen(key));
+	elog_buf_addc(b, ':');
+	quote_any(b, val);
+}
+
+static void kv_key(struct elog_buf *b, const char *key)
+{
+	if (b->data[b->len - 1] != '{')
+		elog_buf_addc(b, ',');
+	elog_json_quote(b, key, strlen(key));
+	elog_buf_addc(b, ':');
+}
+
+static int64_t ts_to_ns(const Google__Protobuf__Timestamp *ts)
+{
+	if (!ts || (ts->seconds == 0 && ts->nanos == 0))
+		return 0;
+	if (ts->seconds > INT64_MAX / NS_PER_S - 1 || ts->seconds < 0)
+		return 0;
+	return ts->seconds * NS_PER_S + ts->nanos;
+}
+
+/* The value of header key (the last one when repeated), or NULL. */
+static const char *header(const Electrician__MessageMetadata *md, const char *key)
+{
+	size_t i;
+
+	if (!md)
+		return NULL;
+	for (i = md->n_headers; i > 0; i--) {
+		const Electrician__MessageMetadata__HeadersEntry *h = md->headers[i - 1];
+
+		if (h && h->key && strcmp(h->key, key) == 0)
+			return h->value ? h->value : "";
+	}
+	return NULL;
+}
+
+/* True for application/json and any "+json" type, parameters and case aside. */
+static int is_json_type(const char *ct)
+{
+	size_t n, i;
+	char low[128];
+
+	if (!ct)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	for (n = 0; ct[n] && ct[n] != ';' && n < sizeof(low) - 1; n++)
+		low[n] = (char)((ct[n] >= 'A' && ct[n] <= 'Z') ? ct[n] + 32 : ct[n]);
+	while (n > 0 && (low[n - 1] == ' ' || low[n - 1] == '\t'))
+		n--;
+	low[n] = '\0';
+	if (strcmp(low, "application/json") == 0)
+		return 1;
+	i = strlen("+json");
+	return n > i && strcmp(low + n - i, "+json") == 0;
+}
+
+/* Bytes that look like a JSON object or array (leading white space aside). */
+static int looks_like_json(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	return i < n && (s[i] == '{' || s[i] == '[');
+}
+
+/* r->msg = the raw bytes as valid UTF-8 (one trailing newline dropped), cut to ELOG_MAX_LINE. */
+static void raw_text(struct elog_record *r, const char *s, size_t n)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	size_t cut;
+
+	if (n && s[n - 1] == '\n')
+		n--;
+	elog_utf8_append(&b, s ? s : "", n > ELOG_MAX_LINE + 4 ? ELOG_MAX_LINE + 4 : n);
+	if (b.len > ELOG_MAX_LINE) {
+		cut = ELOG_MAX_LINE;
+		while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
+			cut--;
+		b.len = cut;
+		b.data[cut] = '\0';
+		elog_buf_adds(&b, ELOG_TRUNC_MARK);
+	}
+	elog_record_take(&r->msg, elog_buf_detach(&b));
+}
+
+/* What a payload is decoded with besides its own bytes. */
+struct relay_ctx {
+	const char *stream_id;                    /* "" for unary */
+	const Electrician__MessageMetadata *defaults;
+	const char *call_trace;                   /* the call's trace-id metadata, or "" */
+};
+
+static const char *encoding_name(int e)
+{
+	switch (e) {
+	case ELECTRICIAN__PAYLOAD_ENCODING__PAYLOAD_ENCODING_GOB:
+		return "GOB";
+	case ELECTRICIAN__PAYLOAD_ENCODING__PAYLOAD_ENCODING_PROTO:
+		return "PROTO";
+	default:
+		return NULL;
+	}
+}
+
+/* The "relay" object: everything the sender said about the payload. */
+static void relay_fields(struct elog_buf *b, const struct relay_ctx *x,
+			 const Electrician__WrappedPayload *p,
+			 const Electrician__MessageMetadata *md, const char *why)
+{
+	const char *enc = encoding_name(p->payload_encoding);
+	const char *trace = md && md->trace_id && *md->trace_id ? md->trace_id : x->call_trace;
+	char tbuf[48];
+	size_t i, j;
+
+	elog_buf_addc(b, '{');
+	if (x->stream_id && *x->stream_id)
+		kv_str(b, "stream_id", x->stream_id);
+	if (p->id && *p->id)
+		kv_str(b, "id", p->id);
+	if (p->seq) {
+		kv_key(b, "seq");
+		elog_buf_addf(b, "%llu", (unsigned long long)p->seq);
+	}
+	if (ts_to_ns(p->timestamp) > 0) {
+		elog_format_rfc3339(ts_to_ns(p->timestamp), tbuf, sizeof(tbuf));
+		kv_str(b, "timestamp", tbuf);
+	}
+	if (p->payload_type && *p->payload_type)
+		kv_str(b, "payload_type", p->payload_type);
+	if (enc)
+		kv_str(b, "payload_encoding", enc);
+	else if (p->payload_encoding) {
+		kv_key(b, "payload_encoding");
+		elog_buf_addf(b, "%d", (int)p->payload_encoding);
+	}
+	if (p->channel && *p->channel)
+		kv_str(b, "channel", p->channel);
+	if (md && md->content_type && *md->content_type)
+		kv_str(b, "content_type", md->content_type);
+	if (md && md->n_headers) {
+		int first = 1;
+
+		kv_key(b, "headers");
+		elog_buf_addc(b, '{');
+		for (i = 0; i < md->n_headers; i++) {
+			const Electrician__MessageMetadata__HeadersEntry *h = md->headers[i];
+
+			if (!h || !h->key)
+				continue;
+			/* a repeated key: the last value wins */
+			for (j = i + 1; j < md->n_headers; j++)
+				if (md->headers[j] && md->headers[j]->key &&
+				    strcmp(md->headers[j]->key, h->key) == 0)
+					break;
+			if (j < md->n_headers)
+				continue;
+			if (!first)
+				elog_buf_addc(b, ',');
+			first = 0;
+			quote_any(b, h->key);
+			elog_buf_addc(b, ':');
+			quote_any(b, h->value ? h->value : "");
+		}
+		elog_buf_addc(b, '}');
+	}
+	if (md && md->version) {
+		kv_key(b, "version");
+		elog_buf_addf(b, "\"%d.%d\"", (int)md->version->major, (int)md->version->minor);
+	}
+	if (trace && *trace)
+		kv_str(b, "trace_id", trace);
+	if (md && md->priority) {
+		kv_key(b, "priority");
+		elog_buf_addf(b, "%d", (int)md->priority);
+	}
+	if (p->error_info) {
+		kv_key(b, "error_info");
+		elog_buf_addf(b, "{\"code\":%d", (int)p->error_info->code);
+		kv_str(b, "message", p->error_info->message ? p->error_info->message : "");
+		kv_key(b, "details");
+		elog_buf_addc(b, '[');
+		for (i = 0; i < p->error_info->n_details; i++) {
+			if (i)
+				elog_buf_addc(b, ',');
+			quote_any(b, p->error_info->details[i]);
+		}
+		elog_buf_adds(b, "]}");
+	}
+	if (p->dedupe_key && *p->dedupe_key)
+		kv_str(b, "dedupe_key", p->dedupe_key);
+	if (why)
+		kv_str(b, "undecodable", why);
+	elog_buf_addc(b, '}');
+}
+
+/*
+ * Decodes payload p into r (initialized by this function). Returns NULL when the payload was
+ * decoded, else a static text saying why not (r then holds the raw bytes as text, flagged).
+ * The effective metadata is the payload's, or the open's defaults when it has none.
+ */
+static const char *relay_decode(const struct relay_ctx *x, const Electrician__WrappedPayload *p,
+				struct elog_record *r)
+{
+	const Electrician__MessageMetadata *md = p->metadata ? p->metadata : x->defaults;
+	const char *ct = md && md->content_type ? md->content_type : "";
+	const char *data = (const char *)p->payload.data;
+	size_t n = p->payload.len, jlen;
+	const char *why = NULL, *src;
+	struct elog_buf b = ELOG_BUF_INIT;
+	int flags = 0, json = 0;
+
+	elog_record_init(r);
+	r->level = ELOG_LEVEL_INFO;
+	if (!data)
+		data = "", n = 0;
+	if (is_json_type(ct)) {
+		json = 1;
+		why = "unwrap failed: json decode failed: payload is not one JSON object";
+	} else if (p->payload_encoding == ELECTRICIAN__PAYLOAD_ENCODING__PAYLOAD_ENCODING_PROTO) {
+		why = "unwrap failed: proto decode failed: protobuf payloads are not supported";
+	} else if (p->payload_encoding == ELECTRICIAN__PAYLOAD_ENCODING__PAYLOAD_ENCODING_GOB ||
+		   p->payload_encoding == 0) {
+		/* the reference receiver's fallback: gob bytes that are in fact JSON */
+		json = looks_like_json(data, n);
+		why = "unwrap failed: gob decode failed: gob payloads are not supported";
+	} else {
+		why = "unwrap failed: unsupported payload_encoding";
+	}
+	if (json) {
+		flags = elog_jsonline_parse(data, n, r);
+		if (flags & ELOG_JL_JSON)
+			why = NULL;
+	}
+	if (why) {
+		/* keep what arrived, as text */
+		elog_record_clear(r);
+		r->level = ELOG_LEVEL_INFO;
+		raw_text(r, data, n);
+		flags = 0;
+	}
+	if (!(flags & ELOG_JL_COMPONENT)) {
+		src = header(md, "source");
+		if (src && *src)
+			elog_record_set(&r->component, src, strlen(src));
+		else
+			elog_record_set(&r->component, "electrician", 11);
+	}
+	if (!(flags & ELOG_JL_TIME))
+		r->ts_ns = ts_to_ns(p->timestamp);
+	elog_record_set(&r->source, "electrician", 11);
+	if (p->dedupe_key && *p->dedupe_key)
+		elog_record_set(&r->dedupe_key, p->dedupe_key, strlen(p->dedupe_key));
+
+	/* fields: the payload's own, plus "relay" */
+	jlen = r->fields ? strlen(r->fields) : 0;
+	if (jlen >= 2 && r->fields[jlen - 1] == '}') {
+		elog_buf_add(&b, r->fields, jlen - 1);
+		if (jlen > 2)
+			elog_buf_addc(&b, ',');
+	} else {
+		elog_buf_addc(&b, '{');
+	}
+	elog_buf_adds(&b, "\"relay\":");
+	relay_fields(&b, x, p, md, why);
+	elog_buf_addc(&b, '}');
+	elog_record_take(&r->fields, elog_buf_detach(&b));
+	return why;
+}
+
+/* ---- StreamReceive ----------------------------------------------------------------------- */
+
+/* What one payload's ack needs. */
+struct relay_item {
+	char *id;                    /* the payload's id (malloc'd) */
+	uint64_t seq;
+	const char *why;             /* NULL: decoded; else static failure text */
+};
+
+struct relay_stream {
+	struct elog_svc *svc;
+	struct rpc_call *call;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* decoded, not yet submitted */
+	struct elog_record *recs;
+	struct relay_item *items;
+	size_t n, cap;
+	int inflight;
+	int sub_waiting;             /* the submitter waits for work */
+	int closing;                 /* the receiver is done: submit the rest and end */
+	int failed;                  /* a commit failed: fail_status and fail_msg say why */
+	int fail_status;
+	char fail_msg[512];
+	/* ack state. mode, every_n and stream_id change only while nothing is collected or in
+	 * flight; the counters belong to whoever holds mu. */
+	int mode;
+	uint32_t every_n;
+	char *stream_id;
+	uint32_t ok, err;
+	uint64_t last_seq;
+};
+
+struct relay_group {
+	struct elog_ingest in;
+	struct relay_stream *rs;
+	struct relay_item *items;
+};
+
+static void items_free(struct relay_item *it, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(it[i].id);
+	free(it);
+}
+
+static void records_free(struct elog_record *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		elog_record_clear(&recs[i]);
+	free(recs);
+}
+
+/* Sends the pending batch ack (ACK_BATCH, something unacknowledged) and resets the counters.
+ * Under rs->mu. */
+static void flush_batch(struct relay_stream *rs, const char *reason)
+{
+	Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
+
+	if (rs->mode != ELECTRICIAN__ACK_MODE__ACK_BATCH || (rs->ok == 0 && rs->err == 0))
+		return;
+	a.success = rs->err == 0;
+	a.message = (char *)reason;
+	a.stream_id = rs->stream_id;
+	a.last_seq = rs->last_seq;
+	a.ok_count = rs->ok;
+	a.err_count = rs->err;
+	rpc_call_send(rs->call, &a.base);
+	rs->ok = rs->err = 0;
+}
+
+/* On the hub's writer thread, in submission order: acknowledges the committed payloads. */
+static void group_done(struct elog_ingest *in, int rc, const char *msg)
+{
+	struct relay_group *g = (struct relay_group *)in;
+	struct relay_stream *rs = g->rs;
+	size_t i;
+
+	pthread_mutex_lock(&rs->mu);
+	if (rc != 0 && !rs->failed) {
+		rs->failed = 1;
+		rs->fail_status = elog_svc_status_of(rc);
+		snprintf(rs->fail_msg, sizeof(rs->fail_msg), "%s", msg ? msg : "commit failed");
+	}
+	for (i = 0; rc == 0 && !rs->failed && i < in->n; i++) {
+		const struct relay_item *it = &g->items[i];
+
+		rs->last_seq = it->seq;
+		if (rs->mode == ELECTRICIAN__ACK_MODE__ACK_PER_MESSAGE) {
+			Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
+
+			a.success = it->why == NULL;
+			a.message = (char *)(it->why ? it->why : "OK");
+			a.stream_id = rs->stream_id;
+			a.id = it->id;
+			a.seq = it->seq;
+			a.code = it->why ? 1 : 0;
+			a.retryable = 0;
+			rpc_call_send(rs->call, &a.base);
+		} else if (rs->mode == ELECTRICIAN__ACK_MODE__ACK_BATCH) {
+			if (it->why)
+				rs->err++;
+			else
+				rs->ok++;
+			if (rs->ok + rs->err >= rs->every_n)
+				flush_batch(rs, "Batch ack");
+		}
+	}
+	rs->inflight--;
+	pthread_cond_broadcast(&rs->cv);
+	pthread_mutex_unlock(&rs->mu);
+	records_free(in->recs, in->n);
+	items_free(g->items, in->n);
+	free(g);
+}
+
+/* Submits what the receiver collected whenever fewer than RELAY_MAX_INFLIGHT groups wait for
+ * their commit; at closing, submits the rest and waits for every commit. */
+static void *relay_submitter(void *arg)
+{
+	struct relay_stream *rs = arg;
+
+	pthread_mutex_lock(&rs->mu);
+	for (;;) {
+		struct relay_group *g;
+		int rc;
+
+		while (!rs->failed && !(rs->closing && rs->n == 0) &&
+		       (rs->n == 0 || rs->inflight >= RELAY_MAX_INFLIGHT)) {
+			rs->sub_waiting = 1;
+			pthread_cond_wait(&rs->cv, &rs->mu);
+			rs->sub_waiting = 0;
+		}
+		if (rs->failed || rs->n == 0)
+			break;
+		g = xcalloc(1, sizeof(*g));
+		g->rs = rs;
+		g->items = rs->items;
+		g->in.recs = rs->recs;
+		g->in.n = rs->n;
+		g->in.done = group_done;
+		rs->recs = NULL;
+		rs->items = NULL;
+		rs->n = rs->cap = 0;
+		rs->inflight++;
+		pthread_cond_broadcast(&rs->cv);
+		pthread_mutex_unlock(&rs->mu);
+		rc = elog_hub_submit(rs->svc->hub, &g->in);
+		pthread_mutex_lock(&rs->mu);
+		if (rc != 0) {
+			rs->inflight--;
+			if (!rs->failed) {
+				rs->failed = 1;
+				rs->fail_status = RPC_UNAVAILABLE;
+				snprintf(rs->fail_msg, sizeof(rs->fail_msg), "server is shutting down");
+			}
+			pthread_cond_broadcast(&rs->cv);
+			records_free(g->in.recs, g->in.n);
+			items_free(g->items, g->in.n);
+			free(g);
+		}
+	}
+	while (rs->inflight > 0)
+		pthread_cond_wait(&rs->cv, &rs->mu);
+	records_free(rs->recs, rs->n);
+	items_free(rs->items, rs->n);
+	rs->recs = NULL;
+	rs->items = NULL;
+	rs->n = rs->cap = 0;
+	pthread_cond_broadcast(&rs->cv);
+	pthread_mutex_unlock(&rs->mu);
+	return NULL;
+}
+
+/* Waits until everything received so far is committed and acknowledged (or failed). Under
+ * rs->mu. */
+static void drain(struct relay_stream *rs)
+{
+	while (!rs->failed && (rs->n > 0 || rs->inflight > 0))
+		pthread_cond_wait(&rs->cv, &rs->mu);
+}
+
+/* Adds one decoded payload to the group being collected; 0, or -1 when the stream failed
+ * (rec and item are then freed). */
+static int collect(struct relay_stream *rs, struct elog_record *rec, struct relay_item *it)
+{
+	pthread_mutex_lock(&rs->mu);
+	while (rs->n >= RELAY_GROUP_MAX && !rs->failed)
+		pthread_cond_wait(&rs->cv, &rs->mu);
+	if (rs->failed) {
+		pthread_mutex_unlock(&rs->mu);
+		elog_record_clear(rec);
+		free(it->id);
+		return -1;
+	}
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 64;
+		rs->recs = xrealloc(rs->recs, rs->cap * sizeof(*rs->recs));
+		rs->items = xrealloc(rs->items, rs->cap * sizeof(*rs->items));
+	}
+	rs->recs[rs->n] = *rec;
+	rs->items[rs->n] = *it;
+	rs->n++;
+	/* wake the submitter only when it can submit now */
+	if (rs->sub_waiting && rs->inflight < RELAY_MAX_INFLIGHT)
+		pthread_cond_broadcast(&rs->cv);
+	pthread_mutex_unlock(&rs->mu);
+	return 0;
+}
+
+/* Applies an open: drains what earlier payloads still owe, then sets the ack mode and
+ * stream id, and sends the open ack. */
+static void apply_open(struct relay_stream *rs, Electrician__StreamOpen *op)
+{
+	Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
+
+	pthread_mutex_lock(&rs->mu);
+	drain(rs);
+	free(rs->stream_id);
+	rs->stream_id = elog_svc_take_string(&op->stream_id);
+	if (op->ack_mode != ELECTRICIAN__ACK_MODE__ACK_MODE_UNSPECIFIED)
+		rs->mode = op->ack_mode;
+	rs->every_n = 0;
+	if (rs->mode == ELECTRICIAN__ACK_MODE__ACK_BATCH)
+		rs->every_n = op->ack_every_n ? op->ack_every_n : RELAY_DEFAULT_EVERY_N;
+	if (rs->mode != ELECTRICIAN__ACK_MODE__ACK_NONE && !rs->failed) {
+		a.success = 1;
+		a.message = (char *)"Stream open accepted";
+		a.stream_id = rs->stream_id;
+		rpc_call_send(rs->call, &a.base);
+	}
+	pthread_mutex_unlock(&rs->mu);
+}
+
+enum stream_end { END_EOF, END_CLOSE, END_CANCEL, END_INVALID };
+
+static void relay_stream_receive(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	struct relay_stream rs;
+	Electrician__RelayEnvelope *open_env = NULL;   /* keeps the open's defaults alive */
+	struct relay_ctx x;
+	char trace[512];
+	enum stream_end end = END_EOF;
+	pthread_t th;
+	int status = RPC_OK;
+	const char *details = NULL;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.svc = svc;
+	rs.call = call;
+	rs.mode = ELECTRICIAN__ACK_MODE__ACK_PER_MESSAGE;
+	rs.stream_id = xstrdup("");
+	pthread_mutex_init(&rs.mu, NULL);
+	pthread_cond_init(&rs.cv, NULL);
+	if (rpc_call_metadata(call, "trace-id", trace, sizeof(trace)) < 0)
+		trace[0] = '\0';
+	memset(&x, 0, sizeof(x));
+	x.call_trace = trace;
+	x.stream_id = rs.stream_id;
+	if (pthread_create(&th, NULL, relay_submitter, &rs) != 0) {
+		free(rs.stream_id);
+		pthread_mutex_destroy(&rs.mu);
+		pthread_cond_destroy(&rs.cv);
+		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
+		return;
+	}
+	for (;;) {
+		ProtobufCMessage *m;
+		Electrician__RelayEnvelope *env;
+		int rc;
+
+		/* a peer that does not read its acks stops being read */
+		if (rs.mode != ELECTRICIAN__ACK_MODE__ACK_NONE &&
+		    rpc_call_wait_sendable(call, RELAY_MAX_QUEUED_ACKS, 0) < 0) {
+			end = END_CANCEL;
+			break;
+		}
+		rc = rpc_call_recv(call, &electrician__relay_envelope__descriptor, &m);
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			end = END_CANCEL;
+			break;
+		}
+		if (rc == -2) {
+			end = END_INVALID;
+			break;
+		}
+		env = (Electrician__RelayEnvelope *)m;
+		if (env->msg_case == ELECTRICIAN__RELAY_ENVELOPE__MSG_OPEN && env->open) {
+			apply_open(&rs, env->open);
+			x.stream_id = rs.stream_id;
+			if (open_env)
+				protobuf_c_message_free_unpacked(&open_env->base, NULL);
+			open_env = env;
+			x.defaults = env->open->defaults;
+			continue;
+		}
+		if (env->msg_case == ELECTRICIAN__RELAY_ENVELOPE__MSG_CLOSE) {
+			protobuf_c_message_free_unpacked(m, NULL);
+			end = END_CLOSE;
+			break;
+		}
+		if (env->msg_case == ELECTRICIAN__RELAY_ENVELOPE__MSG_PAYLOAD && env->payload) {
+			struct elog_record rec;
+			struct relay_item it;
+
+			it.why = relay_decode(&x, env->payload, &rec);
+			it.id = elog_svc_take_string(&env->payload->id);
+			it.seq = env->payload->seq;
+			protobuf_c_message_free_unpacked(m, NULL);
+			if (collect(&rs, &rec, &it) != 0)
+				break;
+			continue;
+		}
+		protobuf_c_message_free_unpacked(m, NULL);
+	}
+
+	/* every payload received is committed (and acknowledged) before the call ends */
+	pthread_mutex_lock(&rs.mu);
+	rs.closing = 1;
+	pthread_cond_broadcast(&rs.cv);
+	pthread_mutex_unlock(&rs.mu);
+	pthread_join(th, NULL);
+
+	pthread_mutex_lock(&rs.mu);
+	if (!rs.failed) {
+		switch (end) {
+		case END_EOF:
+			flush_batch(&rs, "EOF");
+			break;
+		case END_CLOSE:
+			flush_batch(&rs, "Stream closed");
+			break;
+		case END_CANCEL:
+			flush_batch(&rs, "context done");
+			if (rpc_call_server_stopping(call)) {
+				status = RPC_UNAVAILABLE;
+				details = "server is shutting down";
+			} else {
+				status = RPC_CANCELLED;
+			}
+			break;
+		case END_INVALID:
+			status = RPC_INVALID_ARGUMENT;
+			details = "undecodable electrician.RelayEnvelope";
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rs.mu);
+	if (rs.failed)
+		rpc_call_finish(call, rs.fail_status, rs.fail_msg);
+	else
+		rpc_call_finish(call, status, details);
+	if (open_env)
+		protobuf_c_message_free_unpacked(&open_env->base, NULL);
+	free(rs.stream_id);
+	pthread_mutex_destroy(&rs.mu);
+	pthread_cond_destroy(&rs.cv);
+}
+
+/* ---- Receive ----------------------------------------------------------------------------- */
+
+static void relay_receive(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
+	Electrician__WrappedPayload *p;
+	ProtobufCMessage *m;
+	struct elog_record rec;
+	struct relay_ctx x;
+	struct elog_err err;
+	const char *why;
+	char trace[512];
+	char *id;
+	int rc;
+
+	rc = rpc_call_recv(call, &electrician__wrapped_payload__descriptor, &m);
+	if (rc != 1) {
+		rpc_call_finish(call, rc == -2 ? RPC_INVALID_ARGUMENT : RPC_CANCELLED,
+				rc == -2 ? "undecodable electrician.WrappedPayload" : NULL);
+		return;
+	}
+	p = (Electrician__WrappedPayload *)m;
+	if (rpc_call_metadata(call, "trace-id", trace, sizeof(trace)) < 0)
+		trace[0] = '\0';
+	memset(&x, 0, sizeof(x));
+	x.stream_id = "";
+	x.call_trace = trace;
+	why = relay_decode(&x, p, &rec);
+	elog_err_clear(&err);
+	rc = elog_hub_submit_wait(svc->hub, &rec, 1, NULL, &err);
+	elog_record_clear(&rec);
+	if (rc != 0) {
+		rpc_call_finish(call, elog_svc_status_of(rc), err.msg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		return;
+	}
+	id = elog_svc_take_string(&p->id);
+	a.success = why == NULL;
+	a.message = (char *)(why ? why : "Received");
+	a.id = id;
+	a.seq = p->seq;
+	a.code = why ? 1 : 0;
+	if (rpc_call_send(call, &a.base) == 0)
+		rpc_call_finish(call, RPC_OK, NULL);
+	else
+		rpc_call_finish(call, RPC_CANCELLED, NULL);
+	free(id);
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+/* ---- registration ------------------------------------------------------------------------ */
+
+void elog_svc_relay_register(struct rpc_server *s, struct elog_svc *svc)
+{
+	rpc_server_add_method(s, "/electrician.RelayService/Receive", RPC_UNARY, relay_receive,
+			      svc);
+	rpc_server_add_method(s, "/electrician.RelayService/StreamReceive", RPC_BIDI,
+			      relay_stream_receive, svc);
+}

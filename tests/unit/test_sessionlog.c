@@ -1,0 +1,248 @@
+/* Unit tests for sessionlog.c: file names of session ids, rotated names, and a round trip
+ * through the writer (append, sync, rotation by size, restart keeps the counter). */
+#include <dirent.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "unit.h"
+#include "sessionlog.h"
+#include "util.h"
+#include "err.h"
+
+static char *stem_of(const char *id, size_t n)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	elog_slog_file_name(&b, id, n);
+	return elog_buf_detach(&b);
+}
+
+static void check_stem(const char *id, const char *want)
+{
+	char *s = stem_of(id, strlen(id));
+
+	CHECK_STR(s, want);
+	free(s);
+}
+
+static void test_file_name(void)
+{
+	check_stem("agent-1_run.v2", "agent-1_run.v2");
+	check_stem("../x", "%2E.%2Fx");
+	check_stem("a/b", "a%2Fb");
+	check_stem("a%2Fb", "a%252Fb");
+	check_stem(".", "%2E");
+	check_stem("..", "%2E.");
+	check_stem(".hidden", "%2Ehidden");
+	check_stem("c\001d", "c%01d");
+	check_stem("nl\nx", "nl%0Ax");
+	check_stem("sp ace", "sp%20ace");
+	check_stem("~", "%7E");
+	check_stem("\xc3\xa9", "%C3%A9");
+}
+
+static void test_file_name_long(void)
+{
+	char id[10001], id2[10001];
+	char *a, *b, *c;
+	size_t i;
+
+	memset(id, 'x', 10000);
+	id[10000] = '\0';
+	memcpy(id2, id, sizeof(id));
+	id2[9999] = 'y';
+	a = stem_of(id, strlen(id));
+	b = stem_of(id2, strlen(id2));
+	CHECK(strlen(a) <= 96);
+	CHECK(strlen(b) <= 96);
+	CHECK(strchr(a, '~') != NULL);
+	CHECK(strcmp(a, b) != 0);
+	for (i = 0; a[i]; i++)
+		CHECK(a[i] != '/' && (unsigned char)a[i] >= 32);
+	/* 96 safe bytes: no hash; 97: hashed */
+	id[96] = '\0';
+	c = stem_of(id, 96);
+	CHECK_STR(c, id);
+	free(c);
+	id[96] = 'x';
+	id[97] = '\0';
+	c = stem_of(id, 97);
+	CHECK(strlen(c) == 96 && strchr(c, '~'));
+	free(c);
+	/* a long id of unsafe bytes: cut at a %XX boundary */
+	memset(id, '/', 200);
+	id[200] = '\0';
+	c = stem_of(id, 200);
+	CHECK(strlen(c) <= 96);
+	CHECK(strncmp(c, "%2F%2F", 6) == 0);
+	CHECK(c[strlen(c) - 65] == '~');
+	free(c);
+	free(a);
+	free(b);
+}
+
+static void test_rotated_name(void)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	int64_t first = 0, last = 0;
+	int gz = -1;
+
+	/* 2024-01-20T10:00:00.000000123Z */
+	elog_slog_rotated_name(&b, "s.x", 1705744800000000123LL, 5, 17);
+	CHECK_STR(b.data, "s.x.20240120T100000.000000123Z.5-17.log");
+	CHECK(elog_slog_parse_rotated(b.data, "s.x", &first, &last, &gz));
+	CHECK_INT(first, 5);
+	CHECK_INT(last, 17);
+	CHECK_INT(gz, 0);
+	CHECK(!elog_slog_parse_rotated(b.data, "s", NULL, NULL, NULL));
+	CHECK(!elog_slog_parse_rotated(b.data, "s.x.2", NULL, NULL, NULL));
+	elog_buf_adds(&b, ".gz");
+	CHECK(elog_slog_parse_rotated(b.data, "s.x", &first, &last, &gz));
+	CHECK_INT(gz, 1);
+	elog_buf_reset(&b);
+	elog_slog_rotated_name(&b, "n", 0, -3, -1);
+	CHECK_STR(b.data, "n.19700101T000000.000000000Z.-3--1.log");
+	CHECK(elog_slog_parse_rotated(b.data, "n", &first, &last, NULL));
+	CHECK_INT(first, -3);
+	CHECK_INT(last, -1);
+	/* not rotated names */
+	CHECK(!elog_slog_parse_rotated("n.logtmp", "n", NULL, NULL, NULL));
+	CHECK(!elog_slog_parse_rotated("n.20240120T100000.000000123Z.5-17.log.gz.tmp", "n", NULL,
+				       NULL, NULL));
+	CHECK(!elog_slog_parse_rotated("n.20240120T100000.00000123Z.5-17.log", "n", NULL, NULL,
+				       NULL));
+	CHECK(!elog_slog_parse_rotated("n.20240120T100000.000000123Z.517.log", "n", NULL, NULL,
+				       NULL));
+	CHECK(!elog_slog_parse_rotated(".20240120T100000.000000123Z.5-17.log", "", NULL, NULL,
+				       NULL));
+	/* a session whose id looks like a rotated name keeps apart */
+	CHECK(!elog_slog_parse_rotated("n.20240120T100000.000000123Z.5-17.log.20240120T100000."
+				       "000000123Z.1-1.log", "n", NULL, NULL, NULL));
+	elog_buf_release(&b);
+}
+
+static int count_files(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name), s = strlen(suffix);
+
+		if (l >= s && strcmp(de->d_name + l - s, suffix) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[4096];
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int append(struct elog_slog_session *s, int64_t seq, const char *content, int64_t *got,
+		  uint64_t *ticket)
+{
+	struct elog_slog_frame f = { 0 };
+	struct elog_err err;
+
+	f.seq = seq;
+	f.content = content;
+	f.user_id = "u";
+	f.role = "r";
+	f.time_ns = 1705744800000000000LL;
+	return elog_slog_append(s, &f, got, ticket, &err);
+}
+
+static void test_roundtrip(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX";
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl;
+	struct elog_slog_session *s;
+	struct elog_err err;
+	struct elog_slog_stats st;
+	int64_t seq = 0;
+	uint64_t ticket = 0;
+	int i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	o.dir = dir;
+	o.max_size = 300;
+	o.compression = ELOG_SLOG_NONE;
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	CHECK_INT(elog_slog_acquire(sl, "", &s, &err), ELOG_EUSAGE);
+	CHECK_INT(elog_slog_acquire(sl, "s1", &s, &err), 0);
+	for (i = 0; i < 5; i++)
+		CHECK_INT(append(s, 0, "hello", &seq, &ticket), 0);
+	CHECK_INT(seq, 5);
+	CHECK_INT(append(s, 3, "backwards", &seq, &ticket), 0);
+	CHECK_INT(seq, 3);
+	CHECK_INT(append(s, 0, "next", &seq, &ticket), 0);
+	CHECK_INT(seq, 6);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	elog_slog_stats(sl, &st);
+	CHECK(st.rotations >= 2);
+	CHECK(count_files(dir, ".log") >= 2);
+	CHECK_INT(count_files(dir, ".logtmp"), 1);
+	elog_slog_close(sl);
+
+	/* a restart recovers the counter from the files */
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	CHECK_INT(elog_slog_acquire(sl, "s1", &s, &err), 0);
+	CHECK_INT(append(s, 0, "again", &seq, &ticket), 0);
+	CHECK_INT(seq, 7);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	elog_slog_close(sl);
+	rm_rf(dir);
+}
+
+static void test_queue_full(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX";
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl;
+	struct elog_slog_session *s;
+	struct elog_err err;
+	int64_t seq = 0;
+	uint64_t ticket = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	o.dir = dir;
+	o.queue_max = 2;
+	o.flush_interval_ns = 3600LL * 1000000000LL;
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	CHECK_INT(elog_slog_acquire(sl, "q", &s, &err), 0);
+	CHECK_INT(append(s, 0, "a", &seq, &ticket), 0);
+	CHECK_INT(append(s, 0, "b", &seq, &ticket), 0);
+	CHECK_INT(append(s, 0, "c", &seq, &ticket), ELOG_EFULL);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	CHECK_INT(append(s, 0, "c", &seq, &ticket), 0);
+	CHECK_INT(seq, 3);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	elog_slog_close(sl);
+	rm_rf(dir);
+}
+
+UNIT_MAIN({ "file_name", test_file_name }, { "file_name_long", test_file_name_long },
+	  { "rotated_name", test_rotated_name }, { "roundtrip", test_roundtrip },
+	  { "queue_full", test_queue_full })

@@ -1,0 +1,24 @@
+#!/bin/sh
+# fuzz.sh SECONDS TARGET...: runs each libFuzzer target for SECONDS on tests/fuzz/corpus/NAME
+# (plus build/fuzz/corpus-NAME for what it finds), prints executions per target, and fails
+# when a target crashes, leaks, or runs out of memory (the input is kept in build/fuzz/).
+secs=$1; shift
+top=$(cd "$(dirname "$0")/.." && pwd)
+status=0
+for t in "$@"; do
+	n=$(basename "$t" | sed 's/^fuzz_//')
+	mkdir -p "$top/build/fuzz/corpus-$n"
+	log="$top/build/fuzz/$n.log"
+	"$t" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$top/build/fuzz/$n-" \
+		"$top/build/fuzz/corpus-$n" "$top/tests/fuzz/corpus/$n" >"$log" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	if [ $rc -ne 0 ]; then
+		echo "fuzz $n: FAILED after ${runs:-?} runs"; grep -E 'ERROR|SUMMARY' "$log" | head -5
+		status=1
+	else
+		echo "fuzz $n: ${runs:-?} executions in ${secs}s, no failure"
+	fi
+done
+exit $status
