@@ -375,6 +375,8 @@ int cli_client_opts(struct rpc_client_opts *o, char **key_storage)
 		if (!o->use_tls && !cli_target_is_loopback(cli_server())) {
 			cli_error("refusing to send an API key in plaintext to '%s': use --tls-ca FILE "
 				  "(or $ELOG_TLS_CA) to connect with TLS", cli_server());
+			free(*key_storage);
+			*key_storage = NULL;
 			return EXIT_USAGE;
 		}
 		o->api_key = key;

@@ -3,15 +3,18 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "client.h"
 #include "jsonline.h"
 #include "record.h"
+#include "timeparse.h"
 #include "util.h"
 
 #define BATCH_RECORDS 2048
@@ -22,6 +25,7 @@ static struct {
 	const char *level;
 	struct str_list fields;
 	const char *source;
+	const char *retry;
 } o;
 
 static const struct option send_options[] = {
@@ -31,6 +35,8 @@ static const struct option send_options[] = {
 	  "level of records that name none (default info)", "level", NULL },
 	{ 'F', "field", OPT_LIST, &o.fields, "K=V", "add field K=V to every record (repeatable)", NULL, NULL },
 	{ 0, "source", OPT_STRING, &o.source, "NAME", "source recorded with each record (default send)", NULL, NULL },
+	{ 0, "retry", OPT_OPTIONAL, &o.retry, "DURATION",
+	  "keep every record until acknowledged; reconnect and resend for up to DURATION (default 60s) while the server is unreachable", NULL, NULL },
 	OPT_END
 };
 
@@ -85,17 +91,157 @@ static void add_line(struct batch *b, const char *line, size_t n, int truncated)
 	b->bytes += n + 64;
 }
 
-static int flush(struct batch *b, struct elog_sender *s, struct elog_err *err)
+/*
+ * The shipper sends batches over one Ingest stream. With --retry every record carries a
+ * dedupe key (a random stream id and its number) and stays in memory until acknowledged; on
+ * a broken stream or a restarted server it reconnects with backoff and resends what is
+ * unacknowledged, and the server's unique index stores each record once.
+ */
+struct pending {
+	struct elog_record *recs;
+	size_t n;
+	struct pending *next;
+};
+
+struct shipper {
+	struct elog_sender *s;
+	const struct rpc_client_opts *ro;
+	int retry;
+	int64_t retry_ns;          /* give up when the server stays unreachable this long */
+	char stream_id[33];
+	uint64_t next_rec;
+	struct pending *head, *tail;
+	uint64_t acked_base;       /* acks of this stream already credited to pending batches */
+	int announced;
+};
+
+static void sleep_ns(int64_t ns)
 {
+	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Frees the pending batches the current stream has acknowledged. */
+static void prune(struct shipper *sh)
+{
+	uint64_t acked = elog_sender_acked(sh->s) - sh->acked_base;
+
+	while (sh->head && sh->head->n <= acked) {
+		struct pending *p = sh->head;
+		size_t i;
+
+		acked -= p->n;
+		sh->acked_base += p->n;
+		sh->head = p->next;
+		if (!sh->head)
+			sh->tail = NULL;
+		for (i = 0; i < p->n; i++)
+			elog_record_clear(&p->recs[i]);
+		free(p->recs);
+		free(p);
+	}
+}
+
+/* Reconnects and resends every pending batch; gives up after sh->retry_ns unreachable. */
+static int reconnect(struct shipper *sh, struct elog_err *err)
+{
+	int64_t deadline = elog_mono_ns() + sh->retry_ns, backoff = 100000000;
+
+	if (!sh->announced) {
+		fprintf(stderr, "elog: %s; retrying\n", err->msg);
+		sh->announced = 1;
+	}
+	for (;;) {
+		struct pending *p;
+		int64_t left = deadline - elog_mono_ns();
+		int rc;
+
+		elog_sender_free(sh->s);
+		sh->s = NULL;
+		if (left <= 0)
+			return elog_err_set(err, ELOG_EUNAVAIL, "gave up after %lld s of retrying: %s",
+					    (long long)(sh->retry_ns / 1000000000), err->msg);
+		sleep_ns(backoff < left ? backoff : left);
+		if (backoff < 2000000000)
+			backoff *= 2;
+		left = deadline - elog_mono_ns();
+		rc = elog_sender_open(&sh->s, cli_server(), sh->ro,
+				      left > 1000000000 ? 1000000000 : (left > 0 ? left : 1), err);
+		if (rc)
+			continue;
+		sh->acked_base = 0;
+		for (p = sh->head; p && rc == 0; p = p->next)
+			rc = elog_sender_send(sh->s, p->recs, p->n, err);
+		if (rc == 0) {
+			deadline = elog_mono_ns() + sh->retry_ns;
+			return 0;
+		}
+	}
+}
+
+static int ship(struct shipper *sh, struct elog_record *recs, size_t n, struct elog_err *err)
+{
+	struct pending *p;
 	size_t i;
-	int rc = 0;
+	int rc;
+
+	if (!sh->retry) {
+		rc = elog_sender_send(sh->s, recs, n, err);
+		for (i = 0; i < n; i++)
+			elog_record_clear(&recs[i]);
+		return rc;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->recs = xmalloc(n * sizeof(*recs));
+	p->n = n;
+	for (i = 0; i < n; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "send:%s:%llu", sh->stream_id,
+			 (unsigned long long)++sh->next_rec);
+		elog_record_set(&recs[i].dedupe_key, key, strlen(key));
+		p->recs[i] = recs[i];
+		elog_record_init(&recs[i]);
+	}
+	if (sh->tail)
+		sh->tail->next = p;
+	else
+		sh->head = p;
+	sh->tail = p;
+	rc = elog_sender_send(sh->s, p->recs, p->n, err);
+	if (rc == 0)
+		prune(sh);
+	else
+		rc = reconnect(sh, err);
+	return rc;
+}
+
+/* Half-closes and waits for every acknowledgement, reconnecting with --retry. */
+static int ship_finish(struct shipper *sh, struct elog_err *err)
+{
+	for (;;) {
+		int rc = elog_sender_finish(sh->s, err);
+
+		if (rc == 0 || !sh->retry)
+			return rc;
+		prune(sh);
+		if (!sh->head)
+			return 0;
+		rc = reconnect(sh, err);
+		if (rc)
+			return rc;
+	}
+}
+
+static int flush(struct batch *b, struct shipper *sh, struct elog_err *err)
+{
+	int rc;
 
 	if (b->n == 0)
 		return 0;
-	rc = elog_sender_send(s, b->recs, b->n, err);
+	rc = ship(sh, b->recs, b->n, err);
 	b->total += b->n;
-	for (i = 0; i < b->n; i++)
-		elog_record_clear(&b->recs[i]);
 	b->n = 0;
 	b->bytes = 0;
 	return rc;
@@ -109,7 +255,7 @@ static int input_pending(void)
 }
 
 /* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. */
-static int send_stdin(struct batch *b, struct elog_sender *s, struct elog_err *err)
+static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 {
 	size_t cap = 256 * 1024, len = 0, start;
 	char *buf = xmalloc(cap);
@@ -172,7 +318,7 @@ out:
 static int run_send(int argc, char **argv)
 {
 	struct rpc_client_opts ro;
-	struct elog_sender *s = NULL;
+	struct shipper sh;
 	struct batch *b;
 	struct elog_err err;
 	struct elog_buf extra = ELOG_BUF_INIT;
@@ -183,6 +329,8 @@ static int run_send(int argc, char **argv)
 	rc = cli_parse(&cmd_send, argc, argv, &nrest, &rest);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	memset(&sh, 0, sizeof(sh));
+	sh.ro = &ro;
 	b = xcalloc(1, sizeof(*b));
 	b->default_level = ELOG_LEVEL_INFO;
 	if (o.level) {
@@ -216,8 +364,23 @@ static int run_send(int argc, char **argv)
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		goto out;
+	if (o.retry) {
+		unsigned char rnd[16];
+		int64_t d = 60000000000LL;
+
+		if (*o.retry && elog_duration_parse(o.retry, &d, &err) != 0) {
+			rc = cli_usage_error(&cmd_send, "%s for --retry", err.msg);
+			goto out;
+		}
+		sh.retry = 1;
+		sh.retry_ns = d;
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			memset(rnd, 0, sizeof(rnd));
+		for (k = 0; k < sizeof(rnd); k++)
+			snprintf(sh.stream_id + 2 * k, 3, "%02x", rnd[k]);
+	}
 	elog_err_clear(&err);
-	if (elog_sender_open(&s, cli_server(), &ro, client_cfg.timeout_s * 1000000000LL, &err) != 0) {
+	if (elog_sender_open(&sh.s, cli_server(), &ro, client_cfg.timeout_s * 1000000000LL, &err) != 0) {
 		cli_error("%s", err.msg);
 		rc = cli_exit_of(err.code);
 		goto out;
@@ -232,19 +395,28 @@ static int run_send(int argc, char **argv)
 		}
 		add_line(b, msg.data, msg.len, 0);
 		elog_buf_release(&msg);
-		rc = flush(b, s, &err);
+		rc = flush(b, &sh, &err);
 	} else {
-		rc = send_stdin(b, s, &err);
+		rc = send_stdin(b, &sh, &err);
 	}
 	if (rc == 0)
-		rc = elog_sender_finish(s, &err);
+		rc = ship_finish(&sh, &err);
 	if (rc) {
-		cli_error("%s (%llu of %llu records acknowledged)", err.msg,
-			  (unsigned long long)elog_sender_acked(s), (unsigned long long)b->total);
+		cli_error("%s (%llu records sent, not all acknowledged)", err.msg,
+			  (unsigned long long)b->total);
 		rc = cli_exit_of(rc);
 	}
 out:
-	elog_sender_free(s);
+	elog_sender_free(sh.s);
+	while (sh.head) {
+		struct pending *p = sh.head;
+
+		sh.head = p->next;
+		for (k = 0; k < p->n; k++)
+			elog_record_clear(&p->recs[k]);
+		free(p->recs);
+		free(p);
+	}
 	for (k = 0; k < b->n; k++)
 		elog_record_clear(&b->recs[k]);
 	free(b);

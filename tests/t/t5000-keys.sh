@@ -4,6 +4,17 @@
 # serve runs on the same database are accepted by it at once.
 . "$(dirname "$0")/lib.sh"
 
+# must_fail_err STATUS [+]FILE DESC CMD...: like must_fail, CMD's stderr to FILE (+: appended).
+must_fail_err() {
+	want=$1; errf=$2; desc=$3; shift 3
+	case $errf in
+	+*) "$@" 2>>"${errf#+}" ;;
+	*) "$@" 2>"$errf" ;;
+	esac
+	got=$?
+	[ "$got" = "$want" ] || fail "$desc: exit $got, expected $want: $(cat "${errf#+}")"
+}
+
 DB="$T/h.db"
 elog keys create ci --db "$DB" >"$T/ci.key" 2>"$T/create.err" || fail "keys create"
 KEY=$(cat "$T/ci.key")
@@ -14,7 +25,7 @@ grep -qF "$KEY" "$T/create.err" && fail "key on stderr"
 elog keys create other --db "$DB" >"$T/other.key" 2>/dev/null || fail "second key"
 [ "$(cat "$T/other.key")" != "$KEY" ] || fail "two keys are equal"
 
-must_fail 1 "duplicate name" elog keys create ci --db "$DB" 2>"$T/dup.err"
+must_fail_err 1 "$T/dup.err" "duplicate name" elog keys create ci --db "$DB"
 grep -q "key 'ci' already exists" "$T/dup.err" || fail "duplicate message: $(cat "$T/dup.err")"
 must_fail 1 "bad name" elog keys create "a b" --db "$DB" 2>/dev/null
 must_fail 2 "no subcommand" elog keys --db "$DB" 2>/dev/null
@@ -39,7 +50,7 @@ grep -q '^{"name":"ci","hash_prefix":"'"$(echo "$HASH" | cut -c1-12)"'","created
 
 expect_success "revoke" elog keys revoke other --db "$DB" 2>/dev/null
 expect_success "revoke twice" elog keys revoke other --db "$DB" 2>/dev/null
-must_fail 1 "revoke unknown" elog keys revoke nosuch --db "$DB" 2>"$T/rev.err"
+must_fail_err 1 "$T/rev.err" "revoke unknown" elog keys revoke nosuch --db "$DB"
 grep -q "no key named 'nosuch'" "$T/rev.err" || fail "revoke message: $(cat "$T/rev.err")"
 elog keys list --db "$DB" --json | grep '"name":"other"' | grep -q '"revoked":"' || fail "not revoked"
 elog keys list --db "$DB" --json | grep '"name":"ci"' | grep -q '"revoked":null' || fail "ci revoked"

@@ -5,6 +5,17 @@
 # effect within about a second; validate-key's exit statuses; no key in serve's output; a key
 # is refused in plaintext to a non-loopback address before any connection; failures slowed.
 . "$(dirname "$0")/lib.sh"
+
+# must_fail_err STATUS [+]FILE DESC CMD...: like must_fail, CMD's stderr to FILE (+: appended).
+must_fail_err() {
+	want=$1; errf=$2; desc=$3; shift 3
+	case $errf in
+	+*) "$@" 2>>"${errf#+}" ;;
+	*) "$@" 2>"$errf" ;;
+	esac
+	got=$?
+	[ "$got" = "$want" ] || fail "$desc: exit $got, expected $want: $(cat "${errf#+}")"
+}
 unset ELOG_TLS_CA ELOG_TLS_CERT ELOG_TLS_KEY ELOG_TLS_CLIENT_CA ELOG_TLS_SERVER_NAME ELOG_API_KEY_FILE
 
 DB="$T/a.db"
@@ -17,14 +28,14 @@ start_serve a --auth --listen '[::1]:0'
 SERVER6=$(sed -n 2p "$T/a.ready")
 
 # elog send / logs
-must_fail 1 "send without a key" elog send -c t nokey 2>"$T/e1"
+must_fail_err 1 "$T/e1" "send without a key" elog send -c t nokey
 grep -q "unauthenticated: api key is not provided" "$T/e1" || fail "no-key message: $(cat "$T/e1")"
-ELOG_API_KEY=elog_wrong must_fail 1 "send with a wrong key" elog send -c t wrong 2>"$T/e2"
+ELOG_API_KEY=elog_wrong must_fail_err 1 "$T/e2" "send with a wrong key" elog send -c t wrong
 grep -q "unauthenticated: invalid API key" "$T/e2" || fail "wrong-key message: $(cat "$T/e2")"
 ELOG_API_KEY=$(cat "$T/gone.key") must_fail 1 "send with a revoked key" elog send -c t gone 2>/dev/null
 ELOG_API_KEY=$GOOD expect_success "send with \$ELOG_API_KEY" elog send -c t env-key
 expect_success "send with --api-key-file" elog send -c t --api-key-file "$T/good.key" file-key
-must_fail 1 "logs without a key" elog logs -n 5 2>"$T/e3"
+must_fail_err 1 "$T/e3" "logs without a key" elog logs -n 5
 grep -q "api key is not provided" "$T/e3" || fail "logs message: $(cat "$T/e3")"
 grep -q "reading history" "$T/e3" && fail "logs fell back to the database on an auth error"
 ELOG_API_KEY=$GOOD elog logs -c t >"$T/logs" || fail "logs with a key"
@@ -45,7 +56,7 @@ must_fail 1 "revoked key" elog validate-key -q --key-file "$T/gone.key"
 must_fail 2 "no key" elog validate-key 2>/dev/null
 must_fail 2 "two keys" elog validate-key a b 2>/dev/null
 must_fail 2 "key and --key-file" elog validate-key a --key-file "$T/good.key" 2>/dev/null
-must_fail 3 "unreachable" elog validate-key --timeout 1 --server 127.0.0.1:1 "$GOOD" 2>"$T/e4"
+must_fail_err 3 "$T/e4" "unreachable" elog validate-key --timeout 1 --server 127.0.0.1:1 "$GOOD"
 grep -qF "$GOOD" "$T/e4" && fail "key in an error message"
 grep -q "cannot reach server" "$T/e4" || fail "unreachable message: $(cat "$T/e4")"
 
@@ -77,9 +88,9 @@ say "revoked key refused from ${at} ms after revoke"
 
 # A key is never sent in plaintext to a non-loopback address; refused before connecting.
 start=$(date +%s%N)
-ELOG_API_KEY=$GOOD must_fail 2 "plaintext key to 10.1.2.3" elog send --server 10.1.2.3:1 x 2>"$T/e5"
-must_fail 2 "validate-key to 10.1.2.3" elog validate-key --server 10.1.2.3:1 "$GOOD" 2>>"$T/e5"
-must_fail 2 "logs to 10.1.2.3" elog logs --server 10.1.2.3:1 --api-key-file "$T/good.key" 2>>"$T/e5"
+ELOG_API_KEY=$GOOD must_fail_err 2 "$T/e5" "plaintext key to 10.1.2.3" elog send --server 10.1.2.3:1 x
+must_fail_err 2 +"$T/e5" "validate-key to 10.1.2.3" elog validate-key --server 10.1.2.3:1 "$GOOD"
+must_fail_err 2 +"$T/e5" "logs to 10.1.2.3" elog logs --server 10.1.2.3:1 --api-key-file "$T/good.key"
 [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 1000 ] || fail "refusal was not immediate"
 [ "$(grep -c "refusing to send an API key in plaintext to '10.1.2.3:1': use --tls-ca" "$T/e5")" = 3 ] ||
 	fail "refusal message: $(cat "$T/e5")"

@@ -71,8 +71,14 @@ N=120 wait_for "lines across the restart" 15 count_is
 
 say "server stopped and started again while lines keep coming"
 stop_serve
-writer 121 140
-start_serve h
+writer 121 130
+sleep 0.5
+writer 131 140
+# the same address again, so that tail finds it
+"$ELOG_BIN" serve --listen "$SERVER" --db "$T/h.db" --ready-file "$T/h2.ready" 2>"$T/h2.err" &
+SERVE_PID=$!
+SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
+wait_for "serve ready again" 20 test -s "$T/h2.ready"
 N=140 wait_for "lines after the server came back" 20 count_is
 grep -q "cannot reach\|lost the server" "$T/tail.err" || fail "outage not reported: $(cat "$T/tail.err")"
 [ "$(grep -c "cannot reach\|lost the server" "$T/tail.err")" -le 2 ] || fail "outage reported per line"

@@ -2,7 +2,8 @@
 # t7100-man-examples: every EXAMPLES command of every command's man page runs, as printed,
 # against a real serve and succeeds (jq does this with its manual). The examples rely on
 # $ELOG_SERVER (start_serve exports it) and run in a scratch directory whose history.db is the
-# serve's history ($ELOG_DB points there too). Pages are taken in the order of the command
+# serve's history ($ELOG_DB points there too), with a Makefile (all: prints two lines) and an
+# app.log (one line) for the examples to use. Pages are taken in the order of the command
 # table, examples in page order, so keys made by one example exist for the next.
 # How an example is run:
 #   elog serve ...      started in its own directory (on 127.0.0.1:0 unless it names
@@ -19,6 +20,8 @@ start_serve ex/history
 export ELOG_DB="$ex/history.db"
 # what a build example runs
 printf 'all:\n\t@echo compiling\n\t@echo linking\n' >"$ex/Makefile"
+# what a file example follows
+echo 'app started' >"$ex/app.log"
 elog send -c deploy 'release 1.3 started' || fail "seed"
 
 # examples PAGE: the commands between .EX and .EE, unescaped, one a line
