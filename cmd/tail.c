@@ -92,7 +92,7 @@ struct shipper {
 	const char *target;
 	const struct rpc_client_opts *ro;
 	int64_t connect_timeout_ns;
-	const char *buffer_word;       /* "the files keep" / "memory keeps" */
+	const char *buffer_word;       /* where lines wait meanwhile, for the message */
 	pthread_t th;
 };
 
@@ -172,7 +172,7 @@ static void *shipper_main(void *arg)
 			if (rc) {
 				s = NULL;
 				if (!reported)
-					cli_error("%s; %s lines until it is back", err.msg, sh->buffer_word);
+					cli_error("%s; %s until it is back", err.msg, sh->buffer_word);
 				reported = 1;
 				next_try = elog_mono_ns() + backoff;
 				backoff = backoff * 2 > 5000000000LL ? 5000000000LL : backoff * 2;
@@ -199,7 +199,7 @@ static void *shipper_main(void *arg)
 				b->seq = ++seq;
 			} else {
 				if (!reported)
-					cli_error("%s; %s lines until it is back", err.msg, sh->buffer_word);
+					cli_error("%s; %s until it is back", err.msg, sh->buffer_word);
 				reported = 1;
 				lost(sh, &s);
 				next_try = elog_mono_ns() + backoff;
@@ -223,7 +223,7 @@ static void *shipper_main(void *arg)
 		}
 		if (ended) {
 			if (!reported)
-				cli_error("lost the server '%s'; %s lines until it is back", sh->target,
+				cli_error("lost the server '%s'; %s until it is back", sh->target,
 					  sh->buffer_word);
 			reported = 1;
 			lost(sh, &s);
@@ -569,7 +569,7 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 	to.partial_delay_ns = PARTIAL_DELAY_NS;
 	elog_tailer_new(&t, (const char *const *)paths, (size_t)n, &to, st, &err);
 	catch_signals();
-	if (shipper_start(&sh, ro, "the files keep") != 0) {
+	if (shipper_start(&sh, ro, "lines wait in the files") != 0) {
 		elog_tailer_free(t);
 		elog_tailstate_close(st);
 		free(state);
@@ -757,7 +757,7 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 	close(pe[1]);
 	snprintf(cc.keybase, sizeof(cc.keybase), "cmd:%s:%d:%lld", host, (int)pid,
 		 (long long)elog_now_ns());
-	if (shipper_start(&sh, ro, "memory keeps") != 0) {
+	if (shipper_start(&sh, ro, "lines are kept in memory") != 0) {
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
 		return EXIT_FAIL;
@@ -893,8 +893,7 @@ out:
 const struct command cmd_tail = {
 	.name = "tail",
 	.summary = "follow files (through rotation) or wrap a command, shipping each line to the hub",
-	.usage = "[-c COMP] [--from-end] [--state PATH] FILE|GLOB...\n"
-		 "       elog tail [-c COMP] [--quiet] -- COMMAND [ARGS...]",
+	.usage = "[-c COMP] [--from-end] [--state PATH] FILE|GLOB... | [-c COMP] [--quiet] -- COMMAND [ARGS...]",
 	.options = tail_options,
 	.client = 1,
 	.run = run_tail,
@@ -928,9 +927,11 @@ const struct command cmd_tail = {
 		"tries to deliver for --timeout seconds at the end, then says how many lines could "
 		"not be delivered.",
 	.examples =
-		"elog tail --server $(head -1 $T/ready) '/var/log/app/*.log'\n"
-		"follow every log file of app, including ones created later\n"
-		"elog tail --server $(head -1 $T/ready) -c build -- make -j8\n"
-		"run make, showing and shipping its output\n",
+		"elog tail app.log\n"
+		"follow app.log through rotation, resuming where the last run stopped\n"
+		"elog tail 'app*.log'\n"
+		"follow every matching file, including ones created later\n"
+		"elog tail -c build -- make\n"
+		"run make, showing its output and shipping each line\n",
 	.files = "$XDG_STATE_HOME/elog/tail-state.db\toffsets of followed files\n",
 };

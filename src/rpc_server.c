@@ -84,9 +84,15 @@ struct rpc_call {
 	int close_cancelled;            /* out-param of RECV_CLOSE_ON_SERVER */
 
 	/* receive side (handler thread only starts it) */
-	int recv_pending, recv_done, recv_ok;
-	grpc_byte_buffer *recv_buf;
-	int half_closed;
+	/* receive side: the queue thread keeps one RECV_MESSAGE in flight and queues what
+	 * arrives (up to RECV_AHEAD messages), so a busy handler drains several per wakeup */
+	int recv_pending;               /* a RECV_MESSAGE batch is in flight */
+	int recv_started;
+	grpc_byte_buffer *recv_buf;     /* out-param of the batch in flight */
+	struct out_msg *in_head, *in_tail;
+	size_t in_len;
+	int recv_failed;
+	int half_closed;                /* the client half-closed (after the queued messages) */
 
 	/* send side */
 	struct out_msg *out_head, *out_tail;
@@ -194,6 +200,11 @@ static void call_free(struct rpc_call *c)
 		grpc_byte_buffer_destroy(c->initial);
 	if (c->recv_buf)
 		grpc_byte_buffer_destroy(c->recv_buf);
+	for (m = c->in_head; m; m = next) {
+		next = m->next;
+		grpc_byte_buffer_destroy(m->bb);
+		free(m);
+	}
 	if (c->send_bb)
 		grpc_byte_buffer_destroy(c->send_bb);
 	for (m = c->out_head; m; m = next) {
@@ -289,6 +300,11 @@ static void on_send(struct tag *t, int ok)
 	}
 	if (!ok)
 		c->dead = 1;
+	if (c->finish_started && c->recv_pending) {
+		/* The status is out; a read-ahead receive still pending would keep the call
+		 * alive: cancel it (the peer already has its status). */
+		grpc_call_cancel(c->call, NULL);
+	}
 	if (c->dead) {
 		/* Drop what cannot be sent any more. */
 		struct out_msg *m, *next;
@@ -307,16 +323,54 @@ static void on_send(struct tag *t, int ok)
 	call_unref(c);
 }
 
+#define RECV_AHEAD 64
+
+/* With c->mu held: starts a RECV_MESSAGE unless one is in flight, the stream ended, or the
+ * queue is full. */
+static void pump_recv_locked(struct rpc_call *c)
+{
+	grpc_op op;
+
+	if (c->recv_pending || c->half_closed || c->recv_failed || c->dead || c->in_len >= RECV_AHEAD)
+		return;
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &c->recv_buf;
+	if (start_locked(c, &op, 1, &c->t_recv) == 0)
+		c->recv_pending = 1;
+	else
+		c->recv_failed = 1;
+}
+
 static void on_recv(struct tag *t, int ok)
 {
 	struct rpc_call *c = CALL_OF(t, t_recv);
 
 	pthread_mutex_lock(&c->mu);
 	c->recv_pending = 0;
-	c->recv_done = 1;
-	c->recv_ok = ok;
-	if (!ok)
+	if (!ok) {
+		c->recv_failed = 1;
 		c->dead = 1;
+		if (c->recv_buf) {
+			grpc_byte_buffer_destroy(c->recv_buf);
+			c->recv_buf = NULL;
+		}
+	} else if (!c->recv_buf) {
+		c->half_closed = 1;
+	} else {
+		struct out_msg *m = xmalloc(sizeof(*m));
+
+		m->bb = c->recv_buf;
+		m->next = NULL;
+		c->recv_buf = NULL;
+		if (c->in_tail)
+			c->in_tail->next = m;
+		else
+			c->in_head = m;
+		c->in_tail = m;
+		c->in_len++;
+		pump_recv_locked(c);
+	}
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	call_unref(c);
@@ -361,11 +415,6 @@ static void *handler_main(void *arg)
 	pthread_mutex_unlock(&c->mu);
 	if (!finished)
 		rpc_call_finish(c, RPC_INTERNAL, "handler ended without a status");
-	/* A receive may still be pending (client never half-closed): cancel so it completes. */
-	pthread_mutex_lock(&c->mu);
-	if (c->recv_pending)
-		grpc_call_cancel(c->call, NULL);
-	pthread_mutex_unlock(&c->mu);
 
 	pthread_mutex_lock(&s->mu);
 	s->active_handlers--;
@@ -679,7 +728,6 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 
 int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
-	grpc_op op;
 	grpc_byte_buffer *bb;
 	int rc;
 
@@ -692,38 +740,28 @@ int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, Proto
 		return rc == 0 ? 1 : rc;
 	}
 	pthread_mutex_lock(&c->mu);
-	if (c->half_closed) {
-		pthread_mutex_unlock(&c->mu);
-		return 0;
+	if (!c->recv_started) {
+		c->recv_started = 1;
+		pump_recv_locked(c);
 	}
-	if (c->dead) {
-		pthread_mutex_unlock(&c->mu);
-		return -1;
-	}
-	memset(&op, 0, sizeof(op));
-	op.op = GRPC_OP_RECV_MESSAGE;
-	op.data.recv_message.recv_message = &c->recv_buf;
-	c->recv_done = 0;
-	if (start_locked(c, &op, 1, &c->t_recv) != 0) {
-		pthread_mutex_unlock(&c->mu);
-		return -1;
-	}
-	c->recv_pending = 1;
-	while (!c->recv_done)
+	while (!c->in_head && !c->half_closed && !c->recv_failed && !c->dead)
 		pthread_cond_wait(&c->cv, &c->mu);
-	bb = c->recv_buf;
-	c->recv_buf = NULL;
-	if (!c->recv_ok) {
+	if (!c->in_head) {
+		rc = c->half_closed && !c->recv_failed ? 0 : -1;
 		pthread_mutex_unlock(&c->mu);
-		if (bb)
-			grpc_byte_buffer_destroy(bb);
-		return -1;
+		return rc;
 	}
-	if (!bb) {
-		c->half_closed = 1;
-		pthread_mutex_unlock(&c->mu);
-		return 0;
+	{
+		struct out_msg *m = c->in_head;
+
+		c->in_head = m->next;
+		if (!c->in_head)
+			c->in_tail = NULL;
+		c->in_len--;
+		bb = m->bb;
+		free(m);
 	}
+	pump_recv_locked(c);
 	pthread_mutex_unlock(&c->mu);
 	rc = unpack_message(d, bb, out);
 	grpc_byte_buffer_destroy(bb);
