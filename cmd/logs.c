@@ -9,6 +9,8 @@
 #include "cli.h"
 #include "query.h"
 #include "display.h"
+#include "client.h"
+#include "store.h"
 #include "util.h"
 
 static struct query_opts q;
@@ -89,6 +91,41 @@ static int want_color(const char *when)
 	return -1;
 }
 
+/*
+ * Tells the text display which components to expect, so the prefix padding is the same from
+ * the first line: the -c names when given, else every component of the history (from the
+ * server, or the file with --db). Best effort: a failure here is reported by the read itself.
+ */
+static void hint_components(struct elog_display *d, const struct elog_filter *f)
+{
+	struct elog_store *st = NULL;
+	struct rpc_client_opts ro;
+	struct elog_err err;
+	char **names = NULL, *key = NULL;
+	size_t n = 0, i;
+
+	if (f->ncomponents) {
+		elog_display_hint_components(d, f->components, f->ncomponents);
+		return;
+	}
+	elog_err_clear(&err);
+	if (q.db) {
+		if (elog_store_open(&st, q.db, ELOG_STORE_READONLY, &err) == 0 &&
+		    elog_store_components(st, &names, &n, &err) != 0)
+			names = NULL, n = 0;
+		elog_store_close(st);
+	} else if (cli_client_opts(&ro, &key) == 0) {
+		if (elog_client_components(cli_server(), &ro, &names, &n,
+					   client_cfg.timeout_s * 1000000000LL, &err) != 0)
+			n = 0;
+		free(key);
+	}
+	elog_display_hint_components(d, names, n);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static int run_logs(int argc, char **argv)
 {
 	struct elog_display_opts dopts;
@@ -121,6 +158,8 @@ static int run_logs(int argc, char **argv)
 		dopts.utc = o.utc;
 		memset(&w, 0, sizeof(w));
 		w.d = elog_display_new(&dopts);
+		if (!o.json && !o.no_prefix)
+			hint_components(w.d, &f);
 		rc = query_run(&cmd_logs, &q, &f, on_record, on_notice, on_page_end, &w);
 		out_flush(&w);
 		elog_buf_release(&w.buf);

@@ -197,8 +197,9 @@ static int run_serve(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (nrest > 0) {
+		rc = cli_usage_error(&cmd_serve, "unexpected argument '%s'", rest[0]);
 		free(rest);
-		return cli_usage_error(&cmd_serve, "unexpected argument '%s'", rest[0]);
+		return rc;
 	}
 	free(rest);
 	if (!o.tls_cert != !o.tls_key)

@@ -534,7 +534,7 @@ static void *loop_main(void *arg)
 int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 {
 	struct rpc_server *s = xcalloc(1, sizeof(*s));
-	grpc_arg args[5];
+	grpc_arg args[6];
 	grpc_channel_args cargs;
 
 	(void)err;
@@ -543,7 +543,10 @@ int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 	args[2] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, { .integer = 1 } };
 	args[3] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MAX_PING_STRIKES, { .integer = 0 } };
 	args[4] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, { .integer = 64 << 20 } };
-	cargs.num_args = 5;
+	/* No SO_REUSEPORT: a port another process (or another hub) holds is an error, not a
+	 * silently shared port. */
+	args[5] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, { .integer = 0 } };
+	cargs.num_args = 6;
 	cargs.args = args;
 	rpc_init();
 	pthread_mutex_init(&s->mu, NULL);

@@ -243,6 +243,47 @@ static void test_queue_full(void)
 	rm_rf(dir);
 }
 
+static void test_idle_release(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX";
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl;
+	struct elog_slog_session *s;
+	struct elog_slog_stats st;
+	struct elog_err err;
+	int64_t seq = 0;
+	uint64_t ticket = 0;
+	int i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	o.dir = dir;
+	o.idle_ns = 200000000LL;
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	CHECK_INT(elog_slog_acquire(sl, "idle", &s, &err), 0);
+	CHECK_INT(append(s, 0, "a", &seq, &ticket), 0);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	for (i = 0; i < 100; i++) {
+		elog_slog_stats(sl, &st);
+		if (st.sessions == 0 && st.compressed == 1)
+			break;
+		usleep(20000);
+	}
+	CHECK_INT(st.sessions, 0);
+	CHECK_INT(st.rotations, 1);
+	CHECK_INT(st.compressed, 1);
+	CHECK_INT(count_files(dir, ".logtmp"), 0);
+	CHECK_INT(count_files(dir, ".1-1.log.gz"), 1);
+	/* the writer is gone; the session comes back with its counter */
+	CHECK_INT(elog_slog_acquire(sl, "idle", &s, &err), 0);
+	CHECK_INT(append(s, 0, "b", &seq, &ticket), 0);
+	CHECK_INT(seq, 2);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	elog_slog_close(sl);
+	rm_rf(dir);
+}
+
 UNIT_MAIN({ "file_name", test_file_name }, { "file_name_long", test_file_name_long },
 	  { "rotated_name", test_rotated_name }, { "roundtrip", test_roundtrip },
-	  { "queue_full", test_queue_full })
+	  { "queue_full", test_queue_full }, { "idle_release", test_idle_release })
