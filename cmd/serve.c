@@ -301,6 +301,14 @@ out:
 	rpc_server_stop_accepting(srv);
 	elog_hub_stop_followers(hub);
 	rpc_server_shutdown(srv, 2000);
+	{
+		struct elog_hub_stats st;
+
+		elog_hub_stats(hub, &st);
+		if (!o.quiet && rc == EXIT_OK)
+			fprintf(stderr, "elog serve: %llu records committed in %llu transactions this run\n",
+				(unsigned long long)st.committed, (unsigned long long)st.transactions);
+	}
 	elog_hub_close(hub);
 	elog_svc_flowctl_free(&svc);
 	elog_svc_logsvc_free(&svc);

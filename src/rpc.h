@@ -94,6 +94,11 @@ int rpc_server_active_calls(struct rpc_server *s);
  */
 int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
 
+/* The same, with protobuf-c allocating through alloc (e.g. an arena); the message is freed
+ * with the same allocator (or by releasing the arena). */
+int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
+		       ProtobufCAllocator *alloc, ProtobufCMessage **out);
+
 /* Queues m to be sent (packed now; m stays the caller's). Never blocks. Returns 0, or -1 when
  * the call is dead or finished. */
 int rpc_call_send(struct rpc_call *c, const ProtobufCMessage *m);

@@ -168,8 +168,8 @@ static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
 }
 
 /* Returns 0 and *out, or -2 when the bytes do not decode. */
-static int unpack_message(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb,
-			  ProtobufCMessage **out)
+static int unpack_message_with(const ProtobufCMessageDescriptor *d, ProtobufCAllocator *alloc,
+			       grpc_byte_buffer *bb, ProtobufCMessage **out)
 {
 	grpc_byte_buffer_reader r;
 	grpc_slice s;
@@ -179,10 +179,11 @@ static int unpack_message(const ProtobufCMessageDescriptor *d, grpc_byte_buffer 
 		return -2;
 	s = grpc_byte_buffer_reader_readall(&r);
 	grpc_byte_buffer_reader_destroy(&r);
-	*out = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	*out = protobuf_c_message_unpack(d, alloc, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
 	grpc_slice_unref(s);
 	return *out ? 0 : -2;
 }
+
 
 /* ---- call lifetime -------------------------------------------------------------------- */
 
@@ -731,6 +732,12 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 
 int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
+	return rpc_call_recv_with(c, d, NULL, out);
+}
+
+int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
+		       ProtobufCAllocator *alloc, ProtobufCMessage **out)
+{
 	grpc_byte_buffer *bb;
 	int rc;
 
@@ -739,7 +746,7 @@ int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, Proto
 		if (c->initial_taken || !c->initial)
 			return c->initial_taken ? 0 : -2;
 		c->initial_taken = 1;
-		rc = unpack_message(d, c->initial, out);
+		rc = unpack_message_with(d, alloc, c->initial, out);
 		return rc == 0 ? 1 : rc;
 	}
 	pthread_mutex_lock(&c->mu);
@@ -766,7 +773,7 @@ int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, Proto
 	}
 	pump_recv_locked(c);
 	pthread_mutex_unlock(&c->mu);
-	rc = unpack_message(d, bb, out);
+	rc = unpack_message_with(d, alloc, bb, out);
 	grpc_byte_buffer_destroy(bb);
 	return rc == 0 ? 1 : rc;
 }

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "util.h"
 #include "record.h"
+#include "convert.h"
 #include "flowctl.pb-c.h"
 
 #define STREAM_GROUP_MAX 4096      /* records held while the hub is busy */
@@ -517,7 +518,8 @@ static char *entry_message(const char *s)
 	return elog_buf_detach(&b);
 }
 
-static void record_from_entry(struct elog_record *r, Flowctl__LogEntry *e)
+/* convert.h */
+void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e)
 {
 	const char *lv = e->level ? e->level : "";
 	int level = elog_level_parse(lv, strlen(lv));
@@ -667,7 +669,7 @@ static void fc_stream_logs(struct rpc_call *call, void *ctx)
 			details = "undecodable flowctl.LogEntry";
 			break;
 		}
-		record_from_entry(&rec, (Flowctl__LogEntry *)m);
+		elog_conv_flowctl_entry(&rec, (Flowctl__LogEntry *)m);
 		protobuf_c_message_free_unpacked(m, NULL);
 		pthread_mutex_lock(&sc.mu);
 		while (sc.n >= STREAM_GROUP_MAX && !sc.failed)

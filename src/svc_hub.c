@@ -12,6 +12,8 @@
 #include "wire.h"
 #include "err.h"
 #include "util.h"
+#include "convert.h"
+#include "arena.h"
 #include "elog.pb-c.h"
 
 #define MAX_INFLIGHT_BATCHES 32
@@ -26,11 +28,20 @@ struct ingest_call {
 	int failed;
 };
 
+/* One received batch: its records are views into the unpacked message, and the message,
+ * the record array and any repaired strings all live in one arena freed after the ack. */
 struct ingest_req {
 	struct elog_ingest in;
 	struct ingest_call *ic;
 	uint64_t seq;
+	struct elog_arena arena;
 };
+
+static void ingest_req_free(struct ingest_req *req)
+{
+	elog_arena_release(&req->arena);
+	free(req);
+}
 
 static void ingest_done(struct elog_ingest *in, int rc, const char *msg)
 {
@@ -59,13 +70,37 @@ static void ingest_done(struct elog_ingest *in, int rc, const char *msg)
 	ic->inflight--;
 	pthread_cond_broadcast(&ic->cv);
 	pthread_mutex_unlock(&ic->mu);
-	for (i = 0; i < in->n; i++)
-		elog_record_clear(&in->recs[i]);
-	free(in->recs);
-	free(req);
+	ingest_req_free(req);
 }
 
-static void record_from_pb(struct elog_record *r, Elog__V1__Record *p)
+/* A string field as a record view: the field itself when it is valid UTF-8, else a repaired
+ * copy in the arena; dflt when empty. */
+static char *view_string(struct elog_arena *a, char *s, const char *dflt)
+{
+	size_t n;
+
+	if (!s || !*s)
+		return (char *)dflt;
+	n = strlen(s);
+	return elog_utf8_valid(s, n) ? s : elog_arena_utf8(a, s, n);
+}
+
+/* Fills r with views into p (see struct ingest_req). */
+static void native_record_view(struct elog_record *r, Elog__V1__Record *p, struct elog_arena *a)
+{
+	r->id = 0;
+	r->ts_ns = p->ts_ns > 0 ? p->ts_ns : 0;
+	r->arrival_ns = 0;
+	r->level = p->level >= 0 && p->level < ELOG_LEVEL_COUNT ? p->level : ELOG_LEVEL_INFO;
+	r->component = view_string(a, p->component, "default");
+	r->msg = view_string(a, p->msg, "");
+	r->fields = view_string(a, p->fields, "");
+	r->source = view_string(a, p->source, "elog");
+	r->dedupe_key = view_string(a, p->dedupe_key, "");
+}
+
+/* convert.h */
+void elog_conv_native_record(struct elog_record *r, Elog__V1__Record *p)
 {
 	r->id = 0;
 	r->ts_ns = p->ts_ns > 0 ? p->ts_ns : 0;
@@ -99,41 +134,36 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 	for (;;) {
 		ProtobufCMessage *m;
 		Elog__V1__RecordBatch *b;
-		struct ingest_req *req;
-		int rc = rpc_call_recv(call, &elog__v1__record_batch__descriptor, &m);
+		struct ingest_req *req = xcalloc(1, sizeof(*req));
+		int rc;
 		size_t i;
 
-		if (rc == 0)
-			break;
-		if (rc == -1) {
-			status = RPC_CANCELLED;
-			break;
-		}
-		if (rc == -2) {
-			status = RPC_INVALID_ARGUMENT;
-			details = "undecodable elog.v1.RecordBatch";
+		elog_arena_init(&req->arena);
+		rc = rpc_call_recv_with(call, &elog__v1__record_batch__descriptor, &req->arena.pb, &m);
+		if (rc != 1) {
+			ingest_req_free(req);
+			if (rc == 0)
+				break;
+			status = rc == -1 ? RPC_CANCELLED : RPC_INVALID_ARGUMENT;
+			details = rc == -1 ? NULL : "undecodable elog.v1.RecordBatch";
 			break;
 		}
 		b = (Elog__V1__RecordBatch *)m;
-		req = xcalloc(1, sizeof(*req));
 		req->ic = &ic;
 		req->seq = b->seq;
 		req->in.n = b->n_records;
-		req->in.recs = xcalloc(b->n_records ? b->n_records : 1, sizeof(struct elog_record));
+		req->in.recs = elog_arena_alloc(&req->arena,
+						(b->n_records ? b->n_records : 1) * sizeof(struct elog_record));
 		req->in.done = ingest_done;
 		for (i = 0; i < b->n_records; i++)
-			record_from_pb(&req->in.recs[i], b->records[i]);
-		protobuf_c_message_free_unpacked(m, NULL);
+			native_record_view(&req->in.recs[i], b->records[i], &req->arena);
 
 		pthread_mutex_lock(&ic.mu);
 		while (ic.inflight >= MAX_INFLIGHT_BATCHES && !ic.failed)
 			pthread_cond_wait(&ic.cv, &ic.mu);
 		if (ic.failed) {
 			pthread_mutex_unlock(&ic.mu);
-			for (i = 0; i < req->in.n; i++)
-				elog_record_clear(&req->in.recs[i]);
-			free(req->in.recs);
-			free(req);
+			ingest_req_free(req);
 			break;
 		}
 		ic.inflight++;
@@ -142,10 +172,7 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 			pthread_mutex_lock(&ic.mu);
 			ic.inflight--;
 			pthread_mutex_unlock(&ic.mu);
-			for (i = 0; i < req->in.n; i++)
-				elog_record_clear(&req->in.recs[i]);
-			free(req->in.recs);
-			free(req);
+			ingest_req_free(req);
 			status = RPC_UNAVAILABLE;
 			details = "server is shutting down";
 			break;
@@ -266,6 +293,10 @@ static void hub_components(struct rpc_call *call, void *ctx)
 	rc = rpc_call_recv(call, &elog__v1__components_request__descriptor, &m);
 	if (rc == 1)
 		protobuf_c_message_free_unpacked(m, NULL);
+	else if (rc == -2) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable elog.v1.ComponentsRequest");
+		return;
+	}
 	elog_err_clear(&err);
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)

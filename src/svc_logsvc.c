@@ -16,6 +16,7 @@
 #include "err.h"
 #include "util.h"
 #include "record.h"
+#include "convert.h"
 #include "logging.pb-c.h"
 
 #define NS_PER_S 1000000000LL
@@ -211,38 +212,77 @@ static int touch(struct elog_svc *svc, struct touched **v, size_t *n, const char
 	return 0;
 }
 
+/* convert.h */
+void elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_frame *f,
+			    struct elog_buf *meta)
+{
+	memset(f, 0, sizeof(*f));
+	if (fr->time && fr->time->seconds > 0 && fr->time->seconds < INT64_MAX / NS_PER_S - 1)
+		f->time_ns = fr->time->seconds * NS_PER_S + fr->time->nanos;
+	if (f->time_ns < 0)
+		f->time_ns = 0;       /* negative nanos before the epoch's first seconds */
+	f->seq = fr->seq;
+	f->session_id = pb_str(fr->session_id);
+	f->user_id = pb_str(fr->user_id);
+	f->role = pb_str(fr->role);
+	f->content = pb_str(fr->content);
+	if (fr->metadata)
+		struct_json(meta, fr->metadata, 0);
+	f->metadata_json = meta->len ? meta->data : NULL;
+}
+
+void elog_conv_logsvc_frame_free(struct elog_slog_frame *f)
+{
+	free((char *)f->session_id);
+	free((char *)f->user_id);
+	free((char *)f->role);
+	free((char *)f->content);
+	memset(f, 0, sizeof(*f));
+}
+
+void elog_conv_logsvc_record(struct elog_record *r, const struct elog_slog_frame *f,
+			     int64_t seq, int32_t version)
+{
+	struct elog_buf fields = ELOG_BUF_INIT;
+	const char *user = f->user_id ? f->user_id : "", *role = f->role ? f->role : "";
+
+	elog_record_init(r);
+	r->ts_ns = f->time_ns;
+	r->level = ELOG_LEVEL_INFO;
+	elog_record_set(&r->component, f->session_id, f->session_id ? strlen(f->session_id) : 0);
+	elog_record_take(&r->msg, record_message(f->content ? f->content : ""));
+	elog_buf_adds(&fields, "{\"user_id\":");
+	elog_json_quote(&fields, user, strlen(user));
+	elog_buf_adds(&fields, ",\"role\":");
+	elog_json_quote(&fields, role, strlen(role));
+	elog_buf_addf(&fields, ",\"seq\":%lld,\"version\":%d", (long long)seq, (int)version);
+	if (f->metadata_json && *f->metadata_json) {
+		elog_buf_adds(&fields, ",\"metadata\":");
+		elog_buf_adds(&fields, f->metadata_json);
+	}
+	elog_buf_addc(&fields, '}');
+	elog_record_take(&r->fields, elog_buf_detach(&fields));
+	elog_record_set(&r->source, "logging.v1", 10);
+}
+
 /* Writes one frame to its session file and submits its history record. 0, or an rpc status
  * with msg. */
 static int take_frame(struct elog_svc *svc, struct lcall *lc, Logging__V1__LogFrame *fr,
 		      struct touched **tv, size_t *tn, char *msg, size_t msgsz)
 {
 	struct elog_slog_frame f;
-	struct elog_buf meta = ELOG_BUF_INIT, fields = ELOG_BUF_INIT;
+	struct elog_buf meta = ELOG_BUF_INIT;
 	struct touched *t;
 	struct elog_err err;
 	struct lreq *req;
-	char *id = pb_str(fr->session_id), *user = pb_str(fr->user_id), *role = pb_str(fr->role);
-	char *content = pb_str(fr->content);
-	int64_t seq = 0, ts = 0;
+	int64_t seq = 0;
 	int status = RPC_OK, rc;
 
 	elog_err_clear(&err);
-	if (fr->time && fr->time->seconds > 0 && fr->time->seconds < INT64_MAX / NS_PER_S - 1)
-		ts = fr->time->seconds * NS_PER_S + fr->time->nanos;
-	if (fr->metadata)
-		struct_json(&meta, fr->metadata, 0);
-	rc = touch(svc, tv, tn, id, &t, &err);
-	if (rc == 0) {
-		memset(&f, 0, sizeof(f));
-		f.time_ns = ts;
-		f.seq = fr->seq;
-		f.session_id = id;
-		f.user_id = user;
-		f.role = role;
-		f.content = content;
-		f.metadata_json = meta.len ? meta.data : NULL;
+	elog_conv_logsvc_frame(fr, &f, &meta);
+	rc = touch(svc, tv, tn, f.session_id, &t, &err);
+	if (rc == 0)
 		rc = elog_slog_append(t->s, &f, &seq, &t->ticket, &err);
-	}
 	if (rc != 0) {
 		status = rc == ELOG_EUSAGE ? RPC_INVALID_ARGUMENT :
 			 rc == ELOG_EFULL ? RPC_RESOURCE_EXHAUSTED :
@@ -252,24 +292,7 @@ static int take_frame(struct elog_svc *svc, struct lcall *lc, Logging__V1__LogFr
 	}
 	req = xcalloc(1, sizeof(*req));
 	req->lc = lc;
-	elog_record_init(&req->rec);
-	req->rec.ts_ns = ts;
-	req->rec.level = ELOG_LEVEL_INFO;
-	elog_record_take(&req->rec.component, id);
-	id = NULL;
-	elog_record_take(&req->rec.msg, record_message(content));
-	elog_buf_adds(&fields, "{\"user_id\":");
-	elog_json_quote(&fields, user, strlen(user));
-	elog_buf_adds(&fields, ",\"role\":");
-	elog_json_quote(&fields, role, strlen(role));
-	elog_buf_addf(&fields, ",\"seq\":%lld,\"version\":%d", (long long)seq, (int)fr->version);
-	if (meta.len) {
-		elog_buf_adds(&fields, ",\"metadata\":");
-		elog_buf_add(&fields, meta.data, meta.len);
-	}
-	elog_buf_addc(&fields, '}');
-	elog_record_take(&req->rec.fields, elog_buf_detach(&fields));
-	elog_record_set(&req->rec.source, "logging.v1", 10);
+	elog_conv_logsvc_record(&req->rec, &f, seq, fr->version);
 	req->in.recs = &req->rec;
 	req->in.n = 1;
 	req->in.done = lreq_done;
@@ -286,12 +309,8 @@ static int take_frame(struct elog_svc *svc, struct lcall *lc, Logging__V1__LogFr
 		snprintf(msg, msgsz, "server is shutting down");
 	}
 out:
-	free(id);
-	free(user);
-	free(role);
-	free(content);
+	elog_conv_logsvc_frame_free(&f);
 	elog_buf_release(&meta);
-	elog_buf_release(&fields);
 	return status;
 }
 

@@ -25,6 +25,7 @@
 #include "util.h"
 #include "record.h"
 #include "jsonline.h"
+#include "convert.h"
 #include "electrician.pb-c.h"
 
 #define RELAY_GROUP_MAX 4096       /* payloads held while the hub is busy */
@@ -326,6 +327,20 @@ static const char *relay_decode(const struct relay_ctx *x, const Electrician__Wr
 	elog_buf_addc(&b, '}');
 	elog_record_take(&r->fields, elog_buf_detach(&b));
 	return why;
+}
+
+/* convert.h */
+const char *elog_conv_relay_payload(const char *stream_id,
+				    const Electrician__MessageMetadata *defaults,
+				    const char *call_trace, const Electrician__WrappedPayload *p,
+				    struct elog_record *r)
+{
+	struct relay_ctx x;
+
+	x.stream_id = stream_id ? stream_id : "";
+	x.defaults = defaults;
+	x.call_trace = call_trace ? call_trace : "";
+	return relay_decode(&x, p, r);
 }
 
 /* ---- StreamReceive ----------------------------------------------------------------------- */

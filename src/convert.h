@@ -1,0 +1,54 @@
+/*
+ * convert.h — each contract's messages decoded into records, as the services do it. The
+ * conversions live with their service (svc_*.c); they are declared here so the fuzz targets
+ * (tests/fuzz/fuzz_native.c, fuzz_flowctl.c, fuzz_relay.c, fuzz_logsvc.c) can drive them
+ * with arbitrary decoded messages.
+ *
+ * Every conversion promises, whatever the message holds: the record's strings are valid
+ * UTF-8, its level is in range, its fields are "" or one JSON object, its message is at most
+ * ELOG_MAX_LINE bytes plus ELOG_TRUNC_MARK.
+ */
+#ifndef ELOG_CONVERT_H
+#define ELOG_CONVERT_H
+
+#include <stdint.h>
+#include "record.h"
+#include "elog.pb-c.h"
+#include "flowctl.pb-c.h"
+#include "electrician.pb-c.h"
+#include "logging.pb-c.h"
+
+struct elog_buf;
+struct elog_slog_frame;
+
+/* elog.v1.Record -> r (svc_hub.c). Takes p's strings (the fields are left NULL or ""). */
+void elog_conv_native_record(struct elog_record *r, Elog__V1__Record *p);
+
+/* flowctl.LogEntry -> r, initialized here (svc_flowctl.c). May take e's component_id. */
+void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e);
+
+/*
+ * electrician.WrappedPayload -> r, initialized here (svc_relay.c). stream_id ("" or NULL for
+ * unary calls), the open's default metadata (or NULL) and the call's trace-id metadata (or
+ * NULL) are what the payload is decoded with besides itself. Returns NULL when the payload was
+ * decoded, else a static text saying why not (r then holds its bytes as text, flagged).
+ */
+const char *elog_conv_relay_payload(const char *stream_id,
+				    const Electrician__MessageMetadata *defaults,
+				    const char *call_trace, const Electrician__WrappedPayload *p,
+				    struct elog_record *r);
+
+/*
+ * logging.v1.LogFrame (svc_logsvc.c), in two steps because the session file decides the seq:
+ * elog_conv_logsvc_frame fills f with malloc'd valid-UTF-8 copies of fr's strings (free them
+ * with elog_conv_logsvc_frame_free), its time (0 when unset or out of range) and its metadata
+ * as JSON text kept in meta (f->metadata_json NULL when there is none);
+ * elog_conv_logsvc_record then builds the history record of f as stored with seq.
+ */
+void elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_frame *f,
+			    struct elog_buf *meta);
+void elog_conv_logsvc_frame_free(struct elog_slog_frame *f);
+void elog_conv_logsvc_record(struct elog_record *r, const struct elog_slog_frame *f,
+			     int64_t seq, int32_t version);
+
+#endif
