@@ -293,10 +293,10 @@ static void test_json_lines(void)
 	/* bytes that aren't UTF-8, NULs and control characters still give valid JSON */
 	elog_buf_reset(&out);
 	elog_record_clear(&r);
-	r.component = (free(r.component), xstrdup("c\xc3"));          /* bypass the repair */
+	elog_record_take(&r.component, xstrdup("c\xc3"));          /* bypass the repair */
 	elog_record_set(&r.msg, "a\0b\xff\x01\x7f\n", 7);
-	r.fields = (free(r.fields), xstrdup("{\"a\":\"\xff\"}"));
-	r.source = (free(r.source), xstrdup("s\xed\xa0\x80"));
+	elog_record_take(&r.fields, xstrdup("{\"a\":\"\xff\"}"));
+	elog_record_take(&r.source, xstrdup("s\xed\xa0\x80"));
 	elog_display_record(d, &r, &out);
 	CHECK(out.len > 0 && out.data[out.len - 1] == '\n');
 	CHECK(elog_utf8_valid(out.data, out.len));
@@ -318,7 +318,7 @@ static void test_json_lines(void)
 			      "{\"a\":01}", "{\"a\":\"\\q\"}" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		elog_buf_reset(&out);
-		r.fields = (free(r.fields), xstrdup(bad[i]));
+		elog_record_take(&r.fields, xstrdup(bad[i]));
 		elog_display_record(d, &r, &out);
 		v = yajl_tree_parse(out.data, errbuf, sizeof(errbuf));
 		CHECK(v != NULL);
@@ -331,7 +331,7 @@ static void test_json_lines(void)
 	}
 	/* a nested valid object is passed through */
 	elog_buf_reset(&out);
-	r.fields = (free(r.fields), xstrdup(" {\"a\":{\"b\":[true,false,null,\"\\ud83d\\ude00\",-0.5E+2]}} "));
+	elog_record_take(&r.fields, xstrdup(" {\"a\":{\"b\":[true,false,null,\"\\ud83d\\ude00\",-0.5E+2]}} "));
 	elog_display_record(d, &r, &out);
 	v = yajl_tree_parse(out.data, errbuf, sizeof(errbuf));
 	CHECK(v != NULL);
