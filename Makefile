@@ -145,7 +145,11 @@ check-layering:
 	$(Q)! grep -nE '\b(f?printf|puts|exit|abort|perror)\s*\(' src/*.c | grep -v 'snprintf\|vsnprintf' || \
 		(echo "src/ must not print or exit"; false)
 
-bench: elog
+build/relay_bench: bench/relay_bench.c $(O)/libelog.a
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
+
+bench: elog build/relay_bench
 	$(Q)sh bench/run.sh
 
 install: elog

@@ -81,4 +81,27 @@ kill $SERVE_PID; wait $SERVE_PID 2>/dev/null
 start_serve "$B/fresh.db"
 sleep 0.5
 row "serve idle RSS, fresh (KiB)" "$(rss $SERVE_PID)" "-" "-"
-if [ -x "$top/bench/latency.sh" ]; then sh "$top/bench/latency.sh" "$ELOG" "$B"; fi
+
+# 6. follow latency at 10k lines/s (LAT_SECONDS, default 30)
+sh "$top/bench/latency.sh" "$ELOG" "$B"
+
+# 7. relay: one StreamReceive stream from a C peer, RELAY_N payloads (default N)
+if [ -x "$top/build/relay_bench" ]; then
+	res=$("$top/build/relay_bench" "$ELOG_SERVER" "${RELAY_N:-$N}")
+	printf '| %-44s | %s |\n' "relay StreamReceive, one C stream" "$res"
+fi
+
+# 8. serve memory while N lines are ingested with a stalled `logs -f` follower
+kill $SERVE_PID; wait $SERVE_PID 2>/dev/null
+start_serve "$B/stall.db"
+sleep 0.3
+base=$(rss $SERVE_PID)
+"$ELOG" logs -f > "$B/stall.fifo.out" 2>/dev/null &
+LP=$!
+kill -STOP $LP
+peak=$base
+"$ELOG" send -c stall < "$B/data.jsonl" &
+SDP=$!
+while kill -0 $SDP 2>/dev/null; do r=$(rss $SERVE_PID); [ "$r" -gt "$peak" ] && peak=$r; sleep 0.2; done
+kill -CONT $LP; kill $LP 2>/dev/null
+row "serve RSS growth, $N lines + stalled follower (KiB)" "$((peak - base))" "-" "-"

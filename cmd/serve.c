@@ -220,6 +220,8 @@ static int run_serve(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* past a file-size limit a write fails with EFBIG (reported like a full disk) */
+	signal(SIGXFSZ, SIG_IGN);
 
 	rpc_set_log_sink(grpc_log);
 	elog_err_clear(&err);

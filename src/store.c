@@ -132,6 +132,17 @@ static int sqlite_to_elog(int rc)
 	}
 }
 
+/* sqlite_to_elog for a write: an I/O error that is in fact a full disk, a quota or a file
+ * size limit (EFBIG, the process ignoring SIGXFSZ) counts as full too. */
+static int write_error(struct elog_store *s, int rc)
+{
+	int e = sqlite3_system_errno(s->db);
+
+	if ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EFBIG || e == EDQUOT))
+		return ELOG_EFULL;
+	return sqlite_to_elog(rc);
+}
+
 /* Resets a statement after a step, whatever the step returned; keeps it ready for reuse. */
 static void stmt_done(sqlite3_stmt *st)
 {
@@ -510,7 +521,7 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 			}
 			rc = sqlite3_step(m);
 			if (rc != SQLITE_DONE) {
-				ret = elog_err_set(err, sqlite_to_elog(rc), "cannot write history '%s': %s",
+				ret = elog_err_set(err, write_error(s, rc), "cannot write history '%s': %s",
 						   s->path, sqlite3_errmsg(s->db));
 				stmt_done(m);
 				goto rollback;
@@ -541,7 +552,7 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
 			/* Reset only after taking the message: reset may replace it. */
-			ret = elog_err_set(err, sqlite_to_elog(rc), "cannot write history '%s': %s",
+			ret = elog_err_set(err, write_error(s, rc), "cannot write history '%s': %s",
 					   s->path, sqlite3_errmsg(s->db));
 			stmt_done(st);
 			goto rollback;
@@ -562,7 +573,7 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		*stored = count;
 	return 0;
 fail:
-	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot write history '%s': %s", s->path,
+	ret = elog_err_set(err, write_error(s, rc), "cannot write history '%s': %s", s->path,
 			   sqlite3_errmsg(s->db));
 rollback:
 	if (!sqlite3_get_autocommit(s->db))
