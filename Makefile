@@ -19,7 +19,8 @@ ifeq ($(SAN),1)
 OPT      ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN     = -fsanitize=address,undefined
 else
-OPT      ?= -O2
+OPT      ?= -O2 -flto=auto
+LDOPT     = -flto=auto
 LDSAN     =
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -81,7 +82,7 @@ endif
 
 $(O)/elog: $(CMD_OBJ) $(O)/libelog.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDSAN) -o $@ $(CMD_OBJ) $(O)/libelog.a $(LIBS)
+	$(Q)$(CC) $(LDSAN) $(LDOPT) -o $@ $(CMD_OBJ) $(O)/libelog.a $(LIBS)
 
 $(O)/libelog.a: $(LIB_OBJ)
 	@echo "  AR      $@"
@@ -174,7 +175,8 @@ FUZZ_LIB_SRC = $(LIB_SRC)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
-	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -I$(O)/gen \
+	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Isrc -I$(O)/gen \
 		$(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(GEN_C) \
 		$(shell pkg-config --libs $(PKGS)) -lpthread -lm
 

@@ -12,6 +12,7 @@
 #include "client.h"
 #include "err.h"
 #include "util.h"
+#include "arena.h"
 #include "elog.pb-c.h"
 
 #define WINDOW 16
@@ -212,6 +213,7 @@ struct elog_reader {
 	struct rpc_channel *ch;
 	struct rpc_ccall *call;
 	char *target;
+	struct elog_arena arena;
 };
 
 int elog_reader_open(struct elog_reader **out, const char *target, const struct rpc_client_opts *o,
@@ -225,6 +227,7 @@ int elog_reader_open(struct elog_reader **out, const char *target, const struct 
 	int i, rc;
 
 	r->target = xstrdup(target);
+	elog_arena_init(&r->arena);
 	for (i = 0; i < ELOG_LEVEL_COUNT; i++)
 		if (f->level_mask & (1u << i))
 			levels[nl++] = i;
@@ -261,7 +264,12 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 	Elog__V1__RecordPage *p;
 	struct elog_record rec;
 	size_t i;
-	int rc = rpc_ccall_recv(r->call, &elog__v1__record_page__descriptor, &m, timeout_ns);
+	int rc;
+
+	/* Each page is unpacked into the reader's arena, released before the next one. */
+	elog_arena_release(&r->arena);
+	rc = rpc_ccall_recv_with(r->call, &elog__v1__record_page__descriptor, &r->arena.pb, &m,
+				 timeout_ns);
 
 	if (rc == 2)
 		return 2;
@@ -309,7 +317,6 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 			break;
 		}
 	}
-	protobuf_c_message_free_unpacked(m, NULL);
 	return rc;
 }
 
@@ -319,6 +326,7 @@ void elog_reader_free(struct elog_reader *r)
 		return;
 	rpc_ccall_free(r->call);
 	rpc_channel_close(r->ch);
+	elog_arena_release(&r->arena);
 	free(r->target);
 	free(r);
 }

@@ -262,6 +262,15 @@ const char *elog_hub_db_path(struct elog_hub *h)
 	return h->path;
 }
 
+/*
+ * Overload: when senders offer more than the disk commits, the queue reaches max_queued and
+ * submitters block here, on their call's receiving thread. A blocked receiver reads no more
+ * messages, so gRPC's read-ahead (rpc_server.c, a fixed number of messages per call) fills,
+ * then HTTP/2 flow control stops the sender's writes and its client blocks: load above the
+ * disk's rate becomes backpressure, not memory. What serve holds for ingest is bounded by
+ * max_queued records plus, per call, the service's in-flight submissions and the read-ahead.
+ * tests/t/t9500-many-clients.sh checks the bound with fast senders.
+ */
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 {
 	int64_t now = elog_now_ns();

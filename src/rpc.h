@@ -159,6 +159,9 @@ int rpc_ccall_close_send(struct rpc_ccall *c);
  * -2 undecodable, 2 timed out (the receive stays pending; call again). */
 int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 		   ProtobufCMessage **out, int64_t timeout_ns);
+/* The same, allocating the message through alloc (e.g. an arena). */
+int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
+			ProtobufCAllocator *alloc, ProtobufCMessage **out, int64_t timeout_ns);
 /* Waits for the call's final status; *details (may be NULL) is malloc'd. Returns the status. */
 int rpc_ccall_finish(struct rpc_ccall *c, char **details);
 void rpc_ccall_cancel(struct rpc_ccall *c);

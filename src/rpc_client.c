@@ -377,6 +377,12 @@ int rpc_ccall_close_send(struct rpc_ccall *c)
 int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 		   ProtobufCMessage **out, int64_t timeout_ns)
 {
+	return rpc_ccall_recv_with(c, d, NULL, out, timeout_ns);
+}
+
+int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
+			ProtobufCAllocator *alloc, ProtobufCMessage **out, int64_t timeout_ns)
+{
 	grpc_op ops[2];
 	size_t nops = 0;
 	grpc_event ev;
@@ -423,7 +429,7 @@ int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 	}
 	s = grpc_byte_buffer_reader_readall(&r);
 	grpc_byte_buffer_reader_destroy(&r);
-	*out = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	*out = protobuf_c_message_unpack(d, alloc, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
 	grpc_slice_unref(s);
 	grpc_byte_buffer_destroy(bb);
 	return *out ? 1 : -2;

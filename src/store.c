@@ -132,14 +132,22 @@ static int sqlite_to_elog(int rc)
 	}
 }
 
-/* sqlite_to_elog for a write: an I/O error that is in fact a full disk, a quota or a file
- * size limit (EFBIG, the process ignoring SIGXFSZ) counts as full too. */
-static int write_error(struct elog_store *s, int rc)
+/* sqlite_to_elog for a write; sets *cause to what to tell. A write that failed with ENOSPC,
+ * EDQUOT or EFBIG (past a file-size limit, the process ignoring SIGXFSZ) counts as a full disk
+ * whatever SQLite calls it: SQLite reports the WAL's failed write as SQLITE_IOERR without
+ * keeping its errno, so errno, which nothing between the failed step and here changed, is
+ * asked too. Call right after the failed step. */
+static int write_error(struct elog_store *s, int rc, const char **cause)
 {
-	int e = sqlite3_system_errno(s->db);
+	int e = errno, se = sqlite3_system_errno(s->db);
 
-	if ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EFBIG || e == EDQUOT))
+	if (se)
+		e = se;
+	*cause = sqlite3_errmsg(s->db);
+	if ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EFBIG || e == EDQUOT)) {
+		*cause = strerror(e);
 		return ELOG_EFULL;
+	}
 	return sqlite_to_elog(rc);
 }
 
@@ -471,12 +479,14 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 	sqlite3_stmt *st = s->st_insert;
 	size_t count = 0, i;
 	int64_t max_id;
-	int rc, ret;
+	const char *cause;
+	int rc, ret, code;
 
 	if (stored)
 		*stored = 0;
 	if (n == 0)
 		return 0;
+	errno = 0;    /* write_error reads it */
 	rc = stmt_exec(s->st_begin_immediate);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -521,8 +531,9 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 			}
 			rc = sqlite3_step(m);
 			if (rc != SQLITE_DONE) {
-				ret = elog_err_set(err, write_error(s, rc), "cannot write history '%s': %s",
-						   s->path, sqlite3_errmsg(s->db));
+				code = write_error(s, rc, &cause);
+				ret = elog_err_set(err, code, "cannot write history '%s': %s",
+						   s->path, cause);
 				stmt_done(m);
 				goto rollback;
 			}
@@ -552,8 +563,9 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
 			/* Reset only after taking the message: reset may replace it. */
-			ret = elog_err_set(err, write_error(s, rc), "cannot write history '%s': %s",
-					   s->path, sqlite3_errmsg(s->db));
+			code = write_error(s, rc, &cause);
+			ret = elog_err_set(err, code, "cannot write history '%s': %s", s->path,
+					   cause);
 			stmt_done(st);
 			goto rollback;
 		}
@@ -573,8 +585,8 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		*stored = count;
 	return 0;
 fail:
-	ret = elog_err_set(err, write_error(s, rc), "cannot write history '%s': %s", s->path,
-			   sqlite3_errmsg(s->db));
+	code = write_error(s, rc, &cause);
+	ret = elog_err_set(err, code, "cannot write history '%s': %s", s->path, cause);
 rollback:
 	if (!sqlite3_get_autocommit(s->db))
 		stmt_exec(s->st_rollback);

@@ -73,7 +73,8 @@ static int64_t ts_to_ns(const Google__Protobuf__Timestamp *ts)
 {
 	if (!ts || (ts->seconds == 0 && ts->nanos == 0))
 		return 0;
-	if (ts->seconds > INT64_MAX / NS_PER_S - 1 || ts->seconds < 0)
+	/* 2 s of margin: nanos is any int32 (a fuzz_relay seed keeps the case) */
+	if (ts->seconds > INT64_MAX / NS_PER_S - 2 || ts->seconds < 0)
 		return 0;
 	return ts->seconds * NS_PER_S + ts->nanos;
 }

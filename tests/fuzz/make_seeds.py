@@ -33,6 +33,8 @@ put("flowctl", e.SerializeToString())
 put("flowctl", flowctl_pb2.LogEntry(component_type="relay", level="notice-ish", message="m").SerializeToString())
 e = flowctl_pb2.LogEntry(message="far future"); e.timestamp.seconds = 9223372035; e.timestamp.nanos = 999999999
 put("flowctl", e.SerializeToString())
+e.timestamp.nanos = 2000000000    # found by review: seconds * 1e9 + nanos overflowed int64
+put("flowctl", e.SerializeToString())
 
 # electrician.WrappedPayload, after one selector byte (see fuzz_relay.c)
 md = electrician_pb2.MessageMetadata(content_type="application/json", trace_id="t-1", priority=2)
@@ -50,6 +52,9 @@ p2.error_info.code = 3; p2.error_info.message = "m"; p2.error_info.details.exten
 put("relay", bytes([1]) + p2.SerializeToString())
 put("relay", bytes([0]) + electrician_pb2.WrappedPayload(payload=b"[1,2]", payload_encoding=2).SerializeToString())
 put("relay", bytes([2]) + electrician_pb2.WrappedPayload(payload=b'  {"msg":"gob but json"}').SerializeToString())
+p3 = electrician_pb2.WrappedPayload(payload=b"x")
+p3.timestamp.seconds = 9223372035; p3.timestamp.nanos = 2000000000   # int64 overflow (review)
+put("relay", bytes([0]) + p3.SerializeToString())
 
 # logging.v1.LogFrame
 f = logging_pb2.LogFrame(version=1, session_id="sess-42", user_id="u1", role="assistant", seq=3,
