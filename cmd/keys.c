@@ -170,7 +170,11 @@ const struct command cmd_keys = {
 		"make a key named ci and keep it in ci.key\n"
 		"ELOG_API_KEY=$(cat ci.key) elog send hello\n"
 		"send with the key\n"
-		"elog keys revoke ci\n"
-		"revoke it\n",
+		"elog keys list\n"
+		"names, creation and last use of every key (never the keys)\n"
+		"elog keys create laptop > laptop.key\n"
+		"make another key\n"
+		"elog keys revoke laptop\n"
+		"revoke it: calls with it fail within a second\n",
 	.files = "$XDG_STATE_HOME/elog/history.db\tthe default history, holding the keys\n",
 };

@@ -1,6 +1,7 @@
 /*
  * logs.c — `elog logs`: the multiplexed, color-coded view of the history and live records.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ static int on_record(void *ctx, const struct elog_record *r)
 {
 	struct out *w = ctx;
 
+	if (w->closed)
+		return 1;
 	elog_display_record(w->d, r, &w->buf);
 	if (w->buf.len >= 64 * 1024)
 		return out_flush(w);
@@ -64,13 +67,19 @@ static void on_notice(void *ctx, const char *text)
 	elog_display_notice(w->d, text, &w->buf);
 }
 
-static void on_page_end(void *ctx)
+/* Returns non-zero once standard output is closed (the reader went away), so following
+ * ends even while no record arrives. */
+static int on_page_end(void *ctx)
 {
 	struct out *w = ctx;
+	struct pollfd p = { STDOUT_FILENO, 0, 0 };
 
 	/* Following: every page goes out at once (line-buffered even into a pipe). */
 	if (q.follow)
 		out_flush(w);
+	if (!w->closed && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
+		w->closed = 1;
+	return w->closed;
 }
 
 static int want_color(const char *when)

@@ -40,13 +40,17 @@ struct track {
 	int64_t last_id;
 };
 
+/* What track_fn returns when the caller's fn asked to stop: distinct from elog_reader_next's
+ * 1 (a page) and 2 (a timeout), so a closed pipe is never taken for a page. */
+#define STOPPED 3
+
 static int track_fn(void *ctx, const struct elog_record *r)
 {
 	struct track *t = ctx;
 
 	if (r->id > t->last_id)
 		t->last_id = r->id;
-	return t->fn(t->ctx, r);
+	return t->fn(t->ctx, r) ? STOPPED : 0;
 }
 
 static void sleep_ms(long ms)
@@ -58,7 +62,7 @@ static void sleep_ms(long ms)
 
 /* Reads the history file directly; with follow, polls it for new records. */
 static int run_local(struct query_opts *q, const char *path, struct elog_filter *f,
-		     struct track *t, void (*page_end)(void *ctx))
+		     struct track *t, int (*page_end)(void *ctx))
 {
 	struct elog_store *st = NULL;
 	struct elog_err err;
@@ -71,8 +75,8 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 	}
 	rc = elog_store_query(st, f, 0, track_fn, t, &err);
 	while (rc == 0 && q->follow) {
-		if (page_end)
-			page_end(t->ctx);
+		if (page_end && page_end(t->ctx))
+			break;
 		sleep_ms(200);
 		f->limit = 0;
 		f->after_id = t->last_id;
@@ -88,7 +92,7 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 
 int query_run(const struct command *cmd, struct query_opts *q, struct elog_filter *f,
 	      int (*fn)(void *ctx, const struct elog_record *r),
-	      void (*notice)(void *ctx, const char *text), void (*page_end)(void *ctx), void *ctx)
+	      void (*notice)(void *ctx, const char *text), int (*page_end)(void *ctx), void *ctx)
 {
 	struct track t = { fn, ctx, 0 };
 	struct rpc_client_opts ro;
@@ -143,7 +147,17 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 		connected_once = 1;
 		lost = 0;
 		for (;;) {
-			rc = elog_reader_next(r, track_fn, &t, &live, &missed, &mfrom, &mto, 0, &err);
+			/* Following, wake up every second so page_end can notice a closed output
+			 * even while no record arrives. */
+			rc = elog_reader_next(r, track_fn, &t, &live, &missed, &mfrom, &mto,
+					      q->follow ? 1000000000LL : 0, &err);
+			if (rc == 2) {
+				if (page_end && page_end(ctx)) {
+					rc = STOPPED;
+					break;
+				}
+				continue;
+			}
 			if (rc != 1)
 				break;
 			if (missed) {
@@ -157,8 +171,10 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 				if (notice)
 					notice(ctx, text);
 			}
-			if (page_end)
-				page_end(ctx);
+			if (page_end && page_end(ctx)) {
+				rc = STOPPED;
+				break;
+			}
 		}
 		elog_reader_free(r);
 		r = NULL;

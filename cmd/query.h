@@ -36,11 +36,12 @@ int query_filter(const struct command *cmd, struct query_opts *q, struct elog_fi
 
 /*
  * Emits every matching record through fn (history, then live with q->follow). fn returns 0
- * to go on, non-zero to stop (a closed pipe). notice(ctx, text) reports gaps. Returns an exit
- * status; messages already printed.
+ * to go on, non-zero to stop (a closed pipe). notice(ctx, text) reports gaps. page_end(ctx)
+ * runs after each page (and, following, at least every second): it returns non-zero to stop.
+ * notice and page_end may be NULL. Returns an exit status; messages already printed.
  */
 int query_run(const struct command *cmd, struct query_opts *q, struct elog_filter *f,
 	      int (*fn)(void *ctx, const struct elog_record *r),
-	      void (*notice)(void *ctx, const char *text), void (*page_end)(void *ctx), void *ctx);
+	      void (*notice)(void *ctx, const char *text), int (*page_end)(void *ctx), void *ctx);
 
 #endif

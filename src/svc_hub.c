@@ -17,6 +17,7 @@
 #include "elog.pb-c.h"
 
 #define MAX_INFLIGHT_BATCHES 32
+#define MAX_QUEUED_ACKS 4096
 #define PAGE_BYTES (256 * 1024)
 #define PAGE_RECORDS 2048
 
@@ -139,6 +140,12 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 		size_t i;
 
 		elog_arena_init(&req->arena);
+		/* A client that does not read its acks stops being read (bounded ack queue). */
+		if (rpc_call_wait_sendable(call, MAX_QUEUED_ACKS, 0) != 0) {
+			free(req);
+			status = RPC_CANCELLED;
+			break;
+		}
 		rc = rpc_call_recv_with(call, &elog__v1__record_batch__descriptor, &req->arena.pb, &m);
 		if (rc != 1) {
 			ingest_req_free(req);

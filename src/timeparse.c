@@ -175,6 +175,9 @@ static int dt_to_ns(const struct dt *d, int local, int64_t *out)
 		t = timegm(&tm);
 		t -= d->zone_sec;
 	}
+	/* past 2262 (or before 1677) nanoseconds overflow int64 (found by fuzz_time) */
+	if ((int64_t)t > INT64_MAX / NS_PER_SEC - 1 || (int64_t)t < INT64_MIN / NS_PER_SEC + 1)
+		return 0;
 	*out = (int64_t)t * NS_PER_SEC + d->frac_ns;
 	return 1;
 }

@@ -111,7 +111,7 @@ $PY -c 'import json, sys; print(" ".join(json.loads(l)["msg"] for l in open(sys.
 grep -qi reconnected "$T/rs.err" || fail "no reconnect message: $(cat "$T/rs.err")"
 
 say "logs -f ends quietly when its pipe closes"
-{ "$ELOG_BIN" logs -f -c rs 2>"$T/pipe.err"; echo $? >"$T/pipe.rc"; } | head -1 >/dev/null &
+{ timeout 20 "$ELOG_BIN" logs -f -c rs 2>"$T/pipe.err"; echo $? >"$T/pipe.rc"; } | head -1 >/dev/null &
 hp=$!
 elog send -c rs r6 || fail "send r6"
 wait_for "follower exits on closed pipe" 10 test -s "$T/pipe.rc"

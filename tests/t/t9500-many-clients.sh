@@ -29,7 +29,7 @@ say "$FOLLOWERS followers"
 k=0
 while [ $k -lt $FOLLOWERS ]; do
 	k=$((k + 1))
-	elog logs --timeout 30 -f --json -c load >"$T/f$k.out" 2>"$T/f$k.err" &
+	"$ELOG_BIN" logs --timeout 30 -f --json -c load >"$T/f$k.out" 2>"$T/f$k.err" &
 	echo $! >>"$T/fpids"
 done
 # every follower is live once it shows a record sent after it started
@@ -123,6 +123,6 @@ say "overload: $((FAST * FAST_LINES)) records in $(( $(date +%s) - t0 )) s; RSS 
 [ $growth -le 400 ] || fail "serve grew by $growth MiB under overload"
 
 say "no file descriptor leak"
-wait_for "fds back to the baseline" 15 sh -c "[ \$(ls /proc/$SERVE_PID/fd | wc -l) -le $((fd0 + 2)) ]"
+wait_for "fds back to the baseline (now $(fds))" 15 sh -c "[ \$(ls /proc/$SERVE_PID/fd | wc -l) -le $((fd0 + 2)) ]"
 say "fds: $fd0 before, $(fds) after"
 stop_serve

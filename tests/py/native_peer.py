@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""A python3-grpcio peer for elog.v1.Hub against `elog serve`.
+
+Usage: /usr/bin/python3 tests/py/native_peer.py HOST:PORT STUBS_DIR
+
+STUBS_DIR holds the python stubs generated from proto/ (lib.sh's py_stubs). Checks Ingest
+(batches, acks: seq, stored, duplicates, last_id; acknowledged means readable; dedupe_key
+resends counted as duplicates), Read (filters, limit, after_id, follow with the live flag),
+Components, and that undecodable bytes get INVALID_ARGUMENT while serve stays up.
+Exits 0 when every check passed, else 1 saying which one failed.
+"""
+import queue
+import sys
+import threading
+import time
+
+import grpc
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def ld(field, data):
+    """A length-delimited protobuf field."""
+    return varint(field << 3 | 2) + varint(len(data)) + data
+
+
+def main():
+    addr, stubs = sys.argv[1], sys.argv[2]
+    sys.path.insert(0, stubs)
+    import elog_pb2 as pb
+    import elog_pb2_grpc as pbg
+
+    ch = grpc.insecure_channel(addr)
+    grpc.channel_ready_future(ch).result(timeout=10)
+    hub = pbg.HubStub(ch)
+    tag = "py%d" % int(time.time() * 1000)
+
+    def comp(name):
+        return tag + "-" + name
+
+    def read(**kw):
+        recs = []
+        for page in hub.Read(pb.Query(**kw), timeout=10):
+            recs.extend(page.records)
+        return recs
+
+    def ingest(batches):
+        """Sends the batches on one Ingest call, returns the acks."""
+        return list(hub.Ingest(iter(batches), timeout=20))
+
+    # ---- Ingest: batches and acks -------------------------------------------------------
+    t0 = 1705744800 * 10**9   # 2024-01-20T10:00:00Z
+    sizes = [1, 5, 1000, 0, 3]
+    batches = []
+    n = 0
+    for seq, size in enumerate(sizes, 1):
+        recs = []
+        for i in range(size):
+            recs.append(pb.Record(ts_ns=t0 + n * 10**9, component=comp("a" if n % 2 else "b"),
+                                  level=n % 6, msg="m%d" % n, fields='{"n":%d}' % n,
+                                  source="pypeer"))
+            n += 1
+        batches.append(pb.RecordBatch(seq=seq, records=recs))
+    acks = ingest(batches)
+    check([a.seq for a in acks] == list(range(1, len(sizes) + 1)), "ack seqs %s" % [a.seq for a in acks])
+    check([a.stored for a in acks] == sizes, "ack stored %s" % [a.stored for a in acks])
+    check(all(a.duplicates == 0 for a in acks), "unexpected duplicates")
+    last = [a.last_id for a in acks if a.stored]
+    check(last == sorted(last) and len(set(last)) == len(last), "last_id not increasing: %s" % last)
+    mine = read(components=[comp("a"), comp("b")])
+    check(len(mine) == n, "read back %d of %d" % (len(mine), n))
+    ids = [r.id for r in mine]
+    check(ids == sorted(ids) and ids[-1] == last[-1], "ids vs last_id")
+    check(ids == list(range(ids[0], ids[0] + n)), "ids of one call not contiguous")
+    check([r.msg for r in mine] == ["m%d" % i for i in range(n)], "messages out of order")
+    r0 = mine[0]
+    check(r0.ts_ns == t0 and r0.arrival_ns > 0 and r0.source == "pypeer" and r0.fields == '{"n":0}',
+          "record 0 round trip: %s" % r0)
+    print("ok ingest: %d records in %d batches, acks %s" % (n, len(sizes), [(a.seq, a.stored) for a in acks]))
+
+    # An ack means committed: each ack's last_id is readable when the ack arrives.
+    def gen_slow(q):
+        for seq in range(1, 4):
+            yield pb.RecordBatch(seq=seq, records=[pb.Record(component=comp("acked"), msg="x%d" % seq)])
+            q.get(timeout=10)
+    q = queue.Queue()
+    for ack in hub.Ingest(gen_slow(q), timeout=20):
+        got = read(components=[comp("acked")])
+        check(got and got[-1].id == ack.last_id and len(got) == ack.seq,
+              "acked batch %d not readable" % ack.seq)
+        q.put(1)
+    print("ok ack after commit")
+
+    # ---- dedupe ------------------------------------------------------------------------
+    def drec(k, m):
+        return pb.Record(component=comp("dd"), msg=m, dedupe_key=tag + k)
+    a1 = ingest([pb.RecordBatch(seq=1, records=[drec("k1", "one"), drec("k2", "two")])])
+    check(a1[0].stored == 2 and a1[0].duplicates == 0, "first dedupe batch %s" % a1[0])
+    a2 = ingest([pb.RecordBatch(seq=1, records=[drec("k1", "one again"), drec("k2", "two"),
+                                                drec("k3", "three")])])
+    check(a2[0].stored == 1 and a2[0].duplicates == 2, "resend: %s" % a2[0])
+    check(a2[0].last_id > a1[0].last_id, "resend last_id")
+    a3 = ingest([pb.RecordBatch(seq=1, records=[drec("k4", "four"), drec("k4", "four")]),
+                 pb.RecordBatch(seq=2, records=[drec("k4", "four"), pb.Record(component=comp("dd"), msg="nokey")]),
+                 pb.RecordBatch(seq=3, records=[pb.Record(component=comp("dd"), msg="nokey")])])
+    check([(a.stored, a.duplicates) for a in a3] == [(1, 1), (1, 1), (1, 0)],
+          "dedupe within and across batches: %s" % [(a.stored, a.duplicates) for a in a3])
+    dd = read(components=[comp("dd")])
+    check([r.msg for r in dd] == ["one", "two", "three", "four", "nokey", "nokey"],
+          "stored once: %s" % [r.msg for r in dd])
+    print("ok dedupe")
+
+    # ---- Read: filters, limit, after_id -----------------------------------------------
+    A, B = comp("a"), comp("b")
+    got = read(components=[A])
+    check(len(got) == n // 2 and all(r.component == A for r in got), "components filter")
+    got = read(components=[A, B], levels=[4, 5])
+    check(got and all(r.level in (4, 5) for r in got) and len(got) == sum(1 for i in range(n) if i % 6 in (4, 5)),
+          "levels filter")
+    got = read(components=[A, B], since_ns=t0 + 10 * 10**9, until_ns=t0 + 19 * 10**9)
+    check([r.msg for r in got] == ["m%d" % i for i in range(10, 20)], "since/until: %s" % [r.msg for r in got])
+    got = read(components=[A, B], pattern="^m(7|77|777)$")
+    check([r.msg for r in got] == ["m7", "m77", "m777"], "pattern: %s" % [r.msg for r in got])
+    got = read(components=[A, B], limit=3)
+    check([r.msg for r in got] == ["m%d" % i for i in range(n - 3, n)], "limit: %s" % [r.msg for r in got])
+    got = read(components=[A], levels=[1], limit=2)
+    want = [i for i in range(n) if i % 2 == 1 and i % 6 == 1][-2:]
+    check([r.msg for r in got] == ["m%d" % i for i in want], "limit with filters")
+    got = read(components=[A, B], after_id=ids[n - 5])
+    check([r.id for r in got] == ids[n - 4:], "after_id")
+    got = read(components=[A, B], after_id=ids[10], limit=2)
+    check([r.id for r in got] == ids[-2:], "after_id with limit")
+    check(read(components=[comp("none")]) == [], "unknown component")
+    print("ok read filters")
+
+    # ---- Read: follow ------------------------------------------------------------------
+    F = comp("follow")
+    ingest([pb.RecordBatch(seq=1, records=[pb.Record(component=F, msg="hist")])])
+    pages = queue.Queue()
+    call = hub.Read(pb.Query(components=[F], follow=True), timeout=30)
+
+    def reader():
+        try:
+            for page in call:
+                pages.put(page)
+        except grpc.RpcError as e:
+            pages.put(e)
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    seen, live = [], False
+    deadline = time.time() + 10
+    while not live:
+        p = pages.get(timeout=max(0.1, deadline - time.time()))
+        check(not isinstance(p, Exception), "follow failed: %s" % p)
+        seen.extend(r.msg for r in p.records)
+        live = p.live
+    check(seen == ["hist"], "history before live: %s" % seen)
+    ingest([pb.RecordBatch(seq=1, records=[pb.Record(component=comp("other"), msg="not mine"),
+                                           pb.Record(component=F, msg="live1")]),
+            pb.RecordBatch(seq=2, records=[pb.Record(component=F, msg="live2")])])
+    while len(seen) < 3:
+        p = pages.get(timeout=max(0.1, deadline - time.time()))
+        check(not isinstance(p, Exception), "follow failed: %s" % p)
+        check(p.missed == 0, "missed records on an idle follower")
+        seen.extend(r.msg for r in p.records)
+    check(seen == ["hist", "live1", "live2"], "follow: %s" % seen)
+    call.cancel()
+    th.join(timeout=5)
+    print("ok follow")
+
+    # ---- Components --------------------------------------------------------------------
+    names = list(hub.Components(pb.ComponentsRequest(), timeout=10).names)
+    check(names == sorted(names) and len(set(names)) == len(names), "components sorted, distinct")
+    for c in (A, B, comp("dd"), F, comp("other")):
+        check(c in names, "component %s missing" % c)
+    print("ok components (%d names)" % len(names))
+
+    # ---- bad input ----------------------------------------------------------------------
+    ident = lambda b: b  # noqa: E731
+    garbage = b"\xff\xff\xff\xff\x0f\x12\x80"
+
+    def expect_invalid(what, fn):
+        try:
+            fn()
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.INVALID_ARGUMENT,
+                  "%s: want INVALID_ARGUMENT, got %s (%s)" % (what, e.code(), e.details()))
+            return
+        raise Failure("%s: the call succeeded" % what)
+    raw_read = ch.unary_stream("/elog.v1.Hub/Read", request_serializer=ident, response_deserializer=ident)
+    expect_invalid("undecodable Query", lambda: list(raw_read(garbage, timeout=10)))
+    raw_ingest = ch.stream_stream("/elog.v1.Hub/Ingest", request_serializer=ident,
+                                  response_deserializer=pb.IngestAck.FromString)
+    expect_invalid("undecodable RecordBatch", lambda: list(raw_ingest(iter([garbage]), timeout=10)))
+    # A good batch, then garbage: the good one is acknowledged, then the call fails.
+    good = pb.RecordBatch(seq=1, records=[pb.Record(component=comp("bad"), msg="before garbage")])
+    got_acks = []
+
+    def good_then_garbage():
+        for a in raw_ingest(iter([good.SerializeToString(), garbage]), timeout=10):
+            got_acks.append(a)
+    expect_invalid("garbage after a good batch", good_then_garbage)
+    check([r.msg for r in read(components=[comp("bad")])] == ["before garbage"], "good batch kept")
+    expect_invalid("invalid pattern", lambda: read(pattern="a(("))
+    # Invalid UTF-8 inside string fields: accepted, stored as valid text.
+    rec = ld(4, comp("utf8").encode()) + ld(6, b"bad \xff\xfe bytes") + ld(7, b'{"k":"\xc3"}')
+    batch = b"\x08\x01" + ld(2, rec)
+    acks = list(raw_ingest(iter([batch]), timeout=10))
+    check(len(acks) == 1 and acks[0].stored == 1, "invalid UTF-8 batch: %s" % acks)
+    got = read(components=[comp("utf8")])
+    check(len(got) == 1 and got[0].msg.startswith("bad ") and got[0].msg.endswith(" bytes"),
+          "repaired text: %r" % (got[0].msg if got else None))
+    # serve is still up.
+    names = hub.Components(pb.ComponentsRequest(), timeout=10).names
+    check(comp("utf8") in names, "serve answers after bad input")
+    print("ok bad input")
+    ch.close()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Failure as e:
+        print("native_peer: FAIL: %s" % e, file=sys.stderr)
+        sys.exit(1)
