@@ -170,14 +170,22 @@ clean:
 # ---- fuzzing (libFuzzer, clang) ---------------------------------------------------------
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,build/fuzz/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 60
-FUZZ_LIB_SRC = $(LIB_SRC)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined \
+	      -fno-sanitize-recover=undefined -Isrc -I$(O)/gen $(PKG_CFLAGS)
+FUZZ_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_C))
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(GEN_C)
-	@mkdir -p build/fuzz
+# The library is compiled once for every target (instrumented, without libFuzzer's main).
+build/fuzz/obj/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libelog-fuzz.a: $(FUZZ_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c tests/fuzz/check.h build/fuzz/libelog-fuzz.a
 	@echo "  FUZZ    $@"
-	$(Q)clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -Isrc -I$(O)/gen \
-		$(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(GEN_C) \
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libelog-fuzz.a \
 		$(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
 fuzz-build: $(FUZZ_TARGETS)

@@ -13,7 +13,7 @@
 #include "display.h"
 #include "util.h"
 
-static struct query_opts q = { .allow_db_fallback = 1 };
+static struct query_opts q = { .allow_db_fallback = 1, .last_n = QUERY_ALL };
 static struct {
 	int json, csv;
 	const char *output;

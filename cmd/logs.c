@@ -14,7 +14,7 @@
 #include "store.h"
 #include "util.h"
 
-static struct query_opts q;
+static struct query_opts q = { .last_n = QUERY_ALL };
 static struct {
 	int json, timestamps, no_prefix, utc;
 	const char *color;
@@ -105,12 +105,12 @@ static int want_color(const char *when)
  * the first line: the -c names when given, else every component of the history (from the
  * server, or the file with --db). Best effort: a failure here is reported by the read itself.
  */
-static void hint_components(struct elog_display *d, const struct elog_filter *f)
+static void hint_components(struct elog_display *d, const struct elog_filter *f,
+			    const struct rpc_client_opts *ro)
 {
 	struct elog_store *st = NULL;
-	struct rpc_client_opts ro;
 	struct elog_err err;
-	char **names = NULL, *key = NULL;
+	char **names = NULL;
 	size_t n = 0, i;
 
 	if (f->ncomponents) {
@@ -123,11 +123,9 @@ static void hint_components(struct elog_display *d, const struct elog_filter *f)
 		    elog_store_components(st, &names, &n, &err) != 0)
 			names = NULL, n = 0;
 		elog_store_close(st);
-	} else if (cli_client_opts(&ro, &key) == 0) {
-		if (elog_client_components(cli_server(), &ro, &names, &n,
-					   client_cfg.timeout_s * 1000000000LL, &err) != 0)
-			n = 0;
-		free(key);
+	} else if (elog_client_components(cli_server(), ro, &names, &n,
+					  client_cfg.timeout_s * 1000000000LL, &err) != 0) {
+		n = 0;
 	}
 	elog_display_hint_components(d, names, n);
 	for (i = 0; i < n; i++)
@@ -139,8 +137,9 @@ static int run_logs(int argc, char **argv)
 {
 	struct elog_display_opts dopts;
 	struct elog_filter f;
+	struct rpc_client_opts ro;
 	struct out w;
-	char **rest;
+	char **rest, *key = NULL;
 	int nrest, rc, color;
 
 	rc = cli_parse(&cmd_logs, argc, argv, &nrest, &rest);
@@ -166,10 +165,16 @@ static int run_logs(int argc, char **argv)
 		dopts.no_prefix = o.no_prefix;
 		dopts.utc = o.utc;
 		memset(&w, 0, sizeof(w));
+		memset(&ro, 0, sizeof(ro));
 		w.d = elog_display_new(&dopts);
+		/* Bad client options (say, a key for a plaintext remote): report them once, here. */
+		if (!q.db && (rc = cli_client_opts(&ro, &key)) != 0)
+			goto done;
 		if (!o.json && !o.no_prefix)
-			hint_components(w.d, &f);
+			hint_components(w.d, &f, &ro);
 		rc = query_run(&cmd_logs, &q, &f, on_record, on_notice, on_page_end, &w);
+done:
+		free(key);
 		out_flush(&w);
 		elog_buf_release(&w.buf);
 		elog_display_free(w.d);

@@ -30,8 +30,54 @@ int query_filter(const struct command *cmd, struct query_opts *q, struct elog_fi
 	elog_err_clear(&err);
 	if (q->grep && elog_filter_set_pattern(f, q->grep, &err))
 		return cli_usage_error(cmd, "%s", err.msg);
+	if (q->last_n != QUERY_ALL && q->last_n < 0)
+		return cli_usage_error(cmd, "invalid value '%ld' for --lines: expected a count >= 0",
+				       q->last_n);
 	f->limit = q->last_n > 0 ? (uint64_t)q->last_n : 0;
 	return 0;
+}
+
+/* -n 0: no history. Sets f->after_id to the last id stored now, so only later records match.
+ * Returns 0, or a negative code with err. */
+static int skip_history_local(struct elog_store *st, struct elog_filter *f, struct elog_err *err)
+{
+	int64_t max = 0;
+	int rc = elog_store_max_id(st, &max, err);
+
+	if (rc == 0 && max > f->after_id)
+		f->after_id = max;
+	return rc;
+}
+
+static int max_id_fn(void *ctx, const struct elog_record *r)
+{
+	int64_t *max = ctx;
+
+	if (r->id > *max)
+		*max = r->id;
+	return 0;
+}
+
+static int skip_history_remote(const struct rpc_client_opts *ro, struct elog_filter *f,
+			       struct elog_err *err)
+{
+	struct elog_filter all;
+	struct elog_reader *r = NULL;
+	int64_t max = 0, mfrom, mto;
+	uint64_t missed;
+	int live, rc;
+
+	elog_filter_init(&all);
+	all.limit = 1;
+	rc = elog_reader_open(&r, cli_server(), ro, &all, 0, client_cfg.timeout_s * 1000000000LL, err);
+	while (rc == 0 && (rc = elog_reader_next(r, max_id_fn, &max, &live, &missed, &mfrom, &mto,
+						 0, err)) == 1)
+		rc = 0;
+	elog_reader_free(r);
+	elog_filter_clear(&all);
+	if (rc == 0 && max > f->after_id)
+		f->after_id = max;
+	return rc;
 }
 
 struct track {
@@ -73,7 +119,11 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 		cli_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
-	rc = elog_store_query(st, f, 0, track_fn, t, &err);
+	rc = q->last_n == 0 ? skip_history_local(st, f, &err) : 0;
+	if (f->after_id > t->last_id)
+		t->last_id = f->after_id;
+	if (rc == 0 && q->last_n != 0)
+		rc = elog_store_query(st, f, 0, track_fn, t, &err);
 	while (rc == 0 && q->follow) {
 		if (page_end && page_end(t->ctx))
 			break;
@@ -107,6 +157,24 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		return rc;
+	if (q->last_n == 0) {
+		elog_err_clear(&err);
+		rc = skip_history_remote(&ro, f, &err);
+		if (rc == ELOG_EUNAVAIL && q->allow_db_fallback) {
+			free(key);
+			return EXIT_OK;   /* no server: nothing new to export */
+		}
+		if (rc) {
+			cli_error("%s", err.msg);
+			free(key);
+			return cli_exit_of(rc);
+		}
+		if (!q->follow) {
+			free(key);
+			return EXIT_OK;
+		}
+		t.last_id = f->after_id;   /* resume point if the first connection is lost */
+	}
 	for (;;) {
 		int live = 0;
 		uint64_t missed = 0;

@@ -5,6 +5,7 @@
 #ifndef ELOG_CMD_QUERY_H
 #define ELOG_CMD_QUERY_H
 
+#include <limits.h>
 #include "cli.h"
 #include "filter.h"
 #include "record.h"
@@ -12,10 +13,12 @@
 struct query_opts {
 	struct str_list components;
 	const char *levels, *since, *until, *grep, *db;
-	long last_n;
+	long last_n;             /* -n: QUERY_ALL when absent; 0: no history (with -f, live only) */
 	int follow;
 	int allow_db_fallback;   /* export: read the default history when no server runs */
 };
+
+#define QUERY_ALL LONG_MIN
 
 /* The filter options, each pointing into q; every command that reads has these. */
 #define QUERY_OPTIONS(q) \

@@ -90,7 +90,7 @@ struct rpc_call {
 	int recv_started;
 	grpc_byte_buffer *recv_buf;     /* out-param of the batch in flight */
 	struct out_msg *in_head, *in_tail;
-	size_t in_len;
+	size_t in_len, in_bytes;
 	int recv_failed;
 	int half_closed;                /* the client half-closed (after the queued messages) */
 
@@ -325,6 +325,7 @@ static void on_send(struct tag *t, int ok)
 }
 
 #define RECV_AHEAD 64
+#define RECV_AHEAD_BYTES (8u << 20)
 
 /* With c->mu held: starts a RECV_MESSAGE unless one is in flight, the stream ended, or the
  * queue is full. */
@@ -332,7 +333,8 @@ static void pump_recv_locked(struct rpc_call *c)
 {
 	grpc_op op;
 
-	if (c->recv_pending || c->half_closed || c->recv_failed || c->dead || c->in_len >= RECV_AHEAD)
+	if (c->recv_pending || c->half_closed || c->recv_failed || c->dead || c->in_len >= RECV_AHEAD ||
+	    c->in_bytes >= RECV_AHEAD_BYTES)
 		return;
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;
@@ -370,6 +372,7 @@ static void on_recv(struct tag *t, int ok)
 			c->in_head = m;
 		c->in_tail = m;
 		c->in_len++;
+		c->in_bytes += grpc_byte_buffer_length(m->bb);
 		pump_recv_locked(c);
 	}
 	pthread_cond_broadcast(&c->cv);
@@ -769,6 +772,7 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 			c->in_tail = NULL;
 		c->in_len--;
 		bb = m->bb;
+		c->in_bytes -= grpc_byte_buffer_length(bb);
 		free(m);
 	}
 	pump_recv_locked(c);

@@ -126,6 +126,8 @@ int elog_svc_status_of(int rc)
 		return RPC_RESOURCE_EXHAUSTED;
 	case ELOG_EAUTH:
 		return RPC_UNAUTHENTICATED;
+	case ELOG_EIO:
+		return RPC_INTERNAL;
 	default:
 		return RPC_UNAVAILABLE;
 	}
