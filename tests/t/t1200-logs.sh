@@ -84,6 +84,10 @@ want "ten minutes ago" "just now"
 msgs -n 2 -c api,db
 want "slow request 812ms" "disk gone"
 
+msgs -n 0
+want
+must_fail 2 "negative -n" "$ELOG_BIN" logs -n -3 2>/dev/null
+
 say "--json: one object per record, in id order"
 elog logs --json -c db >"$T/json" || fail "logs --json"
 $PY - "$T/json" <<'EOF' || fail "json check"

@@ -87,6 +87,19 @@ $PY -c 'import json, sys; print(" ".join(json.loads(l)["msg"] for l in open(sys.
 	"$T/tail.out" >"$T/got"
 [ "$(cat "$T/got")" = "t4 t5 t6" ] || fail "-n 2 -f printed: $(cat "$T/got")"
 
+say "-n 0 -f: live records only, over the server and with --db"
+start_follow tail0 -n 0 -c tail
+"$ELOG_BIN" logs -f --json -n 0 -c tail --db "$T/h.db" >"$T/tail0db.out" 2>"$T/tail0db.err" &
+dbpid=$!; SERVE_PIDS="$SERVE_PIDS $dbpid"
+sleep 0.5
+elog send -c tail t7 || fail "send t7"
+wait_for "t7" 5 grep -q '"t7"' "$T/tail0.out"
+wait_for "t7 from --db" 5 grep -q '"t7"' "$T/tail0db.out"
+stop_follow $FPID
+stop_follow $dbpid
+[ "$(lines "$T/tail0.out")" = 1 ] || fail "-n 0 -f printed: $(cat "$T/tail0.out")"
+[ "$(lines "$T/tail0db.out")" = 1 ] || fail "-n 0 -f --db printed: $(cat "$T/tail0db.out")"
+
 say "serve restarted on the same port under a running logs -f"
 port=${SERVER##*:}
 for i in 1 2 3; do elog send -c rs "r$i" || fail "send r$i"; done
