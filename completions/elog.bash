@@ -11,7 +11,7 @@ _elog_options()
 	case $1 in
 	serve) echo ' --listen --db --ready-file --heartbeat-ttl --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
 	logs) echo ' --follow --component --level --since --until --grep --lines --db --json --color --timestamps --utc --no-prefix --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
-	send) echo ' --component --level --field --source --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	send) echo ' --component --level --field --source --retry --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	export) echo ' --json --csv --output --component --level --since --until --grep --lines --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	keys) echo ' --db --json --help' ;;
@@ -59,6 +59,7 @@ _elog_arg()
 	send:--level|send:-l) echo 'level' ;;
 	send:--field|send:-F) echo 'text' ;;
 	send:--source) echo 'text' ;;
+	send:--retry=) echo 'text' ;;
 	send:--server|send:-s) echo 'text' ;;
 	send:--api-key-file) echo 'file' ;;
 	send:--tls-ca) echo 'file' ;;

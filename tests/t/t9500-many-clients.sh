@@ -123,6 +123,15 @@ say "overload: $((FAST * FAST_LINES)) records in $(( $(date +%s) - t0 )) s; RSS 
 [ $growth -le 400 ] || fail "serve grew by $growth MiB under overload"
 
 say "no file descriptor leak"
-wait_for "fds back to the baseline (now $(fds))" 15 sh -c "[ \$(ls /proc/$SERVE_PID/fd | wc -l) -le $((fd0 + 2)) ]"
+# Connections of killed clients are torn down asynchronously by gRPC: allow it time.
+i=0
+while [ "$(fds)" -gt $((fd0 + 2)) ]; do
+	i=$((i + 1))
+	if [ $i -ge 300 ]; then
+		ls -l "/proc/$SERVE_PID/fd" >&2
+		fail "file descriptors leaked: $(fds) open, $fd0 at the start"
+	fi
+	sleep 0.1
+done
 say "fds: $fd0 before, $(fds) after"
 stop_serve
