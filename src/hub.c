@@ -47,7 +47,56 @@ struct elog_hub {
 	size_t batch_cap;
 	struct elog_hub_stats stats;
 	int64_t last_id;             /* largest id committed (under mu) */
+
+	/* checkpointer: its own connection and thread, woken by the writer's commit hook */
+	struct elog_store *ckpt_store;
+	pthread_t ckpt_thread;
+	int ckpt_started;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	int ckpt_wanted, ckpt_stop;
 };
+
+#define CKPT_FRAMES 2000            /* ~8 MiB of WAL: hand a checkpoint to the checkpointer */
+#define CKPT_FRAMES_INLINE 262144   /* ~1 GiB: the checkpointer fell behind, do it here */
+
+/* Runs on the writer thread after each commit (store's WAL hook). */
+static void on_commit(void *ctx, int frames)
+{
+	struct elog_hub *h = ctx;
+
+	if (frames >= CKPT_FRAMES_INLINE) {
+		elog_store_checkpoint(h->store, NULL);
+		return;
+	}
+	if (frames < CKPT_FRAMES)
+		return;
+	pthread_mutex_lock(&h->ckpt_mu);
+	if (!h->ckpt_wanted) {
+		h->ckpt_wanted = 1;
+		pthread_cond_signal(&h->ckpt_cv);
+	}
+	pthread_mutex_unlock(&h->ckpt_mu);
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct elog_hub *h = arg;
+
+	pthread_mutex_lock(&h->ckpt_mu);
+	for (;;) {
+		while (!h->ckpt_wanted && !h->ckpt_stop)
+			pthread_cond_wait(&h->ckpt_cv, &h->ckpt_mu);
+		if (h->ckpt_stop)
+			break;
+		h->ckpt_wanted = 0;
+		pthread_mutex_unlock(&h->ckpt_mu);
+		elog_store_checkpoint(h->ckpt_store, NULL);
+		pthread_mutex_lock(&h->ckpt_mu);
+	}
+	pthread_mutex_unlock(&h->ckpt_mu);
+	return NULL;
+}
 
 static size_t record_bytes(const struct elog_record *r)
 {
@@ -214,6 +263,14 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv_work, NULL);
 	pthread_cond_init(&h->cv_space, NULL);
+	pthread_mutex_init(&h->ckpt_mu, NULL);
+	pthread_cond_init(&h->ckpt_cv, NULL);
+	/* Without a second connection the writer keeps SQLite's inline checkpoints. */
+	if (elog_store_open(&h->ckpt_store, db_path, 0, NULL) == 0 &&
+	    pthread_create(&h->ckpt_thread, NULL, ckpt_main, h) == 0) {
+		h->ckpt_started = 1;
+		elog_store_on_commit(h->store, on_commit, h);
+	}
 	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
 		elog_store_close(h->store);
 		free(h->path);
@@ -246,6 +303,16 @@ void elog_hub_close(struct elog_hub *h)
 	pthread_cond_broadcast(&h->cv_space);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->writer, NULL);
+	if (h->ckpt_started) {
+		pthread_mutex_lock(&h->ckpt_mu);
+		h->ckpt_stop = 1;
+		pthread_cond_signal(&h->ckpt_cv);
+		pthread_mutex_unlock(&h->ckpt_mu);
+		pthread_join(h->ckpt_thread, NULL);
+	}
+	elog_store_close(h->ckpt_store);
+	pthread_mutex_destroy(&h->ckpt_mu);
+	pthread_cond_destroy(&h->ckpt_cv);
 	/* Followers still registered belong to handlers that are gone by now (serve shuts the
 	 * server down first); nothing to free here beyond the hub's own state. */
 	elog_store_close(h->store);

@@ -114,6 +114,10 @@ struct elog_store {
 	sqlite3_stmt *st_rollback;
 	sqlite3_stmt *st_insert;
 	sqlite3_stmt *st_insert_multi;
+	struct commit_hook_slot {
+		void (*fn)(void *ctx, int frames);
+		void *ctx;
+	} hook;
 	sqlite3_stmt *st_max_id;
 	sqlite3_stmt *st_component_first;
 	sqlite3_stmt *st_component_next;
@@ -459,6 +463,34 @@ void elog_store_close(struct elog_store *s)
 const char *elog_store_path(const struct elog_store *s)
 {
 	return s->path;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct commit_hook_slot *h = arg;
+
+	(void)db;
+	(void)name;
+	h->fn(h->ctx, frames);
+	return SQLITE_OK;
+}
+
+void elog_store_on_commit(struct elog_store *s, void (*fn)(void *ctx, int frames), void *ctx)
+{
+	s->hook.fn = fn;
+	s->hook.ctx = ctx;
+	/* Replaces SQLite's own auto-checkpoint hook. */
+	sqlite3_wal_hook(s->db, wal_hook, &s->hook);
+}
+
+int elog_store_checkpoint(struct elog_store *s, struct elog_err *err)
+{
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return elog_err_set(err, sqlite_to_elog(rc), "cannot checkpoint history '%s': %s",
+				    s->path, sqlite3_errmsg(s->db));
+	return 0;
 }
 
 struct sqlite3 *elog_store_db(struct elog_store *s)

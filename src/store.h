@@ -63,6 +63,19 @@ int elog_store_max_id(struct elog_store *s, int64_t *out, struct elog_err *err);
 /* Distinct component names, sorted; *names is a malloc'd array of malloc'd strings. */
 int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct elog_err *err);
 
+/*
+ * Checkpoints off the writer's path: once called, commits on s no longer checkpoint by
+ * themselves; fn(ctx, frames) runs on the committing thread after each commit with the WAL's
+ * size in frames, so the owner can hand checkpointing to another thread and connection
+ * (elog_store_checkpoint). A checkpoint inside a commit blocked the writer for the length of
+ * an fsync (tens to hundreds of ms), which every follower then saw as latency.
+ */
+void elog_store_on_commit(struct elog_store *s, void (*fn)(void *ctx, int frames), void *ctx);
+
+/* Copies what it can of the WAL into the database without blocking readers or the writer
+ * (SQLITE_CHECKPOINT_PASSIVE). Returns 0 or a negative code with err. */
+int elog_store_checkpoint(struct elog_store *s, struct elog_err *err);
+
 /* Raw access for other modules of the store's concern (auth keys, tail state, registry):
  * the sqlite3 handle. Owned by the store. */
 struct sqlite3 *elog_store_db(struct elog_store *s);

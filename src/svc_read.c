@@ -12,6 +12,7 @@
 #include "util.h"
 
 #define LIVE_BATCH 1024
+#define LIVE_PAGES_QUEUED 2   /* pages a live follower may have on the way */
 #define POLL_NS (200 * 1000000LL)
 
 struct hist_ctx {
@@ -102,7 +103,7 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 				status = RPC_CANCELLED;
 			/* Wait for the message to leave before taking more: the queue that bounds a
 			 * slow follower is the hub's, not gRPC's. */
-			if (status == RPC_OK && rpc_call_wait_sendable(call, 0, 0) != 0)
+			if (status == RPC_OK && rpc_call_wait_sendable(call, LIVE_PAGES_QUEUED, 0) != 0)
 				status = RPC_CANCELLED;
 			if (status != RPC_OK)
 				break;
