@@ -19,8 +19,8 @@ ifeq ($(SAN),1)
 OPT      ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN     = -fsanitize=address,undefined
 else
-OPT      ?= -O2 -flto=auto
-LDOPT     = -flto=auto
+OPT      ?= -O2 -flto=auto -ffunction-sections -fdata-sections
+LDOPT     = -flto=auto -Wl,--gc-sections
 LDSAN     =
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
