@@ -14,6 +14,7 @@
 #include "rpc.h"
 #include "svc.h"
 #include "sessionlog.h"
+#include "redisnotify.h"
 #include "util.h"
 
 static struct {
@@ -24,6 +25,7 @@ static struct {
 	int quiet;
 	const char *log_dir, *log_max_size, *log_max_age, *log_idle, *log_flush, *log_compression;
 	const char *log_backups, *log_queue;
+	const char *notify_redis, *notify_redis_list, *notify_redis_queue;
 	int auth;
 	const char *tls_cert, *tls_key, *tls_client_ca;
 } o = { .heartbeat_ttl = 30 };
@@ -57,6 +59,15 @@ static const struct option serve_options[] = {
 	{ 0, "log-queue", OPT_STRING, &o.log_queue, "FRAMES",
 	  "frames a session may hold not yet fsynced before RESOURCE_EXHAUSTED (default 65536)", NULL,
 	  "LOG_QUEUE_FRAMES" },
+	{ 0, "notify-redis", OPT_STRING, &o.notify_redis, "URL",
+	  "announce each finished session log segment on Redis: redis://[:PASSWORD@]HOST[:PORT][/DB]",
+	  NULL, "REDIS_URL" },
+	{ 0, "notify-redis-list", OPT_STRING, &o.notify_redis_list, "KEY",
+	  "the Redis list segment announcements are pushed to (default elog:segments)", NULL,
+	  "LOG_REDIS_LIST" },
+	{ 0, "notify-redis-queue", OPT_STRING, &o.notify_redis_queue, "N",
+	  "announcements held while Redis is unreachable; more are dropped (default 1000)", NULL,
+	  NULL },
 	{ 0, "auth", OPT_BOOL, &o.auth, NULL,
 	  "require an API key (see 'elog keys') on every call but ValidateApiKey", NULL, NULL },
 	{ 0, "tls-cert", OPT_STRING, &o.tls_cert, "FILE",
@@ -180,6 +191,65 @@ static int log_settings(const char *db, struct elog_slog_opts *so, char **dir)
 	return 0;
 }
 
+/* Segment announcements (serve --notify-redis); NULL when off. */
+static struct elog_rnotify *notifier;
+
+static void notify_report(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "elog serve: %s\n", msg);
+}
+
+static void notify_segment(void *arg, const struct elog_slog_segment *seg)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	elog_slog_segment_json(&b, seg);
+	elog_rnotify_push(arg, b.data, b.len);
+	elog_buf_release(&b);
+}
+
+/* Starts the notifier when a Redis URL is set and hooks it into so; 0 or an exit status. */
+static int notify_start(struct elog_slog_opts *so)
+{
+	extern const struct command cmd_serve;
+	struct elog_rnotify_opts no;
+	struct elog_err err;
+	int64_t q = 0;
+
+	if (!o.notify_redis || !*o.notify_redis)
+		return 0;
+	if (o.notify_redis_queue &&
+	    log_number("--notify-redis-queue", o.notify_redis_queue, 0, &q) != 0)
+		return EXIT_USAGE;
+	memset(&no, 0, sizeof(no));
+	no.url = o.notify_redis;
+	no.list = o.notify_redis_list;
+	no.queue_max = q > 10000000 ? 10000000 : (size_t)q;
+	no.report = notify_report;
+	elog_err_clear(&err);
+	if (elog_rnotify_open(&notifier, &no, &err) != 0)
+		return cli_usage_error(&cmd_serve, "%s", err.msg);
+	so->on_segment = notify_segment;
+	so->on_segment_arg = notifier;
+	return 0;
+}
+
+/* After the session log is closed: pushes what is left (1 s at most), reports the counters. */
+static void notify_stop(int report)
+{
+	struct elog_rnotify_stats st;
+
+	if (!notifier)
+		return;
+	elog_rnotify_close(notifier, 1000000000LL, &st);
+	notifier = NULL;
+	if (report)
+		fprintf(stderr, "elog serve: redis notifications: %llu sent, %llu dropped, "
+			"%llu failed attempts\n", (unsigned long long)st.sent,
+			(unsigned long long)st.dropped, (unsigned long long)st.failures);
+}
+
 static int run_serve(int argc, char **argv)
 {
 	extern const struct command cmd_serve;
@@ -239,12 +309,15 @@ static int run_serve(int argc, char **argv)
 		char *logdir = NULL;
 		int lrc = log_settings(db, &so, &logdir);
 
+		if (lrc == 0)
+			lrc = notify_start(&so);
 		if (lrc == 0 && elog_slog_open(&svc.slog, &so, &err) != 0) {
 			cli_error("%s", err.msg);
 			lrc = EXIT_FAIL;
 		}
 		free(logdir);
 		if (lrc != 0) {
+			notify_stop(0);
 			elog_hub_close(hub);
 			free(db);
 			return lrc;
@@ -271,6 +344,7 @@ static int run_serve(int argc, char **argv)
 			elog_svc_auth_free(&svc);
 			elog_svc_flowctl_free(&svc);
 	elog_svc_logsvc_free(&svc);
+			notify_stop(0);
 			elog_hub_close(hub);
 			free(db);
 			free(o.listen.cap ? o.listen.items : NULL);
@@ -314,6 +388,7 @@ out:
 	elog_hub_close(hub);
 	elog_svc_flowctl_free(&svc);
 	elog_svc_logsvc_free(&svc);
+	notify_stop(!o.quiet);
 	elog_svc_auth_free(&svc);
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");

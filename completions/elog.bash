@@ -9,7 +9,7 @@ _elog_levels='trace debug info warn error fatal'
 _elog_options()
 {
 	case $1 in
-	serve) echo ' --listen --db --ready-file --heartbeat-ttl --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
+	serve) echo ' --listen --db --ready-file --heartbeat-ttl --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
 	logs) echo ' --follow --component --level --since --until --grep --lines --db --json --color --timestamps --utc --no-prefix --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -37,6 +37,9 @@ _elog_arg()
 	serve:--log-compression) echo 'gzip|none' ;;
 	serve:--log-backup-count) echo 'text' ;;
 	serve:--log-queue) echo 'text' ;;
+	serve:--notify-redis) echo 'text' ;;
+	serve:--notify-redis-list) echo 'text' ;;
+	serve:--notify-redis-queue) echo 'text' ;;
 	serve:--tls-cert) echo 'file' ;;
 	serve:--tls-key) echo 'file' ;;
 	serve:--tls-client-ca) echo 'file' ;;

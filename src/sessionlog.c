@@ -6,6 +6,7 @@
  * counters). A writer's file state (fd, size, first/last seq, line count) belongs to the
  * writer thread alone (and to the loader before the thread starts).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +81,7 @@ struct cjob {
 	struct cjob *next;
 	char *name;                       /* rotated file (relative); NULL: retention only */
 	char *stem;
+	char *id;                         /* the session id; NULL when not known */
 };
 
 struct elog_sessionlog {
@@ -321,12 +323,14 @@ static void stat_add(uint64_t *c)
 
 /* ---- the compressor -------------------------------------------------------------------------- */
 
-static void queue_job(struct elog_sessionlog *sl, const char *name, const char *stem)
+static void queue_job(struct elog_sessionlog *sl, const char *name, const char *stem,
+		      const char *id)
 {
 	struct cjob *j = xcalloc(1, sizeof(*j));
 
 	j->name = name ? xstrdup(name) : NULL;
 	j->stem = xstrdup(stem);
+	j->id = id ? xstrdup(id) : NULL;
 	pthread_mutex_lock(&sl->cmu);
 	if (sl->jtail)
 		sl->jtail->next = j;
@@ -338,17 +342,22 @@ static void queue_job(struct elog_sessionlog *sl, const char *name, const char *
 }
 
 /* gzips name to name.gz via name.gz.tmp (fsynced, renamed), then removes name. 0 or -1;
- * a missing name (removed by retention) counts as done. */
-static int gzip_file(struct elog_sessionlog *sl, const char *name)
+ * a missing name (removed by retention) counts as done (*gzbytes stays -1 then). */
+static int gzip_file(struct elog_sessionlog *sl, const char *name, int64_t *gzbytes,
+		     int64_t *rawbytes)
 {
+	struct stat st;
 	struct elog_buf tmp = ELOG_BUF_INIT, fin = ELOG_BUF_INIT;
 	unsigned char in[65536], out[65536];
 	z_stream z;
 	int src, dst = -1, rc = -1, zinit = 0, flush = Z_NO_FLUSH;
 
+	*gzbytes = *rawbytes = -1;
 	src = openat(sl->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (src < 0)
 		return errno == ENOENT ? 0 : -1;
+	if (fstat(src, &st) == 0)
+		*rawbytes = st.st_size;
 	elog_buf_addf(&tmp, "%s.gz.tmp", name);
 	elog_buf_addf(&fin, "%s.gz", name);
 	dst = openat(sl->dirfd, tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -383,6 +392,8 @@ static int gzip_file(struct elog_sessionlog *sl, const char *name)
 	} while (flush != Z_FINISH);
 	if (fsync(dst) != 0)
 		goto out;
+	if (fstat(dst, &st) == 0)
+		*gzbytes = st.st_size;
 	if (close(dst) != 0) {
 		dst = -1;
 		goto out;
@@ -467,6 +478,74 @@ static void apply_retention(struct elog_sessionlog *sl, const char *stem)
 	free(keys);
 }
 
+/* Percent-decodes a stem back to its session id; NULL for a hashed stem. */
+static char *stem_id(const char *stem)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	const char *p;
+
+	if (strchr(stem, '~'))
+		return NULL;
+	for (p = stem; *p; p++) {
+		if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+			char h[3] = { p[1], p[2], 0 };
+
+			elog_buf_addc(&b, (char)strtol(h, NULL, 16));
+			p += 2;
+		} else {
+			elog_buf_addc(&b, *p);
+		}
+	}
+	return elog_buf_detach(&b);
+}
+
+void elog_slog_segment_json(struct elog_buf *out, const struct elog_slog_segment *seg)
+{
+	char ts[48];
+
+	elog_format_rfc3339(seg->time_ns, ts, sizeof(ts));
+	elog_buf_adds(out, "{\"session\":");
+	if (seg->session_id)
+		elog_json_quote(out, seg->session_id, strlen(seg->session_id));
+	else
+		elog_buf_adds(out, "null");
+	elog_buf_adds(out, ",\"path\":");
+	elog_json_quote(out, seg->path, strlen(seg->path));
+	elog_buf_addf(out, ",\"first_seq\":%lld,\"last_seq\":%lld,\"bytes\":%lld,\"raw_bytes\":%lld,"
+		      "\"compression\":\"%s\",\"time\":\"%s\"}", (long long)seg->first_seq,
+		      (long long)seg->last_seq, (long long)seg->bytes, (long long)seg->raw_bytes,
+		      seg->compression == ELOG_SLOG_GZIP ? "gzip" : "none", ts);
+}
+
+/* Tells o.on_segment about name (relative, final) of the session id (NULL: from stem). */
+static void announce(struct elog_sessionlog *sl, const char *name, const char *stem,
+		     const char *id, int64_t bytes, int64_t raw)
+{
+	struct elog_slog_segment seg;
+	struct elog_buf path = ELOG_BUF_INIT;
+	char *own = NULL;
+	size_t stemlen;
+	int gz;
+
+	if (!sl->o.on_segment)
+		return;
+	memset(&seg, 0, sizeof(seg));
+	if (!parse_rotated_any(name, &stemlen, &seg.first_seq, &seg.last_seq, &gz))
+		return;
+	if (!id)
+		id = own = stem_id(stem);
+	elog_buf_addf(&path, "%s/%s", sl->dir, name);
+	seg.session_id = id;
+	seg.path = path.data;
+	seg.bytes = bytes;
+	seg.raw_bytes = raw;
+	seg.compression = gz ? ELOG_SLOG_GZIP : ELOG_SLOG_NONE;
+	seg.time_ns = elog_now_ns();
+	sl->o.on_segment(sl->o.on_segment_arg, &seg);
+	elog_buf_release(&path);
+	free(own);
+}
+
 static void *compressor_main(void *arg)
 {
 	struct elog_sessionlog *sl = arg;
@@ -485,14 +564,25 @@ static void *compressor_main(void *arg)
 			sl->jtail = NULL;
 		pthread_mutex_unlock(&sl->cmu);
 		if (j->name && sl->o.compression == ELOG_SLOG_GZIP) {
-			if (gzip_file(sl, j->name) == 0)
+			int64_t gzb, raw;
+
+			if (gzip_file(sl, j->name, &gzb, &raw) == 0) {
 				stat_add(&sl->compressed);
-			else
+				if (gzb >= 0) {
+					struct elog_buf gzname = ELOG_BUF_INIT;
+
+					elog_buf_addf(&gzname, "%s.gz", j->name);
+					announce(sl, gzname.data, j->stem, j->id, gzb, raw);
+					elog_buf_release(&gzname);
+				}
+			} else {
 				stat_add(&sl->compress_failures);
+			}
 		}
 		apply_retention(sl, j->stem);
 		free(j->name);
 		free(j->stem);
+		free(j->id);
 		free(j);
 		pthread_mutex_lock(&sl->cmu);
 	}
@@ -594,8 +684,10 @@ static int file_rotate(struct elog_slog_session *s, int *e)
 	s->nlines = 0;
 	s->size = 0;
 	stat_add(&sl->rotations);
+	if (sl->o.compression != ELOG_SLOG_GZIP && fstatat(sl->dirfd, to.data, &st, 0) == 0)
+		announce(sl, to.data, s->stem, s->id, st.st_size, st.st_size);
 	if (sl->o.compression == ELOG_SLOG_GZIP || sl->o.backup_count > 0)
-		queue_job(sl, to.data, s->stem);
+		queue_job(sl, to.data, s->stem, s->id);
 	rc = 0;
 out:
 	elog_buf_release(&cur);
@@ -1131,7 +1223,7 @@ static void startup_scan(struct elog_sessionlog *sl)
 			if (fstatat(sl->dirfd, g.data, &st, 0) == 0)
 				unlinkat(sl->dirfd, nm, 0);   /* its .gz was complete */
 			else if (sl->o.compression == ELOG_SLOG_GZIP)
-				queue_job(sl, nm, stem);
+				queue_job(sl, nm, stem, NULL);
 			free(stem);
 			elog_buf_release(&g);
 		}
@@ -1220,6 +1312,7 @@ void elog_slog_close(struct elog_sessionlog *sl)
 		sl->jhead = j->next;
 		free(j->name);
 		free(j->stem);
+		free(j->id);
 		free(j);
 	}
 	close(sl->dirfd);

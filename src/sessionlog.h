@@ -41,6 +41,7 @@ struct elog_err;
 struct elog_buf;
 struct elog_sessionlog;
 struct elog_slog_session;
+struct elog_slog_segment;
 
 enum elog_slog_compression { ELOG_SLOG_GZIP = 0, ELOG_SLOG_NONE = 1 };
 
@@ -54,7 +55,27 @@ struct elog_slog_opts {
 	long backup_count;           /* rotated files kept per session; 0: all */
 	size_t queue_max;            /* frames not yet durable per session; 0: 65536 */
 	size_t queue_bytes;          /* bytes queued per session; 0: 64 MiB */
+	/* Called once per finished segment, right after its final rename: on the compressor
+	 * thread after `<rotated>.gz` is in place (gzip), on the session's writer thread after the
+	 * rotation (none). Must not block. May be NULL. */
+	void (*on_segment)(void *arg, const struct elog_slog_segment *seg);
+	void *on_segment_arg;
 };
+
+/* A finished segment (valid during the on_segment call only). */
+struct elog_slog_segment {
+	const char *session_id;      /* NULL for a file left by an earlier run whose name is hashed */
+	const char *path;            /* "<dir>/<rotated name>[.gz]" */
+	int64_t first_seq, last_seq;
+	int64_t bytes;               /* size of path */
+	int64_t raw_bytes;           /* size before compression */
+	int compression;             /* enum elog_slog_compression */
+	int64_t time_ns;             /* when it was finished */
+};
+
+/* The segment as one JSON object, no newline: {"session","path","first_seq","last_seq",
+ * "bytes","raw_bytes","compression","time"}. Appends to out. */
+void elog_slog_segment_json(struct elog_buf *out, const struct elog_slog_segment *seg);
 
 /* One frame as received. Strings are valid UTF-8 (NULL counts as ""); metadata_json is a
  * JSON value written as is ({} when NULL or ""). */
