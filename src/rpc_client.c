@@ -229,12 +229,13 @@ int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct el
 			rc = -1;
 			break;
 		}
-		/* Failed to connect while the port takes TCP: give gRPC half a second more,
+		/* Failed to connect while the port takes TCP: give gRPC two seconds more (a busy server
+		 * can be slow to answer; this is no hang either),
 		 * then call it a protocol mismatch rather than wait out the whole timeout. */
 		if (st == GRPC_CHANNEL_TRANSIENT_FAILURE && !probed) {
 			probed = 1;
 			if (tcp_accepts(ch->target))
-				mismatch_dl = deadline_after(500000000LL);
+				mismatch_dl = deadline_after(2000000000LL);
 		}
 		grpc_channel_watch_connectivity_state(ch->ch, st,
 			gpr_time_cmp(mismatch_dl, dl) < 0 ? mismatch_dl : dl, cq, ch);
