@@ -97,7 +97,8 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 	/* Reconnect quickly after a restarted server (default backoff starts at 1 s). */
 	args[nargs++] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, { .integer = 1000 } };
 	args[nargs++] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, { .integer = 100 } };
-	args[nargs++] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, { .integer = 100 } };
+	/* Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also the connection attempt's timeout, and
+	 * 100 ms failed handshakes with a busy server ("timed out before receiving SETTINGS"). */
 	if (o && o->server_name && *o->server_name)
 		args[nargs++] = (grpc_arg){ GRPC_ARG_STRING, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
 					    { .string = (char *)o->server_name } };

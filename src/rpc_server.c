@@ -125,8 +125,11 @@ void rpc_init(void)
 {
 	pthread_mutex_lock(&init_mu);
 	if (init_refs++ == 0) {
-		gpr_set_log_function(gpr_log_to_sink);
-		gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+		/* $ELOG_GRPC_DEBUG: leave gRPC's own logging (GRPC_VERBOSITY, GRPC_TRACE) alone. */
+		if (!getenv("ELOG_GRPC_DEBUG")) {
+			gpr_set_log_function(gpr_log_to_sink);
+			gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+		}
 		grpc_init();
 	}
 	pthread_mutex_unlock(&init_mu);
