@@ -29,6 +29,10 @@
 #define MAX_METHODS 32
 #define PENDING_PER_METHOD 4
 #define HANDLER_STACK (512 * 1024)
+/* Threads polling the completion queue. gRPC core does a server's socket I/O on the threads
+ * that poll its queue, so one thread capped a busy server (200 clients under ASan missed
+ * keepalive pings). Every tag callback locks what it touches, so two may run at once. */
+#define LOOP_THREADS 2
 
 struct tag {
 	void (*fn)(struct tag *t, int ok);
@@ -45,8 +49,8 @@ struct method {
 struct rpc_server {
 	grpc_server *srv;
 	grpc_completion_queue *cq;
-	pthread_t loop_thread;
-	int loop_started;
+	pthread_t loop_threads[LOOP_THREADS];
+	int loop_started;           /* number of queue threads running */
 	struct method methods[MAX_METHODS];
 	int nmethods;
 	rpc_gate_fn gate;
@@ -656,9 +660,13 @@ int rpc_server_start(struct rpc_server *s, struct elog_err *err)
 	for (i = 0; i < s->nmethods; i++)
 		for (j = 0; j < PENDING_PER_METHOD; j++)
 			arm(s, &s->methods[i]);
-	if (pthread_create(&s->loop_thread, NULL, loop_main, s) != 0)
+	for (i = 0; i < LOOP_THREADS; i++) {
+		if (pthread_create(&s->loop_threads[i], NULL, loop_main, s) != 0)
+			break;
+		s->loop_started++;
+	}
+	if (!s->loop_started)
 		return elog_err_set(err, ELOG_EFAIL, "cannot start the server thread");
-	s->loop_started = 1;
 	return 0;
 }
 
@@ -717,7 +725,8 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 			pthread_cond_wait(&s->cv, &s->mu);
 		pthread_mutex_unlock(&s->mu);
 		grpc_completion_queue_shutdown(s->cq);
-		pthread_join(s->loop_thread, NULL);
+		for (i = 0; i < s->loop_started; i++)
+			pthread_join(s->loop_threads[i], NULL);
 	} else {
 		grpc_server_shutdown_and_notify(s->srv, s->cq, &s->t_shutdown);
 		grpc_server_cancel_all_calls(s->srv);
