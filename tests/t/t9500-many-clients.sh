@@ -1,15 +1,16 @@
 #!/bin/sh
 # Many clients at once: SENDERS long-lived `elog send` streams and FOLLOWERS `elog logs -f`
-# for DURATION seconds (ELOG_TEST_LONG: 200 senders, 50 followers, 60 s; default 20, 5, 8 s).
+# for DURATION seconds (ELOG_TEST_LONG: 200 senders, 50 followers, 60 s; default 20, 5, 8 s),
+# each sender writing CHUNK lines every 0.1 s (about 10k lines/s in all, either way).
 # Every sender's lines are in the history exactly once; every follower received every line
 # sent after it started, or was told how many it missed; serve's memory stays bounded and it
 # holds no more file descriptors afterwards than before. Then overload: fast senders push more
 # than the disk commits, and serve's RSS must stay bounded (backpressure, see hub.c).
 . "$(dirname "$0")/lib.sh"
 if [ -n "${ELOG_TEST_LONG:-}" ]; then
-	SENDERS=200 FOLLOWERS=50 DURATION=60 FAST=8 FAST_LINES=500000
+	SENDERS=200 FOLLOWERS=50 DURATION=60 FAST=8 FAST_LINES=500000 CHUNK=5
 else
-	SENDERS=20 FOLLOWERS=5 DURATION=8 FAST=4 FAST_LINES=100000
+	SENDERS=20 FOLLOWERS=5 DURATION=8 FAST=4 FAST_LINES=100000 CHUNK=50
 fi
 ulimit -n 4096 2>/dev/null
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=16:malloc_context_size=4"
@@ -49,7 +50,7 @@ while [ $i -lt $SENDERS ]; do
 		j=0
 		while [ "$(date +%s)" -lt $end ]; do
 			j=$((j + 1))
-			seq -f "sender $i chunk $j line %g" 1 50
+			seq -f "sender $i chunk $j line %g" 1 $CHUNK
 			sleep 0.1
 		done | tee "$T/sent.$i" | elog send --timeout 30 -c load 2>"$T/send.$i.err"
 		echo $? >"$T/send.$i.rc"
