@@ -230,13 +230,13 @@ int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct el
 			rc = -1;
 			break;
 		}
-		/* Failed to connect while the port takes TCP: give gRPC two seconds more (a busy server
-		 * can be slow to answer; this is no hang either),
-		 * then call it a protocol mismatch rather than wait out the whole timeout. */
+		/* Failed to connect while the port takes TCP: after 40% of the timeout (2 s of the
+		 * default 5), call it a protocol mismatch rather than wait out the whole timeout. A
+		 * longer --timeout gives a busy server (slow handshakes) proportionally longer. */
 		if (st == GRPC_CHANNEL_TRANSIENT_FAILURE && !probed) {
 			probed = 1;
 			if (tcp_accepts(ch->target))
-				mismatch_dl = deadline_after(2000000000LL);
+				mismatch_dl = deadline_after(timeout_ns > 0 ? timeout_ns / 5 * 2 : 2000000000LL);
 		}
 		grpc_channel_watch_connectivity_state(ch->ch, st,
 			gpr_time_cmp(mismatch_dl, dl) < 0 ? mismatch_dl : dl, cq, ch);
