@@ -8,7 +8,7 @@
 # than the disk commits, and serve's RSS must stay bounded (backpressure, see hub.c).
 . "$(dirname "$0")/lib.sh"
 if [ -n "${ELOG_TEST_LONG:-}" ]; then
-	SENDERS=200 FOLLOWERS=50 DURATION=60 FAST=8 FAST_LINES=500000 CHUNK=5
+	SENDERS=200 FOLLOWERS=50 DURATION=60 FAST=8 FAST_LINES=150000 CHUNK=5
 else
 	SENDERS=20 FOLLOWERS=5 DURATION=8 FAST=4 FAST_LINES=100000 CHUNK=50
 fi
