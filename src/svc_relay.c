@@ -77,7 +77,8 @@ static int64_t ts_to_ns(const Google__Protobuf__Timestamp *ts)
 	/* 2 s of margin: nanos is any int32 (a fuzz_relay seed keeps the case) */
 	if (ts->seconds > INT64_MAX / NS_PER_S - 2 || ts->seconds < 0)
 		return 0;
-	return ts->seconds * NS_PER_S + ts->nanos;
+	/* seconds 0 with negative nanos would be before the epoch (found by fuzz_relay) */
+	return ts->seconds * NS_PER_S + ts->nanos > 0 ? ts->seconds * NS_PER_S + ts->nanos : 0;
 }
 
 /* The value of header key (the last one when repeated), or NULL. */
@@ -399,6 +400,8 @@ static const char *relay_decode(const struct relay_ctx *x, const Electrician__Wr
 	}
 	if (!(flags & ELOG_JL_TIME))
 		r->ts_ns = ts_to_ns(p->timestamp);
+	if (r->ts_ns < 0)
+		r->ts_ns = 0;       /* before 1970 in the payload: use the arrival time */
 	elog_record_set(&r->source, "electrician", 11);
 	if (p->dedupe_key && *p->dedupe_key)
 		elog_record_set(&r->dedupe_key, p->dedupe_key, strlen(p->dedupe_key));
