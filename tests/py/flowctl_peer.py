@@ -23,29 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def gen_stubs(proto_dir, out):
-    proto = os.path.join(proto_dir, "flowctl.proto")
-    try:
-        import grpc_tools  # noqa: F401
-        cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I", proto_dir, "-I", "/usr/include",
-               "--python_out=" + out, "--grpc_python_out=" + out, proto]
-    except ImportError:
-        plugin = shutil.which("grpc_python_plugin") or "/usr/bin/grpc_python_plugin"
-        cmd = ["protoc", "-I", proto_dir, "-I", "/usr/include", "--python_out=" + out,
-               "--grpc_out=" + out, "--plugin=protoc-gen-grpc=" + plugin, proto]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        raise Failure("generating stubs failed: %s\n%s" % (" ".join(cmd), r.stdout))
-    sys.path.insert(0, out)
+from peerlib import Failure, check, gen_stubs  # noqa: E402
 
 
 def expect_code(code, fn, what):
@@ -65,7 +43,7 @@ def main():
     proto_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(TOP, "proto")
     tmp = tempfile.mkdtemp(prefix="flowctl-peer.")
     try:
-        gen_stubs(proto_dir, tmp)
+        gen_stubs(proto_dir, tmp, "flowctl.proto")
         run(addr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

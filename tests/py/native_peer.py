@@ -17,13 +17,7 @@ import time
 import grpc
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
+from peerlib import Failure, check  # noqa: E402
 
 
 def varint(n):

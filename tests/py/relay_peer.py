@@ -29,29 +29,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 T = 30  # per-call timeout, seconds
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def gen_stubs(proto_dir, out):
-    proto = os.path.join(proto_dir, "electrician.proto")
-    try:
-        import grpc_tools  # noqa: F401
-        cmd = [sys.executable, "-m", "grpc_tools.protoc", "-I", proto_dir, "-I", "/usr/include",
-               "--python_out=" + out, "--grpc_python_out=" + out, proto]
-    except ImportError:
-        plugin = shutil.which("grpc_python_plugin") or "/usr/bin/grpc_python_plugin"
-        cmd = ["protoc", "-I", proto_dir, "-I", "/usr/include", "--python_out=" + out,
-               "--grpc_out=" + out, "--plugin=protoc-gen-grpc=" + plugin, proto]
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        raise Failure("generating stubs failed: %s\n%s" % (" ".join(cmd), r.stdout))
-    sys.path.insert(0, out)
+from peerlib import Failure, check, gen_stubs  # noqa: E402
 
 
 class Peer:
@@ -489,7 +467,7 @@ def main():
     proto_dir = args[2] if len(args) > 2 else os.path.join(TOP, "proto")
     tmp = tempfile.mkdtemp(prefix="relay-peer.")
     try:
-        gen_stubs(proto_dir, tmp)
+        gen_stubs(proto_dir, tmp, "electrician.proto")
         p = Peer(addr, elog_bin)
         if nbench:
             bench(p, nbench)
