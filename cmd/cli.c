@@ -304,26 +304,14 @@ const char *cli_server(void)
 /* True when target names a loopback address (or a unix socket). */
 int cli_target_is_loopback(const char *t)
 {
-	char host[256];
-	const char *p = t, *end;
+	char host[256], port[16];
 	struct in6_addr a6;
 	struct in_addr a4;
 
-	if (strncmp(p, "unix:", 5) == 0)
+	if (strncmp(t, "unix:", 5) == 0)
 		return 1;
-	if (strncmp(p, "dns:///", 7) == 0)
-		p += 7;
-	else if (strncmp(p, "ipv4:", 5) == 0 || strncmp(p, "ipv6:", 5) == 0)
-		p += 5;
-	if (*p == '[') {
-		end = strchr(p, ']');
-		if (!end)
-			return 0;
-		snprintf(host, sizeof(host), "%.*s", (int)(end - p - 1), p + 1);
-	} else {
-		end = strrchr(p, ':');
-		snprintf(host, sizeof(host), "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
-	}
+	if (elog_target_split(t, host, sizeof(host), port, sizeof(port)) != 0)
+		return 0;
 	if (strcmp(host, "localhost") == 0)
 		return 1;
 	if (inet_pton(AF_INET, host, &a4) == 1)

@@ -64,22 +64,6 @@ static gpr_timespec deadline_after(int64_t timeout_ns)
 			    gpr_time_from_nanos(timeout_ns, GPR_TIMESPAN));
 }
 
-static int read_pem(const char *path, char **out, struct elog_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	struct elog_buf b = ELOG_BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (!f)
-		return elog_err_set(err, ELOG_EIO, "cannot read '%s': %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		elog_buf_add(&b, chunk, n);
-	fclose(f);
-	*out = elog_buf_detach(&b);
-	return 0;
-}
-
 int rpc_channel_open(struct rpc_channel **out, const char *target,
 		     const struct rpc_client_opts *o, struct elog_err *err)
 {
@@ -109,9 +93,9 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 		char *ca = NULL, *cert = NULL, *key = NULL;
 		grpc_ssl_pem_key_cert_pair pair;
 
-		if ((o->ca_file && read_pem(o->ca_file, &ca, err)) ||
-		    (o->cert_file && read_pem(o->cert_file, &cert, err)) ||
-		    (o->key_file && read_pem(o->key_file, &key, err))) {
+		if ((o->ca_file && elog_read_file(o->ca_file, &ca, err)) ||
+		    (o->cert_file && elog_read_file(o->cert_file, &cert, err)) ||
+		    (o->key_file && elog_read_file(o->key_file, &key, err))) {
 			free(ca);
 			free(cert);
 			free(key);
@@ -161,29 +145,11 @@ void rpc_channel_close(struct rpc_channel *ch)
 static int tcp_accepts(const char *target)
 {
 	char host[256], port[16];
-	const char *p = target, *colon, *end;
 	struct addrinfo hints, *ai = NULL, *a;
 	int ok = 0;
 
-	if (strncmp(p, "unix:", 5) == 0)
+	if (elog_target_split(target, host, sizeof(host), port, sizeof(port)) != 0 || !*port)
 		return 0;
-	if (strncmp(p, "dns:///", 7) == 0)
-		p += 7;
-	else if (strncmp(p, "ipv4:", 5) == 0 || strncmp(p, "ipv6:", 5) == 0)
-		p += 5;
-	if (*p == '[') {
-		end = strchr(p, ']');
-		if (!end || end[1] != ':')
-			return 0;
-		snprintf(host, sizeof(host), "%.*s", (int)(end - p - 1), p + 1);
-		colon = end + 1;
-	} else {
-		colon = strrchr(p, ':');
-		if (!colon)
-			return 0;
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - p), p);
-	}
-	snprintf(port, sizeof(port), "%s", colon + 1);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;

@@ -593,27 +593,6 @@ void rpc_server_set_gate(struct rpc_server *s, rpc_gate_fn fn, void *ctx)
 	s->gate_ctx = ctx;
 }
 
-static int read_file_all(const char *path, char **out, struct elog_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	struct elog_buf b = ELOG_BUF_INIT;
-	char chunk[4096];
-	size_t n;
-
-	if (!f)
-		return elog_err_set(err, ELOG_EIO, "cannot read '%s': %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		elog_buf_add(&b, chunk, n);
-	if (ferror(f)) {
-		fclose(f);
-		elog_buf_release(&b);
-		return elog_err_set(err, ELOG_EIO, "cannot read '%s': %s", path, strerror(errno));
-	}
-	fclose(f);
-	*out = elog_buf_detach(&b);
-	return 0;
-}
-
 int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_tls_server *tls,
 		      int *port, struct elog_err *err)
 {
@@ -624,9 +603,9 @@ int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_t
 		char *cert = NULL, *key = NULL, *ca = NULL;
 		grpc_ssl_pem_key_cert_pair pair;
 
-		if (read_file_all(tls->cert_file, &cert, err) ||
-		    read_file_all(tls->key_file, &key, err) ||
-		    (tls->client_ca_file && read_file_all(tls->client_ca_file, &ca, err))) {
+		if (elog_read_file(tls->cert_file, &cert, err) ||
+		    elog_read_file(tls->key_file, &key, err) ||
+		    (tls->client_ca_file && elog_read_file(tls->client_ca_file, &ca, err))) {
 			free(cert);
 			free(key);
 			free(ca);

@@ -3,6 +3,8 @@
  * and JSON string quoting.
  */
 #include "util.h"
+#include "err.h"
+#include <errno.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -339,4 +341,51 @@ void elog_json_quote(struct elog_buf *b, const char *s, size_t n)
 	}
 	elog_buf_add(b, s + run, n - run);
 	elog_buf_addc(b, '"');
+}
+
+int elog_read_file(const char *path, char **out, struct elog_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	struct elog_buf b = ELOG_BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return elog_err_set(err, ELOG_EIO, "cannot read '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		elog_buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		elog_buf_release(&b);
+		return elog_err_set(err, ELOG_EIO, "cannot read '%s': %s", path, strerror(e));
+	}
+	fclose(f);
+	*out = elog_buf_detach(&b);
+	return 0;
+}
+
+int elog_target_split(const char *target, char *host, size_t hostsz, char *port, size_t portsz)
+{
+	const char *p = target, *end, *colon;
+
+	if (strncmp(p, "unix:", 5) == 0)
+		return -1;
+	if (strncmp(p, "dns:///", 7) == 0)
+		p += 7;
+	else if (strncmp(p, "ipv4:", 5) == 0 || strncmp(p, "ipv6:", 5) == 0)
+		p += 5;
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return -1;
+		snprintf(host, hostsz, "%.*s", (int)(end - p - 1), p + 1);
+		colon = end[1] ? end + 1 : NULL;
+	} else {
+		colon = strrchr(p, ':');
+		snprintf(host, hostsz, "%.*s", colon ? (int)(colon - p) : (int)strlen(p), p);
+	}
+	snprintf(port, portsz, "%s", colon ? colon + 1 : "");
+	return 0;
 }

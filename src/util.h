@@ -51,6 +51,19 @@ int elog_utf8_valid(const char *s, size_t n);
 /* Returns a malloc'd valid-UTF-8 copy of s[0..n). */
 char *elog_utf8_dup(const char *s, size_t n);
 
+struct elog_err;
+
+/* Reads the whole file at path into *out (malloc'd, NUL-terminated). Returns 0, or ELOG_EIO
+ * with err "cannot read 'path': why". */
+int elog_read_file(const char *path, char **out, struct elog_err *err);
+
+/*
+ * Splits a gRPC target ("127.0.0.1:50090", "[::1]:8080", "dns:///host:port", "ipv4:...") into
+ * host and port (port "" when there is none). Returns 0, or -1 for a unix: target or a
+ * malformed one.
+ */
+int elog_target_split(const char *target, char *host, size_t hostsz, char *port, size_t portsz);
+
 /* Appends s as a JSON string literal, with quotes and escapes, to b (s must be valid UTF-8). */
 void elog_json_quote(struct elog_buf *b, const char *s, size_t n);
 
