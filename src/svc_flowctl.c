@@ -13,6 +13,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "svc.h"
+#include "inflight.h"
 #include "err.h"
 #include "util.h"
 #include "record.h"
@@ -542,15 +543,10 @@ void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e)
 
 struct stream_call {
 	struct elog_svc *svc;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct elog_inflight inf;    /* its mu guards the rest; its failure ends the call */
 	struct elog_record *grp;     /* received, not yet submitted */
 	size_t n, cap;
-	int inflight;
 	int closing;                 /* the receiver is done: submit the rest and end */
-	int failed;                  /* a commit failed: status and msg say why */
-	int fail_status;
-	char fail_msg[512];
 };
 
 struct stream_req {
@@ -572,15 +568,7 @@ static void stream_done(struct elog_ingest *in, int rc, const char *msg)
 	struct stream_req *req = (struct stream_req *)in;
 	struct stream_call *sc = req->sc;
 
-	pthread_mutex_lock(&sc->mu);
-	if (rc != 0 && !sc->failed) {
-		sc->failed = 1;
-		sc->fail_status = elog_svc_status_of(rc);
-		snprintf(sc->fail_msg, sizeof(sc->fail_msg), "%s", msg ? msg : "commit failed");
-	}
-	sc->inflight--;
-	pthread_cond_broadcast(&sc->cv);
-	pthread_mutex_unlock(&sc->mu);
+	elog_inflight_done(&sc->inf, rc, msg);
 	free_records(in->recs, in->n);
 	free(req);
 }
@@ -591,48 +579,29 @@ static void *stream_submitter(void *arg)
 {
 	struct stream_call *sc = arg;
 
-	pthread_mutex_lock(&sc->mu);
-	for (;;) {
-		struct stream_req *req;
-		int rc;
+	pthread_mutex_lock(&sc->inf.mu);
+	while (elog_inflight_wait_to_submit_locked(&sc->inf, STREAM_MAX_INFLIGHT, &sc->n, &sc->closing,
+						   NULL)) {
+		struct stream_req *req = xcalloc(1, sizeof(*req));
 
-		while (!sc->failed && !(sc->closing && sc->n == 0) &&
-		       (sc->n == 0 || sc->inflight >= STREAM_MAX_INFLIGHT))
-			pthread_cond_wait(&sc->cv, &sc->mu);
-		if (sc->failed || sc->n == 0)
-			break;
-		req = xcalloc(1, sizeof(*req));
 		req->sc = sc;
 		req->in.recs = sc->grp;
 		req->in.n = sc->n;
 		req->in.done = stream_done;
 		sc->grp = NULL;
 		sc->n = sc->cap = 0;
-		sc->inflight++;
-		pthread_cond_broadcast(&sc->cv);
-		pthread_mutex_unlock(&sc->mu);
-		rc = elog_hub_submit(sc->svc->hub, &req->in);
-		pthread_mutex_lock(&sc->mu);
-		if (rc != 0) {
-			sc->inflight--;
-			if (!sc->failed) {
-				sc->failed = 1;
-				sc->fail_status = RPC_UNAVAILABLE;
-				snprintf(sc->fail_msg, sizeof(sc->fail_msg), "server is shutting down");
-			}
-			pthread_cond_broadcast(&sc->cv);
-			pthread_mutex_unlock(&sc->mu);
+		if (elog_inflight_submit_locked(&sc->inf, sc->svc->hub, &req->in) != 0) {
+			pthread_mutex_unlock(&sc->inf.mu);
 			free_records(req->in.recs, req->in.n);
 			free(req);
-			pthread_mutex_lock(&sc->mu);
+			pthread_mutex_lock(&sc->inf.mu);
 		}
 	}
-	while (sc->inflight > 0)
-		pthread_cond_wait(&sc->cv, &sc->mu);
+	elog_inflight_wait_locked(&sc->inf);
 	free_records(sc->grp, sc->n);
 	sc->grp = NULL;
 	sc->n = sc->cap = 0;
-	pthread_mutex_unlock(&sc->mu);
+	pthread_mutex_unlock(&sc->inf.mu);
 	return NULL;
 }
 
@@ -646,11 +615,9 @@ static void fc_stream_logs(struct rpc_call *call, void *ctx)
 
 	memset(&sc, 0, sizeof(sc));
 	sc.svc = svc;
-	pthread_mutex_init(&sc.mu, NULL);
-	pthread_cond_init(&sc.cv, NULL);
+	elog_inflight_init(&sc.inf);
 	if (pthread_create(&th, NULL, stream_submitter, &sc) != 0) {
-		pthread_mutex_destroy(&sc.mu);
-		pthread_cond_destroy(&sc.cv);
+		elog_inflight_destroy(&sc.inf);
 		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
 		return;
 	}
@@ -672,11 +639,11 @@ static void fc_stream_logs(struct rpc_call *call, void *ctx)
 		}
 		elog_conv_flowctl_entry(&rec, (Flowctl__LogEntry *)m);
 		protobuf_c_message_free_unpacked(m, NULL);
-		pthread_mutex_lock(&sc.mu);
-		while (sc.n >= STREAM_GROUP_MAX && !sc.failed)
-			pthread_cond_wait(&sc.cv, &sc.mu);
-		if (sc.failed) {
-			pthread_mutex_unlock(&sc.mu);
+		pthread_mutex_lock(&sc.inf.mu);
+		while (sc.n >= STREAM_GROUP_MAX && !sc.inf.failed)
+			pthread_cond_wait(&sc.inf.cv, &sc.inf.mu);
+		if (sc.inf.failed) {
+			pthread_mutex_unlock(&sc.inf.mu);
 			elog_record_clear(&rec);
 			break;
 		}
@@ -685,20 +652,19 @@ static void fc_stream_logs(struct rpc_call *call, void *ctx)
 			sc.grp = xrealloc(sc.grp, sc.cap * sizeof(*sc.grp));
 		}
 		sc.grp[sc.n++] = rec;
-		pthread_cond_broadcast(&sc.cv);
-		pthread_mutex_unlock(&sc.mu);
+		pthread_cond_broadcast(&sc.inf.cv);
+		pthread_mutex_unlock(&sc.inf.mu);
 	}
-	pthread_mutex_lock(&sc.mu);
+	pthread_mutex_lock(&sc.inf.mu);
 	sc.closing = 1;
-	pthread_cond_broadcast(&sc.cv);
-	pthread_mutex_unlock(&sc.mu);
+	pthread_cond_broadcast(&sc.inf.cv);
+	pthread_mutex_unlock(&sc.inf.mu);
 	pthread_join(th, NULL);
-	if (sc.failed)
-		rpc_call_finish(call, sc.fail_status, sc.fail_msg);
+	if (sc.inf.failed)
+		rpc_call_finish(call, sc.inf.fail_status, sc.inf.fail_msg);
 	else
 		rpc_call_finish(call, status, details);
-	pthread_mutex_destroy(&sc.mu);
-	pthread_cond_destroy(&sc.cv);
+	elog_inflight_destroy(&sc.inf);
 }
 
 /* ---- GetLogs ------------------------------------------------------------------------------- */

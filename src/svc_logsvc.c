@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "svc.h"
+#include "inflight.h"
 #include "sessionlog.h"
 #include "err.h"
 #include "util.h"
@@ -127,19 +128,10 @@ static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, 
 
 /* ---- the call --------------------------------------------------------------------------------- */
 
-struct lcall {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int inflight;
-	int failed;
-	int fail_status;
-	char fail_msg[512];
-};
-
 struct lreq {
 	struct elog_ingest in;
 	struct elog_record rec;
-	struct lcall *lc;
+	struct elog_inflight *inf;   /* the call's */
 };
 
 struct touched {
@@ -151,17 +143,8 @@ struct touched {
 static void lreq_done(struct elog_ingest *in, int rc, const char *msg)
 {
 	struct lreq *req = (struct lreq *)in;
-	struct lcall *lc = req->lc;
 
-	pthread_mutex_lock(&lc->mu);
-	if (rc != 0 && !lc->failed) {
-		lc->failed = 1;
-		lc->fail_status = elog_svc_status_of(rc);
-		snprintf(lc->fail_msg, sizeof(lc->fail_msg), "%s", msg ? msg : "commit failed");
-	}
-	lc->inflight--;
-	pthread_cond_broadcast(&lc->cv);
-	pthread_mutex_unlock(&lc->mu);
+	elog_inflight_done(req->inf, rc, msg);
 	elog_record_clear(&req->rec);
 	free(req);
 }
@@ -267,7 +250,7 @@ void elog_conv_logsvc_record(struct elog_record *r, const struct elog_slog_frame
 
 /* Writes one frame to its session file and submits its history record. 0, or an rpc status
  * with msg. */
-static int take_frame(struct elog_svc *svc, struct lcall *lc, Logging__V1__LogFrame *fr,
+static int take_frame(struct elog_svc *svc, struct elog_inflight *inf, Logging__V1__LogFrame *fr,
 		      struct touched **tv, size_t *tn, char *msg, size_t msgsz)
 {
 	struct elog_slog_frame f;
@@ -291,18 +274,15 @@ static int take_frame(struct elog_svc *svc, struct lcall *lc, Logging__V1__LogFr
 		goto out;
 	}
 	req = xcalloc(1, sizeof(*req));
-	req->lc = lc;
+	req->inf = inf;
 	elog_conv_logsvc_record(&req->rec, &f, seq, fr->version);
 	req->in.recs = &req->rec;
 	req->in.n = 1;
 	req->in.done = lreq_done;
-	pthread_mutex_lock(&lc->mu);
-	lc->inflight++;
-	pthread_mutex_unlock(&lc->mu);
-	if (elog_hub_submit(svc->hub, &req->in) != 0) {
-		pthread_mutex_lock(&lc->mu);
-		lc->inflight--;
-		pthread_mutex_unlock(&lc->mu);
+	pthread_mutex_lock(&inf->mu);
+	rc = elog_inflight_submit_locked(inf, svc->hub, &req->in);
+	pthread_mutex_unlock(&inf->mu);
+	if (rc != 0) {
 		elog_record_clear(&req->rec);
 		free(req);
 		status = RPC_UNAVAILABLE;
@@ -317,7 +297,7 @@ out:
 static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
-	struct lcall lc;
+	struct elog_inflight inf;
 	struct touched *tv = NULL;
 	size_t tn = 0, i;
 	uint32_t frames = 0;
@@ -328,9 +308,7 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 		rpc_call_finish(call, RPC_UNAVAILABLE, "the session log service is not running");
 		return;
 	}
-	memset(&lc, 0, sizeof(lc));
-	pthread_mutex_init(&lc.mu, NULL);
-	pthread_cond_init(&lc.cv, NULL);
+	elog_inflight_init(&inf);
 	for (;;) {
 		ProtobufCMessage *m;
 		int rc = rpc_call_recv(call, &logging__v1__log_frame__descriptor, &m);
@@ -346,14 +324,14 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 			snprintf(msg, sizeof(msg), "undecodable logging.v1.LogFrame");
 			break;
 		}
-		status = take_frame(svc, &lc, (Logging__V1__LogFrame *)m, &tv, &tn, msg, sizeof(msg));
+		status = take_frame(svc, &inf, (Logging__V1__LogFrame *)m, &tv, &tn, msg, sizeof(msg));
 		protobuf_c_message_free_unpacked(m, NULL);
 		if (status != RPC_OK)
 			break;
 		frames++;
-		pthread_mutex_lock(&lc.mu);
-		rc = lc.failed;
-		pthread_mutex_unlock(&lc.mu);
+		pthread_mutex_lock(&inf.mu);
+		rc = inf.failed;
+		pthread_mutex_unlock(&inf.mu);
 		if (rc)
 			break;
 	}
@@ -368,18 +346,17 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 		}
 	}
 	/* ... and every record committed */
-	pthread_mutex_lock(&lc.mu);
-	while (lc.inflight > 0)
-		pthread_cond_wait(&lc.cv, &lc.mu);
-	pthread_mutex_unlock(&lc.mu);
+	pthread_mutex_lock(&inf.mu);
+	elog_inflight_wait_locked(&inf);
+	pthread_mutex_unlock(&inf.mu);
 	for (i = 0; i < tn; i++) {
 		elog_slog_release(tv[i].s);
 		free(tv[i].id);
 	}
 	free(tv);
-	if (status == RPC_OK && lc.failed) {
-		status = lc.fail_status;
-		snprintf(msg, sizeof(msg), "%s", lc.fail_msg);
+	if (status == RPC_OK && inf.failed) {
+		status = inf.fail_status;
+		snprintf(msg, sizeof(msg), "%s", inf.fail_msg);
 	}
 	if (status == RPC_OK) {
 		Logging__V1__WriteLogResponse resp = LOGGING__V1__WRITE_LOG_RESPONSE__INIT;
@@ -393,8 +370,7 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 	} else {
 		rpc_call_finish(call, status, msg[0] ? msg : NULL);
 	}
-	pthread_mutex_destroy(&lc.mu);
-	pthread_cond_destroy(&lc.cv);
+	elog_inflight_destroy(&inf);
 }
 
 void elog_svc_logsvc_register(struct rpc_server *s, struct elog_svc *svc)

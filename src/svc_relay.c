@@ -22,6 +22,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "svc.h"
+#include "inflight.h"
 #include "err.h"
 #include "util.h"
 #include "record.h"
@@ -450,20 +451,15 @@ struct relay_item {
 struct relay_stream {
 	struct elog_svc *svc;
 	struct rpc_call *call;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct elog_inflight inf;    /* its mu guards the rest; its failure ends the stream */
 	/* decoded, not yet submitted */
 	struct elog_record *recs;
 	struct relay_item *items;
 	size_t n, cap;
-	int inflight;
 	int sub_waiting;             /* the submitter waits for work */
 	int closing;                 /* the receiver is done: submit the rest and end */
-	int failed;                  /* a commit failed: fail_status and fail_msg say why */
-	int fail_status;
-	char fail_msg[512];
 	/* ack state. mode, every_n and stream_id change only while nothing is collected or in
-	 * flight; the counters belong to whoever holds mu. */
+	 * flight; the counters belong to whoever holds inf.mu. */
 	int mode;
 	uint32_t every_n;
 	char *stream_id;
@@ -496,7 +492,7 @@ static void records_free(struct elog_record *recs, size_t n)
 }
 
 /* Sends the pending batch ack (ACK_BATCH, something unacknowledged) and resets the counters.
- * Under rs->mu. */
+ * Under rs->inf.mu. */
 static void flush_batch(struct relay_stream *rs, const char *reason)
 {
 	Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
@@ -520,13 +516,8 @@ static void group_done(struct elog_ingest *in, int rc, const char *msg)
 	struct relay_stream *rs = g->rs;
 	size_t i;
 
-	pthread_mutex_lock(&rs->mu);
-	if (rc != 0 && !rs->failed) {
-		rs->failed = 1;
-		rs->fail_status = elog_svc_status_of(rc);
-		snprintf(rs->fail_msg, sizeof(rs->fail_msg), "%s", msg ? msg : "commit failed");
-	}
-	for (i = 0; rc == 0 && !rs->failed && i < in->n; i++) {
+	pthread_mutex_lock(&rs->inf.mu);
+	for (i = 0; rc == 0 && !rs->inf.failed && i < in->n; i++) {
 		const struct relay_item *it = &g->items[i];
 
 		rs->last_seq = it->seq;
@@ -550,9 +541,9 @@ static void group_done(struct elog_ingest *in, int rc, const char *msg)
 				flush_batch(rs, "Batch ack");
 		}
 	}
-	rs->inflight--;
-	pthread_cond_broadcast(&rs->cv);
-	pthread_mutex_unlock(&rs->mu);
+	/* a failed commit (rc != 0) acknowledged nothing above; it fails the stream here */
+	elog_inflight_done_locked(&rs->inf, rc, msg);
+	pthread_mutex_unlock(&rs->inf.mu);
 	records_free(in->recs, in->n);
 	items_free(g->items, in->n);
 	free(g);
@@ -564,20 +555,11 @@ static void *relay_submitter(void *arg)
 {
 	struct relay_stream *rs = arg;
 
-	pthread_mutex_lock(&rs->mu);
-	for (;;) {
-		struct relay_group *g;
-		int rc;
+	pthread_mutex_lock(&rs->inf.mu);
+	while (elog_inflight_wait_to_submit_locked(&rs->inf, RELAY_MAX_INFLIGHT, &rs->n, &rs->closing,
+						   &rs->sub_waiting)) {
+		struct relay_group *g = xcalloc(1, sizeof(*g));
 
-		while (!rs->failed && !(rs->closing && rs->n == 0) &&
-		       (rs->n == 0 || rs->inflight >= RELAY_MAX_INFLIGHT)) {
-			rs->sub_waiting = 1;
-			pthread_cond_wait(&rs->cv, &rs->mu);
-			rs->sub_waiting = 0;
-		}
-		if (rs->failed || rs->n == 0)
-			break;
-		g = xcalloc(1, sizeof(*g));
 		g->rs = rs;
 		g->items = rs->items;
 		g->in.recs = rs->recs;
@@ -586,53 +568,40 @@ static void *relay_submitter(void *arg)
 		rs->recs = NULL;
 		rs->items = NULL;
 		rs->n = rs->cap = 0;
-		rs->inflight++;
-		pthread_cond_broadcast(&rs->cv);
-		pthread_mutex_unlock(&rs->mu);
-		rc = elog_hub_submit(rs->svc->hub, &g->in);
-		pthread_mutex_lock(&rs->mu);
-		if (rc != 0) {
-			rs->inflight--;
-			if (!rs->failed) {
-				rs->failed = 1;
-				rs->fail_status = RPC_UNAVAILABLE;
-				snprintf(rs->fail_msg, sizeof(rs->fail_msg), "server is shutting down");
-			}
-			pthread_cond_broadcast(&rs->cv);
+		if (elog_inflight_submit_locked(&rs->inf, rs->svc->hub, &g->in) != 0) {
 			records_free(g->in.recs, g->in.n);
 			items_free(g->items, g->in.n);
 			free(g);
 		}
 	}
-	while (rs->inflight > 0)
-		pthread_cond_wait(&rs->cv, &rs->mu);
+	elog_inflight_wait_locked(&rs->inf);
 	records_free(rs->recs, rs->n);
 	items_free(rs->items, rs->n);
 	rs->recs = NULL;
 	rs->items = NULL;
 	rs->n = rs->cap = 0;
-	pthread_cond_broadcast(&rs->cv);
-	pthread_mutex_unlock(&rs->mu);
+	pthread_cond_broadcast(&rs->inf.cv);
+	pthread_mutex_unlock(&rs->inf.mu);
 	return NULL;
 }
 
 /* Waits until everything received so far is committed and acknowledged (or failed). Under
- * rs->mu. */
+ * rs->inf.mu. */
 static void drain(struct relay_stream *rs)
 {
-	while (!rs->failed && (rs->n > 0 || rs->inflight > 0))
-		pthread_cond_wait(&rs->cv, &rs->mu);
+	while (!rs->inf.failed && (rs->n > 0 || rs->inf.count > 0))
+		pthread_cond_wait(&rs->inf.cv, &rs->inf.mu);
 }
 
 /* Adds one decoded payload to the group being collected; 0, or -1 when the stream failed
  * (rec and item are then freed). */
 static int collect(struct relay_stream *rs, struct elog_record *rec, struct relay_item *it)
 {
-	pthread_mutex_lock(&rs->mu);
-	while (rs->n >= RELAY_GROUP_MAX && !rs->failed)
-		pthread_cond_wait(&rs->cv, &rs->mu);
-	if (rs->failed) {
-		pthread_mutex_unlock(&rs->mu);
+	pthread_mutex_lock(&rs->inf.mu);
+	while (rs->n >= RELAY_GROUP_MAX && !rs->inf.failed)
+		pthread_cond_wait(&rs->inf.cv, &rs->inf.mu);
+	if (rs->inf.failed) {
+		pthread_mutex_unlock(&rs->inf.mu);
 		elog_record_clear(rec);
 		free(it->id);
 		return -1;
@@ -646,9 +615,9 @@ static int collect(struct relay_stream *rs, struct elog_record *rec, struct rela
 	rs->items[rs->n] = *it;
 	rs->n++;
 	/* wake the submitter only when it can submit now */
-	if (rs->sub_waiting && rs->inflight < RELAY_MAX_INFLIGHT)
-		pthread_cond_broadcast(&rs->cv);
-	pthread_mutex_unlock(&rs->mu);
+	if (rs->sub_waiting && rs->inf.count < RELAY_MAX_INFLIGHT)
+		pthread_cond_broadcast(&rs->inf.cv);
+	pthread_mutex_unlock(&rs->inf.mu);
 	return 0;
 }
 
@@ -658,7 +627,7 @@ static void apply_open(struct relay_stream *rs, Electrician__StreamOpen *op)
 {
 	Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
 
-	pthread_mutex_lock(&rs->mu);
+	pthread_mutex_lock(&rs->inf.mu);
 	drain(rs);
 	free(rs->stream_id);
 	rs->stream_id = elog_svc_take_string(&op->stream_id);
@@ -667,13 +636,13 @@ static void apply_open(struct relay_stream *rs, Electrician__StreamOpen *op)
 	rs->every_n = 0;
 	if (rs->mode == ELECTRICIAN__ACK_MODE__ACK_BATCH)
 		rs->every_n = op->ack_every_n ? op->ack_every_n : RELAY_DEFAULT_EVERY_N;
-	if (rs->mode != ELECTRICIAN__ACK_MODE__ACK_NONE && !rs->failed) {
+	if (rs->mode != ELECTRICIAN__ACK_MODE__ACK_NONE && !rs->inf.failed) {
 		a.success = 1;
 		a.message = (char *)"Stream open accepted";
 		a.stream_id = rs->stream_id;
 		rpc_call_send(rs->call, &a.base);
 	}
-	pthread_mutex_unlock(&rs->mu);
+	pthread_mutex_unlock(&rs->inf.mu);
 }
 
 enum stream_end { END_EOF, END_CLOSE, END_CANCEL, END_INVALID };
@@ -695,8 +664,7 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 	rs.call = call;
 	rs.mode = ELECTRICIAN__ACK_MODE__ACK_PER_MESSAGE;
 	rs.stream_id = xstrdup("");
-	pthread_mutex_init(&rs.mu, NULL);
-	pthread_cond_init(&rs.cv, NULL);
+	elog_inflight_init(&rs.inf);
 	if (rpc_call_metadata(call, "trace-id", trace, sizeof(trace)) < 0)
 		trace[0] = '\0';
 	memset(&x, 0, sizeof(x));
@@ -704,8 +672,7 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 	x.stream_id = rs.stream_id;
 	if (pthread_create(&th, NULL, relay_submitter, &rs) != 0) {
 		free(rs.stream_id);
-		pthread_mutex_destroy(&rs.mu);
-		pthread_cond_destroy(&rs.cv);
+		elog_inflight_destroy(&rs.inf);
 		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
 		return;
 	}
@@ -762,14 +729,14 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 	}
 
 	/* every payload received is committed (and acknowledged) before the call ends */
-	pthread_mutex_lock(&rs.mu);
+	pthread_mutex_lock(&rs.inf.mu);
 	rs.closing = 1;
-	pthread_cond_broadcast(&rs.cv);
-	pthread_mutex_unlock(&rs.mu);
+	pthread_cond_broadcast(&rs.inf.cv);
+	pthread_mutex_unlock(&rs.inf.mu);
 	pthread_join(th, NULL);
 
-	pthread_mutex_lock(&rs.mu);
-	if (!rs.failed) {
+	pthread_mutex_lock(&rs.inf.mu);
+	if (!rs.inf.failed) {
 		switch (end) {
 		case END_EOF:
 			flush_batch(&rs, "EOF");
@@ -792,16 +759,15 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&rs.mu);
-	if (rs.failed)
-		rpc_call_finish(call, rs.fail_status, rs.fail_msg);
+	pthread_mutex_unlock(&rs.inf.mu);
+	if (rs.inf.failed)
+		rpc_call_finish(call, rs.inf.fail_status, rs.inf.fail_msg);
 	else
 		rpc_call_finish(call, status, details);
 	if (open_env)
 		protobuf_c_message_free_unpacked(&open_env->base, NULL);
 	free(rs.stream_id);
-	pthread_mutex_destroy(&rs.mu);
-	pthread_cond_destroy(&rs.cv);
+	elog_inflight_destroy(&rs.inf);
 }
 
 /* ---- Receive ----------------------------------------------------------------------------- */
