@@ -14,6 +14,7 @@
 #include "client.h"
 #include "jsonline.h"
 #include "record.h"
+#include "resend.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -43,52 +44,19 @@ static const struct option send_options[] = {
 struct batch {
 	struct elog_record recs[BATCH_RECORDS];
 	size_t n, bytes;
-	int default_level;
-	const char *component;
-	char *extra_fields;      /* "\"k\":\"v\",..." without braces, or NULL */
+	struct elog_jsonline_defaults line;   /* -c, -l, --field, --source */
 	uint64_t total;
 	int64_t first_ns;        /* when the batch's first line was read */
 };
 
 extern const struct command cmd_send;
 
-static void add_extra_fields(struct batch *b, struct elog_record *r)
-{
-	struct elog_buf fb = ELOG_BUF_INIT;
-
-	if (!b->extra_fields)
-		return;
-	elog_buf_addc(&fb, '{');
-	elog_buf_adds(&fb, b->extra_fields);
-	if (r->fields[0] == '{' && r->fields[1] != '}') {
-		elog_buf_addc(&fb, ',');
-		elog_buf_adds(&fb, r->fields + 1);
-	} else {
-		elog_buf_addc(&fb, '}');
-	}
-	elog_record_take(&r->fields, elog_buf_detach(&fb));
-}
-
 static void add_line(struct batch *b, const char *line, size_t n, int truncated)
 {
 	struct elog_record *r = &b->recs[b->n++];
-	int flags;
 
 	elog_record_init(r);
-	flags = elog_jsonline_parse(line, n, r);
-	if (truncated && !(flags & ELOG_JL_TRUNCATED)) {
-		struct elog_buf m = ELOG_BUF_INIT;
-
-		elog_buf_adds(&m, r->msg);
-		elog_buf_adds(&m, ELOG_TRUNC_MARK);
-		elog_record_take(&r->msg, elog_buf_detach(&m));
-	}
-	if (!(flags & ELOG_JL_COMPONENT))
-		elog_record_set(&r->component, b->component, strlen(b->component));
-	if (!(flags & ELOG_JL_LEVEL))
-		r->level = b->default_level;
-	elog_record_set(&r->source, o.source ? o.source : "send", strlen(o.source ? o.source : "send"));
-	add_extra_fields(b, r);
+	elog_jsonline_record(line, n, truncated, &b->line, r);
 	if (b->n == 1)
 		b->first_ns = elog_mono_ns();
 	b->bytes += n + 64;
@@ -96,16 +64,10 @@ static void add_line(struct batch *b, const char *line, size_t n, int truncated)
 
 /*
  * The shipper sends batches over one Ingest stream. With --retry every record carries a
- * dedupe key (a random stream id and its number) and stays in memory until acknowledged; on
- * a broken stream or a restarted server it reconnects with backoff and resends what is
- * unacknowledged, and the server's unique index stores each record once.
+ * dedupe key (a random stream id and its number) and stays in memory until acknowledged
+ * (resend.h); on a broken stream or a restarted server it reconnects with backoff and resends
+ * what is unacknowledged, and the server's unique index stores each record once.
  */
-struct pending {
-	struct elog_record *recs;
-	size_t n;
-	struct pending *next;
-};
-
 struct shipper {
 	struct elog_sender *s;
 	const struct rpc_client_opts *ro;
@@ -113,8 +75,7 @@ struct shipper {
 	int64_t retry_ns;          /* give up when the server stays unreachable this long */
 	char stream_id[33];
 	uint64_t next_rec;
-	struct pending *head, *tail;
-	uint64_t acked_base;       /* acks of this stream already credited to pending batches */
+	struct elog_resend_queue pending;   /* with --retry: sent, not acknowledged (malloc'd) */
 	int announced;
 };
 
@@ -125,25 +86,25 @@ static void sleep_ns(int64_t ns)
 	nanosleep(&ts, NULL);
 }
 
+/* Frees a pending batch and its records. */
+static void pending_free(struct elog_resend_batch *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		elog_record_clear(&p->recs[i]);
+	free(p->recs);
+	free(p);
+}
+
 /* Frees the pending batches the current stream has acknowledged. */
 static void prune(struct shipper *sh)
 {
-	uint64_t acked = elog_sender_acked(sh->s) - sh->acked_base;
+	uint64_t acked = elog_sender_acked_seq(sh->s, NULL);
+	struct elog_resend_batch *p;
 
-	while (sh->head && sh->head->n <= acked) {
-		struct pending *p = sh->head;
-		size_t i;
-
-		acked -= p->n;
-		sh->acked_base += p->n;
-		sh->head = p->next;
-		if (!sh->head)
-			sh->tail = NULL;
-		for (i = 0; i < p->n; i++)
-			elog_record_clear(&p->recs[i]);
-		free(p->recs);
-		free(p);
-	}
+	while ((p = elog_resend_pop_acked(&sh->pending, acked)))
+		pending_free(p);
 }
 
 /* Reconnects and resends every pending batch; gives up after sh->retry_ns unreachable. */
@@ -156,7 +117,6 @@ static int reconnect(struct shipper *sh, struct elog_err *err)
 		sh->announced = 1;
 	}
 	for (;;) {
-		struct pending *p;
 		int64_t left = deadline - elog_mono_ns();
 		int rc;
 
@@ -173,19 +133,16 @@ static int reconnect(struct shipper *sh, struct elog_err *err)
 				      left > 1000000000 ? 1000000000 : (left > 0 ? left : 1), err);
 		if (rc)
 			continue;
-		sh->acked_base = 0;
-		for (p = sh->head; p && rc == 0; p = p->next)
-			rc = elog_sender_send(sh->s, p->recs, p->n, err);
-		if (rc == 0) {
-			deadline = elog_mono_ns() + sh->retry_ns;
+		elog_resend_restart(&sh->pending);
+		if (elog_resend_send_unsent(&sh->pending, sh->s, err) == 0)
 			return 0;
-		}
 	}
 }
 
 static int ship(struct shipper *sh, struct elog_record *recs, size_t n, struct elog_err *err)
 {
-	struct pending *p;
+	struct elog_resend_batch *p;
+	struct elog_record *kept;
 	size_t i;
 	int rc;
 
@@ -196,23 +153,18 @@ static int ship(struct shipper *sh, struct elog_record *recs, size_t n, struct e
 		return rc;
 	}
 	p = xcalloc(1, sizeof(*p));
-	p->recs = xmalloc(n * sizeof(*recs));
-	p->n = n;
+	kept = xmalloc(n * sizeof(*recs));
 	for (i = 0; i < n; i++) {
 		char key[64];
 
 		snprintf(key, sizeof(key), "send:%s:%llu", sh->stream_id,
 			 (unsigned long long)++sh->next_rec);
 		elog_record_set(&recs[i].dedupe_key, key, strlen(key));
-		p->recs[i] = recs[i];
+		kept[i] = recs[i];
 		elog_record_init(&recs[i]);
 	}
-	if (sh->tail)
-		sh->tail->next = p;
-	else
-		sh->head = p;
-	sh->tail = p;
-	rc = elog_sender_send(sh->s, p->recs, p->n, err);
+	elog_resend_push(&sh->pending, p, kept, n);
+	rc = elog_resend_send_unsent(&sh->pending, sh->s, err);
 	if (rc == 0)
 		prune(sh);
 	else
@@ -229,7 +181,7 @@ static int ship_finish(struct shipper *sh, struct elog_err *err)
 		if (rc == 0 || !sh->retry)
 			return rc;
 		prune(sh);
-		if (!sh->head)
+		if (!sh->pending.head)
 			return 0;
 		rc = reconnect(sh, err);
 		if (rc)
@@ -350,6 +302,7 @@ static int run_send(int argc, char **argv)
 {
 	struct rpc_client_opts ro;
 	struct shipper sh;
+	struct elog_resend_batch *p;
 	struct batch *b;
 	struct elog_err err;
 	struct elog_buf extra = ELOG_BUF_INIT;
@@ -363,18 +316,19 @@ static int run_send(int argc, char **argv)
 	memset(&sh, 0, sizeof(sh));
 	sh.ro = &ro;
 	b = xcalloc(1, sizeof(*b));
-	b->default_level = ELOG_LEVEL_INFO;
+	b->line.level = ELOG_LEVEL_INFO;
+	b->line.source = o.source ? o.source : "send";
 	if (o.level) {
-		b->default_level = elog_level_parse(o.level, strlen(o.level));
-		if (b->default_level < 0) {
+		b->line.level = elog_level_parse(o.level, strlen(o.level));
+		if (b->line.level < 0) {
 			free(rest);
 			free(b);
 			return cli_usage_error(&cmd_send, "unknown level '%s'", o.level);
 		}
 	}
-	b->component = o.component ? o.component
-		     : getenv("ELOG_COMPONENT") && *getenv("ELOG_COMPONENT") ? getenv("ELOG_COMPONENT")
-		     : "shell";
+	b->line.component = o.component ? o.component
+			  : getenv("ELOG_COMPONENT") && *getenv("ELOG_COMPONENT") ? getenv("ELOG_COMPONENT")
+			  : "shell";
 	for (k = 0; k < o.fields.n; k++) {
 		const char *kv = o.fields.items[k], *eq = strchr(kv, '=');
 
@@ -391,7 +345,7 @@ static int run_send(int argc, char **argv)
 		elog_json_quote(&extra, eq + 1, strlen(eq + 1));
 	}
 	if (extra.len)
-		b->extra_fields = extra.data;
+		b->line.extra_fields = extra.data;
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		goto out;
@@ -439,15 +393,8 @@ static int run_send(int argc, char **argv)
 	}
 out:
 	elog_sender_free(sh.s);
-	while (sh.head) {
-		struct pending *p = sh.head;
-
-		sh.head = p->next;
-		for (k = 0; k < p->n; k++)
-			elog_record_clear(&p->recs[k]);
-		free(p->recs);
-		free(p);
-	}
+	while ((p = elog_resend_pop(&sh.pending)))
+		pending_free(p);
 	for (k = 0; k < b->n; k++)
 		elog_record_clear(&b->recs[k]);
 	free(b);

@@ -30,6 +30,7 @@
 #include "client.h"
 #include "jsonline.h"
 #include "record.h"
+#include "resend.h"
 #include "tailer.h"
 #include "tailstate.h"
 #include "util.h"
@@ -73,18 +74,18 @@ struct commit {
 };
 
 struct batch {
-	struct batch *next;
+	struct elog_resend_batch queued; /* first (see batch_of): its entry in the shipper's queue */
+	struct batch *next;              /* in the shipper's acked list */
 	struct elog_record *recs;
 	size_t n, cap, bytes, lines;
 	struct commit *commits;
 	size_t ncommits, ccap;
-	uint64_t seq;        /* number on the current sender; 0: not sent on it */
 };
 
 struct shipper {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct batch *head, *tail;     /* sealed, not acknowledged, in order */
+	struct elog_resend_queue q;    /* sealed, not acknowledged, in order */
 	struct batch *acked, *acked_tail;
 	size_t pending_bytes;
 	int stop;                      /* deliver what is queued, then end */
@@ -95,6 +96,12 @@ struct shipper {
 	const char *buffer_word;       /* where lines wait meanwhile, for the message */
 	pthread_t th;
 };
+
+/* The batch whose queue entry rb is. */
+static struct batch *batch_of(struct elog_resend_batch *rb)
+{
+	return (struct batch *)rb;
+}
 
 static void batch_free(struct batch *b)
 {
@@ -130,30 +137,26 @@ static void timed_wait(struct shipper *sh, int64_t ns)
 /* The stream failed: every batch not acknowledged goes again on the next sender. */
 static void lost(struct shipper *sh, struct elog_sender **s)
 {
-	struct batch *b;
-
 	elog_sender_free(*s);
 	*s = NULL;
-	for (b = sh->head; b; b = b->next)
-		b->seq = 0;
+	elog_resend_restart(&sh->q);
 }
 
 static void *shipper_main(void *arg)
 {
 	struct shipper *sh = arg;
 	struct elog_sender *s = NULL;
-	uint64_t seq = 0;
 	int64_t backoff = 200000000LL, next_try = 0;
 	int reported = 0;
 
 	pthread_mutex_lock(&sh->mu);
 	for (;;) {
 		struct elog_err err;
-		struct batch *b;
+		struct elog_resend_batch *rb;
 		uint64_t acked;
 		int ended = 0;
 
-		if (sh->stop && (!sh->head || elog_mono_ns() >= sh->deadline_ns))
+		if (sh->stop && (!sh->q.head || elog_mono_ns() >= sh->deadline_ns))
 			break;
 		if (!s) {
 			int64_t now = elog_mono_ns(), tmo = sh->connect_timeout_ns;
@@ -182,21 +185,19 @@ static void *shipper_main(void *arg)
 				cli_error("server '%s' is back; sending", sh->target);
 			reported = 0;
 			backoff = 200000000LL;
-			seq = 0;
-			for (b = sh->head; b; b = b->next)
-				b->seq = 0;
+			elog_resend_restart(&sh->q);
 		}
-		for (b = sh->head; b && b->seq; b = b->next)
-			;
-		if (b) {
+		rb = elog_resend_next_unsent(&sh->q);
+		if (rb) {
 			int rc;
 
+			/* unlocked, rb stays queued: only this thread numbers or removes batches */
 			pthread_mutex_unlock(&sh->mu);
 			elog_err_clear(&err);
-			rc = elog_sender_send(s, b->recs, b->n, &err);
+			rc = elog_sender_send(s, rb->recs, rb->n, &err);
 			pthread_mutex_lock(&sh->mu);
 			if (rc == 0) {
-				b->seq = ++seq;
+				elog_resend_mark_sent(&sh->q, rb);
 			} else {
 				if (!reported)
 					cli_error("%s; %s until it is back", err.msg, sh->buffer_word);
@@ -207,12 +208,9 @@ static void *shipper_main(void *arg)
 			continue;
 		}
 		acked = elog_sender_acked_seq(s, &ended);
-		while (sh->head && sh->head->seq && sh->head->seq <= acked) {
-			b = sh->head;
-			sh->head = b->next;
-			if (!sh->head)
-				sh->tail = NULL;
-			b->next = NULL;
+		while ((rb = elog_resend_pop_acked(&sh->q, acked))) {
+			struct batch *b = batch_of(rb);
+
 			sh->pending_bytes -= b->bytes;
 			if (sh->acked_tail)
 				sh->acked_tail->next = b;
@@ -233,7 +231,7 @@ static void *shipper_main(void *arg)
 		timed_wait(sh, 20000000LL);
 	}
 	pthread_mutex_unlock(&sh->mu);
-	if (s && !sh->head) {
+	if (s && !sh->q.head) {
 		struct elog_err err;
 
 		elog_sender_finish(s, &err);
@@ -252,7 +250,7 @@ static void seal(struct shipper *sh, struct batch *b)
 		return;
 	}
 	pthread_mutex_lock(&sh->mu);
-	if (b->n == 0 && !sh->head) {
+	if (b->n == 0 && !sh->q.head) {
 		/* commits only, nothing in flight: they apply at once */
 		if (sh->acked_tail)
 			sh->acked_tail->next = b;
@@ -260,11 +258,7 @@ static void seal(struct shipper *sh, struct batch *b)
 			sh->acked = b;
 		sh->acked_tail = b;
 	} else {
-		if (sh->tail)
-			sh->tail->next = b;
-		else
-			sh->head = b;
-		sh->tail = b;
+		elog_resend_push(&sh->q, &b->queued, b->recs, b->n);
 		sh->pending_bytes += b->bytes;
 	}
 	pthread_cond_broadcast(&sh->cv);
@@ -322,12 +316,12 @@ static void shipper_stop(struct shipper *sh, int64_t timeout_ns)
 /* Frees what is left after shipper_stop; returns the lines that were not delivered. */
 static size_t shipper_release(struct shipper *sh)
 {
+	struct elog_resend_batch *rb;
 	size_t lines = 0;
 
-	while (sh->head) {
-		struct batch *b = sh->head;
+	while ((rb = elog_resend_pop(&sh->q))) {
+		struct batch *b = batch_of(rb);
 
-		sh->head = b->next;
 		lines += b->lines;
 		batch_free(b);
 	}
@@ -388,33 +382,9 @@ static void batch_commit(struct batch **bp, uint64_t dev, uint64_t ino, int64_t 
 static void line_record(struct elog_record *r, const char *line, size_t n, int cut,
 			const char *component, const char *extra)
 {
-	int flags = elog_jsonline_parse(line, n, r);
+	const struct elog_jsonline_defaults d = { component, ELOG_LEVEL_INFO, "tail", extra };
 
-	if (cut && !(flags & ELOG_JL_TRUNCATED)) {
-		struct elog_buf m = ELOG_BUF_INIT;
-
-		elog_buf_adds(&m, r->msg);
-		elog_buf_adds(&m, ELOG_TRUNC_MARK);
-		elog_record_take(&r->msg, elog_buf_detach(&m));
-	}
-	if (!(flags & ELOG_JL_COMPONENT))
-		elog_record_set(&r->component, component, strlen(component));
-	if (!(flags & ELOG_JL_LEVEL))
-		r->level = ELOG_LEVEL_INFO;
-	elog_record_set(&r->source, "tail", 4);
-	if (extra && *extra) {
-		struct elog_buf fb = ELOG_BUF_INIT;
-
-		elog_buf_addc(&fb, '{');
-		elog_buf_adds(&fb, extra);
-		if (r->fields[0] == '{' && r->fields[1] != '}') {
-			elog_buf_addc(&fb, ',');
-			elog_buf_adds(&fb, r->fields + 1);
-		} else {
-			elog_buf_addc(&fb, '}');
-		}
-		elog_record_take(&r->fields, elog_buf_detach(&fb));
-	}
+	elog_jsonline_record(line, n, cut, &d, r);
 }
 
 static void set_key(struct elog_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

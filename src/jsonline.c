@@ -408,3 +408,36 @@ int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 	jl_free(&j);
 	return flags;
 }
+
+/* A line of a text stream into a record (see jsonline.h). */
+void elog_jsonline_record(const char *line, size_t n, int cut,
+			  const struct elog_jsonline_defaults *d, struct elog_record *r)
+{
+	int flags = elog_jsonline_parse(line, n, r);
+
+	if (cut && !(flags & ELOG_JL_TRUNCATED)) {
+		struct elog_buf m = ELOG_BUF_INIT;
+
+		elog_buf_adds(&m, r->msg);
+		elog_buf_adds(&m, ELOG_TRUNC_MARK);
+		elog_record_take(&r->msg, elog_buf_detach(&m));
+	}
+	if (!(flags & ELOG_JL_COMPONENT))
+		elog_record_set(&r->component, d->component, strlen(d->component));
+	if (!(flags & ELOG_JL_LEVEL))
+		r->level = d->level;
+	elog_record_set(&r->source, d->source, strlen(d->source));
+	if (d->extra_fields && *d->extra_fields) {
+		struct elog_buf fb = ELOG_BUF_INIT;
+
+		elog_buf_addc(&fb, '{');
+		elog_buf_adds(&fb, d->extra_fields);
+		if (r->fields[0] == '{' && r->fields[1] != '}') {
+			elog_buf_addc(&fb, ',');
+			elog_buf_adds(&fb, r->fields + 1);
+		} else {
+			elog_buf_addc(&fb, '}');
+		}
+		elog_record_take(&r->fields, elog_buf_detach(&fb));
+	}
+}

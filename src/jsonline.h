@@ -29,4 +29,22 @@ enum {
 };
 int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r);
 
+/* What a line of a text stream does not say, for elog_jsonline_record (strings borrowed). */
+struct elog_jsonline_defaults {
+	const char *component;       /* of a line that names none */
+	int level;                   /* of a line that names none */
+	const char *source;          /* of every record */
+	const char *extra_fields;    /* "\"k\":\"v\",..." without braces, added to every record's
+				      * fields before the line's own; NULL or "": none */
+};
+
+/*
+ * Fills r (initialized) from line[0..n) as `elog send` and `elog tail` do: elog_jsonline_parse;
+ * cut says the line was cut from a longer one, and marks the message with ELOG_TRUNC_MARK
+ * unless the parse cut it already; then d's component and level where the line named none,
+ * d's source, and d's extra fields.
+ */
+void elog_jsonline_record(const char *line, size_t n, int cut,
+			  const struct elog_jsonline_defaults *d, struct elog_record *r);
+
 #endif

@@ -181,6 +181,51 @@ static void test_truncation(void)
 	elog_record_clear(&r);
 }
 
+/* elog_jsonline_record: what send and tail add to a parsed line */
+static void test_line_record(void)
+{
+	const struct elog_jsonline_defaults d = { "comp", ELOG_LEVEL_WARN, "src", "\"k\":\"v\"" };
+	const struct elog_jsonline_defaults plain = { "comp", ELOG_LEVEL_DEBUG, "tail", NULL };
+	struct elog_record r;
+
+	/* text: every default applies; the extra fields are the only fields */
+	elog_record_init(&r);
+	elog_jsonline_record("hello", 5, 0, &d, &r);
+	CHECK_STR(r.msg, "hello");
+	CHECK_STR(r.component, "comp");
+	CHECK_INT(r.level, ELOG_LEVEL_WARN);
+	CHECK_STR(r.source, "src");
+	CHECK_STR(r.fields, "{\"k\":\"v\"}");
+	/* what the line says wins; its fields follow the extra ones */
+	elog_record_clear(&r);
+	const char *json = "{\"level\":\"error\",\"component\":\"db\",\"msg\":\"m\",\"x\":1}";
+	elog_jsonline_record(json, strlen(json), 0, &d, &r);
+	CHECK_STR(r.component, "db");
+	CHECK_INT(r.level, ELOG_LEVEL_ERROR);
+	CHECK_STR(r.source, "src");
+	CHECK_STR(r.fields, "{\"k\":\"v\",\"x\":1}");
+	/* a line cut from a longer one is marked; no extra fields: the line's own, or none */
+	elog_record_clear(&r);
+	elog_jsonline_record("part", 4, 1, &plain, &r);
+	CHECK_STR(r.msg, "part" ELOG_TRUNC_MARK);
+	CHECK_INT(r.level, ELOG_LEVEL_DEBUG);
+	CHECK_STR(r.source, "tail");
+	CHECK_STR(r.fields, "");
+	elog_record_clear(&r);
+	json = "{\"msg\":\"j\",\"y\":2}";
+	elog_jsonline_record(json, strlen(json), 0, &plain, &r);
+	CHECK_STR(r.fields, "{\"y\":2}");
+	elog_record_clear(&r);
+	/* a line the parse cut already is not marked twice */
+	size_t n = ELOG_MAX_LINE + 10;
+	char *line = malloc(n);
+	memset(line, 'a', n);
+	elog_jsonline_record(line, n, 1, &plain, &r);
+	CHECK_INT(strlen(r.msg), ELOG_MAX_LINE + strlen(ELOG_TRUNC_MARK));
+	free(line);
+	elog_record_clear(&r);
+}
+
 UNIT_MAIN({ "electrician", test_electrician }, { "levels_times", test_levels_times },
 	  { "msg_nested", test_msg_nested }, { "text", test_text }, { "utf8", test_utf8 },
-	  { "truncation", test_truncation })
+	  { "truncation", test_truncation }, { "line_record", test_line_record })
