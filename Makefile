@@ -20,7 +20,7 @@ OPT      ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-saniti
 LDSAN     = -fsanitize=address,undefined
 else
 OPT      ?= -O2 -flto=auto -ffunction-sections -fdata-sections
-LDOPT     = -flto=auto -Wl,--gc-sections
+LDOPT     = -flto=auto -Wl,--gc-sections -Wl,-z,pack-relative-relocs
 LDSAN     =
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

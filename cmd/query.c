@@ -123,14 +123,14 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 	if (f->after_id > t->last_id)
 		t->last_id = f->after_id;
 	if (rc == 0 && q->last_n != 0)
-		rc = elog_store_query(st, f, 0, track_fn, t, &err);
+		rc = elog_store_query(st, f, ELOG_ID_UNBOUNDED, track_fn, t, &err);
 	while (rc == 0 && q->follow) {
 		if (page_end && page_end(t->ctx))
 			break;
 		sleep_ms(200);
 		f->limit = 0;
 		f->after_id = t->last_id;
-		rc = elog_store_query(st, f, 0, track_fn, t, &err);
+		rc = elog_store_query(st, f, ELOG_ID_UNBOUNDED, track_fn, t, &err);
 	}
 	elog_store_close(st);
 	if (rc < 0) {

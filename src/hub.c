@@ -55,28 +55,65 @@ struct elog_hub {
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
 	int ckpt_wanted, ckpt_stop;
+	int wal_cap, ckpt_step;     /* CKPT_WAL_CAP and CKPT_STEP unless opts say otherwise */
+	int wal_frames, ckpt_mark, catchup_mark;   /* writer thread only */
 };
 
-#define CKPT_FRAMES 2000            /* ~8 MiB of WAL: hand a checkpoint to the checkpointer */
-#define CKPT_FRAMES_INLINE 262144   /* ~1 GiB: the checkpointer fell behind, do it here */
+/*
+ * Checkpoints. The checkpointer thread copies the WAL into the database on its own connection
+ * every CKPT_STEP new frames, so its fsyncs never stall a commit. Under steady load it never
+ * quite catches up (the writer appends while it copies), and SQLite starts the WAL over only
+ * when a write transaction begins with every frame copied: left alone the WAL grew without
+ * bound (35 MB in 10 s at 10k lines/s) and every commit set off another checkpoint. So once the
+ * WAL holds CKPT_WAL_CAP frames the writer itself, between two transactions, copies the little
+ * the checkpointer left, and the next transaction starts the WAL over.
+ */
+#define CKPT_STEP 1024              /* 4 MiB of new WAL: wake the checkpointer */
+#define CKPT_WAL_CAP 32768          /* 128 MiB of WAL: the writer catches up between batches */
 
 /* Runs on the writer thread after each commit (store's WAL hook). */
 static void on_commit(void *ctx, int frames)
 {
 	struct elog_hub *h = ctx;
 
-	if (frames >= CKPT_FRAMES_INLINE) {
-		elog_store_checkpoint(h->store, NULL);
-		return;
+	if (frames < h->wal_frames) {   /* the WAL started over */
+		h->ckpt_mark = 0;
+		h->catchup_mark = 0;
 	}
-	if (frames < CKPT_FRAMES)
+	h->wal_frames = frames;
+	/* Near the cap, checkpoint continuously so that the writer's catch-up finds little left;
+	 * at the cap, leave the checkpoint lock to the writer (writer_catch_up). */
+	if (frames >= h->wal_cap)
 		return;
+	if (frames - h->ckpt_mark < h->ckpt_step && frames < h->wal_cap - h->ckpt_step / 4)
+		return;
+	h->ckpt_mark = frames;
 	pthread_mutex_lock(&h->ckpt_mu);
 	if (!h->ckpt_wanted) {
 		h->ckpt_wanted = 1;
 		pthread_cond_signal(&h->ckpt_cv);
 	}
 	pthread_mutex_unlock(&h->ckpt_mu);
+}
+
+/* Writer thread, between transactions: once the WAL is CKPT_WAL_CAP frames long, copies what
+ * the checkpointer has not (no commit can race this one), so that the next transaction starts
+ * the WAL over. A reader holding an old snapshot can keep frames from being copied; then it is
+ * tried again only after another CKPT_STEP frames. */
+static void writer_catch_up(struct elog_hub *h)
+{
+	int nlog;
+
+	if (!h->ckpt_started || h->wal_frames < h->wal_cap ||
+	    h->wal_frames - h->catchup_mark < h->ckpt_step)
+		return;
+	elog_store_checkpoint(h->store, &nlog, NULL, NULL);
+	if (nlog < 0)        /* the checkpointer is at it: try after the next batch */
+		return;
+	h->catchup_mark = h->wal_frames;
+	pthread_mutex_lock(&h->mu);
+	h->stats.catchups++;
+	pthread_mutex_unlock(&h->mu);
 }
 
 static void *ckpt_main(void *arg)
@@ -91,7 +128,7 @@ static void *ckpt_main(void *arg)
 			break;
 		h->ckpt_wanted = 0;
 		pthread_mutex_unlock(&h->ckpt_mu);
-		elog_store_checkpoint(h->ckpt_store, NULL);
+		elog_store_checkpoint(h->ckpt_store, NULL, NULL, NULL);
 		pthread_mutex_lock(&h->ckpt_mu);
 	}
 	pthread_mutex_unlock(&h->ckpt_mu);
@@ -234,6 +271,7 @@ static void *writer_main(void *arg)
 			in->done(in, rc, rc ? err.msg : NULL);   /* may free in */
 			in = next;
 		}
+		writer_catch_up(h);
 	}
 	return NULL;
 }
@@ -260,6 +298,8 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	h->max_batch = o && o->max_batch_records ? o->max_batch_records : 16384;
 	h->fol_cap = o && o->follower_queue ? o->follower_queue : 8192;
 	h->fol_bytes = o && o->follower_bytes ? o->follower_bytes : (8u << 20);
+	h->wal_cap = o && o->wal_cap_frames > 0 ? o->wal_cap_frames : CKPT_WAL_CAP;
+	h->ckpt_step = h->wal_cap / 4 < CKPT_STEP ? (h->wal_cap + 3) / 4 : CKPT_STEP;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv_work, NULL);
 	pthread_cond_init(&h->cv_space, NULL);

@@ -40,6 +40,8 @@ struct elog_hub_opts {
 	size_t max_batch_records;   /* records per transaction; 0: 16384 */
 	size_t follower_queue;      /* records per follower queue; 0: 8192 */
 	size_t follower_bytes;      /* bytes per follower queue; 0: 8 MiB */
+	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
+				     * hub.c); 0: 32768 (128 MiB) */
 };
 
 /* Opens the history at db_path for writing and starts the writer. */
@@ -87,6 +89,7 @@ struct elog_hub_stats {
 	uint64_t committed;
 	uint64_t transactions;
 	uint64_t dropped_for_followers;
+	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */
 	size_t followers;
 };
 void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out);

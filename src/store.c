@@ -43,6 +43,9 @@
 #define SQL_PRAGMA_SYNC          "PRAGMA synchronous = NORMAL;"
 #define SQL_PRAGMA_NO_FK         "PRAGMA foreign_keys = OFF;"
 #define SQL_PRAGMA_CACHE         "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"
+/* A WAL that a burst grew past 160 MiB is cut back to that when it starts over (the hub keeps
+ * it under 128 MiB; see hub.c). */
+#define SQL_PRAGMA_WAL_LIMIT     "PRAGMA journal_size_limit = 167772160;"
 
 /* Schema version 1, created in one transaction together with the PRAGMAs that mark it. */
 #define SQL_SCHEMA_V1 \
@@ -356,7 +359,7 @@ static int set_pragmas(struct elog_store *s, struct elog_err *err)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK && rc != SQLITE_DONE)
 		return open_fail(s, rc, err);
-	rc = sqlite3_exec(s->db, SQL_PRAGMA_SYNC SQL_PRAGMA_NO_FK SQL_PRAGMA_CACHE, NULL, NULL, NULL);
+	rc = sqlite3_exec(s->db, SQL_PRAGMA_SYNC SQL_PRAGMA_NO_FK SQL_PRAGMA_CACHE SQL_PRAGMA_WAL_LIMIT, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return open_fail(s, rc, err);
 	return 0;
@@ -483,10 +486,18 @@ void elog_store_on_commit(struct elog_store *s, void (*fn)(void *ctx, int frames
 	sqlite3_wal_hook(s->db, wal_hook, &s->hook);
 }
 
-int elog_store_checkpoint(struct elog_store *s, struct elog_err *err)
+int elog_store_checkpoint(struct elog_store *s, int *log_frames, int *done_frames,
+			  struct elog_err *err)
 {
-	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	int nlog = -1, ndone = -1;
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &ndone);
 
+	if (rc == SQLITE_BUSY)
+		nlog = ndone = -1;
+	if (log_frames)
+		*log_frames = nlog;
+	if (done_frames)
+		*done_frames = ndone;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return elog_err_set(err, sqlite_to_elog(rc), "cannot checkpoint history '%s': %s",
 				    s->path, sqlite3_errmsg(s->db));
@@ -629,7 +640,8 @@ rollback:
 
 /* ---- queries ------------------------------------------------------------------------ */
 
-/* Appends " WHERE ..." for f, max_id and min_id (0: none; id >= min_id). The placeholders
+/* Appends " WHERE ..." for f, max_id (ELOG_ID_UNBOUNDED: none; id <= max_id) and min_id
+ * (0: none; id >= min_id). The placeholders
  * are bound by where_bind in the same order. */
 static void where_sql(struct elog_buf *b, const struct elog_filter *f, int64_t max_id,
 		      int64_t min_id)
@@ -675,7 +687,7 @@ static void where_sql(struct elog_buf *b, const struct elog_filter *f, int64_t m
 		elog_buf_adds(b, "id >= ?");
 		sep = " AND ";
 	}
-	if (max_id > 0) {
+	if (max_id != ELOG_ID_UNBOUNDED) {
 		elog_buf_adds(b, sep);
 		elog_buf_adds(b, "id <= ?");
 	}
@@ -698,7 +710,7 @@ static int where_bind(sqlite3_stmt *st, const struct elog_filter *f, int64_t max
 
 		sqlite3_bind_int64(st, i++, lo > min_id ? lo : min_id);
 	}
-	if (max_id > 0)
+	if (max_id != ELOG_ID_UNBOUNDED)
 		sqlite3_bind_int64(st, i++, max_id);
 	return i;
 }

@@ -48,11 +48,13 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		      size_t *stored, struct elog_err *err);
 
 /*
- * Calls fn(ctx, r) for each record matching f with id <= max_id (max_id 0: no upper bound),
+ * Calls fn(ctx, r) for each record matching f with id <= max_id (ELOG_ID_UNBOUNDED: no upper
+ * bound; 0 matches nothing: a follower that joined an empty history must get no history),
  * in id order. With f->limit, only the last f->limit matching records. The record passed to fn
  * is only valid during the call. fn returns 0 to continue, non-zero to stop (that value is
  * returned). Returns 0 at the end, the non-zero value of fn, or a negative code with err.
  */
+#define ELOG_ID_UNBOUNDED (-1)
 typedef int (*elog_record_fn)(void *ctx, const struct elog_record *r);
 int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
 		     elog_record_fn fn, void *ctx, struct elog_err *err);
@@ -73,8 +75,12 @@ int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct
 void elog_store_on_commit(struct elog_store *s, void (*fn)(void *ctx, int frames), void *ctx);
 
 /* Copies what it can of the WAL into the database without blocking readers or the writer
- * (SQLITE_CHECKPOINT_PASSIVE). Returns 0 or a negative code with err. */
-int elog_store_checkpoint(struct elog_store *s, struct elog_err *err);
+ * (SQLITE_CHECKPOINT_PASSIVE). *log_frames / *done_frames (either may be NULL) get the WAL's
+ * size and how much of it is now in the database; when they are equal the next write
+ * transaction starts the WAL over from its beginning. Another checkpoint in progress is not
+ * an error: both are then -1. Returns 0 or a negative code with err. */
+int elog_store_checkpoint(struct elog_store *s, int *log_frames, int *done_frames,
+			  struct elog_err *err);
 
 /* Raw access for other modules of the store's concern (auth keys, tail state, registry):
  * the sqlite3 handle. Owned by the store. */

@@ -51,7 +51,7 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 		fol = elog_hub_follow(svc->hub, f, &live_after);
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
-		rc = elog_store_query(st, f, follow ? live_after : 0, hist_add, &hc, &err);
+		rc = elog_store_query(st, f, follow ? live_after : ELOG_ID_UNBOUNDED, hist_add, &hc, &err);
 	elog_store_close(st);
 	if (rc < 0) {
 		elog_follower_close(fol);

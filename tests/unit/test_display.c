@@ -229,7 +229,7 @@ static void test_palette_no_red_yellow(void)
 	size_t n = elog_display_palette(&pal);
 	CHECK(n >= 24);
 	for (size_t i = 0; i < n; i++) {
-		int r, g, b;
+		int r = 0, g = 0, b = 0;
 		CHECK(code_rgb(pal[i], &r, &g, &b));
 		int mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
 		int mn = r < g ? (r < b ? r : b) : (g < b ? g : b);

@@ -248,7 +248,7 @@ static void test_reopen_keeps_data(void)
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
 	CHECK_INT(max, id2);
 	elog_filter_init(&f);
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 2);
 	CHECK_STR(c.msgs[0], "first");
 	CHECK_STR(c.msgs[1], "second");
@@ -258,7 +258,7 @@ static void test_reopen_keeps_data(void)
 	s = NULL;
 	CHECK_INT(elog_store_open(&s, path, ELOG_STORE_READONLY, &err), 0);
 	if (s) {
-		CHECK_INT(run_query(s, &f, 0, &c), 0);
+		CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 		CHECK_INT(c.n, 2);
 		CHECK(insert_one(s, 0, "api", ELOG_LEVEL_INFO, "nope", NULL, NULL) < 0);
 		elog_store_close(s);
@@ -298,7 +298,7 @@ static void test_insert_ids_and_ts(void)
 
 	elog_filter_init(&f);
 	f.until_ns = 777;
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 150);
 	elog_filter_clear(&f);
 	elog_store_close(s);
@@ -355,19 +355,19 @@ static void test_query_components(void)
 	s = fixture();
 	if (!s) { tmp_cleanup(); return; }
 	elog_filter_init(&f);
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 20);
 	for (size_t i = 0; i < c.n; i++)
 		CHECK_INT(c.ids[i], i + 1);
 
 	elog_filter_add_components(&f, "db");
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 7);                      /* ids 2,5,8,...,20 */
 	CHECK_INT(c.ids[0], 2);
 	CHECK_INT(c.ids[6], 20);
 
 	elog_filter_add_components(&f, "worker,nosuch");
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 13);
 	for (size_t i = 1; i < c.n && i < 64; i++)
 		CHECK(c.ids[i] > c.ids[i - 1]);   /* id order across components */
@@ -377,7 +377,7 @@ static void test_query_components(void)
 
 	elog_filter_init(&f);
 	elog_filter_add_components(&f, "nosuch");
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 0);
 	elog_filter_clear(&f);
 	elog_store_close(s);
@@ -395,17 +395,17 @@ static void test_query_levels(void)
 	if (!s) { tmp_cleanup(); return; }
 	elog_filter_init(&f);
 	f.level_mask = (1u << ELOG_LEVEL_ERROR) | (1u << ELOG_LEVEL_FATAL);
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	/* level = (id-1) % 6: error at ids 5,11,17; fatal at 6,12,18 */
 	CHECK_INT(c.n, 6);
 	CHECK_INT(c.ids[0], 5);
 	CHECK_INT(c.ids[1], 6);
 	CHECK_INT(c.ids[5], 18);
 	f.level_mask = (1u << ELOG_LEVEL_COUNT) - 1;   /* every level */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 20);
 	f.level_mask = 1u << ELOG_LEVEL_TRACE;
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 4);                       /* 1,7,13,19 */
 	CHECK_INT(c.ids[3], 19);
 	elog_filter_clear(&f);
@@ -424,18 +424,18 @@ static void test_query_time_and_ids(void)
 	if (!s) { tmp_cleanup(); return; }
 	elog_filter_init(&f);
 	f.since_ns = 500;      /* inclusive: ids 5..20 */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 16);
 	CHECK_INT(c.ids[0], 5);
 	f.until_ns = 800;      /* ids 5..8 */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 4);
 	CHECK_INT(c.ids[3], 8);
 	f.since_ns = 0;
 	f.until_ns = 0;
 
 	f.after_id = 15;       /* 16..20 */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 5);
 	CHECK_INT(c.ids[0], 16);
 	/* max_id bounds from above, inclusive: 16..18 */
@@ -445,11 +445,15 @@ static void test_query_time_and_ids(void)
 	f.after_id = 0;
 	CHECK_INT(run_query(s, &f, 3, &c), 0);
 	CHECK_INT(c.n, 3);
+	/* max_id 0 is a bound like any other (a follower that joined an empty history): nothing
+	 * (it once meant "unbounded", and such a follower got its first live records twice) */
+	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(c.n, 0);
 
 	/* stop early: fn's value is returned */
 	memset(&c, 0, sizeof(c));
 	c.stop_after = 2;
-	CHECK_INT(elog_store_query(s, &f, 0, collect_fn, &c, NULL), 42);
+	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &c, NULL), 42);
 	CHECK_INT(c.n, 2);
 	elog_filter_clear(&f);
 	elog_store_close(s);
@@ -468,7 +472,7 @@ static void test_query_limit(void)
 	if (!s) { tmp_cleanup(); return; }
 	elog_filter_init(&f);
 	f.limit = 3;           /* last three, ascending */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 3);
 	CHECK_INT(c.ids[0], 18);
 	CHECK_INT(c.ids[2], 20);
@@ -477,30 +481,30 @@ static void test_query_limit(void)
 	CHECK_INT(c.ids[0], 8);
 	CHECK_INT(c.ids[2], 10);
 	f.limit = 100;         /* more than there are */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 20);
 	CHECK_INT(c.ids[0], 1);
 
 	elog_filter_add_components(&f, "api");   /* 1,4,7,10,13,16,19 */
 	f.limit = 2;
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 2);
 	CHECK_INT(c.ids[0], 16);
 	CHECK_INT(c.ids[1], 19);
 
 	/* limit with a pattern: the last 2 even api records (4,10,16) -> 10,16 */
 	CHECK_INT(elog_filter_set_pattern(&f, "even$", &err), 0);
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 2);
 	CHECK_INT(c.ids[0], 10);
 	CHECK_INT(c.ids[1], 16);
 	CHECK_STR(c.msgs[1], "m16 even");
 	f.limit = 10;          /* fewer matches than the limit */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 3);
 	CHECK_INT(c.ids[0], 4);
 	f.limit = 0;           /* pattern without limit */
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 3);
 	elog_filter_clear(&f);
 
@@ -508,7 +512,7 @@ static void test_query_limit(void)
 	elog_filter_init(&f);
 	CHECK_INT(elog_filter_set_pattern(&f, "^m1[0-9] even", &err), 0);
 	f.limit = 2;
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 2);
 	CHECK_INT(c.ids[0], 16);
 	CHECK_INT(c.ids[1], 18);
@@ -552,7 +556,7 @@ static void test_query_record_fields(void)
 	elog_record_clear(&r);
 
 	elog_filter_init(&f);
-	CHECK_INT(elog_store_query(s, &f, 0, check_fn, &n, &err), 0);
+	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, check_fn, &n, &err), 0);
 	CHECK_INT(n, 1);
 	elog_filter_clear(&f);
 	elog_store_close(s);
@@ -733,7 +737,7 @@ static void test_disk_full(void)
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
 	CHECK_INT(max, 1);                                  /* nothing partially committed */
 	elog_filter_init(&f);
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 1);
 
 	CHECK_INT(sqlite3_exec(elog_store_db(s), "PRAGMA max_page_count = 1000000", NULL, NULL,
@@ -744,7 +748,7 @@ static void test_disk_full(void)
 	CHECK_INT(recs[199].id, 201);
 	for (int i = 0; i < 200; i++)
 		elog_record_clear(&recs[i]);
-	CHECK_INT(run_query(s, &f, 0, &c), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 201);
 	elog_filter_clear(&f);
 	elog_store_close(s);
@@ -844,7 +848,7 @@ static void test_query_plan(void)
 	elog_filter_add_components(&f, "db");
 	f.after_id = 2;
 	f.limit = 2;
-	CHECK_INT(elog_store_query(s, &f, 0, collect_fn, &(struct collect){ 0 }, &err), 0);
+	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 2);      /* the bound, then the rows */
 	for (int i = 0; i < t.n; i++) {
 		plan_of(s, t.sql[i], &plan);
@@ -859,7 +863,7 @@ static void test_query_plan(void)
 	t.n = 0;
 	elog_filter_init(&f);
 	elog_filter_add_components(&f, "db,api");
-	CHECK_INT(elog_store_query(s, &f, 0, collect_fn, &(struct collect){ 0 }, &err), 0);
+	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 1);
 	plan_of(s, t.sql[0], &plan);
 	CHECK(strstr(plan.data, "records_component") != NULL);
@@ -869,7 +873,7 @@ static void test_query_plan(void)
 	elog_filter_init(&f);
 	f.since_ns = 100;
 	f.until_ns = 200;
-	CHECK_INT(elog_store_query(s, &f, 0, collect_fn, &(struct collect){ 0 }, &err), 0);
+	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 1);
 	plan_of(s, t.sql[0], &plan);
 	CHECK(strstr(plan.data, "records_ts") != NULL);
@@ -878,7 +882,7 @@ static void test_query_plan(void)
 	t.n = 0;
 	elog_filter_init(&f);
 	f.after_id = 5;
-	CHECK_INT(elog_store_query(s, &f, 0, collect_fn, &(struct collect){ 0 }, &err), 0);
+	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 1);
 	plan_of(s, t.sql[0], &plan);
 	CHECK(strstr(plan.data, "INTEGER PRIMARY KEY") != NULL);
