@@ -178,7 +178,8 @@ FUZZ_OBJ = $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRC) $(GEN_C))
 build/fuzz/obj/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
-	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+-include $(FUZZ_OBJ:.o=.d)
 
 build/fuzz/libelog-fuzz.a: $(FUZZ_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -12,7 +12,7 @@
 #include "client.h"
 #include "err.h"
 #include "util.h"
-#include "arena.h"
+#include "wire.h"
 #include "elog.pb-c.h"
 
 #define WINDOW 16
@@ -213,7 +213,8 @@ struct elog_reader {
 	struct rpc_channel *ch;
 	struct rpc_ccall *call;
 	char *target;
-	struct elog_arena arena;
+	struct elog_buf page;        /* the last page received, reused */
+	struct elog_buf scratch;     /* the page's decoded record views */
 };
 
 int elog_reader_open(struct elog_reader **out, const char *target, const struct rpc_client_opts *o,
@@ -227,7 +228,6 @@ int elog_reader_open(struct elog_reader **out, const char *target, const struct 
 	int i, rc;
 
 	r->target = xstrdup(target);
-	elog_arena_init(&r->arena);
 	for (i = 0; i < ELOG_LEVEL_COUNT; i++)
 		if (f->level_mask & (1u << i))
 			levels[nl++] = i;
@@ -260,17 +260,10 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 		     void *ctx, int *live, uint64_t *missed, int64_t *missed_from,
 		     int64_t *missed_to, int64_t timeout_ns, struct elog_err *err)
 {
-	ProtobufCMessage *m;
-	Elog__V1__RecordPage *p;
-	struct elog_record rec;
-	size_t i;
+	struct elog_wire_page info;
 	int rc;
 
-	/* Each page is unpacked into the reader's arena, released before the next one. */
-	elog_arena_release(&r->arena);
-	rc = rpc_ccall_recv_with(r->call, &elog__v1__record_page__descriptor, &r->arena.pb, &m,
-				 timeout_ns);
-
+	rc = rpc_ccall_recv_bytes(r->call, &r->page, timeout_ns);
 	if (rc == 2)
 		return 2;
 	if (rc == 0) {
@@ -288,36 +281,18 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 		free(details);
 		return rc;
 	}
-	if (rc == -2)
-		return elog_err_set(err, ELOG_EFAIL, "server '%s': undecodable page", r->target);
 	if (rc < 0)
 		return status_error(r->call, r->target, err);
-	p = (Elog__V1__RecordPage *)m;
-	*live = p->live;
-	*missed = p->missed;
-	*missed_from = (int64_t)p->missed_from;
-	*missed_to = (int64_t)p->missed_to;
-	rc = 1;
-	for (i = 0; i < p->n_records; i++) {
-		Elog__V1__Record *pr = p->records[i];
-		int frc;
-
-		rec.id = (int64_t)pr->id;
-		rec.ts_ns = pr->ts_ns;
-		rec.arrival_ns = pr->arrival_ns;
-		rec.level = pr->level;
-		rec.component = pr->component;
-		rec.msg = pr->msg;
-		rec.fields = pr->fields;
-		rec.source = pr->source;
-		rec.dedupe_key = (char *)"";
-		frc = fn(ctx, &rec);
-		if (frc) {
-			rc = frc;
-			break;
-		}
-	}
-	return rc;
+	/* Decoded in place (wire.c): the page is checked whole before the first record. */
+	elog_buf_grow(&r->page, 1);          /* page[len] is written */
+	rc = elog_wire_read_page(r->page.data, r->page.len, &r->scratch, &info, fn, ctx);
+	if (rc == -1)
+		return elog_err_set(err, ELOG_EFAIL, "server '%s': undecodable page", r->target);
+	*live = info.live;
+	*missed = info.missed;
+	*missed_from = (int64_t)info.missed_from;
+	*missed_to = (int64_t)info.missed_to;
+	return rc ? rc : 1;
 }
 
 void elog_reader_free(struct elog_reader *r)
@@ -326,7 +301,8 @@ void elog_reader_free(struct elog_reader *r)
 		return;
 	rpc_ccall_free(r->call);
 	rpc_channel_close(r->ch);
-	elog_arena_release(&r->arena);
+	elog_buf_release(&r->page);
+	elog_buf_release(&r->scratch);
 	free(r->target);
 	free(r);
 }

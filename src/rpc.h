@@ -162,6 +162,10 @@ int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 /* The same, allocating the message through alloc (e.g. an arena). */
 int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 			ProtobufCAllocator *alloc, ProtobufCMessage **out, int64_t timeout_ns);
+/* The same without decoding: the message's bytes replace the contents of out (owned by the
+ * caller, reused across calls). Returns 1, 0, -1 or 2 as above. */
+struct elog_buf;
+int rpc_ccall_recv_bytes(struct rpc_ccall *c, struct elog_buf *out, int64_t timeout_ns);
 /* Waits for the call's final status; *details (may be NULL) is malloc'd. Returns the status. */
 int rpc_ccall_finish(struct rpc_ccall *c, char **details);
 void rpc_ccall_cancel(struct rpc_ccall *c);

@@ -348,17 +348,15 @@ int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 	return rpc_ccall_recv_with(c, d, NULL, out, timeout_ns);
 }
 
-int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
-			ProtobufCAllocator *alloc, ProtobufCMessage **out, int64_t timeout_ns)
+/* Receives one message's byte buffer: 1 (in *bbp), 0 end of stream, -1 failed, 2 timed out. */
+static int recv_buffer(struct rpc_ccall *c, grpc_byte_buffer **bbp, int64_t timeout_ns)
 {
 	grpc_op ops[2];
 	size_t nops = 0;
 	grpc_event ev;
 	grpc_byte_buffer *bb;
-	grpc_byte_buffer_reader r;
-	grpc_slice s;
 
-	*out = NULL;
+	*bbp = NULL;
 	pthread_mutex_lock(&c->recv_mu);
 	if (!c->recv_pending) {
 		memset(ops, 0, sizeof(ops));
@@ -391,6 +389,22 @@ int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d
 	}
 	if (!bb)
 		return 0;
+	*bbp = bb;
+	return 1;
+}
+
+int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
+			ProtobufCAllocator *alloc, ProtobufCMessage **out, int64_t timeout_ns)
+{
+	grpc_byte_buffer *bb;
+	grpc_byte_buffer_reader r;
+	grpc_slice s;
+	int rc;
+
+	*out = NULL;
+	rc = recv_buffer(c, &bb, timeout_ns);
+	if (rc != 1)
+		return rc;
 	if (!grpc_byte_buffer_reader_init(&r, bb)) {
 		grpc_byte_buffer_destroy(bb);
 		return -2;
@@ -401,6 +415,30 @@ int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d
 	grpc_slice_unref(s);
 	grpc_byte_buffer_destroy(bb);
 	return *out ? 1 : -2;
+}
+
+int rpc_ccall_recv_bytes(struct rpc_ccall *c, struct elog_buf *out, int64_t timeout_ns)
+{
+	grpc_byte_buffer *bb;
+	grpc_byte_buffer_reader r;
+	grpc_slice s;
+	int rc;
+
+	elog_buf_reset(out);
+	rc = recv_buffer(c, &bb, timeout_ns);
+	if (rc != 1)
+		return rc;
+	if (!grpc_byte_buffer_reader_init(&r, bb)) {
+		grpc_byte_buffer_destroy(bb);
+		return -1;
+	}
+	while (grpc_byte_buffer_reader_next(&r, &s)) {
+		elog_buf_add(out, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
+		grpc_slice_unref(s);
+	}
+	grpc_byte_buffer_reader_destroy(&r);
+	grpc_byte_buffer_destroy(bb);
+	return 1;
 }
 
 int rpc_ccall_finish(struct rpc_ccall *c, char **details)

@@ -76,7 +76,7 @@ void elog_buf_grow(struct elog_buf *b, size_t extra)
 }
 
 /* Appends n bytes of data; keeps the buffer NUL-terminated. */
-void elog_buf_add(struct elog_buf *b, const void *data, size_t n)
+void elog_buf_add_slow(struct elog_buf *b, const void *data, size_t n)
 {
 	if (b->len + n + 1 > b->cap || b->len + n < b->len)
 		elog_buf_grow(b, n);

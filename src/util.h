@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct elog_buf {
 	char *data;   /* always NUL-terminated when len > 0 or after any append */
@@ -17,7 +18,19 @@ struct elog_buf {
 #define ELOG_BUF_INIT { NULL, 0, 0 }
 
 void elog_buf_grow(struct elog_buf *b, size_t extra);   /* aborts only on OOM via xmalloc */
-void elog_buf_add(struct elog_buf *b, const void *data, size_t n);
+void elog_buf_add_slow(struct elog_buf *b, const void *data, size_t n);
+/* Appends n bytes. Inline: the display appends a few bytes at a time, millions of times. */
+static inline void elog_buf_add(struct elog_buf *b, const void *data, size_t n)
+{
+	if (__builtin_expect(b->len + n < b->cap && b->len + n >= b->len, 1)) {
+		if (n)
+			memcpy(b->data + b->len, data, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	elog_buf_add_slow(b, data, n);
+}
 void elog_buf_adds(struct elog_buf *b, const char *s);
 void elog_buf_addc(struct elog_buf *b, char c);
 void elog_buf_addf(struct elog_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
