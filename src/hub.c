@@ -171,7 +171,9 @@ static void fan_out_locked(struct elog_hub *h, const struct elog_record *recs, s
 			if (r->id <= 0 || !elog_filter_match(&f->filter, r))
 				continue;
 			sz = record_bytes(r);
-			if (f->count >= h->fol_cap || f->bytes + sz > h->fol_bytes) {
+			/* Once it misses one it misses all until it reads: the gap is one id range,
+			 * after everything in its queue, which the reader can fill from the history. */
+			if (f->missed || f->count >= h->fol_cap || f->bytes + sz > h->fol_bytes) {
 				if (f->missed == 0)
 					f->missed_from = r->id;
 				f->missed++;
@@ -531,13 +533,6 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 		pthread_mutex_unlock(&h->mu);
 		return stopped ? -1 : 0;
 	}
-	/* Report a gap before the records that follow it. */
-	if (f->missed) {
-		*missed = f->missed;
-		*missed_from = f->missed_from;
-		*missed_to = f->missed_to;
-		f->missed = 0;
-	}
 	while (k < max && f->count > 0) {
 		struct fol_slot *slot = &f->ring[f->head];
 
@@ -545,6 +540,14 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 		f->bytes -= slot->bytes;
 		f->head = (f->head + 1) % h->fol_cap;
 		f->count--;
+	}
+	/* The gap comes after everything queued before it (fan_out_locked): report it with the
+	 * last of those, so the reader can fill it in order. */
+	if (f->missed && f->count == 0) {
+		*missed = f->missed;
+		*missed_from = f->missed_from;
+		*missed_to = f->missed_to;
+		f->missed = 0;
 	}
 	*n = k;
 	pthread_mutex_unlock(&h->mu);

@@ -70,9 +70,11 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 
 /*
  * Waits up to timeout_ns for live records. Moves up to max records into out (caller frees
- * each with elog_record_clear) and sets *n. *missed (and the id range) counts records dropped
- * since the last call because the queue was full. Returns 1 when something is returned
- * (records or a missed count), 0 on timeout, -1 when the hub is closing.
+ * each with elog_record_clear) and sets *n. When the follower's queue overflowed, every later
+ * matching record was dropped until the queue emptied: *missed (with the id range, one range
+ * of matching ids, all committed) counts them, reported with the last records queued before
+ * the gap, so reading the range from the history after *out keeps id order. Returns 1 when
+ * something is returned (records or a missed count), 0 on timeout, -1 when the hub is closing.
  */
 int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
 		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,

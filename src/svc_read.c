@@ -35,6 +35,27 @@ static int hist_add(void *ctx, const struct elog_record *r)
 	return 0;
 }
 
+/* Sends the records matching f with ids from..to from the history (a live follower's gap).
+ * Returns RPC_OK, RPC_CANCELLED (the peer is gone) or RPC_INTERNAL (unreadable history). */
+static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
+		    int64_t from, int64_t to, struct elog_read_sink *sink)
+{
+	struct elog_filter range = *f;   /* shallow: read-only use of f's lists and pattern */
+	struct elog_store *st = NULL;
+	struct hist_ctx hc = { sink, call, 0 };
+	int rc;
+
+	range.after_id = from - 1;
+	range.limit = 0;
+	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, NULL);
+	if (rc == 0)
+		rc = elog_store_query(st, &range, to, hist_add, &hc, NULL);
+	elog_store_close(st);
+	if (hc.dead)
+		return RPC_CANCELLED;
+	return rc < 0 ? RPC_INTERNAL : RPC_OK;
+}
+
 int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			    const struct elog_filter *f, int follow, struct elog_read_sink *sink,
 			    char *msg, size_t msgsz)
@@ -91,13 +112,22 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			}
 			if (r == 0)
 				continue;
-			if (missed && sink->flush(sink, 0, missed, mfrom, mto) != 0)
-				status = RPC_CANCELLED;
 			for (i = 0; i < n; i++) {
 				if (status == RPC_OK && sink->add(sink, &batch[i]) &&
 				    sink->flush(sink, 0, 0, 0, 0) != 0)
 					status = RPC_CANCELLED;
 				elog_record_clear(&batch[i]);
+			}
+			/* The hub dropped records for this follower after those (its queue was
+			 * full): they are committed, so send them from the history. Only when the
+			 * history cannot be read is the follower told what it missed. */
+			if (status == RPC_OK && missed) {
+				int b = backfill(svc, call, f, mfrom, mto, sink);
+
+				if (b == RPC_CANCELLED)
+					status = RPC_CANCELLED;
+				else if (b != RPC_OK && sink->flush(sink, 0, missed, mfrom, mto) != 0)
+					status = RPC_CANCELLED;
 			}
 			if (status == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
 				status = RPC_CANCELLED;

@@ -6,11 +6,12 @@ set -u
 : "${ELOG_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 T=$(mktemp -d /tmp/elog-t.XXXXXX)
 SERVE_PIDS=""
+BG_PIDS=""         # other background processes a test starts (killed at exit)
 export XDG_STATE_HOME="$T/state" HOME="$T/home" NO_COLOR= ELOG_DB= ELOG_SERVER= ELOG_API_KEY=
 mkdir -p "$HOME"
 
 cleanup() {
-	for p in $SERVE_PIDS; do kill -9 "$p" 2>/dev/null; done
+	for p in $BG_PIDS $SERVE_PIDS; do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT

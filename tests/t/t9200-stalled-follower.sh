@@ -1,6 +1,7 @@
 #!/bin/sh
 # A stalled follower (`elog logs -f` whose reader stops reading) never slows ingest, never
-# grows serve's memory without bound, and is told how many entries it missed when it resumes.
+# grows serve's memory without bound, and when it resumes gets every record, once and in
+# order: what its bounded queue dropped is read back from the history.
 . "$(dirname "$0")/lib.sh"
 if [ -n "${ELOG_TEST_LONG:-}" ]; then LINES=1000000; else LINES=150000; fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=8:malloc_context_size=4"
@@ -11,21 +12,28 @@ seq 1 $LINES | sed 's/^/stalled follower test line with some padding to look lik
 head -20000 "$T/in.txt" | elog send -c warm || fail "warm-up send"
 base=$(rss)
 # The reader sleeps first (the pipe fills, logs blocks, serve's queue for it fills), then
-# reads for a while and exits.
-elog logs -f --json -c stall 2>"$T/follow.err" | $PY -c '
-import os, select, sys, time
+# reads until it has every line (or 60 s) and prints: count, distinct ids, ids in order.
+mkfifo "$T/follow.fifo"
+"$ELOG_BIN" logs -f --json -c stall >"$T/follow.fifo" 2>"$T/follow.err" &
+BG_PIDS="$BG_PIDS $!"
+$PY -c '
+import json, os, select, sys, time
 time.sleep(float(sys.argv[1]))
-n = 0
-end = time.time() + 3
-while time.time() < end:
+want = int(sys.argv[2])
+ids = []
+buf = b""
+end = time.time() + 60
+while len(ids) < want and time.time() < end:
     r, _, _ = select.select([0], [], [], 0.2)
     if r:
         b = os.read(0, 1 << 16)
         if not b:
             break
-        n += b.count(b"\n")
-print(n)
-' 12 > "$T/reader.out" &
+        buf += b
+        *lines, buf = buf.split(b"\n")
+        ids += [json.loads(l)["id"] for l in lines if l.startswith(b"{")]
+print(len(ids), len(set(ids)), int(ids == sorted(ids)))
+' 12 $LINES <"$T/follow.fifo" >"$T/reader.out" &
 sleep 1
 t0=$(date +%s.%N)
 elog send -c stall < "$T/in.txt" || fail "send while a follower is stalled"
@@ -34,7 +42,11 @@ peak=$(rss)
 say "ingest of $LINES lines with a stalled follower: $(echo "$t1 - $t0" | bc) s; serve RSS $base KiB -> $peak KiB"
 growth=$(( (peak - base) / 1024 ))
 [ $growth -le 64 ] || fail "serve grew by $growth MiB with a stalled follower"
-wait_for "the reader to finish" 40 test -s "$T/reader.out"
-grep -q "entries missed" "$T/follow.err" || { cat "$T/follow.err"; fail "the follower was not told it missed entries"; }
-say "follower: $(grep -m1 'entries missed' "$T/follow.err")"
+wait_for "the reader to finish" 90 test -s "$T/reader.out"
+read got distinct ordered < "$T/reader.out"
+say "follower after resuming: $got of $LINES lines, $distinct distinct, in order: $ordered"
+[ "$got" = "$LINES" ] || { cat "$T/follow.err"; fail "the resumed follower got $got of $LINES lines"; }
+[ "$distinct" = "$LINES" ] || fail "the resumed follower got duplicates"
+[ "$ordered" = 1 ] || fail "the resumed follower got records out of order"
+! grep -q "entries missed" "$T/follow.err" || fail "told of missed entries though the history had them"
 stop_serve
