@@ -35,25 +35,33 @@ static int hist_add(void *ctx, const struct elog_record *r)
 	return 0;
 }
 
-/* Sends the records matching f with ids from..to from the history (a live follower's gap).
- * Returns RPC_OK, RPC_CANCELLED (the peer is gone) or RPC_INTERNAL (unreadable history). */
-static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
-		    int64_t from, int64_t to, struct elog_read_sink *sink)
+/* Sends the history's records matching f with ids up to max_id (ELOG_ID_UNBOUNDED: all).
+ * Returns RPC_OK, RPC_CANCELLED (the peer is gone) or RPC_INTERNAL (err says why). */
+static int send_history(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
+			int64_t max_id, struct elog_read_sink *sink, struct elog_err *err)
 {
-	struct elog_filter range = *f;   /* shallow: read-only use of f's lists and pattern */
 	struct elog_store *st = NULL;
 	struct hist_ctx hc = { sink, call, 0 };
 	int rc;
 
-	range.after_id = from - 1;
-	range.limit = 0;
-	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, NULL);
+	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, err);
 	if (rc == 0)
-		rc = elog_store_query(st, &range, to, hist_add, &hc, NULL);
+		rc = elog_store_query(st, f, max_id, hist_add, &hc, err);
 	elog_store_close(st);
 	if (hc.dead)
 		return RPC_CANCELLED;
 	return rc < 0 ? RPC_INTERNAL : RPC_OK;
+}
+
+/* A live follower's gap: the records matching f with ids from..to, from the history. */
+static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
+		    int64_t from, int64_t to, struct elog_read_sink *sink)
+{
+	struct elog_filter range = *f;   /* shallow: read-only use of f's lists and pattern */
+
+	range.after_id = from - 1;
+	range.limit = 0;
+	return send_history(svc, call, &range, to, sink, NULL);
 }
 
 int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
@@ -61,27 +69,19 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			    char *msg, size_t msgsz)
 {
 	struct elog_follower *fol = NULL;
-	struct elog_store *st = NULL;
 	struct elog_err err;
-	struct hist_ctx hc = { sink, call, 0 };
 	int64_t live_after = 0;
 	int rc;
 
 	elog_err_clear(&err);
 	if (follow)
 		fol = elog_hub_follow(svc->hub, f, &live_after);
-	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
-	if (rc == 0)
-		rc = elog_store_query(st, f, follow ? live_after : ELOG_ID_UNBOUNDED, hist_add, &hc, &err);
-	elog_store_close(st);
-	if (rc < 0) {
+	rc = send_history(svc, call, f, follow ? live_after : ELOG_ID_UNBOUNDED, sink, &err);
+	if (rc != RPC_OK) {
 		elog_follower_close(fol);
-		snprintf(msg, msgsz, "%s", err.msg);
-		return RPC_INTERNAL;
-	}
-	if (hc.dead) {
-		elog_follower_close(fol);
-		return RPC_CANCELLED;
+		if (rc == RPC_INTERNAL)
+			snprintf(msg, msgsz, "%s", err.msg);
+		return rc;
 	}
 	if (sink->flush(sink, follow, 0, 0, 0) != 0) {
 		elog_follower_close(fol);
