@@ -2,13 +2,17 @@
 """An Electrician relay log sink against `elog serve` (contracts.md section 1).
 
 Usage: /usr/bin/python3 tests/py/relay_peer.py HOST:PORT ELOG_BIN [PROTO_DIR] [--bench N]
+       /usr/bin/python3 tests/py/relay_peer.py HOST:PORT ELOG_BIN --tls CA_PEM --token KEY
 
 Behaves like the Go relay sink (open with ACK_BATCH/1024/8192/omit_payload_metadata, one
 electrician.log.v1 JSON payload per record with a trailing newline, close on shutdown) and
 checks every acknowledgement, then every ack mode, undecodable payloads, dedupe keys, a
 cancelled stream, unary Receive and undecodable protobuf, and finds the records with
 `ELOG_BIN export --json`. With --bench N it only measures payloads/s of one StreamReceive
-stream of N payloads (ACK_BATCH) and prints the figure.
+stream of N payloads (ACK_BATCH) and prints the figure. With --tls and --token it dials the
+way the Go sink does with a token configured (TLS, `authorization: Bearer <token>`) against
+`serve --auth` with TLS, and checks that a stream with the token is stored, and that one
+without it, or a plaintext dial, is refused and stores nothing.
 
 Stubs are generated into a temporary directory (grpc_tools when installed, else protoc with
 grpc_python_plugin). Exits 0 when every check passed, else 1 saying which one failed.
@@ -33,15 +37,23 @@ from peerlib import Failure, check, gen_stubs  # noqa: E402
 
 
 class Peer:
-    def __init__(self, addr, elog_bin):
+    def __init__(self, addr, elog_bin, ca=None, token=None):
         import electrician_pb2 as pb
         import electrician_pb2_grpc as pbg
         from google.protobuf import timestamp_pb2
         self.pb = pb
+        self.pbg = pbg
         self.ts = timestamp_pb2
         self.addr = addr
         self.elog = elog_bin
-        self.ch = grpc.insecure_channel(addr)
+        self.ca = ca
+        self.token = token
+        if ca:
+            with open(ca, "rb") as f:
+                creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+            self.ch = grpc.secure_channel(addr, creds)
+        else:
+            self.ch = grpc.insecure_channel(addr)
         grpc.channel_ready_future(self.ch).result(timeout=15)
         self.stub = pbg.RelayServiceStub(self.ch)
 
@@ -83,16 +95,28 @@ class Peer:
     def close_env(self, reason="relay stop"):
         return self.pb.RelayEnvelope(close=self.pb.StreamClose(reason=reason))
 
-    def stream(self, envs, trace="0123abcd"):
+    def stream(self, envs, trace="0123abcd", token=None, stub=None):
         """Sends envs then half-closes; returns (acks, status code)."""
-        call = self.stub.StreamReceive(iter(envs), metadata=[("trace-id", trace)], timeout=T)
-        acks = list(call)
+        md = [("trace-id", trace)]
+        if token:
+            md.append(("authorization", "Bearer " + token))
+        call = (stub or self.stub).StreamReceive(iter(envs), metadata=md, timeout=T)
+        try:
+            acks = list(call)
+        except grpc.RpcError:
+            acks = []
         return acks, call.code()
 
     # ---- the history ---------------------------------------------------------------------
     def export(self, *args):
-        r = subprocess.run([self.elog, "export", "--json", "--server", self.addr] + list(args),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        cmd = [self.elog, "export", "--json", "--server", self.addr]
+        env = dict(os.environ)
+        if self.ca:
+            cmd += ["--tls-ca", self.ca]
+        if self.token:
+            env["ELOG_API_KEY"] = self.token
+        r = subprocess.run(cmd + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=60, env=env)
         check(r.returncode == 0, "elog export failed (%d): %s" % (r.returncode, r.stderr))
         return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
@@ -191,6 +215,48 @@ def go_sink(p):
         check(rl.get("id", "").endswith("Z") and "undecodable" not in rl,
               "go sink %d: relay %r" % (i, rl))
     print("go sink: 2500 payloads, 4 acks, records checked")
+
+
+def sink_tls(p):
+    """The Go sink with a token: TLS and a bearer token; refused without either."""
+    pb = p.pb
+    sid = os.urandom(32).hex()
+    objs = [{"log_schema": "electrician.log.v1", "ts": "2025-01-27T04:15:00.%06dZ" % i,
+             "level": "info", "msg": "tls sink %d" % i, "component": "tls-sink"}
+            for i in range(300)]
+    envs = [p.open_env(sid, pb.ACK_BATCH, 100)]
+    envs += [p.penv(p.payload(o)) for o in objs]
+    envs += [p.close_env()]
+    acks, code = p.stream(envs, trace="7157", token=p.token)
+    check(code == grpc.StatusCode.OK, "tls sink: status %s" % code)
+    check(len(acks) == 4, "tls sink: %d acks, want 4: %r" % (len(acks), acks))
+    check_ack(acks[0], "tls sink open ack", success=True, message="Stream open accepted",
+              stream_id=sid)
+    for k in (1, 2, 3):
+        check_ack(acks[k], "tls sink batch ack %d" % k, success=True, message="Batch ack",
+                  stream_id=sid, ok_count=100)
+    recs = [r for r in p.export("-c", "tls-sink")
+            if r["fields"].get("relay", {}).get("stream_id") == sid]
+    check(len(recs) == 300, "tls sink: %d records in history, want 300" % len(recs))
+    check(all(r["fields"]["relay"].get("trace_id") == "7157" for r in recs),
+          "tls sink: trace ids %r" % recs[0]["fields"]["relay"])
+
+    # the same stream without the token: refused, nothing stored
+    sid2 = os.urandom(32).hex()
+    envs = [p.open_env(sid2, pb.ACK_BATCH, 100), p.penv(p.payload(objs[0])), p.close_env()]
+    acks, code = p.stream(envs)
+    check(code == grpc.StatusCode.UNAUTHENTICATED, "tls sink, no token: status %s" % code)
+    check(acks == [], "tls sink, no token: acks %r" % acks)
+    # a plaintext dial to the TLS port (what the Go sink refuses to do with a token)
+    ch = grpc.insecure_channel(p.addr)
+    acks, code = p.stream(envs, token=p.token, stub=p.pbg.RelayServiceStub(ch))
+    ch.close()
+    check(code == grpc.StatusCode.UNAVAILABLE, "tls sink, plaintext dial: status %s" % code)
+    recs = [r for r in p.export("-c", "tls-sink")
+            if r["fields"].get("relay", {}).get("stream_id") == sid2]
+    check(recs == [], "tls sink: %d records stored from refused streams" % len(recs))
+    print("tls sink: 300 payloads with a token over TLS, 4 acks; refused without the token "
+          "and over plaintext")
 
 
 def per_message(p):
@@ -460,7 +526,16 @@ def main():
         i = args.index("--bench")
         nbench = int(args[i + 1])
         del args[i:i + 2]
-    if len(args) < 2:
+    ca = token = None
+    if "--tls" in args:
+        i = args.index("--tls")
+        ca = args[i + 1]
+        del args[i:i + 2]
+    if "--token" in args:
+        i = args.index("--token")
+        token = args[i + 1]
+        del args[i:i + 2]
+    if len(args) < 2 or (ca is None) != (token is None):
         print(__doc__, file=sys.stderr)
         return 2
     addr, elog_bin = args[0], args[1]
@@ -468,8 +543,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="relay-peer.")
     try:
         gen_stubs(proto_dir, tmp, "electrician.proto")
-        p = Peer(addr, elog_bin)
-        if nbench:
+        p = Peer(addr, elog_bin, ca, token)
+        if ca:
+            sink_tls(p)
+        elif nbench:
             bench(p, nbench)
         else:
             for f in (go_sink, per_message, ack_none, batch_small, dedupe, cancel, unary, garbage):

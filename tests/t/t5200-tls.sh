@@ -88,6 +88,9 @@ if $PY -c 'import grpc' 2>/dev/null && command -v protoc >/dev/null &&
 		"$(cat "$T/tls.key")" "$(cat "$T/rev.key")" --ca "$C/ca.pem" || fail "python over TLS"
 	timeout 60 $PY "$ELOG_TOP/tests/py/auth_peer.py" enforce "$SERVER" "$T/stubs" \
 		"$(cat "$T/tls.key")" --ca "$C/ca.pem" || fail "python enforcement over TLS"
+	# the Electrician Go sink's dial with a token: TLS and a bearer token
+	timeout 60 $PY "$ELOG_TOP/tests/py/relay_peer.py" "$SERVER" "$ELOG_BIN" \
+		--tls "$C/ca.pem" --token "$(cat "$T/tls.key")" || fail "relay sink with token over TLS"
 fi
 stop_serve
 grep -qF "$(cat "$T/tls.key")" "$T/s.err" && fail "key in serve's stderr"
