@@ -215,6 +215,51 @@ static void test_roundtrip(void)
 	rm_rf(dir);
 }
 
+/* Only rotated (and compressed) files are left of a session, no current file: its counter
+ * comes from the highest seq in their names; another session's files do not count. */
+static void test_counter_from_rotated_names(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX";
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl;
+	struct elog_slog_session *s;
+	struct elog_err err;
+	int64_t seq = 0;
+	uint64_t ticket = 0;
+	const char *files[] = {
+		"s2.20240120T100000.000000123Z.1-39.log.gz",
+		"s2.20240120T100500.000000000Z.40-57.log.gz",
+		"s2x.20240120T100500.000000000Z.58-900.log.gz",   /* another session */
+	};
+	char path[4096];
+
+	CHECK(mkdtemp(dir) != NULL);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f)
+			fclose(f);
+	}
+	o.dir = dir;
+	o.compression = ELOG_SLOG_NONE;
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	CHECK_INT(elog_slog_acquire(sl, "s2", &s, &err), 0);
+	CHECK_INT(append(s, 0, "after the rotated files", &seq, &ticket), 0);
+	CHECK_INT(seq, 58);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	CHECK_INT(elog_slog_acquire(sl, "s2x", &s, &err), 0);
+	CHECK_INT(append(s, 0, "its own counter", &seq, &ticket), 0);
+	CHECK_INT(seq, 901);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	elog_slog_close(sl);
+	rm_rf(dir);
+}
+
 static void test_queue_full(void)
 {
 	char dir[] = "/tmp/elog-slog-XXXXXX";
@@ -284,6 +329,7 @@ static void test_idle_release(void)
 	rm_rf(dir);
 }
 
-UNIT_MAIN({ "file_name", test_file_name }, { "file_name_long", test_file_name_long },
+UNIT_MAIN({ "counter_from_rotated_names", test_counter_from_rotated_names },
+	  { "file_name", test_file_name }, { "file_name_long", test_file_name_long },
 	  { "rotated_name", test_rotated_name }, { "roundtrip", test_roundtrip },
 	  { "queue_full", test_queue_full }, { "idle_release", test_idle_release })
