@@ -25,7 +25,6 @@ struct elog_sender {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t sent_seq, acked_seq;
-	uint64_t acked_records;
 	int ended;          /* ack stream over */
 	int recv_rc;
 };
@@ -48,8 +47,6 @@ static void *acker_main(void *arg)
 		}
 		pthread_mutex_lock(&s->mu);
 		s->acked_seq = ((Elog__V1__IngestAck *)m)->seq;
-		s->acked_records += ((Elog__V1__IngestAck *)m)->stored +
-				    ((Elog__V1__IngestAck *)m)->duplicates;
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		protobuf_c_message_free_unpacked(m, NULL);
@@ -168,16 +165,6 @@ int elog_sender_finish(struct elog_sender *s, struct elog_err *err)
 	if (!complete)
 		return elog_err_set(err, ELOG_EFAIL, "server ended the stream before acknowledging everything");
 	return 0;
-}
-
-uint64_t elog_sender_acked(struct elog_sender *s)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->acked_records;
-	pthread_mutex_unlock(&s->mu);
-	return n;
 }
 
 uint64_t elog_sender_acked_seq(struct elog_sender *s, int *ended)

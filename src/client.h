@@ -33,9 +33,6 @@ int elog_sender_send(struct elog_sender *s, const struct elog_record *recs, size
 /* Half-closes, waits for every acknowledgement and the final status. 0 when all acked. */
 int elog_sender_finish(struct elog_sender *s, struct elog_err *err);
 
-/* Records acknowledged so far (stored + duplicates). */
-uint64_t elog_sender_acked(struct elog_sender *s);
-
 /*
  * Batches are numbered 1, 2, 3... in the order elog_sender_send accepted them; the server
  * acknowledges them in order, after commit. Returns the number of the last batch acknowledged

@@ -159,9 +159,6 @@ int rpc_ccall_close_send(struct rpc_ccall *c);
  * -2 undecodable, 2 timed out (the receive stays pending; call again). */
 int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
 		   ProtobufCMessage **out, int64_t timeout_ns);
-/* The same, allocating the message through alloc (e.g. an arena). */
-int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
-			ProtobufCAllocator *alloc, ProtobufCMessage **out, int64_t timeout_ns);
 /* The same without decoding: the message's bytes replace the contents of out (owned by the
  * caller, reused across calls). Returns 1, 0, -1 or 2 as above. */
 struct elog_buf;

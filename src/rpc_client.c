@@ -342,11 +342,6 @@ int rpc_ccall_close_send(struct rpc_ccall *c)
 	return rc;
 }
 
-int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
-		   ProtobufCMessage **out, int64_t timeout_ns)
-{
-	return rpc_ccall_recv_with(c, d, NULL, out, timeout_ns);
-}
 
 /* Receives one message's byte buffer: 1 (in *bbp), 0 end of stream, -1 failed, 2 timed out. */
 static int recv_buffer(struct rpc_ccall *c, grpc_byte_buffer **bbp, int64_t timeout_ns)
@@ -393,8 +388,8 @@ static int recv_buffer(struct rpc_ccall *c, grpc_byte_buffer **bbp, int64_t time
 	return 1;
 }
 
-int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
-			ProtobufCAllocator *alloc, ProtobufCMessage **out, int64_t timeout_ns)
+int rpc_ccall_recv(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d,
+		   ProtobufCMessage **out, int64_t timeout_ns)
 {
 	grpc_byte_buffer *bb;
 	grpc_byte_buffer_reader r;
@@ -411,7 +406,7 @@ int rpc_ccall_recv_with(struct rpc_ccall *c, const ProtobufCMessageDescriptor *d
 	}
 	s = grpc_byte_buffer_reader_readall(&r);
 	grpc_byte_buffer_reader_destroy(&r);
-	*out = protobuf_c_message_unpack(d, alloc, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	*out = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
 	grpc_slice_unref(s);
 	grpc_byte_buffer_destroy(bb);
 	return *out ? 1 : -2;

@@ -170,6 +170,21 @@ static int append(struct elog_slog_session *s, int64_t seq, const char *content,
 	return elog_slog_append(s, &f, got, ticket, &err);
 }
 
+/* Appends one frame to session id, waits for it to be on disk, and returns its seq. */
+static int64_t append_synced(struct elog_sessionlog *sl, const char *id, const char *content)
+{
+	struct elog_slog_session *s;
+	struct elog_err err;
+	int64_t seq = -1;
+	uint64_t ticket = 0;
+
+	CHECK_INT(elog_slog_acquire(sl, id, &s, &err), 0);
+	CHECK_INT(append(s, 0, content, &seq, &ticket), 0);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
+	elog_slog_release(s);
+	return seq;
+}
+
 static void test_roundtrip(void)
 {
 	char dir[] = "/tmp/elog-slog-XXXXXX";
@@ -206,11 +221,7 @@ static void test_roundtrip(void)
 
 	/* a restart recovers the counter from the files */
 	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
-	CHECK_INT(elog_slog_acquire(sl, "s1", &s, &err), 0);
-	CHECK_INT(append(s, 0, "again", &seq, &ticket), 0);
-	CHECK_INT(seq, 7);
-	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
-	elog_slog_release(s);
+	CHECK_INT(append_synced(sl, "s1", "again"), 7);
 	elog_slog_close(sl);
 	rm_rf(dir);
 }
@@ -222,10 +233,7 @@ static void test_counter_from_rotated_names(void)
 	char dir[] = "/tmp/elog-slog-XXXXXX";
 	struct elog_slog_opts o = { 0 };
 	struct elog_sessionlog *sl;
-	struct elog_slog_session *s;
 	struct elog_err err;
-	int64_t seq = 0;
-	uint64_t ticket = 0;
 	const char *files[] = {
 		"s2.20240120T100000.000000123Z.1-39.log.gz",
 		"s2.20240120T100500.000000000Z.40-57.log.gz",
@@ -246,16 +254,8 @@ static void test_counter_from_rotated_names(void)
 	o.dir = dir;
 	o.compression = ELOG_SLOG_NONE;
 	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
-	CHECK_INT(elog_slog_acquire(sl, "s2", &s, &err), 0);
-	CHECK_INT(append(s, 0, "after the rotated files", &seq, &ticket), 0);
-	CHECK_INT(seq, 58);
-	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
-	elog_slog_release(s);
-	CHECK_INT(elog_slog_acquire(sl, "s2x", &s, &err), 0);
-	CHECK_INT(append(s, 0, "its own counter", &seq, &ticket), 0);
-	CHECK_INT(seq, 901);
-	CHECK_INT(elog_slog_sync(s, ticket, &err), 0);
-	elog_slog_release(s);
+	CHECK_INT(append_synced(sl, "s2", "after the rotated files"), 58);
+	CHECK_INT(append_synced(sl, "s2x", "its own counter"), 901);
 	elog_slog_close(sl);
 	rm_rf(dir);
 }
