@@ -1,9 +1,14 @@
 #!/bin/sh
 # Install the Debian packages elog needs to build and test, only the missing ones.
 set -e
+# Installed with --no-install-recommends, so every package a step uses is named here, even
+# where another package only recommends it: libprotobuf-dev holds the well-known .proto files
+# (google/protobuf/timestamp.proto) that protobuf-compiler only recommends; bsdextrautils has
+# col(1), which t7000-docs uses to read a rendered man page; python3 runs the peers.
 PKGS="gcc make pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
-libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3-grpcio python3-protobuf protobuf-compiler
-protobuf-compiler-grpc groff-base bc clang libclang-rt-dev libhiredis-dev redis-server"
+libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3 python3-grpcio python3-protobuf
+protobuf-compiler libprotobuf-dev protobuf-compiler-grpc groff-base bsdextrautils bc clang
+libclang-rt-dev libhiredis-dev redis-server"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
