@@ -423,3 +423,19 @@ int cli_write_out(const char *buf, size_t len)
 	}
 	return 0;
 }
+
+int cli_write_ready_file(const char *path, const char *text)
+{
+	struct elog_buf tmp = ELOG_BUF_INIT;
+	FILE *f;
+	int rc = 0;
+
+	elog_buf_addf(&tmp, "%s.tmp.%d", path, (int)getpid());
+	f = fopen(tmp.data, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp.data, path) != 0) {
+		cli_error("cannot write ready file '%s': %s", path, strerror(errno));
+		rc = -1;
+	}
+	elog_buf_release(&tmp);
+	return rc;
+}

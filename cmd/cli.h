@@ -97,6 +97,10 @@ int cli_parse_time(const struct command *cmd, const char *flag, const char *s, i
 /* Writes buf to stdout fully; returns 0, or -1 when stdout is closed (EPIPE) or failed. */
 int cli_write_out(const char *buf, size_t len);
 
+/* Writes text to path atomically (a temporary file renamed over it), for the scripts that wait
+ * for a --ready-file. Prints the error and returns -1 on failure. */
+int cli_write_ready_file(const char *path, const char *text);
+
 #define ELOG_DEFAULT_SERVER "127.0.0.1:50090"
 
 #endif

@@ -29,6 +29,8 @@ static const struct option logs_options[] = {
 	{ 't', "timestamps", OPT_BOOL, &o.timestamps, NULL, "show each record's time", NULL, NULL },
 	{ 0, "utc", OPT_BOOL, &o.utc, NULL, "show times in UTC", NULL, NULL },
 	{ 0, "no-prefix", OPT_BOOL, &o.no_prefix, NULL, "do not show the component prefix", NULL, NULL },
+	{ 0, "ready-file", OPT_STRING, &q.ready_file, "PATH",
+	  "with -f: write PATH once the history is shown and live records are on the way", "file", NULL },
 	OPT_END
 };
 
@@ -188,7 +190,7 @@ const struct command cmd_logs = {
 	.name = "logs",
 	.summary = "show the history and follow live records",
 	.usage = "[-f] [-c COMP]... [-l LEVELS] [--since T] [--until T] [--grep RE] [-n N] [--json] "
-		 "[--color=WHEN] [--timestamps] [--no-prefix] [--db PATH]",
+		 "[--color=WHEN] [--timestamps] [--no-prefix] [--db PATH] [--ready-file PATH]",
 	.options = logs_options,
 	.client = 1,
 	.run = run_logs,
@@ -204,6 +206,10 @@ const struct command cmd_logs = {
 		"it, and sends what did not fit from the history once it reads again, so it still "
 		"gets every record, once and in order. Only if the history cannot be read is it "
 		"told how many records it missed.\n"
+		"A script that starts a follower and then makes the records it waits for can pass "
+		"--ready-file: the file is written (atomically, with the server address or the "
+		"history path) once the history is shown and every later record will reach the "
+		"follower.\n"
 		"Levels: a list (error,warn), a minimum (warn+ or >=warn) or a maximum (<=debug). "
 		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb.",
 	.examples =

@@ -84,7 +84,21 @@ struct track {
 	int (*fn)(void *ctx, const struct elog_record *r);
 	void *ctx;
 	int64_t last_id;
+	const char *ready_file;   /* written once, when live records are on the way */
+	int ready;
 };
+
+/* Follow: every later record reaches this reader from now on; tell a waiting script once. */
+static int mark_live(struct track *t, const char *what)
+{
+	char text[1100];
+
+	if (t->ready || !t->ready_file)
+		return 0;
+	t->ready = 1;
+	snprintf(text, sizeof(text), "%s\n", what);
+	return cli_write_ready_file(t->ready_file, text);
+}
 
 /* What track_fn returns when the caller's fn asked to stop: distinct from elog_reader_next's
  * 1 (a page) and 2 (a timeout), so a closed pipe is never taken for a page. */
@@ -124,6 +138,11 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 		t->last_id = f->after_id;
 	if (rc == 0 && q->last_n != 0)
 		rc = elog_store_query(st, f, ELOG_ID_UNBOUNDED, track_fn, t, &err);
+	/* The next poll reads every record committed after the last one read. */
+	if (rc == 0 && q->follow && mark_live(t, path) != 0) {
+		elog_store_close(st);
+		return EXIT_FAIL;
+	}
 	while (rc == 0 && q->follow) {
 		if (page_end && page_end(t->ctx))
 			break;
@@ -144,7 +163,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 	      int (*fn)(void *ctx, const struct elog_record *r),
 	      void (*notice)(void *ctx, const char *text), int (*page_end)(void *ctx), void *ctx)
 {
-	struct track t = { fn, ctx, 0 };
+	struct track t = { fn, ctx, 0, q->ready_file, 0 };
 	struct rpc_client_opts ro;
 	struct elog_reader *r = NULL;
 	struct elog_err err;
@@ -228,6 +247,11 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 			}
 			if (rc != 1)
 				break;
+			if (live && q->follow && mark_live(&t, cli_server()) != 0) {
+				elog_reader_free(r);
+				free(key);
+				return EXIT_FAIL;
+			}
 			if (missed) {
 				char text[160];
 

@@ -16,6 +16,7 @@ struct query_opts {
 	long last_n;             /* -n: QUERY_ALL when absent; 0: no history (with -f, live only) */
 	int follow;
 	int allow_db_fallback;   /* export: read the default history when no server runs */
+	const char *ready_file;  /* with follow: written once live records are on the way */
 };
 
 #define QUERY_ALL LONG_MIN

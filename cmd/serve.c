@@ -98,22 +98,6 @@ static void bound_address(const char *addr, int port, struct elog_buf *out)
 		elog_buf_addf(out, "%.*s:%d\n", (int)(colon - addr), addr, port);
 }
 
-static int write_ready_file(const char *path, const char *text)
-{
-	struct elog_buf tmp = ELOG_BUF_INIT;
-	FILE *f;
-	int rc = 0;
-
-	elog_buf_addf(&tmp, "%s.tmp.%d", path, (int)getpid());
-	f = fopen(tmp.data, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp.data, path) != 0) {
-		cli_error("cannot write ready file '%s': %s", path, strerror(errno));
-		rc = -1;
-	}
-	elog_buf_release(&tmp);
-	return rc;
-}
-
 /* A non-negative decimal setting with an optional K/M/G (powers of 1024) suffix when sized. */
 static int log_number(const char *flag, const char *v, int sized, int64_t *out)
 {
@@ -363,7 +347,7 @@ static int run_serve(int argc, char **argv)
 			(int)(bound.len ? bound.len - 1 : 0), bound.data ? bound.data : "",
 			o.tls_cert ? (o.tls_client_ca ? " (mutual TLS)" : " (TLS)") : "",
 			o.auth ? ", API key required" : "");
-	if (o.ready_file && write_ready_file(o.ready_file, bound.data) != 0) {
+	if (o.ready_file && cli_write_ready_file(o.ready_file, bound.data) != 0) {
 		rc = EXIT_FAIL;
 		goto out;
 	}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the whole suite against the build directory $1 (default build/san): every unit test
 # binary, then every shell test tests/t/t*.sh. Prints one line per test and, last, the totals
-# as "N passed, N failed". Exit 0 only when nothing failed.
+# of cases (each unit test case, each shell test `say` case) as "N passed, N failed". Exit 0
+# only when nothing failed. The whole logs stay in $logdir (printed at the end).
 O=${1:-build/san}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -30,13 +31,24 @@ for t in tests/t/t*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	start=$(date +%s)
-	if timeout 600 sh "$t" >"$logdir/$name.log" 2>&1; then
-		passed=$((passed + 1)); echo "ok   $name ($(( $(date +%s) - start ))s)"
+	timeout 600 sh "$t" >"$logdir/$name.log" 2>&1; st=$?
+	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$logdir/$name.log" | tail -1)
+	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$logdir/$name.log" | tail -1)
+	[ "$st" = 124 ] && echo "    (timed out after 600 s)" >>"$logdir/$name.log"
+	if [ "$st" = 0 ] && [ "${f:-0}" = 0 ]; then
+		passed=$((passed + ${p:-1}))
+		echo "ok   $name (${p:-?} cases, $(( $(date +%s) - start ))s)"
 	else
-		failed=$((failed + 1)); failures="$failures $name"
-		echo "FAIL $name"; sed 's/^/    /' "$logdir/$name.log" | tail -60
+		# a script that died before its report counts as one failed case
+		[ "${f:-0}" = 0 ] && f=1
+		passed=$((passed + ${p:-0})); failed=$((failed + f))
+		failures="$failures $name"
+		echo "FAIL $name ($f of $(( ${p:-0} + f )) cases failed)"
+		grep '^not ok ' "$logdir/$name.log" | sed 's/^/    /'
+		sed 's/^/    /' "$logdir/$name.log" | grep -v '^    ok [0-9]' | tail -60
 	fi
 done
 [ -n "$failures" ] && echo "failed:$failures"
+echo "logs: $logdir"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,14 @@
 # lib.sh — shared helpers for the shell tests (git's t/test-lib.sh in small).
-# Each test script: `. "$(dirname "$0")/lib.sh"`, then uses these. A test fails at the
-# first failed check (set -e style via `fail`); temporary files live in $T, removed at exit.
+# Each test script: `. "$(dirname "$0")/lib.sh"`, then uses these; temporary files live in $T,
+# removed at exit.
+#
+# Cases: `say DESC` opens a case (the lines up to the next `say` are its checks). `fail MSG`
+# marks the open case failed and the script goes on with the next check, so one failing case
+# does not hide the others; `fatal MSG` also stops the script (for a failure that leaves
+# nothing to test, such as serve not starting). At exit every case is reported as
+# "ok N - DESC" or "not ok N - DESC" and the last line counts them: "N passed, N failed".
+# Failures are kept in a file, so a `fail` inside a subshell or a pipeline counts too. A
+# script that exits non-zero by itself fails the case it was in.
 set -u
 : "${ELOG_BIN:?ELOG_BIN must point at the elog binary (tests/run.sh sets it)}"
 : "${ELOG_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -9,17 +17,60 @@ SERVE_PIDS=""
 BG_PIDS=""         # other background processes a test starts (killed at exit)
 export XDG_STATE_HOME="$T/state" HOME="$T/home" NO_COLOR= ELOG_DB= ELOG_SERVER= ELOG_API_KEY=
 mkdir -p "$HOME"
+CASE_N=0
+CASE_DESC="setup"
+: >"$T/.cases"
+: >"$T/.failed"
+
+# report_cases STATUS: prints each case's verdict and the totals; returns the script's status.
+report_cases() {
+	st=$1
+	[ "$st" != 0 ] && ! grep -qx "$CASE_N" "$T/.failed" && echo "$CASE_N" >>"$T/.failed"
+	# a script that reached no `say` is one case
+	[ -s "$T/.cases" ] || printf '0	%s
+' "$CASE_DESC" >"$T/.cases"
+	pass=0 nfail=0
+	while IFS="$(printf '	')" read -r n d; do
+		if grep -qx "$n" "$T/.failed"; then
+			echo "not ok $n - $d"; nfail=$((nfail + 1))
+		else
+			echo "ok $n - $d"; pass=$((pass + 1))
+		fi
+	done <"$T/.cases"
+	# a failure before the first case (setup) counts as a case of its own
+	if grep -qx 0 "$T/.failed" && ! grep -q "^0	" "$T/.cases"; then
+		echo "not ok 0 - setup"; nfail=$((nfail + 1))
+	fi
+	echo "$pass passed, $nfail failed"
+	[ "$nfail" = 0 ]
+}
 
 cleanup() {
+	st=$?
 	for p in $BG_PIDS $SERVE_PIDS; do kill -9 "$p" 2>/dev/null; done
+	report_cases "$st"; st=$?
 	rm -rf "$T"
+	exit "$st"
 }
 trap cleanup EXIT
 
 elog() { "$ELOG_BIN" "$@"; }
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-say() { echo "# $*"; }
+fail() {
+	echo "FAIL: $*" >&2
+	echo "$CASE_N" >>"$T/.failed"
+	return 1
+}
+fatal() {
+	echo "FAIL: $*" >&2
+	echo "$CASE_N" >>"$T/.failed"
+	exit 1
+}
+say() {
+	CASE_N=$((CASE_N + 1)); CASE_DESC=$*
+	printf '%s\t%s\n' "$CASE_N" "$*" >>"$T/.cases"
+	echo "# $*"
+}
 
 # expect_success DESC CMD...: runs CMD, fails the test when it exits non-zero.
 expect_success() {
@@ -45,7 +96,7 @@ wait_for() {
 	i=0
 	while ! "$@" 2>/dev/null; do
 		i=$((i + 1))
-		[ $i -ge $((secs * 10)) ] && fail "timed out waiting for $desc"
+		[ $i -ge $((secs * 10)) ] && { fail "timed out waiting for $desc"; return 1; }
 		sleep 0.1
 	done
 }
@@ -59,7 +110,8 @@ start_serve() {
 		2>"$T/$name.err" &
 	SERVE_PID=$!
 	SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
-	wait_for "serve ready" 30 test -s "$T/$name.ready"
+	wait_for "serve ready" 30 test -s "$T/$name.ready" ||
+		fatal "serve did not start: $(cat "$T/$name.err")"
 	SERVER=$(head -1 "$T/$name.ready")
 	export ELOG_SERVER="$SERVER"
 }
@@ -70,7 +122,7 @@ stop_serve() {
 	kill -TERM "$pid" 2>/dev/null || return 0
 	i=0
 	while kill -0 "$pid" 2>/dev/null; do
-		i=$((i + 1)); [ $i -ge 150 ] && fail "serve $pid did not stop"
+		i=$((i + 1)); [ $i -ge 150 ] && { fail "serve $pid did not stop"; return 1; }
 		sleep 0.1
 	done
 	wait "$pid"; st=$?

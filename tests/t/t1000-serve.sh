@@ -21,7 +21,7 @@ stop_with() {
 	kill -"$1" "$2" || fail "kill -$1 $2"
 	i=0
 	while kill -0 "$2" 2>/dev/null; do
-		i=$((i + 1)); [ $i -ge 150 ] && fail "serve did not stop on SIG$1"
+		i=$((i + 1)); [ $i -ge 150 ] && { fail "serve did not stop on SIG$1"; return 1; }
 		sleep 0.1
 	done
 	wait "$2"; st=$?

@@ -7,13 +7,15 @@
 lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
 
-# start_follow NAME ARGS...: `elog logs -f --json ARGS` in the background into $T/NAME.out.
+# start_follow NAME ARGS...: `elog logs -f --json ARGS` in the background into $T/NAME.out;
+# $T/NAME.ready appears once it is live (wait_live NAME).
 start_follow() {
 	name=$1; shift
-	"$ELOG_BIN" logs -f --json "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	"$ELOG_BIN" logs -f --json --ready-file "$T/$name.ready" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	FPID=$!
 	SERVE_PIDS="$SERVE_PIDS $FPID"
 }
+wait_live() { wait_for "follower $1 live" 20 test -s "$T/$1.ready"; }
 stop_follow() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
@@ -39,9 +41,10 @@ stop_follow $FPID
 [ "$(lines "$T/live.out")" = 3 ] || fail "want 3 lines: $(cat "$T/live.out")"
 
 say "text follow output is line-buffered into a pipe"
-"$ELOG_BIN" logs -f -c tx --color=never >"$T/tx.out" 2>&1 &
+"$ELOG_BIN" logs -f -c tx --color=never --ready-file "$T/tx.ready" >"$T/tx.out" 2>&1 &
 tpid=$!; SERVE_PIDS="$SERVE_PIDS $tpid"
-sleep 0.3
+wait_live tx
+[ "$(cat "$T/tx.ready")" = "$SERVER" ] || fail "ready file holds '$(cat "$T/tx.ready")'"
 elog send -c tx "text live" || fail "send tx"
 wait_for "text live line" 5 grep -q 'tx | INFO  text live' "$T/tx.out"
 stop_follow $tpid
@@ -61,7 +64,9 @@ wait $spid || fail "seam sender failed"
 total=$(elog export --json -c seam | wc -l)
 [ "$total" = 1500 ] || fail "stored $total of 1500"
 wait_for "follower caught up" 15 has_lines "$T/seam.out" 1500
-sleep 0.3
+# a last record after everything: once it arrived, nothing of the 1500 can still be on the way
+elog send -c seam "seam end" || fail "send seam end"
+wait_for "seam end" 15 grep -q '"seam end"' "$T/seam.out"
 stop_follow $FPID
 ids "$T/seam.out" >"$T/seam.ids"
 elog export --json -c seam >"$T/seam.exp" || fail "export seam"
@@ -71,15 +76,15 @@ test_cmp "$T/seam.want" "$T/seam.ids"
 $PY - "$T/seam.ids" <<'EOF' || fail "ids not contiguous"
 import sys
 ids = [int(l) for l in open(sys.argv[1])]
-assert len(ids) == len(set(ids)) == 1500, "duplicates"
-assert ids == list(range(ids[0], ids[0] + 1500)), "gap"
+assert len(ids) == len(set(ids)) == 1501, "duplicates"
+assert ids == list(range(ids[0], ids[0] + 1501)), "gap"
 EOF
 
 say "-n 2 -f: the last two, then live"
 for i in 1 2 3 4 5; do elog send -c tail "t$i" || fail "send t$i"; done
 start_follow tail -n 2 -c tail
 wait_for "last two" 10 has_lines "$T/tail.out" 2
-sleep 0.3
+wait_live tail
 elog send -c tail t6 || fail "send t6"
 wait_for "t6" 5 grep -q '"t6"' "$T/tail.out"
 stop_follow $FPID
@@ -89,9 +94,12 @@ $PY -c 'import json, sys; print(" ".join(json.loads(l)["msg"] for l in open(sys.
 
 say "-n 0 -f: live records only, over the server and with --db"
 start_follow tail0 -n 0 -c tail
-"$ELOG_BIN" logs -f --json -n 0 -c tail --db "$T/h.db" >"$T/tail0db.out" 2>"$T/tail0db.err" &
+"$ELOG_BIN" logs -f --json -n 0 -c tail --db "$T/h.db" --ready-file "$T/tail0db.ready" \
+	>"$T/tail0db.out" 2>"$T/tail0db.err" &
 dbpid=$!; SERVE_PIDS="$SERVE_PIDS $dbpid"
-sleep 0.5
+wait_live tail0
+wait_live tail0db
+[ "$(cat "$T/tail0db.ready")" = "$T/h.db" ] || fail "--db ready file holds '$(cat "$T/tail0db.ready")'"
 elog send -c tail t7 || fail "send t7"
 wait_for "t7" 5 grep -q '"t7"' "$T/tail0.out"
 wait_for "t7 from --db" 5 grep -q '"t7"' "$T/tail0db.out"
@@ -115,12 +123,14 @@ wait_for "serve restarted" 20 test -s "$T/h2.ready"
 elog send -c rs r4 || fail "send r4"
 elog send -c rs r5 || fail "send r5"
 wait_for "records after restart" 10 has_lines "$T/rs.out" 5
-sleep 0.5
+elog send -c rs-end x || fail "send rs-end"
+elog send -c rs r-last || fail "send r-last"
+wait_for "last record after restart" 10 grep -q '"r-last"' "$T/rs.out"
 kill -0 $FPID 2>/dev/null || fail "follower exited"
 stop_follow $FPID
 $PY -c 'import json, sys; print(" ".join(json.loads(l)["msg"] for l in open(sys.argv[1])))' \
 	"$T/rs.out" >"$T/got"
-[ "$(cat "$T/got")" = "r1 r2 r3 r4 r5" ] || fail "after restart printed: $(cat "$T/got")"
+[ "$(cat "$T/got")" = "r1 r2 r3 r4 r5 r-last" ] || fail "after restart printed: $(cat "$T/got")"
 grep -qi reconnected "$T/rs.err" || fail "no reconnect message: $(cat "$T/rs.err")"
 
 say "logs -f ends quietly when its pipe closes"
