@@ -68,7 +68,8 @@ LIB_OBJ  = $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(GEN_C:.c=.o)
 CMD_OBJ  = $(patsubst %.c,$(O)/%.o,$(CMD_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test test-long serve deps docs check-docs bench fuzz install clean check-layering
+.PHONY: all units units-san test test-long serve deps docs bench fuzz fuzz-build install \
+	clean check-layering
 .SECONDARY:
 
 all: elog
@@ -123,14 +124,14 @@ deps:
 	@sh tools/deps.sh
 
 # The README's test command: everything, under AddressSanitizer and UBSan.
-test: deps
+test: deps check-layering
 	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 build/san/elog units-san
 	$(Q)sh tests/run.sh build/san
 
 units-san:
 	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 units
 
-test-long: deps
+test-long: deps check-layering
 	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 build/san/elog units-san
 	$(Q)ELOG_TEST_LONG=1 sh tests/run.sh build/san
 

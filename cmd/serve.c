@@ -366,8 +366,10 @@ out:
 
 		elog_hub_stats(hub, &st);
 		if (!o.quiet && rc == EXIT_OK)
-			fprintf(stderr, "elog serve: %llu records committed in %llu transactions this run\n",
-				(unsigned long long)st.committed, (unsigned long long)st.transactions);
+			fprintf(stderr, "elog serve: %llu records committed in %llu transactions this run; "
+				"%llu went to slow followers from the history\n",
+				(unsigned long long)st.committed, (unsigned long long)st.transactions,
+				(unsigned long long)st.dropped_for_followers);
 	}
 	elog_hub_close(hub);
 	elog_svc_flowctl_free(&svc);

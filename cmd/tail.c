@@ -48,6 +48,7 @@ static struct {
 	int from_end;
 	int quiet;
 	const char *state;
+	const char *ready_file;
 } o;
 
 static const struct option tail_options[] = {
@@ -60,6 +61,8 @@ static const struct option tail_options[] = {
 	  "command mode: do not pass the command's output through", NULL, NULL },
 	{ 0, "state", OPT_STRING, &o.state, "PATH",
 	  "file offsets database (default $XDG_STATE_HOME/elog/tail-state.db)", "file", NULL },
+	{ 0, "ready-file", OPT_STRING, &o.ready_file, "PATH",
+	  "files: write PATH once the files found at startup are open and positioned", "file", NULL },
 	OPT_END
 };
 
@@ -526,7 +529,7 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 	struct file_ctx fc = { 0 };
 	struct elog_err err;
 	char *state = o.state ? xstrdup(o.state) : default_state();
-	int rc;
+	int rc, ready = 0;
 
 	elog_err_clear(&err);
 	rc = elog_tailstate_open(&st, state, &err);
@@ -563,6 +566,15 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 			}
 			seal(&sh, fc.cur);
 			fc.cur = NULL;
+			/* After the first scan every file found at startup is open at its start
+			 * position: whatever is written to it from now on will be shipped. */
+			if (o.ready_file && !ready) {
+				ready = 1;
+				if (cli_write_ready_file(o.ready_file, "files open\n") != 0) {
+					rc = EXIT_FAIL;
+					break;
+				}
+			}
 		}
 		if (!more)
 			sleep_ns(POLL_NS);
@@ -847,6 +859,10 @@ static int run_tail(int argc, char **argv)
 		rc = cli_usage_error(&cmd_tail, "no file to follow");
 		goto out;
 	}
+	if (dash >= 0 && o.ready_file) {
+		rc = cli_usage_error(&cmd_tail, "--ready-file is for files, not '-- COMMAND'");
+		goto out;
+	}
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		goto out;
@@ -863,7 +879,7 @@ out:
 const struct command cmd_tail = {
 	.name = "tail",
 	.summary = "follow files (through rotation) or wrap a command, shipping each line to the hub",
-	.usage = "[-c COMP] [--from-end] [--state PATH] FILE|GLOB... | [-c COMP] [--quiet] -- COMMAND [ARGS...]",
+	.usage = "[-c COMP] [--from-end] [--state PATH] [--ready-file PATH] FILE|GLOB... | [-c COMP] [--quiet] -- COMMAND [ARGS...]",
 	.options = tail_options,
 	.client = 1,
 	.run = run_tail,

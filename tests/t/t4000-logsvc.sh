@@ -104,7 +104,9 @@ stop_serve
 start_serve s --log-max-size 2000
 say "SIGKILL during writes"
 send t10 'K*4000' >/dev/null 2>&1 &
-sleep 1
+# kill once K is being written, rotated and compressed
+k_segments() { [ "$(ls "$D" | grep -c '^K\..*\.log\.gz$')" -ge 2 ]; }
+wait_for "K's first compressed segments" 30 k_segments
 kill -9 "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null
 start_serve s --log-max-size 2000

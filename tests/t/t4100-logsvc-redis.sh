@@ -76,10 +76,16 @@ export REDIS_URL="redis://127.0.0.1:$P/3" LOG_REDIS_LIST=segs
 start_serve s --log-max-size 400 --notify-redis-queue 4
 unset REDIS_URL LOG_REDIS_LIST
 say "every compressed segment is announced"
-r=$(send t1 'A*20'); [ "$r" = "ACK 20 ACKNOWLEDGED" ] || fail "stream 1: $r"
-wait_for "compressed segments" 15 all_gz A
-n1=$(ngz); [ "$n1" -ge 5 ] || fail "only $n1 segments with --log-max-size 400"
-wait_for "$n1 announcements" 10 llen_is "$n1"
+# The queue holds 4 announcements: a burst of segments faster than a busy machine runs the
+# notifier would drop some by design (case 2 tests that), so this case sends a few at a time
+# and waits for their announcements.
+for i in 1 2 3 4 5; do
+	r=$(send "t1-$i" 'A*4'); [ "$r" = "ACK 4 ACKNOWLEDGED" ] || fail "stream 1-$i: $r"
+	wait_for "compressed segments" 15 all_gz A
+	n1=$(ngz)
+	wait_for "$n1 announcements" 15 llen_is "$n1"
+done
+[ "$n1" -ge 5 ] || fail "only $n1 segments with --log-max-size 400"
 rcli LRANGE segs 0 -1 >"$T/m1" || fail "LRANGE"
 check_msgs "$T/m1" | sort >"$T/n1" || fail "announcements: $(cat "$T/m1")"
 ls "$D" | grep '\.log\.gz$' | sort >"$T/gz1"
@@ -109,13 +115,13 @@ wait_for "compressed segments" 15 all_gz A
 n3=$(ngz)
 want=$((4 + n3 - n2))
 wait_for "$want announcements after the restart" 10 llen_is "$want"
-sleep 0.3; llen_is "$want" || fail "more than $want announcements: $(rcli LLEN segs)"
 rcli LRANGE segs 0 -1 >"$T/m3" || fail "LRANGE"
 check_msgs "$T/m3" >"$T/n3" || fail "announcements: $(cat "$T/m3")"
 ls "$D" | grep '\.log\.gz$' | sort | tail -$((n3 - n2)) >"$T/gz3"
 tail -$((n3 - n2)) "$T/n3" | sort >"$T/n3new"
 test_cmp "$T/gz3" "$T/n3new"
 stop_serve
+llen_is "$want" || fail "more than $want announcements: $(rcli LLEN segs)"
 sent=$((n1 + want)); dropped=$((n2 - n1 - 4))
 grep -q "^elog serve: redis notifications: $sent sent, $dropped dropped, [1-9][0-9]* failed attempts$" \
 	"$T/s.err" || fail "shutdown counters (want $sent sent, $dropped dropped): $(cat "$T/s.err")"

@@ -13,6 +13,8 @@ must_fail 2 "tail with files and a command" elog tail a.log -- true 2>"$T/u.err"
 grep -q "not both" "$T/u.err" || fail "usage: $(cat "$T/u.err")"
 must_fail 2 "tail with no command after --" elog tail -- 2>"$T/u.err"
 grep -q "no command" "$T/u.err" || fail "usage: $(cat "$T/u.err")"
+must_fail 2 "--ready-file with a command" elog tail --ready-file "$T/r" -- true 2>"$T/u.err"
+grep -q "ready-file is for files" "$T/u.err" || fail "usage: $(cat "$T/u.err")"
 
 start_serve h
 mkdir -p "$T/logs"
@@ -29,11 +31,12 @@ N=1 wait_for "b.log, gained by the glob" 10 count_is -c b
 printf 'l1\nl2\n' >later.txt
 N=2 wait_for "later.txt, appearing later" 10 count_is -c later
 
-say "a partial last line is held, then sent after the delay"
+say "a partial last line is held, then sent after the delay (2 s without growth)"
+t0=$(date +%s%N)
 printf 'part' >>a.log
-sleep 0.5
-[ "$(msgs -c a | wc -l)" -eq 2 ] || fail "partial line sent before its delay"
 N=3 wait_for "partial line after its delay" 10 count_is -c a
+held=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$held" -ge 1900 ] || fail "partial line sent after $held ms, before its delay"
 printf 'ial\nnext\n' >>a.log
 N=5 wait_for "rest of the line" 10 count_is -c a
 msgs -c a >"$T/a.out"
@@ -63,10 +66,10 @@ wait $TAIL || fail "tail exited $?"
 
 say "--from-end skips what new files hold at startup, a new state file"
 printf 'old1\nold2\n' >fe.log
-"$ELOG_BIN" tail --state "$T/s2.db" --from-end "$T/logs/fe.log" 2>"$T/tail2.err" &
+"$ELOG_BIN" tail --state "$T/s2.db" --from-end --ready-file "$T/fe.ready" "$T/logs/fe.log" 2>"$T/tail2.err" &
 TAIL=$!
 SERVE_PIDS="$SERVE_PIDS $TAIL"
-sleep 0.6
+wait_for "tail scanned" 20 test -s "$T/fe.ready"
 printf 'new1\n' >>fe.log
 N=1 wait_for "fe.log from its end" 10 count_is -c fe
 [ "$(msgs -c fe)" = new1 ] || fail "from-end: $(msgs -c fe)"

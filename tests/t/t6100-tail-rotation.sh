@@ -9,6 +9,7 @@ for l in sys.stdin:
     r = json.loads(l)
     if r.get("fields", {}).get("event") != "truncated": print(r["msg"])'; }
 count_is() { [ "$(msgs | wc -l)" -eq "$N" ]; }
+count_at_least() { [ "$(msgs | wc -l)" -ge "$N" ]; }
 # writer FROM TO [FILE]: appends lines "line FROM".."line TO" to FILE (app.log), 20 ms apart
 writer() {
 	i=$1
@@ -18,8 +19,10 @@ writer() {
 		sleep 0.02
 	done
 }
+# start_tail: tail in the background; $T/tail.ready appears once its first scan is done
 start_tail() {
-	"$ELOG_BIN" tail --state "$T/state.db" "$T/app.log" 2>>"$T/tail.err" &
+	rm -f "$T/tail.ready"
+	"$ELOG_BIN" tail --state "$T/state.db" --ready-file "$T/tail.ready" "$T/app.log" 2>>"$T/tail.err" &
 	TAIL=$!
 	SERVE_PIDS="$SERVE_PIDS $TAIL"
 }
@@ -47,7 +50,10 @@ N=40 wait_for "lines after rename" 10 count_is
 say "copytruncate: a visible truncation record, then the new lines"
 cp "$T/app.log" "$T/app.log.3"
 : >"$T/app.log"
-sleep 0.5
+# copytruncate loses lines by design when a file regrows past its old size before the reader
+# looks again; wait for tail to have seen the truncation
+truncations() { elog export --json -c app | grep -c '"file truncated: '; }
+wait_for "the truncation record" 10 test "$(truncations)" -ge 1
 writer 41 50
 N=50 wait_for "lines after copytruncate" 10 count_is
 [ "$(elog export --json -c app | grep -c '"file truncated: ')" -eq 1 ] ||
@@ -62,7 +68,7 @@ N=60 wait_for "lines after re-create" 10 count_is
 say "tail stopped and restarted while lines keep coming"
 writer 61 120 &
 W=$!
-sleep 0.4
+N=65 wait_for "some of the new lines" 10 count_at_least
 stop_tail
 sleep 0.3
 start_tail
@@ -72,7 +78,7 @@ N=120 wait_for "lines across the restart" 15 count_is
 say "server stopped and started again while lines keep coming"
 stop_serve
 writer 121 130
-sleep 0.5
+wait_for "tail to notice the outage" 10 grep -q "cannot reach\|lost the server" "$T/tail.err"
 writer 131 140
 # the same address again, so that tail finds it
 "$ELOG_BIN" serve --listen "$SERVER" --db "$T/h.db" --ready-file "$T/h2.ready" 2>"$T/h2.err" &
@@ -86,11 +92,14 @@ grep -q "cannot reach\|lost the server" "$T/tail.err" || fail "outage not report
 say "a restart with nothing new sends nothing again"
 stop_tail
 start_tail
-sleep 1.5
+# the first scan read every file up to its end: anything tail would send again is sent now
+wait_for "tail's first scan" 20 test -s "$T/tail.ready"
+elog send -c app "line 141" || fail "send a last line"
+N=141 wait_for "the last line" 10 count_is
 stop_tail
 
 i=1; : >"$T/exp"
-while [ $i -le 140 ]; do echo "line $i" >>"$T/exp"; i=$((i + 1)); done
+while [ $i -le 141 ]; do echo "line $i" >>"$T/exp"; i=$((i + 1)); done
 msgs >"$T/got"
 test_cmp "$T/exp" "$T/got"
 stop_serve

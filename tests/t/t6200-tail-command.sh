@@ -76,7 +76,7 @@ grep -q "3 lines of 'down' could not be delivered" "$T/err" || fail "no count: $
 say "server coming up while the command runs: everything delivered"
 "$ELOG_BIN" tail --server "$ADDR" -c late -- sh -c 'echo l1; sleep 1.5; echo l2' >/dev/null 2>"$T/err" &
 P=$!
-sleep 0.5
+wait_for "tail to find no server" 10 grep -q 'cannot reach' "$T/err"
 "$ELOG_BIN" serve --listen "$ADDR" --db "$T/h.db" --ready-file "$T/h2.ready" 2>"$T/h2.err" &
 SERVE_PID=$!
 SERVE_PIDS="$SERVE_PIDS $SERVE_PID"

@@ -11,14 +11,17 @@ seq 1 $LINES | sed 's/^/stalled follower test line with some padding to look lik
 # warm up (first allocations of the writer, SQLite's cache) before the baseline
 head -20000 "$T/in.txt" | elog send -c warm || fail "warm-up send"
 base=$(rss)
-# The reader sleeps first (the pipe fills, logs blocks, serve's queue for it fills), then
-# reads until it has every line (or 60 s) and prints: count, distinct ids, ids in order.
+# The reader reads nothing until every line is committed (the pipe fills, logs blocks, serve's
+# queue for it fills), then reads until it has every line (or 60 s) and prints: count,
+# distinct ids, ids in order.
 mkfifo "$T/follow.fifo"
-"$ELOG_BIN" logs -f --json -c stall >"$T/follow.fifo" 2>"$T/follow.err" &
+"$ELOG_BIN" logs -f --json -c stall --ready-file "$T/follow.ready" >"$T/follow.fifo" 2>"$T/follow.err" &
 BG_PIDS="$BG_PIDS $!"
 $PY -c '
 import json, os, select, sys, time
-time.sleep(float(sys.argv[1]))
+end = time.time() + 300
+while not os.path.exists(sys.argv[1]) and time.time() < end:
+    time.sleep(0.05)
 want = int(sys.argv[2])
 ids = []
 buf = b""
@@ -33,11 +36,13 @@ while len(ids) < want and time.time() < end:
         *lines, buf = buf.split(b"\n")
         ids += [json.loads(l)["id"] for l in lines if l.startswith(b"{")]
 print(len(ids), len(set(ids)), int(ids == sorted(ids)))
-' 12 $LINES <"$T/follow.fifo" >"$T/reader.out" &
-sleep 1
+' "$T/sent" $LINES <"$T/follow.fifo" >"$T/reader.out" &
+BG_PIDS="$BG_PIDS $!"
+wait_for "the follower is live" 30 test -s "$T/follow.ready"
 t0=$(date +%s.%N)
 elog send -c stall < "$T/in.txt" || fail "send while a follower is stalled"
 t1=$(date +%s.%N)
+touch "$T/sent"
 peak=$(rss)
 say "ingest of $LINES lines with a stalled follower: $(echo "$t1 - $t0" | bc) s; serve RSS $base KiB -> $peak KiB"
 growth=$(( (peak - base) / 1024 ))
@@ -49,4 +54,9 @@ say "follower after resuming: $got of $LINES lines, $distinct distinct, in order
 [ "$distinct" = "$LINES" ] || fail "the resumed follower got duplicates"
 [ "$ordered" = 1 ] || fail "the resumed follower got records out of order"
 ! grep -q "entries missed" "$T/follow.err" || fail "told of missed entries though the history had them"
+
+say "the stalled follower's path ran: serve dropped records for it, and it got them from the history"
 stop_serve
+dropped=$(sed -n 's/.*; \([0-9]*\) went to slow followers from the history$/\1/p' "$T/h.err")
+say "records serve sent the follower from the history instead of its queue: ${dropped:-none}"
+[ "${dropped:-0}" -gt 0 ] || fail "no record was dropped for the stalled follower: $(tail -3 "$T/h.err")"

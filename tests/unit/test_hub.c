@@ -37,11 +37,11 @@ static int count_fn(void *ctx, const struct elog_record *r)
 /*
  * One record per transaction, as a follower-latency load makes them: each commit appends 3-5
  * page frames to the WAL. Before the catch-up the WAL never started over while commits kept
- * coming, and grew by every frame (here ~12,000 frames, ~48 MB); now it stays near the cap.
+ * coming, and grew by every frame (here ~32,000 frames, ~128 MB); now it stays near the cap.
  */
 static void test_wal_starts_over_under_steady_load(void)
 {
-	const int cap = 256, commits = 3000;
+	const int cap = 256, commits = 8000;
 	struct elog_hub_opts o = { .wal_cap_frames = cap };
 	struct elog_hub_stats stats;
 	struct elog_hub *h = NULL;
@@ -86,13 +86,16 @@ static void test_wal_starts_over_under_steady_load(void)
 	CHECK(!failed);
 	elog_hub_stats(h, &stats);
 	CHECK_INT(stats.committed, commits);
-	CHECK(stats.catchups > 0);
-	/* The cap and what commits add past it while the checkpointer finishes its pass (about
-	 * 1.7 cap here; slower under the sanitizers), far from the ~12,000 frames of no restart. */
+	/* What is promised is a bounded WAL, not who copied it: on a quiet machine the writer's
+	 * catch-up does (stats.catchups > 0), on a busy one the checkpointer may keep up alone.
+	 * The cap and what commits add past it while a checkpoint finishes is about 1.3 cap on a
+	 * quiet machine and was seen at 11.5 cap with five compilers running; 32 cap leaves room
+	 * for a loaded machine under the sanitizers and is still a quarter of the ~32,000 frames
+	 * (~128 MB) of a WAL that never starts over. */
 	CHECK(max_wal > 0);
-	CHECK(max_wal <= 4LL * cap * (4096 + 24) + 32);
-	if (max_wal > 4LL * cap * (4096 + 24) + 32)
-		fprintf(stderr, "  the WAL grew to %lld bytes (cap %d frames)\n", max_wal, cap);
+	CHECK(max_wal <= 32LL * cap * (4096 + 24) + 32);
+	fprintf(stderr, "  the WAL peaked at %lld bytes (cap %d frames of 4 KiB); %llu catch-ups\n",
+		max_wal, cap, (unsigned long long)stats.catchups);
 	elog_hub_close(h);
 
 	/* Everything committed is in the history. */
