@@ -10,9 +10,9 @@ _elog_options()
 {
 	case $1 in
 	serve) echo ' --listen --db --ready-file --heartbeat-ttl --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
-	logs) echo ' --follow --component --level --since --until --grep --lines --db --json --color --timestamps --utc --no-prefix --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	logs) echo ' --follow --component --level --since --until --grep --lines --db --json --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
-	tail) echo ' --component --from-end --quiet --state --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	tail) echo ' --component --from-end --quiet --state --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	export) echo ' --json --csv --output --component --level --since --until --grep --lines --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	keys) echo ' --db --json --help' ;;
 	validate-key) echo ' --key-file --json --quiet --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -51,6 +51,7 @@ _elog_arg()
 	logs:--lines|logs:-n) echo 'text' ;;
 	logs:--db) echo 'file' ;;
 	logs:--color) echo 'auto|always|never' ;;
+	logs:--ready-file) echo 'file' ;;
 	logs:--server|logs:-s) echo 'text' ;;
 	logs:--api-key-file) echo 'file' ;;
 	logs:--tls-ca) echo 'file' ;;
@@ -72,6 +73,7 @@ _elog_arg()
 	send:--timeout) echo 'text' ;;
 	tail:--component|tail:-c) echo 'component' ;;
 	tail:--state) echo 'file' ;;
+	tail:--ready-file) echo 'file' ;;
 	tail:--server|tail:-s) echo 'text' ;;
 	tail:--api-key-file) echo 'file' ;;
 	tail:--tls-ca) echo 'file' ;;
