@@ -54,7 +54,9 @@ struct elog_hub {
 	int ckpt_started;
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
+	pthread_cond_t ckpt_idle_cv;     /* a checkpoint pass ended */
 	int ckpt_wanted, ckpt_stop;
+	int ckpt_running;                /* a pass is under way (checkpointer or writer) */
 	int wal_cap, ckpt_step;     /* CKPT_WAL_CAP and CKPT_STEP unless opts say otherwise */
 	int wal_frames, ckpt_mark, catchup_mark;   /* writer thread only */
 };
@@ -98,22 +100,34 @@ static void on_commit(void *ctx, int frames)
 
 /* Writer thread, between transactions: once the WAL is CKPT_WAL_CAP frames long, copies what
  * the checkpointer has not (no commit can race this one), so that the next transaction starts
- * the WAL over. A reader holding an old snapshot can keep frames from being copied; then it is
- * tried again only after another CKPT_STEP frames. */
+ * the WAL over. If the checkpointer is in a pass, the writer waits for it to end first: on a
+ * busy machine the checkpointer can be slow, and skipping let commits go on and the WAL grow to
+ * many times the cap (59 MB for a 1 MB cap was seen). So the WAL never holds much more than
+ * the cap plus one batch. A reader holding an old snapshot can keep frames from being copied;
+ * then it is tried again only after another CKPT_STEP frames. */
 static void writer_catch_up(struct elog_hub *h)
 {
-	int nlog;
+	int nlog, ndone;
 
 	if (!h->ckpt_started || h->wal_frames < h->wal_cap ||
 	    h->wal_frames - h->catchup_mark < h->ckpt_step)
 		return;
-	elog_store_checkpoint(h->store, &nlog, NULL, NULL);
-	if (nlog < 0)        /* the checkpointer is at it: try after the next batch */
-		return;
+	pthread_mutex_lock(&h->ckpt_mu);
+	while (h->ckpt_running)
+		pthread_cond_wait(&h->ckpt_idle_cv, &h->ckpt_mu);
+	h->ckpt_running = 1;
+	pthread_mutex_unlock(&h->ckpt_mu);
+	elog_store_checkpoint(h->store, &nlog, &ndone, NULL);
+	pthread_mutex_lock(&h->ckpt_mu);
+	h->ckpt_running = 0;
+	pthread_cond_broadcast(&h->ckpt_idle_cv);
+	pthread_mutex_unlock(&h->ckpt_mu);
+	if (nlog >= 0 && ndone == nlog) {   /* all copied: the next commit starts the WAL over */
+		pthread_mutex_lock(&h->mu);
+		h->stats.catchups++;
+		pthread_mutex_unlock(&h->mu);
+	}
 	h->catchup_mark = h->wal_frames;
-	pthread_mutex_lock(&h->mu);
-	h->stats.catchups++;
-	pthread_mutex_unlock(&h->mu);
 }
 
 static void *ckpt_main(void *arg)
@@ -127,9 +141,14 @@ static void *ckpt_main(void *arg)
 		if (h->ckpt_stop)
 			break;
 		h->ckpt_wanted = 0;
+		if (h->ckpt_running)    /* the writer is catching up: nothing left for this pass */
+			continue;
+		h->ckpt_running = 1;
 		pthread_mutex_unlock(&h->ckpt_mu);
 		elog_store_checkpoint(h->ckpt_store, NULL, NULL, NULL);
 		pthread_mutex_lock(&h->ckpt_mu);
+		h->ckpt_running = 0;
+		pthread_cond_broadcast(&h->ckpt_idle_cv);
 	}
 	pthread_mutex_unlock(&h->ckpt_mu);
 	return NULL;
@@ -307,6 +326,7 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	pthread_cond_init(&h->cv_space, NULL);
 	pthread_mutex_init(&h->ckpt_mu, NULL);
 	pthread_cond_init(&h->ckpt_cv, NULL);
+	pthread_cond_init(&h->ckpt_idle_cv, NULL);
 	/* Without a second connection the writer keeps SQLite's inline checkpoints. */
 	if (elog_store_open(&h->ckpt_store, db_path, 0, NULL) == 0 &&
 	    pthread_create(&h->ckpt_thread, NULL, ckpt_main, h) == 0) {
@@ -355,6 +375,7 @@ void elog_hub_close(struct elog_hub *h)
 	elog_store_close(h->ckpt_store);
 	pthread_mutex_destroy(&h->ckpt_mu);
 	pthread_cond_destroy(&h->ckpt_cv);
+	pthread_cond_destroy(&h->ckpt_idle_cv);
 	/* Followers still registered belong to handlers that are gone by now (serve shuts the
 	 * server down first); nothing to free here beyond the hub's own state. */
 	elog_store_close(h->store);

@@ -86,14 +86,13 @@ static void test_wal_starts_over_under_steady_load(void)
 	CHECK(!failed);
 	elog_hub_stats(h, &stats);
 	CHECK_INT(stats.committed, commits);
-	/* What is promised is a bounded WAL, not who copied it: on a quiet machine the writer's
-	 * catch-up does (stats.catchups > 0), on a busy one the checkpointer may keep up alone.
-	 * The cap and what commits add past it while a checkpoint finishes is about 1.3 cap on a
-	 * quiet machine and was seen at 11.5 cap with five compilers running; 32 cap leaves room
-	 * for a loaded machine under the sanitizers and is still a quarter of the ~32,000 frames
-	 * (~128 MB) of a WAL that never starts over. */
+	/* At the cap the writer copies what is left itself, waiting for a checkpointer pass
+	 * under way rather than skipping it, so the WAL holds the cap and one batch at most
+	 * however busy the machine (it used to skip while the checkpointer was slow: 59 MB was
+	 * seen under load). Never starting over, it would reach ~32,000 frames (~128 MB). */
 	CHECK(max_wal > 0);
-	CHECK(max_wal <= 32LL * cap * (4096 + 24) + 32);
+	CHECK(max_wal <= 2LL * cap * (4096 + 24) + 32);
+	CHECK(stats.catchups > 0);
 	fprintf(stderr, "  the WAL peaked at %lld bytes (cap %d frames of 4 KiB); %llu catch-ups\n",
 		max_wal, cap, (unsigned long long)stats.catchups);
 	elog_hub_close(h);
