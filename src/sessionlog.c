@@ -726,6 +726,16 @@ static void file_close(struct elog_slog_session *s)
 
 static void kick(struct elog_slog_session *s);
 
+static int over_open(struct elog_sessionlog *sl)
+{
+	int over;
+
+	pthread_mutex_lock(&sl->lru_mu);
+	over = sl->nopen > sl->o.max_open;
+	pthread_mutex_unlock(&sl->lru_mu);
+	return over;
+}
+
 /*
  * Makes room for one more open file: takes the least recently written session whose file is
  * open and that nobody runs, fsyncs and closes its file (its frames written so far become
@@ -1091,6 +1101,26 @@ static void session_run(struct elog_slog_session *s)
 			pthread_mutex_unlock(&sl->mu);
 			if (release)
 				break;
+			continue;
+		}
+		if (s->fd >= 0 && over_open(sl)) {
+			/* more files are open than max_open (evictions found only running
+			 * sessions): the one letting go closes its own */
+			uint64_t upto = s->written;
+			int rc;
+
+			pthread_mutex_unlock(&s->mu);
+			rc = fsync(s->fd);
+			e = errno;
+			s->last_fsync = elog_mono_ns();
+			file_close(s);
+			stat_add(&sl->evictions);
+			pthread_mutex_lock(&s->mu);
+			if (rc != 0)
+				set_failed(s, "fsync", e);
+			else if (upto > s->durable)
+				s->durable = upto;
+			pthread_cond_broadcast(&s->done);
 			continue;
 		}
 		if (s->written > s->durable && !s->failed)
