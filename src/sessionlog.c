@@ -48,6 +48,7 @@
 #define DEF_MAX_SESSIONS 4096
 #define DEF_MAX_OPEN 256
 #define SWEEP_MAX (1000LL * NS_PER_MS)   /* the sweeper looks at least this often */
+#define RUN_BUDGET 8             /* steps a writer gives a session before others waiting */
 
 enum { S_LOADING, S_READY, S_CLOSING };
 
@@ -126,7 +127,7 @@ struct elog_sessionlog {
 	/* open files, most recently written first */
 	pthread_mutex_t lru_mu;
 	struct elog_slog_session *lru_head, *lru_tail;
-	size_t nopen, nopen_peak;
+	size_t nopen, nopen_peak;         /* changed under lru_mu; nopen also read atomically */
 
 	pthread_t cth;
 	int cth_started;
@@ -720,20 +721,17 @@ static void file_close(struct elog_slog_session *s)
 	s->fd = -1;
 	pthread_mutex_lock(&sl->lru_mu);
 	lru_unlink(sl, s);
-	sl->nopen--;
+	__atomic_sub_fetch(&sl->nopen, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&sl->lru_mu);
 }
 
 static void kick(struct elog_slog_session *s);
 
+/* More files open than max_open. Read without sl->lru_mu: the caller may hold a session's mu,
+ * which comes after it. */
 static int over_open(struct elog_sessionlog *sl)
 {
-	int over;
-
-	pthread_mutex_lock(&sl->lru_mu);
-	over = sl->nopen > sl->o.max_open;
-	pthread_mutex_unlock(&sl->lru_mu);
-	return over;
+	return __atomic_load_n(&sl->nopen, __ATOMIC_RELAXED) > sl->o.max_open;
 }
 
 /*
@@ -796,20 +794,24 @@ static int file_open(struct elog_slog_session *s, int *e)
 
 	evict_one(sl, s);
 	elog_buf_addf(&name, "%s.logtmp", s->stem);
-	fd = dir_open(sl, name.data, O_WRONLY | O_CREAT | O_APPEND, &st);
+	fd = dir_open(sl, name.data, O_WRONLY | O_APPEND, &st);
+	if (fd < 0 && errno == ENOENT) {
+		fd = dir_open(sl, name.data, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, &st);
+		if (fd >= 0)
+			fsync(sl->dirfd);     /* a new file: its name made durable */
+	}
 	elog_buf_release(&name);
 	if (fd < 0) {
 		*e = errno;
 		return -1;
 	}
-	fsync(sl->dirfd);
 	s->fd = fd;
 	s->size = st.st_size;
 	if (s->nlines == 0)
 		s->opened = elog_mono_ns();   /* a file reopened after eviction keeps its age */
 	pthread_mutex_lock(&sl->lru_mu);
 	lru_push(sl, s);
-	if (++sl->nopen > sl->nopen_peak)
+	if (__atomic_add_fetch(&sl->nopen, 1, __ATOMIC_RELAXED) > sl->nopen_peak)
 		sl->nopen_peak = sl->nopen;
 	pthread_mutex_unlock(&sl->lru_mu);
 	return 0;
@@ -1019,12 +1021,27 @@ static void session_run(struct elog_slog_session *s)
 	struct elog_sessionlog *sl = s->sl;
 	int64_t fi = sl->o.flush_interval_ns;
 	const char *what;
-	int e = 0;
+	int e = 0, budget = RUN_BUDGET;
 
 	for (;;) {
 		int64_t now = elog_mono_ns(), deadline = INT64_MAX;
 
 		s->again = 0;
+		if (budget-- <= 0) {
+			int others;
+
+			pthread_mutex_lock(&sl->rq_mu);
+			others = sl->rq_head != NULL;
+			pthread_mutex_unlock(&sl->rq_mu);
+			if (others) {
+				/* fair to the sessions waiting: to the back of the queue */
+				s->running = 0;
+				kick(s);
+				pthread_mutex_unlock(&s->mu);
+				return;
+			}
+			budget = RUN_BUDGET;
+		}
 		if (s->head) {
 			struct slog_item *list = s->head;
 			uint64_t upto = s->enq;
