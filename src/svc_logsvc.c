@@ -4,6 +4,11 @@
  * session_id, message = content, fields user_id, role, seq, version, metadata; source
  * "logging.v1"). The response {frames_received, "ACKNOWLEDGED"} is sent only once every frame
  * of the call is fsynced to its session file and committed to the history.
+ *
+ * Refused with INVALID_ARGUMENT (the call ends, earlier frames stay written): a session id that
+ * is empty, not valid UTF-8 or holds a NUL byte (distinct ids must keep distinct files and
+ * components), and metadata of more than ELOG_LOGSVC_METADATA_MAX entries. A new session past
+ * the session log's limit of open sessions gets RESOURCE_EXHAUSTED (sessionlog.h).
  */
 #include <math.h>
 #include <stddef.h>
