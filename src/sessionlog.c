@@ -48,6 +48,7 @@
 #define DEF_MAX_SESSIONS 4096
 #define DEF_MAX_OPEN 256
 #define SWEEP_MAX (1000LL * NS_PER_MS)   /* the sweeper looks at least this often */
+#define ROOM_WAIT (2000LL * NS_PER_MS)   /* how long a new session waits for room */
 #define RUN_BUDGET 8             /* steps a writer gives a session before others waiting */
 
 enum { S_LOADING, S_READY, S_CLOSING };
@@ -1349,13 +1350,39 @@ out:
 	return rc;
 }
 
+/* At the limit of open sessions: every session no call holds is made idle now and kicked (it
+ * closes as an idle session does, rotating its file). Returns how many. Under sl->mu. */
+static size_t make_room(struct elog_sessionlog *sl)
+{
+	int64_t past = elog_mono_ns() - sl->o.idle_ns - 1;
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < NBUCKETS; i++) {
+		struct elog_slog_session *s;
+
+		for (s = sl->buckets[i]; s; s = s->next) {
+			if (s->state != S_READY)
+				continue;
+			pthread_mutex_lock(&s->mu);
+			if (s->refs == 0 && !s->stop) {
+				s->last_activity = past;
+				kick(s);
+				n++;
+			}
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	return n;
+}
+
 int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 		      struct elog_slog_session **out, struct elog_err *err)
 {
 	struct elog_slog_session *s;
 	struct elog_buf stem = ELOG_BUF_INIT;
 	unsigned b;
-	int rc;
+	int rc, waited = 0;
 
 	*out = NULL;
 	if (!session_id || !*session_id)
@@ -1370,8 +1397,25 @@ int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 		for (s = sl->buckets[b]; s; s = s->next)
 			if (strcmp(s->id, session_id) == 0)
 				break;
-		if (!s)
+		if (!s && sl->nsessions < sl->o.max_sessions)
 			break;
+		if (!s) {
+			size_t n = sl->nsessions;
+
+			if (!waited && make_room(sl)) {
+				/* sessions no call holds close now, as they would when idle */
+				int64_t until = elog_mono_ns() + ROOM_WAIT;
+
+				waited = 1;
+				while (sl->nsessions >= sl->o.max_sessions && !sl->closing &&
+				       elog_mono_ns() < until)
+					timed_wait(&sl->cv, &sl->mu, until);
+				continue;
+			}
+			pthread_mutex_unlock(&sl->mu);
+			return elog_err_set(err, ELOG_EFULL, "too many open sessions: %zu (limit of "
+					    "open sessions: %zu)", n, sl->o.max_sessions);
+		}
 		if (s->state != S_READY) {
 			pthread_cond_wait(&sl->cv, &sl->mu);
 			continue;
@@ -1383,14 +1427,6 @@ int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 		pthread_mutex_unlock(&sl->mu);
 		*out = s;
 		return 0;
-	}
-	if (sl->nsessions >= sl->o.max_sessions) {
-		size_t n = sl->nsessions;
-
-		pthread_mutex_unlock(&sl->mu);
-		return elog_err_set(err, ELOG_EFULL, "too many open sessions: %zu (limit of open "
-				    "sessions: %zu; a session closes when unused for the idle time)",
-				    n, sl->o.max_sessions);
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->sl = sl;
@@ -1639,7 +1675,7 @@ int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
 		return rc;
 	}
 	pthread_mutex_init(&sl->mu, NULL);
-	pthread_cond_init(&sl->cv, NULL);
+	cond_init_mono(&sl->cv);
 	pthread_mutex_init(&sl->cmu, NULL);
 	pthread_cond_init(&sl->ccv, NULL);
 	pthread_mutex_init(&sl->rq_mu, NULL);

@@ -10,7 +10,9 @@
  * closing), looking at least once a second (or once a flush interval when shorter).
  *
  * Bounded resources: at most max_sessions sessions are open (acquired, or not yet closed by
- * the idle time); acquiring one more fails with ELOG_EFULL. At most max_open session files
+ * the idle time). Acquiring a new one at the limit first closes every session no call holds
+ * (as the idle time would: its file rotated) and waits up to 2 s for room; it fails with
+ * ELOG_EFULL when every open session is held. At most max_open session files
  * are open (plus one per writer thread at worst): opening one more first fsyncs and closes
  * the file of the session written least recently, which reopens it and appends when written
  * again (its age for rotation is kept).

@@ -408,15 +408,18 @@ static void test_bounded_files(void)
 	rm_rf(dir);
 }
 
-/* Past max_sessions a new session is refused with ELOG_EFULL naming the limit; held sessions
- * go on. */
+/* Past max_sessions a new session is refused with ELOG_EFULL naming the limit while every open
+ * session is held; one that no call holds is closed to make room. */
 static void test_session_limit(void)
 {
 	char dir[] = "/tmp/elog-slog-XXXXXX";
 	struct elog_slog_opts o = { 0 };
 	struct elog_sessionlog *sl;
 	struct elog_slog_session *a, *b, *c = NULL;
+	struct elog_slog_stats st;
 	struct elog_err err;
+	int64_t seq = 0;
+	uint64_t ticket = 0;
 
 	CHECK(mkdtemp(dir) != NULL);
 	o.dir = dir;
@@ -432,8 +435,17 @@ static void test_session_limit(void)
 	/* one already open is still there */
 	CHECK_INT(elog_slog_acquire(sl, "l1", &c, &err), 0);
 	elog_slog_release(c);
-	elog_slog_release(a);
+	/* a session no call holds makes room at once (closed as when idle, its file rotated) */
+	CHECK_INT(append(b, 0, "x", &seq, &ticket), 0);
+	CHECK_INT(elog_slog_sync(b, ticket, &err), 0);
 	elog_slog_release(b);
+	c = NULL;
+	CHECK_INT(elog_slog_acquire(sl, "l3", &c, &err), 0);
+	elog_slog_stats(sl, &st);
+	CHECK_INT(st.sessions, 2);
+	CHECK_INT(count_files(dir, "l2.logtmp"), 0);
+	elog_slog_release(c);
+	elog_slog_release(a);
 	elog_slog_close(sl);
 	rm_rf(dir);
 }
