@@ -74,6 +74,7 @@ struct elog_slog_session {
 	struct elog_slog_session *lru_prev, *lru_next;   /* open files, under sl->lru_mu */
 	int in_lru;                       /* under sl->lru_mu */
 	int queued, running, again;       /* under s->mu */
+	int drop;                         /* close now, not rotated (make_room); under s->mu */
 	int64_t deadline;                 /* monotonic; when the sweeper kicks it; under s->mu */
 	struct slog_item *head, *tail;
 	size_t qbytes;
@@ -745,7 +746,7 @@ static int over_open(struct elog_sessionlog *sl)
 static void evict_one(struct elog_sessionlog *sl, struct elog_slog_session *self)
 {
 	struct elog_slog_session *v;
-	int rc = 0, e = 0;
+	int rc = 0, e = 0, need;
 
 	pthread_mutex_lock(&sl->lru_mu);
 	if (sl->nopen < sl->o.max_open) {
@@ -767,10 +768,15 @@ static void evict_one(struct elog_sessionlog *sl, struct elog_slog_session *self
 	if (!v)
 		return;
 	/* v is ours now: its writes are done (write_items leaves wbuf empty) */
+	pthread_mutex_lock(&v->mu);
+	need = v->written > v->durable && !v->failed;
+	pthread_mutex_unlock(&v->mu);
 	if (v->fd >= 0) {
-		rc = fsync(v->fd);
-		e = errno;
-		v->last_fsync = elog_mono_ns();
+		if (need) {
+			rc = fsync(v->fd);
+			e = errno;
+			v->last_fsync = elog_mono_ns();
+		}
 		file_close(v);
 	}
 	pthread_mutex_lock(&v->mu);
@@ -1022,7 +1028,7 @@ static void session_run(struct elog_slog_session *s)
 	struct elog_sessionlog *sl = s->sl;
 	int64_t fi = sl->o.flush_interval_ns;
 	const char *what;
-	int e = 0, budget = RUN_BUDGET;
+	int e = 0, budget = RUN_BUDGET, need_sync;
 
 	for (;;) {
 		int64_t now = elog_mono_ns(), deadline = INT64_MAX;
@@ -1065,8 +1071,9 @@ static void session_run(struct elog_slog_session *s)
 			}
 			continue;
 		}
-		if (s->written > s->durable && !s->failed &&
-		    (s->sync_req || s->stop || now - s->last_fsync >= fi)) {
+		/* (when the log closes, one syncfs covers every session: no fsync each) */
+		if (s->written > s->durable && !s->failed && !s->stop &&
+		    (s->sync_req || now - s->last_fsync >= fi)) {
 			uint64_t upto = s->written;
 			int rc = 0;
 
@@ -1091,7 +1098,7 @@ static void session_run(struct elog_slog_session *s)
 		}
 		if (s->stop)
 			break;
-		if (!s->failed && s->nlines > 0 &&
+		if (!s->failed && s->nlines > 0 && !s->drop &&
 		    (now - s->opened >= sl->o.max_age_ns || now - s->last_activity >= sl->o.idle_ns)) {
 			uint64_t upto = s->written;
 			int rc;
@@ -1106,7 +1113,7 @@ static void session_run(struct elog_slog_session *s)
 			pthread_cond_broadcast(&s->done);
 			continue;
 		}
-		if (now - s->last_activity >= sl->o.idle_ns && s->refs == 0) {
+		if ((now - s->last_activity >= sl->o.idle_ns || s->drop) && s->refs == 0) {
 			int release = 0;
 
 			pthread_mutex_unlock(&s->mu);
@@ -1159,14 +1166,17 @@ static void session_run(struct elog_slog_session *s)
 		}
 		return;
 	}
-	/* stopping or released: everything written is durable (or the session failed) */
+	/* stopping or released: everything written is durable (or the session failed). When the
+	 * log closes, one syncfs in elog_slog_close covers every file, not an fsync each. */
+	need_sync = !s->failed && s->written > s->durable && !s->stop;
 	if (!s->failed && s->written > s->durable)
 		s->durable = s->written;
 	s->stop = 1;
 	pthread_cond_broadcast(&s->done);
 	pthread_mutex_unlock(&s->mu);
 	if (s->fd >= 0) {
-		fsync(s->fd);
+		if (need_sync)
+			fsync(s->fd);
 		file_close(s);
 	}
 	pthread_mutex_lock(&sl->mu);
@@ -1350,11 +1360,11 @@ out:
 	return rc;
 }
 
-/* At the limit of open sessions: every session no call holds is made idle now and kicked (it
- * closes as an idle session does, rotating its file). Returns how many. Under sl->mu. */
+/* At the limit of open sessions: every session no call holds is told to close now (its file
+ * fsynced and closed, not rotated: it is reopened and appended to when the session comes
+ * back). Returns how many. Under sl->mu. */
 static size_t make_room(struct elog_sessionlog *sl)
 {
-	int64_t past = elog_mono_ns() - sl->o.idle_ns - 1;
 	size_t n = 0;
 	unsigned i;
 
@@ -1366,7 +1376,7 @@ static size_t make_room(struct elog_sessionlog *sl)
 				continue;
 			pthread_mutex_lock(&s->mu);
 			if (s->refs == 0 && !s->stop) {
-				s->last_activity = past;
+				s->drop = 1;
 				kick(s);
 				n++;
 			}
@@ -1422,6 +1432,7 @@ int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 		}
 		pthread_mutex_lock(&s->mu);
 		s->refs++;
+		s->drop = 0;
 		s->last_activity = elog_mono_ns();
 		pthread_mutex_unlock(&s->mu);
 		pthread_mutex_unlock(&sl->mu);
@@ -1720,6 +1731,8 @@ void elog_slog_close(struct elog_sessionlog *sl)
 	while (sl->nsessions > 0 && sl->nworkers > 0)
 		pthread_cond_wait(&sl->cv, &sl->mu);
 	pthread_mutex_unlock(&sl->mu);
+	/* what the sessions wrote since their last fsync, all at once */
+	syncfs(sl->dirfd);
 	pthread_mutex_lock(&sl->rq_mu);
 	sl->wstop = 1;
 	pthread_cond_broadcast(&sl->rq_cv);

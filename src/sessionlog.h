@@ -11,8 +11,8 @@
  *
  * Bounded resources: at most max_sessions sessions are open (acquired, or not yet closed by
  * the idle time). Acquiring a new one at the limit first closes every session no call holds
- * (as the idle time would: its file rotated) and waits up to 2 s for room; it fails with
- * ELOG_EFULL when every open session is held. At most max_open session files
+ * (its file fsynced and closed, not rotated: a session that comes back appends to it) and
+ * waits up to 2 s for room; it fails with ELOG_EFULL when every open session is held. At most max_open session files
  * are open (plus one per writer thread at worst): opening one more first fsyncs and closes
  * the file of the session written least recently, which reopens it and appends when written
  * again (its age for rotation is kept).

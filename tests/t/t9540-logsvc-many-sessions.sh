@@ -2,7 +2,8 @@
 # logging.v1 with many sessions at once (hardening #14, finding 3): one WriteLogStream with
 # 1,100 distinct session ids under `ulimit -n 1024` is acknowledged (the session log keeps at
 # most 256 files open and has no thread per session), every session has its own file with its
-# frame, and serve's threads and descriptors stay bounded.
+# frame, and serve's threads and descriptors stay bounded; past 4096 sessions held at once a
+# new session is refused with RESOURCE_EXHAUSTED naming the limit.
 . "$(dirname "$0")/lib.sh"
 
 if ! $PY -c 'import grpc' 2>/dev/null || ! command -v protoc >/dev/null ||
@@ -48,6 +49,18 @@ r=$(peer many "$SERVER" "$T/stubs" m 1100)
 [ "$(wc -l <"$D/m7.logtmp")" = 2 ] || fail "m7.logtmp: $(cat "$D/m7.logtmp")"
 grep -q '"seq":2,' "$D/m7.logtmp" || fail "m7's second frame has not seq 2: $(cat "$D/m7.logtmp")"
 [ "$(elog export --json -c m1099 | wc -l)" = 2 ] || fail "history of m1099"
+kill -0 "$SERVE_PID" || fail "serve died"
+
+say "past 4096 sessions held by calls: RESOURCE_EXHAUSTED naming the limit"
+# the 1100 sessions above are held by no call: they are closed to make room
+r=$(peer many "$SERVER" "$T/stubs" h 4100)
+case $r in
+"ERR RESOURCE_EXHAUSTED too many open sessions: 4096 (limit of open sessions: 4096)") ;;
+*) fail "4100 sessions in one call: $r" ;;
+esac
+[ "$(ls "$D" | grep -c '^h[0-9]*\.logtmp$')" = 4096 ] || fail "$(ls "$D" | grep -c '^h[0-9]*\.logtmp$') files of h"
+say "and a new call is served once the sessions are released"
+r=$(peer many "$SERVER" "$T/stubs" z 3); [ "$r" = "ACK 3 ACKNOWLEDGED" ] || fail "after the limit: $r"
 kill -0 "$SERVE_PID" || fail "serve died"
 stop_serve
 echo "t9540: ok"

@@ -435,7 +435,7 @@ static void test_session_limit(void)
 	/* one already open is still there */
 	CHECK_INT(elog_slog_acquire(sl, "l1", &c, &err), 0);
 	elog_slog_release(c);
-	/* a session no call holds makes room at once (closed as when idle, its file rotated) */
+	/* a session no call holds makes room at once (closed, its file kept as it is) */
 	CHECK_INT(append(b, 0, "x", &seq, &ticket), 0);
 	CHECK_INT(elog_slog_sync(b, ticket, &err), 0);
 	elog_slog_release(b);
@@ -443,8 +443,16 @@ static void test_session_limit(void)
 	CHECK_INT(elog_slog_acquire(sl, "l3", &c, &err), 0);
 	elog_slog_stats(sl, &st);
 	CHECK_INT(st.sessions, 2);
-	CHECK_INT(count_files(dir, "l2.logtmp"), 0);
+	CHECK_INT(count_lines(dir, "l2.logtmp"), 1);
+	CHECK_INT(st.rotations, 0);
 	elog_slog_release(c);
+	/* and it comes back where it was (l3, no longer held, makes room for it) */
+	CHECK_INT(elog_slog_acquire(sl, "l2", &b, &err), 0);
+	CHECK_INT(append(b, 0, "y", &seq, &ticket), 0);
+	CHECK_INT(seq, 2);
+	CHECK_INT(elog_slog_sync(b, ticket, &err), 0);
+	elog_slog_release(b);
+	CHECK_INT(count_lines(dir, "l2.logtmp"), 2);
 	elog_slog_release(a);
 	elog_slog_close(sl);
 	rm_rf(dir);
