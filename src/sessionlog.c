@@ -48,6 +48,7 @@
 #define DEF_MAX_SESSIONS 4096
 #define DEF_MAX_OPEN 256
 #define SWEEP_MAX (1000LL * NS_PER_MS)   /* the sweeper looks at least this often */
+#define SWEEP_MIN (10LL * NS_PER_MS)     /* and at most this often, unless a deadline says so */
 #define ROOM_WAIT (2000LL * NS_PER_MS)   /* how long a new session waits for room */
 #define RUN_BUDGET 8             /* steps a writer gives a session before others waiting */
 
@@ -1224,6 +1225,9 @@ static void *sweeper_main(void *arg)
 {
 	struct elog_sessionlog *sl = arg;
 	int64_t tick = sl->o.flush_interval_ns < SWEEP_MAX ? sl->o.flush_interval_ns : SWEEP_MAX;
+
+	if (tick < SWEEP_MIN)
+		tick = SWEEP_MIN;
 
 	pthread_mutex_lock(&sl->rq_mu);
 	while (!sl->wstop) {
