@@ -42,11 +42,15 @@ const char *elog_conv_relay_payload(const char *stream_id,
  * logging.v1.LogFrame (svc_logsvc.c), in two steps because the session file decides the seq:
  * elog_conv_logsvc_frame fills f with malloc'd valid-UTF-8 copies of fr's strings (free them
  * with elog_conv_logsvc_frame_free), its time (0 when unset or out of range) and its metadata
- * as JSON text kept in meta (f->metadata_json NULL when there is none);
+ * as JSON text kept in meta (f->metadata_json NULL when there is none); a key given twice
+ * in one object keeps its last value. Returns 0, or -1 when the metadata holds more than
+ * ELOG_LOGSVC_METADATA_MAX entries (struct fields and list values at every depth, counted
+ * together): f's strings are set, its metadata is not, and the frame is to be refused.
  * elog_conv_logsvc_record then builds the history record of f as stored with seq.
  */
-void elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_frame *f,
-			    struct elog_buf *meta);
+#define ELOG_LOGSVC_METADATA_MAX 10000
+int elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_frame *f,
+			   struct elog_buf *meta);
 void elog_conv_logsvc_frame_free(struct elog_slog_frame *f);
 void elog_conv_logsvc_record(struct elog_record *r, const struct elog_slog_frame *f,
 			     int64_t seq, int32_t version);

@@ -35,9 +35,7 @@ struct rn_msg {
 struct elog_rnotify {
 	struct elog_rnotify_opts o;
 	char *list, *url_shown;
-	char *host, *user, *password;
-	int port;
-	long db;
+	struct elog_redis_url u;
 
 	pthread_t th;
 	pthread_mutex_t mu;
@@ -83,19 +81,40 @@ static char *pct_decode(const char *s, size_t n)
 	return out;
 }
 
-static int parse_url(struct elog_rnotify *n, const char *url, struct elog_err *err)
+/* Where the userinfo of url ends: its last '@' (a raw '/' or '@' in a password is taken as
+ * part of it, since the path is a database number and holds neither), or NULL. */
+static const char *userinfo_end(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? p + 3 : url;
+	return strrchr(p, '@');
+}
+
+/* The usage error for url, shown with its password masked. */
+static int url_error(const char *url, const char *why, struct elog_err *err)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	int rc;
+
+	elog_rnotify_redacted_url(&b, url);
+	rc = elog_err_set(err, ELOG_EUSAGE, "invalid redis URL '%s'%s%s", b.data, why ? ": " : "",
+			  why ? why : "");
+	elog_buf_release(&b);
+	return rc;
+}
+
+int elog_redis_url_parse(struct elog_redis_url *n, const char *url, struct elog_err *err)
 {
 	const char *p, *at, *hend, *end, *slash;
 	char *e;
 	long v;
 
+	memset(n, 0, sizeof(*n));
 	if (strncmp(url, "redis://", 8) != 0)
-		return elog_err_set(err, ELOG_EUSAGE, "invalid redis URL '%s': not redis://host:port[/db]",
-				    url);
+		return url_error(url, "not redis://host:port[/db]", err);
 	p = url + 8;
-	slash = strchr(p, '/');
-	end = slash ? slash : p + strlen(p);
-	at = memrchr(p, '@', (size_t)(end - p));
+	at = userinfo_end(url);
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 
@@ -109,11 +128,13 @@ static int parse_url(struct elog_rnotify *n, const char *url, struct elog_err *e
 		}
 		p = at + 1;
 	}
+	slash = strchr(p, '/');
+	end = slash ? slash : p + strlen(p);
 	n->port = 6379;
 	if (*p == '[') {
 		hend = memchr(p, ']', (size_t)(end - p));
 		if (!hend)
-			return elog_err_set(err, ELOG_EUSAGE, "invalid redis URL '%s': unclosed '['", url);
+			return url_error(url, "unclosed '['", err);
 		n->host = xstrndup(p + 1, (size_t)(hend - p - 1));
 		p = hend + 1;
 	} else {
@@ -124,33 +145,42 @@ static int parse_url(struct elog_rnotify *n, const char *url, struct elog_err *e
 		p = hend;
 	}
 	if (!*n->host)
-		return elog_err_set(err, ELOG_EUSAGE, "invalid redis URL '%s': no host", url);
+		return url_error(url, "no host", err);
 	if (p < end && *p == ':') {
 		errno = 0;
 		v = strtol(p + 1, &e, 10);
 		if (e == p + 1 || e != end || errno || v <= 0 || v > 65535)
-			return elog_err_set(err, ELOG_EUSAGE, "invalid redis URL '%s': bad port", url);
+			return url_error(url, "bad port", err);
 		n->port = (int)v;
 	} else if (p != end) {
-		return elog_err_set(err, ELOG_EUSAGE, "invalid redis URL '%s'", url);
+		return url_error(url, NULL, err);
 	}
 	if (slash && slash[1]) {
 		errno = 0;
 		v = strtol(slash + 1, &e, 10);
 		if (e == slash + 1 || *e || errno || v < 0 || v > 1000000)
-			return elog_err_set(err, ELOG_EUSAGE, "invalid redis URL '%s': bad database "
-					    "number", url);
+			return url_error(url, "bad database number", err);
 		n->db = v;
 	}
 	return 0;
 }
 
+void elog_redis_url_clear(struct elog_redis_url *u)
+{
+	free(u->host);
+	free(u->user);
+	if (u->password) {
+		memset(u->password, 0, strlen(u->password));
+		free(u->password);
+	}
+	memset(u, 0, sizeof(*u));
+}
+
 void elog_rnotify_redacted_url(struct elog_buf *out, const char *url)
 {
-	const char *p = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
-	const char *slash = strchr(p, '/');
-	const char *end = slash ? slash : p + strlen(p);
-	const char *at = memrchr(p, '@', (size_t)(end - p));
+	const char *s = strstr(url, "://");
+	const char *p = s ? s + 3 : url;
+	const char *at = userinfo_end(url);
 	const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
 
 	if (!at) {
@@ -241,7 +271,7 @@ static int connect_now(struct elog_rnotify *n)
 	char what[300], dbs[24];
 	int io;
 
-	n->c = redisConnectWithTimeout(n->host, n->port, tv_of(n->o.timeout_ns));
+	n->c = redisConnectWithTimeout(n->u.host, n->u.port, tv_of(n->o.timeout_ns));
 	if (!n->c || n->c->err) {
 		snprintf(what, sizeof(what), "%s", n->c ? n->c->errstr : "out of memory");
 		fail_conn(n, what);
@@ -251,24 +281,24 @@ static int connect_now(struct elog_rnotify *n)
 		fail_conn(n, "cannot set the command timeout");
 		return -1;
 	}
-	if (n->password) {
-		const char *av[3] = { "AUTH", n->user, n->password };
-		size_t lv[3] = { 4, n->user ? strlen(n->user) : 0, strlen(n->password) };
+	if (n->u.password) {
+		const char *av[3] = { "AUTH", n->u.user, n->u.password };
+		size_t lv[3] = { 4, n->u.user ? strlen(n->u.user) : 0, strlen(n->u.password) };
 
-		if (!n->user) {
-			av[1] = n->password;
+		if (!n->u.user) {
+			av[1] = n->u.password;
 			lv[1] = lv[2];
 		}
-		if (command(n, n->user ? 3 : 2, av, lv, what, sizeof(what), &io) != 0) {
+		if (command(n, n->u.user ? 3 : 2, av, lv, what, sizeof(what), &io) != 0) {
 			fail_conn(n, what);
 			return -1;
 		}
 	}
-	if (n->db != 0) {
+	if (n->u.db != 0) {
 		const char *av[2] = { "SELECT", dbs };
 		size_t lv[2] = { 6, 0 };
 
-		lv[1] = (size_t)snprintf(dbs, sizeof(dbs), "%ld", n->db);
+		lv[1] = (size_t)snprintf(dbs, sizeof(dbs), "%ld", n->u.db);
 		if (command(n, 2, av, lv, what, sizeof(what), &io) != 0) {
 			fail_conn(n, what);
 			return -1;
@@ -368,9 +398,7 @@ static void rn_free(struct elog_rnotify *n)
 {
 	free(n->list);
 	free(n->url_shown);
-	free(n->host);
-	free(n->user);
-	free(n->password);
+	elog_redis_url_clear(&n->u);
 	free(n);
 }
 
@@ -386,7 +414,7 @@ int elog_rnotify_open(struct elog_rnotify **out, const struct elog_rnotify_opts 
 	n->o = *o;
 	n->o.url = NULL;
 	n->o.list = NULL;
-	if (!o->url || (rc = parse_url(n, o->url, err)) != 0) {
+	if (!o->url || (rc = elog_redis_url_parse(&n->u, o->url, err)) != 0) {
 		rc = o->url ? rc : elog_err_set(err, ELOG_EUSAGE, "no redis URL");
 		rn_free(n);
 		return rc;

@@ -10,7 +10,10 @@
  * the report callback, at most once per report interval.
  *
  * URL: redis://[[user]:password@]host[:port][/db] (port 6379, db 0 by default; a host may be
- * a bracketed IPv6 address). A password sends AUTH, a db other than 0 sends SELECT.
+ * a bracketed IPv6 address). A password sends AUTH, a db other than 0 sends SELECT. user and
+ * password may be percent-encoded (%2F for '/', %40 for '@', %3A for ':' in a user, %25 for
+ * '%'); the userinfo ends at the URL's last '@', so a raw '/' or '@' in a password works too.
+ * Every message about a URL (usage errors, reports) shows it with the password masked.
  */
 #ifndef ELOG_REDISNOTIFY_H
 #define ELOG_REDISNOTIFY_H
@@ -57,7 +60,21 @@ void elog_rnotify_close(struct elog_rnotify *n, int64_t drain_ns, struct elog_rn
 
 void elog_rnotify_stats(struct elog_rnotify *n, struct elog_rnotify_stats *out);
 
-/* The URL with its password replaced by "***"; appends to out. */
+/* A parsed URL: user and password percent-decoded (NULL when absent), port 6379 and db 0 by
+ * default. */
+struct elog_redis_url {
+	char *host, *user, *password;
+	int port;
+	long db;
+};
+
+/* Parses url into *u (cleared first; release it with elog_redis_url_clear, also after an
+ * error). Returns 0, or ELOG_EUSAGE with err naming the URL with its password masked. */
+int elog_redis_url_parse(struct elog_redis_url *u, const char *url, struct elog_err *err);
+void elog_redis_url_clear(struct elog_redis_url *u);
+
+/* The URL with its password (the whole userinfo when it has no ':') replaced by "***";
+ * appends to out. */
 struct elog_buf;
 void elog_rnotify_redacted_url(struct elog_buf *out, const char *url);
 

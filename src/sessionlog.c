@@ -1,10 +1,18 @@
 /*
- * sessionlog.c — per-session log files: one writer thread per open session, rotation, and a
- * compressor thread for rotated files. See sessionlog.h for the promises.
+ * sessionlog.c — per-session log files: a few writer threads shared by every session, a
+ * sweeper that wakes sessions at their deadlines (fsync, age and idle rotation, closing), a
+ * bound on open files (the least recently written session's file is closed), and a compressor
+ * thread for rotated files. See sessionlog.h for the promises.
  *
- * Locks: sl->mu (the session table, thread count) is taken before s->mu (a session's queue and
- * counters). A writer's file state (fd, size, first/last seq, line count) belongs to the
- * writer thread alone (and to the loader before the thread starts).
+ * Scheduling: a session with work is put on the run queue (kick); a writer takes it, marks it
+ * running, does everything due (write, fsync, rotate, close), stores its next deadline and
+ * lets it go. One session is run by one thread at a time: whoever set s->running (a writer,
+ * or a writer evicting another session's file) owns the session's file state (fd, size,
+ * first/last seq, line count, wbuf), and only the owner may free it. Kicks while it runs need
+ * nothing: the owner looks at every condition again, under s->mu, before it lets go.
+ *
+ * Locks, in order: sl->mu (the session table) before sl->lru_mu (the open-file list) before
+ * s->mu (a session's queue, counters and flags) before sl->rq_mu (the run queue).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -36,6 +44,13 @@
 #define TIME_LEN 26            /* YYYYMMDDTHHMMSS.nnnnnnnnnZ */
 #define WBUF_FLUSH (1024 * 1024)
 #define NBUCKETS 256
+#define NWORKERS 4               /* writer threads shared by all sessions */
+#define DEF_MAX_SESSIONS 4096
+#define DEF_MAX_OPEN 256
+#define SWEEP_MAX (1000LL * NS_PER_MS)   /* the sweeper looks at least this often */
+#define SWEEP_MIN (10LL * NS_PER_MS)     /* and at most this often, unless a deadline says so */
+#define ROOM_WAIT (2000LL * NS_PER_MS)   /* how long a new session waits for room */
+#define RUN_BUDGET 8             /* steps a writer gives a session before others waiting */
 
 enum { S_LOADING, S_READY, S_CLOSING };
 
@@ -55,8 +70,13 @@ struct elog_slog_session {
 	int state;                        /* under sl->mu */
 
 	pthread_mutex_t mu;
-	pthread_cond_t wake;              /* the writer waits here */
 	pthread_cond_t done;              /* elog_slog_sync waits here */
+	struct elog_slog_session *rq_next;   /* the run queue, under sl->rq_mu */
+	struct elog_slog_session *lru_prev, *lru_next;   /* open files, under sl->lru_mu */
+	int in_lru;                       /* under sl->lru_mu */
+	int queued, running, again;       /* under s->mu */
+	int drop;                         /* close now, not rotated (make_room); under s->mu */
+	int64_t deadline;                 /* monotonic; when the sweeper kicks it; under s->mu */
 	struct slog_item *head, *tail;
 	size_t qbytes;
 	uint64_t enq, written, durable;   /* frame counts: queued ever, written, fsynced */
@@ -66,9 +86,9 @@ struct elog_slog_session {
 	int sync_req;
 	int stop;
 	int failed;
-	char failmsg[300];
+	char failmsg[512];
 
-	/* the writer's */
+	/* the owner's (see above) */
 	int fd;
 	int64_t size, first_seq, last_seq;
 	uint64_t nlines;
@@ -92,9 +112,25 @@ struct elog_sessionlog {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct elog_slog_session *buckets[NBUCKETS];
-	size_t nsessions;
-	int nthreads;
+	size_t nsessions;                 /* in the table, loading ones included */
 	int closing;
+
+	/* writers and the sweeper */
+	pthread_mutex_t rq_mu;
+	pthread_cond_t rq_cv;             /* writers wait here */
+	pthread_cond_t sweep_cv;          /* CLOCK_MONOTONIC; the sweeper waits here */
+	struct elog_slog_session *rq_head, *rq_tail;
+	int wstop;
+	pthread_t workers[NWORKERS];
+	int nworkers;
+	int64_t sweep_at;                 /* when the sweeper wakes; under rq_mu */
+	pthread_t sweeper;
+	int sweeper_started;
+
+	/* open files, most recently written first */
+	pthread_mutex_t lru_mu;
+	struct elog_slog_session *lru_head, *lru_tail;
+	size_t nopen, nopen_peak;         /* changed under lru_mu; nopen also read atomically */
 
 	pthread_t cth;
 	int cth_started;
@@ -103,7 +139,7 @@ struct elog_sessionlog {
 	struct cjob *jhead, *jtail;
 	int cstop;
 
-	uint64_t rotations, compressed, compress_failures, removed;   /* atomics */
+	uint64_t rotations, compressed, compress_failures, removed, evictions;   /* atomics */
 };
 
 /* ---- names ------------------------------------------------------------------------------- */
@@ -321,6 +357,36 @@ static void stat_add(uint64_t *c)
 	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
+/* Files in the log directory are opened with these: a symbolic link planted there is never
+ * followed (ELOOP), and a FIFO never blocks an open (ENXIO without a reader). */
+#define DIR_OPEN_FLAGS (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+
+static const char *errtext(int e)
+{
+	return e == ELOOP ? "it is a symbolic link (refused)" :
+	       e == EINVAL ? "not a regular file (refused)" : strerror(e);
+}
+
+/* openat in the log directory, refusing links and anything but a regular file. */
+static int dir_open(struct elog_sessionlog *sl, const char *name, int flags, struct stat *st)
+{
+	struct stat tmp;
+	int fd = openat(sl->dirfd, name, flags | DIR_OPEN_FLAGS, 0600);
+
+	if (!st)
+		st = &tmp;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		int e = S_ISREG(st->st_mode) ? errno : EINVAL;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* ---- the compressor -------------------------------------------------------------------------- */
 
 static void queue_job(struct elog_sessionlog *sl, const char *name, const char *stem,
@@ -353,14 +419,15 @@ static int gzip_file(struct elog_sessionlog *sl, const char *name, int64_t *gzby
 	int src, dst = -1, rc = -1, zinit = 0, flush = Z_NO_FLUSH;
 
 	*gzbytes = *rawbytes = -1;
-	src = openat(sl->dirfd, name, O_RDONLY | O_CLOEXEC);
+	src = dir_open(sl, name, O_RDONLY, &st);
 	if (src < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (fstat(src, &st) == 0)
-		*rawbytes = st.st_size;
+	*rawbytes = st.st_size;
 	elog_buf_addf(&tmp, "%s.gz.tmp", name);
 	elog_buf_addf(&fin, "%s.gz", name);
-	dst = openat(sl->dirfd, tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a new file: whatever sits at the name (a link too) is removed, never written through */
+	unlinkat(sl->dirfd, tmp.data, 0);
+	dst = dir_open(sl, tmp.data, O_WRONLY | O_CREAT | O_EXCL, NULL);
 	if (dst < 0)
 		goto out;
 	memset(&z, 0, sizeof(z));
@@ -597,11 +664,135 @@ static void set_failed(struct elog_slog_session *s, const char *what, int e)
 	if (s->failed)
 		return;
 	s->failed = 1;
-	snprintf(s->failmsg, sizeof(s->failmsg), "cannot %s session log '%.200s.logtmp': %s", what,
-		 s->stem, strerror(e));
+	snprintf(s->failmsg, sizeof(s->failmsg), "cannot %s session log '%.200s/%.120s.logtmp': %s",
+		 what, s->sl->dir, s->stem, errtext(e));
 }
 
-/* Opens <stem>.logtmp for appending (creating it and syncing the directory). Writer only. */
+/* ---- open files: at most max_open, the least recently written closed first ------------------- */
+
+/* Under sl->lru_mu. */
+static void lru_unlink(struct elog_sessionlog *sl, struct elog_slog_session *s)
+{
+	if (!s->in_lru)
+		return;
+	if (s->lru_prev)
+		s->lru_prev->lru_next = s->lru_next;
+	else
+		sl->lru_head = s->lru_next;
+	if (s->lru_next)
+		s->lru_next->lru_prev = s->lru_prev;
+	else
+		sl->lru_tail = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+	s->in_lru = 0;
+}
+
+/* Under sl->lru_mu. */
+static void lru_push(struct elog_sessionlog *sl, struct elog_slog_session *s)
+{
+	s->lru_prev = NULL;
+	s->lru_next = sl->lru_head;
+	if (sl->lru_head)
+		sl->lru_head->lru_prev = s;
+	else
+		sl->lru_tail = s;
+	sl->lru_head = s;
+	s->in_lru = 1;
+}
+
+/* s was written: it moves to the front. Owner only. */
+static void lru_touch(struct elog_slog_session *s)
+{
+	struct elog_sessionlog *sl = s->sl;
+
+	pthread_mutex_lock(&sl->lru_mu);
+	if (s->in_lru) {
+		lru_unlink(sl, s);
+		lru_push(sl, s);
+	}
+	pthread_mutex_unlock(&sl->lru_mu);
+}
+
+/* Closes s's file (already fsynced, or failed). Owner only. */
+static void file_close(struct elog_slog_session *s)
+{
+	struct elog_sessionlog *sl = s->sl;
+
+	if (s->fd < 0)
+		return;
+	close(s->fd);
+	s->fd = -1;
+	pthread_mutex_lock(&sl->lru_mu);
+	lru_unlink(sl, s);
+	__atomic_sub_fetch(&sl->nopen, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&sl->lru_mu);
+}
+
+static void kick(struct elog_slog_session *s);
+
+/* More files open than max_open. Read without sl->lru_mu: the caller may hold a session's mu,
+ * which comes after it. */
+static int over_open(struct elog_sessionlog *sl)
+{
+	return __atomic_load_n(&sl->nopen, __ATOMIC_RELAXED) > sl->o.max_open;
+}
+
+/*
+ * Makes room for one more open file: takes the least recently written session whose file is
+ * open and that nobody runs, fsyncs and closes its file (its frames written so far become
+ * durable; it reopens the file and appends when written again). Called by the owner of self,
+ * without locks. When every open file belongs to a running session nothing is closed: the
+ * count then passes max_open by at most the number of writers.
+ */
+static void evict_one(struct elog_sessionlog *sl, struct elog_slog_session *self)
+{
+	struct elog_slog_session *v;
+	int rc = 0, e = 0, need;
+
+	pthread_mutex_lock(&sl->lru_mu);
+	if (sl->nopen < sl->o.max_open) {
+		pthread_mutex_unlock(&sl->lru_mu);
+		return;
+	}
+	for (v = sl->lru_tail; v; v = v->lru_prev) {
+		if (v == self)
+			continue;
+		pthread_mutex_lock(&v->mu);
+		if (!v->running) {
+			v->running = 1;
+			pthread_mutex_unlock(&v->mu);
+			break;
+		}
+		pthread_mutex_unlock(&v->mu);
+	}
+	pthread_mutex_unlock(&sl->lru_mu);
+	if (!v)
+		return;
+	/* v is ours now: its writes are done (write_items leaves wbuf empty) */
+	pthread_mutex_lock(&v->mu);
+	need = v->written > v->durable && !v->failed;
+	pthread_mutex_unlock(&v->mu);
+	if (v->fd >= 0) {
+		if (need) {
+			rc = fsync(v->fd);
+			e = errno;
+			v->last_fsync = elog_mono_ns();
+		}
+		file_close(v);
+	}
+	pthread_mutex_lock(&v->mu);
+	if (rc != 0)
+		set_failed(v, "fsync", e);
+	else if (v->written > v->durable)
+		v->durable = v->written;
+	pthread_cond_broadcast(&v->done);
+	v->running = 0;
+	kick(v);                          /* it may have work that arrived meanwhile */
+	pthread_mutex_unlock(&v->mu);
+	stat_add(&sl->evictions);
+}
+
+/* Opens <stem>.logtmp for appending (creating it and syncing the directory). Owner only. */
 static int file_open(struct elog_slog_session *s, int *e)
 {
 	struct elog_sessionlog *sl = s->sl;
@@ -609,19 +800,28 @@ static int file_open(struct elog_slog_session *s, int *e)
 	struct stat st;
 	int fd;
 
+	evict_one(sl, s);
 	elog_buf_addf(&name, "%s.logtmp", s->stem);
-	fd = openat(sl->dirfd, name.data, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	elog_buf_release(&name);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		*e = errno;
+	fd = dir_open(sl, name.data, O_WRONLY | O_APPEND, &st);
+	if (fd < 0 && errno == ENOENT) {
+		fd = dir_open(sl, name.data, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, &st);
 		if (fd >= 0)
-			close(fd);
+			fsync(sl->dirfd);     /* a new file: its name made durable */
+	}
+	elog_buf_release(&name);
+	if (fd < 0) {
+		*e = errno;
 		return -1;
 	}
-	fsync(sl->dirfd);
 	s->fd = fd;
 	s->size = st.st_size;
-	s->opened = elog_mono_ns();
+	if (s->nlines == 0)
+		s->opened = elog_mono_ns();   /* a file reopened after eviction keeps its age */
+	pthread_mutex_lock(&sl->lru_mu);
+	lru_push(sl, s);
+	if (__atomic_add_fetch(&sl->nopen, 1, __ATOMIC_RELAXED) > sl->nopen_peak)
+		sl->nopen_peak = sl->nopen;
+	pthread_mutex_unlock(&sl->lru_mu);
 	return 0;
 }
 
@@ -644,7 +844,7 @@ static int wbuf_flush(struct elog_slog_session *s, int *e)
 }
 
 /* fsyncs, closes and renames the current file to its rotated name; queues it for the
- * compressor. Writer only; 0 or -1 with *e. */
+ * compressor. Owner only; 0 or -1 with *e. */
 static int file_rotate(struct elog_slog_session *s, int *e)
 {
 	struct elog_sessionlog *sl = s->sl;
@@ -653,29 +853,31 @@ static int file_rotate(struct elog_slog_session *s, int *e)
 	struct stat st;
 	int rc = -1, tries;
 
-	if (s->fd < 0 || s->nlines == 0)
+	if (s->nlines == 0)
 		return 0;
-	if (wbuf_flush(s, e) != 0)
-		return -1;
-	if (fsync(s->fd) != 0) {
-		*e = errno;
-		return -1;
+	if (s->fd >= 0) {
+		if (wbuf_flush(s, e) != 0)
+			return -1;
+		if (fsync(s->fd) != 0) {
+			*e = errno;
+			return -1;
+		}
+		s->last_fsync = elog_mono_ns();
+		file_close(s);
 	}
-	s->last_fsync = elog_mono_ns();
-	close(s->fd);
-	s->fd = -1;
 	elog_buf_addf(&cur, "%s.logtmp", s->stem);
 	for (tries = 0; tries < 1000; tries++) {
 		elog_buf_reset(&to);
 		elog_slog_rotated_name(&to, s->stem, ns + tries, s->first_seq, s->last_seq);
 		elog_buf_adds(&to, ".gz");
-		if (fstatat(sl->dirfd, to.data, &st, 0) == 0)
+		if (fstatat(sl->dirfd, to.data, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		to.data[to.len - 3] = '\0';
 		to.len -= 3;
-		if (fstatat(sl->dirfd, to.data, &st, 0) != 0)
+		if (fstatat(sl->dirfd, to.data, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			break;
 	}
+	/* rename never follows a link at either name */
 	if (renameat(sl->dirfd, cur.data, sl->dirfd, to.data) != 0) {
 		*e = errno;
 		goto out;
@@ -684,7 +886,8 @@ static int file_rotate(struct elog_slog_session *s, int *e)
 	s->nlines = 0;
 	s->size = 0;
 	stat_add(&sl->rotations);
-	if (sl->o.compression != ELOG_SLOG_GZIP && fstatat(sl->dirfd, to.data, &st, 0) == 0)
+	if (sl->o.compression != ELOG_SLOG_GZIP &&
+	    fstatat(sl->dirfd, to.data, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		announce(sl, to.data, s->stem, s->id, st.st_size, st.st_size);
 	if (sl->o.compression == ELOG_SLOG_GZIP || sl->o.backup_count > 0)
 		queue_job(sl, to.data, s->stem, s->id);
@@ -700,7 +903,7 @@ static size_t seq_digits(char *buf, size_t bufsz, int64_t seq)
 	return (size_t)snprintf(buf, bufsz, "%lld", (long long)seq);
 }
 
-/* Writes items (and frees them), rotating by size between lines. Writer only. */
+/* Writes items (and frees them), rotating by size between lines. Owner only. */
 static int write_items(struct elog_slog_session *s, struct slog_item *it, int *e, const char **what)
 {
 	struct elog_sessionlog *sl = s->sl;
@@ -712,7 +915,7 @@ static int write_items(struct elog_slog_session *s, struct slog_item *it, int *e
 		size_t nd = seq_digits(num, sizeof(num), it->seq);
 		int64_t len = (int64_t)(it->head + nd + it->tail);
 
-		if (rc == 0 && s->fd >= 0 && s->nlines > 0 && s->size + len > sl->o.max_size &&
+		if (rc == 0 && s->nlines > 0 && s->size + len > sl->o.max_size &&
 		    file_rotate(s, e) != 0) {
 			*what = "rotate";
 			rc = -1;
@@ -742,6 +945,8 @@ static int write_items(struct elog_slog_session *s, struct slog_item *it, int *e
 		*what = "write";
 		rc = -1;
 	}
+	if (s->fd >= 0)
+		lru_touch(s);
 	return rc;
 }
 
@@ -760,7 +965,6 @@ static void session_free(struct elog_slog_session *s)
 	free_items(s->head);
 	elog_buf_release(&s->wbuf);
 	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->wake);
 	pthread_cond_destroy(&s->done);
 	free(s->id);
 	free(s->stem);
@@ -789,18 +993,63 @@ static void table_remove(struct elog_sessionlog *sl, struct elog_slog_session *s
 	}
 }
 
-static void *writer_main(void *arg)
+/* ---- writers and the sweeper ---------------------------------------------------------------- */
+
+/* s has something to do: onto the run queue, unless it is there or running (its owner looks
+ * again before it lets go). Under s->mu. */
+static void kick(struct elog_slog_session *s)
 {
-	struct elog_slog_session *s = arg;
+	struct elog_sessionlog *sl = s->sl;
+
+	if (s->running) {
+		s->again = 1;
+		return;
+	}
+	if (s->queued)
+		return;
+	s->queued = 1;
+	pthread_mutex_lock(&sl->rq_mu);
+	s->rq_next = NULL;
+	if (sl->rq_tail)
+		sl->rq_tail->rq_next = s;
+	else
+		sl->rq_head = s;
+	sl->rq_tail = s;
+	pthread_cond_signal(&sl->rq_cv);
+	pthread_mutex_unlock(&sl->rq_mu);
+}
+
+/*
+ * Does what is due for s: writes what is queued, fsyncs, rotates, closes an idle session.
+ * Called by a writer with s->mu held and s->running set; returns with s->mu released, and s
+ * either let go (its next deadline stored for the sweeper) or, when it closed, freed.
+ */
+static void session_run(struct elog_slog_session *s)
+{
 	struct elog_sessionlog *sl = s->sl;
 	int64_t fi = sl->o.flush_interval_ns;
 	const char *what;
-	int e = 0;
+	int e = 0, budget = RUN_BUDGET, need_sync;
 
-	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		int64_t now = elog_mono_ns(), deadline = INT64_MAX;
 
+		s->again = 0;
+		if (budget-- <= 0) {
+			int others;
+
+			pthread_mutex_lock(&sl->rq_mu);
+			others = sl->rq_head != NULL;
+			pthread_mutex_unlock(&sl->rq_mu);
+			if (others) {
+				/* fair to the sessions waiting: to the back of the queue */
+				s->running = 0;
+				kick(s);
+				pthread_mutex_unlock(&s->mu);
+				return;
+			}
+			budget = RUN_BUDGET;
+		}
 		if (s->head) {
 			struct slog_item *list = s->head;
 			uint64_t upto = s->enq;
@@ -823,8 +1072,9 @@ static void *writer_main(void *arg)
 			}
 			continue;
 		}
-		if (s->written > s->durable && !s->failed &&
-		    (s->sync_req || s->stop || now - s->last_fsync >= fi)) {
+		/* (when the log closes, one syncfs covers every session: no fsync each) */
+		if (s->written > s->durable && !s->failed && !s->stop &&
+		    (s->sync_req || now - s->last_fsync >= fi)) {
 			uint64_t upto = s->written;
 			int rc = 0;
 
@@ -849,7 +1099,7 @@ static void *writer_main(void *arg)
 		}
 		if (s->stop)
 			break;
-		if (!s->failed && s->nlines > 0 &&
+		if (!s->failed && s->nlines > 0 && !s->drop &&
 		    (now - s->opened >= sl->o.max_age_ns || now - s->last_activity >= sl->o.idle_ns)) {
 			uint64_t upto = s->written;
 			int rc;
@@ -864,7 +1114,7 @@ static void *writer_main(void *arg)
 			pthread_cond_broadcast(&s->done);
 			continue;
 		}
-		if (now - s->last_activity >= sl->o.idle_ns && s->refs == 0) {
+		if ((now - s->last_activity >= sl->o.idle_ns || s->drop) && s->refs == 0) {
 			int release = 0;
 
 			pthread_mutex_unlock(&s->mu);
@@ -879,31 +1129,136 @@ static void *writer_main(void *arg)
 				break;
 			continue;
 		}
+		if (s->fd >= 0 && over_open(sl)) {
+			/* more files are open than max_open (evictions found only running
+			 * sessions): the one letting go closes its own */
+			uint64_t upto = s->written;
+			int rc;
+
+			pthread_mutex_unlock(&s->mu);
+			rc = fsync(s->fd);
+			e = errno;
+			s->last_fsync = elog_mono_ns();
+			file_close(s);
+			stat_add(&sl->evictions);
+			pthread_mutex_lock(&s->mu);
+			if (rc != 0)
+				set_failed(s, "fsync", e);
+			else if (upto > s->durable)
+				s->durable = upto;
+			pthread_cond_broadcast(&s->done);
+			continue;
+		}
 		if (s->written > s->durable && !s->failed)
 			deadline = s->last_fsync + fi;
 		if (s->nlines > 0 && s->opened + sl->o.max_age_ns < deadline)
 			deadline = s->opened + sl->o.max_age_ns;
 		if ((s->nlines > 0 || s->refs == 0) && s->last_activity + sl->o.idle_ns < deadline)
 			deadline = s->last_activity + sl->o.idle_ns;
-		timed_wait(&s->wake, &s->mu, deadline);
+		/* let go: the sweeper kicks it at its deadline, a caller sooner */
+		s->deadline = deadline;
+		s->running = 0;
+		pthread_mutex_unlock(&s->mu);
+		if (deadline != INT64_MAX) {
+			pthread_mutex_lock(&sl->rq_mu);
+			if (deadline < sl->sweep_at)
+				pthread_cond_signal(&sl->sweep_cv);
+			pthread_mutex_unlock(&sl->rq_mu);
+		}
+		return;
 	}
-	/* stopping or released: everything written is durable (or the session failed) */
+	/* stopping or released: everything written is durable (or the session failed). When the
+	 * log closes, one syncfs in elog_slog_close covers every file, not an fsync each. */
+	need_sync = !s->failed && s->written > s->durable && !s->stop;
 	if (!s->failed && s->written > s->durable)
 		s->durable = s->written;
 	s->stop = 1;
 	pthread_cond_broadcast(&s->done);
 	pthread_mutex_unlock(&s->mu);
 	if (s->fd >= 0) {
-		fsync(s->fd);
-		close(s->fd);
-		s->fd = -1;
+		if (need_sync)
+			fsync(s->fd);
+		file_close(s);
 	}
 	pthread_mutex_lock(&sl->mu);
 	table_remove(sl, s);
-	sl->nthreads--;
 	pthread_cond_broadcast(&sl->cv);
 	pthread_mutex_unlock(&sl->mu);
 	session_free(s);
+}
+
+static void *writer_main(void *arg)
+{
+	struct elog_sessionlog *sl = arg;
+
+	pthread_mutex_lock(&sl->rq_mu);
+	for (;;) {
+		struct elog_slog_session *s;
+
+		while (!sl->rq_head && !sl->wstop)
+			pthread_cond_wait(&sl->rq_cv, &sl->rq_mu);
+		if (!sl->rq_head)
+			break;
+		s = sl->rq_head;
+		sl->rq_head = s->rq_next;
+		if (!sl->rq_head)
+			sl->rq_tail = NULL;
+		pthread_mutex_unlock(&sl->rq_mu);
+		pthread_mutex_lock(&s->mu);
+		s->queued = 0;
+		if (s->running) {
+			/* an evictor holds it; it puts s back when done */
+			s->again = 1;
+			pthread_mutex_unlock(&s->mu);
+		} else {
+			s->running = 1;
+			session_run(s);
+		}
+		pthread_mutex_lock(&sl->rq_mu);
+	}
+	pthread_mutex_unlock(&sl->rq_mu);
+	return NULL;
+}
+
+/* Kicks every session whose deadline has come; sleeps until the next one (or a second). */
+static void *sweeper_main(void *arg)
+{
+	struct elog_sessionlog *sl = arg;
+	int64_t tick = sl->o.flush_interval_ns < SWEEP_MAX ? sl->o.flush_interval_ns : SWEEP_MAX;
+
+	if (tick < SWEEP_MIN)
+		tick = SWEEP_MIN;
+
+	pthread_mutex_lock(&sl->rq_mu);
+	while (!sl->wstop) {
+		int64_t now = elog_mono_ns(), next = now + tick;
+		unsigned i;
+
+		sl->sweep_at = INT64_MIN;     /* no wake-ups while we look (we sleep a tick at most) */
+		pthread_mutex_unlock(&sl->rq_mu);
+		pthread_mutex_lock(&sl->mu);
+		for (i = 0; i < NBUCKETS; i++) {
+			struct elog_slog_session *s;
+
+			for (s = sl->buckets[i]; s; s = s->next) {
+				if (s->state != S_READY)
+					continue;
+				pthread_mutex_lock(&s->mu);
+				if (s->deadline <= now)
+					kick(s);
+				else if (s->deadline < next)
+					next = s->deadline;
+				pthread_mutex_unlock(&s->mu);
+			}
+		}
+		pthread_mutex_unlock(&sl->mu);
+		pthread_mutex_lock(&sl->rq_mu);
+		if (sl->wstop)
+			break;
+		sl->sweep_at = next;
+		timed_wait(&sl->sweep_cv, &sl->rq_mu, next);
+	}
+	pthread_mutex_unlock(&sl->rq_mu);
 	return NULL;
 }
 
@@ -931,7 +1286,7 @@ static int64_t scan_rotated(struct elog_sessionlog *sl, const char *stem)
 }
 
 /* Reads the current file if there is one: counter, first/last seq, lines; cuts an incomplete
- * last line. Before the writer starts. */
+ * last line; leaves it closed. Before the session is ready. */
 static int session_load(struct elog_slog_session *s, struct elog_err *err)
 {
 	struct elog_sessionlog *sl = s->sl;
@@ -942,11 +1297,11 @@ static int session_load(struct elog_slog_session *s, struct elog_err *err)
 
 	s->fd = -1;
 	elog_buf_addf(&name, "%s.logtmp", s->stem);
-	fd = openat(sl->dirfd, name.data, O_RDWR | O_APPEND | O_CLOEXEC);
+	fd = dir_open(sl, name.data, O_RDWR | O_APPEND, NULL);
 	if (fd < 0) {
 		if (errno != ENOENT)
 			rc = elog_err_set(err, ELOG_EIO, "cannot open session log '%s/%s': %s",
-					  sl->dir, name.data, strerror(errno));
+					  sl->dir, name.data, errtext(errno));
 		goto out;
 	}
 	for (;;) {
@@ -998,7 +1353,8 @@ static int session_load(struct elog_slog_session *s, struct elog_err *err)
 		close(fd);
 		goto out;
 	}
-	s->fd = fd;
+	/* the file is opened again when the session writes (open files are bounded) */
+	close(fd);
 	s->size = good;
 	s->opened = elog_mono_ns();
 out:
@@ -1008,15 +1364,39 @@ out:
 	return rc;
 }
 
+/* At the limit of open sessions: every session no call holds is told to close now (its file
+ * fsynced and closed, not rotated: it is reopened and appended to when the session comes
+ * back). Returns how many. Under sl->mu. */
+static size_t make_room(struct elog_sessionlog *sl)
+{
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < NBUCKETS; i++) {
+		struct elog_slog_session *s;
+
+		for (s = sl->buckets[i]; s; s = s->next) {
+			if (s->state != S_READY)
+				continue;
+			pthread_mutex_lock(&s->mu);
+			if (s->refs == 0 && !s->stop) {
+				s->drop = 1;
+				kick(s);
+				n++;
+			}
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	return n;
+}
+
 int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 		      struct elog_slog_session **out, struct elog_err *err)
 {
 	struct elog_slog_session *s;
 	struct elog_buf stem = ELOG_BUF_INIT;
-	pthread_attr_t attr;
-	pthread_t th;
 	unsigned b;
-	int rc;
+	int rc, waited = 0;
 
 	*out = NULL;
 	if (!session_id || !*session_id)
@@ -1031,14 +1411,32 @@ int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 		for (s = sl->buckets[b]; s; s = s->next)
 			if (strcmp(s->id, session_id) == 0)
 				break;
-		if (!s)
+		if (!s && sl->nsessions < sl->o.max_sessions)
 			break;
+		if (!s) {
+			size_t n = sl->nsessions;
+
+			if (!waited && make_room(sl)) {
+				/* sessions no call holds close now, as they would when idle */
+				int64_t until = elog_mono_ns() + ROOM_WAIT;
+
+				waited = 1;
+				while (sl->nsessions >= sl->o.max_sessions && !sl->closing &&
+				       elog_mono_ns() < until)
+					timed_wait(&sl->cv, &sl->mu, until);
+				continue;
+			}
+			pthread_mutex_unlock(&sl->mu);
+			return elog_err_set(err, ELOG_EFULL, "too many open sessions: %zu (limit of "
+					    "open sessions: %zu)", n, sl->o.max_sessions);
+		}
 		if (s->state != S_READY) {
 			pthread_cond_wait(&sl->cv, &sl->mu);
 			continue;
 		}
 		pthread_mutex_lock(&s->mu);
 		s->refs++;
+		s->drop = 0;
 		s->last_activity = elog_mono_ns();
 		pthread_mutex_unlock(&s->mu);
 		pthread_mutex_unlock(&sl->mu);
@@ -1053,8 +1451,8 @@ int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 	s->state = S_LOADING;
 	s->refs = 1;
 	s->fd = -1;
+	s->deadline = INT64_MAX;
 	pthread_mutex_init(&s->mu, NULL);
-	cond_init_mono(&s->wake);
 	pthread_cond_init(&s->done, NULL);
 	s->next = sl->buckets[b];
 	sl->buckets[b] = s;
@@ -1065,24 +1463,14 @@ int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 	s->last_activity = elog_mono_ns();
 	s->last_fsync = s->last_activity;
 	pthread_mutex_lock(&sl->mu);
-	if (rc == 0) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&th, &attr, writer_main, s) != 0)
-			rc = elog_err_set(err, ELOG_EFULL, "cannot start a session writer");
-		pthread_attr_destroy(&attr);
-	}
 	if (rc != 0) {
 		table_remove(sl, s);
 		pthread_cond_broadcast(&sl->cv);
 		pthread_mutex_unlock(&sl->mu);
-		if (s->fd >= 0)
-			close(s->fd);
 		session_free(s);
 		return rc;
 	}
 	s->state = S_READY;
-	sl->nthreads++;
 	pthread_cond_broadcast(&sl->cv);
 	pthread_mutex_unlock(&sl->mu);
 	*out = s;
@@ -1095,7 +1483,7 @@ void elog_slog_release(struct elog_slog_session *s)
 		return;
 	pthread_mutex_lock(&s->mu);
 	if (--s->refs == 0)
-		pthread_cond_signal(&s->wake);
+		kick(s);                  /* its idle deadline starts now */
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -1149,7 +1537,7 @@ int elog_slog_append(struct elog_slog_session *s, const struct elog_slog_frame *
 				  sl->o.queue_bytes);
 		/* make room now rather than at the next flush interval */
 		s->sync_req = 1;
-		pthread_cond_signal(&s->wake);
+		kick(s);
 	} else {
 		it->seq = f->seq ? f->seq : s->max_seq + 1;
 		if (it->seq > s->max_seq)
@@ -1163,7 +1551,7 @@ int elog_slog_append(struct elog_slog_session *s, const struct elog_slog_frame *
 		*ticket = ++s->enq;
 		*seq = it->seq;
 		s->last_activity = elog_mono_ns();
-		pthread_cond_signal(&s->wake);
+		kick(s);
 		it = NULL;
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -1179,7 +1567,7 @@ int elog_slog_sync(struct elog_slog_session *s, uint64_t ticket, struct elog_err
 	while (s->durable < ticket && !s->failed && !(s->stop && s->written == s->durable &&
 						     !s->head)) {
 		s->sync_req = 1;
-		pthread_cond_signal(&s->wake);
+		kick(s);
 		pthread_cond_wait(&s->done, &s->mu);
 	}
 	if (s->durable < ticket)
@@ -1220,7 +1608,8 @@ static void startup_scan(struct elog_sessionlog *sl)
 			char *stem = xstrndup(nm, stemlen);
 
 			elog_buf_addf(&g, "%s.gz", nm);
-			if (fstatat(sl->dirfd, g.data, &st, 0) == 0)
+			if (fstatat(sl->dirfd, g.data, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode))
 				unlinkat(sl->dirfd, nm, 0);   /* its .gz was complete */
 			else if (sl->o.compression == ELOG_SLOG_GZIP)
 				queue_job(sl, nm, stem, NULL);
@@ -1229,6 +1618,27 @@ static void startup_scan(struct elog_sessionlog *sl)
 		}
 	}
 	closedir(d);
+}
+
+/* The log directory must be ours and writable by nobody else: whoever can write in it could
+ * plant links or files where the session logs go. */
+static int check_dir(struct elog_sessionlog *sl, struct elog_err *err)
+{
+	struct stat st;
+
+	if (fstat(sl->dirfd, &st) != 0)
+		return elog_err_set(err, ELOG_EIO, "cannot open session log directory '%s': %s",
+				    sl->dir, strerror(errno));
+	if (st.st_uid != geteuid())
+		return elog_err_set(err, ELOG_EUSAGE, "session log directory '%s' is owned by uid %ld, "
+				    "not by this user (uid %ld): refused", sl->dir, (long)st.st_uid,
+				    (long)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return elog_err_set(err, ELOG_EUSAGE, "session log directory '%s' is writable by "
+				    "%s (mode %04o): refused (chmod go-w '%s')", sl->dir,
+				    (st.st_mode & S_IWOTH) ? "others" : "its group",
+				    (unsigned)(st.st_mode & 07777), sl->dir);
+	return 0;
 }
 
 int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
@@ -1258,6 +1668,10 @@ int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
 		sl->o.queue_max = DEF_QUEUE_MAX;
 	if (sl->o.queue_bytes == 0)
 		sl->o.queue_bytes = DEF_QUEUE_BYTES;
+	if (sl->o.max_sessions == 0)
+		sl->o.max_sessions = DEF_MAX_SESSIONS;
+	if (sl->o.max_open == 0)
+		sl->o.max_open = DEF_MAX_OPEN;
 	sl->dirfd = open(sl->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sl->dirfd < 0) {
 		int rc = elog_err_set(err, ELOG_EIO, "cannot open session log directory '%s': %s",
@@ -1267,13 +1681,35 @@ int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
 		free(sl);
 		return rc;
 	}
+	if (check_dir(sl, err) != 0) {
+		int rc = check_dir(sl, NULL);
+
+		close(sl->dirfd);
+		free(sl->dir);
+		free(sl);
+		return rc;
+	}
 	pthread_mutex_init(&sl->mu, NULL);
-	pthread_cond_init(&sl->cv, NULL);
+	cond_init_mono(&sl->cv);
 	pthread_mutex_init(&sl->cmu, NULL);
 	pthread_cond_init(&sl->ccv, NULL);
+	pthread_mutex_init(&sl->rq_mu, NULL);
+	pthread_cond_init(&sl->rq_cv, NULL);
+	cond_init_mono(&sl->sweep_cv);
+	pthread_mutex_init(&sl->lru_mu, NULL);
+	sl->sweep_at = INT64_MAX;
 	startup_scan(sl);
 	if (pthread_create(&sl->cth, NULL, compressor_main, sl) == 0)
 		sl->cth_started = 1;
+	for (sl->nworkers = 0; sl->nworkers < NWORKERS; sl->nworkers++)
+		if (pthread_create(&sl->workers[sl->nworkers], NULL, writer_main, sl) != 0)
+			break;
+	if (pthread_create(&sl->sweeper, NULL, sweeper_main, sl) == 0)
+		sl->sweeper_started = 1;
+	if (sl->nworkers == 0 || !sl->sweeper_started) {
+		elog_slog_close(sl);
+		return elog_err_set(err, ELOG_EFAIL, "cannot start the session log writers");
+	}
 	*out = sl;
 	return 0;
 }
@@ -1292,13 +1728,24 @@ void elog_slog_close(struct elog_sessionlog *sl)
 		for (s = sl->buckets[i]; s; s = s->next) {
 			pthread_mutex_lock(&s->mu);
 			s->stop = 1;
-			pthread_cond_signal(&s->wake);
+			kick(s);
 			pthread_mutex_unlock(&s->mu);
 		}
 	}
-	while (sl->nthreads > 0)
+	while (sl->nsessions > 0 && sl->nworkers > 0)
 		pthread_cond_wait(&sl->cv, &sl->mu);
 	pthread_mutex_unlock(&sl->mu);
+	/* what the sessions wrote since their last fsync, all at once */
+	syncfs(sl->dirfd);
+	pthread_mutex_lock(&sl->rq_mu);
+	sl->wstop = 1;
+	pthread_cond_broadcast(&sl->rq_cv);
+	pthread_cond_signal(&sl->sweep_cv);
+	pthread_mutex_unlock(&sl->rq_mu);
+	for (i = 0; i < (unsigned)sl->nworkers; i++)
+		pthread_join(sl->workers[i], NULL);
+	if (sl->sweeper_started)
+		pthread_join(sl->sweeper, NULL);
 	if (sl->cth_started) {
 		pthread_mutex_lock(&sl->cmu);
 		sl->cstop = 1;
@@ -1320,6 +1767,10 @@ void elog_slog_close(struct elog_sessionlog *sl)
 	pthread_cond_destroy(&sl->cv);
 	pthread_mutex_destroy(&sl->cmu);
 	pthread_cond_destroy(&sl->ccv);
+	pthread_mutex_destroy(&sl->rq_mu);
+	pthread_cond_destroy(&sl->rq_cv);
+	pthread_cond_destroy(&sl->sweep_cv);
+	pthread_mutex_destroy(&sl->lru_mu);
 	free(sl->dir);
 	free(sl);
 }
@@ -1331,7 +1782,12 @@ void elog_slog_stats(struct elog_sessionlog *sl, struct elog_slog_stats *out)
 	out->compressed = __atomic_load_n(&sl->compressed, __ATOMIC_RELAXED);
 	out->compress_failures = __atomic_load_n(&sl->compress_failures, __ATOMIC_RELAXED);
 	out->removed = __atomic_load_n(&sl->removed, __ATOMIC_RELAXED);
+	out->evictions = __atomic_load_n(&sl->evictions, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&sl->mu);
 	out->sessions = sl->nsessions;
 	pthread_mutex_unlock(&sl->mu);
+	pthread_mutex_lock(&sl->lru_mu);
+	out->open_files = sl->nopen;
+	out->open_files_peak = sl->nopen_peak;
+	pthread_mutex_unlock(&sl->lru_mu);
 }

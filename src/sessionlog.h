@@ -1,11 +1,26 @@
 /*
  * sessionlog.h — the per-session log files of logging.v1 (contracts.md §2).
  *
- * One writer per session: a session's frames are queued by any number of calls and written by
- * the session's own writer thread to `<name>.logtmp` in the log directory, one JSON object a
- * line: {"time","seq","session_id","user_id","role","content","metadata"}. <name> is the
- * session id made safe for a file name (elog_slog_file_name): no path separators, no control
- * characters, no leading dot, and two ids never share a name.
+ * One writer at a time per session: a session's frames are queued by any number of calls and
+ * written by one of 4 writer threads shared by all sessions to `<name>.logtmp` in the log
+ * directory, one JSON object a line: {"time","seq","session_id","user_id","role","content",
+ * "metadata"}. <name> is the session id made safe for a file name (elog_slog_file_name): no
+ * path separators, no control characters, no leading dot, and two ids never share a name.
+ * A sweeper thread wakes each session at its next deadline (fsync, age or idle rotation,
+ * closing), looking at least once a second (or once a flush interval when shorter).
+ *
+ * Bounded resources: at most max_sessions sessions are open (acquired, or not yet closed by
+ * the idle time). Acquiring a new one at the limit first closes every session no call holds
+ * (its file fsynced and closed, not rotated: a session that comes back appends to it) and
+ * waits up to 2 s for room; it fails with ELOG_EFULL when every open session is held. At most max_open session files
+ * are open (plus one per writer thread at worst): opening one more first fsyncs and closes
+ * the file of the session written least recently, which reopens it and appends when written
+ * again (its age for rotation is kept).
+ *
+ * The log directory must belong to this user and be writable by nobody else (elog_slog_open
+ * refuses it otherwise), and no file in it is opened through a symbolic link (O_NOFOLLOW on
+ * every open; rename replaces a link rather than following it): a planted link makes the
+ * session's writes fail ("it is a symbolic link (refused)") and its target is never touched.
  *
  * The writer write()s what is queued at once and fsyncs every flush interval, at rotation, at
  * shutdown, and when a caller asks (elog_slog_sync), so one fsync covers every frame queued
@@ -14,8 +29,8 @@
  * renamed to `<name>.<YYYYMMDDTHHMMSS.nnnnnnnnnZ>.<first seq>-<last seq>.log` (UTC rotation
  * time). A separate worker then gzips it (written to `<rotated>.gz.tmp`, fsynced, renamed to
  * `<rotated>.gz`, and only then the `.log` is removed) and applies the retention count;
- * writers never wait for it. An idle session with no call using it closes its file and ends
- * its writer.
+ * writers never wait for it. An idle session with no call using it closes its file and is
+ * forgotten.
  *
  * seq: a frame without one (0) gets the session's counter + 1; a frame with one keeps it. The
  * counter is the highest seq the session has seen, so a seq that goes backwards is written as
@@ -55,6 +70,8 @@ struct elog_slog_opts {
 	long backup_count;           /* rotated files kept per session; 0: all */
 	size_t queue_max;            /* frames not yet durable per session; 0: 65536 */
 	size_t queue_bytes;          /* bytes queued per session; 0: 64 MiB */
+	size_t max_sessions;         /* sessions open at once; 0: 4096 */
+	size_t max_open;             /* session files open at once; 0: 256 */
 	/* Called once per finished segment, right after its final rename: on the compressor
 	 * thread after `<rotated>.gz` is in place (gzip), on the session's writer thread after the
 	 * rotation (none). Must not block. May be NULL. */
@@ -89,17 +106,22 @@ struct elog_slog_frame {
 	const char *metadata_json;
 };
 
-/* Opens the log directory: creates it, removes unfinished `.gz.tmp` files, and queues for
- * compression the rotated files an earlier run left uncompressed. Starts the compressor. */
+/* Opens the log directory: creates it (0700), refuses it (ELOG_EUSAGE, naming it) when it is
+ * not this user's or is writable by its group or others, removes unfinished `.gz.tmp` files,
+ * and queues for compression the rotated files an earlier run left uncompressed. Starts the
+ * writers, the sweeper and the compressor. */
 int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
 		   struct elog_err *err);
 
-/* Ends every writer (its queue written, fsynced and the file closed, not rotated), lets the
- * compressor finish its queue, and frees everything. No session may still be acquired. */
+/* Ends every session (its queue written, fsynced and the file closed, not rotated), stops the
+ * writers, lets the compressor finish its queue, and frees everything. No session may still
+ * be acquired. */
 void elog_slog_close(struct elog_sessionlog *sl);
 
 /* The session of id, opened (files scanned, counter recovered) on first use; the caller holds
- * it until elog_slog_release. Returns 0 or ELOG_EIO / ELOG_EUSAGE (empty id) with err. */
+ * it until elog_slog_release. Returns 0 or ELOG_EIO / ELOG_EUSAGE (empty id) / ELOG_EFULL
+ * (max_sessions open: "too many open sessions ... (limit of open sessions: N ...)") with
+ * err. */
 int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 		      struct elog_slog_session **out, struct elog_err *err);
 void elog_slog_release(struct elog_slog_session *s);
@@ -134,7 +156,10 @@ struct elog_slog_stats {
 	uint64_t compressed;
 	uint64_t compress_failures;
 	uint64_t removed;            /* by retention */
+	uint64_t evictions;          /* files closed to make room for another */
 	size_t sessions;             /* open now */
+	size_t open_files;           /* session files open now */
+	size_t open_files_peak;      /* the most open at once */
 };
 void elog_slog_stats(struct elog_sessionlog *sl, struct elog_slog_stats *out);
 

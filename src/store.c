@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -207,8 +209,8 @@ static const char *errno_text(int e, char *buf, size_t n)
 	return buf;
 }
 
-/* mkdir -p of the directory part of path. Returns 0 or errno, with the failing directory in
- * dir. */
+/* mkdir -p of the directory part of path, each directory it creates 0700 (the history holds
+ * every log line and the key hashes). Returns 0 or errno, with the failing directory in dir. */
 static int make_parent_dirs(const char *path, char *dir, size_t dirsz)
 {
 	const char *slash = strrchr(path, '/');
@@ -229,7 +231,7 @@ static int make_parent_dirs(const char *path, char *dir, size_t dirsz)
 			char c = *p;
 
 			*p = '\0';
-			if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 				return errno;
 			*p = c;
 			if (c == '\0')
@@ -392,6 +394,23 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 	if (exists && S_ISDIR(sb.st_mode))
 		return elog_err_set(err, ELOG_EIO, "cannot open history '%s': is a directory",
 				    path);
+
+	if (!exists && strcmp(path, ":memory:") != 0) {
+		/* created 0600 before SQLite opens it: SQLite gives -wal and -shm the mode of the
+		 * database file, so the three stay private whatever the umask */
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd < 0 && errno != EEXIST)
+			return elog_err_set(err, ELOG_EIO, "cannot open history '%s': %s", path,
+					    errno_text(errno, ebuf, sizeof(ebuf)));
+		if (fd >= 0) {
+			if (fchmod(fd, 0600) != 0) {
+				/* the mode from open() stands */
+			}
+			close(fd);
+		}
+		exists = 1;
+	}
 
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);

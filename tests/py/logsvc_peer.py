@@ -11,12 +11,18 @@ Usage: /usr/bin/python3 tests/py/logsvc_peer.py COMMAND ARGS...
                                  time, session_id), printed as "<seq> <content>".
   files DIR STEM                 "<n rotated .gz> <n rotated .log> <has .logtmp>"
   hostile ADDR STUBS DIR         hostile session ids stay inside DIR and map to distinct files.
+  many ADDR STUBS PREFIX N       one call with N frames, each of its own session PREFIX<i>.
+  raw ADDR STUBS HEXID...        one call, one frame per HEXID: a session id of any bytes
+                                 (hex), sent as raw protobuf (no UTF-8 check on this side).
+  meta ADDR STUBS SID N DUP      one frame whose metadata holds N keys k0..k<N-1>, each given
+                                 DUP times (values 0..DUP-1, the last DUP-1).
 Exits 1 with a message when a check failed.
 """
 import gzip
 import json
 import os
 import re
+import struct
 import sys
 
 ROT = re.compile(r"^\.(\d{8}T\d{6}\.\d{9}Z)\.(-?\d+)-(-?\d+)\.log(\.gz)?$")
@@ -179,6 +185,81 @@ def cmd_hostile(addr, stubdir, d):
     print("hostile ok: %d ids, %d files" % (len(ids), len(seen)))
 
 
+def cmd_many(addr, stubdir, prefix, n):
+    import grpc
+    pb, pbg = stubs(stubdir)
+
+    def frames():
+        for i in range(n):
+            yield pb.LogFrame(version=1, session_id="%s%d" % (prefix, i), user_id="u",
+                              role="user", content="c-%d" % i)
+    with grpc.insecure_channel(addr) as ch:
+        try:
+            r = pbg.LogServiceStub(ch).WriteLogStream(frames(), timeout=300)
+        except grpc.RpcError as e:
+            return "ERR %s %s" % (e.code().name, e.details())
+    return "ACK %d %s" % (r.frames_received, r.status)
+
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def cmd_raw(addr, stubdir, hexids):
+    import grpc
+    pb, _ = stubs(stubdir)
+
+    def frames():
+        for i, h in enumerate(hexids):
+            sid = bytes.fromhex(h)
+            content = ("raw-%d" % i).encode()
+            yield (b"\x08\x01" + b"\x1a" + varint(len(sid)) + sid +
+                   b"\x3a" + varint(len(content)) + content)
+    with grpc.insecure_channel(addr) as ch:
+        call = ch.stream_unary("/logging.v1.LogService/WriteLogStream",
+                               request_serializer=lambda b: b,
+                               response_deserializer=pb.WriteLogResponse.FromString)
+        try:
+            r = call(frames(), timeout=60)
+        except grpc.RpcError as e:
+            return "ERR %s %s" % (e.code().name, e.details())
+    return "ACK %d %s" % (r.frames_received, r.status)
+
+
+def cmd_meta(addr, stubdir, sid, n, dup):
+    import grpc
+    pb, pbg = stubs(stubdir)
+    f = pb.LogFrame(version=1, session_id=sid, user_id="u", role="user", content="meta")
+    # Struct.fields is a map: repeated keys only exist on the wire, so build them there
+    entries = []
+    for d in range(dup):
+        for i in range(n):
+            entries.append((("k%d" % i).encode(), d))
+    parts = []
+    for k, d in entries:
+        val = b"\x11" + struct.pack("<d", float(d))   # Value.number_value = 2
+        ent = b"\x0a" + varint(len(k)) + k + b"\x12" + varint(len(val)) + val
+        parts.append(b"\x0a" + varint(len(ent)) + ent)
+    body = b"".join(parts)
+    raw = f.SerializeToString() + b"\x42" + varint(len(body)) + body
+    with grpc.insecure_channel(addr) as ch:
+        call = ch.stream_unary("/logging.v1.LogService/WriteLogStream",
+                               request_serializer=lambda b: b,
+                               response_deserializer=pb.WriteLogResponse.FromString)
+        try:
+            r = call(iter([raw]), timeout=120)
+        except grpc.RpcError as e:
+            return "ERR %s %s" % (e.code().name, e.details())
+    return "ACK %d %s" % (r.frames_received, r.status)
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -191,6 +272,12 @@ def main():
         cmd_files(a[1], a[2])
     elif a[0] == "hostile":
         cmd_hostile(a[1], a[2], a[3])
+    elif a[0] == "many":
+        print(cmd_many(a[1], a[2], a[3], int(a[4])))
+    elif a[0] == "raw":
+        print(cmd_raw(a[1], a[2], a[3:]))
+    elif a[0] == "meta":
+        print(cmd_meta(a[1], a[2], a[3], int(a[4]), int(a[5])))
     else:
         fail("unknown command " + a[0])
 

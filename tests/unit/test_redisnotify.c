@@ -23,6 +23,70 @@ static void test_redact(void)
 	redacted("redis://:pw@h:1", "redis://:***@h:1");
 	redacted("redis://user:p@w@h/0", "redis://user:***@h/0");
 	redacted("redis://pw@h", "redis://***@h");
+	/* a raw '/' or '@' in the password is masked too */
+	redacted("redis://:s3cret/PW@h:1/2", "redis://:***@h:1/2");
+	redacted("redis://u:a/b@c@h", "redis://u:***@h");
+	redacted("http://:pw@h", "http://:***@h");
+}
+
+/* Parses url, which must succeed with these parts. */
+static void good_url(const char *url, const char *host, int port, const char *user,
+		     const char *password, long db)
+{
+	struct elog_redis_url u;
+	struct elog_err err;
+
+	elog_err_clear(&err);
+	CHECK_INT(elog_redis_url_parse(&u, url, &err), 0);
+	CHECK_STR(u.host, host);
+	CHECK_INT(u.port, port);
+	if (user)
+		CHECK_STR(u.user, user);
+	else
+		CHECK(u.user == NULL);
+	if (password)
+		CHECK_STR(u.password, password);
+	else
+		CHECK(u.password == NULL);
+	CHECK_INT(u.db, db);
+	elog_redis_url_clear(&u);
+}
+
+static void test_url_userinfo(void)
+{
+	good_url("redis://h", "h", 6379, NULL, NULL, 0);
+	good_url("redis://:pw@h:7/3", "h", 7, NULL, "pw", 3);
+	/* a '/' in the password, raw or percent-encoded */
+	good_url("redis://:s3cret/PW@h:7/2", "h", 7, NULL, "s3cret/PW", 2);
+	good_url("redis://:s3cret%2FPW@h:7/2", "h", 7, NULL, "s3cret/PW", 2);
+	good_url("redis://:a/b/c@h", "h", 6379, NULL, "a/b/c", 0);
+	/* percent-encoding in user and password: ':' '@' '%' */
+	good_url("redis://us%3Aer:p%40w%25x%3a@[::1]:6380/1", "::1", 6380, "us:er", "p@w%x:", 1);
+	good_url("redis://u:p@w@h", "h", 6379, "u", "p@w", 0);
+	good_url("redis://lone%2Fpw@h", "h", 6379, NULL, "lone/pw", 0);
+}
+
+/* A usage error about a URL never shows its password. */
+static void test_url_error_masked(void)
+{
+	static const char *urls[] = { "redis://:s3cretPW@h:99999", "redis://:s3cretPW@h/x",
+				      "redis://:s3cret/PW@", "http://:s3cretPW@h",
+				      "redis://u:s3cretPW@[::1", "redis://s3cretPW@h:1:2" };
+	size_t i;
+
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		struct elog_redis_url u;
+		struct elog_err err;
+
+		elog_err_clear(&err);
+		CHECK_INT(elog_redis_url_parse(&u, urls[i], &err), ELOG_EUSAGE);
+		elog_redis_url_clear(&u);
+		CHECK(strstr(err.msg, "invalid redis URL '") != NULL);
+		CHECK(strstr(err.msg, "***") != NULL);
+		if (strstr(err.msg, "s3cret"))
+			fprintf(stderr, "  password shown: %s\n", err.msg);
+		CHECK(strstr(err.msg, "s3cret") == NULL);
+	}
 }
 
 static void bad_url(const char *url)
@@ -123,5 +187,6 @@ static void test_segment_json(void)
 	elog_buf_release(&b);
 }
 
-UNIT_MAIN({ "redact", test_redact }, { "urls", test_urls }, { "unreachable", test_unreachable },
+UNIT_MAIN({ "redact", test_redact }, { "urls", test_urls }, { "url_userinfo", test_url_userinfo },
+	  { "url_error_masked", test_url_error_masked }, { "unreachable", test_unreachable },
 	  { "segment_json", test_segment_json })

@@ -329,7 +329,223 @@ static void test_idle_release(void)
 	rm_rf(dir);
 }
 
+/* Threads of this process. */
+static int count_threads(void)
+{
+	return count_files("/proc/self/task", "") - 2;   /* "." and ".." */
+}
+
+/* Lines of dir/name (-1 when it cannot be read). */
+static int count_lines(const char *dir, const char *name)
+{
+	char path[4096];
+	FILE *f;
+	int c, n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* 60 sessions held at once, each written: no thread per session, at most max_open files (plus
+ * one per writer) open at any time, the least recently written closed and reopened for
+ * append when written again. */
+static void test_bounded_files(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX";
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl;
+	struct elog_slog_session *s[60];
+	struct elog_slog_stats st;
+	struct elog_err err;
+	uint64_t ticket[60];
+	int64_t seq;
+	char id[32];
+	int i, ok = 1, threads;
+
+	CHECK(mkdtemp(dir) != NULL);
+	o.dir = dir;
+	o.max_open = 4;
+	o.compression = ELOG_SLOG_NONE;
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	threads = count_threads();
+	for (i = 0; i < 60; i++) {
+		snprintf(id, sizeof(id), "b%d", i);
+		if (elog_slog_acquire(sl, id, &s[i], &err) != 0) {
+			CHECK(!"acquire");
+			ok = 0;
+			break;
+		}
+		CHECK_INT(append(s[i], 0, "one", &seq, &ticket[i]), 0);
+	}
+	if (ok) {
+		CHECK_INT(count_threads(), threads);
+		for (i = 0; i < 60; i++)
+			CHECK_INT(elog_slog_sync(s[i], ticket[i], &err), 0);
+		/* written again after its file was closed: appended to the same file */
+		CHECK_INT(append(s[0], 0, "two", &seq, &ticket[0]), 0);
+		CHECK_INT(seq, 2);
+		CHECK_INT(elog_slog_sync(s[0], ticket[0], &err), 0);
+		elog_slog_stats(sl, &st);
+		CHECK_INT(st.sessions, 60);
+		CHECK(st.evictions >= 50);
+		CHECK(st.open_files <= 4);
+		if (st.open_files_peak > 4 + 4)
+			fprintf(stderr, "  open files peaked at %zu\n", st.open_files_peak);
+		CHECK(st.open_files_peak <= 4 + 4);
+		for (i = 0; i < 60; i++)
+			elog_slog_release(s[i]);
+	}
+	elog_slog_close(sl);
+	CHECK_INT(count_lines(dir, "b0.logtmp"), 2);
+	CHECK_INT(count_lines(dir, "b59.logtmp"), 1);
+	CHECK_INT(count_files(dir, ".logtmp"), 60);
+	rm_rf(dir);
+}
+
+/* Past max_sessions a new session is refused with ELOG_EFULL naming the limit while every open
+ * session is held; one that no call holds is closed to make room. */
+static void test_session_limit(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX";
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl;
+	struct elog_slog_session *a, *b, *c = NULL;
+	struct elog_slog_stats st;
+	struct elog_err err;
+	int64_t seq = 0;
+	uint64_t ticket = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	o.dir = dir;
+	o.max_sessions = 2;
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	CHECK_INT(elog_slog_acquire(sl, "l1", &a, &err), 0);
+	CHECK_INT(elog_slog_acquire(sl, "l2", &b, &err), 0);
+	elog_err_clear(&err);
+	CHECK_INT(elog_slog_acquire(sl, "l3", &c, &err), ELOG_EFULL);
+	CHECK(c == NULL);
+	CHECK(strstr(err.msg, "limit of open sessions: 2") != NULL);
+	elog_slog_release(c);
+	/* one already open is still there */
+	CHECK_INT(elog_slog_acquire(sl, "l1", &c, &err), 0);
+	elog_slog_release(c);
+	/* a session no call holds makes room at once (closed, its file kept as it is) */
+	CHECK_INT(append(b, 0, "x", &seq, &ticket), 0);
+	CHECK_INT(elog_slog_sync(b, ticket, &err), 0);
+	elog_slog_release(b);
+	c = NULL;
+	CHECK_INT(elog_slog_acquire(sl, "l3", &c, &err), 0);
+	elog_slog_stats(sl, &st);
+	CHECK_INT(st.sessions, 2);
+	CHECK_INT(count_lines(dir, "l2.logtmp"), 1);
+	CHECK_INT(st.rotations, 0);
+	elog_slog_release(c);
+	/* and it comes back where it was (l3, no longer held, makes room for it) */
+	CHECK_INT(elog_slog_acquire(sl, "l2", &b, &err), 0);
+	CHECK_INT(append(b, 0, "y", &seq, &ticket), 0);
+	CHECK_INT(seq, 2);
+	CHECK_INT(elog_slog_sync(b, ticket, &err), 0);
+	elog_slog_release(b);
+	CHECK_INT(count_lines(dir, "l2.logtmp"), 2);
+	elog_slog_release(a);
+	elog_slog_close(sl);
+	rm_rf(dir);
+}
+
+static int read_file(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t r;
+
+	if (!f)
+		return -1;
+	r = fread(buf, 1, n - 1, f);
+	buf[r] = '\0';
+	fclose(f);
+	return (int)r;
+}
+
+/* A symbolic link planted in the log directory is never followed: the session's open fails
+ * with a clear error and the link's target is untouched. */
+static void test_symlink_refused(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX", out[] = "/tmp/elog-slog-out-XXXXXX";
+	char path[4096], target[4096], buf[256];
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl;
+	struct elog_slog_session *s;
+	struct elog_err err;
+	int64_t seq = 0;
+	uint64_t ticket = 0;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(mkdtemp(out) != NULL);
+	snprintf(target, sizeof(target), "%s/victim", out);
+	f = fopen(target, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("precious\n", f);
+		fclose(f);
+	}
+	/* planted before the session is opened: its current file is a link */
+	snprintf(path, sizeof(path), "%s/L.logtmp", dir);
+	CHECK_INT(symlink(target, path), 0);
+	o.dir = dir;
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	elog_err_clear(&err);
+	CHECK_INT(elog_slog_acquire(sl, "L", &s, &err), ELOG_EIO);
+	CHECK(strstr(err.msg, "symbolic link") != NULL);
+	/* planted after the session was opened, before it writes */
+	CHECK_INT(elog_slog_acquire(sl, "M", &s, &err), 0);
+	snprintf(path, sizeof(path), "%s/M.logtmp", dir);
+	CHECK_INT(symlink(target, path), 0);
+	CHECK_INT(append(s, 0, "x", &seq, &ticket), 0);
+	elog_err_clear(&err);
+	CHECK_INT(elog_slog_sync(s, ticket, &err), ELOG_EIO);
+	CHECK(strstr(err.msg, "M.logtmp") != NULL);
+	CHECK(strstr(err.msg, "symbolic link") != NULL);
+	elog_slog_release(s);
+	elog_slog_close(sl);
+	CHECK_INT(read_file(target, buf, sizeof(buf)), 9);
+	CHECK_STR(buf, "precious\n");
+	rm_rf(dir);
+	rm_rf(out);
+}
+
+/* A log directory writable by others is refused, naming it. */
+static void test_dir_mode(void)
+{
+	char dir[] = "/tmp/elog-slog-XXXXXX";
+	struct elog_slog_opts o = { 0 };
+	struct elog_sessionlog *sl = NULL;
+	struct elog_err err;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_INT(chmod(dir, 0777), 0);
+	o.dir = dir;
+	elog_err_clear(&err);
+	CHECK_INT(elog_slog_open(&sl, &o, &err), ELOG_EUSAGE);
+	CHECK(sl == NULL);
+	CHECK(strstr(err.msg, dir) != NULL);
+	CHECK(strstr(err.msg, "writable by others") != NULL);
+	CHECK_INT(chmod(dir, 0770), 0);
+	CHECK_INT(elog_slog_open(&sl, &o, &err), ELOG_EUSAGE);
+	CHECK_INT(chmod(dir, 0700), 0);
+	CHECK_INT(elog_slog_open(&sl, &o, &err), 0);
+	elog_slog_close(sl);
+	rm_rf(dir);
+}
+
 UNIT_MAIN({ "counter_from_rotated_names", test_counter_from_rotated_names },
 	  { "file_name", test_file_name }, { "file_name_long", test_file_name_long },
 	  { "rotated_name", test_rotated_name }, { "roundtrip", test_roundtrip },
-	  { "queue_full", test_queue_full }, { "idle_release", test_idle_release })
+	  { "queue_full", test_queue_full }, { "idle_release", test_idle_release },
+	  { "bounded_files", test_bounded_files }, { "session_limit", test_session_limit },
+	  { "symlink_refused", test_symlink_refused }, { "dir_mode", test_dir_mode })
