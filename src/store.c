@@ -761,7 +761,7 @@ static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *msg = (const char *)sqlite3_column_text(st, 1);
 
-			if (regexec(&f->regex, msg ? msg : "", 0, NULL, 0) != 0)
+			if (!elog_filter_match_msg(f, msg))
 				continue;
 			if (++found == limit) {
 				*bound = sqlite3_column_int64(st, 0);
@@ -810,7 +810,7 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	memset(&r, 0, sizeof(r));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.msg = col_text(st, COL_MSG);
-		if (f->has_regex && regexec(&f->regex, r.msg, 0, NULL, 0) != 0)
+		if (!elog_filter_match_msg(f, r.msg))
 			continue;
 		r.id = sqlite3_column_int64(st, COL_ID);
 		r.ts_ns = sqlite3_column_int64(st, COL_TS);
