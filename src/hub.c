@@ -418,8 +418,8 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	h->path = xstrdup(db_path);
 	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
 	h->max_batch = o && o->max_batch_records ? o->max_batch_records : 16384;
-	h->live_max_records = o && o->live_records ? o->live_records : 32768;
-	h->live_max_bytes = o && o->live_bytes ? o->live_bytes : (32u << 20);
+	h->live_max_records = o && o->live_records ? o->live_records : 16384;
+	h->live_max_bytes = o && o->live_bytes ? o->live_bytes : (16u << 20);
 	h->pub = xcalloc(PUB_SLOTS, sizeof(*h->pub));
 	h->pub_head = h->pub_next = 1;
 	h->wal_cap = o && o->wal_cap_frames > 0 ? o->wal_cap_frames : CKPT_WAL_CAP;

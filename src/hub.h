@@ -42,8 +42,8 @@ struct elog_ingest {
 struct elog_hub_opts {
 	size_t max_queued_records;  /* submit blocks beyond this (backpressure); 0: 262144 */
 	size_t max_batch_records;   /* records per transaction; 0: 16384 */
-	size_t live_records;        /* records the shared live list keeps; 0: 32768 */
-	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 32 MiB */
+	size_t live_records;        /* records the shared live list keeps; 0: 16384 */
+	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */
 	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
 				     * hub.c); 0: 32768 (128 MiB) */
 };
