@@ -792,6 +792,9 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	int64_t bound = 0;
 	int in_txn = 0, ret = 0, rc;
 
+	/* No id is above the largest one (and after_id + 1 below would overflow). */
+	if (f->after_id == INT64_MAX)
+		return 0;
 	if (f->limit) {
 		/* Two statements (bound, then rows) must see one snapshot. */
 		if (sqlite3_get_autocommit(s->db)) {

@@ -895,6 +895,37 @@ static void test_query_plan(void)
 	tmp_cleanup();
 }
 
+/* Issue #14 (15): after_id at the top of the range. after_id + 1 overflowed at INT64_MAX
+ * (UBSan stops there; without it the bound wrapped to INT64_MIN and the whole history came
+ * back). Nothing is above the largest id. */
+static void test_query_after_id_max(void)
+{
+	struct elog_store *s;
+	struct elog_filter f;
+	struct collect c;
+
+	tmp_setup();
+	s = fixture();
+	if (!s) { tmp_cleanup(); return; }
+	elog_filter_init(&f);
+	f.after_id = INT64_MAX;
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	f.limit = 3;
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	CHECK_INT(elog_filter_set_pattern(&f, "e", NULL), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	f.after_id = INT64_MAX - 1;
+	f.limit = 0;
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	elog_filter_clear(&f);
+	elog_store_close(s);
+	tmp_cleanup();
+}
+
 UNIT_MAIN(
 	{ "schema_created", test_schema_created },
 	{ "reopen_keeps_data", test_reopen_keeps_data },
@@ -911,5 +942,6 @@ UNIT_MAIN(
 	{ "readonly_missing", test_readonly_missing },
 	{ "disk_full", test_disk_full },
 	{ "components_list", test_components_list },
-	{ "query_plan", test_query_plan }
+	{ "query_plan", test_query_plan },
+	{ "query_after_id_max", test_query_after_id_max }
 )
