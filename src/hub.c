@@ -28,7 +28,7 @@
 #define PUB_CHUNK_RECORDS 1024
 #define PUB_CHUNK_BYTES (1u << 20)
 #define PUB_SLOTS 8192              /* chunks in the list at most (ring of pointers) */
-#define OUT_BYTES (1u << 20)        /* elog_follower_next returns once it copied this much */
+#define OUT_BYTES (256u << 10)      /* elog_follower_next returns once it copied this much */
 
 struct pub_chunk {
 	uint64_t seq;

@@ -27,7 +27,10 @@ def main():
     import elog_pb2 as pb
     import elog_pb2_grpc as pbg
 
-    ch = grpc.insecure_channel(addr)
+    # idle followers: no BDP probing, so each stream's window stays at 64 KiB and serve sees
+    # a reader that stopped reading soon after
+    opts = [("grpc.http2.bdp_probe", 0)] if mode in ("idle", "unread") else []
+    ch = grpc.insecure_channel(addr, options=opts)
     grpc.channel_ready_future(ch).result(timeout=10)
     hub = pbg.HubStub(ch)
 
