@@ -200,9 +200,9 @@ const struct command cmd_logs = {
 		"between the two; output is flushed as records arrive even into a pipe. If the "
 		"server goes away, elog says so on standard error, reconnects, and resumes after the "
 		"last record it printed. A follower that falls behind (a slow terminal, a paused "
-		"pager) never slows the senders: the server queues a bounded number of records for "
-		"it, and sends what did not fit from the history once it reads again, so it still "
-		"gets every record, once and in order. Only if the history cannot be read is it "
+		"pager) never slows the senders: the server keeps a bounded list of recent records "
+		"that all followers share, and sends what left it from the history once the "
+		"follower reads again, so it still gets every record, once and in order. Only if the history cannot be read is it "
 		"told how many records it missed.\n"
 		"Levels: a list (error,warn), a minimum (warn+ or >=warn) or a maximum (<=debug). "
 		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb.",
