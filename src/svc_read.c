@@ -136,9 +136,10 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 					status = RPC_CANCELLED;
 				elog_record_clear(&batch[i]);
 			}
-			/* The hub dropped records for this follower after those (its queue was
-			 * full): they are committed, so send them from the history. Only when the
-			 * history cannot be read is the follower told what it missed. */
+			/* This follower fell behind the hub's live list after those records: the
+			 * range (every committed id in it) is in the history, so send what of it
+			 * matches from there. Only when the history cannot be read is the follower
+			 * told what it missed. */
 			if (status == RPC_OK && missed) {
 				int b = backfill(svc, call, f, mfrom, mto, sink);
 
@@ -149,8 +150,8 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			}
 			if (status == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
 				status = RPC_CANCELLED;
-			/* Wait for the message to leave before taking more: the queue that bounds a
-			 * slow follower is the hub's, not gRPC's. */
+			/* Wait for the message to leave before taking more: what bounds a slow
+			 * follower is the hub's shared live list, not gRPC's queue. */
 			if (status == RPC_OK && rpc_call_wait_sendable(call, LIVE_PAGES_QUEUED, 0) != 0)
 				status = RPC_CANCELLED;
 			if (status != RPC_OK)

@@ -41,5 +41,23 @@ c=$(ckpt); r=${c#*|}
 [ "${r%|*}" -lt 1000 ] || fail "the WAL did not start over: $c"
 say "after one more commit the WAL started over: $c"
 kill -0 "$SERVE_PID" || fail "serve died"
+
+say "history read page by page is complete and in order; -n N across pages gives the last N"
+check_ids() {   # FILE COUNT LAST: COUNT records, ids strictly ascending, the last msg ends LAST
+	$PY - "$@" <<'PYEOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ids = [r["id"] for r in recs]
+assert len(recs) == int(sys.argv[2]), "%d records, expected %s" % (len(recs), sys.argv[2])
+assert all(a < b for a, b in zip(ids, ids[1:])), "ids not strictly ascending"
+assert recs[-1]["msg"].endswith(" " + sys.argv[3]), recs[-1]["msg"]
+PYEOF
+}
+elog logs --json -c hist >"$T/all.json" || fail "logs of the whole history"
+check_ids "$T/all.json" 200000 200000 || fail "the whole history through pages"
+elog logs --json -c later -n 5000 >"$T/last.json" || fail "logs -n 5000"
+check_ids "$T/last.json" 5000 100000 || fail "the last 5000 through pages"
+elog logs --json -n 4097 --grep '^later line' >"$T/grep.json" || fail "logs -n 4097 --grep"
+check_ids "$T/grep.json" 4097 100000 || fail "the last 4097 matching a pattern through pages"
 stop_serve
 echo "t9522: ok"
