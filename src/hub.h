@@ -9,9 +9,10 @@
  * filter. Each follower matches on its own thread (elog_follower_next) from its own position
  * in the list; one that falls so far behind that its position left the list is told the id
  * range it missed (it reads it from the history). So no follower slows ingest, and memory for
- * followers is the list plus, per follower inside elog_follower_next, one chunk (at most 1024
- * records, about 1 MiB) and what it copies out (at most `max` records, about 1 MiB): it does
- * not grow with ingest, whatever the followers' number or speed.
+ * followers is the list plus, per follower inside elog_follower_next, a reference to one
+ * shared chunk (at most 1024 records, about 1 MiB, freed by the last reader once it left the
+ * list) and what it copies out (at most `max` records, about 256 KiB): it does not grow with
+ * ingest, whatever the followers' number or speed.
  */
 #ifndef ELOG_HUB_H
 #define ELOG_HUB_H
@@ -74,7 +75,7 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 
 /*
  * Waits up to timeout_ns for live records, and matches them against the follower's filter on
- * the caller's thread. Copies up to max matching records (about 1 MiB at most) into out
+ * the caller's thread. Copies up to max matching records (about 256 KiB at most) into out
  * (caller frees each with elog_record_clear) and sets *n. When the follower fell so far behind
  * that the records after its position left the shared list, *missed counts the committed
  * records it did not see (matching or not) and *missed_from..*missed_to is their id range
