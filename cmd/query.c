@@ -19,8 +19,10 @@ int query_filter(const struct command *cmd, struct query_opts *q, struct elog_fi
 	struct elog_err err;
 	size_t i;
 
+	elog_err_clear(&err);
 	for (i = 0; i < q->components.n; i++)
-		elog_filter_add_components(f, q->components.items[i]);
+		if (elog_filter_add_components(f, q->components.items[i], &err))
+			return cli_usage_error(cmd, "%s", err.msg);
 	if (q->levels && cli_parse_levels(cmd, q->levels, &f->level_mask))
 		return EXIT_USAGE;
 	if (q->since && cli_parse_time(cmd, "since", q->since, &f->since_ns))

@@ -24,14 +24,16 @@ struct query_opts {
 /* The filter options, each pointing into q; every command that reads has these. */
 #define QUERY_OPTIONS(q) \
 	{ 'c', "component", OPT_LIST, &(q).components, "COMP", \
-	  "only these components (comma-separated or repeated)", "component", NULL }, \
+	  "only these components (comma-separated or repeated; at most 1024)", "component", NULL }, \
 	{ 'l', "level", OPT_STRING, &(q).levels, "LEVELS", \
 	  "only these levels: a list (error,warn) or a minimum (warn+)", "level", NULL }, \
 	{ 0, "since", OPT_STRING, &(q).since, "TIME", \
 	  "records at or after TIME (RFC3339, '2024-01-20 10:00:00', 30s, 5m ago, today, @epoch)", NULL, NULL }, \
 	{ 0, "until", OPT_STRING, &(q).until, "TIME", "records at or before TIME", NULL, NULL }, \
 	{ 'g', "grep", OPT_STRING, &(q).grep, "RE", \
-	  "only records whose message matches the extended regular expression RE", NULL, NULL }, \
+	  "only records whose message matches RE, a Perl-compatible regular expression (PCRE2, " \
+	  "UTF-8, at most 512 bytes); a record on which RE exceeds its match limit (100000 " \
+	  "steps) does not match", NULL, NULL }, \
 	{ 'n', "lines", OPT_INT, &(q).last_n, "N", "only the last N matching records", NULL, NULL }, \
 	{ 0, "db", OPT_STRING, &(q).db, "PATH", "read the history file PATH directly, without a server", "file", NULL }
 

@@ -1,5 +1,5 @@
 /*
- * hub.c — group-commit writer and bounded follower queues (see hub.h).
+ * hub.c — group-commit writer and the live list followers read (see hub.h).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,19 +13,39 @@
 #include "err.h"
 #include "util.h"
 
-struct fol_slot {
-	struct elog_record rec;
-	size_t bytes;
+/*
+ * Live fan-out. The writer never runs a follower's filter: after each commit it copies the
+ * committed records once into immutable chunks (at most PUB_CHUNK_RECORDS records and about
+ * PUB_CHUNK_BYTES each) and appends them to one shared list, numbered by a global sequence.
+ * The list is bounded by live_records and live_bytes: past them the oldest chunks leave it
+ * (freed once no follower is scanning them). Each follower keeps its own position (sequence,
+ * record) and, on its own thread, takes the lock only to find and reference its next chunk,
+ * matches outside the lock and copies out what matches. A follower whose position left the
+ * list is told the id range it missed (every committed id in it), which the reader fills from
+ * the history. What serve holds for followers is the list plus, for each follower inside
+ * elog_follower_next, one chunk and what it copies out: it does not grow with ingest.
+ */
+#define PUB_CHUNK_RECORDS 1024
+#define PUB_CHUNK_BYTES (1u << 20)
+#define PUB_SLOTS 8192              /* chunks in the list at most (ring of pointers) */
+#define OUT_BYTES (256u << 10)      /* elog_follower_next returns once it copied this much */
+
+struct pub_chunk {
+	uint64_t seq;
+	int refs;                   /* under mu: the list's, plus one per follower scanning it */
+	uint64_t first_index;       /* records published before it (all chunks, ever) */
+	size_t n, bytes;
+	struct elog_record *recs;   /* n records, ids > 0, strings in the same allocation */
+	struct pub_chunk *next;     /* writer's: chunks built, not yet published; or to free */
 };
 
 struct elog_follower {
 	struct elog_hub *hub;
-	struct elog_filter filter;
-	struct fol_slot *ring;      /* capacity hub->fol_cap */
-	size_t head, count, bytes;
-	uint64_t missed;
-	int64_t missed_from, missed_to;
-	pthread_cond_t cv;
+	struct elog_filter filter;  /* used on the follower's thread only */
+	uint64_t seq;               /* chunk it reads next */
+	size_t pos;                 /* record in that chunk it examines next */
+	int64_t seen_id;            /* last id it examined (matching or not) */
+	uint64_t seen_index;        /* records examined, counted as first_index does */
 	struct elog_follower *prev, *next;
 };
 
@@ -42,7 +62,12 @@ struct elog_hub {
 	int followers_stopped;
 	struct elog_follower *followers;
 	size_t nfollowers;
-	size_t max_queued, max_batch, fol_cap, fol_bytes;
+	size_t max_queued, max_batch, live_max_records, live_max_bytes;
+	/* the published list (under mu): sequences [pub_head, pub_next) in pub[seq % PUB_SLOTS] */
+	struct pub_chunk **pub;
+	uint64_t pub_head, pub_next, pub_index;
+	size_t pub_records, pub_bytes;
+	pthread_cond_t cv_pub;       /* followers wait for the next chunk */
 	struct elog_record *batch;   /* writer's scratch: shallow copies */
 	size_t batch_cap;
 	struct elog_hub_stats stats;
@@ -173,43 +198,127 @@ static void record_copy(struct elog_record *dst, const struct elog_record *src)
 	dst->dedupe_key = xstrdup("");
 }
 
-/* With h->mu held: copies committed records to every matching follower. */
-static void fan_out_locked(struct elog_hub *h, const struct elog_record *recs, size_t n)
+static char *put_str(char **p, const char *s)
 {
-	struct elog_follower *f;
-	size_t i;
+	size_t n = strlen(s) + 1;
+	char *d = *p;
 
-	for (f = h->followers; f; f = f->next) {
-		int woke = 0;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
 
-		for (i = 0; i < n; i++) {
-			const struct elog_record *r = &recs[i];
-			size_t sz;
-			struct fol_slot *slot;
+/* One chunk of recs[0..n) (every id > 0), in one allocation. */
+static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, size_t bytes)
+{
+	size_t strs = 0, i;
+	struct pub_chunk *c;
+	char *p;
 
-			if (r->id <= 0 || !elog_filter_match(&f->filter, r))
-				continue;
-			sz = record_bytes(r);
-			/* Once it misses one it misses all until it reads: the gap is one id range,
-			 * after everything in its queue, which the reader can fill from the history. */
-			if (f->missed || f->count >= h->fol_cap || f->bytes + sz > h->fol_bytes) {
-				if (f->missed == 0)
-					f->missed_from = r->id;
-				f->missed++;
-				f->missed_to = r->id;
-				h->stats.dropped_for_followers++;
-				woke = 1;
-				continue;
-			}
-			slot = &f->ring[(f->head + f->count) % h->fol_cap];
-			record_copy(&slot->rec, r);
-			slot->bytes = sz;
-			f->count++;
-			f->bytes += sz;
-			woke = 1;
+	for (i = 0; i < n; i++)
+		strs += strlen(recs[i].component) + strlen(recs[i].msg) + strlen(recs[i].fields) +
+			strlen(recs[i].source) + 5;
+	c = xcalloc(1, sizeof(*c) + n * sizeof(*c->recs) + strs);
+	c->recs = (struct elog_record *)(c + 1);
+	c->n = n;
+	c->bytes = bytes;
+	p = (char *)(c->recs + n);
+	for (i = 0; i < n; i++) {
+		struct elog_record *d = &c->recs[i];
+
+		d->id = recs[i].id;
+		d->ts_ns = recs[i].ts_ns;
+		d->arrival_ns = recs[i].arrival_ns;
+		d->level = recs[i].level;
+		d->component = put_str(&p, recs[i].component);
+		d->msg = put_str(&p, recs[i].msg);
+		d->fields = put_str(&p, recs[i].fields);
+		d->source = put_str(&p, recs[i].source);
+		d->dedupe_key = put_str(&p, "");
+	}
+	return c;
+}
+
+/* The committed records of recs[0..n) as a list of chunks (NULL when none was stored). */
+static struct pub_chunk *chunks_build(const struct elog_record *recs, size_t n)
+{
+	struct pub_chunk *first = NULL, **tail = &first;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i, cnt = 0, bytes = 0;
+		const struct elog_record *start;
+
+		while (j < n && recs[j].id <= 0)
+			j++;
+		if (j == n)
+			break;
+		start = &recs[j];
+		/* a run of stored records (duplicates, id 0, end a chunk) */
+		while (j < n && recs[j].id > 0 && cnt < PUB_CHUNK_RECORDS &&
+		       (cnt == 0 || bytes < PUB_CHUNK_BYTES)) {
+			bytes += record_bytes(&recs[j]);
+			cnt++;
+			j++;
 		}
-		if (woke)
-			pthread_cond_signal(&f->cv);
+		*tail = chunk_make(start, cnt, bytes);
+		tail = &(*tail)->next;
+		i = j;
+	}
+	return first;
+}
+
+/* With h->mu held: takes the oldest chunk off the list; returns it when nobody else holds it
+ * (the caller frees it after unlocking), else NULL (its last reader frees it). */
+static struct pub_chunk *pub_drop_head_locked(struct elog_hub *h)
+{
+	struct pub_chunk *c = h->pub[h->pub_head % PUB_SLOTS];
+
+	h->pub[h->pub_head % PUB_SLOTS] = NULL;
+	h->pub_head++;
+	h->pub_records -= c->n;
+	h->pub_bytes -= c->bytes;
+	c->next = NULL;
+	return --c->refs == 0 ? c : NULL;
+}
+
+/* With h->mu held: appends the chunks to the list, trims it to its bounds (the newest chunk
+ * always stays) and wakes the followers. Chunks to free are put on *to_free. */
+static void publish_locked(struct elog_hub *h, struct pub_chunk *chunks, struct pub_chunk **to_free)
+{
+	struct pub_chunk *c, *next, *d;
+
+	for (c = chunks; c; c = next) {
+		next = c->next;
+		c->next = NULL;
+		if (h->pub_next - h->pub_head == PUB_SLOTS && (d = pub_drop_head_locked(h))) {
+			d->next = *to_free;
+			*to_free = d;
+		}
+		c->seq = h->pub_next++;
+		c->refs = 1;
+		c->first_index = h->pub_index;
+		h->pub_index += c->n;
+		h->pub[c->seq % PUB_SLOTS] = c;
+		h->pub_records += c->n;
+		h->pub_bytes += c->bytes;
+		while (h->pub_next - h->pub_head > 1 &&
+		       (h->pub_records > h->live_max_records || h->pub_bytes > h->live_max_bytes))
+			if ((d = pub_drop_head_locked(h))) {
+				d->next = *to_free;
+				*to_free = d;
+			}
+	}
+	pthread_cond_broadcast(&h->cv_pub);
+}
+
+static void chunks_free(struct pub_chunk *c)
+{
+	while (c) {
+		struct pub_chunk *next = c->next;
+
+		free(c);
+		c = next;
 	}
 }
 
@@ -219,9 +328,10 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		struct elog_ingest *take, *in, *last;
+		struct pub_chunk *chunks = NULL, *to_free = NULL;
 		size_t nrec = 0, off, stored;
 		struct elog_err err;
-		int rc;
+		int rc, publish;
 
 		pthread_mutex_lock(&h->mu);
 		while (!h->q_head && !h->closing)
@@ -244,6 +354,7 @@ static void *writer_main(void *arg)
 			h->q_tail = NULL;
 		last->next = NULL;
 		h->q_records -= nrec;
+		publish = h->nfollowers > 0;
 		pthread_cond_broadcast(&h->cv_space);
 		pthread_mutex_unlock(&h->mu);
 
@@ -273,6 +384,9 @@ static void *writer_main(void *arg)
 			}
 			off += in->n;
 		}
+		/* The copy for followers is made outside the lock, once, whatever their number. */
+		if (rc == 0 && publish)
+			chunks = chunks_build(h->batch, nrec);
 		pthread_mutex_lock(&h->mu);
 		if (rc == 0) {
 			h->stats.committed += stored;
@@ -282,10 +396,16 @@ static void *writer_main(void *arg)
 					h->last_id = h->batch[i - 1].id;
 					break;
 				}
-			if (h->followers)
-				fan_out_locked(h, h->batch, nrec);
+			/* a follower that registered meanwhile (rare) needs them too */
+			if (!publish && h->nfollowers > 0)
+				chunks = chunks_build(h->batch, nrec);
+			if (h->nfollowers > 0 && chunks)
+				publish_locked(h, chunks, &to_free);
+			else
+				to_free = chunks;
 		}
 		pthread_mutex_unlock(&h->mu);
+		chunks_free(to_free);
 		for (in = take; in;) {
 			struct elog_ingest *next = in->next;
 
@@ -317,13 +437,16 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	h->path = xstrdup(db_path);
 	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
 	h->max_batch = o && o->max_batch_records ? o->max_batch_records : 16384;
-	h->fol_cap = o && o->follower_queue ? o->follower_queue : 8192;
-	h->fol_bytes = o && o->follower_bytes ? o->follower_bytes : (8u << 20);
+	h->live_max_records = o && o->live_records ? o->live_records : 16384;
+	h->live_max_bytes = o && o->live_bytes ? o->live_bytes : (16u << 20);
+	h->pub = xcalloc(PUB_SLOTS, sizeof(*h->pub));
+	h->pub_head = h->pub_next = 1;
 	h->wal_cap = o && o->wal_cap_frames > 0 ? o->wal_cap_frames : CKPT_WAL_CAP;
 	h->ckpt_step = h->wal_cap / 4 < CKPT_STEP ? (h->wal_cap + 3) / 4 : CKPT_STEP;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv_work, NULL);
 	pthread_cond_init(&h->cv_space, NULL);
+	pthread_cond_init(&h->cv_pub, NULL);
 	pthread_mutex_init(&h->ckpt_mu, NULL);
 	pthread_cond_init(&h->ckpt_cv, NULL);
 	pthread_cond_init(&h->ckpt_idle_cv, NULL);
@@ -335,6 +458,7 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	}
 	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
 		elog_store_close(h->store);
+		free(h->pub);
 		free(h->path);
 		free(h);
 		return elog_err_set(err, ELOG_EFAIL, "cannot start the writer thread");
@@ -345,12 +469,9 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 
 void elog_hub_stop_followers(struct elog_hub *h)
 {
-	struct elog_follower *f;
-
 	pthread_mutex_lock(&h->mu);
 	h->followers_stopped = 1;
-	for (f = h->followers; f; f = f->next)
-		pthread_cond_broadcast(&f->cv);
+	pthread_cond_broadcast(&h->cv_pub);
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -378,6 +499,10 @@ void elog_hub_close(struct elog_hub *h)
 	pthread_cond_destroy(&h->ckpt_idle_cv);
 	/* Followers still registered belong to handlers that are gone by now (serve shuts the
 	 * server down first); nothing to free here beyond the hub's own state. */
+	while (h->pub_head < h->pub_next)
+		chunks_free(pub_drop_head_locked(h));
+	free(h->pub);
+	pthread_cond_destroy(&h->cv_pub);
 	elog_store_close(h->store);
 	free(h->batch);
 	free(h->path);
@@ -483,35 +608,22 @@ int elog_hub_submit_wait(struct elog_hub *h, struct elog_record *recs, size_t n,
 	return rc;
 }
 
-static void filter_copy(struct elog_filter *dst, const struct elog_filter *src)
-{
-	size_t i;
-
-	elog_filter_init(dst);
-	for (i = 0; i < src->ncomponents; i++)
-		elog_filter_add_components(dst, src->components[i]);
-	dst->level_mask = src->level_mask;
-	dst->since_ns = src->since_ns;
-	dst->until_ns = src->until_ns;
-	dst->after_id = src->after_id;
-	if (src->pattern)
-		elog_filter_set_pattern(dst, src->pattern, NULL);
-}
-
 struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filter *f,
 				      int64_t *live_after)
 {
 	struct elog_follower *fol = xcalloc(1, sizeof(*fol));
 
 	fol->hub = h;
-	filter_copy(&fol->filter, f);
+	elog_filter_copy(&fol->filter, f);
 	fol->filter.after_id = 0;
-	fol->ring = xcalloc(h->fol_cap, sizeof(*fol->ring));
-	pthread_cond_init(&fol->cv, NULL);
-	/* last_id and fan-out change together under h->mu: every record with a larger id is
-	 * committed later and reaches this follower. */
+	fol->filter.limit = 0;
+	/* last_id and publishing change together under h->mu: every record with a larger id is
+	 * committed later and published at or after pub_next. */
 	pthread_mutex_lock(&h->mu);
 	*live_after = h->last_id;
+	fol->seen_id = h->last_id;
+	fol->seq = h->pub_next;
+	fol->seen_index = h->pub_index;
 	fol->next = h->followers;
 	if (h->followers)
 		h->followers->prev = fol;
@@ -532,52 +644,101 @@ static void deadline_after_ns(struct timespec *ts, int64_t ns)
 	}
 }
 
+static int deadline_passed(const struct timespec *ts)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
 int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
 		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
 		       int64_t timeout_ns)
 {
 	struct elog_hub *h = f->hub;
 	struct timespec ts;
-	size_t k = 0;
+	size_t k = 0, out_bytes = 0;
+	int timed_out = 0;
 
 	*n = 0;
 	*missed = 0;
 	deadline_after_ns(&ts, timeout_ns);
 	pthread_mutex_lock(&h->mu);
-	while (f->count == 0 && f->missed == 0 && !h->followers_stopped) {
-		if (pthread_cond_timedwait(&f->cv, &h->mu, &ts) == ETIMEDOUT)
+	while (!h->followers_stopped) {
+		struct pub_chunk *c;
+		size_t scanned = 0;
+
+		if (f->seq < h->pub_head) {
+			/* Its position left the list: every committed id from the last one it
+			 * examined to the oldest still published is for the history to send, after
+			 * what it returns now (all of which has lower ids). */
+			c = h->pub[h->pub_head % PUB_SLOTS];
+			*missed = c->first_index - f->seen_index;
+			*missed_from = f->seen_id + 1;
+			*missed_to = c->recs[0].id - 1;
+			h->stats.dropped_for_followers += *missed;
+			f->seq = c->seq;
+			f->pos = 0;
+			f->seen_id = *missed_to;
+			f->seen_index = c->first_index;
+			if (*missed)
+				break;
+			continue;
+		}
+		if (f->seq == h->pub_next) {
+			if (k > 0 || timed_out)
+				break;
+			if (pthread_cond_timedwait(&h->cv_pub, &h->mu, &ts) == ETIMEDOUT)
+				timed_out = 1;
+			continue;
+		}
+		/* Match outside the lock: the chunk is immutable and our reference keeps it. */
+		c = h->pub[f->seq % PUB_SLOTS];
+		c->refs++;
+		pthread_mutex_unlock(&h->mu);
+		while (f->pos < c->n && k < max && out_bytes < OUT_BYTES) {
+			const struct elog_record *r = &c->recs[f->pos++];
+
+			f->seen_id = r->id;
+			f->seen_index++;
+			if (elog_filter_match(&f->filter, r)) {
+				record_copy(&out[k++], r);
+				out_bytes += record_bytes(r);
+			}
+			if (++scanned % 256 == 0 && deadline_passed(&ts)) {
+				timed_out = 1;
+				break;
+			}
+		}
+		pthread_mutex_lock(&h->mu);
+		if (f->pos == c->n) {
+			f->seq++;
+			f->pos = 0;
+		}
+		if (--c->refs == 0) {       /* it left the list while we read it */
+			pthread_mutex_unlock(&h->mu);
+			free(c);
+			pthread_mutex_lock(&h->mu);
+		}
+		if (k == max || out_bytes >= OUT_BYTES || timed_out)
 			break;
 	}
-	if (f->count == 0 && f->missed == 0) {
+	if (k == 0 && *missed == 0) {
 		int stopped = h->followers_stopped;
 
 		pthread_mutex_unlock(&h->mu);
 		return stopped ? -1 : 0;
 	}
-	while (k < max && f->count > 0) {
-		struct fol_slot *slot = &f->ring[f->head];
-
-		out[k++] = slot->rec;
-		f->bytes -= slot->bytes;
-		f->head = (f->head + 1) % h->fol_cap;
-		f->count--;
-	}
-	/* The gap comes after everything queued before it (fan_out_locked): report it with the
-	 * last of those, so the reader can fill it in order. */
-	if (f->missed && f->count == 0) {
-		*missed = f->missed;
-		*missed_from = f->missed_from;
-		*missed_to = f->missed_to;
-		f->missed = 0;
-	}
-	*n = k;
 	pthread_mutex_unlock(&h->mu);
+	*n = k;
 	return 1;
 }
 
 void elog_follower_close(struct elog_follower *f)
 {
 	struct elog_hub *h;
+	struct pub_chunk *to_free = NULL, *d;
 
 	if (!f)
 		return;
@@ -590,15 +751,16 @@ void elog_follower_close(struct elog_follower *f)
 	if (f->next)
 		f->next->prev = f->prev;
 	h->nfollowers--;
+	/* With nobody following, the list only holds memory: let it go. */
+	if (h->nfollowers == 0)
+		while (h->pub_head < h->pub_next)
+			if ((d = pub_drop_head_locked(h))) {
+				d->next = to_free;
+				to_free = d;
+			}
 	pthread_mutex_unlock(&h->mu);
-	while (f->count > 0) {
-		elog_record_clear(&f->ring[f->head].rec);
-		f->head = (f->head + 1) % h->fol_cap;
-		f->count--;
-	}
-	free(f->ring);
+	chunks_free(to_free);
 	elog_filter_clear(&f->filter);
-	pthread_cond_destroy(&f->cv);
 	free(f);
 }
 
@@ -607,5 +769,7 @@ void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)
 	pthread_mutex_lock(&h->mu);
 	*out = h->stats;
 	out->followers = h->nfollowers;
+	out->live_records = h->pub_records;
+	out->live_bytes = h->pub_bytes;
 	pthread_mutex_unlock(&h->mu);
 }

@@ -4,10 +4,15 @@
  * One writer thread owns the history's write connection and commits everything submitted to
  * it in batched transactions (group commit). A submission's done callback runs on the writer
  * thread after its transaction committed (or failed): that is the only point at which a
- * sender may be acknowledged. Committed records are then copied to every follower whose
- * filter matches, into the follower's bounded queue; a follower that is full loses records
- * and is told how many (it can read them from history), so no follower slows ingest or grows
- * memory without bound.
+ * sender may be acknowledged. Committed records are then published once, into one shared list
+ * bounded in records and bytes (live_records, live_bytes); the writer never runs a follower's
+ * filter. Each follower matches on its own thread (elog_follower_next) from its own position
+ * in the list; one that falls so far behind that its position left the list is told the id
+ * range it missed (it reads it from the history). So no follower slows ingest, and memory for
+ * followers is the list plus, per follower inside elog_follower_next, a reference to one
+ * shared chunk (at most 1024 records, about 1 MiB, freed by the last reader once it left the
+ * list) and what it copies out (at most `max` records, about 256 KiB): it does not grow with
+ * ingest, whatever the followers' number or speed.
  */
 #ifndef ELOG_HUB_H
 #define ELOG_HUB_H
@@ -38,8 +43,8 @@ struct elog_ingest {
 struct elog_hub_opts {
 	size_t max_queued_records;  /* submit blocks beyond this (backpressure); 0: 262144 */
 	size_t max_batch_records;   /* records per transaction; 0: 16384 */
-	size_t follower_queue;      /* records per follower queue; 0: 8192 */
-	size_t follower_bytes;      /* bytes per follower queue; 0: 8 MiB */
+	size_t live_records;        /* records the shared live list keeps; 0: 16384 */
+	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */
 	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
 				     * hub.c); 0: 32768 (128 MiB) */
 };
@@ -69,11 +74,13 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 				      int64_t *live_after);
 
 /*
- * Waits up to timeout_ns for live records. Moves up to max records into out (caller frees
- * each with elog_record_clear) and sets *n. When the follower's queue overflowed, every later
- * matching record was dropped until the queue emptied: *missed (with the id range, one range
- * of matching ids, all committed) counts them, reported with the last records queued before
- * the gap, so reading the range from the history after *out keeps id order. Returns 1 when
+ * Waits up to timeout_ns for live records, and matches them against the follower's filter on
+ * the caller's thread. Copies up to max matching records (about 256 KiB at most) into out
+ * (caller frees each with elog_record_clear) and sets *n. When the follower fell so far behind
+ * that the records after its position left the shared list, *missed counts the committed
+ * records it did not see (matching or not) and *missed_from..*missed_to is their id range
+ * (every committed id in it); it is reported after the records in out (all of lower ids), so
+ * reading the range from the history with the filter after *out keeps id order. Returns 1 when
  * something is returned (records or a missed count), 0 on timeout, -1 when the hub is closing.
  */
 int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
@@ -90,9 +97,10 @@ void elog_hub_stop_followers(struct elog_hub *h);
 struct elog_hub_stats {
 	uint64_t committed;
 	uint64_t transactions;
-	uint64_t dropped_for_followers;
+	uint64_t dropped_for_followers;  /* records followers skipped (reported as missed) */
 	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */
 	size_t followers;
+	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };
 void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out);
 

@@ -780,7 +780,7 @@ static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *msg = (const char *)sqlite3_column_text(st, 1);
 
-			if (regexec(&f->regex, msg ? msg : "", 0, NULL, 0) != 0)
+			if (!elog_filter_match_msg(f, msg))
 				continue;
 			if (++found == limit) {
 				*bound = sqlite3_column_int64(st, 0);
@@ -811,6 +811,9 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	int64_t bound = 0;
 	int in_txn = 0, ret = 0, rc;
 
+	/* No id is above the largest one (and after_id + 1 below would overflow). */
+	if (f->after_id == INT64_MAX)
+		return 0;
 	if (f->limit) {
 		/* Two statements (bound, then rows) must see one snapshot. */
 		if (sqlite3_get_autocommit(s->db)) {
@@ -829,7 +832,7 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	memset(&r, 0, sizeof(r));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.msg = col_text(st, COL_MSG);
-		if (f->has_regex && regexec(&f->regex, r.msg, 0, NULL, 0) != 0)
+		if (!elog_filter_match_msg(f, r.msg))
 			continue;
 		r.id = sqlite3_column_int64(st, COL_ID);
 		r.ts_ns = sqlite3_column_int64(st, COL_TS);

@@ -893,11 +893,8 @@ static int filter_from_request(struct elog_filter *f, const Flowctl__StreamLogsR
 	size_t i;
 
 	for (i = 0; i < q->n_component_ids; i++)
-		if (q->component_ids[i] && *q->component_ids[i]) {
-			f->components = xrealloc(f->components,
-						 (f->ncomponents + 1) * sizeof(*f->components));
-			f->components[f->ncomponents++] = xstrdup(q->component_ids[i]);
-		}
+		if (elog_filter_add_component(f, q->component_ids[i], err))
+			return ELOG_EUSAGE;
 	for (i = 0; i < q->n_levels; i++) {
 		const char *lv = q->levels[i] ? q->levels[i] : "";
 		unsigned mask = 0;

@@ -237,13 +237,14 @@ static int filter_from_query(struct elog_filter *f, const Elog__V1__Query *q, st
 	size_t i;
 
 	for (i = 0; i < q->n_components; i++)
-		elog_filter_add_components(f, q->components[i]);
+		if (elog_filter_add_components(f, q->components[i], err))
+			return ELOG_EUSAGE;
 	for (i = 0; i < q->n_levels; i++)
 		if (q->levels[i] >= 0 && q->levels[i] < ELOG_LEVEL_COUNT)
 			f->level_mask |= 1u << q->levels[i];
 	f->since_ns = q->since_ns;
 	f->until_ns = q->until_ns;
-	f->after_id = (int64_t)q->after_id;
+	f->after_id = q->after_id > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)q->after_id;
 	f->limit = q->limit;
 	if (q->pattern && *q->pattern)
 		return elog_filter_set_pattern(f, q->pattern, err);

@@ -15,41 +15,59 @@
 #define LIVE_PAGES_QUEUED 2   /* pages a live follower may have on the way */
 #define POLL_NS (200 * 1000000LL)
 
+/*
+ * History goes out a page at a time, and between pages the reader holds no SQLite statement
+ * and so no read transaction: a Read whose client stopped reading used to keep its statement
+ * (and snapshot) open while it waited for the client, and no checkpoint could get past it, so
+ * the WAL grew without bound (27 -> 368 MB with 240k records). Now the query stops when a
+ * page is full, the statement is finalized, and the next page is queried again from the last
+ * id sent once the page has left.
+ */
+#define HIST_PAGE_FULL 1
+
 struct hist_ctx {
 	struct elog_read_sink *sink;
-	struct rpc_call *call;
-	int dead;
+	int64_t last_id;
 };
 
 static int hist_add(void *ctx, const struct elog_record *r)
 {
 	struct hist_ctx *h = ctx;
 
-	if (h->sink->add(h->sink, r)) {
-		if (h->sink->flush(h->sink, 0, 0, 0, 0) != 0 ||
-		    rpc_call_wait_sendable(h->call, 2, 0) != 0) {
-			h->dead = 1;
-			return 1;
-		}
-	}
-	return 0;
+	h->last_id = r->id;
+	return h->sink->add(h->sink, r) ? HIST_PAGE_FULL : 0;
 }
 
-/* Sends the history's records matching f with ids up to max_id (ELOG_ID_UNBOUNDED: all).
- * Returns RPC_OK, RPC_CANCELLED (the peer is gone) or RPC_INTERNAL (err says why). */
+/* Sends the history's records matching f with ids up to max_id (ELOG_ID_UNBOUNDED: all
+ * stored when it starts). Returns RPC_OK, RPC_CANCELLED (the peer is gone) or RPC_INTERNAL
+ * (err says why). */
 static int send_history(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
 			int64_t max_id, struct elog_read_sink *sink, struct elog_err *err)
 {
 	struct elog_store *st = NULL;
-	struct hist_ctx hc = { sink, call, 0 };
+	struct elog_filter page = *f;   /* shallow: read-only use of f's lists and pattern */
+	struct hist_ctx hc = { sink, 0 };
 	int rc;
 
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, err);
-	if (rc == 0)
-		rc = elog_store_query(st, f, max_id, hist_add, &hc, err);
+	/* Pages are separate queries: fix the end now so that they add up to one snapshot's
+	 * worth (ids are committed in order and never reused). */
+	if (rc == 0 && max_id == ELOG_ID_UNBOUNDED)
+		rc = elog_store_max_id(st, &max_id, err);
+	while (rc == 0) {
+		rc = elog_store_query(st, &page, max_id, hist_add, &hc, err);
+		if (rc != HIST_PAGE_FULL)
+			break;
+		/* No statement is open here: the page leaves while the WAL stays free. */
+		if (sink->flush(sink, 0, 0, 0, 0) != 0 || rpc_call_wait_sendable(call, 2, 0) != 0) {
+			elog_store_close(st);
+			return RPC_CANCELLED;
+		}
+		page.after_id = hc.last_id;
+		page.limit = 0;      /* the first page started at the last f->limit matches */
+		rc = 0;
+	}
 	elog_store_close(st);
-	if (hc.dead)
-		return RPC_CANCELLED;
 	return rc < 0 ? RPC_INTERNAL : RPC_OK;
 }
 
@@ -118,9 +136,10 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 					status = RPC_CANCELLED;
 				elog_record_clear(&batch[i]);
 			}
-			/* The hub dropped records for this follower after those (its queue was
-			 * full): they are committed, so send them from the history. Only when the
-			 * history cannot be read is the follower told what it missed. */
+			/* This follower fell behind the hub's live list after those records: the
+			 * range (every committed id in it) is in the history, so send what of it
+			 * matches from there. Only when the history cannot be read is the follower
+			 * told what it missed. */
 			if (status == RPC_OK && missed) {
 				int b = backfill(svc, call, f, mfrom, mto, sink);
 
@@ -131,8 +150,8 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			}
 			if (status == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
 				status = RPC_CANCELLED;
-			/* Wait for the message to leave before taking more: the queue that bounds a
-			 * slow follower is the hub's, not gRPC's. */
+			/* Wait for the message to leave before taking more: what bounds a slow
+			 * follower is the hub's shared live list, not gRPC's queue. */
 			if (status == RPC_OK && rpc_call_wait_sendable(call, LIVE_PAGES_QUEUED, 0) != 0)
 				status = RPC_CANCELLED;
 			if (status != RPC_OK)

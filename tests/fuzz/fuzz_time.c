@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mask >= (1u << ELOG_LEVEL_COUNT))
 		__builtin_trap();
 	elog_filter_init(&f);
-	elog_filter_add_components(&f, s);
+	elog_filter_add_components(&f, s, NULL);
 	if (size < 256)
 		elog_filter_set_pattern(&f, s, &err);
 	elog_filter_clear(&f);

@@ -360,13 +360,13 @@ static void test_query_components(void)
 	for (size_t i = 0; i < c.n; i++)
 		CHECK_INT(c.ids[i], i + 1);
 
-	elog_filter_add_components(&f, "db");
+	elog_filter_add_components(&f, "db", NULL);
 	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 7);                      /* ids 2,5,8,...,20 */
 	CHECK_INT(c.ids[0], 2);
 	CHECK_INT(c.ids[6], 20);
 
-	elog_filter_add_components(&f, "worker,nosuch");
+	elog_filter_add_components(&f, "worker,nosuch", NULL);
 	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 13);
 	for (size_t i = 1; i < c.n && i < 64; i++)
@@ -376,7 +376,7 @@ static void test_query_components(void)
 	elog_filter_clear(&f);
 
 	elog_filter_init(&f);
-	elog_filter_add_components(&f, "nosuch");
+	elog_filter_add_components(&f, "nosuch", NULL);
 	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 0);
 	elog_filter_clear(&f);
@@ -485,7 +485,7 @@ static void test_query_limit(void)
 	CHECK_INT(c.n, 20);
 	CHECK_INT(c.ids[0], 1);
 
-	elog_filter_add_components(&f, "api");   /* 1,4,7,10,13,16,19 */
+	elog_filter_add_components(&f, "api", NULL);   /* 1,4,7,10,13,16,19 */
 	f.limit = 2;
 	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
 	CHECK_INT(c.n, 2);
@@ -845,7 +845,7 @@ static void test_query_plan(void)
 	sqlite3_trace_v2(elog_store_db(s), SQLITE_TRACE_STMT, trace_fn, &t);
 
 	elog_filter_init(&f);
-	elog_filter_add_components(&f, "db");
+	elog_filter_add_components(&f, "db", NULL);
 	f.after_id = 2;
 	f.limit = 2;
 	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
@@ -862,7 +862,7 @@ static void test_query_plan(void)
 
 	t.n = 0;
 	elog_filter_init(&f);
-	elog_filter_add_components(&f, "db,api");
+	elog_filter_add_components(&f, "db,api", NULL);
 	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 1);
 	plan_of(s, t.sql[0], &plan);
@@ -895,6 +895,37 @@ static void test_query_plan(void)
 	tmp_cleanup();
 }
 
+/* Issue #14 (15): after_id at the top of the range. after_id + 1 overflowed at INT64_MAX
+ * (UBSan stops there; without it the bound wrapped to INT64_MIN and the whole history came
+ * back). Nothing is above the largest id. */
+static void test_query_after_id_max(void)
+{
+	struct elog_store *s;
+	struct elog_filter f;
+	struct collect c;
+
+	tmp_setup();
+	s = fixture();
+	if (!s) { tmp_cleanup(); return; }
+	elog_filter_init(&f);
+	f.after_id = INT64_MAX;
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	f.limit = 3;
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	CHECK_INT(elog_filter_set_pattern(&f, "e", NULL), 0);
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	f.after_id = INT64_MAX - 1;
+	f.limit = 0;
+	CHECK_INT(run_query(s, &f, ELOG_ID_UNBOUNDED, &c), 0);
+	CHECK_INT(c.n, 0);
+	elog_filter_clear(&f);
+	elog_store_close(s);
+	tmp_cleanup();
+}
+
 UNIT_MAIN(
 	{ "schema_created", test_schema_created },
 	{ "reopen_keeps_data", test_reopen_keeps_data },
@@ -911,5 +942,6 @@ UNIT_MAIN(
 	{ "readonly_missing", test_readonly_missing },
 	{ "disk_full", test_disk_full },
 	{ "components_list", test_components_list },
-	{ "query_plan", test_query_plan }
+	{ "query_plan", test_query_plan },
+	{ "query_after_id_max", test_query_after_id_max }
 )
