@@ -14,6 +14,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "json.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -351,6 +352,24 @@ static void jl_free(struct jl *j)
 	elog_buf_release(&j->tmp);
 }
 
+/* True when line[0..n) is well-formed JSON (yajl's event parser keeps its nesting on the heap:
+ * any depth is safe here). */
+static int valid_json(const char *line, size_t n)
+{
+	yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+	int ok;
+
+	if (!h)
+		return 0;
+	yajl_config(h, yajl_dont_validate_strings, 1);
+	ok = yajl_parse(h, (const unsigned char *)line, n) == yajl_status_ok &&
+	     yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	return ok;
+}
+
+static int parse_json(const char *line, size_t n, struct elog_record *r);
+
 /* Parses one line into r (see jsonline.h); returns ELOG_JL_* flags. */
 int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 {
@@ -366,7 +385,24 @@ int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 		i++;
 	if (i == n || line[i] != '{')
 		return parse_text(line, n, r);
+	if (elog_json_too_deep(line, n, ELOG_JSON_MAX_DEPTH)) {
+		/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
+		struct elog_buf b = ELOG_BUF_INIT;
+		int flags;
 
+		if (!valid_json(line, n))
+			return parse_text(line, n, r);
+		elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
+		flags = parse_json(b.data, b.len, r);
+		elog_buf_release(&b);
+		return flags;
+	}
+	return parse_json(line, n, r);
+}
+
+/* line[0..n) starts with an object: parsed into r, or taken as text when it is not JSON. */
+static int parse_json(const char *line, size_t n, struct elog_record *r)
+{
 	struct jl j;
 	memset(&j, 0, sizeof(j));
 	j.level = -1;
