@@ -296,13 +296,15 @@ static const char *skip_number(const char *p, const char *e)
 /* depth: the levels open around p (0 for the top value) */
 static const char *skip_value(const char *p, const char *e, int depth)
 {
-	if (p >= e || depth >= ELOG_JSON_MAX_DEPTH)
+	if (p >= e)
 		return NULL;
 	switch (*p) {
 	case '"':
 		return skip_string(p, e);
 	case '{':
 	case '[': {
+		if (depth >= ELOG_JSON_MAX_DEPTH)
+			return NULL;
 		char close = *p == '{' ? '}' : ']';
 		int obj = *p == '{';
 		p = skip_ws(p + 1, e);
