@@ -308,7 +308,7 @@ static void fc_register(struct rpc_call *call, void *ctx)
 	if (pos < 0 && g->n >= FLOWCTL_MAX_SERVICES) {
 		pthread_mutex_unlock(&g->mu);
 		free(id);
-		snprintf(msg, sizeof(msg), "registry full: %d services, the limit (flowctl services)",
+		snprintf(msg, sizeof(msg), "registry full: the limit of %d services (flowctl services)",
 			 FLOWCTL_MAX_SERVICES);
 		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, msg);
 		protobuf_c_message_free_unpacked(m, NULL);
