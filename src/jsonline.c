@@ -34,6 +34,7 @@ struct jl {
 	int comp_rank;           /* 3 name, 2 id, 1 type found in a component object */
 	int comp_subkey;         /* rank of the current key at depth 2 of a component object */
 	int level;               /* -1 until found */
+	int too_deep;            /* a value nests past ELOG_JSON_MAX_DEPTH: parse stopped */
 	int got_msg, got_time, got_comp;
 	int64_t ts;
 };
@@ -231,6 +232,10 @@ static int cb_start_map(void *ctx)
 		j->depth = 1;
 		return 1;
 	}
+	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
+		j->too_deep = 1;
+		return 0;
+	}
 	if (j->depth == 1)
 		elog_buf_reset(&j->val);
 	sep(&j->val);
@@ -285,6 +290,10 @@ static int cb_start_array(void *ctx)
 	struct jl *j = ctx;
 	if (j->depth == 0)
 		return 0; /* only objects are records */
+	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
+		j->too_deep = 1;
+		return 0;
+	}
 	if (j->depth == 1)
 		elog_buf_reset(&j->val);
 	sep(&j->val);
@@ -368,6 +377,8 @@ static int valid_json(const char *line, size_t n)
 	return ok;
 }
 
+/* Parses line[0..n), which starts with an object, into r; returns ELOG_JL_* flags, or -1
+ * without touching r when it nests deeper than ELOG_JSON_MAX_DEPTH. */
 static int parse_json(const char *line, size_t n, struct elog_record *r);
 
 /* Parses one line into r (see jsonline.h); returns ELOG_JL_* flags. */
@@ -385,22 +396,19 @@ int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 		i++;
 	if (i == n || line[i] != '{')
 		return parse_text(line, n, r);
-	if (elog_json_too_deep(line, n, ELOG_JSON_MAX_DEPTH)) {
-		/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
-		struct elog_buf b = ELOG_BUF_INIT;
-		int flags;
-
-		if (!valid_json(line, n))
-			return parse_text(line, n, r);
-		elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
-		flags = parse_json(b.data, b.len, r);
-		elog_buf_release(&b);
+	int flags = parse_json(line, n, r);
+	if (flags >= 0)
 		return flags;
-	}
-	return parse_json(line, n, r);
+	/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
+	if (!valid_json(line, n))
+		return parse_text(line, n, r);
+	struct elog_buf b = ELOG_BUF_INIT;
+	elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
+	flags = parse_json(b.data, b.len, r);
+	elog_buf_release(&b);
+	return flags >= 0 ? flags : parse_text(line, n, r);
 }
 
-/* line[0..n) starts with an object: parsed into r, or taken as text when it is not JSON. */
 static int parse_json(const char *line, size_t n, struct elog_record *r)
 {
 	struct jl j;
@@ -417,7 +425,7 @@ static int parse_json(const char *line, size_t n, struct elog_record *r)
 	yajl_free(h);
 	if (!ok) {
 		jl_free(&j);
-		return parse_text(line, n, r);
+		return j.too_deep ? -1 : parse_text(line, n, r);
 	}
 
 	int flags = ELOG_JL_JSON;
