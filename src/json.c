@@ -3,6 +3,7 @@
  */
 #include "json.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,4 +202,87 @@ void elog_json_tree_compact(struct elog_buf *b, yajl_val v)
 			break;
 	}
 	free(st);
+}
+
+/* Reads a varint at *p (< end) into *v; 0 when it is cut off or longer than 10 bytes. */
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	int shift;
+
+	for (shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int elog_pb_too_deep(const ProtobufCMessageDescriptor *d, const void *data, size_t n, int max)
+{
+	struct level {
+		const ProtobufCMessageDescriptor *d;
+		const uint8_t *end;
+	} st[ELOG_PB_MAX_DEPTH + 1];
+	const uint8_t *p = data;
+	int top = 0;
+
+	if (max > ELOG_PB_MAX_DEPTH)
+		max = ELOG_PB_MAX_DEPTH;
+	if (max < 1)
+		return n > 0;
+	st[0].d = d;
+	st[0].end = p + n;
+	for (;;) {
+		uint64_t tag, len;
+
+		while (p == st[top].end) {
+			if (top == 0)
+				return 0;
+			top--;
+		}
+		if (!read_varint(&p, st[top].end, &tag))
+			return 0;
+		switch (tag & 7) {
+		case 0:
+			if (!read_varint(&p, st[top].end, &len))
+				return 0;
+			break;
+		case 1:
+			if (st[top].end - p < 8)
+				return 0;
+			p += 8;
+			break;
+		case 5:
+			if (st[top].end - p < 4)
+				return 0;
+			p += 4;
+			break;
+		case 2: {
+			const ProtobufCFieldDescriptor *f;
+
+			if (!read_varint(&p, st[top].end, &len) || len > (uint64_t)(st[top].end - p))
+				return 0;
+			f = tag >> 3 <= UINT32_MAX
+				? protobuf_c_message_descriptor_get_field(st[top].d, (unsigned)(tag >> 3))
+				: NULL;
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor) {
+				if (top + 1 >= max)
+					return 1;
+				top++;
+				st[top].d = f->descriptor;
+				st[top].end = p + len;
+			} else {
+				p += len;
+			}
+			break;
+		}
+		default:
+			return 0;   /* groups and the rest: protobuf-c refuses them */
+		}
+	}
 }

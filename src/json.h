@@ -13,6 +13,7 @@
 #define ELOG_JSON_H
 
 #include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
 #include <yajl/yajl_tree.h>
 
 #include "util.h"
@@ -46,5 +47,23 @@ yajl_val elog_json_tree_parse(const char *s);
  * null. Iterative (its stack is on the heap), so any tree's depth is safe here.
  */
 void elog_json_tree_compact(struct elog_buf *b, yajl_val v);
+
+/*
+ * The same bound for JSON in protobuf form (google.protobuf.Struct, in logging.v1 frames):
+ * protobuf-c unpacks and frees a message recursively, several hundred bytes of stack a level,
+ * so a 2.4 KB frame nesting Structs 200 deep overflowed a handler's stack. A message nested
+ * deeper than ELOG_PB_MAX_DEPTH messages is refused before it is unpacked; a Struct of
+ * ELOG_JSON_MAX_DEPTH JSON levels takes 3 messages a level (Struct, its entry, Value), so it
+ * still fits.
+ */
+#define ELOG_PB_MAX_DEPTH (3 * ELOG_JSON_MAX_DEPTH + 8)
+
+/*
+ * True when the encoded message data[0..n) of type d holds a message nested deeper than max
+ * levels (the message itself is level 1). An iterative scan of the wire format guided by the
+ * descriptors (its stack: max entries on its own frame); malformed bytes are left for
+ * protobuf_c_message_unpack to refuse (false).
+ */
+int elog_pb_too_deep(const ProtobufCMessageDescriptor *d, const void *data, size_t n, int max);
 
 #endif

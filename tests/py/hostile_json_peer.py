@@ -18,6 +18,8 @@ Cases:
                        still register again
   list-trim            120 services with 256 metrics of 128-byte names: ListServices fits in
                        4 MiB (a default client's limit) and lists all of them
+  logsvc-deep-struct   a logging.v1 frame whose metadata Struct nests 20,000 levels (300 KB)
+                       is refused naming the protobuf nesting limit; 64 levels are accepted
   expire               a service without heartbeats leaves the registry (serve with
                        --heartbeat-ttl 1: after 10 s)
 Exits 0 when the case passed, else 1 with a message saying what failed.
@@ -247,7 +249,42 @@ def case_expire(addr):
     print("expire: gone after %.1f s" % took)
 
 
+def struct_frame(depth):
+    """A logging.v1.LogFrame (raw bytes) whose metadata is {"a":{"a":...}} depth levels deep."""
+    def varint(n):
+        b = bytearray()
+        while True:
+            x = n & 0x7f
+            n >>= 7
+            if n:
+                b.append(x | 0x80)
+            else:
+                b.append(x)
+                return bytes(b)
+
+    def ld(field, payload):
+        return varint(field << 3 | 2) + varint(len(payload)) + payload
+    s = b""
+    for _ in range(depth):
+        entry = ld(1, b"a") + ld(2, ld(5, s))   # FieldsEntry{key, Value{struct_value}}
+        s = ld(1, entry)                        # Struct{fields}
+    return ld(3, b"deep-session") + ld(4, b"u") + ld(5, b"user") + ld(7, b"hello") + ld(8, s)
+
+
+def case_logsvc_deep_struct(addr):
+    ch = grpc.insecure_channel(addr)
+    grpc.channel_ready_future(ch).result(timeout=15)
+    call = ch.stream_unary("/logging.v1.LogService/WriteLogStream")
+    frame = struct_frame(20000)
+    d = expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: call(iter([frame]), timeout=T),
+                    "a frame nesting 20,000 Structs")
+    check("protobuf nesting limit" in d, "details %r name no limit" % d)
+    call(iter([struct_frame(64)]), timeout=T)
+    print("logsvc: a %d-byte frame nesting 20,000 Structs refused; 64 levels accepted" % len(frame))
+
+
 CASES = {
+    "logsvc-deep-struct": case_logsvc_deep_struct,
     "getlogs-deep": case_getlogs_deep, "relay-deep": case_relay_deep,
     "heartbeat-big": case_heartbeat_big, "relay-headers": case_relay_headers,
     "registry-ids": case_registry_ids, "registry-full": case_registry_full,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # JSON nested deeper than the bound (64 levels, README "Limits") on every path: a record
 # 10,000 levels deep sent with `elog send`, read back by `elog logs`, `elog export` and flowctl
-# GetLogs; 40 KB nested relay payloads; and a history that already holds unbounded deep fields
+# GetLogs; 40 KB nested relay payloads; a logging.v1 frame whose metadata Struct nests 20,000
+# levels (protobuf-c unpacks recursively: refused before unpacking); and a history that already holds unbounded deep fields
 # (stored before the bound) read after a restart. serve stays up; the deep values are kept as
 # text, every bracket of them.
 . "$(dirname "$0")/lib.sh"
@@ -60,6 +61,12 @@ peer relay-deep "$SERVER" || fail "relay Receive of deep payloads"
 alive r
 peer getlogs-deep "$SERVER" 2 || fail "GetLogs after the deep relay payloads"
 alive r
+stop_serve
+
+say "a logging.v1 frame nesting Structs 20,000 deep is refused naming the limit; serve stays up"
+start_serve ls
+peer logsvc-deep-struct "$SERVER" || fail "logging.v1 frame with deep Structs"
+alive ls
 stop_serve
 
 say "a history holding unbounded deep fields (stored before the bound) is read after a restart"

@@ -13,6 +13,7 @@
 #include "jsonline.h"
 #include "record.h"
 #include "util.h"
+#include "google/protobuf/struct.pb-c.h"
 
 /* {"msg":"d","a": + depth x '[' + depth x ']' + } */
 static char *deep_line(int depth)
@@ -216,7 +217,76 @@ static void test_keys_last_wins(void)
 	CHECK_INT(elog_keys_last_wins(keys, 0, keep), 0);
 }
 
+/* Prepends field's tag and length to b[0..*n) (built back to front in a buffer of cap). */
+static void wrap(uint8_t *b, size_t cap, size_t *start, int field)
+{
+	size_t len = cap - *start;
+	uint8_t v[16];
+	size_t k = 0, i;
+
+	v[k++] = (uint8_t)(field << 3 | 2);
+	do {
+		v[k] = (uint8_t)(len & 0x7f);
+		len >>= 7;
+		if (len)
+			v[k] |= 0x80;
+		k++;
+	} while (len);
+	for (i = k; i > 0; i--)
+		b[--*start] = v[i - 1];
+}
+
+/* A google.protobuf.Struct {"a":{"a":...}} depth levels deep, encoded at b + *start. */
+static void deep_struct(uint8_t *b, size_t cap, size_t *start, int depth)
+{
+	int i;
+
+	*start = cap;
+	for (i = 0; i < depth; i++) {
+		wrap(b, cap, start, 5);          /* Value.struct_value */
+		wrap(b, cap, start, 2);          /* FieldsEntry.value */
+		b[--*start] = 'a';
+		b[--*start] = 1;
+		b[--*start] = (uint8_t)(1 << 3 | 2);   /* FieldsEntry.key "a" */
+		wrap(b, cap, start, 1);          /* Struct.fields */
+	}
+}
+
+static void test_pb_too_deep(void)
+{
+	size_t cap = 1 << 20, start;
+	uint8_t *b = malloc(cap);
+	ProtobufCMessage *m;
+
+	deep_struct(b, cap, &start, 64);
+	CHECK(!elog_pb_too_deep(&google__protobuf__struct__descriptor, b + start, cap - start,
+				ELOG_PB_MAX_DEPTH));
+	m = protobuf_c_message_unpack(&google__protobuf__struct__descriptor, NULL, cap - start,
+				      b + start);
+	CHECK(m != NULL);
+	if (m)
+		protobuf_c_message_free_unpacked(m, NULL);
+	/* 3 messages a level and the innermost empty Struct: 66 levels are 199, 67 are 202 */
+	deep_struct(b, cap, &start, 66);
+	CHECK(!elog_pb_too_deep(&google__protobuf__struct__descriptor, b + start, cap - start,
+				ELOG_PB_MAX_DEPTH));
+	deep_struct(b, cap, &start, 67);
+	CHECK(elog_pb_too_deep(&google__protobuf__struct__descriptor, b + start, cap - start,
+			       ELOG_PB_MAX_DEPTH));
+	deep_struct(b, cap, &start, 20000);
+	CHECK(elog_pb_too_deep(&google__protobuf__struct__descriptor, b + start, cap - start,
+			       ELOG_PB_MAX_DEPTH));
+	/* cut off or garbage: left to protobuf-c */
+	CHECK(!elog_pb_too_deep(&google__protobuf__struct__descriptor, b + start, 3,
+				ELOG_PB_MAX_DEPTH));
+	CHECK(!elog_pb_too_deep(&google__protobuf__struct__descriptor, "\xff\xff", 2,
+				ELOG_PB_MAX_DEPTH));
+	CHECK(!elog_pb_too_deep(&google__protobuf__struct__descriptor, "", 0, ELOG_PB_MAX_DEPTH));
+	free(b);
+}
+
 UNIT_MAIN(
+	{ "pb_too_deep", test_pb_too_deep },
 	{ "too_deep", test_too_deep },
 	{ "bound", test_bound },
 	{ "tree_parse", test_tree_parse },
