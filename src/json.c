@@ -3,6 +3,7 @@
  */
 #include "json.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,36 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return 0;
 }
 
+/* The deepest nesting d's type allows (d itself is 1), or INT_MAX when its type graph is
+ * recursive (google.protobuf.Struct) or deeper than 32: only those need a scan of the bytes.
+ * path holds the n types above d. A few dozen field descriptors for elog's messages. */
+static int type_depth(const ProtobufCMessageDescriptor *d, const ProtobufCMessageDescriptor **path,
+		      int n)
+{
+	int i, best = 1;
+	unsigned k;
+
+	for (i = 0; i < n; i++)
+		if (path[i] == d)
+			return INT_MAX;
+	if (n >= 32)
+		return INT_MAX;
+	path[n] = d;
+	for (k = 0; k < d->n_fields; k++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[k];
+		int sd;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE || !f->descriptor)
+			continue;
+		sd = type_depth(f->descriptor, path, n + 1);
+		if (sd == INT_MAX)
+			return INT_MAX;
+		if (sd + 1 > best)
+			best = sd + 1;
+	}
+	return best;
+}
+
 int elog_pb_too_deep(const ProtobufCMessageDescriptor *d, const void *data, size_t n, int max)
 {
 	struct level {
@@ -235,6 +266,12 @@ int elog_pb_too_deep(const ProtobufCMessageDescriptor *d, const void *data, size
 		max = ELOG_PB_MAX_DEPTH;
 	if (max < 1)
 		return n > 0;
+	{
+		const ProtobufCMessageDescriptor *path[32];
+
+		if (type_depth(d, path, 0) <= max)
+			return 0;   /* no message of this type can nest deeper: nothing to scan */
+	}
 	st[0].d = d;
 	st[0].end = p + n;
 	for (;;) {

@@ -60,9 +60,10 @@ void elog_json_tree_compact(struct elog_buf *b, yajl_val v);
 
 /*
  * True when the encoded message data[0..n) of type d holds a message nested deeper than max
- * levels (the message itself is level 1). An iterative scan of the wire format guided by the
- * descriptors (its stack: max entries on its own frame); malformed bytes are left for
- * protobuf_c_message_unpack to refuse (false).
+ * levels (the message itself is level 1). Types that cannot nest that deep (no recursive
+ * field) are answered from their descriptors alone; the others by an iterative scan of the
+ * wire format guided by the descriptors (its stack: max entries on its own frame). Malformed
+ * bytes are left for protobuf_c_message_unpack to refuse (false).
  */
 int elog_pb_too_deep(const ProtobufCMessageDescriptor *d, const void *data, size_t n, int max);
 
