@@ -1,7 +1,8 @@
 /* libFuzzer target: any bytes as a log line -> record; the record must hold valid UTF-8, its
  * fields nest no deeper than ELOG_JSON_MAX_DEPTH, and its JSON export must parse back. The
  * bytes as JSON through elog_json_tree_parse: a tree no deeper than the bound, whose compact
- * form parses back. */
+ * form parses back. The bytes as a google.protobuf.Struct (JSON in protobuf form): the nesting
+ * scan of elog_pb_too_deep reads them safely, and what it lets through unpacks. */
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "jsonline.h"
 #include "display.h"
 #include "util.h"
+#include "google/protobuf/struct.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,5 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		elog_buf_release(&c);
 	}
 	elog_buf_release(&b);
+
+	if (!elog_pb_too_deep(&google__protobuf__struct__descriptor, data, size, ELOG_PB_MAX_DEPTH)) {
+		ProtobufCMessage *m = protobuf_c_message_unpack(&google__protobuf__struct__descriptor,
+							      NULL, size, data);
+
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+	}
 	return 0;
 }
