@@ -5,9 +5,12 @@
  * entry caches its color (FNV-1a of the name into a palette without red/yellow, probing to
  * a free slot) and its rendered prefix (colored, padded, " | "), rebuilt when the common
  * width grows. Fields (a JSON object text) are walked by a small allocation-free scanner,
- * which also validates them for the JSON/CSV outputs.
+ * which also validates them for the JSON/CSV outputs. It recurses once per level and refuses
+ * more than ELOG_JSON_MAX_DEPTH levels; fields deeper than that (stored before ingest bounded
+ * them) are shown with their deep values as strings of their text (json.h).
  */
 #include "display.h"
+#include "json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -290,15 +293,18 @@ static const char *skip_number(const char *p, const char *e)
 	return p;
 }
 
+/* depth: the levels open around p (0 for the top value) */
 static const char *skip_value(const char *p, const char *e, int depth)
 {
-	if (p >= e || depth > 64)
+	if (p >= e)
 		return NULL;
 	switch (*p) {
 	case '"':
 		return skip_string(p, e);
 	case '{':
 	case '[': {
+		if (depth >= ELOG_JSON_MAX_DEPTH)
+			return NULL;
 		char close = *p == '{' ? '}' : ']';
 		int obj = *p == '{';
 		p = skip_ws(p + 1, e);
@@ -469,8 +475,17 @@ static void put_text_string(struct elog_display *d, struct elog_buf *out, const 
 /* Renders fields as key=value pairs; returns 0 when the text isn't a JSON object. */
 static int put_fields_text(struct elog_display *d, struct elog_buf *out, const char *s, size_t n)
 {
-	if (!valid_object(s, n))
-		return 0;
+	if (!valid_object(s, n)) {
+		struct elog_buf b = ELOG_BUF_INIT;
+		int ok = 0;
+
+		if (elog_json_too_deep(s, n, ELOG_JSON_MAX_DEPTH)) {
+			elog_json_bound(s, n, ELOG_JSON_MAX_DEPTH, &b);
+			ok = valid_object(b.data, b.len) && put_fields_text(d, out, b.data, b.len);
+		}
+		elog_buf_release(&b);
+		return ok;
+	}
 	const char *e = s + n, *p = skip_ws(s, e) + 1;
 	int first = 1;
 	p = skip_ws(p, e);
@@ -782,6 +797,18 @@ static void put_fields_json(struct elog_display *d, struct elog_buf *out, const 
 		PUTS(out, "{}");
 	} else if (valid_object(f, n)) {
 		put(out, f, n);
+	} else if (elog_json_too_deep(f, n, ELOG_JSON_MAX_DEPTH)) {
+		struct elog_buf b = ELOG_BUF_INIT;
+
+		elog_json_bound(f, n, ELOG_JSON_MAX_DEPTH, &b);
+		if (valid_object(b.data, b.len)) {
+			put(out, b.data, b.len);
+		} else {
+			PUTS(out, "{\"_raw\":");
+			put_json_str(d, out, f, n);
+			elog_buf_addc(out, '}');
+		}
+		elog_buf_release(&b);
 	} else {
 		PUTS(out, "{\"_raw\":");
 		put_json_str(d, out, f, n);

@@ -14,6 +14,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "json.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ struct jl {
 	int comp_rank;           /* 3 name, 2 id, 1 type found in a component object */
 	int comp_subkey;         /* rank of the current key at depth 2 of a component object */
 	int level;               /* -1 until found */
+	int too_deep;            /* a value nests past ELOG_JSON_MAX_DEPTH: parse stopped */
 	int got_msg, got_time, got_comp;
 	int64_t ts;
 };
@@ -230,6 +232,10 @@ static int cb_start_map(void *ctx)
 		j->depth = 1;
 		return 1;
 	}
+	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
+		j->too_deep = 1;
+		return 0;
+	}
 	if (j->depth == 1)
 		elog_buf_reset(&j->val);
 	sep(&j->val);
@@ -284,6 +290,10 @@ static int cb_start_array(void *ctx)
 	struct jl *j = ctx;
 	if (j->depth == 0)
 		return 0; /* only objects are records */
+	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
+		j->too_deep = 1;
+		return 0;
+	}
 	if (j->depth == 1)
 		elog_buf_reset(&j->val);
 	sep(&j->val);
@@ -351,6 +361,26 @@ static void jl_free(struct jl *j)
 	elog_buf_release(&j->tmp);
 }
 
+/* True when line[0..n) is well-formed JSON (yajl's event parser keeps its nesting on the heap:
+ * any depth is safe here). */
+static int valid_json(const char *line, size_t n)
+{
+	yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+	int ok;
+
+	if (!h)
+		return 0;
+	yajl_config(h, yajl_dont_validate_strings, 1);
+	ok = yajl_parse(h, (const unsigned char *)line, n) == yajl_status_ok &&
+	     yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	return ok;
+}
+
+/* Parses line[0..n), which starts with an object, into r; returns ELOG_JL_* flags, or -1
+ * without touching r when it nests deeper than ELOG_JSON_MAX_DEPTH. */
+static int parse_json(const char *line, size_t n, struct elog_record *r);
+
 /* Parses one line into r (see jsonline.h); returns ELOG_JL_* flags. */
 int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 {
@@ -366,7 +396,21 @@ int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 		i++;
 	if (i == n || line[i] != '{')
 		return parse_text(line, n, r);
+	int flags = parse_json(line, n, r);
+	if (flags >= 0)
+		return flags;
+	/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
+	if (!valid_json(line, n))
+		return parse_text(line, n, r);
+	struct elog_buf b = ELOG_BUF_INIT;
+	elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
+	flags = parse_json(b.data, b.len, r);
+	elog_buf_release(&b);
+	return flags >= 0 ? flags : parse_text(line, n, r);
+}
 
+static int parse_json(const char *line, size_t n, struct elog_record *r)
+{
 	struct jl j;
 	memset(&j, 0, sizeof(j));
 	j.level = -1;
@@ -381,7 +425,7 @@ int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 	yajl_free(h);
 	if (!ok) {
 		jl_free(&j);
-		return parse_text(line, n, r);
+		return j.too_deep ? -1 : parse_text(line, n, r);
 	}
 
 	int flags = ELOG_JL_JSON;

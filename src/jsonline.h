@@ -14,6 +14,8 @@
  * component from component (string, or object: name, else id, else type; the object itself is
  * kept in fields), every other key (and nested values) kept in r->fields as a JSON object.
  * Anything else (not JSON, broken JSON, a JSON array or scalar) becomes r->msg as text.
+ * An object or array nested deeper than ELOG_JSON_MAX_DEPTH (json.h) is kept in r->fields as
+ * a JSON string of its raw text, so stored fields never nest deeper than that.
  * Text is repaired to valid UTF-8; a message longer than ELOG_MAX_LINE is cut with
  * ELOG_TRUNC_MARK. Fields of r already set are overwritten only by what the line has:
  * callers fill defaults (component, level) first, or after, by checking the return flags.

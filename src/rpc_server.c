@@ -24,6 +24,7 @@
 
 #include "rpc.h"
 #include "err.h"
+#include "json.h"
 #include "util.h"
 
 #define MAX_METHODS 32
@@ -83,6 +84,7 @@ struct rpc_call {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	int recv_too_deep;              /* a message was refused for its nesting (json.h) */
 	int refs;
 	int dead;                       /* cancelled, peer gone, or a batch failed */
 	int close_cancelled;            /* out-param of RECV_CLOSE_ON_SERVER */
@@ -174,7 +176,8 @@ static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
 	return bb;
 }
 
-/* Returns 0 and *out, or -2 when the bytes do not decode. */
+/* Returns 0 and *out, -2 when the bytes do not decode, or -3 when they nest deeper than
+ * ELOG_PB_MAX_DEPTH (protobuf-c would recurse that deep). */
 static int unpack_message_with(const ProtobufCMessageDescriptor *d, ProtobufCAllocator *alloc,
 			       grpc_byte_buffer *bb, ProtobufCMessage **out)
 {
@@ -186,6 +189,10 @@ static int unpack_message_with(const ProtobufCMessageDescriptor *d, ProtobufCAll
 		return -2;
 	s = grpc_byte_buffer_reader_readall(&r);
 	grpc_byte_buffer_reader_destroy(&r);
+	if (elog_pb_too_deep(d, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), ELOG_PB_MAX_DEPTH)) {
+		grpc_slice_unref(s);
+		return -3;
+	}
 	*out = protobuf_c_message_unpack(d, alloc, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
 	grpc_slice_unref(s);
 	return *out ? 0 : -2;
@@ -741,6 +748,12 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 			return c->initial_taken ? 0 : -2;
 		c->initial_taken = 1;
 		rc = unpack_message_with(d, alloc, c->initial, out);
+		if (rc == -3) {
+			pthread_mutex_lock(&c->mu);
+			c->recv_too_deep = 1;
+			pthread_mutex_unlock(&c->mu);
+			rc = -2;
+		}
 		return rc == 0 ? 1 : rc;
 	}
 	pthread_mutex_lock(&c->mu);
@@ -769,6 +782,12 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 	pump_recv_locked(c);
 	pthread_mutex_unlock(&c->mu);
 	rc = unpack_message_with(d, alloc, bb, out);
+	if (rc == -3) {
+		pthread_mutex_lock(&c->mu);
+		c->recv_too_deep = 1;
+		pthread_mutex_unlock(&c->mu);
+		rc = -2;
+	}
 	grpc_byte_buffer_destroy(bb);
 	return rc == 0 ? 1 : rc;
 }
@@ -853,7 +872,16 @@ void rpc_call_finish(struct rpc_call *c, int status, const char *details)
 	}
 	c->finish_requested = 1;
 	c->finish_status = (grpc_status_code)status;
-	if (details && *details) {
+	if (c->recv_too_deep && status == RPC_INVALID_ARGUMENT) {
+		/* the service says "undecodable X"; the client learns which limit it passed */
+		char why[300];
+
+		snprintf(why, sizeof(why), "%.160s: messages nest deeper than %d levels "
+			 "(protobuf nesting limit)", details && *details ? details : "undecodable",
+			 ELOG_PB_MAX_DEPTH);
+		c->finish_details = grpc_slice_from_copied_string(why);
+		c->has_details = 1;
+	} else if (details && *details) {
 		c->finish_details = grpc_slice_from_copied_string(details);
 		c->has_details = 1;
 	}

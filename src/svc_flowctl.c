@@ -18,6 +18,7 @@
 #include "util.h"
 #include "record.h"
 #include "convert.h"
+#include "json.h"
 #include "flowctl.pb-c.h"
 
 #define STREAM_GROUP_MAX 4096      /* records held while the hub is busy */
@@ -25,6 +26,16 @@
 #define GETLOGS_MAX_QUEUED 64      /* LogEntry messages waiting to be sent */
 #define DEFAULT_HEARTBEAT_TTL_NS (30LL * 1000000000LL)
 #define NS_PER_S 1000000000LL
+
+/* Registry limits (README "Limits"): the registry is memory every client shares, and
+ * ListServices must fit in what a default gRPC client accepts. */
+#define FLOWCTL_MAX_ID 256              /* bytes of a service_id, component_id, event type */
+#define FLOWCTL_MAX_SERVICES 1024       /* entries in the registry */
+#define FLOWCTL_MAX_EVENT_TYPES 1024    /* output_event_types of one Register */
+#define FLOWCTL_MAX_METRICS 256         /* metrics of one heartbeat */
+#define FLOWCTL_MAX_METRIC_KEY 128      /* bytes of a metric's name */
+#define FLOWCTL_EXPIRE_TTLS 10          /* no heartbeat for this many TTLs: entry removed */
+#define FLOWCTL_LIST_MAX_BYTES (4 << 20) /* ListServices response (gRPC clients' default) */
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
@@ -110,6 +121,47 @@ static long reg_find(struct elog_registry *g, const char *id)
 	return -(long)lo - 1;
 }
 
+static int64_t heartbeat_ttl(const struct elog_svc *svc)
+{
+	return svc->heartbeat_ttl_ns > 0 ? svc->heartbeat_ttl_ns : DEFAULT_HEARTBEAT_TTL_NS;
+}
+
+/* Removes the entries whose last heartbeat is FLOWCTL_EXPIRE_TTLS TTLs old. Under mu. */
+static void reg_expire(const struct elog_svc *svc, struct elog_registry *g, int64_t now)
+{
+	int64_t ttl = heartbeat_ttl(svc), keep_after;
+	size_t i, k = 0;
+
+	keep_after = ttl > (INT64_MAX / 2) / FLOWCTL_EXPIRE_TTLS ? INT64_MIN
+							       : now - FLOWCTL_EXPIRE_TTLS * ttl;
+	for (i = 0; i < g->n; i++) {
+		struct reg_entry *e = &g->v[i];
+
+		if (e->last_heartbeat_ns < keep_after) {
+			free(e->id);
+			free(e->component_id);
+			reg_metrics_clear(e);
+			continue;
+		}
+		if (k != i)
+			g->v[k] = *e;
+		k++;
+	}
+	g->n = k;
+}
+
+/* Checks that protobuf string s (named what) is at most FLOWCTL_MAX_ID bytes; else fills msg. */
+static int id_ok(const char *what, const char *s, char *msg, size_t msgsz)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n <= FLOWCTL_MAX_ID)
+		return 1;
+	snprintf(msg, msgsz, "'%s' is %zu bytes, over the limit of %d (flowctl id length)", what, n,
+		 FLOWCTL_MAX_ID);
+	return 0;
+}
+
 static void random_id(char *buf, size_t bufsz)
 {
 	unsigned char b[8];
@@ -142,7 +194,7 @@ static void fill_status(const struct elog_svc *svc, const struct reg_entry *e,
 			Flowctl__ServiceStatus__MetricsEntry *mv,
 			Flowctl__ServiceStatus__MetricsEntry **mp, int64_t now)
 {
-	int64_t ttl = svc->heartbeat_ttl_ns > 0 ? svc->heartbeat_ttl_ns : DEFAULT_HEARTBEAT_TTL_NS;
+	int64_t ttl = heartbeat_ttl(svc);
 	size_t i;
 
 	flowctl__service_status__init(st);
@@ -217,17 +269,33 @@ static void fc_register(struct rpc_call *call, void *ctx)
 	Flowctl__ServiceInfo *info;
 	ProtobufCMessage *m;
 	struct reg_entry *e;
-	char idbuf[64];
+	char idbuf[64], msg[160];
 	char *id;
 	long pos;
 	int created = 0;
+	size_t i;
+	int64_t now = elog_now_ns();
 
 	if (rpc_call_recv(call, &flowctl__service_info__descriptor, &m) != 1) {
 		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable flowctl.ServiceInfo");
 		return;
 	}
 	info = (Flowctl__ServiceInfo *)m;
+	msg[0] = '\0';
+	if (info->n_output_event_types > FLOWCTL_MAX_EVENT_TYPES)
+		snprintf(msg, sizeof(msg), "'output_event_types' has %zu entries, over the limit of %d "
+			 "(flowctl event types)", info->n_output_event_types, FLOWCTL_MAX_EVENT_TYPES);
+	for (i = 0; !msg[0] && i < info->n_output_event_types; i++)
+		id_ok("output_event_types", info->output_event_types[i], msg, sizeof(msg));
+	if (!msg[0] && id_ok("service_id", info->service_id, msg, sizeof(msg)))
+		id_ok("component_id", info->component_id, msg, sizeof(msg));
+	if (msg[0]) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, msg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		return;
+	}
 	pthread_mutex_lock(&g->mu);
+	reg_expire(svc, g, now);
 	if (info->service_id && *info->service_id) {
 		id = pb_strdup(info->service_id);
 	} else {
@@ -237,6 +305,15 @@ static void fc_register(struct rpc_call *call, void *ctx)
 		id = xstrdup(idbuf);
 	}
 	pos = reg_find(g, id);
+	if (pos < 0 && g->n >= FLOWCTL_MAX_SERVICES) {
+		pthread_mutex_unlock(&g->mu);
+		free(id);
+		snprintf(msg, sizeof(msg), "registry full: the limit of %d services (flowctl services)",
+			 FLOWCTL_MAX_SERVICES);
+		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, msg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		return;
+	}
 	if (pos < 0) {
 		size_t at = (size_t)(-pos - 1);
 
@@ -257,7 +334,7 @@ static void fc_register(struct rpc_call *call, void *ctx)
 	}
 	e->type = info->service_type;
 	e->component_id = pb_strdup(info->component_id);
-	e->last_heartbeat_ns = elog_now_ns();   /* registering counts as a heartbeat */
+	e->last_heartbeat_ns = now;   /* registering counts as a heartbeat */
 	id = xstrdup(e->id);
 	pthread_mutex_unlock(&g->mu);
 
@@ -274,6 +351,52 @@ static void fc_register(struct rpc_call *call, void *ctx)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* The heartbeat's metrics, a repeated name's last value winning (O(n log n)), into
+ * *out / *nout; or 0 with msg filled when they pass a limit. */
+static int heartbeat_metrics(const Flowctl__ServiceHeartbeat *hb, struct reg_metric **out,
+			     size_t *nout, char *msg, size_t msgsz)
+{
+	size_t n = hb->n_metrics, i, k;
+	const char **keys;
+	size_t *keep;
+	struct reg_metric *v;
+
+	*out = NULL;
+	*nout = 0;
+	if (n > FLOWCTL_MAX_METRICS) {
+		snprintf(msg, msgsz, "heartbeat has %zu metrics, over the limit of %d (flowctl metrics)",
+			 n, FLOWCTL_MAX_METRICS);
+		return 0;
+	}
+	if (n == 0)
+		return 1;
+	keys = xcalloc(n, sizeof(*keys));
+	keep = xcalloc(n, sizeof(*keep));
+	for (i = 0; i < n; i++) {
+		const char *key = hb->metrics[i] && hb->metrics[i]->key ? hb->metrics[i]->key : NULL;
+
+		if (key && strlen(key) > FLOWCTL_MAX_METRIC_KEY) {
+			snprintf(msg, msgsz, "metric name of %zu bytes, over the limit of %d "
+				 "(flowctl metric name length)", strlen(key), FLOWCTL_MAX_METRIC_KEY);
+			free(keys);
+			free(keep);
+			return 0;
+		}
+		keys[i] = key;
+	}
+	k = elog_keys_last_wins(keys, n, keep);
+	v = xcalloc(k + 1, sizeof(*v));
+	for (i = 0; i < k; i++) {
+		v[i].key = pb_strdup(keys[keep[i]]);
+		v[i].value = hb->metrics[keep[i]]->value;
+	}
+	free(keys);
+	free(keep);
+	*out = v;
+	*nout = k;
+	return 1;
+}
+
 static void fc_heartbeat(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
@@ -281,43 +404,40 @@ static void fc_heartbeat(struct rpc_call *call, void *ctx)
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 	Flowctl__ServiceHeartbeat *hb;
 	ProtobufCMessage *m;
+	struct reg_metric *mv;
+	struct reg_entry old;
 	char msg[600];
 	long pos;
-	size_t i;
+	size_t nm;
 
 	if (rpc_call_recv(call, &flowctl__service_heartbeat__descriptor, &m) != 1) {
 		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable flowctl.ServiceHeartbeat");
 		return;
 	}
 	hb = (Flowctl__ServiceHeartbeat *)m;
+	if (!heartbeat_metrics(hb, &mv, &nm, msg, sizeof(msg))) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, msg);
+		protobuf_c_message_free_unpacked(m, NULL);
+		return;
+	}
+	memset(&old, 0, sizeof(old));
 	pthread_mutex_lock(&g->mu);
 	pos = reg_find(g, hb->service_id ? hb->service_id : "");
 	if (pos >= 0) {
 		struct reg_entry *e = &g->v[pos];
 
-		reg_metrics_clear(e);
-		if (hb->n_metrics) {
-			e->metrics = xcalloc(hb->n_metrics, sizeof(*e->metrics));
-			for (i = 0; i < hb->n_metrics; i++) {
-				size_t j;
-				char *k = pb_strdup(hb->metrics[i]->key);
-
-				/* a repeated key: the last value wins */
-				for (j = 0; j < e->nmetrics; j++)
-					if (strcmp(e->metrics[j].key, k) == 0)
-						break;
-				if (j < e->nmetrics) {
-					free(k);
-					e->metrics[j].value = hb->metrics[i]->value;
-				} else {
-					e->metrics[e->nmetrics].key = k;
-					e->metrics[e->nmetrics++].value = hb->metrics[i]->value;
-				}
-			}
-		}
+		/* swapped under the lock, freed after it */
+		old.metrics = e->metrics;
+		old.nmetrics = e->nmetrics;
+		e->metrics = mv;
+		e->nmetrics = nm;
 		e->last_heartbeat_ns = elog_now_ns();
+	} else {
+		old.metrics = mv;
+		old.nmetrics = nm;
 	}
 	pthread_mutex_unlock(&g->mu);
+	reg_metrics_clear(&old);
 	if (pos < 0) {
 		char *id = pb_strdup(hb->service_id);
 
@@ -346,6 +466,7 @@ static void fc_status(struct rpc_call *call, void *ctx)
 	}
 	info = (Flowctl__ServiceInfo *)m;
 	pthread_mutex_lock(&g->mu);
+	reg_expire(svc, g, elog_now_ns());
 	pos = reg_find(g, info->service_id ? info->service_id : "");
 	if (pos >= 0) {
 		struct reg_entry *e = &g->v[pos];
@@ -372,6 +493,43 @@ static void fc_status(struct rpc_call *call, void *ctx)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/*
+ * Keeps a ListServices response within FLOWCTL_LIST_MAX_BYTES: every service is listed, and
+ * the services' metrics are included in id order while they fit; the rest are listed without
+ * metrics (GetServiceStatus has them). The limits on ids and services keep the services
+ * alone far below it (1024 x ~600 bytes).
+ */
+static void list_trim(Flowctl__ServiceStatus *sts, size_t n)
+{
+	size_t i, bare = 0, budget;
+	size_t *full = xcalloc(n + 1, sizeof(*full));
+
+	for (i = 0; i < n; i++) {
+		size_t nm = sts[i].n_metrics;
+
+		full[i] = protobuf_c_message_get_packed_size(&sts[i].base);
+		sts[i].n_metrics = 0;
+		bare += protobuf_c_message_get_packed_size(&sts[i].base) + 6;  /* + tag, length */
+		sts[i].n_metrics = nm;
+	}
+	budget = bare < FLOWCTL_LIST_MAX_BYTES ? FLOWCTL_LIST_MAX_BYTES - bare : 0;
+	for (i = 0; i < n; i++) {
+		size_t nm = sts[i].n_metrics, extra;
+
+		sts[i].n_metrics = 0;
+		extra = full[i] - protobuf_c_message_get_packed_size(&sts[i].base);
+		if (extra > budget)
+			break;
+		budget -= extra;
+		sts[i].n_metrics = nm;
+	}
+	for (; i < n; i++) {
+		sts[i].n_metrics = 0;
+		sts[i].metrics = NULL;
+	}
+	free(full);
+}
+
 static void fc_list(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
@@ -393,6 +551,7 @@ static void fc_list(struct rpc_call *call, void *ctx)
 		return;
 	}
 	pthread_mutex_lock(&g->mu);
+	reg_expire(svc, g, now);
 	for (i = 0; i < g->n; i++)
 		nm += g->v[i].nmetrics;
 	sts = xcalloc(g->n + 1, sizeof(*sts));
@@ -405,6 +564,7 @@ static void fc_list(struct rpc_call *call, void *ctx)
 		off += g->v[i].nmetrics;
 		stp[i] = &sts[i];
 	}
+	list_trim(sts, g->n);
 	list.n_services = g->n;
 	list.services = g->n ? stp : NULL;
 	rc = rpc_call_send(call, &list.base);
@@ -669,54 +829,6 @@ static void fc_stream_logs(struct rpc_call *call, void *ctx)
 
 /* ---- GetLogs ------------------------------------------------------------------------------- */
 
-/* Appends v as compact JSON. */
-static void json_compact(struct elog_buf *b, yajl_val v)
-{
-	size_t i;
-
-	if (!v) {
-		elog_buf_adds(b, "null");
-	} else if (YAJL_IS_STRING(v)) {
-		const char *s = YAJL_GET_STRING(v);
-		char *tmp = NULL;
-
-		s = utf8_ok(s, &tmp);
-		elog_json_quote(b, s, strlen(s));
-		free(tmp);
-	} else if (YAJL_IS_NUMBER(v)) {
-		elog_buf_adds(b, YAJL_GET_NUMBER(v));
-	} else if (YAJL_IS_TRUE(v)) {
-		elog_buf_adds(b, "true");
-	} else if (YAJL_IS_FALSE(v)) {
-		elog_buf_adds(b, "false");
-	} else if (YAJL_IS_OBJECT(v)) {
-		elog_buf_addc(b, '{');
-		for (i = 0; i < v->u.object.len; i++) {
-			const char *k = v->u.object.keys[i];
-			char *tmp = NULL;
-
-			if (i)
-				elog_buf_addc(b, ',');
-			k = utf8_ok(k, &tmp);
-			elog_json_quote(b, k, strlen(k));
-			free(tmp);
-			elog_buf_addc(b, ':');
-			json_compact(b, v->u.object.values[i]);
-		}
-		elog_buf_addc(b, '}');
-	} else if (YAJL_IS_ARRAY(v)) {
-		elog_buf_addc(b, '[');
-		for (i = 0; i < v->u.array.len; i++) {
-			if (i)
-				elog_buf_addc(b, ',');
-			json_compact(b, v->u.array.values[i]);
-		}
-		elog_buf_addc(b, ']');
-	} else {
-		elog_buf_adds(b, "null");
-	}
-}
-
 struct entry_builder {
 	Flowctl__LogEntry e;
 	Google__Protobuf__Timestamp ts;
@@ -817,7 +929,7 @@ static int getlogs_add(struct elog_read_sink *s, const struct elog_record *r)
 		eb->e.timestamp = &eb->ts;
 	}
 	if (r->fields && *r->fields) {
-		root = yajl_tree_parse(r->fields, NULL, 0);
+		root = elog_json_tree_parse(r->fields);
 		if (root && YAJL_IS_OBJECT(root)) {
 			for (i = 0; i < root->u.object.len; i++) {
 				const char *k = root->u.object.keys[i];
@@ -844,7 +956,7 @@ static int getlogs_add(struct elog_read_sink *s, const struct elog_record *r)
 				} else {
 					struct elog_buf b = ELOG_BUF_INIT;
 
-					json_compact(&b, v);
+					elog_json_tree_compact(&b, v);
 					val = own(eb, elog_buf_detach(&b));
 				}
 				eb_field(eb, k, val);

@@ -19,13 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yajl/yajl_tree.h>
 
 #include "svc.h"
 #include "inflight.h"
 #include "err.h"
 #include "util.h"
 #include "record.h"
+#include "json.h"
 #include "jsonline.h"
 #include "convert.h"
 #include "electrician.pb-c.h"
@@ -35,6 +35,7 @@
 #define RELAY_MAX_QUEUED_ACKS 8192 /* acks waiting to be sent before reading stops */
 #define RELAY_DEFAULT_EVERY_N 1024
 #define NS_PER_S 1000000000LL
+#define RELAY_MAX_HEADERS 1024     /* headers read of one payload's metadata (README "Limits") */
 
 /* ---- payload -> record ------------------------------------------------------------------- */
 
@@ -82,14 +83,22 @@ static int64_t ts_to_ns(const Google__Protobuf__Timestamp *ts)
 	return ts->seconds * NS_PER_S + ts->nanos > 0 ? ts->seconds * NS_PER_S + ts->nanos : 0;
 }
 
-/* The value of header key (the last one when repeated), or NULL. */
+/* How many of md's headers are read: the first RELAY_MAX_HEADERS. */
+static size_t headers_read(const Electrician__MessageMetadata *md)
+{
+	if (!md)
+		return 0;
+	return md->n_headers < RELAY_MAX_HEADERS ? md->n_headers : RELAY_MAX_HEADERS;
+}
+
+/* The value of header key (the last one read when repeated), or NULL. */
 static const char *header(const Electrician__MessageMetadata *md, const char *key)
 {
 	size_t i;
 
 	if (!md)
 		return NULL;
-	for (i = md->n_headers; i > 0; i--) {
+	for (i = headers_read(md); i > 0; i--) {
 		const Electrician__MessageMetadata__HeadersEntry *h = md->headers[i - 1];
 
 		if (h && h->key && strcmp(h->key, key) == 0)
@@ -149,42 +158,6 @@ static void raw_text(struct elog_record *r, const char *s, size_t n)
 	elog_record_take(&r->msg, elog_buf_detach(&b));
 }
 
-/* Appends v as compact JSON (strings from yajl are valid UTF-8). */
-static void json_compact(struct elog_buf *b, yajl_val v)
-{
-	size_t i;
-
-	if (YAJL_IS_STRING(v)) {
-		const char *str = v->u.string;
-
-		elog_json_quote(b, str, strlen(str));
-	} else if (YAJL_IS_NUMBER(v)) {
-		elog_buf_adds(b, YAJL_GET_NUMBER(v));
-	} else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-		elog_buf_adds(b, YAJL_IS_TRUE(v) ? "true" : "false");
-	} else if (YAJL_IS_OBJECT(v)) {
-		elog_buf_addc(b, '{');
-		for (i = 0; i < v->u.object.len; i++) {
-			if (i)
-				elog_buf_addc(b, ',');
-			elog_json_quote(b, v->u.object.keys[i], strlen(v->u.object.keys[i]));
-			elog_buf_addc(b, ':');
-			json_compact(b, v->u.object.values[i]);
-		}
-		elog_buf_addc(b, '}');
-	} else if (YAJL_IS_ARRAY(v)) {
-		elog_buf_addc(b, '[');
-		for (i = 0; i < v->u.array.len; i++) {
-			if (i)
-				elog_buf_addc(b, ',');
-			json_compact(b, v->u.array.values[i]);
-		}
-		elog_buf_addc(b, ']');
-	} else {
-		elog_buf_adds(b, "null");
-	}
-}
-
 /*
  * The payload's own fields may hold a top-level "relay" of their own (found by fuzz_relay):
  * then r->fields loses it and *own receives its value as JSON (malloc'd), which relay_fields
@@ -200,7 +173,7 @@ static void take_payload_relay(struct elog_record *r, char **own)
 	*own = NULL;
 	if (!strstr(r->fields, "\"relay\""))
 		return;
-	v = yajl_tree_parse(r->fields, NULL, 0);
+	v = elog_json_tree_parse(r->fields);
 	if (!v || !YAJL_IS_OBJECT(v)) {
 		yajl_tree_free(v);
 		return;
@@ -211,7 +184,7 @@ static void take_payload_relay(struct elog_record *r, char **own)
 
 		if (strcmp(k, "relay") == 0) {
 			elog_buf_reset(&o);
-			json_compact(&o, v->u.object.values[i]);
+			elog_json_tree_compact(&o, v->u.object.values[i]);
 			continue;
 		}
 		if (!first)
@@ -219,7 +192,7 @@ static void take_payload_relay(struct elog_record *r, char **own)
 		first = 0;
 		elog_json_quote(&b, k, strlen(k));
 		elog_buf_addc(&b, ':');
-		json_compact(&b, v->u.object.values[i]);
+		elog_json_tree_compact(&b, v->u.object.values[i]);
 	}
 	elog_buf_addc(&b, '}');
 	yajl_tree_free(v);
@@ -287,30 +260,32 @@ static void relay_fields(struct elog_buf *b, const struct relay_ctx *x,
 	if (md && md->content_type && *md->content_type)
 		kv_str(b, "content_type", md->content_type);
 	if (md && md->n_headers) {
-		int first = 1;
+		size_t n = headers_read(md), k;
+		const char **keys = xcalloc(n + 1, sizeof(*keys));
+		size_t *keep = xcalloc(n + 1, sizeof(*keep));
 
+		/* a repeated key: the last value wins */
+		for (i = 0; i < n; i++)
+			keys[i] = md->headers[i] ? md->headers[i]->key : NULL;
+		k = elog_keys_last_wins(keys, n, keep);
 		kv_key(b, "headers");
 		elog_buf_addc(b, '{');
-		for (i = 0; i < md->n_headers; i++) {
-			const Electrician__MessageMetadata__HeadersEntry *h = md->headers[i];
+		for (j = 0; j < k; j++) {
+			const Electrician__MessageMetadata__HeadersEntry *h = md->headers[keep[j]];
 
-			if (!h || !h->key)
-				continue;
-			/* a repeated key: the last value wins */
-			for (j = i + 1; j < md->n_headers; j++)
-				if (md->headers[j] && md->headers[j]->key &&
-				    strcmp(md->headers[j]->key, h->key) == 0)
-					break;
-			if (j < md->n_headers)
-				continue;
-			if (!first)
+			if (j)
 				elog_buf_addc(b, ',');
-			first = 0;
 			quote_any(b, h->key);
 			elog_buf_addc(b, ':');
 			quote_any(b, h->value ? h->value : "");
 		}
 		elog_buf_addc(b, '}');
+		if (md->n_headers > n) {
+			kv_key(b, "headers_omitted");
+			elog_buf_addf(b, "%zu", md->n_headers - n);
+		}
+		free(keys);
+		free(keep);
 	}
 	if (md && md->version) {
 		kv_key(b, "version");
@@ -420,6 +395,14 @@ static const char *relay_decode(const struct relay_ctx *x, const Electrician__Wr
 	elog_buf_adds(&b, "\"relay\":");
 	relay_fields(&b, x, p, md, why, own_relay);
 	elog_buf_addc(&b, '}');
+	if (own_relay && elog_json_too_deep(b.data, b.len, ELOG_JSON_MAX_DEPTH)) {
+		/* relay.payload_relay sits one level deeper than it did in the payload */
+		struct elog_buf bb = ELOG_BUF_INIT;
+
+		elog_json_bound(b.data, b.len, ELOG_JSON_MAX_DEPTH, &bb);
+		elog_buf_release(&b);
+		b = bb;
+	}
 	elog_record_take(&r->fields, elog_buf_detach(&b));
 	free(own_relay);
 	return why;

@@ -389,3 +389,46 @@ int elog_target_split(const char *target, char *host, size_t hostsz, char *port,
 	snprintf(port, portsz, "%s", colon ? colon + 1 : "");
 	return 0;
 }
+
+/* One key of elog_keys_last_wins and where it was. */
+struct keyed {
+	const char *key;
+	size_t at;
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t elog_keys_last_wins(const char *const *keys, size_t n, size_t *keep)
+{
+	struct keyed *v = xmalloc((n ? n : 1) * sizeof(*v));
+	size_t i, k = 0, out = 0;
+
+	for (i = 0; i < n; i++)
+		if (keys[i]) {
+			v[k].key = keys[i];
+			v[k].at = i;
+			k++;
+		}
+	qsort(v, k, sizeof(*v), keyed_cmp);
+	for (i = 0; i < k; i++)
+		if (i + 1 == k || strcmp(v[i].key, v[i + 1].key) != 0)
+			keep[out++] = v[i].at;
+	free(v);
+	qsort(keep, out, sizeof(*keep), size_cmp);
+	return out;
+}

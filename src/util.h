@@ -77,6 +77,13 @@ int elog_read_file(const char *path, char **out, struct elog_err *err);
  */
 int elog_target_split(const char *target, char *host, size_t hostsz, char *port, size_t portsz);
 
+/*
+ * Repeated keys, last one wins, in O(n log n): fills keep[] (room for n) with the indexes of
+ * the last occurrence of each distinct key of keys[0..n), in increasing index order, and
+ * returns how many. A NULL key is skipped. Keys are compared with strcmp.
+ */
+size_t elog_keys_last_wins(const char *const *keys, size_t n, size_t *keep);
+
 /* Appends s as a JSON string literal, with quotes and escapes, to b (s must be valid UTF-8). */
 void elog_json_quote(struct elog_buf *b, const char *s, size_t n);
 

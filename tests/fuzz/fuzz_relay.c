@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "convert.h"
+#include "json.h"
 #include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				      (sel & 2) ? "trace-\xff-1" : "", p, &r);
 	p->metadata = own;
 	check_record(&r, 1);
+	CHECK(!elog_json_too_deep(r.fields, strlen(r.fields), ELOG_JSON_MAX_DEPTH));
 	CHECK(*r.component);
 	CHECK(strcmp(r.source, "electrician") == 0);
 	v = yajl_tree_parse(r.fields, errbuf, sizeof(errbuf));
