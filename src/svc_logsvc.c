@@ -24,10 +24,14 @@
 #include "util.h"
 #include "record.h"
 #include "convert.h"
+#include "json.h"
 #include "logging.pb-c.h"
 
 #define NS_PER_S 1000000000LL
-#define JSON_MAX_DEPTH 64
+/* Metadata arrives as a google.protobuf.Struct, which rpc_server.c refuses past
+ * ELOG_PB_MAX_DEPTH messages before decoding it: the recursion below is bounded by that (3
+ * messages a JSON level). What nests deeper than ELOG_JSON_MAX_DEPTH JSON levels is kept as a
+ * JSON string of its text, as json.h does for JSON that arrives as text: nothing is dropped. */
 
 /* ---- google.protobuf.Struct as JSON ----------------------------------------------------------- */
 
@@ -62,14 +66,26 @@ static void number_json(struct elog_buf *b, double v)
 	elog_buf_adds(b, tmp);
 }
 
-static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, int depth);
+static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, int depth,
+			int limit);
 
-static void value_json(struct elog_buf *b, const Google__Protobuf__Value *v, int depth)
+/* v as JSON; depth is the number of JSON levels (objects, arrays) around it. An object or array
+ * that would open level limit + 1 is written as a JSON string holding its compact JSON. */
+static void value_json(struct elog_buf *b, const Google__Protobuf__Value *v, int depth, int limit)
 {
 	size_t i;
 
-	if (!v || depth > JSON_MAX_DEPTH) {
+	if (!v) {
 		elog_buf_adds(b, "null");
+		return;
+	}
+	if ((v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE ||
+	     v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE) && depth >= limit) {
+		struct elog_buf text = ELOG_BUF_INIT;
+
+		value_json(&text, v, 0, ELOG_PB_MAX_DEPTH);
+		quote_utf8(b, text.data ? text.data : "");
+		elog_buf_release(&text);
 		return;
 	}
 	switch (v->kind_case) {
@@ -83,14 +99,14 @@ static void value_json(struct elog_buf *b, const Google__Protobuf__Value *v, int
 		elog_buf_adds(b, v->bool_value ? "true" : "false");
 		break;
 	case GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE:
-		struct_json(b, v->struct_value, depth + 1);
+		struct_json(b, v->struct_value, depth, limit);
 		break;
 	case GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE:
 		elog_buf_addc(b, '[');
 		for (i = 0; v->list_value && i < v->list_value->n_values; i++) {
 			if (i)
 				elog_buf_addc(b, ',');
-			value_json(b, v->list_value->values[i], depth + 1);
+			value_json(b, v->list_value->values[i], depth + 1, limit);
 		}
 		elog_buf_addc(b, ']');
 		break;
@@ -116,15 +132,16 @@ static int cmp_key_ix(const void *a, const void *b)
 /* A JSON object; a key given twice keeps its last value (as protobuf map semantics do), at the
  * place of that last entry. O(n log n): the entries sorted by (key, index) find each key's
  * last. */
-static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, int depth)
+static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, int depth,
+			int limit)
 {
 	struct key_ix *kv;
 	unsigned char *keep;
 	size_t i, n = 0;
 	int first = 1;
 
-	if (!st || depth > JSON_MAX_DEPTH) {
-		elog_buf_adds(b, st ? "null" : "{}");
+	if (!st) {
+		elog_buf_adds(b, "{}");
 		return;
 	}
 	kv = xmalloc((st->n_fields ? st->n_fields : 1) * sizeof(*kv));
@@ -152,7 +169,7 @@ static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, 
 		first = 0;
 		quote_utf8(b, e->key ? e->key : "");
 		elog_buf_addc(b, ':');
-		value_json(b, e->value, depth + 1);
+		value_json(b, e->value, depth + 1, limit);
 	}
 	elog_buf_addc(b, '}');
 	free(keep);
@@ -165,7 +182,7 @@ static size_t count_value(const Google__Protobuf__Value *v, int depth, size_t bu
 {
 	size_t n = 0, i;
 
-	if (!v || depth > JSON_MAX_DEPTH)
+	if (!v || depth > ELOG_PB_MAX_DEPTH)
 		return 0;
 	if (v->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE)
 		return count_struct(v->struct_value, depth + 1, budget);
@@ -180,7 +197,7 @@ static size_t count_struct(const Google__Protobuf__Struct *st, int depth, size_t
 {
 	size_t n = 0, i;
 
-	if (!st || depth > JSON_MAX_DEPTH)
+	if (!st || depth > ELOG_PB_MAX_DEPTH)
 		return 0;
 	for (i = 0; i < st->n_fields && n <= budget; i++)
 		if (st->fields[i])
@@ -315,7 +332,7 @@ int elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_fra
 	    ELOG_LOGSVC_METADATA_MAX)
 		rc = -1;
 	else if (fr->metadata)
-		struct_json(meta, fr->metadata, 0);
+		struct_json(meta, fr->metadata, 2, ELOG_JSON_MAX_DEPTH);   /* fields.metadata */
 	f->metadata_json = meta->len ? meta->data : NULL;
 	return rc;
 }

@@ -67,6 +67,24 @@ say "a logging.v1 frame nesting Structs 20,000 deep is refused naming the limit;
 start_serve ls
 peer logsvc-deep-struct "$SERVER" || fail "logging.v1 frame with deep Structs"
 alive ls
+
+say "a logging.v1 frame whose metadata nests 64 levels is stored whole: past the JSON bound as text"
+elog export --json -c deep-session >"$T/ls.json" || fail "export deep-session"
+$PY - "$T/ls.json" <<'PY' || fail "metadata levels lost: $(head -c 600 "$T/ls.json")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 1, len(recs)
+v, levels = recs[0]["fields"]["metadata"], 0
+while True:
+    if isinstance(v, str):          # past the bound: the rest is its JSON text
+        v = json.loads(v)
+        continue
+    if not isinstance(v, dict) or "a" not in v:
+        break
+    levels += 1
+    v = v["a"]
+assert levels == 64, levels
+PY
 stop_serve
 
 say "a history holding unbounded deep fields (stored before the bound) is read after a restart"
