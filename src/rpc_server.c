@@ -729,20 +729,12 @@ int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, Proto
 	return rpc_call_recv_with(c, d, NULL, out);
 }
 
-int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
-		       ProtobufCAllocator *alloc, ProtobufCMessage **out)
+/* The next message of a streaming call: 1 with *bb (the caller destroys it), 0 when the
+ * client half-closed, -1 when the call is dead. */
+static int next_message(struct rpc_call *c, grpc_byte_buffer **bb)
 {
-	grpc_byte_buffer *bb;
 	int rc;
 
-	*out = NULL;
-	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM) {
-		if (c->initial_taken || !c->initial)
-			return c->initial_taken ? 0 : -2;
-		c->initial_taken = 1;
-		rc = unpack_message_with(d, alloc, c->initial, out);
-		return rc == 0 ? 1 : rc;
-	}
 	pthread_mutex_lock(&c->mu);
 	if (!c->recv_started) {
 		c->recv_started = 1;
@@ -762,15 +754,62 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 		if (!c->in_head)
 			c->in_tail = NULL;
 		c->in_len--;
-		bb = m->bb;
-		c->in_bytes -= grpc_byte_buffer_length(bb);
+		*bb = m->bb;
+		c->in_bytes -= grpc_byte_buffer_length(*bb);
 		free(m);
 	}
 	pump_recv_locked(c);
 	pthread_mutex_unlock(&c->mu);
+	return 1;
+}
+
+int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
+		       ProtobufCAllocator *alloc, ProtobufCMessage **out)
+{
+	grpc_byte_buffer *bb;
+	int rc;
+
+	*out = NULL;
+	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM) {
+		if (c->initial_taken || !c->initial)
+			return c->initial_taken ? 0 : -2;
+		c->initial_taken = 1;
+		rc = unpack_message_with(d, alloc, c->initial, out);
+		return rc == 0 ? 1 : rc;
+	}
+	rc = next_message(c, &bb);
+	if (rc != 1)
+		return rc;
 	rc = unpack_message_with(d, alloc, bb, out);
 	grpc_byte_buffer_destroy(bb);
 	return rc == 0 ? 1 : rc;
+}
+
+int rpc_call_recv_bytes(struct rpc_call *c, struct elog_buf *out)
+{
+	grpc_byte_buffer_reader r;
+	grpc_byte_buffer *bb;
+	grpc_slice s;
+	int rc;
+
+	elog_buf_reset(out);
+	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM)
+		return -2;
+	rc = next_message(c, &bb);
+	if (rc != 1)
+		return rc;
+	rc = -2;
+	if (grpc_byte_buffer_reader_init(&r, bb)) {
+		elog_buf_grow(out, grpc_byte_buffer_length(bb));
+		while (grpc_byte_buffer_reader_next(&r, &s)) {
+			elog_buf_add(out, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
+			grpc_slice_unref(s);
+		}
+		grpc_byte_buffer_reader_destroy(&r);
+		rc = 1;
+	}
+	grpc_byte_buffer_destroy(bb);
+	return rc;
 }
 
 static int enqueue(struct rpc_call *c, grpc_byte_buffer *bb)

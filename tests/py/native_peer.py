@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """A python3-grpcio peer for elog.v1.Hub against `elog serve`.
 
-Usage: /usr/bin/python3 tests/py/native_peer.py HOST:PORT STUBS_DIR
+Usage: /usr/bin/python3 tests/py/native_peer.py HOST:PORT STUBS_DIR [CASE ARGS...]
 
-STUBS_DIR holds the python stubs generated from proto/ (lib.sh's py_stubs). Checks Ingest
-(batches, acks: seq, stored, duplicates, last_id; acknowledged means readable; dedupe_key
-resends counted as duplicates), Read (filters, limit, after_id, follow with the live flag),
-Components, and that undecodable bytes get INVALID_ARGUMENT while serve stays up.
+STUBS_DIR holds the python stubs generated from proto/ (lib.sh's py_stubs). Without CASE:
+checks Ingest (batches, acks: seq, stored, duplicates, last_id; acknowledged means readable;
+dedupe_key resends counted as duplicates), Read (filters, limit, after_id, follow with the
+live flag), Components, and that undecodable bytes get INVALID_ARGUMENT while serve stays up.
+With CASE, one of the limit checks of t9550 (see the functions named case_*).
 Exits 0 when every check passed, else 1 saying which one failed.
 """
 import queue
@@ -37,8 +38,85 @@ def ld(field, data):
     return varint(field << 3 | 2) + varint(len(data)) + data
 
 
+MIB = 1 << 20
+# README "Limits": records in one RecordBatch, and the longest string of a record.
+MAX_BATCH_RECORDS = 16384
+MAX_STRING = MIB
+TRUNC_MARK = " \u2026[truncated]"
+EMPTY_RECORD = ld(2, b"")          # one empty Record in a RecordBatch: 2 bytes on the wire
+
+
+def proc_status(pid, key):
+    """A size field of /proc/PID/status (VmRSS, VmHWM) in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise Failure("no %s in /proc/%d/status" % (key, pid))
+
+
+def raw_ingest(ch):
+    ident = lambda b: b  # noqa: E731
+    return ch.stream_stream("/elog.v1.Hub/Ingest", request_serializer=ident,
+                            response_deserializer=ident)
+
+
+def ingest_raw(ch, messages, timeout=120):
+    """Sends the messages (bytes) on one Ingest call; returns (acks, None) or (acks, RpcError)."""
+    import elog_pb2 as pb
+    acks = []
+    try:
+        for a in raw_ingest(ch)(iter(messages), timeout=timeout):
+            acks.append(pb.IngestAck.FromString(a))
+    except grpc.RpcError as e:
+        return acks, e
+    return acks, None
+
+
+def case_memory(ch, pid, bound):
+    """Memory of Ingest with batches of empty records stays under bound bytes above what serve
+    held before (VmHWM, the peak, against VmRSS at the start)."""
+    base = proc_status(pid, "VmRSS")
+    # One 4 MiB message of 2M empty records: over the records-per-batch limit.
+    n = 2 * MIB
+    msg = b"\x08\x01" + EMPTY_RECORD * n
+    acks, err = ingest_raw(ch, [msg])
+    check(err is not None and err.code() == grpc.StatusCode.INVALID_ARGUMENT and
+          str(MAX_BATCH_RECORDS) in (err.details() or ""),
+          "a batch of %d records: want INVALID_ARGUMENT naming %d, got %s %s (%d acks)"
+          % (n, MAX_BATCH_RECORDS, err and err.code(), err and err.details(), len(acks)))
+    grown = proc_status(pid, "VmHWM") - base
+    print("ok memory: a %.1f MiB batch of %d empty records refused (%s); peak RSS grew %.1f MiB"
+          % (len(msg) / MIB, n, err.details(), grown / MIB))
+    check(grown <= bound, "peak RSS grew %.1f MiB for a %.1f MiB message (bound %.1f MiB)"
+          % (grown / MIB, len(msg) / MIB, bound / MIB))
+    # Batches at the limit, as fast as the peer can send them: 64 MiB... of records are
+    # bounded by the call's bytes in flight.
+    count = 64
+    msgs = (b"\x08" + varint(i + 1) + EMPTY_RECORD * MAX_BATCH_RECORDS for i in range(count))
+    acks, err = ingest_raw(ch, msgs)
+    check(err is None, "batches at the limit: %s" % err)
+    check(len(acks) == count and all(a.stored == MAX_BATCH_RECORDS for a in acks),
+          "batches at the limit: %d acks" % len(acks))
+    grown = proc_status(pid, "VmHWM") - base
+    print("ok memory: %d batches of %d empty records (%.1f MiB) stored; peak RSS grew %.1f MiB"
+          % (count, MAX_BATCH_RECORDS, count * (2 * MAX_BATCH_RECORDS + 3) / MIB, grown / MIB))
+    check(grown <= bound, "peak RSS grew %.1f MiB (bound %.1f MiB)" % (grown / MIB, bound / MIB))
+
+
 def main():
     addr, stubs = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        sys.path.insert(0, stubs)
+        ch = grpc.insecure_channel(addr, options=[("grpc.max_receive_message_length", 64 * MIB),
+                                                  ("grpc.max_send_message_length", 64 * MIB)])
+        grpc.channel_ready_future(ch).result(timeout=10)
+        if sys.argv[3] == "memory":
+            case_memory(ch, int(sys.argv[4]), int(sys.argv[5]) * MIB)
+        else:
+            raise Failure("unknown case %s" % sys.argv[3])
+        ch.close()
+        return 0
     sys.path.insert(0, stubs)
     import elog_pb2 as pb
     import elog_pb2_grpc as pbg
