@@ -800,7 +800,12 @@ int rpc_call_recv_bytes(struct rpc_call *c, struct elog_buf *out)
 		return rc;
 	rc = -2;
 	if (grpc_byte_buffer_reader_init(&r, bb)) {
-		elog_buf_grow(out, grpc_byte_buffer_length(bb));
+		size_t need = grpc_byte_buffer_length(bb) + 1;
+
+		if (out->cap < need) {         /* exactly: a message's buffer may be kept a while */
+			out->data = xrealloc(out->data, need);
+			out->cap = need;
+		}
 		while (grpc_byte_buffer_reader_next(&r, &s)) {
 			elog_buf_add(out, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
 			grpc_slice_unref(s);

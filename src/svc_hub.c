@@ -21,6 +21,7 @@
  * received, a struct elog_record per record and its repaired strings. */
 #define MAX_INFLIGHT_BATCHES 32
 #define MAX_INFLIGHT_BYTES (32u << 20)
+#define ARENA_CHUNK (64 * 1024)      /* what an arena takes at least once used (arena.c) */
 #define MAX_QUEUED_ACKS 4096
 #define PAGE_BYTES (256 * 1024)
 #define PAGE_RECORDS 2048
@@ -37,8 +38,8 @@ struct ingest_call {
 	int failed;
 };
 
-/* One received batch: its records are views into its bytes (msg); the record array and any
- * repaired strings live in the arena; both are freed after the ack. */
+/* One received batch: its records (in.recs) are views into its bytes (msg), or into the
+ * arena for strings that had to be repaired; all freed after the ack. */
 struct ingest_req {
 	struct elog_ingest in;
 	struct ingest_call *ic;
@@ -50,6 +51,7 @@ struct ingest_req {
 
 static void ingest_req_free(struct ingest_req *req)
 {
+	free(req->in.recs);
 	elog_arena_release(&req->arena);
 	elog_buf_release(&req->msg);
 	free(req);
@@ -129,7 +131,8 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 		req->in.n = b.n;
 		req->in.recs = b.recs;
 		req->in.done = ingest_done;
-		req->cost = sizeof(*req) + req->msg.len + b.n * sizeof(struct elog_record) + b.copied;
+		req->cost = sizeof(*req) + req->msg.cap + b.n * sizeof(struct elog_record) +
+			    (b.copied ? b.copied + ARENA_CHUNK : 0);
 
 		pthread_mutex_lock(&ic.mu);
 		while ((ic.inflight >= MAX_INFLIGHT_BATCHES ||

@@ -1,6 +1,7 @@
 /*
  * wire.c — see wire.h.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "wire.h"
 #include "arena.h"
@@ -472,6 +473,7 @@ int elog_wire_read_batch(void *msg, size_t n, struct elog_arena *a, struct elog_
 
 	memset(out, 0, sizeof(*out));
 	elog_buf_reset(scratch);
+	out->recs = NULL;
 	if (n && !p)
 		return elog_err_set(err, ELOG_EUSAGE, "undecodable elog.v1.RecordBatch");
 	rc = scan_batch(p, n, scratch, &out->seq, &out->n, err);
@@ -479,7 +481,7 @@ int elog_wire_read_batch(void *msg, size_t n, struct elog_arena *a, struct elog_
 		return rc;
 	/* Pass 2: every byte after a string is a tag, a length or the end, all read already. */
 	views = (struct rec_view *)(void *)scratch->data;
-	out->recs = elog_arena_alloc(a, (out->n ? out->n : 1) * sizeof(*out->recs));
+	out->recs = xmalloc((out->n ? out->n : 1) * sizeof(*out->recs));
 	for (i = 0; i < out->n; i++) {
 		struct rec_view *v = &views[i];
 		struct elog_record *r = &out->recs[i];
@@ -493,12 +495,15 @@ int elog_wire_read_batch(void *msg, size_t n, struct elog_arena *a, struct elog_
 		r->level = level >= 0 && level < ELOG_LEVEL_COUNT ? level : ELOG_LEVEL_INFO;
 		for (k = 0; k < 5; k++)
 			if (batch_string(a, v->str[k] ? p + (v->str[k] - p) : NULL, v->len[k],
-					 (int)k, dflt[k], slot[k], &out->copied) != 0)
+					 (int)k, dflt[k], slot[k], &out->copied) != 0) {
+				free(out->recs);
+				out->recs = NULL;
 				return elog_err_set(err, ELOG_EUSAGE,
 						    "record %zu of the batch: '%s' of more than %d "
 						    "bytes once made valid UTF-8 is over the limit of "
 						    "%d bytes per record string", i + 1,
 						    string_names[k], ELOG_MAX_LINE, ELOG_MAX_LINE);
+			}
 	}
 	return 0;
 }

@@ -73,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (b)
 		elog__v1__record_batch__free_unpacked(b, NULL);
 	elog_buf_release(&scratch);
+	free(out.recs);
 	elog_arena_release(&a);
 	free(copy);
 	return 0;

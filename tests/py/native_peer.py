@@ -104,6 +104,91 @@ def case_memory(ch, pid, bound):
     check(grown <= bound, "peak RSS grew %.1f MiB (bound %.1f MiB)" % (grown / MIB, bound / MIB))
 
 
+# README "Limits": a page of Read is at most this long (256 KiB of records, then one more).
+MAX_PAGE = 6 * MIB
+CUT_MSG = "x" * MAX_STRING + TRUNC_MARK
+
+
+def read_pages(ch, query):
+    """Reads with Hub/Read; returns (records, largest page in bytes)."""
+    import elog_pb2 as pb
+    ident = lambda b: b  # noqa: E731
+    call = ch.unary_stream("/elog.v1.Hub/Read", request_serializer=pb.Query.SerializeToString,
+                           response_deserializer=ident)
+    recs, largest = [], 0
+    for raw in call(query, timeout=120):
+        largest = max(largest, len(raw))
+        recs.extend(pb.RecordPage.FromString(raw).records)
+    return recs, largest
+
+
+def expect_refused(ch, msg, what, words):
+    acks, err = ingest_raw(ch, [msg])
+    check(err is not None and err.code() == grpc.StatusCode.INVALID_ARGUMENT and
+          all(w in (err.details() or "") for w in words),
+          "%s: want INVALID_ARGUMENT naming %s, got %s %s (%d acks)"
+          % (what, words, err and err.code(), err and err.details(), len(acks)))
+    print("ok %s refused: %s" % (what, err.details()))
+
+
+def case_sizes_ingest(ch, tag):
+    """A record of almost 64 MiB (gRPC's limit) after a page's worth of small ones: kept with
+    its message cut as a line's; a fields or component over the limit refuses the batch."""
+    import elog_pb2 as pb
+    small = pb.RecordBatch(seq=1, records=[pb.Record(component=tag + "-small", msg="s" * 2048)
+                                           for _ in range(200)]).SerializeToString()
+    n = 64 * MIB - 4096
+    huge = b"\x08\x01" + ld(2, ld(4, (tag + "-huge").encode()) + ld(6, b"x" * n))
+    acks, err = ingest_raw(ch, [small, huge])
+    check(err is None and [a.stored for a in acks] == [200, 1],
+          "a %d-byte message: %s, acks %s" % (n, err, [a.stored for a in acks]))
+    big = b"{\"k\":\"" + b"y" * (2 * MIB) + b"\"}"
+    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, (tag + "-bad").encode()) + ld(7, big)),
+                   "fields of 2 MiB", ["'fields'", "1048576 bytes per record string"])
+    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, b"c" * (MAX_STRING + 1))),
+                   "a component of 1 MiB + 1", ["'component'", "1048576 bytes per record string"])
+    recs, largest = read_pages(ch, pb.Query())
+    huge = [r for r in recs if r.component == tag + "-huge"]
+    check(len(huge) == 1 and huge[0].msg == CUT_MSG,
+          "the huge record: %s" % [(len(r.msg), r.msg[-20:]) for r in huge])
+    check(not any(r.component == tag + "-bad" for r in recs), "a refused record was stored")
+    check(largest <= MAX_PAGE, "a page of %d bytes" % largest)
+    print("ok a %.1f MiB message stored cut to %d bytes; %d records read, largest page %d bytes"
+          % (n / MIB, len(huge[0].msg.encode()), len(recs), largest))
+
+
+def case_sizes_pages(ch, tag):
+    """Records with every string at the limit: pages stay under MAX_PAGE."""
+    import elog_pb2 as pb
+    count, per_batch = 12, 3
+    comp = tag + "-near-" + "c" * (MAX_STRING - len(tag) - 6)
+    fields = '{"k":"' + "f" * (MAX_STRING - 8) + '"}'
+    batches = []
+    for b in range(count // per_batch):
+        batches.append(pb.RecordBatch(seq=b + 1, records=[
+            pb.Record(component=comp, msg="m" * MAX_STRING, fields=fields, source="s" * MAX_STRING,
+                      dedupe_key="%s-%d-" % (tag, b * per_batch + i) + "d" * (MAX_STRING - 64))
+            for i in range(per_batch)]).SerializeToString())
+    acks, err = ingest_raw(ch, batches)
+    check(err is None and sum(a.stored for a in acks) == count,
+          "near-limit records: %s, acks %s" % (err, [a.stored for a in acks]))
+    recs, largest = read_pages(ch, pb.Query(components=[comp]))
+    check(len(recs) == count and all(len(r.msg) == MAX_STRING and r.fields == fields for r in recs),
+          "near-limit records read back: %d" % len(recs))
+    check(largest <= MAX_PAGE, "a page of %d bytes (bound %d)" % (largest, MAX_PAGE))
+    print("ok %d records of 4 strings of 1 MiB: largest page %d bytes" % (count, largest))
+
+
+def case_sizes_old(ch, component):
+    """A record over the limit already in the history (written before it): sent cut."""
+    import elog_pb2 as pb
+    recs, largest = read_pages(ch, pb.Query(components=[component]))
+    check(len(recs) == 1 and recs[0].msg == CUT_MSG and recs[0].fields == CUT_MSG,
+          "the old record: %s" % [(len(r.msg), len(r.fields)) for r in recs])
+    check(largest <= MAX_PAGE, "a page of %d bytes" % largest)
+    print("ok a record of 8 MB strings in the history is read cut: page of %d bytes" % largest)
+
+
 def main():
     addr, stubs = sys.argv[1], sys.argv[2]
     if len(sys.argv) > 3:
@@ -113,6 +198,12 @@ def main():
         grpc.channel_ready_future(ch).result(timeout=10)
         if sys.argv[3] == "memory":
             case_memory(ch, int(sys.argv[4]), int(sys.argv[5]) * MIB)
+        elif sys.argv[3] == "sizes-ingest":
+            case_sizes_ingest(ch, sys.argv[4])
+        elif sys.argv[3] == "sizes-pages":
+            case_sizes_pages(ch, sys.argv[4])
+        elif sys.argv[3] == "sizes-old":
+            case_sizes_old(ch, sys.argv[4])
         else:
             raise Failure("unknown case %s" % sys.argv[3])
         ch.close()

@@ -226,6 +226,15 @@ static int decode_batch(const void *bytes, size_t n, struct elog_arena *a, char 
 	return rc;
 }
 
+/* Frees what decode_batch made. */
+static void release(struct elog_arena *a, char *copy, struct elog_wire_batch *out)
+{
+	free(out->recs);
+	out->recs = NULL;
+	elog_arena_release(a);
+	free(copy);
+}
+
 /* What Hub/Ingest stores for a string protobuf-c decoded: valid UTF-8, dflt when empty. */
 static void check_string(const char *got, const char *pb, const char *dflt)
 {
@@ -281,8 +290,7 @@ static void agree_batch(const void *bytes, size_t n, const char *what)
 	}
 	if (p)
 		elog__v1__record_batch__free_unpacked(p, NULL);
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &b);
 }
 
 static void test_batch_agrees_with_protobuf_c(void)
@@ -380,13 +388,11 @@ static void test_batch_limits(void)
 	CHECK_INT(out.copied, 0);
 	CHECK_STR(out.recs[9].component, "default");
 	CHECK_STR(out.recs[9].source, "elog");
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &out);
 	elog_buf_add(&b, "\x12\x00", 2);
 	CHECK_INT(decode_batch(b.data, b.len, &a, &copy, &out, &err), ELOG_EUSAGE);
 	CHECK(strstr(err.msg, "16384") && strstr(err.msg, "records per batch"));
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &out);
 
 	/* a message over 1 MiB is cut at a character boundary and marked, as lines are */
 	memset(s, 'm', big);
@@ -396,24 +402,21 @@ static void test_batch_limits(void)
 	CHECK_INT(strlen(out.recs[0].msg), ELOG_MAX_LINE - 1 + strlen(ELOG_TRUNC_MARK));
 	CHECK_STR(out.recs[0].msg + ELOG_MAX_LINE - 1, ELOG_TRUNC_MARK);
 	CHECK(strlen(out.recs[0].msg) <= ELOG_MAX_STRING);
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &out);
 	/* exactly 1 MiB is kept whole, in place */
 	memset(s, 'm', big);
 	batch_of_string(&b, 6, s, ELOG_MAX_LINE);
 	CHECK_INT(decode_batch(b.data, b.len, &a, &copy, &out, &err), 0);
 	CHECK_INT(strlen(out.recs[0].msg), ELOG_MAX_LINE);
 	CHECK_INT(out.copied, 0);
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &out);
 	/* invalid UTF-8 that grows past 1 MiB once repaired: cut too */
 	memset(s, 0xff, ELOG_MAX_LINE);
 	batch_of_string(&b, 6, s, ELOG_MAX_LINE);
 	CHECK_INT(decode_batch(b.data, b.len, &a, &copy, &out, &err), 0);
 	CHECK(strlen(out.recs[0].msg) <= ELOG_MAX_STRING);
 	CHECK(elog_utf8_valid(out.recs[0].msg, strlen(out.recs[0].msg)));
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &out);
 
 	/* the other strings: 1 MiB is kept, more is refused naming the limit */
 	memset(s, 'f', big);
@@ -422,27 +425,23 @@ static void test_batch_limits(void)
 			continue;
 		batch_of_string(&b, field, s, ELOG_MAX_LINE);
 		CHECK_INT(decode_batch(b.data, b.len, &a, &copy, &out, &err), 0);
-		elog_arena_release(&a);
-		free(copy);
+		release(&a, copy, &out);
 		batch_of_string(&b, field, s, ELOG_MAX_LINE + 1);
 		CHECK_INT(decode_batch(b.data, b.len, &a, &copy, &out, &err), ELOG_EUSAGE);
 		CHECK(strstr(err.msg, "1048576 bytes per record string") != NULL);
-		elog_arena_release(&a);
-		free(copy);
+		release(&a, copy, &out);
 	}
 	batch_of_string(&b, 7, s, big);
 	CHECK_INT(decode_batch(b.data, b.len, &a, &copy, &out, &err), ELOG_EUSAGE);
 	CHECK_STR(err.msg, "record 1 of the batch: 'fields' of 2097152 bytes is over the limit of "
 		  "1048576 bytes per record string");
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &out);
 	/* fields of 1 MiB that grow past it once repaired */
 	memset(s, 0xff, ELOG_MAX_LINE);
 	batch_of_string(&b, 7, s, ELOG_MAX_LINE);
 	CHECK_INT(decode_batch(b.data, b.len, &a, &copy, &out, &err), ELOG_EUSAGE);
 	CHECK(strstr(err.msg, "'fields'") && strstr(err.msg, "1048576 bytes per record string"));
-	elog_arena_release(&a);
-	free(copy);
+	release(&a, copy, &out);
 	elog_buf_release(&b);
 	free(s);
 }
