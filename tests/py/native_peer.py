@@ -41,7 +41,7 @@ def ld(field, data):
 MIB = 1 << 20
 # README "Limits": records in one RecordBatch, and the longest string of a record.
 MAX_BATCH_RECORDS = 16384
-MAX_STRING = MIB
+STRING_LIMIT = MIB
 TRUNC_MARK = " \u2026[truncated]"
 EMPTY_RECORD = ld(2, b"")          # one empty Record in a RecordBatch: 2 bytes on the wire
 
@@ -81,15 +81,15 @@ def case_memory(ch, pid, bound):
     n = 2 * MIB
     msg = b"\x08\x01" + EMPTY_RECORD * n
     acks, err = ingest_raw(ch, [msg])
+    grown = proc_status(pid, "VmHWM") - base
+    check(grown <= bound, "peak RSS grew %.1f MiB for a %.1f MiB message (bound %.1f MiB)"
+          % (grown / MIB, len(msg) / MIB, bound / MIB))
     check(err is not None and err.code() == grpc.StatusCode.INVALID_ARGUMENT and
           str(MAX_BATCH_RECORDS) in (err.details() or ""),
           "a batch of %d records: want INVALID_ARGUMENT naming %d, got %s %s (%d acks)"
           % (n, MAX_BATCH_RECORDS, err and err.code(), err and err.details(), len(acks)))
-    grown = proc_status(pid, "VmHWM") - base
     print("ok memory: a %.1f MiB batch of %d empty records refused (%s); peak RSS grew %.1f MiB"
           % (len(msg) / MIB, n, err.details(), grown / MIB))
-    check(grown <= bound, "peak RSS grew %.1f MiB for a %.1f MiB message (bound %.1f MiB)"
-          % (grown / MIB, len(msg) / MIB, bound / MIB))
     # Batches at the limit, as fast as the peer can send them: 64 MiB... of records are
     # bounded by the call's bytes in flight.
     count = 64
@@ -106,7 +106,7 @@ def case_memory(ch, pid, bound):
 
 # README "Limits": a page of Read is at most this long (256 KiB of records, then one more).
 MAX_PAGE = 6 * MIB
-CUT_MSG = "x" * MAX_STRING + TRUNC_MARK
+CUT_MSG = "x" * STRING_LIMIT + TRUNC_MARK
 
 
 def read_pages(ch, query):
@@ -116,9 +116,12 @@ def read_pages(ch, query):
     call = ch.unary_stream("/elog.v1.Hub/Read", request_serializer=pb.Query.SerializeToString,
                            response_deserializer=ident)
     recs, largest = [], 0
-    for raw in call(query, timeout=120):
-        largest = max(largest, len(raw))
-        recs.extend(pb.RecordPage.FromString(raw).records)
+    try:
+        for raw in call(query, timeout=120):
+            largest = max(largest, len(raw))
+            recs.extend(pb.RecordPage.FromString(raw).records)
+    except grpc.RpcError as e:
+        raise Failure("Read failed: %s %s" % (e.code(), e.details()))
     return recs, largest
 
 
@@ -142,38 +145,39 @@ def case_sizes_ingest(ch, tag):
     acks, err = ingest_raw(ch, [small, huge])
     check(err is None and [a.stored for a in acks] == [200, 1],
           "a %d-byte message: %s, acks %s" % (n, err, [a.stored for a in acks]))
-    big = b"{\"k\":\"" + b"y" * (2 * MIB) + b"\"}"
-    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, (tag + "-bad").encode()) + ld(7, big)),
-                   "fields of 2 MiB", ["'fields'", "1048576 bytes per record string"])
-    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, b"c" * (MAX_STRING + 1))),
-                   "a component of 1 MiB + 1", ["'component'", "1048576 bytes per record string"])
     recs, largest = read_pages(ch, pb.Query())
     huge = [r for r in recs if r.component == tag + "-huge"]
     check(len(huge) == 1 and huge[0].msg == CUT_MSG,
           "the huge record: %s" % [(len(r.msg), r.msg[-20:]) for r in huge])
-    check(not any(r.component == tag + "-bad" for r in recs), "a refused record was stored")
     check(largest <= MAX_PAGE, "a page of %d bytes" % largest)
     print("ok a %.1f MiB message stored cut to %d bytes; %d records read, largest page %d bytes"
           % (n / MIB, len(huge[0].msg.encode()), len(recs), largest))
+    big = b"{\"k\":\"" + b"y" * (2 * MIB) + b"\"}"
+    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, (tag + "-bad").encode()) + ld(7, big)),
+                   "fields of 2 MiB", ["'fields'", "1048576 bytes per record string"])
+    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, b"c" * (STRING_LIMIT + 1))),
+                   "a component of 1 MiB + 1", ["'component'", "1048576 bytes per record string"])
+    recs, _ = read_pages(ch, pb.Query(components=[tag + "-bad"]))
+    check(recs == [], "a refused record was stored")
 
 
 def case_sizes_pages(ch, tag):
     """Records with every string at the limit: pages stay under MAX_PAGE."""
     import elog_pb2 as pb
     count, per_batch = 12, 3
-    comp = tag + "-near-" + "c" * (MAX_STRING - len(tag) - 6)
-    fields = '{"k":"' + "f" * (MAX_STRING - 8) + '"}'
+    comp = tag + "-near-" + "c" * (STRING_LIMIT - len(tag) - 6)
+    fields = '{"k":"' + "f" * (STRING_LIMIT - 8) + '"}'
     batches = []
     for b in range(count // per_batch):
         batches.append(pb.RecordBatch(seq=b + 1, records=[
-            pb.Record(component=comp, msg="m" * MAX_STRING, fields=fields, source="s" * MAX_STRING,
-                      dedupe_key="%s-%d-" % (tag, b * per_batch + i) + "d" * (MAX_STRING - 64))
+            pb.Record(component=comp, msg="m" * STRING_LIMIT, fields=fields, source="s" * STRING_LIMIT,
+                      dedupe_key="%s-%d-" % (tag, b * per_batch + i) + "d" * (STRING_LIMIT - 64))
             for i in range(per_batch)]).SerializeToString())
     acks, err = ingest_raw(ch, batches)
     check(err is None and sum(a.stored for a in acks) == count,
           "near-limit records: %s, acks %s" % (err, [a.stored for a in acks]))
     recs, largest = read_pages(ch, pb.Query(components=[comp]))
-    check(len(recs) == count and all(len(r.msg) == MAX_STRING and r.fields == fields for r in recs),
+    check(len(recs) == count and all(len(r.msg) == STRING_LIMIT and r.fields == fields for r in recs),
           "near-limit records read back: %d" % len(recs))
     check(largest <= MAX_PAGE, "a page of %d bytes (bound %d)" % (largest, MAX_PAGE))
     print("ok %d records of 4 strings of 1 MiB: largest page %d bytes" % (count, largest))
