@@ -724,11 +724,6 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 
 /* ---- call API (handler thread) ---------------------------------------------------------- */
 
-int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
-{
-	return rpc_call_recv_with(c, d, NULL, out);
-}
-
 /* The next message of a streaming call: 1 with *bb (the caller destroys it), 0 when the
  * client half-closed, -1 when the call is dead. */
 static int next_message(struct rpc_call *c, grpc_byte_buffer **bb)
@@ -763,8 +758,7 @@ static int next_message(struct rpc_call *c, grpc_byte_buffer **bb)
 	return 1;
 }
 
-int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
-		       ProtobufCAllocator *alloc, ProtobufCMessage **out)
+int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
 	grpc_byte_buffer *bb;
 	int rc;
@@ -774,13 +768,13 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 		if (c->initial_taken || !c->initial)
 			return c->initial_taken ? 0 : -2;
 		c->initial_taken = 1;
-		rc = unpack_message_with(d, alloc, c->initial, out);
+		rc = unpack_message_with(d, NULL, c->initial, out);
 		return rc == 0 ? 1 : rc;
 	}
 	rc = next_message(c, &bb);
 	if (rc != 1)
 		return rc;
-	rc = unpack_message_with(d, alloc, bb, out);
+	rc = unpack_message_with(d, NULL, bb, out);
 	grpc_byte_buffer_destroy(bb);
 	return rc == 0 ? 1 : rc;
 }
