@@ -473,8 +473,11 @@ int elog_wire_read_batch(void *msg, size_t n, struct elog_arena *a, struct elog_
 
 	memset(out, 0, sizeof(*out));
 	elog_buf_reset(scratch);
-	out->recs = NULL;
-	if (n && !p)
+	if (n == 0) {                /* an empty batch (msg may be NULL) */
+		out->recs = xmalloc(sizeof(*out->recs));
+		return 0;
+	}
+	if (!p)
 		return elog_err_set(err, ELOG_EUSAGE, "undecodable elog.v1.RecordBatch");
 	rc = scan_batch(p, n, scratch, &out->seq, &out->n, err);
 	if (rc)
@@ -498,6 +501,7 @@ int elog_wire_read_batch(void *msg, size_t n, struct elog_arena *a, struct elog_
 					 (int)k, dflt[k], slot[k], &out->copied) != 0) {
 				free(out->recs);
 				out->recs = NULL;
+				out->n = 0;
 				return elog_err_set(err, ELOG_EUSAGE,
 						    "record %zu of the batch: '%s' of more than %d "
 						    "bytes once made valid UTF-8 is over the limit of "

@@ -379,6 +379,13 @@ static void test_batch_limits(void)
 	size_t big = 2 * ELOG_MAX_LINE, i;
 	char *s = malloc(big), *copy;
 
+	/* an empty message is an empty batch */
+	elog_arena_init(&a);
+	CHECK_INT(elog_wire_read_batch(NULL, 0, &a, &b, &out, &err), 0);
+	CHECK_INT(out.n, 0);
+	CHECK(out.recs != NULL);
+	release(&a, NULL, &out);
+
 	/* records per batch: 16384 empty records, then one more */
 	for (i = 0; i < ELOG_WIRE_MAX_BATCH_RECORDS; i++)
 		elog_buf_add(&b, "\x12\x00", 2);
