@@ -15,6 +15,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,10 +175,56 @@ static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
 	return bb;
 }
 
-/* Returns 0 and *out, or -2 when the bytes do not decode. */
-static int unpack_message_with(const ProtobufCMessageDescriptor *d, ProtobufCAllocator *alloc,
-			       grpc_byte_buffer *bb, ProtobufCMessage **out)
+/*
+ * protobuf-c takes a struct for each message, map entry and repeated element it decodes (and
+ * a scan entry for each field while decoding): tens of times the bytes for many small
+ * elements (a 4 MiB map of empty entries took 185 MiB). Decoding a message may take at most
+ * RPC_DECODE_PER_BYTE times its size plus RPC_DECODE_EXTRA (README "Limits"); past that the
+ * allocator refuses, protobuf-c gives up, and the call ends RESOURCE_EXHAUSTED naming the
+ * limit. The blocks are plain malloc'd ones, so the message is freed as any other.
+ */
+#define RPC_DECODE_PER_BYTE 4
+#define RPC_DECODE_EXTRA (16u << 20)
+
+struct decode_budget {
+	size_t used, limit;
+	int over;
+};
+
+static void *budget_alloc(void *ctx, size_t n)
 {
+	struct decode_budget *b = ctx;
+	void *p;
+
+	if (b->over || n > b->limit - b->used) {
+		b->over = 1;
+		return NULL;
+	}
+	p = malloc(n ? n : 1);
+	if (p)
+		b->used += malloc_usable_size(p);
+	if (b->used > b->limit)
+		b->over = 1;             /* refused from the next block on */
+	return p;
+}
+
+static void budget_free(void *ctx, void *p)
+{
+	struct decode_budget *b = ctx;
+
+	if (!p)
+		return;
+	b->used -= malloc_usable_size(p);
+	free(p);
+}
+
+/* Returns 0 and *out; -2 when the bytes do not decode; -3 when decoding them would take more
+ * than the budget. *len: the message's size. */
+static int unpack_message(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb,
+			  ProtobufCMessage **out, size_t *len)
+{
+	struct decode_budget b = { 0, 0, 0 };
+	ProtobufCAllocator alloc = { budget_alloc, budget_free, &b };
 	grpc_byte_buffer_reader r;
 	grpc_slice s;
 
@@ -186,9 +233,34 @@ static int unpack_message_with(const ProtobufCMessageDescriptor *d, ProtobufCAll
 		return -2;
 	s = grpc_byte_buffer_reader_readall(&r);
 	grpc_byte_buffer_reader_destroy(&r);
-	*out = protobuf_c_message_unpack(d, alloc, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	*len = GRPC_SLICE_LENGTH(s);
+	b.limit = RPC_DECODE_PER_BYTE * *len + RPC_DECODE_EXTRA;
+	*out = protobuf_c_message_unpack(d, &alloc, *len, GRPC_SLICE_START_PTR(s));
 	grpc_slice_unref(s);
-	return *out ? 0 : -2;
+	if (*out)
+		return 0;
+	return b.over ? -3 : -2;
+}
+
+/* unpack_message for the call: a message over the decoding budget finishes the call with
+ * RESOURCE_EXHAUSTED naming the limit (the handler's own finish then changes nothing) and is
+ * reported to the handler as undecodable. */
+static int unpack_for_call(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
+			   grpc_byte_buffer *bb, ProtobufCMessage **out)
+{
+	char msg[256];
+	size_t len = 0;
+	int rc = unpack_message(d, bb, out, &len);
+
+	if (rc == -3) {
+		snprintf(msg, sizeof(msg), "'%s' of %zu bytes takes more than %zu bytes to decode: "
+			 "over the limit of %d bytes per byte received plus %u MiB", d->name, len,
+			 RPC_DECODE_PER_BYTE * len + RPC_DECODE_EXTRA, RPC_DECODE_PER_BYTE,
+			 RPC_DECODE_EXTRA >> 20);
+		rpc_call_finish(c, RPC_RESOURCE_EXHAUSTED, msg);
+		rc = -2;
+	}
+	return rc;
 }
 
 
@@ -768,13 +840,13 @@ int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, Proto
 		if (c->initial_taken || !c->initial)
 			return c->initial_taken ? 0 : -2;
 		c->initial_taken = 1;
-		rc = unpack_message_with(d, NULL, c->initial, out);
+		rc = unpack_for_call(c, d, c->initial, out);
 		return rc == 0 ? 1 : rc;
 	}
 	rc = next_message(c, &bb);
 	if (rc != 1)
 		return rc;
-	rc = unpack_message_with(d, NULL, bb, out);
+	rc = unpack_for_call(c, d, bb, out);
 	grpc_byte_buffer_destroy(bb);
 	return rc == 0 ? 1 : rc;
 }

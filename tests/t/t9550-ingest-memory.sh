@@ -1,7 +1,9 @@
 #!/bin/sh
-# elog.v1.Hub/Ingest holds memory in proportion to what it received (README "Limits"): a
-# python3-grpcio peer sends batches of empty records (2 bytes each on the wire), and serve's
-# peak RSS (VmHWM in /proc/PID/status) must stay under MEM_BOUND MiB above where it started.
+# Ingest holds memory in proportion to what it received (README "Limits"): a python3-grpcio
+# peer sends elog.v1.Hub/Ingest batches of empty records (2 bytes each on the wire), then
+# messages of 2M empty map entries to the streams of the other contracts (decoded by
+# protobuf-c), and serve's peak RSS (VmHWM in /proc/PID/status) must stay under MEM_BOUND MiB
+# above where it started.
 . "$(dirname "$0")/lib.sh"
 
 if ! $PY -c 'import grpc' 2>/dev/null; then
@@ -19,12 +21,17 @@ MEM_BOUND=${ELOG_T9550_MIB:-160}
 # keep its quarantine small for this serve so that what is measured is serve's own memory.
 old_asan=${ASAN_OPTIONS:-}
 export ASAN_OPTIONS="${old_asan:+$old_asan:}quarantine_size_mb=8:thread_local_quarantine_size_kb=256"
-start_serve h
+start_serve h --log-dir "$T/logs"
 export ASAN_OPTIONS="$old_asan"
 
 say "batches of empty records: refused over the records limit, memory bounded"
 timeout 300 $PY "$ELOG_TOP/tests/py/native_peer.py" "$SERVER" "$T/py" memory "$SERVE_PID" "$MEM_BOUND" ||
 	{ tail -5 "$T/h.err" >&2; fail "memory of Ingest"; }
+kill -0 "$SERVE_PID" || fail "serve died"
+
+say "the other contracts' streams: a message too costly to decode is refused, memory bounded"
+timeout 300 $PY "$ELOG_TOP/tests/py/native_peer.py" "$SERVER" "$T/py" decode-budget "$SERVE_PID" "$MEM_BOUND" ||
+	{ tail -5 "$T/h.err" >&2; fail "memory of the other streams"; }
 kill -0 "$SERVE_PID" || fail "serve died"
 stop_serve
 echo "t9550: ok"
