@@ -25,13 +25,14 @@ enum elog_level {
 #define ELOG_TRUNC_MARK " …[truncated]"
 
 /*
- * The size limit of one record, the same on every path (README "Limits"): no string of a
- * record is longer than ELOG_MAX_STRING bytes. Ingest cuts a message over ELOG_MAX_LINE with
- * ELOG_TRUNC_MARK (so a message is at most ELOG_MAX_STRING), as it cuts lines; a component,
- * fields, source or dedupe key over ELOG_MAX_LINE is refused (it cannot be cut without
- * changing what it means). The read path sends any longer string of the history (stored
- * before the limit) cut the same way, so that one record, encoded, takes at most
- * ELOG_MAX_RECORD bytes and a page of records always fits a gRPC message.
+ * The size limit of one record, meant for every path (README "Limits"): no string of a
+ * record is longer than ELOG_MAX_STRING bytes. Every ingest path cuts a message over
+ * ELOG_MAX_LINE with ELOG_TRUNC_MARK (so a message is at most ELOG_MAX_STRING), as lines are
+ * cut; Hub/Ingest refuses a component, fields, source or dedupe key over ELOG_MAX_LINE (it
+ * cannot be cut without changing what it means). Hub/Read (elog_wire_put_record) sends any
+ * longer string of the history (stored before the limit, or by a path that does not keep it
+ * yet) cut the same way, so that one record, encoded, takes at most ELOG_MAX_RECORD bytes and
+ * a page of records always fits a gRPC message.
  */
 #define ELOG_MAX_STRING (ELOG_MAX_LINE + sizeof(ELOG_TRUNC_MARK) - 1)
 #define ELOG_MAX_RECORD (5 * (ELOG_MAX_STRING + 6) + 4 * 11 + 16)
