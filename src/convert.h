@@ -1,8 +1,9 @@
 /*
  * convert.h — each contract's messages decoded into records, as the services do it. The
  * conversions live with their service (svc_*.c); they are declared here so the fuzz targets
- * (tests/fuzz/fuzz_native.c, fuzz_flowctl.c, fuzz_relay.c, fuzz_logsvc.c) can drive them
- * with arbitrary decoded messages.
+ * (tests/fuzz/fuzz_flowctl.c, fuzz_relay.c, fuzz_logsvc.c) can drive them
+ * with arbitrary decoded messages. (elog's own RecordBatch is decoded from its bytes by
+ * elog_wire_read_batch, wire.h, which tests/fuzz/fuzz_native.c drives.)
  *
  * Every conversion promises, whatever the message holds: the record's strings are valid
  * UTF-8, its level is in range, its fields are "" or one JSON object, its message is at most
@@ -20,9 +21,6 @@
 
 struct elog_buf;
 struct elog_slog_frame;
-
-/* elog.v1.Record -> r (svc_hub.c). Takes p's strings (the fields are left NULL or ""). */
-void elog_conv_native_record(struct elog_record *r, Elog__V1__Record *p);
 
 /* flowctl.LogEntry -> r, initialized here (svc_flowctl.c). May take e's component_id. */
 void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e);

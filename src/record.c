@@ -66,6 +66,18 @@ void elog_record_take(char **slot, char *s)
 	*slot = s ? s : record_empty;
 }
 
+/* record.h */
+size_t elog_record_cut_len(const char *s, size_t n, size_t max)
+{
+	size_t cut = max;
+
+	if (n <= max)
+		return n;
+	while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+		cut--;
+	return cut;
+}
+
 static const char *const level_names[ELOG_LEVEL_COUNT] = {
 	"trace", "debug", "info", "warn", "error", "fatal",
 };

@@ -24,6 +24,26 @@ enum elog_level {
 #define ELOG_MAX_LINE (1024 * 1024)
 #define ELOG_TRUNC_MARK " …[truncated]"
 
+/*
+ * The size limit of one record, meant for every path (README "Limits"): no string of a
+ * record is longer than ELOG_MAX_STRING bytes. Every ingest path cuts a message over
+ * ELOG_MAX_LINE with ELOG_TRUNC_MARK (so a message is at most ELOG_MAX_STRING), as lines are
+ * cut; Hub/Ingest refuses a component, fields, source or dedupe key over ELOG_MAX_LINE (it
+ * cannot be cut without changing what it means). Hub/Read (elog_wire_put_record) sends any
+ * longer string of the history (stored before the limit, or by a path that does not keep it
+ * yet) cut the same way, so that one record, encoded, takes at most ELOG_MAX_RECORD bytes and
+ * a page of records always fits a gRPC message.
+ */
+#define ELOG_MAX_STRING (ELOG_MAX_LINE + sizeof(ELOG_TRUNC_MARK) - 1)
+#define ELOG_MAX_RECORD (5 * (ELOG_MAX_STRING + 6) + 4 * 11 + 16)
+
+/*
+ * Where to cut the valid-UTF-8 string s of n bytes to fit max bytes: n when n <= max, else
+ * the length of its longest prefix of at most max bytes that ends at a character boundary
+ * (a cut string is then followed by ELOG_TRUNC_MARK).
+ */
+size_t elog_record_cut_len(const char *s, size_t n, size_t max);
+
 struct elog_record {
 	int64_t id;          /* server-assigned, > 0 once stored; 0 before */
 	int64_t ts_ns;       /* event time; 0 = unknown (the store uses arrival) */

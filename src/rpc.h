@@ -94,10 +94,16 @@ int rpc_server_active_calls(struct rpc_server *s);
  */
 int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
 
-/* The same, with protobuf-c allocating through alloc (e.g. an arena); the message is freed
- * with the same allocator (or by releasing the arena). */
+/* The same, with protobuf-c allocating through alloc; the message is freed with the same
+ * allocator. */
 int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 		       ProtobufCAllocator *alloc, ProtobufCMessage **out);
+
+/* The same for a streaming call without decoding: the message's bytes replace the contents
+ * of out (the caller's; out->data[out->len] is a writable NUL). Returns 1, 0 or -1 as above,
+ * or -2 when the bytes could not be read (compressed with an unknown algorithm). */
+struct elog_buf;
+int rpc_call_recv_bytes(struct rpc_call *c, struct elog_buf *out);
 
 /* Queues m to be sent (packed now; m stays the caller's). Never blocks. Returns 0, or -1 when
  * the call is dead or finished. */

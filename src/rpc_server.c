@@ -15,6 +15,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,11 +177,62 @@ static grpc_byte_buffer *pack_message(const ProtobufCMessage *m)
 	return bb;
 }
 
-/* Returns 0 and *out, -2 when the bytes do not decode, or -3 when they nest deeper than
- * ELOG_PB_MAX_DEPTH (protobuf-c would recurse that deep). */
-static int unpack_message_with(const ProtobufCMessageDescriptor *d, ProtobufCAllocator *alloc,
-			       grpc_byte_buffer *bb, ProtobufCMessage **out)
+/*
+ * protobuf-c takes a struct for each message, map entry and repeated element it decodes (and
+ * a scan entry for each field while decoding): tens of times the bytes for many small
+ * elements (a 4 MiB map of empty entries took 185 MiB). Decoding a message may take at most
+ * RPC_DECODE_PER_BYTE times its size plus RPC_DECODE_EXTRA (README "Limits"); past that the
+ * allocator refuses, protobuf-c gives up, and the call ends RESOURCE_EXHAUSTED naming the
+ * limit. The blocks come from the caller's allocator (malloc when none), so the message is
+ * freed as any other; what protobuf-c frees while it gives up is not given back to the budget.
+ */
+#define RPC_DECODE_PER_BYTE 4
+#define RPC_DECODE_EXTRA (16u << 20)
+#define RPC_DECODE_BLOCK_OVERHEAD 16    /* malloc's header, counted with each block */
+
+struct decode_budget {
+	const ProtobufCAllocator *inner;   /* NULL: malloc and free */
+	size_t used, limit;
+	int over;
+};
+
+static void *budget_alloc(void *ctx, size_t n)
 {
+	struct decode_budget *b = ctx;
+	size_t cost = n + RPC_DECODE_BLOCK_OVERHEAD;
+	void *p;
+
+	if (b->over || cost > b->limit - b->used) {
+		b->over = 1;
+		return NULL;
+	}
+	p = b->inner ? b->inner->alloc(b->inner->allocator_data, n) : malloc(n ? n : 1);
+	if (p)
+		b->used += cost;
+	return p;
+}
+
+static void budget_free(void *ctx, void *p)
+{
+	struct decode_budget *b = ctx;
+
+	if (!p)
+		return;
+	if (b->inner)
+		b->inner->free(b->inner->allocator_data, p);
+	else
+		free(p);
+}
+
+/* Returns 0 and *out; -2 when the bytes do not decode; -3 when decoding them would take more
+ * than the budget; -4 when they nest deeper than ELOG_PB_MAX_DEPTH (protobuf-c would recurse
+ * that deep). *len: the message's size. alloc: NULL for malloc, else what the caller frees
+ * the message with. */
+static int unpack_message(const ProtobufCMessageDescriptor *d, const ProtobufCAllocator *alloc,
+			  grpc_byte_buffer *bb, ProtobufCMessage **out, size_t *len)
+{
+	struct decode_budget b = { alloc, 0, 0, 0 };
+	ProtobufCAllocator budget = { budget_alloc, budget_free, &b };
 	grpc_byte_buffer_reader r;
 	grpc_slice s;
 
@@ -189,13 +241,45 @@ static int unpack_message_with(const ProtobufCMessageDescriptor *d, ProtobufCAll
 		return -2;
 	s = grpc_byte_buffer_reader_readall(&r);
 	grpc_byte_buffer_reader_destroy(&r);
-	if (elog_pb_too_deep(d, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), ELOG_PB_MAX_DEPTH)) {
+	*len = GRPC_SLICE_LENGTH(s);
+	if (elog_pb_too_deep(d, GRPC_SLICE_START_PTR(s), *len, ELOG_PB_MAX_DEPTH)) {
 		grpc_slice_unref(s);
-		return -3;
+		return -4;
 	}
-	*out = protobuf_c_message_unpack(d, alloc, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+	b.limit = RPC_DECODE_PER_BYTE * *len + RPC_DECODE_EXTRA;
+	*out = protobuf_c_message_unpack(d, &budget, *len, GRPC_SLICE_START_PTR(s));
 	grpc_slice_unref(s);
-	return *out ? 0 : -2;
+	if (*out)
+		return 0;
+	return b.over ? -3 : -2;
+}
+
+/* unpack_message for the call: a message over the decoding budget finishes the call with
+ * RESOURCE_EXHAUSTED naming the limit (the handler's own finish then changes nothing), one
+ * nesting too deep makes the handler's INVALID_ARGUMENT name the nesting limit; both are
+ * reported to the handler as undecodable. */
+static int unpack_for_call(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
+			   const ProtobufCAllocator *alloc, grpc_byte_buffer *bb,
+			   ProtobufCMessage **out)
+{
+	char msg[256];
+	size_t len = 0;
+	int rc = unpack_message(d, alloc, bb, out, &len);
+
+	if (rc == -3) {
+		snprintf(msg, sizeof(msg), "'%s' of %zu bytes takes more than %zu bytes to decode: "
+			 "over the limit of %d bytes per byte received plus %u MiB", d->name, len,
+			 RPC_DECODE_PER_BYTE * len + RPC_DECODE_EXTRA, RPC_DECODE_PER_BYTE,
+			 RPC_DECODE_EXTRA >> 20);
+		rpc_call_finish(c, RPC_RESOURCE_EXHAUSTED, msg);
+		rc = -2;
+	} else if (rc == -4) {
+		pthread_mutex_lock(&c->mu);
+		c->recv_too_deep = 1;
+		pthread_mutex_unlock(&c->mu);
+		rc = -2;
+	}
+	return rc;
 }
 
 
@@ -731,31 +815,12 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 
 /* ---- call API (handler thread) ---------------------------------------------------------- */
 
-int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+/* The next message of a streaming call: 1 with *bb (the caller destroys it), 0 when the
+ * client half-closed, -1 when the call is dead. */
+static int next_message(struct rpc_call *c, grpc_byte_buffer **bb)
 {
-	return rpc_call_recv_with(c, d, NULL, out);
-}
-
-int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
-		       ProtobufCAllocator *alloc, ProtobufCMessage **out)
-{
-	grpc_byte_buffer *bb;
 	int rc;
 
-	*out = NULL;
-	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM) {
-		if (c->initial_taken || !c->initial)
-			return c->initial_taken ? 0 : -2;
-		c->initial_taken = 1;
-		rc = unpack_message_with(d, alloc, c->initial, out);
-		if (rc == -3) {
-			pthread_mutex_lock(&c->mu);
-			c->recv_too_deep = 1;
-			pthread_mutex_unlock(&c->mu);
-			rc = -2;
-		}
-		return rc == 0 ? 1 : rc;
-	}
 	pthread_mutex_lock(&c->mu);
 	if (!c->recv_started) {
 		c->recv_started = 1;
@@ -775,21 +840,72 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 		if (!c->in_head)
 			c->in_tail = NULL;
 		c->in_len--;
-		bb = m->bb;
-		c->in_bytes -= grpc_byte_buffer_length(bb);
+		*bb = m->bb;
+		c->in_bytes -= grpc_byte_buffer_length(*bb);
 		free(m);
 	}
 	pump_recv_locked(c);
 	pthread_mutex_unlock(&c->mu);
-	rc = unpack_message_with(d, alloc, bb, out);
-	if (rc == -3) {
-		pthread_mutex_lock(&c->mu);
-		c->recv_too_deep = 1;
-		pthread_mutex_unlock(&c->mu);
-		rc = -2;
+	return 1;
+}
+
+int rpc_call_recv(struct rpc_call *c, const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+	return rpc_call_recv_with(c, d, NULL, out);
+}
+
+int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
+		       ProtobufCAllocator *alloc, ProtobufCMessage **out)
+{
+	grpc_byte_buffer *bb;
+	int rc;
+
+	*out = NULL;
+	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM) {
+		if (c->initial_taken || !c->initial)
+			return c->initial_taken ? 0 : -2;
+		c->initial_taken = 1;
+		rc = unpack_for_call(c, d, alloc, c->initial, out);
+		return rc == 0 ? 1 : rc;
 	}
+	rc = next_message(c, &bb);
+	if (rc != 1)
+		return rc;
+	rc = unpack_for_call(c, d, alloc, bb, out);
 	grpc_byte_buffer_destroy(bb);
 	return rc == 0 ? 1 : rc;
+}
+
+int rpc_call_recv_bytes(struct rpc_call *c, struct elog_buf *out)
+{
+	grpc_byte_buffer_reader r;
+	grpc_byte_buffer *bb;
+	grpc_slice s;
+	int rc;
+
+	elog_buf_reset(out);
+	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM)
+		return -2;
+	rc = next_message(c, &bb);
+	if (rc != 1)
+		return rc;
+	rc = -2;
+	if (grpc_byte_buffer_reader_init(&r, bb)) {
+		size_t need = grpc_byte_buffer_length(bb) + 1;
+
+		if (out->cap < need) {         /* exactly: a message's buffer may be kept a while */
+			out->data = xrealloc(out->data, need);
+			out->cap = need;
+		}
+		while (grpc_byte_buffer_reader_next(&r, &s)) {
+			elog_buf_add(out, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
+			grpc_slice_unref(s);
+		}
+		grpc_byte_buffer_reader_destroy(&r);
+		rc = 1;
+	}
+	grpc_byte_buffer_destroy(bb);
+	return rc;
 }
 
 static int enqueue(struct rpc_call *c, grpc_byte_buffer *bb)

@@ -12,35 +12,48 @@
 #include "wire.h"
 #include "err.h"
 #include "util.h"
-#include "convert.h"
 #include "arena.h"
 #include "elog.pb-c.h"
 
+/* An Ingest call holds at most MAX_INFLIGHT_BATCHES batches, taking at most
+ * MAX_INFLIGHT_BYTES together (README "Limits"), between receiving and acknowledging them;
+ * beyond, it reads no more (flow control slows the sender). A batch counts its bytes as
+ * received, a struct elog_record per record and its repaired strings. */
 #define MAX_INFLIGHT_BATCHES 32
+#define MAX_INFLIGHT_BYTES (32u << 20)
+#define ARENA_CHUNK (64 * 1024)      /* what an arena takes at least once used (arena.c) */
 #define MAX_QUEUED_ACKS 4096
 #define PAGE_BYTES (256 * 1024)
 #define PAGE_RECORDS 2048
+
+/* A page holds up to PAGE_BYTES, then one more record: far below gRPC's 64 MiB. */
+_Static_assert(PAGE_BYTES + ELOG_MAX_RECORD + 64 < (16u << 20), "a page fits a gRPC message");
 
 struct ingest_call {
 	struct rpc_call *call;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int inflight;
+	size_t inflight_bytes;
 	int failed;
 };
 
-/* One received batch: its records are views into the unpacked message, and the message,
- * the record array and any repaired strings all live in one arena freed after the ack. */
+/* One received batch: its records (in.recs) are views into its bytes (msg), or into the
+ * arena for strings that had to be repaired; all freed after the ack. */
 struct ingest_req {
 	struct elog_ingest in;
 	struct ingest_call *ic;
 	uint64_t seq;
+	size_t cost;                 /* counted in ic->inflight_bytes */
+	struct elog_buf msg;
 	struct elog_arena arena;
 };
 
 static void ingest_req_free(struct ingest_req *req)
 {
+	free(req->in.recs);
 	elog_arena_release(&req->arena);
+	elog_buf_release(&req->msg);
 	free(req);
 }
 
@@ -69,62 +82,18 @@ static void ingest_done(struct elog_ingest *in, int rc, const char *msg)
 		rpc_call_finish(ic->call, elog_svc_status_of(rc), msg);
 	}
 	ic->inflight--;
+	ic->inflight_bytes -= req->cost;
 	pthread_cond_broadcast(&ic->cv);
 	pthread_mutex_unlock(&ic->mu);
 	ingest_req_free(req);
-}
-
-/* A string field as a record view: the field itself when it is valid UTF-8, else a repaired
- * copy in the arena; dflt when empty. */
-static char *view_string(struct elog_arena *a, char *s, const char *dflt)
-{
-	size_t n;
-
-	if (!s || !*s)
-		return (char *)dflt;
-	n = strlen(s);
-	return elog_utf8_valid(s, n) ? s : elog_arena_utf8(a, s, n);
-}
-
-/* Fills r with views into p (see struct ingest_req). */
-static void native_record_view(struct elog_record *r, Elog__V1__Record *p, struct elog_arena *a)
-{
-	r->id = 0;
-	r->ts_ns = p->ts_ns > 0 ? p->ts_ns : 0;
-	r->arrival_ns = 0;
-	r->level = p->level >= 0 && p->level < ELOG_LEVEL_COUNT ? p->level : ELOG_LEVEL_INFO;
-	r->component = view_string(a, p->component, "default");
-	r->msg = view_string(a, p->msg, "");
-	r->fields = view_string(a, p->fields, "");
-	r->source = view_string(a, p->source, "elog");
-	r->dedupe_key = view_string(a, p->dedupe_key, "");
-}
-
-/* convert.h */
-void elog_conv_native_record(struct elog_record *r, Elog__V1__Record *p)
-{
-	r->id = 0;
-	r->ts_ns = p->ts_ns > 0 ? p->ts_ns : 0;
-	r->level = p->level >= 0 && p->level < ELOG_LEVEL_COUNT ? p->level : ELOG_LEVEL_INFO;
-	r->component = elog_svc_take_string(&p->component);
-	r->msg = elog_svc_take_string(&p->msg);
-	r->fields = elog_svc_take_string(&p->fields);
-	r->source = elog_svc_take_string(&p->source);
-	r->dedupe_key = elog_svc_take_string(&p->dedupe_key);
-	if (!*r->component) {
-		free(r->component);
-		r->component = xstrdup("default");
-	}
-	if (!*r->source) {
-		free(r->source);
-		r->source = xstrdup("elog");
-	}
 }
 
 static void hub_ingest(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
 	struct ingest_call ic;
+	struct elog_buf scratch = ELOG_BUF_INIT;
+	struct elog_err err;
 	int status = RPC_OK;
 	const char *details = NULL;
 
@@ -132,12 +101,11 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 	ic.call = call;
 	pthread_mutex_init(&ic.mu, NULL);
 	pthread_cond_init(&ic.cv, NULL);
+	elog_err_clear(&err);
 	for (;;) {
-		ProtobufCMessage *m;
-		Elog__V1__RecordBatch *b;
 		struct ingest_req *req = xcalloc(1, sizeof(*req));
+		struct elog_wire_batch b;
 		int rc;
-		size_t i;
 
 		elog_arena_init(&req->arena);
 		/* A client that does not read its acks stops being read (bounded ack queue). */
@@ -146,27 +114,30 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 			status = RPC_CANCELLED;
 			break;
 		}
-		rc = rpc_call_recv_with(call, &elog__v1__record_batch__descriptor, &req->arena.pb, &m);
+		rc = rpc_call_recv_bytes(call, &req->msg);
+		if (rc == 1 && elog_wire_read_batch(req->msg.data, req->msg.len, &req->arena, &scratch,
+						    &b, &err) != 0)
+			rc = -3;
 		if (rc != 1) {
 			ingest_req_free(req);
 			if (rc == 0)
 				break;
 			status = rc == -1 ? RPC_CANCELLED : RPC_INVALID_ARGUMENT;
-			details = rc == -1 ? NULL : "undecodable elog.v1.RecordBatch";
+			details = rc == -1 ? NULL : rc == -2 ? "undecodable elog.v1.RecordBatch" : err.msg;
 			break;
 		}
-		b = (Elog__V1__RecordBatch *)m;
 		req->ic = &ic;
-		req->seq = b->seq;
-		req->in.n = b->n_records;
-		req->in.recs = elog_arena_alloc(&req->arena,
-						(b->n_records ? b->n_records : 1) * sizeof(struct elog_record));
+		req->seq = b.seq;
+		req->in.n = b.n;
+		req->in.recs = b.recs;
 		req->in.done = ingest_done;
-		for (i = 0; i < b->n_records; i++)
-			native_record_view(&req->in.recs[i], b->records[i], &req->arena);
+		req->cost = sizeof(*req) + req->msg.cap + b.n * sizeof(struct elog_record) +
+			    (b.copied ? b.copied + ARENA_CHUNK : 0);
 
 		pthread_mutex_lock(&ic.mu);
-		while (ic.inflight >= MAX_INFLIGHT_BATCHES && !ic.failed)
+		while ((ic.inflight >= MAX_INFLIGHT_BATCHES ||
+			(ic.inflight > 0 && ic.inflight_bytes + req->cost > MAX_INFLIGHT_BYTES)) &&
+		       !ic.failed)
 			pthread_cond_wait(&ic.cv, &ic.mu);
 		if (ic.failed) {
 			pthread_mutex_unlock(&ic.mu);
@@ -174,10 +145,12 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 			break;
 		}
 		ic.inflight++;
+		ic.inflight_bytes += req->cost;
 		pthread_mutex_unlock(&ic.mu);
 		if (elog_hub_submit(svc->hub, &req->in) != 0) {
 			pthread_mutex_lock(&ic.mu);
 			ic.inflight--;
+			ic.inflight_bytes -= req->cost;
 			pthread_mutex_unlock(&ic.mu);
 			ingest_req_free(req);
 			status = RPC_UNAVAILABLE;
@@ -185,6 +158,7 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 			break;
 		}
 	}
+	elog_buf_release(&scratch);
 	pthread_mutex_lock(&ic.mu);
 	while (ic.inflight > 0)
 		pthread_cond_wait(&ic.cv, &ic.mu);

@@ -43,4 +43,40 @@ int elog_wire_read_page(void *page, size_t n, struct elog_buf *scratch,
 			struct elog_wire_page *info,
 			int (*fn)(void *ctx, const struct elog_record *r), void *ctx);
 
+/* ---- elog.v1.RecordBatch, as Hub/Ingest takes it ---- */
+
+/* The most records one RecordBatch may hold (README "Limits"). */
+#define ELOG_WIRE_MAX_BATCH_RECORDS 16384
+
+struct elog_arena;
+struct elog_err;
+
+/* A decoded RecordBatch: recs[0..n), malloc'd. */
+struct elog_wire_batch {
+	uint64_t seq;
+	struct elog_record *recs;
+	size_t n;
+	size_t copied;          /* bytes of the strings copied into the arena */
+};
+
+/*
+ * Decodes the elog.v1.RecordBatch in msg[0..n) into the records Hub/Ingest stores, reading
+ * the bytes as protobuf-c does (what it refuses is refused, the last of a repeated scalar or
+ * string wins, unknown fields are skipped). out->recs is malloc'd (the caller frees it; NULL
+ * on error): sizeof(struct elog_record) per record is all that is allocated besides the
+ * strings that had to change. Each string
+ * of a record is a view into msg, terminated in place (msg[n] must be writable, and msg is no
+ * longer a valid message afterwards), or a copy in a when it had to change: invalid UTF-8 and
+ * NUL bytes become U+FFFD, a message over ELOG_MAX_LINE is cut at a character boundary and
+ * ends with ELOG_TRUNC_MARK. An empty component is "default", an empty source "elog", a level
+ * out of range info, a negative time 0; ids and arrival times are 0. The records' strings
+ * live as long as both msg and a. scratch (the caller's, reusable) holds the views while decoding.
+ * Returns 0, or ELOG_EUSAGE with err: "undecodable elog.v1.RecordBatch", or a message naming
+ * the limit for a batch of more than ELOG_WIRE_MAX_BATCH_RECORDS records or a record whose
+ * component, fields, source or dedupe key is over ELOG_MAX_LINE bytes (record.h); the whole
+ * batch is refused then.
+ */
+int elog_wire_read_batch(void *msg, size_t n, struct elog_arena *a, struct elog_buf *scratch,
+			 struct elog_wire_batch *out, struct elog_err *err);
+
 #endif

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """A python3-grpcio peer for elog.v1.Hub against `elog serve`.
 
-Usage: /usr/bin/python3 tests/py/native_peer.py HOST:PORT STUBS_DIR
+Usage: /usr/bin/python3 tests/py/native_peer.py HOST:PORT STUBS_DIR [CASE ARGS...]
 
-STUBS_DIR holds the python stubs generated from proto/ (lib.sh's py_stubs). Checks Ingest
-(batches, acks: seq, stored, duplicates, last_id; acknowledged means readable; dedupe_key
-resends counted as duplicates), Read (filters, limit, after_id, follow with the live flag),
-Components, and that undecodable bytes get INVALID_ARGUMENT while serve stays up.
+STUBS_DIR holds the python stubs generated from proto/ (lib.sh's py_stubs). Without CASE:
+checks Ingest (batches, acks: seq, stored, duplicates, last_id; acknowledged means readable;
+dedupe_key resends counted as duplicates), Read (filters, limit, after_id, follow with the
+live flag), Components, and that undecodable bytes get INVALID_ARGUMENT while serve stays up.
+With CASE, one of the limit checks of t9550 (see the functions named case_*).
 Exits 0 when every check passed, else 1 saying which one failed.
 """
 import queue
@@ -37,8 +38,229 @@ def ld(field, data):
     return varint(field << 3 | 2) + varint(len(data)) + data
 
 
+MIB = 1 << 20
+# README "Limits": records in one RecordBatch, and the longest string of a record.
+MAX_BATCH_RECORDS = 16384
+STRING_LIMIT = MIB
+TRUNC_MARK = " \u2026[truncated]"
+EMPTY_RECORD = ld(2, b"")          # one empty Record in a RecordBatch: 2 bytes on the wire
+
+
+def proc_status(pid, key):
+    """A size field of /proc/PID/status (VmRSS, VmHWM) in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise Failure("no %s in /proc/%d/status" % (key, pid))
+
+
+def reset_peak(pid):
+    """Starts VmHWM over at the current RSS (Linux: 5 > /proc/PID/clear_refs); returns the
+    RSS to measure growth from."""
+    try:
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")
+    except OSError:
+        pass    # then VmHWM is the peak since serve started: the check is only stricter
+    return proc_status(pid, "VmRSS")
+
+
+def raw_ingest(ch):
+    ident = lambda b: b  # noqa: E731
+    return ch.stream_stream("/elog.v1.Hub/Ingest", request_serializer=ident,
+                            response_deserializer=ident)
+
+
+def ingest_raw(ch, messages, timeout=120):
+    """Sends the messages (bytes) on one Ingest call; returns (acks, None) or (acks, RpcError)."""
+    import elog_pb2 as pb
+    acks = []
+    try:
+        for a in raw_ingest(ch)(iter(messages), timeout=timeout):
+            acks.append(pb.IngestAck.FromString(a))
+    except grpc.RpcError as e:
+        return acks, e
+    return acks, None
+
+
+def case_memory(ch, pid, bound):
+    """Memory of Ingest with batches of empty records stays under bound bytes above what serve
+    held before (VmHWM, the peak, against VmRSS at the start)."""
+    base = reset_peak(pid)
+    # One 4 MiB message of 2M empty records: over the records-per-batch limit.
+    n = 2 * MIB
+    msg = b"\x08\x01" + EMPTY_RECORD * n
+    acks, err = ingest_raw(ch, [msg])
+    grown = proc_status(pid, "VmHWM") - base
+    check(grown <= bound, "peak RSS grew %.1f MiB for a %.1f MiB message (bound %.1f MiB)"
+          % (grown / MIB, len(msg) / MIB, bound / MIB))
+    check(err is not None and err.code() == grpc.StatusCode.INVALID_ARGUMENT and
+          str(MAX_BATCH_RECORDS) in (err.details() or ""),
+          "a batch of %d records: want INVALID_ARGUMENT naming %d, got %s %s (%d acks)"
+          % (n, MAX_BATCH_RECORDS, err and err.code(), err and err.details(), len(acks)))
+    print("ok memory: a %.1f MiB batch of %d empty records refused (%s); peak RSS grew %.1f MiB"
+          % (len(msg) / MIB, n, err.details(), grown / MIB))
+    # Batches at the limit, as fast as the peer can send them: what the call holds is
+    # bounded by the call's bytes in flight.
+    base = reset_peak(pid)
+    count = 64
+    msgs = (b"\x08" + varint(i + 1) + EMPTY_RECORD * MAX_BATCH_RECORDS for i in range(count))
+    acks, err = ingest_raw(ch, msgs)
+    check(err is None, "batches at the limit: %s" % err)
+    check(len(acks) == count and all(a.stored == MAX_BATCH_RECORDS for a in acks),
+          "batches at the limit: %d acks" % len(acks))
+    grown = proc_status(pid, "VmHWM") - base
+    print("ok memory: %d batches of %d empty records (%.1f MiB) stored; peak RSS grew %.1f MiB"
+          % (count, MAX_BATCH_RECORDS, count * (2 * MAX_BATCH_RECORDS + 3) / MIB, grown / MIB))
+    check(grown <= bound, "peak RSS grew %.1f MiB (bound %.1f MiB)" % (grown / MIB, bound / MIB))
+
+
+# README "Limits": a page of Read is at most this long (256 KiB of records, then one more).
+MAX_PAGE = 6 * MIB
+CUT_MSG = "x" * STRING_LIMIT + TRUNC_MARK
+
+
+def read_pages(ch, query):
+    """Reads with Hub/Read; returns (records, largest page in bytes)."""
+    import elog_pb2 as pb
+    ident = lambda b: b  # noqa: E731
+    call = ch.unary_stream("/elog.v1.Hub/Read", request_serializer=pb.Query.SerializeToString,
+                           response_deserializer=ident)
+    recs, largest = [], 0
+    try:
+        for raw in call(query, timeout=120):
+            largest = max(largest, len(raw))
+            recs.extend(pb.RecordPage.FromString(raw).records)
+    except grpc.RpcError as e:
+        raise Failure("Read failed: %s %s" % (e.code(), e.details()))
+    return recs, largest
+
+
+def expect_refused(ch, msg, what, words):
+    acks, err = ingest_raw(ch, [msg])
+    check(err is not None and err.code() == grpc.StatusCode.INVALID_ARGUMENT and
+          all(w in (err.details() or "") for w in words),
+          "%s: want INVALID_ARGUMENT naming %s, got %s %s (%d acks)"
+          % (what, words, err and err.code(), err and err.details(), len(acks)))
+    print("ok %s refused: %s" % (what, err.details()))
+
+
+def case_sizes_ingest(ch, tag):
+    """A record of almost 64 MiB (gRPC's limit) after a page's worth of small ones: kept with
+    its message cut as a line's; a fields or component over the limit refuses the batch."""
+    import elog_pb2 as pb
+    small = pb.RecordBatch(seq=1, records=[pb.Record(component=tag + "-small", msg="s" * 2048)
+                                           for _ in range(200)]).SerializeToString()
+    n = 64 * MIB - 4096
+    huge = b"\x08\x01" + ld(2, ld(4, (tag + "-huge").encode()) + ld(6, b"x" * n))
+    acks, err = ingest_raw(ch, [small, huge])
+    check(err is None and [a.stored for a in acks] == [200, 1],
+          "a %d-byte message: %s, acks %s" % (n, err, [a.stored for a in acks]))
+    recs, largest = read_pages(ch, pb.Query())
+    huge = [r for r in recs if r.component == tag + "-huge"]
+    check(len(huge) == 1 and huge[0].msg == CUT_MSG,
+          "the huge record: %s" % [(len(r.msg), r.msg[-20:]) for r in huge])
+    check(largest <= MAX_PAGE, "a page of %d bytes" % largest)
+    print("ok a %.1f MiB message stored cut to %d bytes; %d records read, largest page %d bytes"
+          % (n / MIB, len(huge[0].msg.encode()), len(recs), largest))
+    big = b"{\"k\":\"" + b"y" * (2 * MIB) + b"\"}"
+    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, (tag + "-bad").encode()) + ld(7, big)),
+                   "fields of 2 MiB", ["'fields'", "1048576 bytes per record string"])
+    expect_refused(ch, b"\x08\x01" + ld(2, ld(4, b"c" * (STRING_LIMIT + 1))),
+                   "a component of 1 MiB + 1", ["'component'", "1048576 bytes per record string"])
+    recs, _ = read_pages(ch, pb.Query(components=[tag + "-bad"]))
+    check(recs == [], "a refused record was stored")
+
+
+def case_sizes_pages(ch, tag):
+    """Records with every string at the limit: pages stay under MAX_PAGE."""
+    import elog_pb2 as pb
+    count, per_batch = 12, 3
+    comp = tag + "-near-" + "c" * (STRING_LIMIT - len(tag) - 6)
+    fields = '{"k":"' + "f" * (STRING_LIMIT - 8) + '"}'
+    batches = []
+    for b in range(count // per_batch):
+        batches.append(pb.RecordBatch(seq=b + 1, records=[
+            pb.Record(component=comp, msg="m" * STRING_LIMIT, fields=fields, source="s" * STRING_LIMIT,
+                      dedupe_key="%s-%d-" % (tag, b * per_batch + i) + "d" * (STRING_LIMIT - 64))
+            for i in range(per_batch)]).SerializeToString())
+    acks, err = ingest_raw(ch, batches)
+    check(err is None and sum(a.stored for a in acks) == count,
+          "near-limit records: %s, acks %s" % (err, [a.stored for a in acks]))
+    recs, largest = read_pages(ch, pb.Query(components=[comp]))
+    check(len(recs) == count and all(len(r.msg) == STRING_LIMIT and r.fields == fields for r in recs),
+          "near-limit records read back: %d" % len(recs))
+    check(largest <= MAX_PAGE, "a page of %d bytes (bound %d)" % (largest, MAX_PAGE))
+    print("ok %d records of 4 strings of 1 MiB: largest page %d bytes" % (count, largest))
+
+
+def case_sizes_old(ch, component):
+    """A record over the limit already in the history (written before it): sent cut."""
+    import elog_pb2 as pb
+    recs, largest = read_pages(ch, pb.Query(components=[component]))
+    check(len(recs) == 1 and recs[0].msg == CUT_MSG and recs[0].fields == CUT_MSG,
+          "the old record: %s" % [(len(r.msg), len(r.fields)) for r in recs])
+    check(largest <= MAX_PAGE, "a page of %d bytes" % largest)
+    print("ok a record of 8 MB strings in the history is read cut: page of %d bytes" % largest)
+
+
+def case_decode_budget(ch, pid, bound):
+    """The other contracts' streams, decoded by protobuf-c: a 4 MiB message of 2M empty map
+    entries is refused (RESOURCE_EXHAUSTED naming the decoding limit) before it costs ~185 MiB;
+    peak RSS stays under bound bytes above where it was."""
+    ident = lambda b: b  # noqa: E731
+    n = 2 * MIB
+    entries = b"\x0a\x00" * n
+    floods = [
+        ("flowctl.LogEntry", ch.stream_stream("/flowctl.ControlPlane/StreamLogs", ident, ident),
+         ld(1, b"c") + ld(5, b"m") + b"\x32\x00" * n),
+        ("electrician.RelayEnvelope",
+         ch.stream_stream("/electrician.RelayService/StreamReceive", ident, ident),
+         ld(2, ld(1, b"id") + ld(3, b"p") + ld(4, entries))),
+        ("logging.v1.LogFrame", ch.stream_unary("/logging.v1.LogService/WriteLogStream", ident, ident),
+         ld(3, b"sess") + b"\x30\x01" + ld(7, b"hello") + ld(8, entries)),
+    ]
+    for name, call, msg in floods:
+        base = reset_peak(pid)
+        try:
+            r = call(iter([msg]), timeout=60)
+            if not isinstance(r, bytes):
+                list(r)
+            raise Failure("%s of %d map entries accepted" % (name, n))
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and name in (e.details() or "") and
+                  "bytes per byte received" in (e.details() or ""),
+                  "%s flood: want RESOURCE_EXHAUSTED naming the limit, got %s %s"
+                  % (name, e.code(), e.details()))
+        grown = proc_status(pid, "VmHWM") - base
+        check(grown <= bound, "%s flood: peak RSS grew %.1f MiB (bound %.1f MiB)"
+              % (name, grown / MIB, bound / MIB))
+        print("ok %s: a %.1f MiB message of %d map entries refused; peak RSS grew %.1f MiB"
+              % (name, len(msg) / MIB, n, grown / MIB))
+
+
 def main():
     addr, stubs = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        sys.path.insert(0, stubs)
+        ch = grpc.insecure_channel(addr, options=[("grpc.max_receive_message_length", 64 * MIB),
+                                                  ("grpc.max_send_message_length", 64 * MIB)])
+        grpc.channel_ready_future(ch).result(timeout=10)
+        if sys.argv[3] == "memory":
+            case_memory(ch, int(sys.argv[4]), int(sys.argv[5]) * MIB)
+        elif sys.argv[3] == "decode-budget":
+            case_decode_budget(ch, int(sys.argv[4]), int(sys.argv[5]) * MIB)
+        elif sys.argv[3] == "sizes-ingest":
+            case_sizes_ingest(ch, sys.argv[4])
+        elif sys.argv[3] == "sizes-pages":
+            case_sizes_pages(ch, sys.argv[4])
+        elif sys.argv[3] == "sizes-old":
+            case_sizes_old(ch, sys.argv[4])
+        else:
+            raise Failure("unknown case %s" % sys.argv[3])
+        ch.close()
+        return 0
     sys.path.insert(0, stubs)
     import elog_pb2 as pb
     import elog_pb2_grpc as pbg
