@@ -871,18 +871,27 @@ int rpc_addr_is_loopback(const char *addr)
 
 int rpc_peer_is_loopback(const char *peer)
 {
+	char buf[128];
 	const char *h;
-	size_t n;
+	size_t n, o = 0;
 
 	if (!peer)
 		return 0;
 	if (strncmp(peer, "unix:", 5) == 0 || strncmp(peer, "unix-abstract:", 14) == 0)
 		return 1;
-	if (strncmp(peer, "ipv4:", 5) == 0 || strncmp(peer, "ipv6:", 5) == 0)
-		peer += 5;
-	else
+	if (strncmp(peer, "ipv4:", 5) != 0 && strncmp(peer, "ipv6:", 5) != 0)
 		return 0;     /* unknown form: not trusted */
-	split_host(peer, &h, &n);
+	/* newer gRPC versions percent-encode the brackets: "ipv6:%5B::1%5D:5555" */
+	for (peer += 5; *peer && o + 1 < sizeof(buf); peer++) {
+		if (strncasecmp(peer, "%5B", 3) == 0 || strncasecmp(peer, "%5D", 3) == 0) {
+			buf[o++] = peer[2] == 'B' || peer[2] == 'b' ? '[' : ']';
+			peer += 2;
+		} else {
+			buf[o++] = *peer;
+		}
+	}
+	buf[o] = 0;
+	split_host(buf, &h, &n);
 	return host_is_loopback(h, n);
 }
 
