@@ -929,7 +929,7 @@ static void *loop_main(void *arg)
 int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 {
 	struct rpc_server *s = xcalloc(1, sizeof(*s));
-	grpc_arg args[6];
+	grpc_arg args[7];
 	grpc_channel_args cargs;
 
 	(void)err;
@@ -941,7 +941,11 @@ int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 	/* No SO_REUSEPORT: a port another process (or another hub) holds is an error, not a
 	 * silently shared port. */
 	args[5] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, { .integer = 0 } };
-	cargs.num_args = 6;
+	/* No bandwidth-delay probing: it raises every stream's receive window to megabytes, so
+	 * a call's payload flows in before anything asked for it (before the API key was
+	 * checked, or past the bound on calls). A stream takes in 64 KiB ahead of a read. */
+	args[6] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_BDP_PROBE, { .integer = 0 } };
+	cargs.num_args = 7;
 	cargs.args = args;
 	rpc_init();
 	pthread_mutex_init(&s->mu, NULL);
