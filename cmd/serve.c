@@ -388,11 +388,20 @@ static int run_serve(int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (!o.quiet)
-		fprintf(stderr, "elog serve: history '%s', listening on %.*s%s%s\n", db,
-			(int)(bound.len ? bound.len - 1 : 0), bound.data ? bound.data : "",
+	if (!o.quiet) {
+		struct elog_buf shown = ELOG_BUF_INIT;   /* one line: "a:1, b:2" */
+
+		for (i = 0; i + 1 < bound.len; i++)
+			if (bound.data[i] == '\n')
+				elog_buf_adds(&shown, ", ");
+			else
+				elog_buf_addc(&shown, bound.data[i]);
+		fprintf(stderr, "elog serve: history '%s', listening on %s%s%s\n", db,
+			shown.data ? shown.data : "",
 			o.tls_cert ? (o.tls_client_ca ? " (mutual TLS)" : " (TLS)") : "",
 			o.auth ? ", API key required" : "");
+		elog_buf_release(&shown);
+	}
 	if (o.ready_file && write_ready_file(o.ready_file, bound.data) != 0) {
 		rc = EXIT_FAIL;
 		goto out;
