@@ -423,6 +423,10 @@ out:
 		if (!o.quiet && rc == EXIT_OK)
 			fprintf(stderr, "elog serve: %llu records committed in %llu transactions this run\n",
 				(unsigned long long)st.committed, (unsigned long long)st.transactions);
+		if (rpc_server_shed_connections())
+			fprintf(stderr, "elog serve: %lu connections were closed at once for want of a "
+				"file descriptor (raise the hard limit: ulimit -Hn)\n",
+				rpc_server_shed_connections());
 	}
 	elog_hub_close(hub);
 	elog_svc_flowctl_free(&svc);

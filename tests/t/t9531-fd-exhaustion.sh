@@ -88,3 +88,4 @@ elog send --timeout 20 -c t after-exhaustion 2>"$T/send.err" || fail "send after
 grep -q "Failed accept4" "$T/h.err" && fail "gRPC's listener failed: $(grep accept4 "$T/h.err")"
 kill -0 "$SERVE_PID" || fail "serve died"
 stop_serve
+grep "for want of a file descriptor" "$T/h.err" || fail "serve did not report the connections it closed"
