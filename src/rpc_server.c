@@ -78,6 +78,7 @@ struct rpc_server {
 	int active_streams;  /* handlers of server-streaming calls */
 	int live_calls;      /* call structs not yet freed */
 	int watch_stop;
+	size_t readahead;           /* bytes received ahead of handlers, all calls (atomic) */
 	struct rpc_call *watched;   /* calls with a credential (rpc_call_set_credential) */
 	struct tag t_shutdown;
 };
@@ -245,6 +246,8 @@ static void call_free(struct rpc_call *c)
 		grpc_byte_buffer_destroy(m->bb);
 		free(m);
 	}
+	if (c->in_bytes)
+		__atomic_sub_fetch(&s->readahead, c->in_bytes, __ATOMIC_RELAXED);
 	if (c->send_bb)
 		grpc_byte_buffer_destroy(c->send_bb);
 	for (m = c->out_head; m; m = next) {
@@ -365,6 +368,9 @@ static void on_send(struct tag *t, int ok)
 
 #define RECV_AHEAD 64
 #define RECV_AHEAD_BYTES (8u << 20)
+/* Read-ahead of all calls together: past it a call receives only when its handler has
+ * nothing queued, so memory stays bounded however many calls are open. */
+#define RECV_AHEAD_SERVER_BYTES (64u << 20)
 
 /* With c->mu held: starts a RECV_MESSAGE unless one is in flight, the stream ended, or the
  * queue is full. */
@@ -374,6 +380,9 @@ static void pump_recv_locked(struct rpc_call *c)
 
 	if (c->recv_pending || c->half_closed || c->recv_failed || c->dead || c->in_len >= RECV_AHEAD ||
 	    c->in_bytes >= RECV_AHEAD_BYTES || (c->single && c->recv_count > 0))
+		return;
+	if (c->in_len > 0 &&
+	    __atomic_load_n(&c->server->readahead, __ATOMIC_RELAXED) >= RECV_AHEAD_SERVER_BYTES)
 		return;
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;
@@ -413,6 +422,7 @@ static void on_recv(struct tag *t, int ok)
 		c->in_len++;
 		c->recv_count++;
 		c->in_bytes += grpc_byte_buffer_length(m->bb);
+		__atomic_add_fetch(&c->server->readahead, grpc_byte_buffer_length(m->bb), __ATOMIC_RELAXED);
 		pump_recv_locked(c);
 	}
 	pthread_cond_broadcast(&c->cv);
@@ -1179,6 +1189,7 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 		c->in_len--;
 		bb = m->bb;
 		c->in_bytes -= grpc_byte_buffer_length(bb);
+		__atomic_sub_fetch(&c->server->readahead, grpc_byte_buffer_length(bb), __ATOMIC_RELAXED);
 		free(m);
 	}
 	pump_recv_locked(c);
