@@ -7,6 +7,14 @@
  * wants it: the handler thread (recv, send, finish) or the queue thread (next send after a
  * send completes). Each call is reference-counted: +1 per pending batch, +1 for the handler
  * thread; freed in call_unref when the count reaches zero.
+ *
+ * Bounds (README "Limits"): a new call is admitted in on_new only while fewer than max_calls
+ * handlers run (server-streaming ones: half of that), else it is answered RESOURCE_EXHAUSTED
+ * from the queue thread, without a thread of its own; calls to unregistered methods are
+ * requested too and answered UNIMPLEMENTED the same way. Every method is requested without
+ * its payload and BDP probing is off, so nothing of a request is read before the gate passed
+ * it and the handler asks. A watch thread re-checks the credential the gate gave each call
+ * (revoked API keys). accept4 is replaced so gRPC's listener survives EMFILE (see there).
  */
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
