@@ -34,10 +34,9 @@ start_limited h $LIMIT $LIMIT
 seq 1 10 | elog send -c warm || fail "warm-up send"
 nfds() { ls "/proc/$SERVE_PID/fd" | wc -l; }
 say "serve holds $(nfds) descriptors of $LIMIT"
-mkfifo "$T/go"
 # The holder opens raw TCP connections (serve keeps each until its handshake timeout) until
 # serve has no descriptor left, then 20 more; it reports how many of those serve answered, and
-# keeps every connection open until the test writes to $T/go.
+# keeps every connection open until the test creates $T/go.
 $PY - "$SERVER" "$SERVE_PID" "$LIMIT" "$T/go" >"$T/holder.out" 2>&1 <<'PYEOF' &
 import os, select, socket, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
@@ -67,7 +66,9 @@ while len(closed) + len(accepted) < len(extra) and time.monotonic() < t:
             closed.add(s)
 print("answered by serve: %d of %d (%d closed, %d accepted)"
       % (len(closed) + len(accepted), len(extra), len(closed), len(accepted)), flush=True)
-open(go).read()
+t = time.monotonic() + 120
+while not os.path.exists(go) and time.monotonic() < t:
+    time.sleep(0.05)
 for s in held + extra:
     s.close()
 print("released", flush=True)
@@ -80,7 +81,7 @@ grep -q "answered by serve: 20 of 20" "$T/holder.out" ||
 	fail "connections past the limit were left waiting: $(grep answered "$T/holder.out")"
 
 say "once descriptors are free, a new client is served"
-echo go >"$T/go"
+touch "$T/go"
 wait_for "the holder to release" 30 grep -q released "$T/holder.out"
 wait_for "serve to close the released connections" 60 sh -c "[ \$(ls /proc/$SERVE_PID/fd | wc -l) -lt $((LIMIT - 40)) ]"
 elog send --timeout 20 -c t after-exhaustion 2>"$T/send.err" || fail "send after exhaustion: $(cat "$T/send.err")"

@@ -11,6 +11,7 @@ if ! $PY -c 'import grpc' 2>/dev/null; then
 	exit 0
 fi
 MAX=40
+trap '' PIPE        # if the holder died, writing it a command fails instead of ending the script
 threads() { awk '/^Threads:/ {print $2}' "/proc/$SERVE_PID/status"; }
 hwm() { awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status"; }
 
