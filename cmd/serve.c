@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "hub.h"
@@ -22,13 +23,14 @@ static struct {
 	const char *db;
 	const char *ready_file;
 	long heartbeat_ttl;
+	long max_calls;
 	int quiet;
 	const char *log_dir, *log_max_size, *log_max_age, *log_idle, *log_flush, *log_compression;
 	const char *log_backups, *log_queue;
 	const char *notify_redis, *notify_redis_list, *notify_redis_queue;
 	int auth;
 	const char *tls_cert, *tls_key, *tls_client_ca;
-} o = { .heartbeat_ttl = 30 };
+} o = { .heartbeat_ttl = 30, .max_calls = RPC_DEFAULT_MAX_CALLS };
 
 static const struct option serve_options[] = {
 	{ 'L', "listen", OPT_LIST, &o.listen, "ADDR",
@@ -39,6 +41,9 @@ static const struct option serve_options[] = {
 	  "write the bound addresses, one host:port a line, once calls are accepted", "file", NULL },
 	{ 0, "heartbeat-ttl", OPT_INT, &o.heartbeat_ttl, "SECONDS",
 	  "a flowctl service is healthy while its last heartbeat is this recent (default 30)", NULL, NULL },
+	{ 0, "max-calls", OPT_INT, &o.max_calls, "N",
+	  "calls served at once, each on a thread (default 1000; follows take at most half); "
+	  "more get RESOURCE_EXHAUSTED", NULL, NULL },
 	{ 'q', "quiet", OPT_BOOL, &o.quiet, NULL, "print nothing but errors", NULL, NULL },
 	/* options of the services: each service adds its block below this line */
 	{ 0, "log-dir", OPT_STRING, &o.log_dir, "DIR",
@@ -79,6 +84,22 @@ static const struct option serve_options[] = {
 	  "ELOG_TLS_CLIENT_CA" },
 	OPT_END
 };
+
+/* Raises the soft limit on open files to the hard limit (capped at 1M): every connection
+ * takes a descriptor, and the 1024 many systems start with is soon reached. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20))
+		rl.rlim_max = 1u << 20;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 static void grpc_log(int is_error, const char *msg)
 {
@@ -260,6 +281,8 @@ static int run_serve(int argc, char **argv)
 		return cli_usage_error(&cmd_serve, "--tls-cert and --tls-key go together");
 	if (o.tls_client_ca && !o.tls_cert)
 		return cli_usage_error(&cmd_serve, "--tls-client-ca needs --tls-cert and --tls-key");
+	if (o.max_calls < 2 || o.max_calls > 100000)
+		return cli_usage_error(&cmd_serve, "invalid --max-calls '%ld' (2 to 100000)", o.max_calls);
 	if (o.listen.n == 0) {
 		static const char *def[] = { ELOG_DEFAULT_SERVER };
 
@@ -277,6 +300,7 @@ static int run_serve(int argc, char **argv)
 	/* past a file-size limit a write fails with EFBIG (reported like a full disk) */
 	signal(SIGXFSZ, SIG_IGN);
 
+	raise_nofile();
 	rpc_set_log_sink(grpc_log);
 	elog_err_clear(&err);
 	if (elog_hub_open(&hub, db, NULL, &err) != 0) {
@@ -310,6 +334,7 @@ static int run_serve(int argc, char **argv)
 	svc.auth_required = o.auth;
 
 	rpc_server_new(&srv, &err);
+	rpc_server_set_max_calls(srv, (int)o.max_calls);
 	/* services: one registration line each */
 	elog_svc_auth_register(srv, &svc);
 	elog_svc_hub_register(srv, &svc);
@@ -336,17 +361,31 @@ static int run_serve(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 		bound_address(o.listen.items[i], port, &bound);
+		if (!o.tls_cert && !rpc_addr_is_loopback(o.listen.items[i]))
+			fprintf(stderr, "elog serve: warning: listening on '%s' in plaintext, without "
+				"TLS: logs cross the network in clear and anyone who reaches the port "
+				"can read and write them; API keys from other hosts are refused "
+				"(use --tls-cert and --tls-key)\n", o.listen.items[i]);
 	}
 	if (rpc_server_start(srv, &err) != 0) {
 		cli_error("%s", err.msg);
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (!o.quiet)
-		fprintf(stderr, "elog serve: history '%s', listening on %.*s%s%s\n", db,
-			(int)(bound.len ? bound.len - 1 : 0), bound.data ? bound.data : "",
+	if (!o.quiet) {
+		struct elog_buf shown = ELOG_BUF_INIT;   /* one line: "a:1, b:2" */
+
+		for (i = 0; i + 1 < bound.len; i++)
+			if (bound.data[i] == '\n')
+				elog_buf_adds(&shown, ", ");
+			else
+				elog_buf_addc(&shown, bound.data[i]);
+		fprintf(stderr, "elog serve: history '%s', listening on %s%s%s\n", db,
+			shown.data ? shown.data : "",
 			o.tls_cert ? (o.tls_client_ca ? " (mutual TLS)" : " (TLS)") : "",
 			o.auth ? ", API key required" : "");
+		elog_buf_release(&shown);
+	}
 	if (o.ready_file && cli_write_ready_file(o.ready_file, bound.data) != 0) {
 		rc = EXIT_FAIL;
 		goto out;
@@ -370,6 +409,10 @@ out:
 				"%llu went to slow followers from the history\n",
 				(unsigned long long)st.committed, (unsigned long long)st.transactions,
 				(unsigned long long)st.dropped_for_followers);
+		if (rpc_server_shed_connections())
+			fprintf(stderr, "elog serve: %lu connections were closed at once for want of a "
+				"file descriptor (raise the hard limit: ulimit -Hn)\n",
+				rpc_server_shed_connections());
 	}
 	elog_hub_close(hub);
 	elog_svc_flowctl_free(&svc);

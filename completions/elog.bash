@@ -9,7 +9,7 @@ _elog_levels='trace debug info warn error fatal'
 _elog_options()
 {
 	case $1 in
-	serve) echo ' --listen --db --ready-file --heartbeat-ttl --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
+	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
 	logs) echo ' --follow --component --level --since --until --grep --lines --db --json --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -29,6 +29,7 @@ _elog_arg()
 	serve:--db) echo 'file' ;;
 	serve:--ready-file) echo 'file' ;;
 	serve:--heartbeat-ttl) echo 'text' ;;
+	serve:--max-calls) echo 'text' ;;
 	serve:--log-dir) echo 'dir' ;;
 	serve:--log-max-size) echo 'text' ;;
 	serve:--log-max-age) echo 'text' ;;

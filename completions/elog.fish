@@ -63,6 +63,7 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -s L -l listen -x -d 'li
 complete -c elog -n '__fish_seen_subcommand_from serve' -l db -r -F -d 'history database (default $ELOG_DB, else $XDG_STATE_HOME/elog/history.db)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l ready-file -r -F -d 'write the bound addresses, one host:port a line, once calls are accepted'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l heartbeat-ttl -x -d 'a flowctl service is healthy while its last heartbeat is this recent (default 30)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l max-calls -x -d 'calls served at once, each on a thread (default 1000; follows take at most half); more get RESOURCE_EXHAUSTED'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s q -l quiet -d 'print nothing but errors'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-dir -x -a '(__fish_complete_directories)' -d 'logging.v1 session files go here (default: sessions/ beside the history)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-max-size -x -d 'rotate a session file before it passes this size (K/M/G suffixes; default 64M)'

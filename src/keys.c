@@ -369,13 +369,27 @@ int elog_keycheck_verify(struct elog_keycheck *kc, const char *key, char *name, 
 			 struct elog_err *err)
 {
 	char hash[ELOG_KEY_HASH_HEX + 1];
-	int64_t now = elog_mono_ns();
-	struct kc_slot *slot;
 	int rc;
 
 	if (!key || !*key)
 		return 0;
 	elog_key_hash(key, strlen(key), hash);
+	rc = elog_keycheck_verify_hash(kc, hash, name, namesz, err);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc;
+}
+
+int elog_keycheck_verify_hash(struct elog_keycheck *kc, const char *key_hash, char *name,
+			      size_t namesz, struct elog_err *err)
+{
+	char hash[ELOG_KEY_HASH_HEX + 1];
+	int64_t now = elog_mono_ns();
+	struct kc_slot *slot;
+	int rc;
+
+	if (!key_hash || strlen(key_hash) != ELOG_KEY_HASH_HEX)
+		return 0;
+	memcpy(hash, key_hash, sizeof(hash));
 	pthread_mutex_lock(&kc->mu);
 	slot = kc_find(kc, hash);
 	if (slot && now - slot->checked_mono < ELOG_KEYCHECK_TTL_MS * 1000000LL) {

@@ -69,6 +69,11 @@ struct elog_keycheck *elog_keycheck_new(const char *db_path);
 /* Same result contract as elog_keys_verify. */
 int elog_keycheck_verify(struct elog_keycheck *kc, const char *key, char *name, size_t namesz,
 			 struct elog_err *err);
+/* The same for a key known by its hash (elog_key_hash): how serve re-checks the key of a call
+ * still open, so a revoked key's streams end (within ELOG_KEYCHECK_TTL_MS of the revocation
+ * plus the re-check interval). */
+int elog_keycheck_verify_hash(struct elog_keycheck *kc, const char *key_hash, char *name,
+			      size_t namesz, struct elog_err *err);
 /* Accepts NULL. */
 void elog_keycheck_free(struct elog_keycheck *kc);
 

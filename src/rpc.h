@@ -4,7 +4,8 @@
  *
  * Server: methods are registered with a kind and a handler. Each accepted call runs its
  * handler on a thread of its own with blocking recv and queued, non-blocking send, so a handler
- * reads like a simple loop. The call is owned by the framework; the handler must not use it
+ * reads like a simple loop; the number of such calls is bounded (rpc_server_set_max_calls).
+ * A call to a method that is not registered gets UNIMPLEMENTED at once. The call is owned by the framework; the handler must not use it
  * after it returns. A handler that returns without rpc_call_finish gets INTERNAL.
  *
  * Client: a channel per target; calls on it with blocking send/recv (one thread may send while
@@ -55,11 +56,24 @@ struct rpc_call;
 typedef void (*rpc_handler_fn)(struct rpc_call *call, void *ctx);
 
 /*
- * Optional check run on the call's thread before the handler: return RPC_OK to let the call
- * through, or a status (details written to msg) to end it there.
+ * Optional check run on the call's thread before the handler, before any message of the call
+ * is read (a refused call's payload is never taken in): return RPC_OK to let the call through,
+ * or a status (details written to msg) to end it there.
  */
 typedef int (*rpc_gate_fn)(struct rpc_call *call, const char *method, void *ctx,
 			   char *msg, size_t msgsz);
+
+/*
+ * Optional re-check of admitted calls: every interval, for each live call the gate gave a
+ * credential (rpc_call_set_credential), fn is called from one server thread; a status other
+ * than RPC_OK cancels the call with that status and msg (the handler sees a dead call).
+ */
+typedef int (*rpc_recheck_fn)(const char *credential, void *ctx, char *msg, size_t msgsz);
+
+/* Limits (README "Limits"). A call past a limit gets RESOURCE_EXHAUSTED at once, naming it. */
+#define RPC_DEFAULT_MAX_CALLS 1000          /* calls whose handler runs at once */
+#define RPC_MAX_MESSAGE_BYTES (16 << 20)    /* one received message */
+#define RPC_HANDLER_STACK (256 * 1024)      /* each handler thread's stack */
 
 struct rpc_tls_server {
 	const char *cert_file;
@@ -72,6 +86,13 @@ int rpc_server_new(struct rpc_server **out, struct elog_err *err);
 void rpc_server_add_method(struct rpc_server *s, const char *path, enum rpc_kind kind,
 			   rpc_handler_fn fn, void *ctx);
 void rpc_server_set_gate(struct rpc_server *s, rpc_gate_fn fn, void *ctx);
+void rpc_server_set_recheck(struct rpc_server *s, rpc_recheck_fn fn, void *ctx, int interval_ms);
+/*
+ * At most max_calls calls run a handler at once (each on a thread of its own), and calls of
+ * server-streaming methods (follows) at most half of them, so they cannot take the room of
+ * ingest. Default RPC_DEFAULT_MAX_CALLS. Before rpc_server_start.
+ */
+void rpc_server_set_max_calls(struct rpc_server *s, int max_calls);
 /* Binds addr ("127.0.0.1:0", "[::1]:50090"); tls may be NULL for plaintext. Fills the bound
  * port. Before rpc_server_start. */
 int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_tls_server *tls,
@@ -84,6 +105,16 @@ void rpc_server_stop_accepting(struct rpc_server *s);
 void rpc_server_shutdown(struct rpc_server *s, int grace_ms);
 /* Number of calls whose handler is still running. */
 int rpc_server_active_calls(struct rpc_server *s);
+/* Connections closed at once because serve had no file descriptor left (all servers). */
+unsigned long rpc_server_shed_connections(void);
+
+/* True when a listen address binds only this host's loopback ("127.0.0.1:0", "[::1]:1",
+ * "localhost:50090", "unix:/path"); "0.0.0.0:1", "[::]:1", a host name or an address of a
+ * network interface are not. */
+int rpc_addr_is_loopback(const char *addr);
+/* True when a peer as gRPC names it ("ipv4:127.0.0.1:5555", "ipv6:[::1]:5555",
+ * "ipv6:[::ffff:127.0.0.1]:1", "unix:/path") is on this host's loopback. */
+int rpc_peer_is_loopback(const char *peer);
 
 /*
  * Receives the next message of the call into *out (free it with protobuf_c_message_free_unpacked).
@@ -130,6 +161,13 @@ const char *rpc_call_peer(struct rpc_call *c);
 
 /* True when the server is shutting down (handlers of long calls should end). */
 int rpc_call_server_stopping(struct rpc_call *c);
+
+/* True when the call came over TLS. */
+int rpc_call_secure(struct rpc_call *c);
+
+/* Records what the call was admitted with (copied; e.g. a key's hash, never a key), for the
+ * server's re-check (rpc_server_set_recheck). Once, from the gate. */
+void rpc_call_set_credential(struct rpc_call *c, const char *credential);
 
 /* ---- client ---------------------------------------------------------------------------- */
 

@@ -7,6 +7,14 @@
  * wants it: the handler thread (recv, send, finish) or the queue thread (next send after a
  * send completes). Each call is reference-counted: +1 per pending batch, +1 for the handler
  * thread; freed in call_unref when the count reaches zero.
+ *
+ * Bounds (README "Limits"): a new call is admitted in on_new only while fewer than max_calls
+ * handlers run (server-streaming ones: half of that), else it is answered RESOURCE_EXHAUSTED
+ * from the queue thread, without a thread of its own; calls to unregistered methods are
+ * requested too and answered UNIMPLEMENTED the same way. Every method is requested without
+ * its payload and BDP probing is off, so nothing of a request is read before the gate passed
+ * it and the handler asks. A watch thread re-checks the credential the gate gave each call
+ * (revoked API keys). accept4 is replaced so gRPC's listener survives EMFILE (see there).
  */
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -19,9 +27,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "rpc.h"
 #include "err.h"
@@ -30,7 +43,7 @@
 
 #define MAX_METHODS 32
 #define PENDING_PER_METHOD 4
-#define HANDLER_STACK (512 * 1024)
+#define PENDING_UNKNOWN 2            /* requests for calls to methods not registered */
 /* Threads polling the completion queue. gRPC core does a server's socket I/O on the threads
  * that poll its queue, so one thread capped a busy server (200 clients under ASan missed
  * keepalive pings). Every tag callback locks what it touches, so two may run at once. */
@@ -55,8 +68,16 @@ struct rpc_server {
 	int loop_started;           /* number of queue threads running */
 	struct method methods[MAX_METHODS];
 	int nmethods;
+	struct method unknown;      /* stands for every method not registered */
 	rpc_gate_fn gate;
 	void *gate_ctx;
+	rpc_recheck_fn recheck;
+	void *recheck_ctx;
+	int recheck_ms;
+	pthread_t watch_thread;
+	int watch_started;
+	int max_calls;              /* handlers running at once */
+	int max_streams;            /* of which server-streaming */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -64,7 +85,11 @@ struct rpc_server {
 	int shutdown_called;
 	int shutdown_done;
 	int active_handlers;
+	int active_streams;  /* handlers of server-streaming calls */
 	int live_calls;      /* call structs not yet freed */
+	int watch_stop;
+	size_t readahead;           /* bytes received ahead of handlers, all calls (atomic) */
+	struct rpc_call *watched;   /* calls with a credential (rpc_call_set_credential) */
 	struct tag t_shutdown;
 };
 
@@ -80,8 +105,14 @@ struct rpc_call {
 	grpc_call *call;
 	gpr_timespec deadline;
 	grpc_metadata_array md;
-	grpc_byte_buffer *initial;      /* request of unary / server-streaming calls */
+	grpc_call_details details;      /* method of a call to an unregistered method */
+	int single;                     /* unary / server-streaming: one request message */
 	int initial_taken;
+	int recv_count;                 /* messages received */
+	int counted_stream;             /* counted in the server's active_streams */
+	int secure;                     /* came over TLS */
+	char *cred;                     /* rpc_call_set_credential; under the server's mu */
+	struct rpc_call *wprev, *wnext;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -292,11 +323,21 @@ static void call_free(struct rpc_call *c)
 	struct rpc_server *s = c->server;
 	struct out_msg *m, *next;
 
+	if (c->cred) {
+		pthread_mutex_lock(&s->mu);
+		if (c->wprev)
+			c->wprev->wnext = c->wnext;
+		else
+			s->watched = c->wnext;
+		if (c->wnext)
+			c->wnext->wprev = c->wprev;
+		pthread_mutex_unlock(&s->mu);
+		free(c->cred);
+	}
 	if (c->call)
 		grpc_call_unref(c->call);
 	grpc_metadata_array_destroy(&c->md);
-	if (c->initial)
-		grpc_byte_buffer_destroy(c->initial);
+	grpc_call_details_destroy(&c->details);
 	if (c->recv_buf)
 		grpc_byte_buffer_destroy(c->recv_buf);
 	for (m = c->in_head; m; m = next) {
@@ -304,6 +345,8 @@ static void call_free(struct rpc_call *c)
 		grpc_byte_buffer_destroy(m->bb);
 		free(m);
 	}
+	if (c->in_bytes)
+		__atomic_sub_fetch(&s->readahead, c->in_bytes, __ATOMIC_RELAXED);
 	if (c->send_bb)
 		grpc_byte_buffer_destroy(c->send_bb);
 	for (m = c->out_head; m; m = next) {
@@ -424,6 +467,9 @@ static void on_send(struct tag *t, int ok)
 
 #define RECV_AHEAD 64
 #define RECV_AHEAD_BYTES (8u << 20)
+/* Read-ahead of all calls together: past it a call receives only when its handler has
+ * nothing queued, so memory stays bounded however many calls are open. */
+#define RECV_AHEAD_SERVER_BYTES (64u << 20)
 
 /* With c->mu held: starts a RECV_MESSAGE unless one is in flight, the stream ended, or the
  * queue is full. */
@@ -432,7 +478,10 @@ static void pump_recv_locked(struct rpc_call *c)
 	grpc_op op;
 
 	if (c->recv_pending || c->half_closed || c->recv_failed || c->dead || c->in_len >= RECV_AHEAD ||
-	    c->in_bytes >= RECV_AHEAD_BYTES)
+	    c->in_bytes >= RECV_AHEAD_BYTES || (c->single && c->recv_count > 0))
+		return;
+	if (c->in_len > 0 &&
+	    __atomic_load_n(&c->server->readahead, __ATOMIC_RELAXED) >= RECV_AHEAD_SERVER_BYTES)
 		return;
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;
@@ -470,7 +519,9 @@ static void on_recv(struct tag *t, int ok)
 			c->in_head = m;
 		c->in_tail = m;
 		c->in_len++;
+		c->recv_count++;
 		c->in_bytes += grpc_byte_buffer_length(m->bb);
+		__atomic_add_fetch(&c->server->readahead, grpc_byte_buffer_length(m->bb), __ATOMIC_RELAXED);
 		pump_recv_locked(c);
 	}
 	pthread_cond_broadcast(&c->cv);
@@ -520,11 +571,45 @@ static void *handler_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	s->active_handlers--;
+	if (c->counted_stream)
+		s->active_streams--;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	call_unref(c);
 	return NULL;
 }
+
+/* True when the call's transport is TLS. */
+static int call_is_secure(grpc_call *call)
+{
+	grpc_auth_context *ctx = grpc_call_auth_context(call);
+	grpc_auth_property_iterator it;
+	const grpc_auth_property *p;
+	int secure = 0;
+
+	if (!ctx)
+		return 0;
+	it = grpc_auth_context_find_properties_by_name(ctx, GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
+	while ((p = grpc_auth_property_iterator_next(&it)) != NULL)
+		if (p->value && strncmp(p->value, GRPC_SSL_TRANSPORT_SECURITY_TYPE, p->value_length) == 0 &&
+		    p->value_length == strlen(GRPC_SSL_TRANSPORT_SECURITY_TYPE))
+			secure = 1;
+	grpc_auth_context_release(ctx);
+	return secure;
+}
+
+/* The method of a call to an unregistered method, printable, into buf. */
+static void unknown_method_name(struct rpc_call *c, char *buf, size_t bufsz)
+{
+	const unsigned char *p = GRPC_SLICE_START_PTR(c->details.method);
+	size_t n = GRPC_SLICE_LENGTH(c->details.method), i, o = 0;
+
+	for (i = 0; i < n && o + 1 < bufsz && o < 200; i++)
+		buf[o++] = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\'' ? (char)p[i] : '?';
+	buf[o] = 0;
+}
+
+static void arm_unknown(struct rpc_server *s);
 
 static void on_new(struct tag *t, int ok)
 {
@@ -533,7 +618,8 @@ static void on_new(struct tag *t, int ok)
 	pthread_attr_t attr;
 	pthread_t th;
 	grpc_op ops[1];
-	int stopping;
+	char why[300];
+	int stopping, admitted = 0;
 
 	if (!ok) {      /* server shutting down: this request never got a call */
 		call_unref(c);
@@ -542,10 +628,15 @@ static void on_new(struct tag *t, int ok)
 	pthread_mutex_lock(&s->mu);
 	stopping = s->stopping;
 	pthread_mutex_unlock(&s->mu);
-	if (!stopping)
-		arm(s, c->method);
+	if (!stopping) {
+		if (c->method == &s->unknown)
+			arm_unknown(s);
+		else
+			arm(s, c->method);
+	}
 
 	c->peer = grpc_call_get_peer(c->call);
+	c->secure = call_is_secure(c->call);
 	pthread_mutex_lock(&c->mu);
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -555,19 +646,53 @@ static void on_new(struct tag *t, int ok)
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
 	if (start_locked(c, ops, 1, &c->t_send) == 0)
 		c->send_inflight = 1;
-	c->refs++;      /* the handler thread's reference */
 	pthread_mutex_unlock(&c->mu);
 
-	pthread_mutex_lock(&s->mu);
-	s->active_handlers++;
-	pthread_mutex_unlock(&s->mu);
+	if (c->method == &s->unknown) {
+		char name[208];
 
+		unknown_method_name(c, name, sizeof(name));
+		snprintf(why, sizeof(why), "method '%s' is not served here", name);
+		rpc_call_finish(c, RPC_UNIMPLEMENTED, why);
+		call_unref(c);  /* the t_new reference */
+		return;
+	}
+
+	/* Admission: a call past a limit is answered now, without a thread. */
+	pthread_mutex_lock(&s->mu);
+	if (s->active_handlers >= s->max_calls) {
+		snprintf(why, sizeof(why), "too many calls at once: the limit is %d (serve --max-calls)",
+			 s->max_calls);
+	} else if (c->method->kind == RPC_SERVER_STREAM && s->active_streams >= s->max_streams) {
+		snprintf(why, sizeof(why), "too many streaming reads at once: the limit is %d "
+			 "(half of serve --max-calls)", s->max_streams);
+	} else {
+		admitted = 1;
+		s->active_handlers++;
+		if (c->method->kind == RPC_SERVER_STREAM) {
+			s->active_streams++;
+			c->counted_stream = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!admitted) {
+		rpc_call_finish(c, RPC_RESOURCE_EXHAUSTED, why);
+		call_unref(c);  /* the t_new reference */
+		return;
+	}
+
+	pthread_mutex_lock(&c->mu);
+	c->refs++;      /* the handler thread's reference */
+	pthread_mutex_unlock(&c->mu);
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, HANDLER_STACK);
+	pthread_attr_setstacksize(&attr, RPC_HANDLER_STACK);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, handler_main, c) != 0) {
 		pthread_mutex_lock(&s->mu);
 		s->active_handlers--;
+		if (c->counted_stream)
+			s->active_streams--;
+		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		rpc_call_finish(c, RPC_RESOURCE_EXHAUSTED, "cannot start a thread for the call");
 		call_unref(c);
@@ -576,14 +701,13 @@ static void on_new(struct tag *t, int ok)
 	call_unref(c);  /* the t_new reference */
 }
 
-static void arm(struct rpc_server *s, struct method *m)
+static struct rpc_call *call_new(struct rpc_server *s, struct method *m)
 {
 	struct rpc_call *c = xcalloc(1, sizeof(*c));
-	int wants_payload = m->kind == RPC_UNARY || m->kind == RPC_SERVER_STREAM;
-	grpc_call_error e;
 
 	c->server = s;
 	c->method = m;
+	c->single = m->kind == RPC_UNARY || m->kind == RPC_SERVER_STREAM;
 	c->t_new.fn = on_new;
 	c->t_recv.fn = on_recv;
 	c->t_send.fn = on_send;
@@ -592,14 +716,292 @@ static void arm(struct rpc_server *s, struct method *m)
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	grpc_metadata_array_init(&c->md);
+	grpc_call_details_init(&c->details);
 	pthread_mutex_lock(&s->mu);
 	s->live_calls++;
 	pthread_mutex_unlock(&s->mu);
+	return c;
+}
+
+/* Every method is requested without its payload: a call's first message is read by the
+ * handler, after the gate, so a refused call never has its payload taken in. */
+static void arm(struct rpc_server *s, struct method *m)
+{
+	struct rpc_call *c = call_new(s, m);
+	grpc_call_error e;
+
 	e = grpc_server_request_registered_call(s->srv, m->handle, &c->call, &c->deadline, &c->md,
-						wants_payload ? &c->initial : NULL, s->cq, s->cq,
-						&c->t_new);
+						NULL, s->cq, s->cq, &c->t_new);
 	if (e != GRPC_CALL_OK)
 		call_unref(c);
+}
+
+/* Requests a call to any method that is not registered (answered UNIMPLEMENTED in on_new);
+ * without it gRPC core holds such calls until their deadline, or forever. */
+static void arm_unknown(struct rpc_server *s)
+{
+	struct rpc_call *c = call_new(s, &s->unknown);
+	grpc_call_error e;
+
+	e = grpc_server_request_call(s->srv, &c->call, &c->details, &c->md, s->cq, s->cq,
+				     &c->t_new);
+	if (e != GRPC_CALL_OK)
+		call_unref(c);
+}
+
+/* ---- re-check of admitted calls -------------------------------------------------------- */
+
+static void *watch_main(void *arg)
+{
+	struct rpc_server *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->watch_stop) {
+		struct rpc_call **calls = NULL, *c;
+		char **creds = NULL;
+		size_t n = 0, cap = 0, i;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += s->recheck_ms / 1000;
+		ts.tv_nsec += (long)(s->recheck_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!s->watch_stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
+			;
+		if (s->watch_stop)
+			break;
+		for (c = s->watched; c; c = c->wnext) {
+			pthread_mutex_lock(&c->mu);
+			if (c->refs > 0 && !c->dead && !c->finish_started) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					calls = xrealloc(calls, cap * sizeof(*calls));
+					creds = xrealloc(creds, cap * sizeof(*creds));
+				}
+				c->refs++;
+				calls[n] = c;
+				creds[n] = xstrdup(c->cred);
+				n++;
+			}
+			pthread_mutex_unlock(&c->mu);
+		}
+		pthread_mutex_unlock(&s->mu);
+		for (i = 0; i < n; i++) {
+			char msg[256];
+			int st;
+
+			msg[0] = 0;
+			st = s->recheck(creds[i], s->recheck_ctx, msg, sizeof(msg));
+			if (st != RPC_OK) {
+				c = calls[i];
+				pthread_mutex_lock(&c->mu);
+				if (!c->dead && !c->finish_started) {
+					grpc_call_cancel_with_status(c->call, (grpc_status_code)st, msg, NULL);
+					c->dead = 1;
+					pthread_cond_broadcast(&c->cv);
+				}
+				pthread_mutex_unlock(&c->mu);
+			}
+			free(creds[i]);
+			call_unref(calls[i]);
+		}
+		free(calls);
+		free(creds);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+void rpc_call_set_credential(struct rpc_call *c, const char *credential)
+{
+	struct rpc_server *s = c->server;
+
+	pthread_mutex_lock(&s->mu);
+	if (!c->cred && credential) {
+		c->cred = xstrdup(credential);
+		c->wprev = NULL;
+		c->wnext = s->watched;
+		if (s->watched)
+			s->watched->wprev = c;
+		s->watched = c;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+int rpc_call_secure(struct rpc_call *c)
+{
+	return c->secure;
+}
+
+/* ---- descriptors ----------------------------------------------------------------------- */
+
+/*
+ * gRPC core 1.51's TCP listener (iomgr tcp_server_posix.cc, on_read) treats any accept4 error
+ * but EAGAIN, EWOULDBLOCK and ECONNABORTED as fatal for that listener: after one EMFILE it never
+ * accepts again, even once descriptors are free. elog's accept4 below stands in for libc's (the
+ * executable's definition wins over the shared library's): on EMFILE or ENFILE it gives up a
+ * descriptor held in reserve, accepts and closes the connections waiting (the client sees the
+ * connection closed and retries), takes the reserve back and tells gRPC EAGAIN, so the listener
+ * stays armed. Other errors it would treat as fatal (ENOBUFS, ENOMEM, EPROTO, EPERM) become
+ * EAGAIN too.
+ */
+static pthread_mutex_t reserve_mu = PTHREAD_MUTEX_INITIALIZER;
+static int reserve_fd = -1;
+static unsigned long shed_count;
+
+static void reserve_take_locked(void)
+{
+	if (reserve_fd < 0)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+{
+	int c = (int)syscall(SYS_accept4, fd, addr, addrlen, flags);
+	int e;
+
+	if (c >= 0)
+		return c;
+	e = errno;
+	switch (e) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+	case EINTR:
+	case ECONNABORTED:
+	case EBADF:
+	case EINVAL:
+	case ENOTSOCK:
+	case EOPNOTSUPP:
+	case EFAULT:
+		errno = e;
+		return -1;
+	case EMFILE:
+	case ENFILE: {
+		int i;
+
+		pthread_mutex_lock(&reserve_mu);
+		if (reserve_fd >= 0) {
+			close(reserve_fd);
+			reserve_fd = -1;
+		}
+		for (i = 0; i < 4096; i++) {
+			c = (int)syscall(SYS_accept4, fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				break;
+			close(c);
+			shed_count++;
+		}
+		reserve_take_locked();
+		pthread_mutex_unlock(&reserve_mu);
+		break;
+	}
+	default:
+		break;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+unsigned long rpc_server_shed_connections(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&reserve_mu);
+	n = shed_count;
+	pthread_mutex_unlock(&reserve_mu);
+	return n;
+}
+
+/* ---- addresses ------------------------------------------------------------------------- */
+
+/* host (no brackets, no port) is a loopback address or name. */
+static int host_is_loopback(const char *h, size_t n)
+{
+	if (n >= 4 && strncmp(h, "127.", 4) == 0)
+		return 1;
+	if (n == 3 && strncmp(h, "::1", 3) == 0)
+		return 1;
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return 1;
+	if (n > 7 && strncasecmp(h, "::ffff:", 7) == 0 && strncmp(h + 7, "127.", 4) == 0)
+		return 1;
+	if (n == 15 && strncmp(h, "0:0:0:0:0:0:0:1", 15) == 0)
+		return 1;
+	return 0;
+}
+
+/* "host:port", "[v6]:port", or a bare host: the host part. */
+static void split_host(const char *a, const char **h, size_t *n)
+{
+	const char *colon;
+
+	if (*a == '[') {
+		const char *close = strchr(a, ']');
+
+		*h = a + 1;
+		*n = close ? (size_t)(close - a - 1) : strlen(a + 1);
+		return;
+	}
+	colon = strrchr(a, ':');
+	if (colon && strchr(a, ':') != colon) {   /* bare IPv6 without a port */
+		*h = a;
+		*n = strlen(a);
+		return;
+	}
+	*h = a;
+	*n = colon ? (size_t)(colon - a) : strlen(a);
+}
+
+int rpc_addr_is_loopback(const char *addr)
+{
+	const char *h;
+	size_t n;
+
+	if (!addr)
+		return 0;
+	if (strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "unix-abstract:", 14) == 0)
+		return 1;
+	if (strncmp(addr, "ipv4:", 5) == 0 || strncmp(addr, "ipv6:", 5) == 0)
+		addr += 5;
+	else if (strncmp(addr, "dns:", 4) == 0)
+		addr += 4;
+	while (*addr == '/')
+		addr++;
+	split_host(addr, &h, &n);
+	return host_is_loopback(h, n);
+}
+
+int rpc_peer_is_loopback(const char *peer)
+{
+	char buf[128];
+	const char *h;
+	size_t n, o = 0;
+
+	if (!peer)
+		return 0;
+	if (strncmp(peer, "unix:", 5) == 0 || strncmp(peer, "unix-abstract:", 14) == 0)
+		return 1;
+	if (strncmp(peer, "ipv4:", 5) != 0 && strncmp(peer, "ipv6:", 5) != 0)
+		return 0;     /* unknown form: not trusted */
+	/* newer gRPC versions percent-encode the brackets: "ipv6:%5B::1%5D:5555" */
+	for (peer += 5; *peer && o + 1 < sizeof(buf); peer++) {
+		if (strncasecmp(peer, "%5B", 3) == 0 || strncasecmp(peer, "%5D", 3) == 0) {
+			buf[o++] = peer[2] == 'B' || peer[2] == 'b' ? '[' : ']';
+			peer += 2;
+		} else {
+			buf[o++] = *peer;
+		}
+	}
+	buf[o] = 0;
+	split_host(buf, &h, &n);
+	return host_is_loopback(h, n);
 }
 
 static void on_shutdown(struct tag *t, int ok)
@@ -636,11 +1038,11 @@ static void *loop_main(void *arg)
 int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 {
 	struct rpc_server *s = xcalloc(1, sizeof(*s));
-	grpc_arg args[6];
+	grpc_arg args[7];
 	grpc_channel_args cargs;
 
 	(void)err;
-	args[0] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, { .integer = 64 << 20 } };
+	args[0] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, { .integer = RPC_MAX_MESSAGE_BYTES } };
 	args[1] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, { .integer = 1000 } };
 	args[2] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, { .integer = 1 } };
 	args[3] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MAX_PING_STRIKES, { .integer = 0 } };
@@ -648,7 +1050,11 @@ int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 	/* No SO_REUSEPORT: a port another process (or another hub) holds is an error, not a
 	 * silently shared port. */
 	args[5] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, { .integer = 0 } };
-	cargs.num_args = 6;
+	/* No bandwidth-delay probing: it raises every stream's receive window to megabytes, so
+	 * a call's payload flows in before anything asked for it (before the API key was
+	 * checked, or past the bound on calls). A stream takes in 64 KiB ahead of a read. */
+	args[6] = (grpc_arg){ GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_BDP_PROBE, { .integer = 0 } };
+	cargs.num_args = 7;
 	cargs.args = args;
 	rpc_init();
 	pthread_mutex_init(&s->mu, NULL);
@@ -657,6 +1063,8 @@ int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 	s->srv = grpc_server_create(&cargs, NULL);
 	grpc_server_register_completion_queue(s->srv, s->cq, NULL);
 	s->t_shutdown.fn = on_shutdown;
+	s->unknown.kind = RPC_UNARY;
+	s->max_calls = RPC_DEFAULT_MAX_CALLS;
 	*out = s;
 	return 0;
 }
@@ -673,15 +1081,25 @@ void rpc_server_add_method(struct rpc_server *s, const char *path, enum rpc_kind
 	m->kind = kind;
 	m->fn = fn;
 	m->ctx = ctx;
-	m->handle = grpc_server_register_method(s->srv, m->path, NULL,
-		(kind == RPC_UNARY || kind == RPC_SERVER_STREAM) ?
-			GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER : GRPC_SRM_PAYLOAD_NONE, 0);
+	m->handle = grpc_server_register_method(s->srv, m->path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
 }
 
 void rpc_server_set_gate(struct rpc_server *s, rpc_gate_fn fn, void *ctx)
 {
 	s->gate = fn;
 	s->gate_ctx = ctx;
+}
+
+void rpc_server_set_recheck(struct rpc_server *s, rpc_recheck_fn fn, void *ctx, int interval_ms)
+{
+	s->recheck = fn;
+	s->recheck_ctx = ctx;
+	s->recheck_ms = interval_ms > 0 ? interval_ms : 250;
+}
+
+void rpc_server_set_max_calls(struct rpc_server *s, int max_calls)
+{
+	s->max_calls = max_calls > 0 ? max_calls : RPC_DEFAULT_MAX_CALLS;
 }
 
 int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_tls_server *tls,
@@ -726,10 +1144,18 @@ int rpc_server_start(struct rpc_server *s, struct elog_err *err)
 {
 	int i, j;
 
+	s->max_streams = s->max_calls / 2 > 0 ? s->max_calls / 2 : 1;
+	pthread_mutex_lock(&reserve_mu);
+	reserve_take_locked();
+	pthread_mutex_unlock(&reserve_mu);
 	grpc_server_start(s->srv);
 	for (i = 0; i < s->nmethods; i++)
 		for (j = 0; j < PENDING_PER_METHOD; j++)
 			arm(s, &s->methods[i]);
+	for (j = 0; j < PENDING_UNKNOWN; j++)
+		arm_unknown(s);
+	if (s->recheck && pthread_create(&s->watch_thread, NULL, watch_main, s) == 0)
+		s->watch_started = 1;
 	for (i = 0; i < LOOP_THREADS; i++) {
 		if (pthread_create(&s->loop_threads[i], NULL, loop_main, s) != 0)
 			break;
@@ -781,6 +1207,14 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 
 	if (!s)
 		return;
+	if (s->watch_started) {
+		pthread_mutex_lock(&s->mu);
+		s->watch_stop = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->watch_thread, NULL);
+		s->watch_started = 0;
+	}
 	if (s->loop_started) {
 		rpc_server_stop_accepting(s);
 		deadline_in(&ts, grace_ms);
@@ -821,6 +1255,12 @@ static int next_message(struct rpc_call *c, grpc_byte_buffer **bb)
 {
 	int rc;
 
+	if (c->single) {
+		/* One request: the first message, or -2 when the client sent none. */
+		if (c->initial_taken)
+			return 0;
+		c->initial_taken = 1;
+	}
 	pthread_mutex_lock(&c->mu);
 	if (!c->recv_started) {
 		c->recv_started = 1;
@@ -831,7 +1271,7 @@ static int next_message(struct rpc_call *c, grpc_byte_buffer **bb)
 	if (!c->in_head) {
 		rc = c->half_closed && !c->recv_failed ? 0 : -1;
 		pthread_mutex_unlock(&c->mu);
-		return rc;
+		return rc == 0 && c->single ? -2 : rc;
 	}
 	{
 		struct out_msg *m = c->in_head;
@@ -842,6 +1282,7 @@ static int next_message(struct rpc_call *c, grpc_byte_buffer **bb)
 		c->in_len--;
 		*bb = m->bb;
 		c->in_bytes -= grpc_byte_buffer_length(*bb);
+		__atomic_sub_fetch(&c->server->readahead, grpc_byte_buffer_length(*bb), __ATOMIC_RELAXED);
 		free(m);
 	}
 	pump_recv_locked(c);
@@ -861,13 +1302,6 @@ int rpc_call_recv_with(struct rpc_call *c, const ProtobufCMessageDescriptor *d,
 	int rc;
 
 	*out = NULL;
-	if (c->method->kind == RPC_UNARY || c->method->kind == RPC_SERVER_STREAM) {
-		if (c->initial_taken || !c->initial)
-			return c->initial_taken ? 0 : -2;
-		c->initial_taken = 1;
-		rc = unpack_for_call(c, d, alloc, c->initial, out);
-		return rc == 0 ? 1 : rc;
-	}
 	rc = next_message(c, &bb);
 	if (rc != 1)
 		return rc;

@@ -36,6 +36,9 @@ void elog_svc_logsvc_free(struct elog_svc *svc);
 /* ingestion.InternalAuthService, and the API key gate on every other call when auth_required
  * (set it before registering). */
 void elog_svc_auth_register(struct rpc_server *s, struct elog_svc *svc);
+/* May a call carrying an API key be admitted? Only over TLS, or from a loopback peer
+ * (rpc_peer_is_loopback): a key sent in plaintext across the network is refused. */
+int elog_auth_key_transport_ok(int secure, const char *peer);
 void elog_svc_auth_free(struct elog_svc *svc);
 
 /*

@@ -5,6 +5,11 @@
  *
  * Failed checks are slowed down per peer address (ValidateApiKey's is_valid=false included,
  * or it would be a free oracle). Keys are never logged nor put in a status message.
+ *
+ * A key is refused when it came in plaintext from another host (it crossed the network in
+ * clear): over plaintext only loopback peers may use keys. An admitted call keeps its key's
+ * hash (rpc_call_set_credential); the server re-checks it every RECHECK_MS, so revoking a key
+ * ends its open streams (ingest and follow) within about a second.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +32,7 @@
 #define FREE_FAILURES 20                 /* failures in the window before any delay */
 #define DELAY_STEP_MS 25
 #define DELAY_MAX_MS 1000
+#define RECHECK_MS 250                   /* + ELOG_KEYCHECK_TTL_MS: revoked key's calls end */
 
 struct peer_fails {
 	char ip[64];
@@ -130,12 +136,42 @@ static int call_key(struct rpc_call *call, char *buf, size_t bufsz)
 	return 0;
 }
 
+int elog_auth_key_transport_ok(int secure, const char *peer)
+{
+	return secure || rpc_peer_is_loopback(peer);
+}
+
+/* The server's re-check of an admitted call's key: cred is "HASH NAME". A storage failure
+ * keeps the call (the key was valid when checked). */
+static int recheck(const char *cred, void *ctx, char *msg, size_t msgsz)
+{
+	struct elog_svc *svc = ctx;
+	struct elog_err err;
+	int rc;
+
+	if (strlen(cred) <= ELOG_KEY_HASH_HEX || cred[ELOG_KEY_HASH_HEX] != ' ')
+		return RPC_OK;
+	{
+		char hash[ELOG_KEY_HASH_HEX + 1];
+
+		memcpy(hash, cred, ELOG_KEY_HASH_HEX);
+		hash[ELOG_KEY_HASH_HEX] = 0;
+		elog_err_clear(&err);
+		rc = elog_keycheck_verify_hash(svc->auth->kc, hash, NULL, 0, &err);
+		OPENSSL_cleanse(hash, sizeof(hash));
+	}
+	if (rc != 0)
+		return RPC_OK;
+	snprintf(msg, msgsz, "api key '%s' was revoked", cred + ELOG_KEY_HASH_HEX + 1);
+	return RPC_UNAUTHENTICATED;
+}
+
 static int gate(struct rpc_call *call, const char *method, void *ctx, char *msg, size_t msgsz)
 {
 	struct elog_svc *svc = ctx;
 	struct elog_auth *a = svc->auth;
 	struct elog_err err;
-	char key[KEY_MAX];
+	char key[KEY_MAX], hash[ELOG_KEY_HASH_HEX + 1], name[72];
 	int rc;
 
 	if (strcmp(method, VALIDATE_PATH) == 0)
@@ -145,11 +181,27 @@ static int gate(struct rpc_call *call, const char *method, void *ctx, char *msg,
 		snprintf(msg, msgsz, "api key is not provided");
 		return RPC_UNAUTHENTICATED;
 	}
+	if (!elog_auth_key_transport_ok(rpc_call_secure(call), rpc_call_peer(call))) {
+		OPENSSL_cleanse(key, sizeof(key));
+		hold(note_failure(a, call));
+		snprintf(msg, msgsz, "api key refused: it was sent in plaintext from another host "
+			 "(serve takes keys over the network only with TLS: --tls-cert, --tls-key)");
+		return RPC_UNAUTHENTICATED;
+	}
 	elog_err_clear(&err);
-	rc = elog_keycheck_verify(a->kc, key, NULL, 0, &err);
+	elog_key_hash(key, strlen(key), hash);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (rc == 1)
+	rc = elog_keycheck_verify_hash(a->kc, hash, name, sizeof(name), &err);
+	if (rc == 1) {
+		char cred[ELOG_KEY_HASH_HEX + 1 + sizeof(name)];
+
+		snprintf(cred, sizeof(cred), "%s %s", hash, name);
+		rpc_call_set_credential(call, cred);
+		OPENSSL_cleanse(cred, sizeof(cred));
+		OPENSSL_cleanse(hash, sizeof(hash));
 		return RPC_OK;
+	}
+	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc < 0) {
 		snprintf(msg, msgsz, "cannot check the API key: %s", err.msg);
 		return RPC_INTERNAL;
@@ -206,8 +258,10 @@ void elog_svc_auth_register(struct rpc_server *s, struct elog_svc *svc)
 	a->kc = elog_keycheck_new(svc->db_path);
 	svc->auth = a;
 	rpc_server_add_method(s, VALIDATE_PATH, RPC_UNARY, validate_api_key, svc);
-	if (svc->auth_required)
+	if (svc->auth_required) {
 		rpc_server_set_gate(s, gate, svc);
+		rpc_server_set_recheck(s, recheck, svc, RECHECK_MS);
+	}
 }
 
 void elog_svc_auth_free(struct elog_svc *svc)
