@@ -58,6 +58,8 @@ struct elog_hub {
 	pthread_cond_t cv_space;     /* submitters wait for queue space */
 	struct elog_ingest *q_head, *q_tail;
 	size_t q_records;
+	size_t q_bytes;
+	size_t max_queued_bytes;
 	int closing;
 	int followers_stopped;
 	struct elog_follower *followers;
@@ -354,6 +356,8 @@ static void *writer_main(void *arg)
 			h->q_tail = NULL;
 		last->next = NULL;
 		h->q_records -= nrec;
+		for (in = take; in; in = in->next)
+			h->q_bytes -= in->bytes;
 		publish = h->nfollowers > 0;
 		pthread_cond_broadcast(&h->cv_space);
 		pthread_mutex_unlock(&h->mu);
@@ -436,6 +440,7 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	}
 	h->path = xstrdup(db_path);
 	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
+	h->max_queued_bytes = o && o->max_queued_bytes ? o->max_queued_bytes : (256u << 20);
 	h->max_batch = o && o->max_batch_records ? o->max_batch_records : 16384;
 	h->live_max_records = o && o->live_records ? o->live_records : 16384;
 	h->live_max_bytes = o && o->live_bytes ? o->live_bytes : (16u << 20);
@@ -523,7 +528,8 @@ const char *elog_hub_db_path(struct elog_hub *h)
  * messages, so gRPC's read-ahead (rpc_server.c, a fixed number of messages per call) fills,
  * then HTTP/2 flow control stops the sender's writes and its client blocks: load above the
  * disk's rate becomes backpressure, not memory. What serve holds for ingest is bounded by
- * max_queued records plus, per call, the service's in-flight submissions and the read-ahead.
+ * max_queued records and max_queued_bytes (whichever comes first: many small records or a few
+ * large ones) plus, per call, the service's in-flight submissions and the read-ahead.
  * tests/t/t9500-many-clients.sh checks the bound with fast senders.
  */
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
@@ -531,13 +537,19 @@ int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 	int64_t now = elog_now_ns();
 	size_t i;
 
+	in->bytes = 0;
 	for (i = 0; i < in->n; i++) {
+		const struct elog_record *r = &in->recs[i];
+
 		in->recs[i].arrival_ns = now;
 		in->recs[i].id = 0;
+		in->bytes += sizeof(*r) + strlen(r->component) + strlen(r->msg) + strlen(r->fields) +
+			     strlen(r->source) + strlen(r->dedupe_key);
 	}
 	in->next = NULL;
 	pthread_mutex_lock(&h->mu);
-	while (!h->closing && h->q_records > 0 && h->q_records + in->n > h->max_queued)
+	while (!h->closing && h->q_records > 0 &&
+	       (h->q_records + in->n > h->max_queued || h->q_bytes + in->bytes > h->max_queued_bytes))
 		pthread_cond_wait(&h->cv_space, &h->mu);
 	if (h->closing) {
 		pthread_mutex_unlock(&h->mu);
@@ -549,6 +561,7 @@ int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 		h->q_head = in;
 	h->q_tail = in;
 	h->q_records += in->n;
+	h->q_bytes += in->bytes;
 	pthread_cond_signal(&h->cv_work);
 	pthread_mutex_unlock(&h->mu);
 	return 0;

@@ -38,10 +38,12 @@ struct elog_ingest {
 	void *ctx;
 	size_t stored;              /* set before done: rows inserted (duplicates excluded) */
 	struct elog_ingest *next;   /* hub's */
+	size_t bytes;               /* hub's: what the records hold, counted against the bound */
 };
 
 struct elog_hub_opts {
 	size_t max_queued_records;  /* submit blocks beyond this (backpressure); 0: 262144 */
+	size_t max_queued_bytes;    /* and beyond this many bytes of records; 0: 256 MiB */
 	size_t max_batch_records;   /* records per transaction; 0: 16384 */
 	size_t live_records;        /* records the shared live list keeps; 0: 16384 */
 	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */

@@ -78,6 +78,25 @@ size_t elog_record_cut_len(const char *s, size_t n, size_t max)
 	return cut;
 }
 
+/* record.h */
+char *elog_record_msg_dup(const char *s, size_t n, int *cut)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	/* a few bytes past the limit tell a cut string from one that only grew by repair */
+	elog_utf8_append(&b, s ? s : "", n > ELOG_MAX_LINE + 4 ? ELOG_MAX_LINE + 4 : n);
+	if (cut)
+		*cut = 0;
+	if (b.len > ELOG_MAX_LINE) {
+		b.len = elog_record_cut_len(b.data, b.len, ELOG_MAX_LINE);
+		b.data[b.len] = '\0';
+		elog_buf_adds(&b, ELOG_TRUNC_MARK);
+		if (cut)
+			*cut = 1;
+	}
+	return b.data ? elog_buf_detach(&b) : xstrdup("");
+}
+
 static const char *const level_names[ELOG_LEVEL_COUNT] = {
 	"trace", "debug", "info", "warn", "error", "fatal",
 };

@@ -44,6 +44,11 @@ enum elog_level {
  */
 size_t elog_record_cut_len(const char *s, size_t n, size_t max);
 
+/* A message as every ingest path keeps it: s[0..n) as valid UTF-8 (a NUL-terminated malloc'd
+ * copy), cut at a character boundary to ELOG_MAX_LINE and ended with ELOG_TRUNC_MARK when
+ * longer; *cut (may be NULL) is set to whether it was. The one place that rule lives. */
+char *elog_record_msg_dup(const char *s, size_t n, int *cut);
+
 struct elog_record {
 	int64_t id;          /* server-assigned, > 0 once stored; 0 before */
 	int64_t ts_ns;       /* event time; 0 = unknown (the store uses arrival) */

@@ -664,21 +664,6 @@ static char *entry_fields(const Flowctl__LogEntry *e, const char *ctype, const c
 	return elog_buf_detach(&b);
 }
 
-/* A message that fits ELOG_MAX_LINE, cut at a character boundary with ELOG_TRUNC_MARK. */
-static char *entry_message(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	struct elog_buf b = ELOG_BUF_INIT;
-
-	if (n <= ELOG_MAX_LINE)
-		return elog_utf8_dup(s ? s : "", n);
-	n = ELOG_MAX_LINE - strlen(ELOG_TRUNC_MARK);
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	elog_utf8_append(&b, s, n);
-	elog_buf_adds(&b, ELOG_TRUNC_MARK);
-	return elog_buf_detach(&b);
-}
 
 /* convert.h */
 void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e)
@@ -696,7 +681,7 @@ void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e)
 		elog_record_set(&r->component, e->component_type, strlen(e->component_type));
 	else
 		elog_record_set(&r->component, "flowctl", 7);
-	elog_record_take(&r->msg, entry_message(e->message));
+	elog_record_take(&r->msg, elog_record_msg_dup(e->message, e->message ? strlen(e->message) : 0, NULL));
 	elog_record_take(&r->fields, entry_fields(e, e->component_type, level >= 0 ? NULL : lv));
 	elog_record_set(&r->source, "flowctl", 7);
 }
@@ -923,6 +908,8 @@ static int getlogs_add(struct elog_read_sink *s, const struct elog_record *r)
 	eb->e.component_id = r->component;
 	eb->e.level = (char *)elog_level_name(r->level);
 	eb->e.message = r->msg;
+	if (strlen(r->msg) > ELOG_MAX_LINE)   /* stored before the limit: sent cut, as Read does */
+		eb->e.message = own(eb, elog_record_msg_dup(r->msg, strlen(r->msg), NULL));
 	if (ts > 0) {
 		google__protobuf__timestamp__init(&eb->ts);
 		ns_to_ts(ts, &eb->ts);

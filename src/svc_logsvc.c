@@ -228,22 +228,6 @@ static void lreq_done(struct elog_ingest *in, int rc, const char *msg)
 	free(req);
 }
 
-/* The message of a record: s cut to ELOG_MAX_LINE at a character boundary. */
-static char *record_message(const char *s)
-{
-	size_t n = strlen(s);
-	struct elog_buf b = ELOG_BUF_INIT;
-
-	if (n <= ELOG_MAX_LINE)
-		return xstrdup(s);
-	n = ELOG_MAX_LINE - strlen(ELOG_TRUNC_MARK);
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	elog_buf_add(&b, s, n);
-	elog_buf_adds(&b, ELOG_TRUNC_MARK);
-	return elog_buf_detach(&b);
-}
-
 /* A valid-UTF-8 malloc'd copy of a protobuf string field (never NULL). */
 static char *pb_str(const char *s)
 {
@@ -356,7 +340,7 @@ void elog_conv_logsvc_record(struct elog_record *r, const struct elog_slog_frame
 	r->ts_ns = f->time_ns;
 	r->level = ELOG_LEVEL_INFO;
 	elog_record_set(&r->component, f->session_id, f->session_id ? strlen(f->session_id) : 0);
-	elog_record_take(&r->msg, record_message(f->content ? f->content : ""));
+	elog_record_take(&r->msg, elog_record_msg_dup(f->content, f->content ? strlen(f->content) : 0, NULL));
 	elog_buf_adds(&fields, "{\"user_id\":");
 	elog_json_quote(&fields, user, strlen(user));
 	elog_buf_adds(&fields, ",\"role\":");

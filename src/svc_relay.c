@@ -141,21 +141,9 @@ static int looks_like_json(const char *s, size_t n)
 /* r->msg = the raw bytes as valid UTF-8 (one trailing newline dropped), cut to ELOG_MAX_LINE. */
 static void raw_text(struct elog_record *r, const char *s, size_t n)
 {
-	struct elog_buf b = ELOG_BUF_INIT;
-	size_t cut;
-
 	if (n && s[n - 1] == '\n')
 		n--;
-	elog_utf8_append(&b, s ? s : "", n > ELOG_MAX_LINE + 4 ? ELOG_MAX_LINE + 4 : n);
-	if (b.len > ELOG_MAX_LINE) {
-		cut = ELOG_MAX_LINE;
-		while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
-			cut--;
-		b.len = cut;
-		b.data[cut] = '\0';
-		elog_buf_adds(&b, ELOG_TRUNC_MARK);
-	}
-	elog_record_take(&r->msg, elog_buf_detach(&b));
+	elog_record_take(&r->msg, elog_record_msg_dup(s, n, NULL));
 }
 
 /*

@@ -147,12 +147,13 @@ def expect_refused(ch, msg, what, words):
 
 
 def case_sizes_ingest(ch, tag):
-    """A record of almost 64 MiB (gRPC's limit) after a page's worth of small ones: kept with
-    its message cut as a line's; a fields or component over the limit refuses the batch."""
+    """A record of almost 16 MiB (serve's limit of one message) after a page's worth of small
+    ones: kept with its message cut as a line's; a message over 16 MiB is refused by gRPC
+    naming the limit; a fields or component over the limit refuses the batch."""
     import elog_pb2 as pb
     small = pb.RecordBatch(seq=1, records=[pb.Record(component=tag + "-small", msg="s" * 2048)
                                            for _ in range(200)]).SerializeToString()
-    n = 64 * MIB - 4096
+    n = 16 * MIB - 4096
     huge = b"\x08\x01" + ld(2, ld(4, (tag + "-huge").encode()) + ld(6, b"x" * n))
     acks, err = ingest_raw(ch, [small, huge])
     check(err is None and [a.stored for a in acks] == [200, 1],
@@ -164,6 +165,13 @@ def case_sizes_ingest(ch, tag):
     check(largest <= MAX_PAGE, "a page of %d bytes" % largest)
     print("ok a %.1f MiB message stored cut to %d bytes; %d records read, largest page %d bytes"
           % (n / MIB, len(huge[0].msg.encode()), len(recs), largest))
+    over = b"\x08\x01" + ld(2, ld(4, (tag + "-over").encode()) + ld(6, b"x" * (64 * MIB - 4096)))
+    acks, err = ingest_raw(ch, [over])
+    check(err is not None and err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and
+          "16777216" in (err.details() or ""),
+          "a 64 MiB message: want RESOURCE_EXHAUSTED naming 16777216, got %s %s"
+          % (err and err.code(), err and err.details()))
+    print("ok a 64 MiB message refused: %s" % err.details())
     big = b"{\"k\":\"" + b"y" * (2 * MIB) + b"\"}"
     expect_refused(ch, b"\x08\x01" + ld(2, ld(4, (tag + "-bad").encode()) + ld(7, big)),
                    "fields of 2 MiB", ["'fields'", "1048576 bytes per record string"])

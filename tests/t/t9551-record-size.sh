@@ -1,7 +1,7 @@
 #!/bin/sh
 # One size limit for a record (README "Limits"): no string of a record is over 1 MiB. A
-# python3-grpcio peer sends a record of almost 64 MiB through elog.v1.Hub/Ingest: its
-# message is kept cut as a line's, and `elog logs` and `elog export` go on working; a fields
+# python3-grpcio peer sends a record of almost 16 MiB (one message at most) through
+# elog.v1.Hub/Ingest: its message is kept cut as a line's, and `elog logs` and `elog export` go on working; a fields
 # or component over the limit is refused naming it; pages of Read stay under 6 MiB with
 # records at the limit, and with a record over it stored by an older serve.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +18,7 @@ MARK=" …[truncated]"
 
 start_serve h
 
-say "a record of almost 64 MiB: stored with its message cut; over-limit fields refused"
+say "a record of almost 16 MiB: stored with its message cut; 64 MiB and over-limit fields refused"
 peer sizes-ingest t || { tail -5 "$T/h.err" >&2; fail "ingest of a record over the limit"; }
 
 say "elog logs and elog export still work after it"
