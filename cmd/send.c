@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "jsonline.h"
+#include "multiline.h"
 #include "record.h"
 #include "resend.h"
 #include "timeparse.h"
@@ -27,6 +28,7 @@ static struct {
 	struct str_list fields;
 	const char *source;
 	const char *retry;
+	const char *multiline;
 } o;
 
 static const struct option send_options[] = {
@@ -38,15 +40,18 @@ static const struct option send_options[] = {
 	{ 0, "source", OPT_STRING, &o.source, "NAME", "source recorded with each record (default send)", NULL, NULL },
 	{ 0, "retry", OPT_OPTIONAL, &o.retry, "DURATION",
 	  "keep every record until acknowledged; reconnect and resend for up to DURATION (default 60s) while the server is unreachable", NULL, NULL },
+	{ 0, "multiline", OPT_STRING, &o.multiline, "MODE",
+	  "join continuation lines (stack traces) into one record: auto (default), none, or a REGEX a first line matches", NULL, NULL },
 	OPT_END
 };
 
 struct batch {
-	struct elog_record recs[BATCH_RECORDS];
+	struct elog_record recs[BATCH_RECORDS + 2];   /* + what one joined line can add */
 	size_t n, bytes;
 	struct elog_jsonline_defaults line;   /* -c, -l, --field, --source */
 	uint64_t total;
 	int64_t first_ns;        /* when the batch's first line was read */
+	struct elog_multiline ml;   /* joins standard input's continuation lines */
 };
 
 extern const struct command cmd_send;
@@ -60,6 +65,27 @@ static void add_line(struct batch *b, const char *line, size_t n, int truncated)
 	if (b->n == 1)
 		b->first_ns = elog_mono_ns();
 	b->bytes += n + 64;
+}
+
+/* A whole record from the joiner: a stack trace is an error unless its text names a level. */
+static void add_joined(void *ctx, const struct elog_ml_record *rec)
+{
+	struct batch *b = ctx;
+	struct elog_record *r = &b->recs[b->n++];
+	struct elog_jsonline_defaults d = b->line;
+
+	d.level = elog_multiline_default_level(rec, d.level);
+	elog_record_init(r);
+	elog_jsonline_record(rec->text, rec->len, rec->cut, &d, r);
+	if (b->n == 1)
+		b->first_ns = elog_mono_ns();
+	b->bytes += rec->len + 64;
+}
+
+/* The batch is full: it must be sent before the joiner hands over another record. */
+static int batch_full(const struct batch *b)
+{
+	return b->n >= BATCH_RECORDS || b->bytes >= BATCH_BYTES;
 }
 
 /*
@@ -237,12 +263,15 @@ static int time_to_send(struct batch *b)
 	return 1;
 }
 
-/* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. */
+/* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. Lines go
+ * through the joiner, which hands whole records to the batch (add_joined); a record that
+ * may still grow is sent once the input has been quiet for ELOG_ML_QUIET_NS. */
 static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 {
 	size_t cap = 256 * 1024, len = 0, start;
 	char *buf = xmalloc(cap);
 	int skipping = 0, rc = 0;
+	int64_t now = elog_mono_ns();
 
 	for (;;) {
 		ssize_t n;
@@ -255,10 +284,10 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 				buf = xrealloc(buf, cap);
 			} else {
 				if (!skipping)
-					add_line(b, buf, ELOG_MAX_LINE, 1);
+					elog_multiline_line(&b->ml, buf, ELOG_MAX_LINE, 1, 0, 0, now);
 				skipping = 1;
 				len = 0;
-				if (b->n == BATCH_RECORDS && (rc = flush(b, s, err)))
+				if (batch_full(b) && (rc = flush(b, s, err)))
 					break;
 			}
 		}
@@ -269,9 +298,13 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 			rc = elog_err_set(err, ELOG_EIO, "cannot read standard input: %s", strerror(errno));
 			break;
 		}
+		now = elog_mono_ns();
 		if (n == 0) {
 			if (len > 0 && !skipping)
-				add_line(b, buf, len, 0);
+				elog_multiline_line(&b->ml, buf, len, 0, 0, 0, now);
+			if (batch_full(b) && (rc = flush(b, s, err)))
+				break;
+			elog_multiline_flush(&b->ml);
 			rc = flush(b, s, err);
 			break;
 		}
@@ -282,14 +315,29 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 			if (skipping)
 				skipping = 0;
 			else
-				add_line(b, buf + start, i - start, 0);
+				elog_multiline_line(&b->ml, buf + start, i - start, 0, 0, 0, now);
 			start = i + 1;
-			if ((b->n == BATCH_RECORDS || b->bytes >= BATCH_BYTES) && (rc = flush(b, s, err)))
+			if (batch_full(b) && (rc = flush(b, s, err)))
 				goto out;
 		}
 		len += (size_t)n;
 		memmove(buf, buf + start, len - start);
 		len -= start;
+		if (elog_multiline_due(&b->ml) && !input_within(0)) {
+			/* quiet input: what is complete goes now, the record that may grow once
+			 * nothing more came for ELOG_ML_QUIET_NS */
+			int64_t wait = elog_multiline_due(&b->ml) - elog_mono_ns();
+
+			if (b->n && (rc = flush(b, s, err)))
+				break;
+			if (wait <= 0 || !input_within(wait)) {
+				elog_multiline_flush(&b->ml);
+				last_send_ns = elog_mono_ns();
+				if ((rc = flush(b, s, err)))
+					break;
+			}
+			continue;
+		}
 		if (time_to_send(b) && (rc = flush(b, s, err)))
 			break;
 	}
@@ -346,6 +394,10 @@ static int run_send(int argc, char **argv)
 	}
 	if (extra.len)
 		b->line.extra_fields = extra.data;
+	if (elog_multiline_init(&b->ml, o.multiline, add_joined, b, &err) != 0) {
+		rc = cli_usage_error(&cmd_send, "%s", err.msg);
+		goto out;
+	}
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		goto out;
@@ -397,6 +449,7 @@ out:
 		pending_free(p);
 	for (k = 0; k < b->n; k++)
 		elog_record_clear(&b->recs[k]);
+	elog_multiline_release(&b->ml);
 	free(b);
 	free(key);
 	free(rest);

@@ -6,9 +6,10 @@
  *  - an indented line continues anything (Java "\tat", Node and .NET "    at", Python
  *    "  File", Go "\t/src/x.go:12", Ruby "\tfrom", wrapped messages);
  *  - "Caused by: " continues (Java);
- *  - an exception line ("java.lang.IllegalStateException: x", "TypeError: x") or
- *    "Traceback (most recent call last):" continues a log line that names a level (the line
- *    a logger prints an exception under), and otherwise starts a record of its own;
+ *  - an exception line ("java.lang.IllegalStateException: x", "TypeError: x") continues
+ *    a log line that names a level (the line a logger prints an exception under), and
+ *    "Traceback (most recent call last):" one that names error or fatal (logger.exception);
+ *    otherwise they start a record of their own;
  *  - inside a Python traceback every line up to the exception line continues, and so do the
  *    "During handling of the above exception ..." chains; inside a Go panic or goroutine
  *    dump, blank lines, "goroutine N [...]:", function lines and "created by" continue;
@@ -159,8 +160,8 @@ static int first_state(const char *s, size_t n)
 	return ST_PLAIN;
 }
 
-/* Whether the pending record's first line names a level (a logger's line). */
-static int first_has_level(struct elog_multiline *m)
+/* The level the pending record's first line names (a logger's line), -1 when none. */
+static int first_level(struct elog_multiline *m)
 {
 	if (!m->level_known) {
 		const char *s = m->buf.data;
@@ -169,7 +170,9 @@ static int first_has_level(struct elog_multiline *m)
 
 		if (nl)
 			n = (size_t)(nl - s);
-		m->level = elog_level_sniff(s, n) >= 0 || elog_logfmt_is(s, n);
+		m->level = elog_level_sniff(s, n);
+		if (m->level < 0 && elog_logfmt_is(s, n))
+			m->level = ELOG_LEVEL_INFO;
 		m->level_known = 1;
 	}
 	return m->level;
@@ -226,12 +229,14 @@ static int continues(struct elog_multiline *m, const char *s, size_t n)
 		return 0;
 	if (indented || STARTS(s, n, "Caused by: "))
 		return 1;
-	if (is_exception_line(s, n) && (m->state == ST_PLAIN) && first_has_level(m)) {
+	if (is_exception_line(s, n) && (m->state == ST_PLAIN) && first_level(m) >= 0) {
 		m->state = ST_EXC;
 		return 1;
 	}
+	/* Python's logger.exception prints its traceback under an ERROR line; an uncaught
+	 * exception after a warning is a record of its own */
 	if (STARTS(s, n, "Traceback (most recent call last):") && m->state == ST_PLAIN &&
-	    first_has_level(m)) {
+	    first_level(m) >= ELOG_LEVEL_ERROR) {
 		m->state = ST_PY;
 		return 1;
 	}
