@@ -731,9 +731,23 @@ struct stream {
 	struct elog_multiline ml;   /* joins this stream's continuation lines */
 };
 
+/* A finished record of a stream, waiting for the records the other stream started before it. */
+struct held {
+	int64_t seq;              /* read order of its first line */
+	size_t lines, bytes;
+	struct elog_record r;
+};
+
+#define HELD_MAX_RECORDS 4096
+#define HELD_MAX_BYTES (8u << 20)
+
 struct cmd_ctx {
 	struct shipper *sh;
 	struct batch *cur;
+	struct stream *streams;   /* [2] */
+	struct held *held;        /* sorted by seq */
+	size_t nheld, held_cap, held_bytes;
+	int64_t line_seq;         /* lines read so far, both streams */
 	const char *component;
 	char keybase[96];
 	uint64_t nseq;
@@ -741,34 +755,81 @@ struct cmd_ctx {
 	int pass;             /* pass output through */
 };
 
-/* A whole record of a stream (from its joiner). */
+/*
+ * Records go out in the order their first lines were read, across both streams: a record
+ * that ended waits (held) while the other stream has a record pending that started before
+ * it (at most ELOG_ML_QUIET_NS; and at most HELD_MAX_RECORDS / HELD_MAX_BYTES wait).
+ */
+static void cmd_release(struct cmd_ctx *cc, int all)
+{
+	int64_t min_pending = INT64_MAX;
+	size_t i, k = 0;
+
+	for (i = 0; i < 2; i++)
+		if (cc->streams[i].ml.lines > 0 && cc->streams[i].ml.first_tag < min_pending)
+			min_pending = cc->streams[i].ml.first_tag;
+	if (cc->nheld > HELD_MAX_RECORDS || cc->held_bytes > HELD_MAX_BYTES)
+		all = 1;
+	for (; k < cc->nheld && (all || cc->held[k].seq < min_pending); k++) {
+		struct held *h = &cc->held[k];
+		struct elog_record *r;
+
+		if (pending_bytes(cc->sh) + (cc->cur ? cc->cur->bytes : 0) > CMD_BUDGET) {
+			cc->dropped += h->lines;
+			elog_record_clear(&h->r);
+		} else {
+			r = batch_add(&cc->cur);
+			*r = h->r;
+			set_key(r, "%s:%llu", cc->keybase, (unsigned long long)++cc->nseq);
+			cc->cur->lines += h->lines;
+			cc->cur->bytes += h->bytes;
+			if (cc->cur->n >= BATCH_RECORDS || cc->cur->bytes >= BATCH_BYTES) {
+				seal(cc->sh, cc->cur);
+				cc->cur = NULL;
+			}
+		}
+		cc->held_bytes -= h->bytes;
+	}
+	if (k == 0)
+		return;
+	memmove(cc->held, cc->held + k, (cc->nheld - k) * sizeof(*cc->held));
+	cc->nheld -= k;
+}
+
+/* A whole record of a stream (from its joiner): held in read order, then released. */
 static void cmd_record(void *ctx, const struct elog_ml_record *rec)
 {
 	struct stream *s = ctx;
 	struct cmd_ctx *cc = s->cc;
-	struct elog_record *r;
+	struct held *h;
+	size_t at;
 
-	if (pending_bytes(cc->sh) + (cc->cur ? cc->cur->bytes : 0) > CMD_BUDGET) {
-		cc->dropped += rec->lines;
-		return;
+	if (cc->nheld == cc->held_cap) {
+		cc->held_cap = cc->held_cap ? cc->held_cap * 2 : 16;
+		cc->held = xrealloc(cc->held, cc->held_cap * sizeof(*cc->held));
 	}
-	r = batch_add(&cc->cur);
-	line_record(r, rec->text, rec->len, rec->cut, cc->component,
+	at = cc->nheld;
+	while (at > 0 && cc->held[at - 1].seq > rec->first_tag)
+		at--;
+	if (at < cc->nheld)
+		memmove(cc->held + at + 1, cc->held + at, (cc->nheld - at) * sizeof(*cc->held));
+	cc->nheld++;
+	h = &cc->held[at];
+	h->seq = rec->first_tag;
+	h->lines = rec->lines;
+	h->bytes = rec->len + 128;
+	cc->held_bytes += h->bytes;
+	elog_record_init(&h->r);
+	line_record(&h->r, rec->text, rec->len, rec->cut, cc->component,
 		    s->is_err ? "\"stream\":\"stderr\"" : NULL,
 		    elog_multiline_default_level(rec, ELOG_LEVEL_INFO));
-	set_key(r, "%s:%llu", cc->keybase, (unsigned long long)++cc->nseq);
-	cc->cur->lines += rec->lines;
-	cc->cur->bytes += rec->len + 128;
-	if (cc->cur->n >= BATCH_RECORDS || cc->cur->bytes >= BATCH_BYTES) {
-		seal(cc->sh, cc->cur);
-		cc->cur = NULL;
-	}
 }
 
 static void cmd_line(struct cmd_ctx *cc, struct stream *s, int64_t now)
 {
-	(void)cc;
-	elog_multiline_line(&s->ml, s->line.data ? s->line.data : "", s->line.len, s->cut, 0, 0, now);
+	++cc->line_seq;
+	elog_multiline_line(&s->ml, s->line.data ? s->line.data : "", s->line.len, s->cut,
+			    cc->line_seq, cc->line_seq, now);
 	elog_buf_reset(&s->line);
 	s->cut = 0;
 }
@@ -882,6 +943,7 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 		return EXIT_FAIL;
 	}
 	memset(st, 0, sizeof(st));
+	cc.streams = st;
 	for (i = 0; i < 2; i++) {
 		struct elog_err err;
 
@@ -962,11 +1024,14 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 				cmd_line(&cc, &st[i], now);
 			elog_multiline_tick(&st[i].ml, elog_mono_ns());
 		}
+		cmd_release(&cc, 0);
 		seal(&sh, cc.cur);
 		cc.cur = NULL;
 	}
 	for (i = 0; i < 2; i++)
 		elog_multiline_flush(&st[i].ml);
+	cmd_release(&cc, 1);
+	free(cc.held);
 	exit_record(&cc, status, cc.component);
 	seal(&sh, cc.cur);
 	cc.cur = NULL;

@@ -80,6 +80,15 @@ mix "$T/mix"
 elog send -c mix <"$T/mix" || fail "send: exit $?"
 check mix "$T/mix.exp"
 
+say "logs: each line of a joined record keeps the component column (grep keeps them)"
+elog logs -c mix >"$T/logs.out" || fail "logs: exit $?"
+[ "$(wc -l <"$T/logs.out")" = "$(wc -l <"$T/mix")" ] ||
+	fail "logs shows $(wc -l <"$T/logs.out") lines for $(wc -l <"$T/mix") input lines"
+[ "$(grep -c '^mix |' "$T/logs.out")" = "$(wc -l <"$T/mix")" ] || fail "lines without the prefix:
+$(grep -v '^mix |' "$T/logs.out")"
+grep -q '^mix |       	at com.example.shop.App.checkout(App.java:5)$' "$T/logs.out" ||
+	fail "frame not under the message: $(head -5 "$T/logs.out")"
+
 say "send: a trace arriving line by line in small writes is still one record"
 $PY - "$T/mix" <<'P' | elog send -c slow || fail "send: exit $?"
 import sys, os, time
