@@ -458,10 +458,40 @@ out:
 	return rc;
 }
 
+/* The text line formats whose level elog recognises (the LINE FORMATS of send and tail). */
+const char elog_line_formats[] =
+	"[WARN] ... / [error] ...\ta level word in brackets, any case, at the start or after a "
+	"timestamp: gunicorn, nginx ('2024/12/03 07:50:02 [error] 12#12: ...'), Elixir, MySQL "
+	"('[ERROR]', '[Warning]', '[Note]'), Apache ('[core:error]')\n"
+	"2024-12-03 07:50:02,123 ERROR worker: ...\tan upper-case level word after a timestamp, "
+	"bracketed thread, process id or logger name: logback, log4j, Spring Boot, Python "
+	"logging with asctime, zap console, zerolog console ('10:00AM ERR'), Rust env_logger and "
+	"tracing (ANSI colors are skipped), Ruby Logger ('E, [...] ERROR -- :'), celery "
+	"('ERROR/MainProcess'), loguru ('| ERROR |')\n"
+	"ERROR:root:...\tPython logging's default format; also 'WARNING:', 'CRITICAL:'\n"
+	"error: ... / Warning: ... / fail: ...\ta level word with a colon in any case, at the "
+	"start or after a 'file.c:12:5:' location: compilers, git ('fatal:'), .NET console "
+	"('fail:', 'crit:', 'warn:', 'info:', 'dbug:', 'trce:'), PHP ('PHP Fatal error:'), "
+	"PostgreSQL ('ERROR:  ...', 'LOG:', 'FATAL:', 'DEBUG1:')\n"
+	"E1203 07:50:02.123456 1 main.go:12] ...\tKubernetes' klog and glog: I info, W warn, E error, F fatal\n"
+	"<3>...\tsyslog priority (also RFC 5424 '<11>1 ...'): its severity 0-2 fatal, 3 error, "
+	"4 warn, 5-6 info, 7 debug\n"
+	"Dec  3 07:50:02 host app[123]: error: ...\tsyslog files and journalctl: the level word "
+	"after host and tag\n"
+	"level=error msg=\"...\"\tlogfmt (Go slog, logrus, Docker, Grafana): level, lvl, severity "
+	"or loglevel; also msg, time and the other keys as fields\n"
+	"ERRO[0000] ...\tlogrus on a terminal (ERRO, WARN, INFO, DEBU, TRAC, FATA, PANI)\n"
+	"1234:M 03 Dec 2024 07:50:02.123 # ...\tRedis: '#' warn, '*' info, '.' and '-' debug\n"
+	"npm ERR! ...\tThe npm client (ERR!, WARN)\n"
+	"Spellings\tLevel words: trace, trc, verbose, finest, finer; debug, dbg, fine, dbug; info, inf, "
+	"information, notice, log, note; warn, warning, wrn; error, err, eror, erro, severe, "
+	"fail; fatal, critical, crit, emerg, emergency, alert, panic (upper case), ftl. A "
+	"lower-case 'panic:' is Go's panic, a stack trace.\n";
+
 const struct command cmd_send = {
 	.name = "send",
 	.summary = "send a message, or each line of standard input, to the hub",
-	.usage = "[-c COMP] [-l LEVEL] [--field K=V]... [MESSAGE...]",
+	.usage = "[-c COMP] [-l LEVEL] [--field K=V]... [--multiline MODE] [MESSAGE...]",
 	.options = send_options,
 	.client = 1,
 	.run = run_send,
@@ -469,13 +499,35 @@ const struct command cmd_send = {
 		"With MESSAGE, sends one record; without, one record per line of standard input "
 		"until end of file, sent as lines arrive (a pause in the input sends what is "
 		"buffered) and batched when input is fast.\n"
-		"A line that is a JSON object is parsed: level from level, lvl or severity; message "
-		"from msg or message; time from ts, time, timestamp or @timestamp; component from "
-		"component (a string, or an object with name, id or type); every other key is kept "
-		"as a field. Anything else is kept as text. What a line says wins over -c and -l, "
-		"which only fill what the line lacks. Lines longer than 1 MiB are cut and marked "
-		"with '…[truncated]'.\n"
+		"A line that is a JSON object is parsed: level from level, lvl, severity, levelname, "
+		"log.level (ECS), L (zap), @l (Serilog), Level, loglevel, level_name or SeverityText; "
+		"message from msg, message, M, textPayload (Google Cloud), @m, @mt, Body or "
+		"RenderedMessage; time from ts, time, timestamp, @timestamp, T, @t or Timestamp; "
+		"component from component (a string, or an object with name, id or type); every "
+		"other key is kept as a field. A logfmt line (key=value pairs with a level or msg "
+		"key) is parsed the same way. Any other line is kept as text, and its level is the "
+		"level word it starts with, in the formats of LINE FORMATS: only at the start of the "
+		"line or right after its timestamp, process id, bracketed thread or logger name or "
+		"syslog host and tag, so a level word later in the message ('no error found') does "
+		"not count. What a line says wins over -c and -l, which only fill what the line "
+		"lacks. Lines longer than 1 MiB are cut and marked with '…[truncated]'.\n"
+		"Continuation lines join the record they belong to (--multiline auto): indented "
+		"lines, and the stack traces of Java (the log line the exception is printed under, "
+		"the exception line, '\\tat ...', 'Caused by:', '... N more'), Python ('Traceback "
+		"(most recent call last):' through the exception line, chained exceptions, under "
+		"an ERROR line from logger.exception), Go ('panic:' and 'goroutine N [...]:' "
+		"blocks), Node.js (an Error line and its '    at' frames, with the 'file.js:N' "
+		"header of an uncaught error), Ruby ('\\tfrom ...') and .NET ('Unhandled "
+		"exception.', '   at ...', inner exceptions). A record ends when a line arrives "
+		"that is not a continuation, or after 200 ms without input. A stack trace is an "
+		"error unless its first line names another level (a WARN line followed by frames "
+		"stays a warning). A joined record holds at most 1000 lines and 1 MiB; beyond "
+		"that it is cut, marked with '…[truncated]', and the rest goes on in the next "
+		"record. --multiline none sends every line as a record; --multiline REGEX says what "
+		"a first line looks like (a POSIX extended regular expression), every other line "
+		"continues the record before it.\n"
 		"Exits 0 only when every record was acknowledged, that is committed to the history.",
+	.formats = elog_line_formats,
 	.examples =
 		"elog send -c deploy 'release 1.4 started'\n"
 		"send one record from a script\n"

@@ -71,6 +71,7 @@ static const struct option tail_options[] = {
 };
 
 extern const struct command cmd_tail;
+extern const char elog_line_formats[];   /* send.c */
 
 /* ---- batches and the shipper thread ------------------------------------------------------ */
 
@@ -1103,7 +1104,7 @@ out:
 const struct command cmd_tail = {
 	.name = "tail",
 	.summary = "follow files (through rotation) or wrap a command, shipping each line to the hub",
-	.usage = "[-c COMP] [--from-end] [--state PATH] [--ready-file PATH] FILE|GLOB... | [-c COMP] [--quiet] -- COMMAND [ARGS...]",
+	.usage = "[-c COMP] [--multiline MODE] [--from-end] [--state PATH] [--ready-file PATH] FILE|GLOB... | [-c COMP] [--multiline MODE] [--quiet] -- COMMAND [ARGS...]",
 	.options = tail_options,
 	.client = 1,
 	.run = run_tail,
@@ -1128,6 +1129,11 @@ const struct command cmd_tail = {
 		"does not know start at their end; files that appear later are read from the start. "
 		"While the server is unreachable, elog tail says so once, stops reading after 32 MiB "
 		"(the files are the buffer), and reconnects with backoff.\n"
+		"Lines are parsed and continuation lines (stack traces, indented lines) joined as "
+		"'elog send' does (see --multiline and LINE FORMATS); a joined record of a file has "
+		"the key of its first line, and the file's offset advances past its last line once "
+		"it is acknowledged. Records of a command keep the order their first lines were "
+		"read in, across standard output and error.\n"
 		"With '-- COMMAND', runs COMMAND with its standard output and error on two pipes, "
 		"passes them through (unless --quiet) and sends each line in the order read; lines "
 		"of standard error have the field stream=stderr. SIGINT, SIGTERM and SIGHUP are "
@@ -1144,4 +1150,5 @@ const struct command cmd_tail = {
 		"elog tail -c build -- make\n"
 		"run make, showing its output and shipping each line\n",
 	.files = "$XDG_STATE_HOME/elog/tail-state.db\toffsets of followed files\n",
+	.formats = elog_line_formats,
 };

@@ -179,7 +179,7 @@ static int is_sep(const char *t, const char *q)
 	if (q - t > 3)
 		return 0;
 	for (; t < q; t++)
-		if (!strchr("-|>:=*#~", *t))
+		if (!*t || !strchr("-|>:=*#~", *t))
 			return 0;
 	return 1;
 }
@@ -295,7 +295,7 @@ static int scan(const char *p, const char *e, int depth)
 		t = p;
 		q = token_end(p, e);
 		p = q;
-		if (redis && q - t == 1 && strchr(".-*#", *t))
+		if (redis && q - t == 1 && *t && strchr(".-*#", *t))
 			return *t == '#' ? ELOG_LEVEL_WARN : *t == '*' ? ELOG_LEVEL_INFO : ELOG_LEVEL_DEBUG;
 		if (is_alpha((unsigned char)*t)) {
 			const char *dot, *w;
@@ -340,7 +340,7 @@ static int scan(const char *p, const char *e, int depth)
 		if (ntok == 1 && q - t == 2 && is_upper((unsigned char)t[0]) && t[1] == ',')
 			continue;                                    /* ruby "E, [...]" */
 		if (ntok == 1 && q - t >= 3 && is_digit((unsigned char)t[0]) &&
-		    q[-2] == ':' && strchr("XCSM", q[-1])) {
+		    q[-2] == ':' && q[-1] && strchr("XCSM", q[-1])) {
 			const char *w = t;
 			while (w < q - 2 && is_digit((unsigned char)*w))
 				w++;
@@ -403,7 +403,7 @@ int elog_level_sniff(const char *s, size_t n)
 		return -1;
 	}
 	/* klog / glog: "E1203 07:50:02.123456   12345 file.go:12] msg" */
-	if (e - p >= 8 && strchr("IWEF", *p) && *p && is_digit((unsigned char)p[1]) &&
+	if (e - p >= 8 && *p && strchr("IWEF", *p) && is_digit((unsigned char)p[1]) &&
 	    is_digit((unsigned char)p[2]) && is_digit((unsigned char)p[3]) &&
 	    is_digit((unsigned char)p[4]) && p[5] == ' ' && is_digit((unsigned char)p[6]) &&
 	    is_digit((unsigned char)p[7])) {
