@@ -60,11 +60,8 @@ static void sep(struct elog_buf *b)
 		elog_buf_addc(b, ',');
 }
 
-static int key_is(const struct elog_buf *k, const char *name)
-{
-	size_t n = strlen(name);
-	return k->len == n && memcmp(k->data, name, n) == 0;
-}
+/* Compares the length first, with the literal's length known at compile time. */
+#define key_is(k, lit) ((k)->len == sizeof(lit) - 1 && memcmp((k)->data, lit, sizeof(lit) - 1) == 0)
 
 static enum keyclass classify(const struct elog_buf *k)
 {

@@ -14,7 +14,6 @@
 #include "levelsniff.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "jsonline.h"
 #include "timeparse.h"
@@ -27,46 +26,66 @@ static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static inline int is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
 static inline int is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
 
-/* Spellings only text lines use, besides elog_level_parse's. */
+/* Level spellings, lower case: elog_level_parse's and those only text lines use. Compared by
+ * length first: a cheap scan (this runs on every line). */
+#define SP(s, lv) { s, sizeof(s) - 1, lv }
 static const struct {
 	const char *name;
-	int level;
-} sniff_spellings[] = {
-	{ "fail", ELOG_LEVEL_ERROR },    /* Microsoft.Extensions.Logging console */
-	{ "dbug", ELOG_LEVEL_DEBUG },
-	{ "trce", ELOG_LEVEL_TRACE },
-	{ "erro", ELOG_LEVEL_ERROR },    /* logrus text on a terminal: ERRO[0000] */
-	{ "debu", ELOG_LEVEL_DEBUG },
-	{ "trac", ELOG_LEVEL_TRACE },
-	{ "fata", ELOG_LEVEL_FATAL },
-	{ "pani", ELOG_LEVEL_FATAL },
-	{ "log", ELOG_LEVEL_INFO },      /* PostgreSQL */
-	{ "note", ELOG_LEVEL_INFO },     /* MySQL [Note] */
-	{ "system", ELOG_LEVEL_INFO },   /* MySQL [System] */
+	unsigned char len;
+	signed char level;
+} spellings[] = {
+	SP("info", ELOG_LEVEL_INFO), SP("error", ELOG_LEVEL_ERROR), SP("warn", ELOG_LEVEL_WARN),
+	SP("warning", ELOG_LEVEL_WARN), SP("debug", ELOG_LEVEL_DEBUG), SP("trace", ELOG_LEVEL_TRACE),
+	SP("fatal", ELOG_LEVEL_FATAL), SP("err", ELOG_LEVEL_ERROR), SP("inf", ELOG_LEVEL_INFO),
+	SP("wrn", ELOG_LEVEL_WARN), SP("dbg", ELOG_LEVEL_DEBUG), SP("trc", ELOG_LEVEL_TRACE),
+	SP("ftl", ELOG_LEVEL_FATAL), SP("eror", ELOG_LEVEL_ERROR), SP("notice", ELOG_LEVEL_INFO),
+	SP("critical", ELOG_LEVEL_FATAL), SP("crit", ELOG_LEVEL_FATAL), SP("severe", ELOG_LEVEL_ERROR),
+	SP("panic", ELOG_LEVEL_FATAL), SP("dpanic", ELOG_LEVEL_FATAL), SP("emerg", ELOG_LEVEL_FATAL),
+	SP("emergency", ELOG_LEVEL_FATAL), SP("alert", ELOG_LEVEL_FATAL),
+	SP("verbose", ELOG_LEVEL_TRACE), SP("finest", ELOG_LEVEL_TRACE), SP("finer", ELOG_LEVEL_TRACE),
+	SP("fine", ELOG_LEVEL_DEBUG), SP("information", ELOG_LEVEL_INFO),
+	SP("informational", ELOG_LEVEL_INFO),
+	SP("fail", ELOG_LEVEL_ERROR),    /* Microsoft.Extensions.Logging console */
+	SP("dbug", ELOG_LEVEL_DEBUG),
+	SP("trce", ELOG_LEVEL_TRACE),
+	SP("erro", ELOG_LEVEL_ERROR),    /* logrus text on a terminal: ERRO[0000] */
+	SP("debu", ELOG_LEVEL_DEBUG),
+	SP("trac", ELOG_LEVEL_TRACE),
+	SP("fata", ELOG_LEVEL_FATAL),
+	SP("pani", ELOG_LEVEL_FATAL),
+	SP("log", ELOG_LEVEL_INFO),      /* PostgreSQL */
+	SP("note", ELOG_LEVEL_INFO),     /* MySQL [Note] */
+	SP("system", ELOG_LEVEL_INFO),   /* MySQL [System] */
 };
+#undef SP
 
 /* The level a word w[0..k) spells (letters, then optional digits: DEBUG1, trace8), or -1. */
 static int word_level(const char *w, size_t k)
 {
+	char low[16];
 	size_t letters = 0;
 
-	while (letters < k && is_alpha((unsigned char)w[letters]))
+	while (letters < k && letters < sizeof(low) &&
+	       ((w[letters] >= 'a' && w[letters] <= 'z') || (w[letters] >= 'A' && w[letters] <= 'Z'))) {
+		low[letters] = (char)(w[letters] | 0x20);
 		letters++;
+	}
 	if (letters < 3 || letters > 13)
 		return -1;
 	if (letters < k) {
 		/* postgres DEBUG1..5, apache trace1..8 */
-		if (k - letters != 1 || !is_digit((unsigned char)w[letters]))
+		if (k - letters != 1 || w[letters] < '0' || w[letters] > '9' || letters != 5)
 			return -1;
-		if ((letters == 5 && strncasecmp(w, "debug", 5) == 0) ||
-		    (letters == 5 && strncasecmp(w, "trace", 5) == 0))
-			return strncasecmp(w, "debug", 5) == 0 ? ELOG_LEVEL_DEBUG : ELOG_LEVEL_TRACE;
+		if (memcmp(low, "debug", 5) == 0)
+			return ELOG_LEVEL_DEBUG;
+		if (memcmp(low, "trace", 5) == 0)
+			return ELOG_LEVEL_TRACE;
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(sniff_spellings) / sizeof(sniff_spellings[0]); i++)
-		if (strlen(sniff_spellings[i].name) == k && strncasecmp(sniff_spellings[i].name, w, k) == 0)
-			return sniff_spellings[i].level;
-	return elog_level_parse(w, k);
+	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++)
+		if (spellings[i].len == letters && memcmp(spellings[i].name, low, letters) == 0)
+			return spellings[i].level;
+	return -1;
 }
 
 /* Skips blanks and ANSI escape sequences (CSI ... final byte). */
@@ -574,7 +593,7 @@ static int logfmt_record(const char *s, size_t n, struct elog_record *r)
 		}
 		if (c == LF_LEVEL && !got_level) {
 			int lv = word_level(v.data ? v.data : "", v.len);
-			if (lv < 0)
+			if (lv < 0)   /* numbers: syslog 0-7, pino 10-60 */
 				lv = elog_level_parse(v.data ? v.data : "", v.len);
 			if (lv >= 0) {
 				r->level = lv;
