@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "display.h"
+#include "err.h"
 #include "jsonline.h"
 #include "levelsniff.h"
 #include "multiline.h"

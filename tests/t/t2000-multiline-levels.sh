@@ -132,18 +132,39 @@ elog export --json -c both | tail -1 | grep -q '"msg":"both exited with status 0
 say "tail -- COMMAND: a Python program's real uncaught traceback is one error record"
 printf 'import logging\nlogging.warning("about to fail")\nprint("working", flush=True)\n{}["missing"]\n' >"$T/boom.py"
 must_fail 1 "python exit status" elog tail -q -c boom -- $PY "$T/boom.py"
+# stdout and stderr are two pipes: which one elog reads first is up to the scheduler, so the
+# stderr records are checked in order, and "working" and the exit record on their own
 elog export --json -c boom | $PY -c 'import sys, json
-for l in sys.stdin:
-    r = json.loads(l); print(r["level"], r["msg"].count("\n") + 1, r["msg"].splitlines()[0])' >"$T/got"
+rs = [json.loads(l) for l in sys.stdin]
+for r in [r for r in rs if r["fields"].get("stream") == "stderr"] + \
+         [r for r in rs if r["fields"].get("stream") != "stderr"]:
+    print(r["level"], r["msg"].count("\n") + 1, r["msg"].splitlines()[0])' >"$T/got"
 cat >"$T/exp" <<'X'
 warn 1 WARNING:root:about to fail
-info 1 working
 error 5 Traceback (most recent call last):
+info 1 working
 error 1 boom exited with status 1
 X
 # python 3.11+ adds a caret line under the failing expression
 sed 's/^error 6 Traceback/error 5 Traceback/' "$T/got" >"$T/got2"
 test_cmp "$T/exp" "$T/got2"
+
+if command -v node >/dev/null 2>&1; then
+say "tail -- COMMAND: a Node.js program's caught and uncaught errors (node is installed)"
+cat >"$T/t.js" <<'J'
+function parse(s) { if (!s) throw new TypeError("bad input: " + s); return s; }
+console.log("listening on :8080");
+try { parse(""); } catch (e) { console.error(e); }
+parse(null);
+J
+must_fail 1 "node exit status" elog tail -q -c nodejs -- node "$T/t.js"
+elog export --json -c nodejs | $PY -c 'import sys, json
+for l in sys.stdin:
+    r = json.loads(l); print(r["level"], r["msg"].splitlines()[0])' >"$T/got"
+printf 'info listening on :8080\nerror TypeError: bad input: \nerror %s:1\nerror nodejs exited with status 1\n' "$T/t.js" >"$T/exp"
+test_cmp "$T/exp" "$T/got"
+elog export --json -c nodejs | grep -q 'Node.js v' || fail "the uncaught error's record lacks its Node.js trailer"
+fi
 
 say "tail FILE: traces written in pieces are joined; restart stores nothing twice"
 : >"$T/app.log"
