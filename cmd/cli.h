@@ -50,6 +50,7 @@ struct command {
 	const char *examples;       /* man EXAMPLES: "$ cmd\n  what it does\n" pairs */
 	const char *environment;    /* extra ENVIRONMENT lines "NAME\tmeaning\n" */
 	const char *files;          /* FILES lines */
+	const char *formats;        /* man LINE FORMATS: "FORMAT\texample and what it gives\n" */
 };
 
 extern const struct command *const elog_commands[];

@@ -473,6 +473,13 @@ static void man_command(struct elog_buf *b, const struct command *c)
 	}
 	elog_buf_adds(b, ".SH DESCRIPTION\n");
 	roff_paragraphs(b, c->description && *c->description ? c->description : c->summary);
+	if (c->formats) {
+		struct entries fm = { 0 };
+
+		entries_of_lines(&fm, c->formats);
+		roff_entries(b, "LINE FORMATS", &fm, "B");
+		entries_release(&fm);
+	}
 	elog_buf_adds(b, ".SH OPTIONS\n");
 	roff_options(b, c->options);
 	elog_buf_adds(b, ".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nShow the options and exit.\n");

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "jsonline.h"
+#include "multiline.h"
 #include "record.h"
 #include "resend.h"
 #include "timeparse.h"
@@ -27,6 +28,7 @@ static struct {
 	struct str_list fields;
 	const char *source;
 	const char *retry;
+	const char *multiline;
 } o;
 
 static const struct option send_options[] = {
@@ -38,15 +40,18 @@ static const struct option send_options[] = {
 	{ 0, "source", OPT_STRING, &o.source, "NAME", "source recorded with each record (default send)", NULL, NULL },
 	{ 0, "retry", OPT_OPTIONAL, &o.retry, "DURATION",
 	  "keep every record until acknowledged; reconnect and resend for up to DURATION (default 60s) while the server is unreachable", NULL, NULL },
+	{ 0, "multiline", OPT_STRING, &o.multiline, "MODE",
+	  "join continuation lines (stack traces) into one record: auto (default), none, or a REGEX a first line matches", NULL, NULL },
 	OPT_END
 };
 
 struct batch {
-	struct elog_record recs[BATCH_RECORDS];
+	struct elog_record recs[BATCH_RECORDS + 2];   /* + what one joined line can add */
 	size_t n, bytes;
 	struct elog_jsonline_defaults line;   /* -c, -l, --field, --source */
 	uint64_t total;
 	int64_t first_ns;        /* when the batch's first line was read */
+	struct elog_multiline ml;   /* joins standard input's continuation lines */
 };
 
 extern const struct command cmd_send;
@@ -60,6 +65,27 @@ static void add_line(struct batch *b, const char *line, size_t n, int truncated)
 	if (b->n == 1)
 		b->first_ns = elog_mono_ns();
 	b->bytes += n + 64;
+}
+
+/* A whole record from the joiner: a stack trace is an error unless its text names a level. */
+static void add_joined(void *ctx, const struct elog_ml_record *rec)
+{
+	struct batch *b = ctx;
+	struct elog_record *r = &b->recs[b->n++];
+	struct elog_jsonline_defaults d = b->line;
+
+	d.level = elog_multiline_default_level(rec, d.level);
+	elog_record_init(r);
+	elog_jsonline_record(rec->text, rec->len, rec->cut, &d, r);
+	if (b->n == 1)
+		b->first_ns = elog_mono_ns();
+	b->bytes += rec->len + 64;
+}
+
+/* The batch is full: it must be sent before the joiner hands over another record. */
+static int batch_full(const struct batch *b)
+{
+	return b->n >= BATCH_RECORDS || b->bytes >= BATCH_BYTES;
 }
 
 /*
@@ -237,12 +263,15 @@ static int time_to_send(struct batch *b)
 	return 1;
 }
 
-/* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. */
+/* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. Lines go
+ * through the joiner, which hands whole records to the batch (add_joined); a record that
+ * may still grow is sent once the input has been quiet for ELOG_ML_QUIET_NS. */
 static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 {
 	size_t cap = 256 * 1024, len = 0, start;
 	char *buf = xmalloc(cap);
 	int skipping = 0, rc = 0;
+	int64_t now = elog_mono_ns();
 
 	for (;;) {
 		ssize_t n;
@@ -255,10 +284,10 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 				buf = xrealloc(buf, cap);
 			} else {
 				if (!skipping)
-					add_line(b, buf, ELOG_MAX_LINE, 1);
+					elog_multiline_line(&b->ml, buf, ELOG_MAX_LINE, 1, 0, 0, now);
 				skipping = 1;
 				len = 0;
-				if (b->n == BATCH_RECORDS && (rc = flush(b, s, err)))
+				if (batch_full(b) && (rc = flush(b, s, err)))
 					break;
 			}
 		}
@@ -269,9 +298,13 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 			rc = elog_err_set(err, ELOG_EIO, "cannot read standard input: %s", strerror(errno));
 			break;
 		}
+		now = elog_mono_ns();
 		if (n == 0) {
 			if (len > 0 && !skipping)
-				add_line(b, buf, len, 0);
+				elog_multiline_line(&b->ml, buf, len, 0, 0, 0, now);
+			if (batch_full(b) && (rc = flush(b, s, err)))
+				break;
+			elog_multiline_flush(&b->ml);
 			rc = flush(b, s, err);
 			break;
 		}
@@ -282,14 +315,29 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 			if (skipping)
 				skipping = 0;
 			else
-				add_line(b, buf + start, i - start, 0);
+				elog_multiline_line(&b->ml, buf + start, i - start, 0, 0, 0, now);
 			start = i + 1;
-			if ((b->n == BATCH_RECORDS || b->bytes >= BATCH_BYTES) && (rc = flush(b, s, err)))
+			if (batch_full(b) && (rc = flush(b, s, err)))
 				goto out;
 		}
 		len += (size_t)n;
 		memmove(buf, buf + start, len - start);
 		len -= start;
+		if (elog_multiline_due(&b->ml) && !input_within(0)) {
+			/* quiet input: what is complete goes now, the record that may grow once
+			 * nothing more came for ELOG_ML_QUIET_NS */
+			int64_t wait = elog_multiline_due(&b->ml) - elog_mono_ns();
+
+			if (b->n && (rc = flush(b, s, err)))
+				break;
+			if (wait <= 0 || !input_within(wait)) {
+				elog_multiline_flush(&b->ml);
+				last_send_ns = elog_mono_ns();
+				if ((rc = flush(b, s, err)))
+					break;
+			}
+			continue;
+		}
 		if (time_to_send(b) && (rc = flush(b, s, err)))
 			break;
 	}
@@ -346,6 +394,10 @@ static int run_send(int argc, char **argv)
 	}
 	if (extra.len)
 		b->line.extra_fields = extra.data;
+	if (elog_multiline_init(&b->ml, o.multiline, add_joined, b, &err) != 0) {
+		rc = cli_usage_error(&cmd_send, "%s", err.msg);
+		goto out;
+	}
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		goto out;
@@ -397,6 +449,7 @@ out:
 		pending_free(p);
 	for (k = 0; k < b->n; k++)
 		elog_record_clear(&b->recs[k]);
+	elog_multiline_release(&b->ml);
 	free(b);
 	free(key);
 	free(rest);
@@ -405,10 +458,40 @@ out:
 	return rc;
 }
 
+/* The text line formats whose level elog recognises (the LINE FORMATS of send and tail). */
+const char elog_line_formats[] =
+	"[WARN] ... / [error] ...\ta level word in brackets, any case, at the start or after a "
+	"timestamp: gunicorn, nginx ('2024/12/03 07:50:02 [error] 12#12: ...'), Elixir, MySQL "
+	"('[ERROR]', '[Warning]', '[Note]'), Apache ('[core:error]')\n"
+	"2024-12-03 07:50:02,123 ERROR worker: ...\tan upper-case level word after a timestamp, "
+	"bracketed thread, process id or logger name: logback, log4j, Spring Boot, Python "
+	"logging with asctime, zap console, zerolog console ('10:00AM ERR'), Rust env_logger and "
+	"tracing (ANSI colors are skipped), Ruby Logger ('E, [...] ERROR -- :'), celery "
+	"('ERROR/MainProcess'), loguru ('| ERROR |')\n"
+	"ERROR:root:...\tPython logging's default format; also 'WARNING:', 'CRITICAL:'\n"
+	"error: ... / Warning: ... / fail: ...\ta level word with a colon in any case, at the "
+	"start or after a 'file.c:12:5:' location: compilers, git ('fatal:'), .NET console "
+	"('fail:', 'crit:', 'warn:', 'info:', 'dbug:', 'trce:'), PHP ('PHP Fatal error:'), "
+	"PostgreSQL ('ERROR:  ...', 'LOG:', 'FATAL:', 'DEBUG1:')\n"
+	"E1203 07:50:02.123456 1 main.go:12] ...\tKubernetes' klog and glog: I info, W warn, E error, F fatal\n"
+	"<3>...\tsyslog priority (also RFC 5424 '<11>1 ...'): its severity 0-2 fatal, 3 error, "
+	"4 warn, 5-6 info, 7 debug\n"
+	"Dec  3 07:50:02 host app[123]: error: ...\tsyslog files and journalctl: the level word "
+	"after host and tag\n"
+	"level=error msg=\"...\"\tlogfmt (Go slog, logrus, Docker, Grafana): level, lvl, severity "
+	"or loglevel; also msg, time and the other keys as fields\n"
+	"ERRO[0000] ...\tlogrus on a terminal (ERRO, WARN, INFO, DEBU, TRAC, FATA, PANI)\n"
+	"1234:M 03 Dec 2024 07:50:02.123 # ...\tRedis: '#' warn, '*' info, '.' and '-' debug\n"
+	"npm ERR! ...\tThe npm client (ERR!, WARN)\n"
+	"Spellings\tLevel words: trace, trc, verbose, finest, finer; debug, dbg, fine, dbug; info, inf, "
+	"information, notice, log, note; warn, warning, wrn; error, err, eror, erro, severe, "
+	"fail; fatal, critical, crit, emerg, emergency, alert, panic (upper case), ftl. A "
+	"lower-case 'panic:' is Go's panic, a stack trace.\n";
+
 const struct command cmd_send = {
 	.name = "send",
 	.summary = "send a message, or each line of standard input, to the hub",
-	.usage = "[-c COMP] [-l LEVEL] [--field K=V]... [MESSAGE...]",
+	.usage = "[-c COMP] [-l LEVEL] [--field K=V]... [--multiline MODE] [MESSAGE...]",
 	.options = send_options,
 	.client = 1,
 	.run = run_send,
@@ -416,13 +499,35 @@ const struct command cmd_send = {
 		"With MESSAGE, sends one record; without, one record per line of standard input "
 		"until end of file, sent as lines arrive (a pause in the input sends what is "
 		"buffered) and batched when input is fast.\n"
-		"A line that is a JSON object is parsed: level from level, lvl or severity; message "
-		"from msg or message; time from ts, time, timestamp or @timestamp; component from "
-		"component (a string, or an object with name, id or type); every other key is kept "
-		"as a field. Anything else is kept as text. What a line says wins over -c and -l, "
-		"which only fill what the line lacks. Lines longer than 1 MiB are cut and marked "
-		"with '…[truncated]'.\n"
+		"A line that is a JSON object is parsed: level from level, lvl, severity, levelname, "
+		"log.level (ECS), L (zap), @l (Serilog), Level, loglevel, level_name or SeverityText; "
+		"message from msg, message, M, textPayload (Google Cloud), @m, @mt, Body or "
+		"RenderedMessage; time from ts, time, timestamp, @timestamp, T, @t or Timestamp; "
+		"component from component (a string, or an object with name, id or type); every "
+		"other key is kept as a field. A logfmt line (key=value pairs with a level or msg "
+		"key) is parsed the same way. Any other line is kept as text, and its level is the "
+		"level word it starts with, in the formats of LINE FORMATS: only at the start of the "
+		"line or right after its timestamp, process id, bracketed thread or logger name or "
+		"syslog host and tag, so a level word later in the message ('no error found') does "
+		"not count. What a line says wins over -c and -l, which only fill what the line "
+		"lacks. Lines longer than 1 MiB are cut and marked with '…[truncated]'.\n"
+		"Continuation lines join the record they belong to (--multiline auto): indented "
+		"lines, and the stack traces of Java (the log line the exception is printed under, "
+		"the exception line, '\\tat ...', 'Caused by:', '... N more'), Python ('Traceback "
+		"(most recent call last):' through the exception line, chained exceptions, under "
+		"an ERROR line from logger.exception), Go ('panic:' and 'goroutine N [...]:' "
+		"blocks), Node.js (an Error line and its '    at' frames, with the 'file.js:N' "
+		"header of an uncaught error), Ruby ('\\tfrom ...') and .NET ('Unhandled "
+		"exception.', '   at ...', inner exceptions). A record ends when a line arrives "
+		"that is not a continuation, or after 200 ms without input. A stack trace is an "
+		"error unless its first line names another level (a WARN line followed by frames "
+		"stays a warning). A joined record holds at most 1000 lines and 1 MiB; beyond "
+		"that it is cut, marked with '…[truncated]', and the rest goes on in the next "
+		"record. --multiline none sends every line as a record; --multiline REGEX says what "
+		"a first line looks like (a POSIX extended regular expression), every other line "
+		"continues the record before it.\n"
 		"Exits 0 only when every record was acknowledged, that is committed to the history.",
+	.formats = elog_line_formats,
 	.examples =
 		"elog send -c deploy 'release 1.4 started'\n"
 		"send one record from a script\n"

@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "client.h"
 #include "jsonline.h"
+#include "multiline.h"
 #include "record.h"
 #include "resend.h"
 #include "tailer.h"
@@ -49,6 +50,7 @@ static struct {
 	int quiet;
 	const char *state;
 	const char *ready_file;
+	const char *multiline;
 } o;
 
 static const struct option tail_options[] = {
@@ -63,10 +65,13 @@ static const struct option tail_options[] = {
 	  "file offsets database (default $XDG_STATE_HOME/elog/tail-state.db)", "file", NULL },
 	{ 0, "ready-file", OPT_STRING, &o.ready_file, "PATH",
 	  "files: write PATH once the files found at startup are open and positioned", "file", NULL },
+	{ 0, "multiline", OPT_STRING, &o.multiline, "MODE",
+	  "join continuation lines (stack traces) into one record: auto (default), none, or a REGEX a first line matches", NULL, NULL },
 	OPT_END
 };
 
 extern const struct command cmd_tail;
+extern const char elog_line_formats[];   /* send.c */
 
 /* ---- batches and the shipper thread ------------------------------------------------------ */
 
@@ -381,11 +386,12 @@ static void batch_commit(struct batch **bp, uint64_t dev, uint64_t ino, int64_t 
 	c->forget = forget;
 }
 
-/* Fills r from a line as `send` does; extra is "\"k\":\"v\"" pairs added to its fields. */
+/* Fills r from a line as `send` does; extra is "\"k\":\"v\"" pairs added to its fields;
+ * level is the level of a line that names none. */
 static void line_record(struct elog_record *r, const char *line, size_t n, int cut,
-			const char *component, const char *extra)
+			const char *component, const char *extra, int level)
 {
-	const struct elog_jsonline_defaults d = { component, ELOG_LEVEL_INFO, "tail", extra };
+	const struct elog_jsonline_defaults d = { component, level, "tail", extra };
 
 	elog_jsonline_record(line, n, cut, &d, r);
 }
@@ -428,16 +434,132 @@ static void catch_signals(void)
 
 /* ---- files ------------------------------------------------------------------------------- */
 
+/* The joiner of one file (by identity): its lines become records here. */
+struct fjoin {
+	struct fjoin *next;
+	struct file_ctx *fc;
+	char *ident, *path, *component;
+	uint64_t dev, ino;
+	int64_t gen;
+	int64_t last_ns;          /* last line seen; idle joiners are freed */
+	struct elog_multiline ml;
+};
+
 struct file_ctx {
 	struct batch *cur;
 	struct shipper *sh;
+	struct fjoin *joins;
+	int64_t now;              /* the clock of the current poll */
 };
+
+#define FJOIN_IDLE_NS (10 * 1000000000LL)
 
 static void maybe_seal(struct file_ctx *fc)
 {
 	if (fc->cur && (fc->cur->n >= BATCH_RECORDS || fc->cur->bytes >= BATCH_BYTES)) {
 		seal(fc->sh, fc->cur);
 		fc->cur = NULL;
+	}
+}
+
+/* A whole record of a file: key "identity:offset of its first line", and once acknowledged
+ * the file's offset advances past its last line. */
+static void file_record(void *ctx, const struct elog_ml_record *rec)
+{
+	struct fjoin *fj = ctx;
+	struct file_ctx *fc = fj->fc;
+	struct elog_buf extra = ELOG_BUF_INIT;
+	struct elog_record *r;
+
+	elog_buf_adds(&extra, "\"file\":");
+	elog_json_quote(&extra, fj->path, strlen(fj->path));
+	r = batch_add(&fc->cur);
+	line_record(r, rec->text, rec->len, rec->cut, fj->component, extra.data,
+		    elog_multiline_default_level(rec, ELOG_LEVEL_INFO));
+	set_key(r, "%s:%lld", fj->ident, (long long)rec->first_tag);
+	batch_commit(&fc->cur, fj->dev, fj->ino, fj->gen, rec->last_tag, 0);
+	fc->cur->lines += rec->lines;
+	fc->cur->bytes += rec->len + 128;
+	elog_buf_release(&extra);
+	maybe_seal(fc);
+}
+
+static void fjoin_free(struct fjoin *fj)
+{
+	elog_multiline_release(&fj->ml);
+	free(fj->ident);
+	free(fj->path);
+	free(fj->component);
+	free(fj);
+}
+
+/* The joiner of ev's file, created on its first line. */
+static struct fjoin *fjoin_get(struct file_ctx *fc, const struct elog_tail_event *ev)
+{
+	struct fjoin *fj;
+	struct elog_err err;
+
+	for (fj = fc->joins; fj; fj = fj->next)
+		if (strcmp(fj->ident, ev->ident) == 0) {
+			if (strcmp(fj->path, ev->path) != 0) {
+				free(fj->path);
+				fj->path = xstrdup(ev->path);
+			}
+			return fj;
+		}
+	fj = xcalloc(1, sizeof(*fj));
+	fj->fc = fc;
+	fj->ident = xstrdup(ev->ident);
+	fj->path = xstrdup(ev->path);
+	fj->component = xstrdup(o.component ? o.component : ev->component);
+	fj->dev = ev->dev;
+	fj->ino = ev->ino;
+	fj->gen = ev->gen;
+	elog_multiline_init(&fj->ml, o.multiline, file_record, fj, &err);   /* checked at startup */
+	fj->next = fc->joins;
+	fc->joins = fj;
+	return fj;
+}
+
+/* Ends the pending records of the file dev:ino (every generation); with drop, forgets them. */
+static void fjoin_end(struct file_ctx *fc, uint64_t dev, uint64_t ino, int drop)
+{
+	struct fjoin **pp = &fc->joins;
+
+	while (*pp) {
+		struct fjoin *fj = *pp;
+
+		if (fj->dev == dev && fj->ino == ino) {
+			elog_multiline_flush(&fj->ml);
+			if (drop) {
+				*pp = fj->next;
+				fjoin_free(fj);
+				continue;
+			}
+		}
+		pp = &fj->next;
+	}
+}
+
+/* Emits the records that were quiet long enough; frees joiners idle for a while. With all,
+ * emits everything and frees every joiner. */
+static void fjoin_tick(struct file_ctx *fc, int64_t now, int all)
+{
+	struct fjoin **pp = &fc->joins;
+
+	while (*pp) {
+		struct fjoin *fj = *pp;
+
+		if (all)
+			elog_multiline_flush(&fj->ml);
+		else
+			elog_multiline_tick(&fj->ml, now);
+		if (all || (!elog_multiline_due(&fj->ml) && now - fj->last_ns > FJOIN_IDLE_NS)) {
+			*pp = fj->next;
+			fjoin_free(fj);
+			continue;
+		}
+		pp = &fj->next;
 	}
 }
 
@@ -449,9 +571,18 @@ static int on_tail_event(void *ctx, const struct elog_tail_event *ev)
 	const char *comp = o.component ? o.component : ev->component;
 
 	if (ev->kind == ELOG_TAIL_GONE) {
+		fjoin_end(fc, ev->dev, ev->ino, 1);
 		batch_commit(&fc->cur, ev->dev, ev->ino, ev->gen, ev->end, 1);
 		return 0;
 	}
+	if (ev->kind == ELOG_TAIL_LINE) {
+		struct fjoin *fj = fjoin_get(fc, ev);
+
+		fj->last_ns = fc->now;
+		elog_multiline_line(&fj->ml, ev->data, ev->len, ev->cut, ev->offset, ev->end, fc->now);
+		return 0;
+	}
+	fjoin_end(fc, ev->dev, ev->ino, 1);   /* truncated: what came before ends here */
 	elog_buf_adds(&extra, "\"file\":");
 	elog_json_quote(&extra, ev->path, strlen(ev->path));
 	r = batch_add(&fc->cur);
@@ -460,16 +591,11 @@ static int on_tail_event(void *ctx, const struct elog_tail_event *ev)
 
 		elog_buf_addf(&m, "file truncated: %s", ev->path);
 		elog_buf_adds(&extra, ",\"event\":\"truncated\"");
-		line_record(r, "", 0, 0, comp, extra.data);
+		line_record(r, "", 0, 0, comp, extra.data, ELOG_LEVEL_INFO);
 		elog_record_take(&r->msg, elog_utf8_dup(m.data, m.len));
 		elog_buf_release(&m);
 		r->level = ELOG_LEVEL_WARN;
 		set_key(r, "%s:truncated:%lld", ev->ident, (long long)ev->offset);
-	} else {
-		line_record(r, ev->data, ev->len, ev->cut, comp, extra.data);
-		set_key(r, "%s:%lld", ev->ident, (long long)ev->offset);
-		batch_commit(&fc->cur, ev->dev, ev->ino, ev->gen, ev->end, 0);
-		fc->cur->lines++;
 	}
 	fc->cur->bytes += ev->len + 128;
 	elog_buf_release(&extra);
@@ -558,12 +684,14 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 			break;
 		}
 		if (pending_bytes(&sh) < FILE_BUDGET) {
-			more = elog_tailer_poll(t, elog_mono_ns(), READ_PER_POLL, on_tail_event, &fc, &err);
+			fc.now = elog_mono_ns();
+			more = elog_tailer_poll(t, fc.now, READ_PER_POLL, on_tail_event, &fc, &err);
 			if (more < 0) {
 				cli_error("%s", err.msg);
 				rc = cli_exit_of(more);
 				break;
 			}
+			fjoin_tick(&fc, elog_mono_ns(), 0);
 			seal(&sh, fc.cur);
 			fc.cur = NULL;
 			/* After the first scan every file found at startup is open at its start
@@ -579,6 +707,7 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 		if (!more)
 			sleep_ns(POLL_NS);
 	}
+	fjoin_tick(&fc, elog_mono_ns(), 1);
 	seal(&sh, fc.cur);
 	fc.cur = NULL;
 	shipper_stop(&sh, 2000000000LL);
@@ -599,11 +728,27 @@ struct stream {
 	struct elog_buf line;
 	int cut;
 	int64_t last_ns;
+	struct cmd_ctx *cc;
+	struct elog_multiline ml;   /* joins this stream's continuation lines */
 };
+
+/* A finished record of a stream, waiting for the records the other stream started before it. */
+struct held {
+	int64_t seq;              /* read order of its first line */
+	size_t lines, bytes;
+	struct elog_record r;
+};
+
+#define HELD_MAX_RECORDS 4096
+#define HELD_MAX_BYTES (8u << 20)
 
 struct cmd_ctx {
 	struct shipper *sh;
 	struct batch *cur;
+	struct stream *streams;   /* [2] */
+	struct held *held;        /* sorted by seq */
+	size_t nheld, held_cap, held_bytes;
+	int64_t line_seq;         /* lines read so far, both streams */
 	const char *component;
 	char keybase[96];
 	uint64_t nseq;
@@ -611,27 +756,81 @@ struct cmd_ctx {
 	int pass;             /* pass output through */
 };
 
-static void cmd_line(struct cmd_ctx *cc, struct stream *s)
+/*
+ * Records go out in the order their first lines were read, across both streams: a record
+ * that ended waits (held) while the other stream has a record pending that started before
+ * it (at most ELOG_ML_QUIET_NS; and at most HELD_MAX_RECORDS / HELD_MAX_BYTES wait).
+ */
+static void cmd_release(struct cmd_ctx *cc, int all)
 {
-	struct elog_record *r;
-	size_t len = s->line.len;
+	int64_t min_pending = INT64_MAX;
+	size_t i, k = 0;
 
-	if (pending_bytes(cc->sh) + (cc->cur ? cc->cur->bytes : 0) > CMD_BUDGET) {
-		cc->dropped++;
-	} else {
-		if (!s->cut && len > 0 && s->line.data[len - 1] == '\r')
-			len--;
-		r = batch_add(&cc->cur);
-		line_record(r, s->line.data ? s->line.data : "", len, s->cut, cc->component,
-			    s->is_err ? "\"stream\":\"stderr\"" : NULL);
-		set_key(r, "%s:%llu", cc->keybase, (unsigned long long)++cc->nseq);
-		cc->cur->lines++;
-		cc->cur->bytes += len + 128;
-		if (cc->cur->n >= BATCH_RECORDS || cc->cur->bytes >= BATCH_BYTES) {
-			seal(cc->sh, cc->cur);
-			cc->cur = NULL;
+	for (i = 0; i < 2; i++)
+		if (cc->streams[i].ml.lines > 0 && cc->streams[i].ml.first_tag < min_pending)
+			min_pending = cc->streams[i].ml.first_tag;
+	if (cc->nheld > HELD_MAX_RECORDS || cc->held_bytes > HELD_MAX_BYTES)
+		all = 1;
+	for (; k < cc->nheld && (all || cc->held[k].seq < min_pending); k++) {
+		struct held *h = &cc->held[k];
+		struct elog_record *r;
+
+		if (pending_bytes(cc->sh) + (cc->cur ? cc->cur->bytes : 0) > CMD_BUDGET) {
+			cc->dropped += h->lines;
+			elog_record_clear(&h->r);
+		} else {
+			r = batch_add(&cc->cur);
+			*r = h->r;
+			set_key(r, "%s:%llu", cc->keybase, (unsigned long long)++cc->nseq);
+			cc->cur->lines += h->lines;
+			cc->cur->bytes += h->bytes;
+			if (cc->cur->n >= BATCH_RECORDS || cc->cur->bytes >= BATCH_BYTES) {
+				seal(cc->sh, cc->cur);
+				cc->cur = NULL;
+			}
 		}
+		cc->held_bytes -= h->bytes;
 	}
+	if (k == 0)
+		return;
+	memmove(cc->held, cc->held + k, (cc->nheld - k) * sizeof(*cc->held));
+	cc->nheld -= k;
+}
+
+/* A whole record of a stream (from its joiner): held in read order, then released. */
+static void cmd_record(void *ctx, const struct elog_ml_record *rec)
+{
+	struct stream *s = ctx;
+	struct cmd_ctx *cc = s->cc;
+	struct held *h;
+	size_t at;
+
+	if (cc->nheld == cc->held_cap) {
+		cc->held_cap = cc->held_cap ? cc->held_cap * 2 : 16;
+		cc->held = xrealloc(cc->held, cc->held_cap * sizeof(*cc->held));
+	}
+	at = cc->nheld;
+	while (at > 0 && cc->held[at - 1].seq > rec->first_tag)
+		at--;
+	if (at < cc->nheld)
+		memmove(cc->held + at + 1, cc->held + at, (cc->nheld - at) * sizeof(*cc->held));
+	cc->nheld++;
+	h = &cc->held[at];
+	h->seq = rec->first_tag;
+	h->lines = rec->lines;
+	h->bytes = rec->len + 128;
+	cc->held_bytes += h->bytes;
+	elog_record_init(&h->r);
+	line_record(&h->r, rec->text, rec->len, rec->cut, cc->component,
+		    s->is_err ? "\"stream\":\"stderr\"" : NULL,
+		    elog_multiline_default_level(rec, ELOG_LEVEL_INFO));
+}
+
+static void cmd_line(struct cmd_ctx *cc, struct stream *s, int64_t now)
+{
+	++cc->line_seq;
+	elog_multiline_line(&s->ml, s->line.data ? s->line.data : "", s->line.len, s->cut,
+			    cc->line_seq, cc->line_seq, now);
 	elog_buf_reset(&s->line);
 	s->cut = 0;
 }
@@ -652,7 +851,7 @@ static void pass_through(struct cmd_ctx *cc, int fd, const char *p, size_t n)
 	}
 }
 
-static void cmd_bytes(struct cmd_ctx *cc, struct stream *s, const char *buf, size_t n)
+static void cmd_bytes(struct cmd_ctx *cc, struct stream *s, const char *buf, size_t n, int64_t now)
 {
 	size_t i = 0;
 
@@ -670,7 +869,7 @@ static void cmd_bytes(struct cmd_ctx *cc, struct stream *s, const char *buf, siz
 		i += seg;
 		if (nl) {
 			i++;
-			cmd_line(cc, s);
+			cmd_line(cc, s, now);
 		}
 	}
 }
@@ -688,7 +887,7 @@ static void exit_record(struct cmd_ctx *cc, int status, const char *cmd)
 		elog_buf_addf(&m, "%s exited with status %d", cmd, WEXITSTATUS(status));
 		elog_buf_addf(&f, "\"exit_status\":%d", WEXITSTATUS(status));
 	}
-	line_record(r, "", 0, 0, cc->component, f.data);
+	line_record(r, "", 0, 0, cc->component, f.data, ELOG_LEVEL_INFO);
 	elog_record_take(&r->msg, elog_utf8_dup(m.data, m.len));
 	r->level = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ELOG_LEVEL_INFO : ELOG_LEVEL_ERROR;
 	set_key(r, "%s:exit", cc->keybase);
@@ -745,6 +944,13 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 		return EXIT_FAIL;
 	}
 	memset(st, 0, sizeof(st));
+	cc.streams = st;
+	for (i = 0; i < 2; i++) {
+		struct elog_err err;
+
+		st[i].cc = &cc;
+		elog_multiline_init(&st[i].ml, o.multiline, cmd_record, &st[i], &err);   /* checked */
+	}
 	st[0].fd = po[0];
 	st[0].out = STDOUT_FILENO;
 	st[1].fd = pe[0];
@@ -779,6 +985,7 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 				if (st[i].fd >= 0) {
 					close(st[i].fd);
 					st[i].fd = -1;
+					elog_multiline_flush(&st[i].ml);
 				}
 			continue;
 		}
@@ -802,27 +1009,37 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 				continue;
 			if (n <= 0) {
 				if (s->line.len > 0 || s->cut)
-					cmd_line(&cc, s);
+					cmd_line(&cc, s, now);
+				elog_multiline_flush(&s->ml);
 				close(s->fd);
 				s->fd = -1;
 				continue;
 			}
 			pass_through(&cc, s->out, buf, (size_t)n);
-			cmd_bytes(&cc, s, buf, (size_t)n);
+			cmd_bytes(&cc, s, buf, (size_t)n, now);
 			s->last_ns = now;
 		}
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < 2; i++) {
 			if (st[i].fd >= 0 && (st[i].line.len > 0 || st[i].cut) &&
 			    now - st[i].last_ns >= PARTIAL_DELAY_NS)
-				cmd_line(&cc, &st[i]);
+				cmd_line(&cc, &st[i], now);
+			elog_multiline_tick(&st[i].ml, elog_mono_ns());
+		}
+		cmd_release(&cc, 0);
 		seal(&sh, cc.cur);
 		cc.cur = NULL;
 	}
+	for (i = 0; i < 2; i++)
+		elog_multiline_flush(&st[i].ml);
+	cmd_release(&cc, 1);
+	free(cc.held);
 	exit_record(&cc, status, cc.component);
 	seal(&sh, cc.cur);
 	cc.cur = NULL;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		elog_buf_release(&st[i].line);
+		elog_multiline_release(&st[i].ml);
+	}
 	shipper_stop(&sh, (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL);
 	undelivered = shipper_release(&sh) + cc.dropped;
 	if (undelivered)
@@ -863,6 +1080,14 @@ static int run_tail(int argc, char **argv)
 		rc = cli_usage_error(&cmd_tail, "--ready-file is for files, not '-- COMMAND'");
 		goto out;
 	}
+	{
+		struct elog_err err;
+
+		if (elog_multiline_check(o.multiline, &err) != 0) {
+			rc = cli_usage_error(&cmd_tail, "%s", err.msg);
+			goto out;
+		}
+	}
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		goto out;
@@ -879,7 +1104,7 @@ out:
 const struct command cmd_tail = {
 	.name = "tail",
 	.summary = "follow files (through rotation) or wrap a command, shipping each line to the hub",
-	.usage = "[-c COMP] [--from-end] [--state PATH] [--ready-file PATH] FILE|GLOB... | [-c COMP] [--quiet] -- COMMAND [ARGS...]",
+	.usage = "[-c COMP] [--multiline MODE] [--from-end] [--state PATH] [--ready-file PATH] FILE|GLOB... | [-c COMP] [--multiline MODE] [--quiet] -- COMMAND [ARGS...]",
 	.options = tail_options,
 	.client = 1,
 	.run = run_tail,
@@ -904,6 +1129,11 @@ const struct command cmd_tail = {
 		"does not know start at their end; files that appear later are read from the start. "
 		"While the server is unreachable, elog tail says so once, stops reading after 32 MiB "
 		"(the files are the buffer), and reconnects with backoff.\n"
+		"Lines are parsed and continuation lines (stack traces, indented lines) joined as "
+		"'elog send' does (see --multiline and LINE FORMATS); a joined record of a file has "
+		"the key of its first line, and the file's offset advances past its last line once "
+		"it is acknowledged. Records of a command keep the order their first lines were "
+		"read in, across standard output and error.\n"
 		"With '-- COMMAND', runs COMMAND with its standard output and error on two pipes, "
 		"passes them through (unless --quiet) and sends each line in the order read; lines "
 		"of standard error have the field stream=stderr. SIGINT, SIGTERM and SIGHUP are "
@@ -920,4 +1150,5 @@ const struct command cmd_tail = {
 		"elog tail -c build -- make\n"
 		"run make, showing its output and shipping each line\n",
 	.files = "$XDG_STATE_HOME/elog/tail-state.db\toffsets of followed files\n",
+	.formats = elog_line_formats,
 };

@@ -472,8 +472,16 @@ static void put_text_string(struct elog_display *d, struct elog_buf *out, const 
 		put_sanitized(out, s, d->tmp.len);
 }
 
-/* Renders fields as key=value pairs; returns 0 when the text isn't a JSON object. */
-static int put_fields_text(struct elog_display *d, struct elog_buf *out, const char *s, size_t n)
+/* String fields holding newlines (a "stack"), shown under the record's line, not inline. */
+#define MAX_LATER 8
+struct later {
+	const char *k, *kq, *v, *vq;   /* the key's and the value's JSON string literals */
+};
+
+/* Renders fields as key=value pairs; returns 0 when the text isn't a JSON object. String
+ * values holding a newline go to later[0..*nlater) (up to MAX_LATER) when later is given. */
+static int put_fields_text(struct elog_display *d, struct elog_buf *out, const char *s, size_t n,
+			   struct later *later, int *nlater)
 {
 	if (!valid_object(s, n)) {
 		struct elog_buf b = ELOG_BUF_INIT;
@@ -481,7 +489,7 @@ static int put_fields_text(struct elog_display *d, struct elog_buf *out, const c
 
 		if (elog_json_too_deep(s, n, ELOG_JSON_MAX_DEPTH)) {
 			elog_json_bound(s, n, ELOG_JSON_MAX_DEPTH, &b);
-			ok = valid_object(b.data, b.len) && put_fields_text(d, out, b.data, b.len);
+			ok = valid_object(b.data, b.len) && put_fields_text(d, out, b.data, b.len, NULL, NULL);
 		}
 		elog_buf_release(&b);
 		return ok;
@@ -491,6 +499,23 @@ static int put_fields_text(struct elog_display *d, struct elog_buf *out, const c
 	p = skip_ws(p, e);
 	while (p < e && *p == '"') {
 		const char *kq = skip_string(p, e);
+		if (later && *nlater < MAX_LATER) {
+			const char *v = skip_ws(skip_ws(kq, e) + 1, e);
+			const char *vq = skip_value(v, e, 0);
+			int lines = 0;
+			if (vq && *v == '"' && memmem(v, (size_t)(vq - v), "\\n", 2)) {
+				elog_buf_reset(&d->tmp2);
+				decode_string(&d->tmp2, v, vq);
+				lines = d->tmp2.len && memchr(d->tmp2.data, '\n', d->tmp2.len);
+			}
+			if (lines) {
+				later[(*nlater)++] = (struct later){ p, kq, v, vq };
+				p = skip_ws(vq, e);
+				if (p < e && *p == ',')
+					p = skip_ws(p + 1, e);
+				continue;
+			}
+		}
 		if (!first)
 			elog_buf_addc(out, ' ');
 		first = 0;
@@ -707,6 +732,42 @@ static const char *const level_color[ELOG_LEVEL_COUNT] = {
 	ANSI_DIM, ANSI_DIM, "\033[32m", "\033[33m", "\033[31m", "\033[1;97;41m",
 };
 
+/* The start of a continuation line: the record's prefix column, then indent spaces. */
+static void put_cont_prefix(struct elog_display *d, const struct elog_record *r,
+			    struct elog_buf *out, int indent)
+{
+	if (!d->o.no_prefix) {
+		const char *comp = r->component ? r->component : "";
+		struct comp *c = comp_get(d, comp, strlen(comp));
+		if (c->prefix_width != d->width)
+			build_prefix(d, c);
+		put(out, c->prefix, c->prefix_len);
+	}
+	put_spaces(out, indent);
+}
+
+/* The lines of s[0..n) (after a record's first line), each on a line of its own that starts
+ * with the prefix column, so `elog logs | grep COMPONENT` keeps them. */
+static void put_lines(struct elog_display *d, const struct elog_record *r, struct elog_buf *out,
+		      const char *s, size_t n, int indent, int lv)
+{
+	const char *p = s, *e = s + n;
+	while (p <= e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
+		elog_buf_addc(out, '\n');
+		put_cont_prefix(d, r, out, indent);
+		if (d->o.color && lv >= ELOG_LEVEL_ERROR)
+			elog_buf_adds(out, lv == ELOG_LEVEL_FATAL ? "\033[1;31m" : "\033[31m");
+		put_sanitized(out, p, len);
+		if (d->o.color && lv >= ELOG_LEVEL_ERROR)
+			PUTS(out, ANSI_RESET);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
 static void record_text(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
 {
 	const char *comp = r->component ? r->component : "";
@@ -733,22 +794,49 @@ static void record_text(struct elog_display *d, const struct elog_record *r, str
 	elog_buf_addc(out, ' ');
 	const char *msg = r->msg ? r->msg : "";
 	size_t mlen = strlen(msg);
+	const char *nl = memchr(msg, '\n', mlen);
+	size_t first = nl ? (size_t)(nl - msg) : mlen;
+	/* continuation lines: the prefix column again, then under the message */
+	int indent = (d->o.timestamps ? (d->o.utc ? 25 : 24) : 0) + 6;
+	struct later later[MAX_LATER];
+	int nlater = 0;
 	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 		elog_buf_adds(out, lv == ELOG_LEVEL_FATAL ? "\033[1;31m" : "\033[31m");
-	put_sanitized(out, msg, mlen);
+	put_sanitized(out, msg, first);
 	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 		PUTS(out, ANSI_RESET);
 	if (r->fields && r->fields[0]) {
 		size_t flen = strlen(r->fields);
 		size_t mark = out->len;
 		elog_buf_addc(out, ' ');
-		if (!put_fields_text(d, out, r->fields, flen)) {
+		if (!put_fields_text(d, out, r->fields, flen, later, &nlater)) {
 			out->len = mark + 1;
 			put_sanitized(out, r->fields, flen);
 		} else if (out->len == mark + 1) {
 			out->len = mark;             /* "{}": nothing to show */
 			out->data[mark] = '\0';
 		}
+	}
+	if (nl)
+		put_lines(d, r, out, msg + first + 1, mlen - first - 1, indent, lv);
+	for (int i = 0; i < nlater; i++) {
+		elog_buf_addc(out, '\n');
+		put_cont_prefix(d, r, out, indent);
+		if (d->o.color)
+			PUTS(out, ANSI_DIM);
+		put_text_string(d, out, later[i].k, later[i].kq);
+		elog_buf_addc(out, '=');
+		if (d->o.color)
+			PUTS(out, ANSI_RESET);
+		/* the value, decoded, line by line under its key */
+		elog_buf_reset(&d->tmp2);
+		decode_string(&d->tmp2, later[i].v, later[i].vq);
+		const char *v = d->tmp2.data ? d->tmp2.data : "";
+		const char *vnl = memchr(v, '\n', d->tmp2.len);
+		size_t vf = vnl ? (size_t)(vnl - v) : d->tmp2.len;
+		put_sanitized(out, v, vf);
+		if (vnl)
+			put_lines(d, r, out, vnl + 1, d->tmp2.len - vf - 1, indent + 2, ELOG_LEVEL_INFO);
 	}
 	elog_buf_addc(out, '\n');
 }

@@ -15,6 +15,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "json.h"
+#include "levelsniff.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -61,21 +62,26 @@ static void sep(struct elog_buf *b)
 		elog_buf_addc(b, ',');
 }
 
-static int key_is(const struct elog_buf *k, const char *name)
-{
-	size_t n = strlen(name);
-	return k->len == n && memcmp(k->data, name, n) == 0;
-}
+/* Compares the length first, with the literal's length known at compile time. */
+#define key_is(k, lit) ((k)->len == sizeof(lit) - 1 && memcmp((k)->data, lit, sizeof(lit) - 1) == 0)
 
 static enum keyclass classify(const struct elog_buf *k)
 {
+	/* common schemas: ECS log.level, zap development L/M/T, GCP severity/textPayload,
+	 * Serilog @l/@m/@t, OpenTelemetry SeverityText/Body, monolog level_name */
 	if (key_is(k, "level") || key_is(k, "lvl") || key_is(k, "severity") ||
-	    key_is(k, "levelname"))
+	    key_is(k, "levelname") || key_is(k, "log.level") || key_is(k, "L") ||
+	    key_is(k, "@l") || key_is(k, "Level") || key_is(k, "loglevel") ||
+	    key_is(k, "log_level") || key_is(k, "level_name") || key_is(k, "SeverityText") ||
+	    key_is(k, "severity_text"))
 		return K_LEVEL;
-	if (key_is(k, "msg") || key_is(k, "message"))
+	if (key_is(k, "msg") || key_is(k, "message") || key_is(k, "M") ||
+	    key_is(k, "textPayload") || key_is(k, "@m") || key_is(k, "@mt") ||
+	    key_is(k, "Body") || key_is(k, "RenderedMessage"))
 		return K_MSG;
 	if (key_is(k, "ts") || key_is(k, "time") || key_is(k, "timestamp") ||
-	    key_is(k, "@timestamp"))
+	    key_is(k, "@timestamp") || key_is(k, "T") || key_is(k, "@t") ||
+	    key_is(k, "Timestamp"))
 		return K_TIME;
 	if (key_is(k, "component"))
 		return K_COMPONENT;
@@ -458,6 +464,8 @@ void elog_jsonline_record(const char *line, size_t n, int cut,
 			  const struct elog_jsonline_defaults *d, struct elog_record *r)
 {
 	int flags = elog_jsonline_parse(line, n, r);
+
+	flags = elog_levelsniff_refine(line, n, cut, flags, r);   /* text levels, logfmt */
 
 	if (cut && !(flags & ELOG_JL_TRUNCATED)) {
 		struct elog_buf m = ELOG_BUF_INIT;

@@ -9,8 +9,10 @@
 
 /*
  * Parses line[0..n) (no trailing newline; one is tolerated) into r, which must be
- * initialized. A JSON object takes: level from level/lvl/severity/levelname (text or number),
- * message from msg/message, time from ts/time/timestamp/@timestamp (text or epoch number),
+ * initialized. A JSON object takes: level from level/lvl/severity/levelname and the common
+ * schemas' keys (log.level, L, @l, Level, loglevel, log_level, level_name, SeverityText,
+ * severity_text; text or number), message from msg/message/M/textPayload/@m/@mt/Body/
+ * RenderedMessage, time from ts/time/timestamp/@timestamp/T/@t/Timestamp (text or epoch number),
  * component from component (string, or object: name, else id, else type; the object itself is
  * kept in fields), every other key (and nested values) kept in r->fields as a JSON object.
  * Anything else (not JSON, broken JSON, a JSON array or scalar) becomes r->msg as text.
@@ -42,8 +44,10 @@ struct elog_jsonline_defaults {
 
 /*
  * Fills r (initialized) from line[0..n) as `elog send` and `elog tail` do: elog_jsonline_parse;
- * cut says the line was cut from a longer one, and marks the message with ELOG_TRUNC_MARK
- * unless the parse cut it already; then d's component and level where the line named none,
+ * then elog_levelsniff_refine (levelsniff.h: logfmt lines, the level of text lines and of
+ * JSON messages); cut says the line was cut from a longer one, and marks the message with
+ * ELOG_TRUNC_MARK unless the parse cut it already; then d's component and level where the
+ * line named none,
  * d's source, and d's extra fields.
  */
 void elog_jsonline_record(const char *line, size_t n, int cut,

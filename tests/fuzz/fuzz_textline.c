@@ -1,0 +1,65 @@
+/* libFuzzer target: any bytes as lines of a text stream -> the multiline joiner (auto, the
+ * first byte picking a clock step) -> records as send makes them (level sniffing, logfmt);
+ * every record holds valid UTF-8, stays within the line limit, and renders as text. */
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include "display.h"
+#include "err.h"
+#include "jsonline.h"
+#include "levelsniff.h"
+#include "multiline.h"
+#include "util.h"
+
+struct ctx {
+	struct elog_display *d;
+	struct elog_buf out;
+};
+
+static void on_record(void *arg, const struct elog_ml_record *rec)
+{
+	struct ctx *c = arg;
+	const struct elog_jsonline_defaults def = { "fz", elog_multiline_default_level(rec, 2), "fuzz", NULL };
+	struct elog_record r;
+
+	if (rec->len > ELOG_MAX_LINE || rec->lines == 0 || rec->lines > ELOG_ML_MAX_LINES)
+		__builtin_trap();
+	elog_record_init(&r);
+	elog_jsonline_record(rec->text, rec->len, rec->cut, &def, &r);
+	if (!elog_utf8_valid(r.msg, strlen(r.msg)) || !elog_utf8_valid(r.fields, strlen(r.fields)) ||
+	    r.level < 0 || r.level > 5)
+		__builtin_trap();
+	elog_buf_reset(&c->out);
+	elog_display_record(c->d, &r, &c->out);
+	elog_record_clear(&r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct elog_display_opts o = { ELOG_FMT_TEXT, 1, 1, 0, 1 };
+	struct ctx c = { elog_display_new(&o), ELOG_BUF_INIT };
+	struct elog_multiline m;
+	struct elog_err err;
+	const char *p = (const char *)data, *e = p + size;
+	int64_t now = 1, step = size ? (int64_t)data[0] * 1000000 : 0;
+	int lv;
+
+	lv = elog_level_sniff(p, size);
+	if (lv < -1 || lv > 5)
+		__builtin_trap();
+	elog_multiline_init(&m, "auto", on_record, &c, &err);
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
+
+		elog_multiline_line(&m, p, n, 0, 0, 0, now);
+		now += step;
+		elog_multiline_tick(&m, now);
+		p += n + 1;
+	}
+	elog_multiline_flush(&m);
+	elog_multiline_release(&m);
+	elog_buf_release(&c.out);
+	elog_display_free(c.d);
+	return 0;
+}
