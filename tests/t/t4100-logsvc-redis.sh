@@ -110,6 +110,9 @@ wait_for "the failure on serve's stderr" 10 \
 # -- 3: Redis back: later segments are announced again (the 4 held ones too)
 say "Redis restarted: announcements resume"
 redis_start
+# the 4 held announcements arrive once the notifier has reconnected; segments made before
+# that would find the queue full and be dropped, as in the case above
+wait_for "the 4 held announcements" 20 llen_is 4
 r=$(send t3 'A*10'); [ "$r" = "ACK 10 ACKNOWLEDGED" ] || fail "stream 3: $r"
 wait_for "compressed segments" 15 all_gz A
 n3=$(ngz)
