@@ -436,10 +436,22 @@ int rpc_ccall_recv_bytes(struct rpc_ccall *c, struct elog_buf *out, int64_t time
 	return 1;
 }
 
+/* How long rpc_ccall_finish waits for a status the server owes: it comes at once after the
+ * stream ended or failed; past this the call is cancelled rather than waited on forever. */
+#define STATUS_WAIT_NS (30 * 1000000000LL)
+
 int rpc_ccall_finish(struct rpc_ccall *c, char **details)
 {
 	if (!c->status_plucked) {
-		pluck_tag(c, TAG_STATUS(c), 0);
+		grpc_event ev = pluck_tag(c, TAG_STATUS(c), STATUS_WAIT_NS);
+
+		if (ev.type == GRPC_QUEUE_TIMEOUT) {
+			grpc_call_cancel(c->call, NULL);
+			pluck_tag(c, TAG_STATUS(c), 0);
+			c->status = GRPC_STATUS_UNAVAILABLE;
+			grpc_slice_unref(c->details);
+			c->details = grpc_slice_from_static_string("no status from the server within 30 s");
+		}
 		c->status_plucked = 1;
 	}
 	if (details) {

@@ -93,7 +93,8 @@ static void test_wal_starts_over_under_steady_load(void)
 	 * seen under load). Never starting over, it would reach ~32,000 frames (~128 MB). */
 	CHECK(max_wal > 0);
 	CHECK(max_wal <= 2LL * cap * (4096 + 24) + 32);
-	CHECK(stats.catchups > 0);
+	/* stats.catchups is not checked: where the checkpointer keeps up alone (a fresh machine's
+	 * disk did, peaking at 133 frames) the writer never needs to catch up. */
 	fprintf(stderr, "  the WAL peaked at %lld bytes (cap %d frames of 4 KiB); %llu catch-ups\n",
 		max_wal, cap, (unsigned long long)stats.catchups);
 	elog_hub_close(h);
