@@ -103,8 +103,6 @@ void rpc_server_stop_accepting(struct rpc_server *s);
 /* Waits up to grace_ms for calls in progress to end, cancels the rest, waits for every handler
  * to return, and frees the server. */
 void rpc_server_shutdown(struct rpc_server *s, int grace_ms);
-/* Number of calls whose handler is still running. */
-int rpc_server_active_calls(struct rpc_server *s);
 /* Connections closed at once because serve had no file descriptor left (all servers). */
 unsigned long rpc_server_shed_connections(void);
 

@@ -714,7 +714,7 @@ static struct rpc_call *call_new(struct rpc_server *s, struct method *m)
 	c->t_close.fn = on_close;
 	c->refs = 1;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	elog_cond_init(&c->cv);
 	grpc_metadata_array_init(&c->md);
 	grpc_call_details_init(&c->details);
 	pthread_mutex_lock(&s->mu);
@@ -754,7 +754,7 @@ static void arm_unknown(struct rpc_server *s)
 static void *watch_main(void *arg)
 {
 	struct rpc_server *s = arg;
-	struct timespec ts;
+	int64_t deadline;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->watch_stop) {
@@ -762,14 +762,8 @@ static void *watch_main(void *arg)
 		char **creds = NULL;
 		size_t n = 0, cap = 0, i;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += s->recheck_ms / 1000;
-		ts.tv_nsec += (long)(s->recheck_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		while (!s->watch_stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
+		deadline = elog_mono_after((int64_t)s->recheck_ms * NS_PER_MS);
+		while (!s->watch_stop && elog_cond_wait_until(&s->cv, &s->mu, deadline) != ETIMEDOUT)
 			;
 		if (s->watch_stop)
 			break;
@@ -1058,7 +1052,7 @@ int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 	cargs.args = args;
 	rpc_init();
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	elog_cond_init(&s->cv);
 	s->cq = grpc_completion_queue_create_for_next(NULL);
 	s->srv = grpc_server_create(&cargs, NULL);
 	grpc_server_register_completion_queue(s->srv, s->cq, NULL);
@@ -1179,30 +1173,9 @@ void rpc_server_stop_accepting(struct rpc_server *s)
 	grpc_server_shutdown_and_notify(s->srv, s->cq, &s->t_shutdown);
 }
 
-int rpc_server_active_calls(struct rpc_server *s)
-{
-	int n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->active_handlers;
-	pthread_mutex_unlock(&s->mu);
-	return n;
-}
-
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 {
-	struct timespec ts;
+	int64_t deadline;
 	int i;
 
 	if (!s)
@@ -1217,10 +1190,10 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 	}
 	if (s->loop_started) {
 		rpc_server_stop_accepting(s);
-		deadline_in(&ts, grace_ms);
+		deadline = elog_mono_after((int64_t)grace_ms * NS_PER_MS);
 		pthread_mutex_lock(&s->mu);
 		while (s->active_handlers > 0 &&
-		       pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
+		       elog_cond_wait_until(&s->cv, &s->mu, deadline) != ETIMEDOUT)
 			;
 		pthread_mutex_unlock(&s->mu);
 		grpc_server_cancel_all_calls(s->srv);
@@ -1391,15 +1364,14 @@ int rpc_call_send_raw(struct rpc_call *c, const void *data, size_t len)
 
 int rpc_call_wait_sendable(struct rpc_call *c, size_t max_queued, int64_t timeout_ns)
 {
-	struct timespec ts;
 	int rc = 0;
 
-	if (timeout_ns > 0)
-		deadline_in(&ts, timeout_ns / 1000000);
+	int64_t deadline = timeout_ns > 0 ? elog_mono_after(timeout_ns) : INT64_MAX;
+
 	pthread_mutex_lock(&c->mu);
 	while (!c->dead && c->out_len + (size_t)c->send_inflight > max_queued) {
 		if (timeout_ns > 0) {
-			if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
+			if (elog_cond_wait_until(&c->cv, &c->mu, deadline) == ETIMEDOUT) {
 				rc = 1;
 				break;
 			}
