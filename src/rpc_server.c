@@ -23,6 +23,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <ctype.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -147,10 +149,12 @@ struct rpc_call {
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 static int init_refs;
 static rpc_log_fn log_sink;
+/* Set while rpc_server_listen binds: its failure is said in one line of ours, not gRPC's. */
+static __thread int log_muted;
 
 static void gpr_log_to_sink(gpr_log_func_args *args)
 {
-	if (log_sink && args && args->message)
+	if (log_sink && args && args->message && !log_muted)
 		log_sink(args->severity == GPR_LOG_SEVERITY_ERROR, args->message);
 }
 
@@ -1096,12 +1100,61 @@ void rpc_server_set_max_calls(struct rpc_server *s, int max_calls)
 	s->max_calls = max_calls > 0 ? max_calls : RPC_DEFAULT_MAX_CALLS;
 }
 
+/* Why addr's host:port cannot be bound, found by binding it ourselves once gRPC could not:
+ * 0 when it can be (then the reason is gRPC's own). */
+static int bind_errno(const struct addrinfo *ai)
+{
+	int e = 0;
+
+	for (; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+			e = errno;
+		close(fd);
+		if (e)
+			return e;
+	}
+	return e;
+}
+
 int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_tls_server *tls,
 		      int *port, struct elog_err *err)
 {
 	grpc_server_credentials *creds;
-	int p;
+	struct addrinfo hints, *ai = NULL;
+	char host[256], portstr[16];
+	int p, unix_socket = strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "unix-abstract:", 14) == 0;
 
+	if (!unix_socket) {
+		/* gRPC takes "host:99999" as another port (the number wraps) and prints its parser's
+		 * complaints: check HOST:PORT here, and resolve the host, first. */
+		size_t nd;
+
+		if (elog_target_split(addr, host, sizeof(host), portstr, sizeof(portstr)) != 0 ||
+		    !*host || !*portstr || (nd = strspn(portstr, "0123456789")) != strlen(portstr) ||
+		    nd > 5 || atol(portstr) > 65535)
+			return elog_err_set(err, ELOG_EUSAGE, "invalid address '%s': expected HOST:PORT "
+					    "with a port from 0 to 65535", addr);
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		p = getaddrinfo(host, portstr, &hints, &ai);
+		if (p != 0) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "%s", gai_strerror(p));
+			why[0] = (char)tolower((unsigned char)why[0]);
+			return elog_err_set(err, p == EAI_AGAIN ? ELOG_EIO : ELOG_EUSAGE,
+					    "invalid address '%s': cannot resolve '%s': %s", addr, host,
+					    why);
+		}
+	}
 	if (tls && tls->cert_file) {
 		char *cert = NULL, *key = NULL, *ca = NULL;
 		grpc_ssl_pem_key_cert_pair pair;
@@ -1112,6 +1165,8 @@ int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_t
 			free(cert);
 			free(key);
 			free(ca);
+			if (ai)
+				freeaddrinfo(ai);
 			return ELOG_EIO;
 		}
 		pair.private_key = key;
@@ -1125,10 +1180,31 @@ int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_t
 	} else {
 		creds = grpc_insecure_server_credentials_create();
 	}
+	log_muted = 1;
 	p = grpc_server_add_http2_port(s->srv, addr, creds);
+	log_muted = 0;
 	grpc_server_credentials_release(creds);
-	if (p <= 0)
-		return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': address unusable or in use", addr);
+	if (p <= 0) {
+		int e = ai ? bind_errno(ai) : 0;
+
+		if (ai)
+			freeaddrinfo(ai);
+		if (e == EADDRINUSE)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': address already in use "
+					    "(another process listens there)", addr);
+		if (e == EACCES)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': permission denied "
+					    "(ports below 1024 need privileges)", addr);
+		if (e == EADDRNOTAVAIL)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': the address is not "
+					    "one of this host's", addr);
+		if (e)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': %s", addr,
+					    strerror(e));
+		return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': address unusable", addr);
+	}
+	if (ai)
+		freeaddrinfo(ai);
 	if (port)
 		*port = p;
 	return 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* Says "elog: out of memory: cannot allocate N bytes" on stderr and aborts. Nothing here may
  * allocate: the digits are formatted by hand and written with write(2). */
@@ -259,6 +260,35 @@ int64_t elog_pb_event_ns(int present, int64_t seconds, int32_t nanos)
 		return 0;
 	ns = elog_pb_time_ns(seconds, nanos);
 	return ns > 0 ? ns : 0;
+}
+
+int elog_size_parse(const char *s, int64_t *out)
+{
+	int64_t n = 0;
+	int shift = 0;
+	const char *p = s;
+
+	if (!(*p >= '0' && *p <= '9'))
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	switch (*p) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	}
+	if (shift)
+		p++;
+	if (shift && (strcmp(p, "B") == 0 || strcmp(p, "iB") == 0))
+		p += strlen(p);
+	if (*p || n > (INT64_MAX >> shift))
+		return -1;
+	*out = n << shift;
+	return 0;
 }
 
 /* Formats ns as RFC3339Nano UTC, fraction trimmed of trailing zeros; returns the length. */
@@ -521,4 +551,38 @@ size_t elog_keys_last_wins(const char *const *keys, size_t n, size_t *keep)
 	free(v);
 	qsort(keep, out, sizeof(*keep), size_cmp);
 	return out;
+}
+
+/* mkdir -p of the directory part of path, each directory it creates 0700 (the history holds
+ * every log line and the key hashes). Returns 0 or errno, with the failing directory in dir. */
+int elog_make_parent_dirs(const char *path, char *dir, size_t dirsz)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	struct stat sb;
+
+	if (!slash || slash == path)
+		return 0;
+	n = (size_t)(slash - path);
+	if (n >= dirsz)
+		return ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (stat(dir, &sb) == 0)
+		return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+	for (char *p = dir + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+				return errno;
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (stat(dir, &sb) != 0)
+		return errno;
+	return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
 }

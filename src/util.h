@@ -121,6 +121,17 @@ int elog_target_split(const char *target, char *host, size_t hostsz, char *port,
  */
 size_t elog_keys_last_wins(const char *const *keys, size_t n, size_t *keep);
 
+/*
+ * Parses a size typed by a user: decimal bytes with an optional K, M, G or T (powers of 1024,
+ * either case) and an optional "B" or "iB" after it: "4096", "64K", "64M", "1G", "64MiB".
+ * Returns 0 and *out, or -1 (not a size, negative, or past INT64_MAX bytes).
+ */
+int elog_size_parse(const char *s, int64_t *out);
+
+/* mkdir -p of the directory part of path, each directory it creates 0700 (the history holds
+ * every log line and the key hashes). Returns 0 or an errno, the failing directory in dir. */
+int elog_make_parent_dirs(const char *path, char *dir, size_t dirsz);
+
 /* Appends s as a JSON string literal, with quotes and escapes, to b (s must be valid UTF-8). */
 void elog_json_quote(struct elog_buf *b, const char *s, size_t n);
 

@@ -5,9 +5,21 @@
 #include "unit.h"
 #include "util.h"
 #include "convert.h"
+#include "err.h"
+#include "keys.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Under AddressSanitizer a failed malloc must return NULL, as libc's does, for xmalloc to see it. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
 
 static void test_pb_time_plain(void)
 {
@@ -119,7 +131,96 @@ static void test_cond_wait(void)
 	CHECK_INT(elog_mono_after(INT64_MAX), INT64_MAX);
 }
 
+/* An allocation that cannot succeed: the child says so in words on stderr, then SIGABRT
+ * (it used to die of __builtin_trap: SIGILL, "Illegal instruction", and no word). */
+static void test_out_of_memory(void)
+{
+	int pfd[2], st = 0;
+	char out[256];
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	CHECK(pipe(pfd) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		volatile size_t huge = (size_t)1 << 62;
+
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		(void)xmalloc(huge);
+		_exit(0);
+	}
+	close(pfd[1]);
+	while (got < (ssize_t)sizeof(out) - 1 && (n = read(pfd[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += n;
+	out[got] = 0;
+	close(pfd[0]);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFSIGNALED(st));
+	CHECK_INT(WIFSIGNALED(st) ? WTERMSIG(st) : 0, SIGABRT);
+	/* (AddressSanitizer may have warned first) */
+	CHECK(strstr(out, "elog: out of memory: cannot allocate 4611686018427387904 bytes\n") != NULL);
+}
+
+static char *key_from(const char *content, size_t n, int *rc, struct elog_err *err)
+{
+	char path[] = "/tmp/elog-test-key-XXXXXX";
+	int fd = mkstemp(path);
+	char *key = NULL;
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, content, n) == (ssize_t)n);
+	close(fd);
+	*rc = elog_key_read_file(path, &key, err);
+	unlink(path);
+	return key;
+}
+
+/* One API key file reader: first line, trailing spaces, tabs and CR stripped, a limit. */
+static void test_key_file(void)
+{
+	struct elog_err err;
+	char *k, big[ELOG_KEY_LINE_MAX + 10];
+	int rc;
+
+	k = key_from("elog_abc\n", 9, &rc, &err);
+	CHECK_INT(rc, 0);
+	CHECK_STR(k, "elog_abc");
+	elog_key_free(k);
+	/* tabs too (one of the two old readers kept them), and only the first line */
+	k = key_from("elog_abc \t\r\nsecond line\n", 25, &rc, &err);
+	CHECK_INT(rc, 0);
+	CHECK_STR(k, "elog_abc");
+	elog_key_free(k);
+	k = key_from("elog_abc", 8, &rc, &err);
+	CHECK_STR(k, "elog_abc");
+	elog_key_free(k);
+	k = key_from("", 0, &rc, &err);
+	CHECK_INT(rc, 0);
+	CHECK_STR(k, "");
+	elog_key_free(k);
+	/* exactly the limit, then one byte over it */
+	memset(big, 'k', sizeof(big));
+	big[ELOG_KEY_LINE_MAX] = '\n';
+	k = key_from(big, ELOG_KEY_LINE_MAX + 1, &rc, &err);
+	CHECK_INT(rc, 0);
+	CHECK_INT(k ? strlen(k) : 0, ELOG_KEY_LINE_MAX);
+	elog_key_free(k);
+	big[ELOG_KEY_LINE_MAX] = 'k';
+	k = key_from(big, ELOG_KEY_LINE_MAX + 1, &rc, &err);
+	CHECK_INT(rc, ELOG_EUSAGE);
+	CHECK(k == NULL);
+	CHECK(strstr(err.msg, "longer than the limit of 1024 bytes (API key length)") != NULL);
+	rc = elog_key_read_file("/nonexistent/elog.key", &k, &err);
+	CHECK_INT(rc, ELOG_EIO);
+	CHECK_STR(err.msg, "cannot read API key file '/nonexistent/elog.key': No such file or directory");
+	elog_key_free(NULL);
+}
+
 UNIT_MAIN(
+	{ "key_file", test_key_file },
+	{ "out_of_memory", test_out_of_memory },
 	{ "pb_time_plain", test_pb_time_plain },
 	{ "pb_time_nanos_normalised", test_pb_time_nanos_normalised },
 	{ "pb_time_saturates", test_pb_time_saturates },
