@@ -271,7 +271,7 @@ int elog_size_parse(const char *s, int64_t *out)
 	if (!(*p >= '0' && *p <= '9'))
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > (INT64_MAX - 9) / 10)
+		if (n > (INT64_MAX - (*p - '0')) / 10)
 			return -1;
 		n = n * 10 + (*p - '0');
 	}

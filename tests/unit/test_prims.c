@@ -218,7 +218,45 @@ static void test_key_file(void)
 	elog_key_free(NULL);
 }
 
+/* Sizes typed by users (serve --log-max-size): K/M/G/T are powers of 1024. */
+static void test_size_parse(void)
+{
+	int64_t v = -5;
+
+	CHECK_INT(elog_size_parse("0", &v), 0);
+	CHECK_INT(v, 0);
+	CHECK_INT(elog_size_parse("4096", &v), 0);
+	CHECK_INT(v, 4096);
+	CHECK_INT(elog_size_parse("64K", &v), 0);
+	CHECK_INT(v, 64 << 10);
+	CHECK_INT(elog_size_parse("64m", &v), 0);
+	CHECK_INT(v, 64 << 20);
+	CHECK_INT(elog_size_parse("64MiB", &v), 0);
+	CHECK_INT(v, 64 << 20);
+	CHECK_INT(elog_size_parse("1GB", &v), 0);
+	CHECK_INT(v, 1LL << 30);
+	CHECK_INT(elog_size_parse("2T", &v), 0);
+	CHECK_INT(v, 2LL << 40);
+	CHECK_INT(elog_size_parse("8388607T", &v), 0);             /* INT64_MAX >> 40 */
+	CHECK_INT(v, 8388607LL << 40);
+	CHECK_INT(elog_size_parse("9223372036854775807", &v), 0);
+	CHECK_INT(v, INT64_MAX);
+	v = 7;
+	CHECK_INT(elog_size_parse("8388608T", &v), -1);            /* past INT64_MAX */
+	CHECK_INT(elog_size_parse("9223372036854775808", &v), -1);
+	CHECK_INT(elog_size_parse("", &v), -1);
+	CHECK_INT(elog_size_parse("M", &v), -1);
+	CHECK_INT(elog_size_parse("-1", &v), -1);
+	CHECK_INT(elog_size_parse("1.5G", &v), -1);
+	CHECK_INT(elog_size_parse("64Q", &v), -1);
+	CHECK_INT(elog_size_parse("64 M", &v), -1);
+	CHECK_INT(elog_size_parse("64MBs", &v), -1);
+	CHECK_INT(elog_size_parse("64B", &v), -1);                 /* B only after a unit */
+	CHECK_INT(v, 7);                                            /* untouched on failure */
+}
+
 UNIT_MAIN(
+	{ "size_parse", test_size_parse },
 	{ "key_file", test_key_file },
 	{ "out_of_memory", test_out_of_memory },
 	{ "pb_time_plain", test_pb_time_plain },
