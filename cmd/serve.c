@@ -282,7 +282,8 @@ static int run_serve(int argc, char **argv)
 	struct rpc_server *srv = NULL;
 	struct elog_buf bound = ELOG_BUF_INIT;
 	struct elog_err err;
-	char **rest, *db;
+	struct elog_slog_opts so;
+	char **rest, *db, *logdir = NULL;
 	int nrest, rc, sig, started = 0, lock_fd = -1;
 	size_t i;
 	sigset_t sigs;
@@ -309,6 +310,13 @@ static int run_serve(int argc, char **argv)
 		o.listen.n = 1;
 	}
 	db = o.db ? xstrdup(o.db) : cli_default_db();
+	/* every setting is checked before anything is made */
+	rc = log_settings(db, &so, &logdir);
+	if (rc) {
+		free(logdir);
+		free(db);
+		return rc;
+	}
 
 	/* Signals are taken by sigwait in this thread only; every thread started below
 	 * inherits the blocked mask. */
@@ -339,6 +347,7 @@ static int run_serve(int argc, char **argv)
 				rc = EXIT_FAIL;
 			}
 			rpc_server_shutdown(srv, 0);
+			free(logdir);
 			free(db);
 			free(o.listen.cap ? o.listen.items : NULL);
 			elog_buf_release(&bound);
@@ -356,6 +365,7 @@ static int run_serve(int argc, char **argv)
 	lock_fd = lock_history(db);
 	if (lock_fd < 0) {
 		rpc_server_shutdown(srv, 0);
+		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
 		elog_buf_release(&bound);
@@ -365,6 +375,7 @@ static int run_serve(int argc, char **argv)
 		cli_error("%s", err.msg);
 		rpc_server_shutdown(srv, 0);
 		close(lock_fd);
+		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
 		elog_buf_release(&bound);
@@ -375,17 +386,12 @@ static int run_serve(int argc, char **argv)
 	svc.db_path = db;
 	svc.heartbeat_ttl_ns = o.heartbeat_ttl_ns;
 	{
-		struct elog_slog_opts so;
-		char *logdir = NULL;
-		int lrc = log_settings(db, &so, &logdir);
+		int lrc = notify_start(&so);
 
-		if (lrc == 0)
-			lrc = notify_start(&so);
 		if (lrc == 0 && elog_slog_open(&svc.slog, &so, &err) != 0) {
 			cli_error("%s", err.msg);
 			lrc = EXIT_FAIL;
 		}
-		free(logdir);
 		if (lrc != 0) {
 			rc = lrc;
 			goto out;
@@ -461,6 +467,7 @@ out:
 		fprintf(stderr, "elog serve: history closed\n");
 	elog_buf_release(&bound);
 	free(o.listen.cap ? o.listen.items : NULL);
+	free(logdir);
 	free(db);
 	return rc;
 }

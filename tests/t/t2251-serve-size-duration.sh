@@ -36,6 +36,12 @@ bad --log-queue 5x "not a number"
 bad --log-backup-count -2 "not a number"
 bad --notify-redis-queue lots "not a number"
 
+say "a bad --log-compression is refused before any file is made too"
+must_fail 2 "--log-compression zip" timeout 60 "$ELOG_BIN" serve --listen 127.0.0.1:0 \
+	--db "$T/bad/h.db" --log-compression zip 2>"$T/bad.err"
+grep -qF "invalid --log-compression 'zip'" "$T/bad.err" || fail "message: $(cat "$T/bad.err")"
+[ ! -e "$T/bad" ] || fail "serve made $T/bad"
+
 say "a bad value in the option's environment variable names it too"
 LOG_MAX_SIZE_BYTES=12Z must_fail 2 "LOG_MAX_SIZE_BYTES=12Z" timeout 60 "$ELOG_BIN" serve \
 	--listen 127.0.0.1:0 --db "$T/bad/h.db" 2>"$T/env.err"
