@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "err.h"
+#include "keys.h"
 #include "record.h"
 #include "timeparse.h"
 #include "util.h"
@@ -124,9 +126,21 @@ static const struct option *find_short(const struct option *tabs[], char c)
 	return NULL;
 }
 
-static int set_value(const struct command *cmd, const struct option *o, const char *v)
+/* "--NAME" or, for a value taken from the environment, "--NAME (from $ENV)". */
+static int bad_value(const struct command *cmd, const struct option *o, const char *v,
+		     int from_env, const char *what)
+{
+	return cli_usage_error(cmd, "invalid value '%s' for --%s%s%s%s: %s", v, o->long_name,
+			       from_env ? " (from $" : "", from_env ? o->env : "",
+			       from_env ? ")" : "", what);
+}
+
+static int set_value(const struct command *cmd, const struct option *o, const char *v,
+		     int from_env)
 {
 	char *end;
+	int64_t n;
+	struct elog_err err;
 
 	switch (o->type) {
 	case OPT_BOOL:
@@ -143,16 +157,38 @@ static int set_value(const struct command *cmd, const struct option *o, const ch
 		errno = 0;
 		*(long *)o->value = strtol(v, &end, 10);
 		if (errno || end == v || *end || *(long *)o->value < 0)
-			return cli_usage_error(cmd, "invalid value '%s' for --%s: not a number",
-					       v, o->long_name);
+			return bad_value(cmd, o, v, from_env, "not a number");
+		return 0;
+	case OPT_SIZE:
+		if (elog_size_parse(v, &n) != 0)
+			return bad_value(cmd, o, v, from_env, "not a size (bytes, or a number with "
+					 "K, M, G or T: 64M)");
+		*(int64_t *)o->value = n;
+		return 0;
+	case OPT_DURATION:
+	case OPT_DURATION_MS:
+		if (o->type == OPT_DURATION_MS && *v && strspn(v, "0123456789") == strlen(v)) {
+			errno = 0;
+			n = strtoll(v, &end, 10);
+			if (errno || n > INT64_MAX / NS_PER_MS)
+				return bad_value(cmd, o, v, from_env, "too long a duration");
+			*(int64_t *)o->value = n * NS_PER_MS;
+			return 0;
+		}
+		if (elog_duration_parse(v, &n, &err) != 0)
+			return bad_value(cmd, o, v, from_env, "not a duration (like 500ms, 30s, 5m, "
+					 "2h, 7d)");
+		*(int64_t *)o->value = n;
 		return 0;
 	}
 	return 0;
 }
 
-static int apply_env(const struct option *tabs[])
+/* Options absent from the command line take their environment variable, when set. */
+static int apply_env(const struct command *cmd, const struct option *tabs[],
+		     const struct option **seen, int nseen)
 {
-	int t;
+	int t, i;
 
 	for (t = 0; tabs[t]; t++) {
 		const struct option *o;
@@ -160,11 +196,18 @@ static int apply_env(const struct option *tabs[])
 		for (o = tabs[t]; o->long_name; o++) {
 			const char *v;
 
-			if (!o->env || o->type != OPT_STRING || *(const char **)o->value)
+			if (!o->env || o->type == OPT_BOOL || o->type == OPT_LIST ||
+			    o->type == OPT_OPTIONAL)
+				continue;
+			if (o->type == OPT_STRING && *(const char **)o->value)
+				continue;
+			for (i = 0; i < nseen && seen[i] != o; i++)
+				;
+			if (i < nseen)
 				continue;
 			v = getenv(o->env);
-			if (v && *v)
-				*(const char **)o->value = v;
+			if (v && *v && set_value(cmd, o, v, 1) != 0)
+				return EXIT_USAGE;
 		}
 	}
 	return 0;
@@ -174,7 +217,8 @@ int cli_parse(const struct command *cmd, int argc, char **argv, int *nrest, char
 {
 	const struct option *tabs[3] = { cmd->options, NULL, NULL };
 	char **pos = xcalloc((size_t)argc + 1, sizeof(char *));
-	int i, np = 0, only_pos = 0;
+	const struct option **seen = xcalloc((size_t)argc + 1, sizeof(*seen));
+	int i, np = 0, nseen = 0, only_pos = 0, rc;
 
 	if (cmd->client)
 		tabs[cmd->options ? 1 : 0] = client_options;
@@ -192,6 +236,7 @@ int cli_parse(const struct command *cmd, int argc, char **argv, int *nrest, char
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			cli_print_help(cmd, stdout);
 			free(pos);
+			free(seen);
 			return -1;
 		}
 		if (a[1] == '-') {
@@ -202,11 +247,13 @@ int cli_parse(const struct command *cmd, int argc, char **argv, int *nrest, char
 
 			if (!o) {
 				free(pos);
+				free(seen);
 				return cli_usage_error(cmd, "unknown option '--%.*s'", (int)len, name);
 			}
 			if (o->type == OPT_BOOL) {
 				if (eq) {
 					free(pos);
+					free(seen);
 					return cli_usage_error(cmd, "option '--%s' takes no value", o->long_name);
 				}
 				*(int *)o->value = !negated;
@@ -218,10 +265,13 @@ int cli_parse(const struct command *cmd, int argc, char **argv, int *nrest, char
 			}
 			if (!eq && i + 1 >= argc) {
 				free(pos);
+				free(seen);
 				return cli_usage_error(cmd, "option '--%s' needs a value", o->long_name);
 			}
-			if (set_value(cmd, o, eq ? eq + 1 : argv[++i])) {
+			seen[nseen++] = o;
+			if (set_value(cmd, o, eq ? eq + 1 : argv[++i], 0)) {
 				free(pos);
+				free(seen);
 				return EXIT_USAGE;
 			}
 			continue;
@@ -232,31 +282,41 @@ int cli_parse(const struct command *cmd, int argc, char **argv, int *nrest, char
 
 			if (!o) {
 				free(pos);
+				free(seen);
 				return cli_usage_error(cmd, "unknown option '-%c'", *a);
 			}
 			if (o->type == OPT_BOOL) {
 				*(int *)o->value = 1;
 				continue;
 			}
+			seen[nseen++] = o;
 			if (a[1]) {
-				if (set_value(cmd, o, a + 1)) {
+				if (set_value(cmd, o, a + 1, 0)) {
 					free(pos);
+					free(seen);
 					return EXIT_USAGE;
 				}
 			} else {
 				if (i + 1 >= argc) {
 					free(pos);
+					free(seen);
 					return cli_usage_error(cmd, "option '-%c' needs a value", *a);
 				}
-				if (set_value(cmd, o, argv[++i])) {
+				if (set_value(cmd, o, argv[++i], 0)) {
 					free(pos);
+					free(seen);
 					return EXIT_USAGE;
 				}
 			}
 			break;
 		}
 	}
-	apply_env(tabs);
+	rc = apply_env(cmd, tabs, seen, nseen);
+	free(seen);
+	if (rc) {
+		free(pos);
+		return rc;
+	}
 	*nrest = np;
 	*rest = pos;
 	return 0;
@@ -321,22 +381,6 @@ int cli_target_is_loopback(const char *t)
 	return 0;
 }
 
-static char *read_key_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char buf[1024];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		buf[--n] = 0;
-	return xstrdup(buf);
-}
-
 int cli_client_opts(struct rpc_client_opts *o, char **key_storage)
 {
 	const char *key = NULL;
@@ -344,10 +388,9 @@ int cli_client_opts(struct rpc_client_opts *o, char **key_storage)
 	memset(o, 0, sizeof(*o));
 	*key_storage = NULL;
 	if (client_cfg.api_key_file) {
-		*key_storage = read_key_file(client_cfg.api_key_file);
-		if (!*key_storage) {
-			cli_error("cannot read API key file '%s': %s", client_cfg.api_key_file,
-				  strerror(errno));
+		struct elog_err err;
+		if (elog_key_read_file(client_cfg.api_key_file, key_storage, &err) != 0) {
+			cli_error("%s", err.msg);
 			return EXIT_FAIL;
 		}
 		key = *key_storage;

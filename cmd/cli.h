@@ -18,9 +18,14 @@ enum opt_type {
 	OPT_BOOL,     /* int *; --no-NAME sets 0 */
 	OPT_STRING,   /* const char **; last one wins */
 	OPT_LIST,     /* struct str_list *; repeatable */
-	OPT_INT,      /* long *; decimal */
+	OPT_INT,      /* long *; decimal, not negative */
 	OPT_OPTIONAL, /* const char **; --name alone sets it to "" , --name=V to V */
+	OPT_SIZE,     /* int64_t *, bytes: 4096, 64K, 64M, 1G, 2T (powers of 1024; 64MB, 64MiB) */
+	OPT_DURATION, /* int64_t *, ns: 500ms, 30s, 5m, 2h, 7d, 1h30m; a bare number is seconds */
+	OPT_DURATION_MS, /* the same, but a bare number is milliseconds */
 };
+/* A bad value of any type is a usage error naming the flag and the value (exit 2). An option
+ * with an env variable takes its value from it when the flag is absent, whatever its type. */
 
 struct str_list {
 	const char **items;

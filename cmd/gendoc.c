@@ -194,6 +194,13 @@ static void roff_options(struct elog_buf *b, const struct option *o)
 		roff_sentence(b, o->help ? o->help : "");
 		if (o->type == OPT_LIST)
 			elog_buf_adds(b, " May be given more than once.");
+		if (o->type == OPT_SIZE)
+			elog_buf_adds(b, " A size is bytes, or a number with K, M, G or T (powers of "
+				      "1024): 4096, 64K, 64M, 1G.");
+		if (o->type == OPT_DURATION || o->type == OPT_DURATION_MS)
+			elog_buf_addf(b, " A duration is a number with a unit (ms, s, m, h, d), or "
+				      "several: 500ms, 30s, 5m, 1h30m, 7d; a bare number is %s.",
+				      o->type == OPT_DURATION ? "seconds" : "milliseconds");
 		if (o->env) {
 			elog_buf_adds(b, "\nWhen absent, \\fB");
 			roff(b, o->env);

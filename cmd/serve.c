@@ -1,13 +1,16 @@
 /*
  * serve.c — `elog serve`: the local log hub.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 
 #include "cli.h"
@@ -22,25 +25,28 @@ static struct {
 	struct str_list listen;
 	const char *db;
 	const char *ready_file;
-	long heartbeat_ttl;
+	int64_t heartbeat_ttl_ns;
 	long max_calls;
 	int quiet;
-	const char *log_dir, *log_max_size, *log_max_age, *log_idle, *log_flush, *log_compression;
-	const char *log_backups, *log_queue;
-	const char *notify_redis, *notify_redis_list, *notify_redis_queue;
+	const char *log_dir, *log_compression;
+	int64_t log_max_size, log_max_age_ns, log_idle_ns, log_flush_ns;
+	long log_backups, log_queue;
+	const char *notify_redis, *notify_redis_list;
+	long notify_redis_queue;
 	int auth;
 	const char *tls_cert, *tls_key, *tls_client_ca;
-} o = { .heartbeat_ttl = 30, .max_calls = RPC_DEFAULT_MAX_CALLS };
+} o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS };
 
 static const struct option serve_options[] = {
 	{ 'L', "listen", OPT_LIST, &o.listen, "ADDR",
-	  "listen on ADDR (repeatable; default " ELOG_DEFAULT_SERVER "; port 0 picks one)", NULL, NULL },
+	  "listen on ADDR, HOST:PORT (repeatable; default " ELOG_DEFAULT_SERVER "; port 0 picks one)",
+	  NULL, NULL },
 	{ 0, "db", OPT_STRING, &o.db, "PATH", "history database (default $ELOG_DB, else "
-	  "$XDG_STATE_HOME/elog/history.db)", "file", "ELOG_DB" },
+	  "$XDG_STATE_HOME/elog/history.db); one serve per history", "file", "ELOG_DB" },
 	{ 0, "ready-file", OPT_STRING, &o.ready_file, "PATH",
 	  "write the bound addresses, one host:port a line, once calls are accepted", "file", NULL },
-	{ 0, "heartbeat-ttl", OPT_INT, &o.heartbeat_ttl, "SECONDS",
-	  "a flowctl service is healthy while its last heartbeat is this recent (default 30)", NULL, NULL },
+	{ 0, "heartbeat-ttl", OPT_DURATION, &o.heartbeat_ttl_ns, "DURATION",
+	  "a flowctl service is healthy while its last heartbeat is this recent (default 30s)", NULL, NULL },
 	{ 0, "max-calls", OPT_INT, &o.max_calls, "N",
 	  "calls served at once, each on a thread (default 1000; follows take at most half); "
 	  "more get RESOURCE_EXHAUSTED", NULL, NULL },
@@ -48,20 +54,20 @@ static const struct option serve_options[] = {
 	/* options of the services: each service adds its block below this line */
 	{ 0, "log-dir", OPT_STRING, &o.log_dir, "DIR",
 	  "logging.v1 session files go here (default: sessions/ beside the history)", "dir", "LOG_DIR" },
-	{ 0, "log-max-size", OPT_STRING, &o.log_max_size, "BYTES",
-	  "rotate a session file before it passes this size (K/M/G suffixes; default 64M)", NULL,
+	{ 0, "log-max-size", OPT_SIZE, &o.log_max_size, "SIZE",
+	  "rotate a session file before it passes this size (default 64M)", NULL,
 	  "LOG_MAX_SIZE_BYTES" },
-	{ 0, "log-max-age", OPT_STRING, &o.log_max_age, "SECONDS",
-	  "rotate a session file this old (default 3600)", NULL, "LOG_MAX_AGE_SECONDS" },
-	{ 0, "log-idle", OPT_STRING, &o.log_idle, "SECONDS",
-	  "rotate and close a session file idle this long (default 300)", NULL, "LOG_IDLE_SECONDS" },
-	{ 0, "log-flush-interval", OPT_STRING, &o.log_flush, "MS",
-	  "fsync session files this often (default 200)", NULL, "LOG_FLUSH_INTERVAL_MS" },
+	{ 0, "log-max-age", OPT_DURATION, &o.log_max_age_ns, "DURATION",
+	  "rotate a session file this old (default 1h)", NULL, "LOG_MAX_AGE_SECONDS" },
+	{ 0, "log-idle", OPT_DURATION, &o.log_idle_ns, "DURATION",
+	  "rotate and close a session file idle this long (default 5m)", NULL, "LOG_IDLE_SECONDS" },
+	{ 0, "log-flush-interval", OPT_DURATION_MS, &o.log_flush_ns, "DURATION",
+	  "fsync session files this often (default 200ms)", NULL, "LOG_FLUSH_INTERVAL_MS" },
 	{ 0, "log-compression", OPT_STRING, &o.log_compression, "MODE",
 	  "compress rotated session files: gzip (default) or none", "gzip|none", "LOG_COMPRESSION" },
-	{ 0, "log-backup-count", OPT_STRING, &o.log_backups, "N",
+	{ 0, "log-backup-count", OPT_INT, &o.log_backups, "N",
 	  "keep the newest N rotated files per session (default: all)", NULL, "LOG_BACKUP_COUNT" },
-	{ 0, "log-queue", OPT_STRING, &o.log_queue, "FRAMES",
+	{ 0, "log-queue", OPT_INT, &o.log_queue, "FRAMES",
 	  "frames a session may hold not yet fsynced before RESOURCE_EXHAUSTED (default 65536)", NULL,
 	  "LOG_QUEUE_FRAMES" },
 	{ 0, "notify-redis", OPT_STRING, &o.notify_redis, "URL",
@@ -70,7 +76,7 @@ static const struct option serve_options[] = {
 	{ 0, "notify-redis-list", OPT_STRING, &o.notify_redis_list, "KEY",
 	  "the Redis list segment announcements are pushed to (default elog:segments)", NULL,
 	  "LOG_REDIS_LIST" },
-	{ 0, "notify-redis-queue", OPT_STRING, &o.notify_redis_queue, "N",
+	{ 0, "notify-redis-queue", OPT_INT, &o.notify_redis_queue, "N",
 	  "announcements held while Redis is unreachable; more are dropped (default 1000)", NULL,
 	  NULL },
 	{ 0, "auth", OPT_BOOL, &o.auth, NULL,
@@ -119,36 +125,69 @@ static void bound_address(const char *addr, int port, struct elog_buf *out)
 		elog_buf_addf(out, "%.*s:%d\n", (int)(colon - addr), addr, port);
 }
 
-/* A non-negative decimal setting with an optional K/M/G (powers of 1024) suffix when sized. */
-static int log_number(const char *flag, const char *v, int sized, int64_t *out)
+/* strerror(e), starting lowercase ("permission denied"). */
+static const char *why(int e, char *buf, size_t n)
 {
-	extern const struct command cmd_serve;
-	char *end;
-	long long n;
+	snprintf(buf, n, "%s", strerror(e));
+	buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
 
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (sized && end != v && *end) {
-		int sh = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
-			 *end == 'G' || *end == 'g' ? 30 : -1;
+/*
+ * One serve per history: an exclusive flock(2) on "DB.lock" beside it (created 0600, never
+ * removed; it holds the pid of the serve that has it), kept until serve exits. Readers
+ * (`elog logs --db`, `elog export --db`) take no part in it. Returns the descriptor, or -1
+ * after saying why not.
+ */
+static int lock_history(const char *db)
+{
+	struct elog_buf path = ELOG_BUF_INIT;
+	char dir[4096], buf[128], pid[32];
+	int e, fd;
+	ssize_t n;
 
-		if (sh > 0 && (strcmp(end + 1, "") == 0 || strcmp(end + 1, "B") == 0 ||
-			       strcmp(end + 1, "iB") == 0) && n >= 0 && n <= (INT64_MAX >> sh)) {
-			n <<= sh;
-			end += strlen(end);
-		}
+	e = elog_make_parent_dirs(db, dir, sizeof(dir));
+	if (e) {
+		cli_error("cannot open history '%s': cannot create directory '%s': %s", db, dir,
+			  why(e, buf, sizeof(buf)));
+		return -1;
 	}
-	if (errno || end == v || *end || n < 0)
-		return cli_usage_error(&cmd_serve, "invalid %s '%s'", flag, v);
-	*out = n;
-	return 0;
+	elog_buf_addf(&path, "%s.lock", db);
+	fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		cli_error("cannot open history '%s': cannot create its lock file '%s': %s", db,
+			  path.data, why(errno, buf, sizeof(buf)));
+		elog_buf_release(&path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		e = errno;
+		if (e == EWOULDBLOCK) {
+			n = pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = 0;
+			pid[strcspn(pid, "\n")] = 0;
+			cli_error("history '%s' is in use by another elog serve%s%s (one serve per "
+				  "history; lock file '%s')", db, *pid ? ", pid " : "", pid, path.data);
+		} else {
+			cli_error("cannot lock history '%s' (lock file '%s'): %s", db, path.data,
+				  why(e, buf, sizeof(buf)));
+		}
+		close(fd);
+		elog_buf_release(&path);
+		return -1;
+	}
+	/* the lock is what counts; the pid is only for the message of a second serve */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0)
+		n = pwrite(fd, pid, (size_t)n, 0);
+	elog_buf_release(&path);
+	return fd;
 }
 
 /* The session log options; 0 or EXIT_USAGE. dir is malloc'd. */
 static int log_settings(const char *db, struct elog_slog_opts *so, char **dir)
 {
 	extern const struct command cmd_serve;
-	int64_t v;
 
 	memset(so, 0, sizeof(*so));
 	if (o.log_dir && *o.log_dir) {
@@ -164,28 +203,12 @@ static int log_settings(const char *db, struct elog_slog_opts *so, char **dir)
 		*dir = elog_buf_detach(&b);
 	}
 	so->dir = *dir;
-	if (o.log_max_size && log_number("--log-max-size", o.log_max_size, 1, &so->max_size))
-		return EXIT_USAGE;
-	if (o.log_max_age && log_number("--log-max-age", o.log_max_age, 0, &v) == 0)
-		so->max_age_ns = v > INT64_MAX / 1000000000LL ? INT64_MAX : v * 1000000000LL;
-	else if (o.log_max_age)
-		return EXIT_USAGE;
-	if (o.log_idle && log_number("--log-idle", o.log_idle, 0, &v) == 0)
-		so->idle_ns = v > INT64_MAX / 1000000000LL ? INT64_MAX : v * 1000000000LL;
-	else if (o.log_idle)
-		return EXIT_USAGE;
-	if (o.log_flush && log_number("--log-flush-interval", o.log_flush, 0, &v) == 0)
-		so->flush_interval_ns = v > INT64_MAX / 1000000LL ? INT64_MAX : v * 1000000LL;
-	else if (o.log_flush)
-		return EXIT_USAGE;
-	if (o.log_backups && log_number("--log-backup-count", o.log_backups, 0, &v) == 0)
-		so->backup_count = v > 1000000000 ? 1000000000 : (long)v;
-	else if (o.log_backups)
-		return EXIT_USAGE;
-	if (o.log_queue && log_number("--log-queue", o.log_queue, 0, &v) == 0)
-		so->queue_max = v > 100000000 ? 100000000 : (size_t)v;
-	else if (o.log_queue)
-		return EXIT_USAGE;
+	so->max_size = o.log_max_size;
+	so->max_age_ns = o.log_max_age_ns;
+	so->idle_ns = o.log_idle_ns;
+	so->flush_interval_ns = o.log_flush_ns;
+	so->backup_count = o.log_backups > 1000000000 ? 1000000000 : o.log_backups;
+	so->queue_max = o.log_queue > 100000000 ? 100000000 : (size_t)o.log_queue;
 	if (!o.log_compression || strcmp(o.log_compression, "gzip") == 0)
 		so->compression = ELOG_SLOG_GZIP;
 	else if (strcmp(o.log_compression, "none") == 0)
@@ -220,17 +243,13 @@ static int notify_start(struct elog_slog_opts *so)
 	extern const struct command cmd_serve;
 	struct elog_rnotify_opts no;
 	struct elog_err err;
-	int64_t q = 0;
 
 	if (!o.notify_redis || !*o.notify_redis)
 		return 0;
-	if (o.notify_redis_queue &&
-	    log_number("--notify-redis-queue", o.notify_redis_queue, 0, &q) != 0)
-		return EXIT_USAGE;
 	memset(&no, 0, sizeof(no));
 	no.url = o.notify_redis;
 	no.list = o.notify_redis_list;
-	no.queue_max = q > 10000000 ? 10000000 : (size_t)q;
+	no.queue_max = o.notify_redis_queue > 10000000 ? 10000000 : (size_t)o.notify_redis_queue;
 	no.report = notify_report;
 	elog_err_clear(&err);
 	if (elog_rnotify_open(&notifier, &no, &err) != 0)
@@ -263,8 +282,9 @@ static int run_serve(int argc, char **argv)
 	struct rpc_server *srv = NULL;
 	struct elog_buf bound = ELOG_BUF_INIT;
 	struct elog_err err;
-	char **rest, *db;
-	int nrest, rc, sig;
+	struct elog_slog_opts so;
+	char **rest, *db, *logdir = NULL;
+	int nrest, rc, sig, started = 0, lock_fd = -1;
 	size_t i;
 	sigset_t sigs;
 
@@ -290,6 +310,13 @@ static int run_serve(int argc, char **argv)
 		o.listen.n = 1;
 	}
 	db = o.db ? xstrdup(o.db) : cli_default_db();
+	/* every setting is checked before anything is made */
+	rc = log_settings(db, &so, &logdir);
+	if (rc) {
+		free(logdir);
+		free(db);
+		return rc;
+	}
 
 	/* Signals are taken by sigwait in this thread only; every thread started below
 	 * inherits the blocked mask. */
@@ -303,62 +330,28 @@ static int run_serve(int argc, char **argv)
 	raise_nofile();
 	rpc_set_log_sink(grpc_log);
 	elog_err_clear(&err);
-	if (elog_hub_open(&hub, db, NULL, &err) != 0) {
-		cli_error("%s", err.msg);
-		free(db);
-		return EXIT_FAIL;
-	}
-	memset(&svc, 0, sizeof(svc));
-	svc.hub = hub;
-	svc.db_path = db;
-	svc.heartbeat_ttl_ns = o.heartbeat_ttl * 1000000000LL;
-	{
-		struct elog_slog_opts so;
-		char *logdir = NULL;
-		int lrc = log_settings(db, &so, &logdir);
 
-		if (lrc == 0)
-			lrc = notify_start(&so);
-		if (lrc == 0 && elog_slog_open(&svc.slog, &so, &err) != 0) {
-			cli_error("%s", err.msg);
-			lrc = EXIT_FAIL;
-		}
-		free(logdir);
-		if (lrc != 0) {
-			notify_stop(0);
-			elog_hub_close(hub);
-			free(db);
-			return lrc;
-		}
-	}
-	svc.auth_required = o.auth;
-
+	/* Listen first: an address that is wrong or taken is reported before any file is made. */
 	rpc_server_new(&srv, &err);
 	rpc_server_set_max_calls(srv, (int)o.max_calls);
-	/* services: one registration line each */
-	elog_svc_auth_register(srv, &svc);
-	elog_svc_hub_register(srv, &svc);
-	elog_svc_flowctl_register(srv, &svc);
-	elog_svc_logsvc_register(srv, &svc);
-	elog_svc_relay_register(srv, &svc);
 	for (i = 0; i < o.listen.n; i++) {
 		int port = 0;
-
 		struct rpc_tls_server tls = { o.tls_cert, o.tls_key, o.tls_client_ca };
 
-		if (rpc_server_listen(srv, o.listen.items[i], o.tls_cert ? &tls : NULL, &port,
-				      &err) != 0) {
-			cli_error("%s", err.msg);
+		rc = rpc_server_listen(srv, o.listen.items[i], o.tls_cert ? &tls : NULL, &port, &err);
+		if (rc != 0) {
+			if (rc == ELOG_EUSAGE)
+				rc = cli_usage_error(&cmd_serve, "--listen: %s", err.msg);
+			else {
+				cli_error("%s", err.msg);
+				rc = EXIT_FAIL;
+			}
 			rpc_server_shutdown(srv, 0);
-			elog_svc_auth_free(&svc);
-			elog_svc_flowctl_free(&svc);
-	elog_svc_logsvc_free(&svc);
-			notify_stop(0);
-			elog_hub_close(hub);
+			free(logdir);
 			free(db);
 			free(o.listen.cap ? o.listen.items : NULL);
 			elog_buf_release(&bound);
-			return EXIT_FAIL;
+			return rc;
 		}
 		bound_address(o.listen.items[i], port, &bound);
 		if (!o.tls_cert && !rpc_addr_is_loopback(o.listen.items[i]))
@@ -367,11 +360,57 @@ static int run_serve(int argc, char **argv)
 				"can read and write them; API keys from other hosts are refused "
 				"(use --tls-cert and --tls-key)\n", o.listen.items[i]);
 	}
+
+	/* One serve per history, then the history. */
+	lock_fd = lock_history(db);
+	if (lock_fd < 0) {
+		rpc_server_shutdown(srv, 0);
+		free(logdir);
+		free(db);
+		free(o.listen.cap ? o.listen.items : NULL);
+		elog_buf_release(&bound);
+		return EXIT_FAIL;
+	}
+	if (elog_hub_open(&hub, db, NULL, &err) != 0) {
+		cli_error("%s", err.msg);
+		rpc_server_shutdown(srv, 0);
+		close(lock_fd);
+		free(logdir);
+		free(db);
+		free(o.listen.cap ? o.listen.items : NULL);
+		elog_buf_release(&bound);
+		return EXIT_FAIL;
+	}
+	memset(&svc, 0, sizeof(svc));
+	svc.hub = hub;
+	svc.db_path = db;
+	svc.heartbeat_ttl_ns = o.heartbeat_ttl_ns;
+	{
+		int lrc = notify_start(&so);
+
+		if (lrc == 0 && elog_slog_open(&svc.slog, &so, &err) != 0) {
+			cli_error("%s", err.msg);
+			lrc = EXIT_FAIL;
+		}
+		if (lrc != 0) {
+			rc = lrc;
+			goto out;
+		}
+	}
+	svc.auth_required = o.auth;
+
+	/* services: one registration line each */
+	elog_svc_auth_register(srv, &svc);
+	elog_svc_hub_register(srv, &svc);
+	elog_svc_flowctl_register(srv, &svc);
+	elog_svc_logsvc_register(srv, &svc);
+	elog_svc_relay_register(srv, &svc);
 	if (rpc_server_start(srv, &err) != 0) {
 		cli_error("%s", err.msg);
 		rc = EXIT_FAIL;
 		goto out;
 	}
+	started = 1;
 	if (!o.quiet) {
 		struct elog_buf shown = ELOG_BUF_INIT;   /* one line: "a:1, b:2" */
 
@@ -397,9 +436,17 @@ static int run_serve(int argc, char **argv)
 		fprintf(stderr, "elog serve: %s received, shutting down\n",
 			sig == SIGINT ? "interrupt" : "terminate");
 out:
-	rpc_server_stop_accepting(srv);
+	/* The one teardown, in one order: calls stop (followers are ended so their calls can
+	 * finish), then what the calls used: session files (their last segments announced),
+	 * the Redis notifier, the registry, the key checker; the history last, then its lock. */
+	if (started)
+		rpc_server_stop_accepting(srv);
 	elog_hub_stop_followers(hub);
 	rpc_server_shutdown(srv, 2000);
+	elog_svc_logsvc_free(&svc);
+	notify_stop(!o.quiet);
+	elog_svc_flowctl_free(&svc);
+	elog_svc_auth_free(&svc);
 	{
 		struct elog_hub_stats st;
 
@@ -415,14 +462,12 @@ out:
 				rpc_server_shed_connections());
 	}
 	elog_hub_close(hub);
-	elog_svc_flowctl_free(&svc);
-	elog_svc_logsvc_free(&svc);
-	notify_stop(!o.quiet);
-	elog_svc_auth_free(&svc);
+	close(lock_fd);
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");
 	elog_buf_release(&bound);
 	free(o.listen.cap ? o.listen.items : NULL);
+	free(logdir);
 	free(db);
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "keys.h"
 #include "rpc.h"
 #include "util.h"
 #include "ingestion.pb-c.h"
@@ -27,29 +28,6 @@ static const struct option validate_key_options[] = {
 };
 
 extern const struct command cmd_validate_key;
-
-/* First line of f, trailing white space removed; malloc'd (NULL on read error). */
-static char *read_key(FILE *f)
-{
-	char buf[1024];
-	size_t n;
-
-	if (!fgets(buf, sizeof(buf), f)) {
-		if (ferror(f))
-			return NULL;
-		buf[0] = 0;
-	}
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-			 buf[n - 1] == '\t'))
-		buf[--n] = 0;
-	{
-		char *k = xstrdup(buf);
-
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return k;
-	}
-}
 
 static int run_validate_key(int argc, char **argv)
 {
@@ -69,27 +47,15 @@ static int run_validate_key(int argc, char **argv)
 		free(rest);
 		return cli_usage_error(&cmd_validate_key, "give one key: KEY, '-' or --key-file FILE");
 	}
-	if (nrest == 1 && strcmp(rest[0], "-") == 0) {
-		key = read_key(stdin);
-		if (!key) {
+	if ((nrest == 1 && strcmp(rest[0], "-") == 0) || o.key_file) {
+		/* "-" is standard input: the same reader, the same rules */
+		if (elog_key_read_file(o.key_file ? o.key_file : "-", &key, &err) != 0) {
 			free(rest);
-			cli_error("cannot read the key from standard input: %s", strerror(errno));
+			cli_error("%s", err.msg);
 			return EXIT_FAIL;
 		}
 	} else if (nrest == 1) {
 		key = xstrdup(rest[0]);
-	} else if (o.key_file) {
-		FILE *f = fopen(o.key_file, "r");
-
-		if (f) {
-			key = read_key(f);
-			fclose(f);
-		}
-		if (!key) {
-			free(rest);
-			cli_error("cannot read key file '%s': %s", o.key_file, strerror(errno));
-			return EXIT_FAIL;
-		}
 	} else if (env && *env) {
 		key = xstrdup(env);
 	}

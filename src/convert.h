@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include "record.h"
+#include "util.h"
 #include "elog.pb-c.h"
 #include "flowctl.pb-c.h"
 #include "electrician.pb-c.h"
@@ -21,6 +22,23 @@
 
 struct elog_buf;
 struct elog_slog_frame;
+
+/*
+ * Every contract's google.protobuf.Timestamp is read by one rule (util.h, elog_pb_time_ns:
+ * nanos normalised into seconds, times past what int64 ns holds saturate).
+ * elog_conv_event_ns is a record's event time: 0 ("unknown": the hub uses the arrival time)
+ * when ts is absent, unset or at or before 1970-01-01T00:00:00Z. elog_conv_time_ns is a query
+ * bound: the signed time (ts must not be NULL).
+ */
+static inline int64_t elog_conv_event_ns(const Google__Protobuf__Timestamp *ts)
+{
+	return ts ? elog_pb_event_ns(1, ts->seconds, ts->nanos) : 0;
+}
+
+static inline int64_t elog_conv_time_ns(const Google__Protobuf__Timestamp *ts)
+{
+	return elog_pb_time_ns(ts->seconds, ts->nanos);
+}
 
 /* flowctl.LogEntry -> r, initialized here (svc_flowctl.c). May take e's component_id. */
 void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e);
@@ -39,7 +57,7 @@ const char *elog_conv_relay_payload(const char *stream_id,
 /*
  * logging.v1.LogFrame (svc_logsvc.c), in two steps because the session file decides the seq:
  * elog_conv_logsvc_frame fills f with malloc'd valid-UTF-8 copies of fr's strings (free them
- * with elog_conv_logsvc_frame_free), its time (0 when unset or out of range) and its metadata
+ * with elog_conv_logsvc_frame_free), its time (elog_conv_event_ns: 0 when unset) and its metadata
  * as JSON text kept in meta (f->metadata_json NULL when there is none); a key given twice
  * in one object keeps its last value. Returns 0, or -1 when the metadata holds more than
  * ELOG_LOGSVC_METADATA_MAX entries (struct fields and list values at every depth, counted

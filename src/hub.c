@@ -451,7 +451,7 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv_work, NULL);
 	pthread_cond_init(&h->cv_space, NULL);
-	pthread_cond_init(&h->cv_pub, NULL);
+	elog_cond_init(&h->cv_pub);
 	pthread_mutex_init(&h->ckpt_mu, NULL);
 	pthread_cond_init(&h->ckpt_cv, NULL);
 	pthread_cond_init(&h->ckpt_idle_cv, NULL);
@@ -515,11 +515,6 @@ void elog_hub_close(struct elog_hub *h)
 	pthread_cond_destroy(&h->cv_work);
 	pthread_cond_destroy(&h->cv_space);
 	free(h);
-}
-
-const char *elog_hub_db_path(struct elog_hub *h)
-{
-	return h->path;
 }
 
 /*
@@ -646,37 +641,17 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 	return fol;
 }
 
-static void deadline_after_ns(struct timespec *ts, int64_t ns)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ns / 1000000000;
-	ts->tv_nsec += ns % 1000000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
-static int deadline_passed(const struct timespec *ts)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
-}
-
 int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
 		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
 		       int64_t timeout_ns)
 {
 	struct elog_hub *h = f->hub;
-	struct timespec ts;
+	int64_t deadline = elog_mono_after(timeout_ns);
 	size_t k = 0, out_bytes = 0;
 	int timed_out = 0;
 
 	*n = 0;
 	*missed = 0;
-	deadline_after_ns(&ts, timeout_ns);
 	pthread_mutex_lock(&h->mu);
 	while (!h->followers_stopped) {
 		struct pub_chunk *c;
@@ -702,7 +677,7 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 		if (f->seq == h->pub_next) {
 			if (k > 0 || timed_out)
 				break;
-			if (pthread_cond_timedwait(&h->cv_pub, &h->mu, &ts) == ETIMEDOUT)
+			if (elog_cond_wait_until(&h->cv_pub, &h->mu, deadline) == ETIMEDOUT)
 				timed_out = 1;
 			continue;
 		}
@@ -719,7 +694,7 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 				record_copy(&out[k++], r);
 				out_bytes += record_bytes(r);
 			}
-			if (++scanned % 256 == 0 && deadline_passed(&ts)) {
+			if (++scanned % 256 == 0 && elog_mono_ns() >= deadline) {
 				timed_out = 1;
 				break;
 			}

@@ -58,9 +58,6 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 /* Commits everything submitted, stops the writer, ends followers, closes the history. */
 void elog_hub_close(struct elog_hub *h);
 
-/* Path of the history (owned by the hub). */
-const char *elog_hub_db_path(struct elog_hub *h);
-
 /* Submits in for commit; sets arrival times. Blocks while the hub holds more than its queue
  * bound (backpressure). Returns 0, or ELOG_EUNAVAIL when the hub is closing (done not called). */
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -25,6 +27,60 @@
 	" created INTEGER NOT NULL," \
 	" last_used INTEGER," \
 	" revoked INTEGER)"
+
+int elog_key_read_file(const char *path, char **key, struct elog_err *err)
+{
+	char buf[ELOG_KEY_LINE_MAX + 2];
+	size_t n = 0;
+	char *nl = NULL;
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	*key = NULL;
+	if (fd < 0)
+		return elog_err_set(err, ELOG_EIO, "cannot read API key file '%s': %s", path,
+				    strerror(errno));
+	/* up to the first newline, and no more than one byte past the limit */
+	while (n < ELOG_KEY_LINE_MAX + 1 && !nl) {
+		ssize_t r = read(fd, buf + n, ELOG_KEY_LINE_MAX + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = elog_err_set(err, ELOG_EIO, "cannot read API key file '%s': %s", path,
+					  strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		nl = memchr(buf + n, '\n', (size_t)r);
+		n += (size_t)r;
+	}
+	if (nl)
+		n = (size_t)(nl - buf);
+	if (n > ELOG_KEY_LINE_MAX) {
+		rc = elog_err_set(err, ELOG_EUSAGE, "API key file '%s': its first line is longer "
+				  "than the limit of %d bytes (API key length)", path,
+				  ELOG_KEY_LINE_MAX);
+		goto out;
+	}
+	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\r'))
+		n--;
+	*key = xstrndup(buf, n);
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (fd > 0)
+		close(fd);
+	return rc;
+}
+
+void elog_key_free(char *key)
+{
+	if (!key)
+		return;
+	OPENSSL_cleanse(key, strlen(key));
+	free(key);
+}
 
 void elog_key_hash(const char *key, size_t len, char *out)
 {

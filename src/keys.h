@@ -26,6 +26,19 @@ struct elog_key_info {
 	int64_t revoked_ns;           /* 0: not revoked */
 };
 
+/*
+ * The one reader of an API key file (--api-key-file, validate-key --key-file and '-'): the
+ * key is the file's first line ("-": standard input's) without its trailing spaces, tabs and
+ * CR. What was read is wiped from memory once the key is copied. Returns 0 and *key
+ * (malloc'd; the caller wipes and frees it with elog_key_free; "" for an empty line), or
+ * ELOG_EIO "cannot read API key file 'path': why", or ELOG_EUSAGE "API key file 'path': its
+ * first line is longer than the limit of 1024 bytes (API key length)". A key is 37 bytes.
+ */
+#define ELOG_KEY_LINE_MAX 1024
+int elog_key_read_file(const char *path, char **key, struct elog_err *err);
+/* Wipes and frees a key; accepts NULL. */
+void elog_key_free(char *key);
+
 /* SHA-256 of key as lowercase hex into out[ELOG_KEY_HASH_HEX + 1]. */
 void elog_key_hash(const char *key, size_t len, char *out);
 

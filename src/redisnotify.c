@@ -18,8 +18,6 @@
 #include "err.h"
 #include "util.h"
 
-#define NS_PER_S 1000000000LL
-#define NS_PER_MS 1000000LL
 #define DEF_QUEUE 1000
 #define DEF_TIMEOUT (500 * NS_PER_MS)
 #define DEF_BACKOFF_MAX (2 * NS_PER_S)
@@ -307,19 +305,6 @@ static int connect_now(struct elog_rnotify *n)
 	return 0;
 }
 
-static void timed_wait(struct elog_rnotify *n, int64_t deadline)
-{
-	struct timespec ts;
-
-	if (deadline == INT64_MAX) {
-		pthread_cond_wait(&n->cv, &n->mu);
-		return;
-	}
-	ts.tv_sec = (time_t)(deadline / NS_PER_S);
-	ts.tv_nsec = (long)(deadline % NS_PER_S);
-	pthread_cond_timedwait(&n->cv, &n->mu, &ts);
-}
-
 static void *notifier_main(void *arg)
 {
 	struct elog_rnotify *n = arg;
@@ -338,7 +323,7 @@ static void *notifier_main(void *arg)
 
 			if (n->stop && n->drain_until < dl)
 				dl = n->drain_until;
-			timed_wait(n, dl);
+			elog_cond_wait_until(&n->cv, &n->mu, dl);
 			continue;
 		}
 		m = n->head;
@@ -407,7 +392,6 @@ int elog_rnotify_open(struct elog_rnotify **out, const struct elog_rnotify_opts 
 {
 	struct elog_rnotify *n = xcalloc(1, sizeof(*n));
 	struct elog_buf shown = ELOG_BUF_INIT;
-	pthread_condattr_t a;
 	int rc;
 
 	*out = NULL;
@@ -431,10 +415,7 @@ int elog_rnotify_open(struct elog_rnotify **out, const struct elog_rnotify_opts 
 	if (n->o.report_interval_ns <= 0)
 		n->o.report_interval_ns = DEF_REPORT;
 	pthread_mutex_init(&n->mu, NULL);
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&n->cv, &a);
-	pthread_condattr_destroy(&a);
+	elog_cond_init(&n->cv);
 	if (pthread_create(&n->th, NULL, notifier_main, n) != 0) {
 		pthread_mutex_destroy(&n->mu);
 		pthread_cond_destroy(&n->cv);

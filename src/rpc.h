@@ -93,8 +93,11 @@ void rpc_server_set_recheck(struct rpc_server *s, rpc_recheck_fn fn, void *ctx, 
  * ingest. Default RPC_DEFAULT_MAX_CALLS. Before rpc_server_start.
  */
 void rpc_server_set_max_calls(struct rpc_server *s, int max_calls);
-/* Binds addr ("127.0.0.1:0", "[::1]:50090"); tls may be NULL for plaintext. Fills the bound
- * port. Before rpc_server_start. */
+/* Binds addr ("127.0.0.1:0", "[::1]:50090", "unix:PATH"); tls may be NULL for plaintext.
+ * Fills the bound port. Before rpc_server_start. Returns 0; ELOG_EUSAGE "invalid address 'x':
+ * ..." when addr is not HOST:PORT with a port from 0 to 65535 or its host does not resolve;
+ * ELOG_EIO "cannot listen on 'x': address already in use ..." (permission denied, ...) in one
+ * line: gRPC's own report of the failure is not passed to the log sink. */
 int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_tls_server *tls,
 		      int *port, struct elog_err *err);
 int rpc_server_start(struct rpc_server *s, struct elog_err *err);
@@ -103,8 +106,6 @@ void rpc_server_stop_accepting(struct rpc_server *s);
 /* Waits up to grace_ms for calls in progress to end, cancels the rest, waits for every handler
  * to return, and frees the server. */
 void rpc_server_shutdown(struct rpc_server *s, int grace_ms);
-/* Number of calls whose handler is still running. */
-int rpc_server_active_calls(struct rpc_server *s);
 /* Connections closed at once because serve had no file descriptor left (all servers). */
 unsigned long rpc_server_shed_connections(void);
 

@@ -23,6 +23,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <ctype.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -147,10 +149,12 @@ struct rpc_call {
 static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
 static int init_refs;
 static rpc_log_fn log_sink;
+/* Set while rpc_server_listen binds: its failure is said in one line of ours, not gRPC's. */
+static __thread int log_muted;
 
 static void gpr_log_to_sink(gpr_log_func_args *args)
 {
-	if (log_sink && args && args->message)
+	if (log_sink && args && args->message && !log_muted)
 		log_sink(args->severity == GPR_LOG_SEVERITY_ERROR, args->message);
 }
 
@@ -714,7 +718,7 @@ static struct rpc_call *call_new(struct rpc_server *s, struct method *m)
 	c->t_close.fn = on_close;
 	c->refs = 1;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	elog_cond_init(&c->cv);
 	grpc_metadata_array_init(&c->md);
 	grpc_call_details_init(&c->details);
 	pthread_mutex_lock(&s->mu);
@@ -754,7 +758,7 @@ static void arm_unknown(struct rpc_server *s)
 static void *watch_main(void *arg)
 {
 	struct rpc_server *s = arg;
-	struct timespec ts;
+	int64_t deadline;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->watch_stop) {
@@ -762,14 +766,8 @@ static void *watch_main(void *arg)
 		char **creds = NULL;
 		size_t n = 0, cap = 0, i;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += s->recheck_ms / 1000;
-		ts.tv_nsec += (long)(s->recheck_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		while (!s->watch_stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
+		deadline = elog_mono_after((int64_t)s->recheck_ms * NS_PER_MS);
+		while (!s->watch_stop && elog_cond_wait_until(&s->cv, &s->mu, deadline) != ETIMEDOUT)
 			;
 		if (s->watch_stop)
 			break;
@@ -1058,7 +1056,7 @@ int rpc_server_new(struct rpc_server **out, struct elog_err *err)
 	cargs.args = args;
 	rpc_init();
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	elog_cond_init(&s->cv);
 	s->cq = grpc_completion_queue_create_for_next(NULL);
 	s->srv = grpc_server_create(&cargs, NULL);
 	grpc_server_register_completion_queue(s->srv, s->cq, NULL);
@@ -1102,12 +1100,61 @@ void rpc_server_set_max_calls(struct rpc_server *s, int max_calls)
 	s->max_calls = max_calls > 0 ? max_calls : RPC_DEFAULT_MAX_CALLS;
 }
 
+/* Why addr's host:port cannot be bound, found by binding it ourselves once gRPC could not:
+ * 0 when it can be (then the reason is gRPC's own). */
+static int bind_errno(const struct addrinfo *ai)
+{
+	int e = 0;
+
+	for (; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+			e = errno;
+		close(fd);
+		if (e)
+			return e;
+	}
+	return e;
+}
+
 int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_tls_server *tls,
 		      int *port, struct elog_err *err)
 {
 	grpc_server_credentials *creds;
-	int p;
+	struct addrinfo hints, *ai = NULL;
+	char host[256], portstr[16];
+	int p, unix_socket = strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "unix-abstract:", 14) == 0;
 
+	if (!unix_socket) {
+		/* gRPC takes "host:99999" as another port (the number wraps) and prints its parser's
+		 * complaints: check HOST:PORT here, and resolve the host, first. */
+		size_t nd;
+
+		if (elog_target_split(addr, host, sizeof(host), portstr, sizeof(portstr)) != 0 ||
+		    !*host || !*portstr || (nd = strspn(portstr, "0123456789")) != strlen(portstr) ||
+		    nd > 5 || atol(portstr) > 65535)
+			return elog_err_set(err, ELOG_EUSAGE, "invalid address '%s': expected HOST:PORT "
+					    "with a port from 0 to 65535", addr);
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		p = getaddrinfo(host, portstr, &hints, &ai);
+		if (p != 0) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "%s", gai_strerror(p));
+			why[0] = (char)tolower((unsigned char)why[0]);
+			return elog_err_set(err, p == EAI_AGAIN ? ELOG_EIO : ELOG_EUSAGE,
+					    "invalid address '%s': cannot resolve '%s': %s", addr, host,
+					    why);
+		}
+	}
 	if (tls && tls->cert_file) {
 		char *cert = NULL, *key = NULL, *ca = NULL;
 		grpc_ssl_pem_key_cert_pair pair;
@@ -1118,6 +1165,8 @@ int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_t
 			free(cert);
 			free(key);
 			free(ca);
+			if (ai)
+				freeaddrinfo(ai);
 			return ELOG_EIO;
 		}
 		pair.private_key = key;
@@ -1131,10 +1180,31 @@ int rpc_server_listen(struct rpc_server *s, const char *addr, const struct rpc_t
 	} else {
 		creds = grpc_insecure_server_credentials_create();
 	}
+	log_muted = 1;
 	p = grpc_server_add_http2_port(s->srv, addr, creds);
+	log_muted = 0;
 	grpc_server_credentials_release(creds);
-	if (p <= 0)
-		return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': address unusable or in use", addr);
+	if (p <= 0) {
+		int e = ai ? bind_errno(ai) : 0;
+
+		if (ai)
+			freeaddrinfo(ai);
+		if (e == EADDRINUSE)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': address already in use "
+					    "(another process listens there)", addr);
+		if (e == EACCES)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': permission denied "
+					    "(ports below 1024 need privileges)", addr);
+		if (e == EADDRNOTAVAIL)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': the address is not "
+					    "one of this host's", addr);
+		if (e)
+			return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': %s", addr,
+					    strerror(e));
+		return elog_err_set(err, ELOG_EIO, "cannot listen on '%s': address unusable", addr);
+	}
+	if (ai)
+		freeaddrinfo(ai);
 	if (port)
 		*port = p;
 	return 0;
@@ -1179,30 +1249,9 @@ void rpc_server_stop_accepting(struct rpc_server *s)
 	grpc_server_shutdown_and_notify(s->srv, s->cq, &s->t_shutdown);
 }
 
-int rpc_server_active_calls(struct rpc_server *s)
-{
-	int n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->active_handlers;
-	pthread_mutex_unlock(&s->mu);
-	return n;
-}
-
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 {
-	struct timespec ts;
+	int64_t deadline;
 	int i;
 
 	if (!s)
@@ -1217,10 +1266,10 @@ void rpc_server_shutdown(struct rpc_server *s, int grace_ms)
 	}
 	if (s->loop_started) {
 		rpc_server_stop_accepting(s);
-		deadline_in(&ts, grace_ms);
+		deadline = elog_mono_after((int64_t)grace_ms * NS_PER_MS);
 		pthread_mutex_lock(&s->mu);
 		while (s->active_handlers > 0 &&
-		       pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
+		       elog_cond_wait_until(&s->cv, &s->mu, deadline) != ETIMEDOUT)
 			;
 		pthread_mutex_unlock(&s->mu);
 		grpc_server_cancel_all_calls(s->srv);
@@ -1391,15 +1440,14 @@ int rpc_call_send_raw(struct rpc_call *c, const void *data, size_t len)
 
 int rpc_call_wait_sendable(struct rpc_call *c, size_t max_queued, int64_t timeout_ns)
 {
-	struct timespec ts;
 	int rc = 0;
 
-	if (timeout_ns > 0)
-		deadline_in(&ts, timeout_ns / 1000000);
+	int64_t deadline = timeout_ns > 0 ? elog_mono_after(timeout_ns) : INT64_MAX;
+
 	pthread_mutex_lock(&c->mu);
 	while (!c->dead && c->out_len + (size_t)c->send_inflight > max_queued) {
 		if (timeout_ns > 0) {
-			if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
+			if (elog_cond_wait_until(&c->cv, &c->mu, deadline) == ETIMEDOUT) {
 				rc = 1;
 				break;
 			}

@@ -32,8 +32,6 @@
 #include "err.h"
 #include "util.h"
 
-#define NS_PER_S 1000000000LL
-#define NS_PER_MS 1000000LL
 #define DEF_MAX_SIZE (64LL * 1024 * 1024)
 #define DEF_MAX_AGE (3600LL * NS_PER_S)
 #define DEF_IDLE (300LL * NS_PER_S)
@@ -327,29 +325,6 @@ static int mkdir_p(const char *path)
 		rc = -1;
 	free(p);
 	return rc;
-}
-
-static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_mono)
-{
-	struct timespec ts;
-
-	if (deadline_mono == INT64_MAX) {
-		pthread_cond_wait(cv, mu);
-		return;
-	}
-	ts.tv_sec = (time_t)(deadline_mono / NS_PER_S);
-	ts.tv_nsec = (long)(deadline_mono % NS_PER_S);
-	pthread_cond_timedwait(cv, mu, &ts);
-}
-
-static void cond_init_mono(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
 }
 
 static void stat_add(uint64_t *c)
@@ -1256,7 +1231,7 @@ static void *sweeper_main(void *arg)
 		if (sl->wstop)
 			break;
 		sl->sweep_at = next;
-		timed_wait(&sl->sweep_cv, &sl->rq_mu, next);
+		elog_cond_wait_until(&sl->sweep_cv, &sl->rq_mu, next);
 	}
 	pthread_mutex_unlock(&sl->rq_mu);
 	return NULL;
@@ -1423,7 +1398,7 @@ int elog_slog_acquire(struct elog_sessionlog *sl, const char *session_id,
 				waited = 1;
 				while (sl->nsessions >= sl->o.max_sessions && !sl->closing &&
 				       elog_mono_ns() < until)
-					timed_wait(&sl->cv, &sl->mu, until);
+					elog_cond_wait_until(&sl->cv, &sl->mu, until);
 				continue;
 			}
 			pthread_mutex_unlock(&sl->mu);
@@ -1690,12 +1665,12 @@ int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
 		return rc;
 	}
 	pthread_mutex_init(&sl->mu, NULL);
-	cond_init_mono(&sl->cv);
+	elog_cond_init(&sl->cv);
 	pthread_mutex_init(&sl->cmu, NULL);
 	pthread_cond_init(&sl->ccv, NULL);
 	pthread_mutex_init(&sl->rq_mu, NULL);
 	pthread_cond_init(&sl->rq_cv, NULL);
-	cond_init_mono(&sl->sweep_cv);
+	elog_cond_init(&sl->sweep_cv);
 	pthread_mutex_init(&sl->lru_mu, NULL);
 	sl->sweep_at = INT64_MAX;
 	startup_scan(sl);

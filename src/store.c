@@ -209,40 +209,6 @@ static const char *errno_text(int e, char *buf, size_t n)
 	return buf;
 }
 
-/* mkdir -p of the directory part of path, each directory it creates 0700 (the history holds
- * every log line and the key hashes). Returns 0 or errno, with the failing directory in dir. */
-static int make_parent_dirs(const char *path, char *dir, size_t dirsz)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	struct stat sb;
-
-	if (!slash || slash == path)
-		return 0;
-	n = (size_t)(slash - path);
-	if (n >= dirsz)
-		return ENAMETOOLONG;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	if (stat(dir, &sb) == 0)
-		return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
-	for (char *p = dir + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-				return errno;
-			*p = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	if (stat(dir, &sb) != 0)
-		return errno;
-	return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
-}
-
 static int prepare(struct elog_store *s, const char *sql, sqlite3_stmt **st)
 {
 	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
@@ -380,7 +346,7 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 	if (!path || !*path)
 		return elog_err_set(err, ELOG_EUSAGE, "cannot open history '': empty path");
 	if (!readonly && strcmp(path, ":memory:") != 0) {
-		int e = make_parent_dirs(path, buf, sizeof(buf));
+		int e = elog_make_parent_dirs(path, buf, sizeof(buf));
 
 		if (e)
 			return elog_err_set(err, ELOG_EIO,

@@ -25,7 +25,6 @@
 #define STREAM_MAX_INFLIGHT 4      /* groups submitted and not yet committed */
 #define GETLOGS_MAX_QUEUED 64      /* LogEntry messages waiting to be sent */
 #define DEFAULT_HEARTBEAT_TTL_NS (30LL * 1000000000LL)
-#define NS_PER_S 1000000000LL
 
 /* Registry limits (README "Limits"): the registry is memory every client shares, and
  * ListServices must fit in what a default gRPC client accepts. */
@@ -38,16 +37,6 @@
 #define FLOWCTL_LIST_MAX_BYTES (4 << 20) /* ListServices response (gRPC clients' default) */
 
 /* ---- small helpers ----------------------------------------------------------------------- */
-
-static int64_t ts_to_ns(const Google__Protobuf__Timestamp *ts)
-{
-	if (!ts)
-		return 0;
-	/* 2 s of margin: nanos is any int32 (a fuzz_flowctl seed keeps the case) */
-	if (ts->seconds > INT64_MAX / NS_PER_S - 2 || ts->seconds < INT64_MIN / NS_PER_S + 2)
-		return ts->seconds > 0 ? INT64_MAX : 0;
-	return ts->seconds * NS_PER_S + ts->nanos;
-}
 
 static void ns_to_ts(int64_t ns, Google__Protobuf__Timestamp *ts)
 {
@@ -670,10 +659,9 @@ void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e)
 {
 	const char *lv = e->level ? e->level : "";
 	int level = elog_level_parse(lv, strlen(lv));
-	int64_t ts = ts_to_ns(e->timestamp);
 
 	elog_record_init(r);
-	r->ts_ns = ts > 0 ? ts : 0;
+	r->ts_ns = elog_conv_event_ns(e->timestamp);
 	r->level = level >= 0 ? level : ELOG_LEVEL_INFO;
 	if (e->component_id && *e->component_id)
 		elog_record_take(&r->component, elog_svc_take_string(&e->component_id));
@@ -1007,12 +995,12 @@ static int filter_from_request(struct elog_filter *f, const Flowctl__StreamLogsR
 		f->level_mask |= mask;
 	}
 	if (q->since) {
-		int64_t ns = ts_to_ns(q->since);
+		int64_t ns = elog_conv_time_ns(q->since);
 
 		f->since_ns = ns > 0 ? ns : 0;
 	}
 	if (q->until) {
-		int64_t ns = ts_to_ns(q->until);
+		int64_t ns = elog_conv_time_ns(q->until);
 
 		f->until_ns = ns > 0 ? ns : 1;   /* an until before the epoch matches nothing */
 	}

@@ -27,7 +27,6 @@
 #include "json.h"
 #include "logging.pb-c.h"
 
-#define NS_PER_S 1000000000LL
 /* Metadata arrives as a google.protobuf.Struct, which rpc_server.c refuses past
  * ELOG_PB_MAX_DEPTH messages before decoding it: the recursion below is bounded by that (3
  * messages a JSON level). What nests deeper than ELOG_JSON_MAX_DEPTH JSON levels is kept as a
@@ -303,10 +302,7 @@ int elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_fra
 	int rc = 0;
 
 	memset(f, 0, sizeof(*f));
-	if (fr->time && fr->time->seconds > 0 && fr->time->seconds < INT64_MAX / NS_PER_S - 1)
-		f->time_ns = fr->time->seconds * NS_PER_S + fr->time->nanos;
-	if (f->time_ns < 0)
-		f->time_ns = 0;       /* negative nanos before the epoch's first seconds */
+	f->time_ns = elog_conv_event_ns(fr->time);   /* 0: the arrival time */
 	f->seq = fr->seq;
 	f->session_id = pb_str(fr->session_id);
 	f->user_id = pb_str(fr->user_id);

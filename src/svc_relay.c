@@ -34,7 +34,6 @@
 #define RELAY_MAX_INFLIGHT 4       /* groups submitted and not yet committed */
 #define RELAY_MAX_QUEUED_ACKS 8192 /* acks waiting to be sent before reading stops */
 #define RELAY_DEFAULT_EVERY_N 1024
-#define NS_PER_S 1000000000LL
 #define RELAY_MAX_HEADERS 1024     /* headers read of one payload's metadata (README "Limits") */
 
 /* ---- payload -> record ------------------------------------------------------------------- */
@@ -70,17 +69,6 @@ static void kv_key(struct elog_buf *b, const char *key)
 		elog_buf_addc(b, ',');
 	elog_json_quote(b, key, strlen(key));
 	elog_buf_addc(b, ':');
-}
-
-static int64_t ts_to_ns(const Google__Protobuf__Timestamp *ts)
-{
-	if (!ts || (ts->seconds == 0 && ts->nanos == 0))
-		return 0;
-	/* 2 s of margin: nanos is any int32 (a fuzz_relay seed keeps the case) */
-	if (ts->seconds > INT64_MAX / NS_PER_S - 2 || ts->seconds < 0)
-		return 0;
-	/* seconds 0 with negative nanos would be before the epoch (found by fuzz_relay) */
-	return ts->seconds * NS_PER_S + ts->nanos > 0 ? ts->seconds * NS_PER_S + ts->nanos : 0;
 }
 
 /* How many of md's headers are read: the first RELAY_MAX_HEADERS. */
@@ -231,8 +219,8 @@ static void relay_fields(struct elog_buf *b, const struct relay_ctx *x,
 		kv_key(b, "seq");
 		elog_buf_addf(b, "%llu", (unsigned long long)p->seq);
 	}
-	if (ts_to_ns(p->timestamp) > 0) {
-		elog_format_rfc3339(ts_to_ns(p->timestamp), tbuf, sizeof(tbuf));
+	if (elog_conv_event_ns(p->timestamp) > 0) {
+		elog_format_rfc3339(elog_conv_event_ns(p->timestamp), tbuf, sizeof(tbuf));
 		kv_str(b, "timestamp", tbuf);
 	}
 	if (p->payload_type && *p->payload_type)
@@ -363,9 +351,9 @@ static const char *relay_decode(const struct relay_ctx *x, const Electrician__Wr
 			elog_record_set(&r->component, "electrician", 11);
 	}
 	if (!(flags & ELOG_JL_TIME))
-		r->ts_ns = ts_to_ns(p->timestamp);
+		r->ts_ns = elog_conv_event_ns(p->timestamp);   /* 0: the arrival time */
 	if (r->ts_ns < 0)
-		r->ts_ns = 0;       /* before 1970 in the payload: use the arrival time */
+		r->ts_ns = 0;       /* a time before 1970 in the payload's JSON: the arrival time */
 	elog_record_set(&r->source, "electrician", 11);
 	if (p->dedupe_key && *p->dedupe_key)
 		elog_record_set(&r->dedupe_key, p->dedupe_key, strlen(p->dedupe_key));

@@ -534,15 +534,6 @@ int elog_tailer_poll(struct elog_tailer *t, int64_t now_ns, size_t max_bytes,
 	return more;
 }
 
-size_t elog_tailer_nfiles(const struct elog_tailer *t)
-{
-	const struct tfile *f;
-	size_t n = 0;
-
-	for (f = t->files; f; f = f->next)
-		n++;
-	return n;
-}
 
 void elog_tailer_free(struct elog_tailer *t)
 {

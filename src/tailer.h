@@ -44,7 +44,6 @@ struct elog_tail_event {
 struct elog_tailer_opts {
 	int from_end;               /* files found by the first scan and unknown to the state
 				     * database start at their end */
-	int64_t poll_ns;            /* unused by the tailer; for callers (default 200 ms) */
 	int64_t partial_delay_ns;   /* a last line without newline is sent after the file has not
 				     * grown for this long (default 2 s) */
 	int64_t rotate_grace_ns;    /* a rotated or deleted file is closed after it has not grown
@@ -65,9 +64,6 @@ int elog_tailer_new(struct elog_tailer **out, const char *const *patterns, size_
 int elog_tailer_poll(struct elog_tailer *t, int64_t now_ns, size_t max_bytes,
 		     int (*fn)(void *ctx, const struct elog_tail_event *ev), void *ctx,
 		     struct elog_err *err);
-
-/* Number of files open. */
-size_t elog_tailer_nfiles(const struct elog_tailer *t);
 
 void elog_tailer_free(struct elog_tailer *t);
 

@@ -9,8 +9,7 @@
 #include <time.h>
 
 #include "err.h"
-
-#define NS_PER_SEC 1000000000LL
+#include "util.h"
 
 /* A cursor over s[0..n). */
 struct cur {
@@ -176,9 +175,9 @@ static int dt_to_ns(const struct dt *d, int local, int64_t *out)
 		t -= d->zone_sec;
 	}
 	/* past 2262 (or before 1677) nanoseconds overflow int64 (found by fuzz_time) */
-	if ((int64_t)t > INT64_MAX / NS_PER_SEC - 1 || (int64_t)t < INT64_MIN / NS_PER_SEC + 1)
+	if ((int64_t)t > INT64_MAX / NS_PER_S - 1 || (int64_t)t < INT64_MIN / NS_PER_S + 1)
 		return 0;
-	*out = (int64_t)t * NS_PER_SEC + d->frac_ns;
+	*out = (int64_t)t * NS_PER_S + d->frac_ns;
 	return 1;
 }
 
@@ -224,7 +223,7 @@ static int parse_epoch_text(const char *s, size_t n, int force_seconds, int64_t 
 	/* frac is now in units of 1e-9 of the integer unit. */
 	int64_t mult;
 	if (force_seconds || ip <= 100000000000LL)
-		mult = NS_PER_SEC;
+		mult = NS_PER_S;
 	else if (ip <= 100000000000000LL)
 		mult = 1000000;
 	else if (ip <= 100000000000000000LL)
@@ -233,7 +232,7 @@ static int parse_epoch_text(const char *s, size_t n, int force_seconds, int64_t 
 		mult = 1;
 	if (mult > 1 && ip > INT64_MAX / mult)
 		return 0;
-	int64_t v = ip * mult + (frac * mult) / NS_PER_SEC;
+	int64_t v = ip * mult + (frac * mult) / NS_PER_S;
 	*out = neg ? -v : v;
 	return 1;
 }
@@ -289,9 +288,9 @@ static int64_t duration_unit(const char *u, size_t n)
 		int64_t ns;
 	} units[] = {
 		{ "ns", 1 }, { "us", 1000 }, { "\xC2\xB5s", 1000 }, { "\xCE\xBCs", 1000 },
-		{ "ms", 1000000 }, { "s", NS_PER_SEC }, { "m", 60 * NS_PER_SEC },
-		{ "h", 3600 * NS_PER_SEC }, { "d", 86400 * NS_PER_SEC },
-		{ "w", 7 * 86400 * NS_PER_SEC },
+		{ "ms", 1000000 }, { "s", NS_PER_S }, { "m", 60 * NS_PER_S },
+		{ "h", 3600 * NS_PER_S }, { "d", 86400 * NS_PER_S },
+		{ "w", 7 * 86400 * NS_PER_S },
 	};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strlen(units[i].name) == n && memcmp(units[i].name, u, n) == 0)
@@ -339,7 +338,7 @@ static int parse_duration(const char *s, size_t n, int64_t *out)
 			/* a bare number is seconds, only as the whole duration */
 			if (terms > 0 || i != n)
 				return 0;
-			unit = NS_PER_SEC;
+			unit = NS_PER_S;
 		} else {
 			unit = duration_unit(s + us, i - us);
 			if (!unit)
@@ -379,7 +378,7 @@ int elog_duration_parse(const char *s, int64_t *out_ns, struct elog_err *err)
 /* Local midnight of the day now_ns falls in, days_back days earlier. */
 static int local_midnight(int64_t now_ns, int days_back, int64_t *out)
 {
-	time_t t = (time_t)(now_ns / NS_PER_SEC);
+	time_t t = (time_t)(now_ns / NS_PER_S);
 	struct tm tm;
 	if (!localtime_r(&t, &tm))
 		return 0;
@@ -391,7 +390,7 @@ static int local_midnight(int64_t now_ns, int days_back, int64_t *out)
 	time_t m = mktime(&tm);
 	if (m == (time_t)-1)
 		return 0;
-	*out = (int64_t)m * NS_PER_SEC;
+	*out = (int64_t)m * NS_PER_S;
 	return 1;
 }
 

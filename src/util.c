@@ -6,27 +6,53 @@
 #include "err.h"
 #include <errno.h>
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
-/* Returns non-NULL memory of n bytes; an allocation failure traps (fatal by design). */
+/* Says "elog: out of memory: cannot allocate N bytes" on stderr and aborts. Nothing here may
+ * allocate: the digits are formatted by hand and written with write(2). */
+static void __attribute__((noreturn)) out_of_memory(size_t n)
+{
+	static const char head[] = "elog: out of memory: cannot allocate ";
+	static const char tail[] = " bytes\n";
+	char digits[24];
+	size_t i = sizeof(digits);
+	ssize_t w;
+
+	do {
+		digits[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n && i > 0);
+	w = write(2, head, sizeof(head) - 1);
+	w = write(2, digits + i, sizeof(digits) - i);
+	w = write(2, tail, sizeof(tail) - 1);
+	(void)w;
+	signal(SIGABRT, SIG_DFL);
+	raise(SIGABRT);
+	__builtin_trap();
+}
+
+/* Returns non-NULL memory of n bytes; an allocation failure is fatal (util.h). */
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		__builtin_trap();
+		out_of_memory(n);
 	return p;
 }
 
-/* Returns zeroed memory for n*m bytes; traps on overflow or allocation failure. */
+/* Returns zeroed memory for n*m bytes; an overflow or allocation failure is fatal. */
 void *xcalloc(size_t n, size_t m)
 {
 	void *p = calloc(n ? n : 1, m ? m : 1);
 	if (!p)
-		__builtin_trap();
+		out_of_memory(m && n > SIZE_MAX / m ? SIZE_MAX : n * m);
 	return p;
 }
 
@@ -35,7 +61,7 @@ void *xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q)
-		__builtin_trap();
+		out_of_memory(n);
 	return q;
 }
 
@@ -60,7 +86,7 @@ void elog_buf_grow(struct elog_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 	if (need < b->len)
-		__builtin_trap();
+		out_of_memory(SIZE_MAX);
 	if (need <= b->cap)
 		return;
 	size_t cap = b->cap ? b->cap : 64;
@@ -156,7 +182,7 @@ static int64_t clock_ns(clockid_t id)
 	struct timespec ts;
 	if (clock_gettime(id, &ts) != 0)
 		return 0;
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
 /* Wall-clock time in ns since the epoch. */
@@ -169,6 +195,100 @@ int64_t elog_now_ns(void)
 int64_t elog_mono_ns(void)
 {
 	return clock_ns(CLOCK_MONOTONIC);
+}
+
+void elog_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
+}
+
+int elog_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_mono_ns)
+{
+	struct timespec ts;
+
+	if (deadline_mono_ns == INT64_MAX) {
+		pthread_cond_wait(cv, mu);
+		return 0;
+	}
+	if (deadline_mono_ns < 0)
+		deadline_mono_ns = 0;
+	ts.tv_sec = (time_t)(deadline_mono_ns / NS_PER_S);
+	ts.tv_nsec = (long)(deadline_mono_ns % NS_PER_S);
+	return pthread_cond_timedwait(cv, mu, &ts) == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+int64_t elog_mono_after(int64_t ns)
+{
+	int64_t now = elog_mono_ns(), d;
+
+	if (ns <= 0)
+		return now;
+	if (__builtin_add_overflow(now, ns, &d))
+		return INT64_MAX;
+	return d;
+}
+
+int64_t elog_pb_time_ns(int64_t seconds, int32_t nanos)
+{
+	int64_t carry = nanos / NS_PER_S, rem = nanos % NS_PER_S, ns;
+
+	if (rem < 0) {          /* negative nanos: borrow a second */
+		rem += NS_PER_S;
+		carry--;
+	}
+	if (__builtin_add_overflow(seconds, carry, &seconds))
+		return carry > 0 ? INT64_MAX : INT64_MIN;
+	if (seconds < 0 && rem > 0) {   /* same signs: the product overflows only if the sum does */
+		seconds++;
+		rem -= NS_PER_S;
+	}
+	if (__builtin_mul_overflow(seconds, NS_PER_S, &ns) || __builtin_add_overflow(ns, rem, &ns))
+		return seconds > 0 ? INT64_MAX : INT64_MIN;
+	return ns;
+}
+
+int64_t elog_pb_event_ns(int present, int64_t seconds, int32_t nanos)
+{
+	int64_t ns;
+
+	if (!present)
+		return 0;
+	ns = elog_pb_time_ns(seconds, nanos);
+	return ns > 0 ? ns : 0;
+}
+
+int elog_size_parse(const char *s, int64_t *out)
+{
+	int64_t n = 0;
+	int shift = 0;
+	const char *p = s;
+
+	if (!(*p >= '0' && *p <= '9'))
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	switch (*p) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	}
+	if (shift)
+		p++;
+	if (shift && (strcmp(p, "B") == 0 || strcmp(p, "iB") == 0))
+		p += strlen(p);
+	if (*p || n > (INT64_MAX >> shift))
+		return -1;
+	*out = n << shift;
+	return 0;
 }
 
 /* Formats ns as RFC3339Nano UTC, fraction trimmed of trailing zeros; returns the length. */
@@ -431,4 +551,38 @@ size_t elog_keys_last_wins(const char *const *keys, size_t n, size_t *keep)
 	free(v);
 	qsort(keep, out, sizeof(*keep), size_cmp);
 	return out;
+}
+
+/* mkdir -p of the directory part of path, each directory it creates 0700 (the history holds
+ * every log line and the key hashes). Returns 0 or errno, with the failing directory in dir. */
+int elog_make_parent_dirs(const char *path, char *dir, size_t dirsz)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	struct stat sb;
+
+	if (!slash || slash == path)
+		return 0;
+	n = (size_t)(slash - path);
+	if (n >= dirsz)
+		return ENAMETOOLONG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (stat(dir, &sb) == 0)
+		return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+	for (char *p = dir + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+				return errno;
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (stat(dir, &sb) != 0)
+		return errno;
+	return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
 }

@@ -39,15 +39,6 @@ void elog_wire_put_varint_field(struct elog_buf *b, int field_no, uint64_t v)
 	put_varint(b, v);
 }
 
-void elog_wire_put_bytes_field(struct elog_buf *b, int field_no, const void *p, size_t n)
-{
-	if (n == 0)
-		return;
-	put_varint(b, ((uint64_t)field_no << 3) | 2);
-	put_varint(b, n);
-	elog_buf_add(b, p, n);
-}
-
 static size_t str_field_len(int field_no, size_t n)
 {
 	return n ? varint_len((uint64_t)field_no << 3) + varint_len(n) + n : 0;

@@ -17,8 +17,6 @@
 void elog_wire_put_record(struct elog_buf *b, int field_no, const struct elog_record *r);
 /* Appends a varint field. */
 void elog_wire_put_varint_field(struct elog_buf *b, int field_no, uint64_t v);
-/* Appends a length-delimited field. */
-void elog_wire_put_bytes_field(struct elog_buf *b, int field_no, const void *p, size_t n);
 
 /* What a RecordPage says besides its records. */
 struct elog_wire_page {
