@@ -23,6 +23,15 @@ int elog_sender_open(struct elog_sender **out, const char *target, const struct 
 		     int64_t connect_timeout_ns, struct elog_err *err);
 
 /*
+ * The same, with notify(ctx) called on the sender's receiving thread after each
+ * acknowledgement and once when the stream ends (no lock of the sender is held then), so a
+ * caller can wait on its own condition instead of polling elog_sender_acked_seq.
+ */
+int elog_sender_open_notify(struct elog_sender **out, const char *target,
+			    const struct rpc_client_opts *o, int64_t connect_timeout_ns,
+			    void (*notify)(void *ctx), void *ctx, struct elog_err *err);
+
+/*
  * Sends recs[0..n) as one batch (the records stay the caller's). Blocks while too many
  * batches wait for their acknowledgement. Returns 0, or a negative code when the stream
  * failed (err says why: the server's status).
@@ -64,5 +73,13 @@ void elog_reader_free(struct elog_reader *r);
 /* Component names known to the server. */
 int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
 			   size_t *n, int64_t timeout_ns, struct elog_err *err);
+
+/*
+ * Asks the server's ingestion.InternalAuthService/ValidateApiKey whether key is valid; sets
+ * *valid. Returns 0, or a negative code with err (ELOG_EUNAVAIL: the server could not be
+ * reached). The key never appears in err.
+ */
+int elog_client_validate_key(const char *target, const struct rpc_client_opts *o, const char *key,
+			     int *valid, int64_t timeout_ns, struct elog_err *err);
 
 #endif

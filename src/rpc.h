@@ -222,4 +222,18 @@ int rpc_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage
 /* Name of a status code ("unavailable"). */
 const char *rpc_status_name(int status);
 
+/*
+ * The one mapping of a call's final status to an elog error, for every client call:
+ * UNAVAILABLE and DEADLINE_EXCEEDED are ELOG_EUNAVAIL (the server could not be reached: exit 3),
+ * UNAUTHENTICATED and PERMISSION_DENIED ELOG_EAUTH, RESOURCE_EXHAUSTED ELOG_EFULL (a server
+ * limit or its disk: the details say which), INVALID_ARGUMENT ELOG_EUSAGE, any other ELOG_EFAIL
+ * (RPC_OK too: the caller expected more). err gets "server 'TARGET': STATUS: DETAILS", with
+ * dflt when the server sent no details. Returns the code.
+ */
+int rpc_status_error(int status, const char *details, const char *target, const char *dflt,
+		     struct elog_err *err);
+
+/* The target the channel was opened with ("127.0.0.1:50090"), owned by the channel. */
+const char *rpc_channel_target(const struct rpc_channel *ch);
+
 #endif
