@@ -181,7 +181,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 	if (q->last_n == 0) {
 		elog_err_clear(&err);
 		rc = skip_history_remote(&ro, f, &err);
-		if (rc == ELOG_EUNAVAIL && q->allow_db_fallback) {
+		if ((rc == ELOG_EUNAVAIL || rc == ELOG_EPROTO) && q->allow_db_fallback) {
 			free(key);
 			return EXIT_OK;   /* no server: nothing new to export */
 		}
@@ -212,7 +212,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 			sleep_ms(200);
 			continue;
 		}
-		if (rc == ELOG_EUNAVAIL && !connected_once && q->allow_db_fallback) {
+		if ((rc == ELOG_EUNAVAIL || rc == ELOG_EPROTO) && !connected_once && q->allow_db_fallback) {
 			char *def = cli_default_db();
 			struct stat sb;
 

@@ -188,7 +188,8 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 		     const struct rpc_client_opts *o, struct elog_err *err);
 void rpc_channel_close(struct rpc_channel *ch);
 /* Connects and waits until the channel is ready, at most timeout_ns. Returns 0, or
- * ELOG_EUNAVAIL with err "cannot reach server 'x': connection failed". */
+ * ELOG_EUNAVAIL with err "cannot reach server 'x': connection failed", or ELOG_EPROTO when
+ * it takes connections but the handshake fails (TLS on one side only, a wrong CA). */
 int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct elog_err *err);
 
 /* Starts a call on method path with an optional overall deadline (0: none) and sends the

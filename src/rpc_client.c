@@ -220,11 +220,11 @@ int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct el
 		;
 	grpc_completion_queue_destroy(cq);
 	if (rc == -2 && ch->tls)
-		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': the TLS handshake "
+		return elog_err_set(err, ELOG_EPROTO, "cannot reach server '%s': the TLS handshake "
 				    "failed (check the CA, the server name and the client certificate; "
 				    "or the server does not use TLS)", ch->target);
 	if (rc == -2)
-		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': it accepts "
+		return elog_err_set(err, ELOG_EPROTO, "cannot reach server '%s': it accepts "
 				    "connections but not plaintext gRPC (does it require TLS? then "
 				    "connect with --tls-ca)", ch->target);
 	if (rc)

@@ -85,7 +85,7 @@ static void emit(struct elog_shipper *sh, int ev, const struct elog_err *err)
 /* A refusal is not retried: the same credentials or batch would be refused again. */
 static int permanent(int code)
 {
-	return code == ELOG_EAUTH || code == ELOG_EUSAGE;
+	return code == ELOG_EAUTH || code == ELOG_EUSAGE || code == ELOG_EPROTO;
 }
 
 /*
@@ -205,7 +205,7 @@ static void *shipper_main(void *arg)
 			elog_resend_restart(&sh->q);
 			if (rc == 0)
 				elog_err_set(&err, ELOG_EUNAVAIL, "server '%s': ended the stream", sh->target);
-			if (!sh->q.head && !permanent(err.code)) {
+			if (!sh->q.head && !sh->one_shot && !permanent(err.code)) {
 				/* nothing was waiting: connect again when there is */
 				next_try = elog_mono_ns() + backoff;
 				continue;

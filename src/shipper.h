@@ -5,8 +5,9 @@
  * reconnects with backoff (100 ms doubling to 2 s) and sends again, in order, every batch not
  * acknowledged (resend.h); records that carry a dedupe key are then stored once.
  *
- * A server that refuses the client (UNAUTHENTICATED, PERMISSION_DENIED) or a batch
- * (INVALID_ARGUMENT) is not retried: the shipper fails for good (elog_shipper_failed). In
+ * A server that refuses the client (UNAUTHENTICATED, PERMISSION_DENIED), a batch
+ * (INVALID_ARGUMENT), or speaks another protocol (ELOG_EPROTO: TLS on one side only) is not
+ * retried: the shipper fails for good (elog_shipper_failed). In
  * one-shot mode the first failure of any kind ends delivery the same way.
  *
  * The shipper never prints: it reports an outage and the server's return through the
