@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "client.h"
 #include "err.h"
@@ -302,6 +303,143 @@ void elog_reader_free(struct elog_reader *r)
 	elog_buf_release(&r->scratch);
 	free(r->target);
 	free(r);
+}
+
+/* ---- resuming reader ------------------------------------------------------------------- */
+
+#define RESUME_BACKOFF_MIN_NS (100 * 1000000LL)
+#define RESUME_BACKOFF_MAX_NS (2000 * 1000000LL)
+#define RESUME_CONNECT_NS (1000 * 1000000LL)   /* per attempt while reconnecting */
+
+struct elog_resumer {
+	struct elog_reader *r;          /* NULL while reconnecting */
+	char *target;
+	const struct rpc_client_opts *o;
+	struct elog_filter f;           /* shallow copy: after_id and limit change on resume */
+	int follow;
+	int64_t last_id;
+	int64_t backoff, next_try;
+	void (*event)(void *ctx, int ev, const struct elog_err *err);
+	void *ev_ctx;
+	int (*fn)(void *ctx, const struct elog_record *rec);   /* during elog_resumer_next */
+	void *fn_ctx;
+};
+
+static int resume_fn(void *ctx, const struct elog_record *rec)
+{
+	struct elog_resumer *rs = ctx;
+
+	if (rec->id > rs->last_id)
+		rs->last_id = rec->id;
+	return rs->fn(rs->fn_ctx, rec);
+}
+
+int elog_resumer_open(struct elog_resumer **out, const char *target,
+		      const struct rpc_client_opts *o, const struct elog_filter *f, int follow,
+		      int64_t connect_timeout_ns,
+		      void (*event)(void *ctx, int ev, const struct elog_err *err), void *ev_ctx,
+		      struct elog_err *err)
+{
+	struct elog_resumer *rs = xcalloc(1, sizeof(*rs));
+	int rc;
+
+	rs->f = *f;
+	rs->o = o;
+	rs->follow = follow;
+	rs->event = event;
+	rs->ev_ctx = ev_ctx;
+	rs->last_id = f->after_id > 0 ? f->after_id : 0;
+	rs->backoff = RESUME_BACKOFF_MIN_NS;
+	rc = elog_reader_open(&rs->r, target, o, f, follow, connect_timeout_ns, err);
+	if (rc) {
+		free(rs);
+		return rc;
+	}
+	rs->target = xstrdup(target);
+	*out = rs;
+	return 0;
+}
+
+static void nap_ns(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
+
+	if (ns > 0)
+		nanosleep(&ts, NULL);
+}
+
+int elog_resumer_next(struct elog_resumer *rs,
+		      int (*fn)(void *ctx, const struct elog_record *rec), void *ctx, int *live,
+		      uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		      int64_t timeout_ns, struct elog_err *err)
+{
+	int64_t deadline = timeout_ns > 0 ? elog_mono_ns() + timeout_ns : 0;
+
+	rs->fn = fn;
+	rs->fn_ctx = ctx;
+	for (;;) {
+		int64_t now = elog_mono_ns();
+		int rc;
+
+		if (!rs->r) {
+			struct elog_err e;
+
+			if (deadline && now >= deadline)
+				return 2;
+			if (now < rs->next_try) {
+				int64_t w = rs->next_try - now;
+
+				if (deadline && deadline - now < w)
+					w = deadline - now;
+				nap_ns(w);
+				continue;
+			}
+			rs->f.after_id = rs->last_id;
+			rs->f.limit = 0;
+			elog_err_clear(&e);
+			rc = elog_reader_open(&rs->r, rs->target, rs->o, &rs->f, rs->follow,
+					      RESUME_CONNECT_NS, &e);
+			if (rc == ELOG_EUNAVAIL) {
+				rs->r = NULL;
+				rs->next_try = elog_mono_ns() + rs->backoff;
+				rs->backoff = rs->backoff * 2 > RESUME_BACKOFF_MAX_NS
+					      ? RESUME_BACKOFF_MAX_NS : rs->backoff * 2;
+				continue;
+			}
+			if (rc) {
+				rs->r = NULL;
+				if (err)
+					*err = e;
+				return rc;
+			}
+			rs->backoff = RESUME_BACKOFF_MIN_NS;
+			if (rs->event)
+				rs->event(rs->ev_ctx, ELOG_RESUME_BACK, NULL);
+		}
+		now = elog_mono_ns();
+		if (deadline && now >= deadline)
+			return 2;
+		rc = elog_reader_next(rs->r, resume_fn, rs, live, missed, missed_from, missed_to,
+				      deadline ? deadline - now : 0, err);
+		if (rc == ELOG_EUNAVAIL && rs->follow) {
+			if (rs->event)
+				rs->event(rs->ev_ctx, ELOG_RESUME_LOST, err);
+			elog_reader_free(rs->r);
+			rs->r = NULL;
+			rs->next_try = 0;            /* the first attempt at once */
+			continue;
+		}
+		return rc;
+	}
+}
+
+void elog_resumer_free(struct elog_resumer *rs)
+{
+	if (!rs)
+		return;
+	elog_reader_free(rs->r);
+	free(rs->target);
+	free(rs);
 }
 
 int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
