@@ -205,17 +205,24 @@ static int input_within(int64_t ns)
  */
 #define BUSY_NS (500 * 1000LL)
 #define COALESCE_NS (300 * 1000LL)
+#define BACKLOG_POLL_NS (5 * 1000000LL)
 
 static int64_t last_send_ns;
 
-static int time_to_send(struct batch *b)
+static int time_to_send(struct batch *b, struct out *ot)
 {
-	int64_t now = elog_mono_ns(), wait;
+	int64_t now, wait;
 
 	if (b->n == 0)
 		return 0;
 	if (input_within(0))
 		return 0;
+	/* The shipper has not sent the last batch yet (window full, or the hub is away): let
+	 * this one grow with what comes meanwhile rather than queue many small ones. */
+	while (!batch_full(b) && elog_shipper_backlog(ot->sh))
+		if (input_within(BACKLOG_POLL_NS))
+			return 0;
+	now = elog_mono_ns();
 	wait = now - last_send_ns < BUSY_NS ? b->first_ns + COALESCE_NS - now : 0;
 	if (wait > 0 && input_within(wait))
 		return 0;
@@ -300,7 +307,7 @@ static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 			}
 			continue;
 		}
-		if (time_to_send(b) && (rc = flush(b, s, err)))
+		if (time_to_send(b, s) && (rc = flush(b, s, err)))
 			break;
 	}
 out:

@@ -122,7 +122,7 @@ static void *shipper_main(void *arg)
 	for (;;) {
 		struct elog_resend_batch *rb;
 		uint64_t acked;
-		int ended = 0, rc;
+		int ended = 0, rc, popped;
 		int64_t now = elog_mono_ns();
 
 		if (sh->failed)
@@ -182,6 +182,7 @@ static void *shipper_main(void *arg)
 			continue;
 		}
 		acked = elog_sender_acked_seq(s, &ended);
+		popped = 0;
 		while ((rb = elog_resend_pop_acked(&sh->q, acked))) {
 			struct elog_ship_batch *b = (struct elog_ship_batch *)rb;
 
@@ -192,7 +193,12 @@ static void *shipper_main(void *arg)
 			else
 				sh->acked = b;
 			sh->acked_tail = b;
+			popped = 1;
+		}
+		if (popped) {
+			/* room for the reader; and the stop condition may hold now */
 			pthread_cond_broadcast(&sh->cv);
+			continue;
 		}
 		if (ended) {
 			/* the stream is over: its final status says why */
@@ -281,6 +287,16 @@ int elog_shipper_wait_room(struct elog_shipper *sh, size_t max_bytes, struct elo
 	}
 	pthread_mutex_unlock(&sh->mu);
 	return rc;
+}
+
+int elog_shipper_backlog(struct elog_shipper *sh)
+{
+	int busy;
+
+	pthread_mutex_lock(&sh->mu);
+	busy = elog_resend_next_unsent(&sh->q) != NULL;
+	pthread_mutex_unlock(&sh->mu);
+	return busy;
 }
 
 size_t elog_shipper_pending_bytes(struct elog_shipper *sh)

@@ -73,6 +73,10 @@ void elog_shipper_push(struct elog_shipper *sh, struct elog_ship_batch *b,
  */
 int elog_shipper_wait_room(struct elog_shipper *sh, size_t max_bytes, struct elog_err *err);
 
+/* True while a pushed batch waits to be sent (the stream's window is full, or the server is
+ * away): a caller may then let its next batch grow instead of pushing many small ones. */
+int elog_shipper_backlog(struct elog_shipper *sh);
+
 /* Bytes of pushed batches not acknowledged yet. */
 size_t elog_shipper_pending_bytes(struct elog_shipper *sh);
 

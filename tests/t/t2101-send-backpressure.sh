@@ -64,7 +64,7 @@ stop_serve
 BG_PIDS="$BG_PIDS $!"
 wait_for "the producer to block in write" 120 stalled
 n=$(n_written)
-say "producer blocked after $n of 12000 lines"
+echo "# producer blocked after $n of 12000 lines"
 [ "$n" -lt 12000 ] || fail "the producer wrote everything while serve was away"
 [ "$n" -ge 7000 ] || fail "send stopped reading after $n lines, before its 64 MiB buffer was full"
 [ "$n" -le 10000 ] || fail "send read $n lines (over 64 MiB) while serve was away"
