@@ -394,6 +394,7 @@ static int run_send(int argc, char **argv)
 	cfg.ro = &ro;
 	cfg.connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
 	cfg.one_shot = !ot.retry;
+	cfg.full_ends = 1;     /* a full disk or a server limit is reported, not waited out */
 	cfg.event = on_event;
 	cfg.ctx = &ot;
 	elog_err_clear(&err);
@@ -532,8 +533,9 @@ const struct command cmd_send = {
 		"reading, so the program writing to it waits (it is never killed). A record's time "
 		"is when send read its line, unless the line carries its own. At end of input send "
 		"waits up to --retry (default 60s) for the last acknowledgements; then it exits 3 "
-		"and says how many records were not delivered. --no-retry makes one stream and "
-		"fails at once when it breaks.\n"
+		"and says how many records were not delivered. A refused key, a full disk or a "
+		"server limit (RESOURCE_EXHAUSTED) is not waited out: send stops and exits 1. "
+		"--no-retry makes one stream and fails at once when it breaks.\n"
 		"Exits 0 only when every record was acknowledged.",
 	.formats = elog_line_formats,
 	.examples =

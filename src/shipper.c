@@ -35,6 +35,7 @@ struct elog_shipper {
 	const struct rpc_client_opts *ro;
 	int64_t connect_timeout_ns;
 	int one_shot;
+	int full_ends;
 	void (*event)(void *ctx, int ev, const struct elog_err *err);
 	void *ctx;
 	pthread_t th;
@@ -95,7 +96,7 @@ static int permanent(int code)
 static int failure(struct elog_shipper *sh, const struct elog_err *err, int64_t *backoff,
 		   int64_t *next_try)
 {
-	if (sh->one_shot || permanent(err->code)) {
+	if (sh->one_shot || permanent(err->code) || (sh->full_ends && err->code == ELOG_EFULL)) {
 		sh->failed = 1;
 		sh->fail_err = *err;
 		pthread_cond_broadcast(&sh->cv);
@@ -241,6 +242,7 @@ int elog_shipper_start(struct elog_shipper **out, const struct elog_shipper_cfg 
 	sh->connect_timeout_ns = cfg->connect_timeout_ns > 0 ? cfg->connect_timeout_ns
 				 : 5000000000LL;
 	sh->one_shot = cfg->one_shot;
+	sh->full_ends = cfg->full_ends;
 	sh->event = cfg->event;
 	sh->ctx = cfg->ctx;
 	if (pthread_create(&sh->th, NULL, shipper_main, sh) != 0) {

@@ -7,8 +7,9 @@
  *
  * A server that refuses the client (UNAUTHENTICATED, PERMISSION_DENIED), a batch
  * (INVALID_ARGUMENT), or speaks another protocol (ELOG_EPROTO: TLS on one side only) is not
- * retried: the shipper fails for good (elog_shipper_failed). In
- * one-shot mode the first failure of any kind ends delivery the same way.
+ * retried: the shipper fails for good (elog_shipper_failed); so does RESOURCE_EXHAUSTED when
+ * the caller asks (full_ends). In one-shot mode the first failure of any kind ends delivery
+ * the same way.
  *
  * The shipper never prints: it reports an outage and the server's return through the
  * caller's event function (called on the shipper's thread, no lock held).
@@ -52,6 +53,8 @@ struct elog_shipper_cfg {
 	const struct rpc_client_opts *ro;   /* the caller's, alive until elog_shipper_free */
 	int64_t connect_timeout_ns;         /* per connection attempt (0: 5 s) */
 	int one_shot;                       /* no reconnect: the first failure ends delivery */
+	int full_ends;                      /* RESOURCE_EXHAUSTED (ELOG_EFULL: the server's disk
+					     * or a limit) ends delivery too, instead of waiting */
 	void (*event)(void *ctx, int ev, const struct elog_err *err);   /* may be NULL */
 	void *ctx;
 };
