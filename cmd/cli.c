@@ -69,6 +69,7 @@ int cli_exit_of(int rc)
 	case ELOG_EUSAGE:
 		return EXIT_USAGE;
 	case ELOG_EUNAVAIL:
+	case ELOG_EPROTO:
 		return EXIT_UNREACHABLE;
 	default:
 		return EXIT_FAIL;

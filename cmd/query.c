@@ -115,6 +115,17 @@ static int track_fn(void *ctx, const struct elog_record *r)
 	return t->fn(t->ctx, r) ? STOPPED : 0;
 }
 
+/* The resuming reader's news (client.h), in the words `logs -f` always used. */
+static void on_resume(void *ctx, int ev, const struct elog_err *err)
+{
+	(void)ctx;
+	if (ev == ELOG_RESUME_LOST)
+		fprintf(stderr, "elog: lost connection to server '%s' (%s); reconnecting\n",
+			cli_server(), err->msg);
+	else if (ev == ELOG_RESUME_BACK)
+		fprintf(stderr, "elog: reconnected to server '%s'\n", cli_server());
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -167,10 +178,10 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 {
 	struct track t = { fn, ctx, 0, q->ready_file, 0 };
 	struct rpc_client_opts ro;
-	struct elog_reader *r = NULL;
+	struct elog_resumer *r = NULL;
 	struct elog_err err;
 	char *key = NULL;
-	int rc, connected_once = 0, lost = 0;
+	int rc;
 
 	(void)cmd;
 	if (q->db)
@@ -181,7 +192,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 	if (q->last_n == 0) {
 		elog_err_clear(&err);
 		rc = skip_history_remote(&ro, f, &err);
-		if (rc == ELOG_EUNAVAIL && q->allow_db_fallback) {
+		if ((rc == ELOG_EUNAVAIL || rc == ELOG_EPROTO) && q->allow_db_fallback) {
 			free(key);
 			return EXIT_OK;   /* no server: nothing new to export */
 		}
@@ -196,98 +207,71 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 		}
 		t.last_id = f->after_id;   /* resume point if the first connection is lost */
 	}
+	elog_err_clear(&err);
+	rc = elog_resumer_open(&r, cli_server(), &ro, f, q->follow,
+			       client_cfg.timeout_s * 1000000000LL, on_resume, NULL, &err);
+	if ((rc == ELOG_EUNAVAIL || rc == ELOG_EPROTO) && q->allow_db_fallback) {
+		char *def = cli_default_db();
+		struct stat sb;
+
+		if (stat(def, &sb) == 0) {
+			fprintf(stderr, "elog: server '%s' unreachable; reading history '%s' directly\n",
+				cli_server(), def);
+			rc = run_local(q, def, f, &t, page_end);
+			free(def);
+			free(key);
+			return rc;
+		}
+		free(def);
+	}
+	if (rc) {
+		cli_error("%s", err.msg);
+		free(key);
+		return cli_exit_of(rc);
+	}
 	for (;;) {
 		int live = 0;
 		uint64_t missed = 0;
 		int64_t mfrom = 0, mto = 0;
 
-		elog_err_clear(&err);
-		if (connected_once) {
-			f->after_id = t.last_id;
-			f->limit = 0;
-		}
-		rc = elog_reader_open(&r, cli_server(), &ro, f, q->follow,
-				      (lost ? 1 : client_cfg.timeout_s) * 1000000000LL, &err);
-		if (rc == ELOG_EUNAVAIL && lost) {
-			sleep_ms(200);
-			continue;
-		}
-		if (rc == ELOG_EUNAVAIL && !connected_once && q->allow_db_fallback) {
-			char *def = cli_default_db();
-			struct stat sb;
-
-			if (stat(def, &sb) == 0) {
-				fprintf(stderr, "elog: server '%s' unreachable; reading history '%s' directly\n",
-					cli_server(), def);
-				rc = run_local(q, def, f, &t, page_end);
-				free(def);
-				free(key);
-				return rc;
-			}
-			free(def);
-		}
-		if (rc) {
-			cli_error("%s", err.msg);
-			free(key);
-			return cli_exit_of(rc);
-		}
-		if (lost)
-			fprintf(stderr, "elog: reconnected to server '%s'\n", cli_server());
-		connected_once = 1;
-		lost = 0;
-		for (;;) {
-			/* Following, wake up every second so page_end can notice a closed output
-			 * even while no record arrives. */
-			rc = elog_reader_next(r, track_fn, &t, &live, &missed, &mfrom, &mto,
-					      q->follow ? 1000000000LL : 0, &err);
-			if (rc == 2) {
-				if (page_end && page_end(ctx)) {
-					rc = STOPPED;
-					break;
-				}
-				continue;
-			}
-			if (rc != 1)
-				break;
-			if (live && q->follow && mark_live(&t, cli_server()) != 0) {
-				elog_reader_free(r);
-				free(key);
-				return EXIT_FAIL;
-			}
-			if (missed) {
-				char text[160];
-
-				snprintf(text, sizeof(text),
-					 "%llu entries missed (ids %lld..%lld): this reader fell behind; "
-					 "they are in the history", (unsigned long long)missed,
-					 (long long)mfrom, (long long)mto);
-				fprintf(stderr, "elog: %s\n", text);
-				if (notice)
-					notice(ctx, text);
-			}
+		/* Following, wake up every second so page_end can notice a closed output even
+		 * while no record arrives (or while reconnecting). */
+		rc = elog_resumer_next(r, track_fn, &t, &live, &missed, &mfrom, &mto,
+				       q->follow ? 1000000000LL : 0, &err);
+		if (rc == 2) {
 			if (page_end && page_end(ctx)) {
 				rc = STOPPED;
 				break;
 			}
-		}
-		elog_reader_free(r);
-		r = NULL;
-		if (rc == 0) {
-			free(key);
-			return EXIT_OK;
-		}
-		if (rc > 0) {   /* fn stopped it: closed pipe */
-			free(key);
-			return EXIT_OK;
-		}
-		if (q->follow && rc == ELOG_EUNAVAIL) {
-			fprintf(stderr, "elog: lost connection to server '%s' (%s); reconnecting\n",
-				cli_server(), err.msg);
-			lost = 1;
 			continue;
 		}
-		cli_error("%s", err.msg);
-		free(key);
-		return cli_exit_of(rc);
+		if (rc != 1)
+			break;
+		if (live && q->follow && mark_live(&t, cli_server()) != 0) {
+			elog_resumer_free(r);
+			free(key);
+			return EXIT_FAIL;
+		}
+		if (missed) {
+			char text[160];
+
+			snprintf(text, sizeof(text),
+				 "%llu entries missed (ids %lld..%lld): this reader fell behind; "
+				 "they are in the history", (unsigned long long)missed,
+				 (long long)mfrom, (long long)mto);
+			fprintf(stderr, "elog: %s\n", text);
+			if (notice)
+				notice(ctx, text);
+		}
+		if (page_end && page_end(ctx)) {
+			rc = STOPPED;
+			break;
+		}
 	}
+	elog_resumer_free(r);
+	free(key);
+	if (rc >= 0)   /* the end, or fn stopped it (closed pipe) */
+		return EXIT_OK;
+	cli_error("%s", err.msg);
+	return cli_exit_of(rc);
 }

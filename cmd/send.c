@@ -15,12 +15,16 @@
 #include "jsonline.h"
 #include "multiline.h"
 #include "record.h"
-#include "resend.h"
+#include "shipper.h"
 #include "timeparse.h"
 #include "util.h"
 
 #define BATCH_RECORDS 2048
 #define BATCH_BYTES (1024 * 1024)
+/* Records read and not yet acknowledged, at most (README Limits): past it, send stops reading
+ * its input, so the producer waits on its pipe (backpressure) instead of being killed. */
+#define SEND_BUFFER (64u << 20)
+#define RETRY_DEFAULT_NS (60 * 1000000000LL)
 
 static struct {
 	const char *component;
@@ -28,6 +32,7 @@ static struct {
 	struct str_list fields;
 	const char *source;
 	const char *retry;
+	int no_retry;
 	const char *multiline;
 } o;
 
@@ -39,7 +44,9 @@ static const struct option send_options[] = {
 	{ 'F', "field", OPT_LIST, &o.fields, "K=V", "add field K=V to every record (repeatable)", NULL, NULL },
 	{ 0, "source", OPT_STRING, &o.source, "NAME", "source recorded with each record (default send)", NULL, NULL },
 	{ 0, "retry", OPT_OPTIONAL, &o.retry, "DURATION",
-	  "keep every record until acknowledged; reconnect and resend for up to DURATION (default 60s) while the server is unreachable", NULL, NULL },
+	  "at end of input, wait up to DURATION (default 60s) for the last acknowledgements while reconnecting", NULL, NULL },
+	{ 0, "no-retry", OPT_BOOL, &o.no_retry, NULL,
+	  "one stream, one try: no reconnecting; fail (exit 3 when unreachable) when the stream breaks", NULL, NULL },
 	{ 0, "multiline", OPT_STRING, &o.multiline, "MODE",
 	  "join continuation lines (stack traces) into one record: auto (default), none, or a REGEX a first line matches", NULL, NULL },
 	OPT_END
@@ -62,6 +69,8 @@ static void add_line(struct batch *b, const char *line, size_t n, int truncated)
 
 	elog_record_init(r);
 	elog_jsonline_record(line, n, truncated, &b->line, r);
+	if (r->ts_ns == 0)
+		r->ts_ns = elog_shipper_wall_ns();   /* when it was read, not when it is delivered */
 	if (b->n == 1)
 		b->first_ns = elog_mono_ns();
 	b->bytes += n + 64;
@@ -77,6 +86,8 @@ static void add_joined(void *ctx, const struct elog_ml_record *rec)
 	d.level = elog_multiline_default_level(rec, d.level);
 	elog_record_init(r);
 	elog_jsonline_record(rec->text, rec->len, rec->cut, &d, r);
+	if (r->ts_ns == 0)
+		r->ts_ns = rec->first_tag;   /* when its first line was read (wall clock) */
 	if (b->n == 1)
 		b->first_ns = elog_mono_ns();
 	b->bytes += rec->len + 64;
@@ -89,32 +100,29 @@ static int batch_full(const struct batch *b)
 }
 
 /*
- * The shipper sends batches over one Ingest stream. With --retry every record carries a
- * dedupe key (a random stream id and its number) and stays in memory until acknowledged
- * (resend.h); on a broken stream or a restarted server it reconnects with backoff and resends
- * what is unacknowledged, and the server's unique index stores each record once.
+ * Records go to the hub through the client library's shipper (shipper.h): it keeps every
+ * batch until acknowledged, reconnects with backoff and resends what is unacknowledged. Each
+ * record carries a dedupe key (a random stream id and its number), so the server's unique
+ * index stores it once however often it is sent. With --no-retry the shipper makes one
+ * stream and gives up at its first failure (no keys then).
  */
-struct shipper {
-	struct elog_sender *s;
-	const struct rpc_client_opts *ro;
-	int retry;
-	int64_t retry_ns;          /* give up when the server stays unreachable this long */
-	char stream_id[33];
-	uint64_t next_rec;
-	struct elog_resend_queue pending;   /* with --retry: sent, not acknowledged (malloc'd) */
-	int announced;
+struct sent_batch {
+	struct elog_ship_batch ship;   /* first */
+	struct elog_record *recs;
+	size_t n;
 };
 
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+struct out {
+	struct elog_shipper *sh;
+	int retry;
+	char stream_id[33];
+	uint64_t next_rec;
+	const char *target;
+};
 
-	nanosleep(&ts, NULL);
-}
-
-/* Frees a pending batch and its records. */
-static void pending_free(struct elog_resend_batch *p)
+static void sent_free(struct elog_ship_batch *sb)
 {
+	struct sent_batch *p = (struct sent_batch *)sb;
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
@@ -123,109 +131,61 @@ static void pending_free(struct elog_resend_batch *p)
 	free(p);
 }
 
-/* Frees the pending batches the current stream has acknowledged. */
-static void prune(struct shipper *sh)
+/* Frees the batches the hub acknowledged. */
+static void free_acked(struct out *ot)
 {
-	uint64_t acked = elog_sender_acked_seq(sh->s, NULL);
-	struct elog_resend_batch *p;
+	struct elog_ship_batch *l = elog_shipper_take_acked(ot->sh);
 
-	while ((p = elog_resend_pop_acked(&sh->pending, acked)))
-		pending_free(p);
-}
+	while (l) {
+		struct elog_ship_batch *next = l->next;
 
-/* Reconnects and resends every pending batch; gives up after sh->retry_ns unreachable. */
-static int reconnect(struct shipper *sh, struct elog_err *err)
-{
-	int64_t deadline = elog_mono_ns() + sh->retry_ns, backoff = 100000000;
-
-	if (!sh->announced) {
-		fprintf(stderr, "elog: %s; retrying\n", err->msg);
-		sh->announced = 1;
-	}
-	for (;;) {
-		int64_t left = deadline - elog_mono_ns();
-		int rc;
-
-		elog_sender_free(sh->s);
-		sh->s = NULL;
-		if (left <= 0)
-			return elog_err_set(err, ELOG_EUNAVAIL, "gave up after %lld s of retrying: %s",
-					    (long long)(sh->retry_ns / 1000000000), err->msg);
-		sleep_ns(backoff < left ? backoff : left);
-		if (backoff < 2000000000)
-			backoff *= 2;
-		left = deadline - elog_mono_ns();
-		rc = elog_sender_open(&sh->s, cli_server(), sh->ro,
-				      left > 1000000000 ? 1000000000 : (left > 0 ? left : 1), err);
-		if (rc)
-			continue;
-		elog_resend_restart(&sh->pending);
-		if (elog_resend_send_unsent(&sh->pending, sh->s, err) == 0)
-			return 0;
+		sent_free(l);
+		l = next;
 	}
 }
 
-static int ship(struct shipper *sh, struct elog_record *recs, size_t n, struct elog_err *err)
+/* The shipper's news, printed once per outage (called on its thread). */
+static void on_event(void *ctx, int ev, const struct elog_err *err)
 {
-	struct elog_resend_batch *p;
-	struct elog_record *kept;
+	struct out *ot = ctx;
+
+	if (ev == ELOG_SHIP_DOWN)
+		cli_error("%s; keeping the records until it is back", err->msg);
+	else if (ev == ELOG_SHIP_BACK)
+		cli_error("server '%s' is back; sending", ot->target);
+}
+
+/* Hands the batch's records to the shipper (recs are left initialised), then waits while
+ * SEND_BUFFER bytes are unacknowledged. Fails only when the shipper failed for good. */
+static int flush(struct batch *b, struct out *ot, struct elog_err *err)
+{
+	struct sent_batch *p;
 	size_t i;
-	int rc;
-
-	if (!sh->retry) {
-		rc = elog_sender_send(sh->s, recs, n, err);
-		for (i = 0; i < n; i++)
-			elog_record_clear(&recs[i]);
-		return rc;
-	}
-	p = xcalloc(1, sizeof(*p));
-	kept = xmalloc(n * sizeof(*recs));
-	for (i = 0; i < n; i++) {
-		char key[64];
-
-		snprintf(key, sizeof(key), "send:%s:%llu", sh->stream_id,
-			 (unsigned long long)++sh->next_rec);
-		elog_record_set(&recs[i].dedupe_key, key, strlen(key));
-		kept[i] = recs[i];
-		elog_record_init(&recs[i]);
-	}
-	elog_resend_push(&sh->pending, p, kept, n);
-	rc = elog_resend_send_unsent(&sh->pending, sh->s, err);
-	if (rc == 0)
-		prune(sh);
-	else
-		rc = reconnect(sh, err);
-	return rc;
-}
-
-/* Half-closes and waits for every acknowledgement, reconnecting with --retry. */
-static int ship_finish(struct shipper *sh, struct elog_err *err)
-{
-	for (;;) {
-		int rc = elog_sender_finish(sh->s, err);
-
-		if (rc == 0 || !sh->retry)
-			return rc;
-		prune(sh);
-		if (!sh->pending.head)
-			return 0;
-		rc = reconnect(sh, err);
-		if (rc)
-			return rc;
-	}
-}
-
-static int flush(struct batch *b, struct shipper *sh, struct elog_err *err)
-{
-	int rc;
 
 	if (b->n == 0)
 		return 0;
-	rc = ship(sh, b->recs, b->n, err);
+	p = xcalloc(1, sizeof(*p));
+	p->recs = xmalloc(b->n * sizeof(*p->recs));
+	p->n = b->n;
+	for (i = 0; i < b->n; i++) {
+		if (ot->retry) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "send:%s:%llu", ot->stream_id,
+				 (unsigned long long)++ot->next_rec);
+			elog_record_set(&b->recs[i].dedupe_key, key, strlen(key));
+		}
+		p->recs[i] = b->recs[i];
+		elog_record_init(&b->recs[i]);
+	}
+	p->ship.bytes = b->bytes;
+	p->ship.lines = b->n;
+	elog_shipper_push(ot->sh, &p->ship, p->recs, p->n);
 	b->total += b->n;
 	b->n = 0;
 	b->bytes = 0;
-	return rc;
+	free_acked(ot);
+	return elog_shipper_wait_room(ot->sh, SEND_BUFFER, err);
 }
 
 /* True when stdin has data within ns nanoseconds (0: right now). */
@@ -245,17 +205,24 @@ static int input_within(int64_t ns)
  */
 #define BUSY_NS (500 * 1000LL)
 #define COALESCE_NS (300 * 1000LL)
+#define BACKLOG_POLL_NS (5 * 1000000LL)
 
 static int64_t last_send_ns;
 
-static int time_to_send(struct batch *b)
+static int time_to_send(struct batch *b, struct out *ot)
 {
-	int64_t now = elog_mono_ns(), wait;
+	int64_t now, wait;
 
 	if (b->n == 0)
 		return 0;
 	if (input_within(0))
 		return 0;
+	/* The shipper has not sent the last batch yet (window full, or the hub is away): let
+	 * this one grow with what comes meanwhile rather than queue many small ones. */
+	while (!batch_full(b) && elog_shipper_backlog(ot->sh))
+		if (input_within(BACKLOG_POLL_NS))
+			return 0;
+	now = elog_mono_ns();
 	wait = now - last_send_ns < BUSY_NS ? b->first_ns + COALESCE_NS - now : 0;
 	if (wait > 0 && input_within(wait))
 		return 0;
@@ -266,12 +233,12 @@ static int time_to_send(struct batch *b)
 /* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. Lines go
  * through the joiner, which hands whole records to the batch (add_joined); a record that
  * may still grow is sent once the input has been quiet for ELOG_ML_QUIET_NS. */
-static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
+static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 {
 	size_t cap = 256 * 1024, len = 0, start;
 	char *buf = xmalloc(cap);
 	int skipping = 0, rc = 0;
-	int64_t now = elog_mono_ns();
+	int64_t now = elog_mono_ns(), wall;
 
 	for (;;) {
 		ssize_t n;
@@ -284,7 +251,8 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 				buf = xrealloc(buf, cap);
 			} else {
 				if (!skipping)
-					elog_multiline_line(&b->ml, buf, ELOG_MAX_LINE, 1, 0, 0, now);
+					elog_multiline_line(&b->ml, buf, ELOG_MAX_LINE, 1,
+							    elog_shipper_wall_ns(), 0, now);
 				skipping = 1;
 				len = 0;
 				if (batch_full(b) && (rc = flush(b, s, err)))
@@ -299,9 +267,10 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 			break;
 		}
 		now = elog_mono_ns();
+		wall = elog_shipper_wall_ns();
 		if (n == 0) {
 			if (len > 0 && !skipping)
-				elog_multiline_line(&b->ml, buf, len, 0, 0, 0, now);
+				elog_multiline_line(&b->ml, buf, len, 0, wall, 0, now);
 			if (batch_full(b) && (rc = flush(b, s, err)))
 				break;
 			elog_multiline_flush(&b->ml);
@@ -315,7 +284,7 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 			if (skipping)
 				skipping = 0;
 			else
-				elog_multiline_line(&b->ml, buf + start, i - start, 0, 0, 0, now);
+				elog_multiline_line(&b->ml, buf + start, i - start, 0, wall, 0, now);
 			start = i + 1;
 			if (batch_full(b) && (rc = flush(b, s, err)))
 				goto out;
@@ -338,7 +307,7 @@ static int send_stdin(struct batch *b, struct shipper *s, struct elog_err *err)
 			}
 			continue;
 		}
-		if (time_to_send(b) && (rc = flush(b, s, err)))
+		if (time_to_send(b, s) && (rc = flush(b, s, err)))
 			break;
 	}
 out:
@@ -349,20 +318,21 @@ out:
 static int run_send(int argc, char **argv)
 {
 	struct rpc_client_opts ro;
-	struct shipper sh;
-	struct elog_resend_batch *p;
+	struct elog_shipper_cfg cfg;
+	struct out ot;
+	struct elog_ship_batch *p;
 	struct batch *b;
 	struct elog_err err;
 	struct elog_buf extra = ELOG_BUF_INIT;
 	char **rest, *key = NULL;
 	int nrest, rc, i;
-	size_t k;
+	int64_t retry_ns = RETRY_DEFAULT_NS;
+	size_t k, left = 0;
 
 	rc = cli_parse(&cmd_send, argc, argv, &nrest, &rest);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	memset(&sh, 0, sizeof(sh));
-	sh.ro = &ro;
+	memset(&ot, 0, sizeof(ot));
 	b = xcalloc(1, sizeof(*b));
 	b->line.level = ELOG_LEVEL_INFO;
 	b->line.source = o.source ? o.source : "send";
@@ -398,28 +368,39 @@ static int run_send(int argc, char **argv)
 		rc = cli_usage_error(&cmd_send, "%s", err.msg);
 		goto out;
 	}
+	if (o.retry && o.no_retry) {
+		rc = cli_usage_error(&cmd_send, "--retry and --no-retry exclude each other");
+		goto out;
+	}
+	if (o.retry && *o.retry && elog_duration_parse(o.retry, &retry_ns, &err) != 0) {
+		rc = cli_usage_error(&cmd_send, "%s for --retry", err.msg);
+		goto out;
+	}
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		goto out;
-	if (o.retry) {
+	ot.retry = !o.no_retry;
+	ot.target = cli_server();
+	if (ot.retry) {
 		unsigned char rnd[16];
-		int64_t d = 60000000000LL;
 
-		if (*o.retry && elog_duration_parse(o.retry, &d, &err) != 0) {
-			rc = cli_usage_error(&cmd_send, "%s for --retry", err.msg);
-			goto out;
-		}
-		sh.retry = 1;
-		sh.retry_ns = d;
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			memset(rnd, 0, sizeof(rnd));
 		for (k = 0; k < sizeof(rnd); k++)
-			snprintf(sh.stream_id + 2 * k, 3, "%02x", rnd[k]);
+			snprintf(ot.stream_id + 2 * k, 3, "%02x", rnd[k]);
 	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.target = cli_server();
+	cfg.ro = &ro;
+	cfg.connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
+	cfg.one_shot = !ot.retry;
+	cfg.full_ends = 1;     /* a full disk or a server limit is reported, not waited out */
+	cfg.event = on_event;
+	cfg.ctx = &ot;
 	elog_err_clear(&err);
-	if (elog_sender_open(&sh.s, cli_server(), &ro, client_cfg.timeout_s * 1000000000LL, &err) != 0) {
+	if (elog_shipper_start(&ot.sh, &cfg, &err) != 0) {
 		cli_error("%s", err.msg);
-		rc = cli_exit_of(err.code);
+		rc = EXIT_FAIL;
 		goto out;
 	}
 	if (nrest > 0) {
@@ -432,21 +413,40 @@ static int run_send(int argc, char **argv)
 		}
 		add_line(b, msg.data, msg.len, 0);
 		elog_buf_release(&msg);
-		rc = flush(b, &sh, &err);
+		rc = flush(b, &ot, &err);
 	} else {
-		rc = send_stdin(b, &sh, &err);
+		rc = send_stdin(b, &ot, &err);
 	}
-	if (rc == 0)
-		rc = ship_finish(&sh, &err);
+	/* End of input (or a refusal): the last acknowledgements, for up to --retry */
+	if (rc == 0 || rc == ELOG_EIO) {
+		struct elog_err ferr;
+		int frc;
+
+		elog_err_clear(&ferr);
+		frc = elog_shipper_finish(ot.sh, ot.retry ? retry_ns : INT64_MAX / 4, &left, &ferr);
+		if (rc == 0 && frc) {
+			rc = frc;
+			err = ferr;
+		}
+	} else {
+		elog_shipper_finish(ot.sh, 0, &left, NULL);
+	}
+	free_acked(&ot);
 	if (rc) {
-		cli_error("%s (%llu records sent, not all acknowledged)", err.msg,
-			  (unsigned long long)b->total);
+		if (rc == ELOG_EIO)
+			cli_error("%s", err.msg);
+		else
+			cli_error("%zu of %llu records not delivered: %s", left,
+				  (unsigned long long)b->total, err.msg);
 		rc = cli_exit_of(rc);
 	}
 out:
-	elog_sender_free(sh.s);
-	while ((p = elog_resend_pop(&sh.pending)))
-		pending_free(p);
+	if (ot.sh) {
+		free_acked(&ot);
+		while ((p = elog_shipper_take_left(ot.sh)))
+			sent_free(p);
+		elog_shipper_free(ot.sh);
+	}
 	for (k = 0; k < b->n; k++)
 		elog_record_clear(&b->recs[k]);
 	elog_multiline_release(&b->ml);
@@ -491,7 +491,7 @@ const char elog_line_formats[] =
 const struct command cmd_send = {
 	.name = "send",
 	.summary = "send a message, or each line of standard input, to the hub",
-	.usage = "[-c COMP] [-l LEVEL] [--field K=V]... [--multiline MODE] [MESSAGE...]",
+	.usage = "[-c COMP] [-l LEVEL] [--field K=V]... [--multiline MODE] [--retry[=DURATION] | --no-retry] [MESSAGE...]",
 	.options = send_options,
 	.client = 1,
 	.run = run_send,
@@ -526,7 +526,17 @@ const struct command cmd_send = {
 		"record. --multiline none sends every line as a record; --multiline REGEX says what "
 		"a first line looks like (a POSIX extended regular expression), every other line "
 		"continues the record before it.\n"
-		"Exits 0 only when every record was acknowledged, that is committed to the history.",
+		"Every record is kept until the hub acknowledged it, that is committed it to the "
+		"history: when the hub is unreachable or restarts, send reconnects (backoff 100 ms "
+		"to 2 s) and sends again what is unacknowledged, and each record is stored once. "
+		"While the hub is away send keeps reading into a buffer of 64 MiB, then stops "
+		"reading, so the program writing to it waits (it is never killed). A record's time "
+		"is when send read its line, unless the line carries its own. At end of input send "
+		"waits up to --retry (default 60s) for the last acknowledgements; then it exits 3 "
+		"and says how many records were not delivered. A refused key, a full disk or a "
+		"server limit (RESOURCE_EXHAUSTED) is not waited out: send stops and exits 1. "
+		"--no-retry makes one stream and fails at once when it breaks.\n"
+		"Exits 0 only when every record was acknowledged.",
 	.formats = elog_line_formats,
 	.examples =
 		"elog send -c deploy 'release 1.4 started'\n"

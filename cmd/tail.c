@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,7 +30,7 @@
 #include "jsonline.h"
 #include "multiline.h"
 #include "record.h"
-#include "resend.h"
+#include "shipper.h"
 #include "tailer.h"
 #include "tailstate.h"
 #include "util.h"
@@ -82,33 +81,24 @@ struct commit {
 };
 
 struct batch {
-	struct elog_resend_batch queued; /* first (see batch_of): its entry in the shipper's queue */
-	struct batch *next;              /* in the shipper's acked list */
+	struct elog_ship_batch ship;     /* first (see batch_of): its entry in the shipper */
 	struct elog_record *recs;
 	size_t n, cap, bytes, lines;
 	struct commit *commits;
 	size_t ncommits, ccap;
 };
 
+/* The client library's shipper (shipper.h) delivers sealed batches on its own thread,
+ * reconnecting with backoff and resending what is unacknowledged. */
 struct shipper {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct elog_resend_queue q;    /* sealed, not acknowledged, in order */
-	struct batch *acked, *acked_tail;
-	size_t pending_bytes;
-	int stop;                      /* deliver what is queued, then end */
-	int64_t deadline_ns;           /* with stop: give up then (monotonic) */
-	const char *target;
-	const struct rpc_client_opts *ro;
-	int64_t connect_timeout_ns;
+	struct elog_shipper *es;
 	const char *buffer_word;       /* where lines wait meanwhile, for the message */
-	pthread_t th;
 };
 
-/* The batch whose queue entry rb is. */
-static struct batch *batch_of(struct elog_resend_batch *rb)
+/* The batch whose shipper entry sb is. */
+static struct batch *batch_of(struct elog_ship_batch *sb)
 {
-	return (struct batch *)rb;
+	return (struct batch *)sb;
 }
 
 static void batch_free(struct batch *b)
@@ -131,123 +121,6 @@ static void sleep_ns(int64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-static void timed_wait(struct shipper *sh, int64_t ns)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += ns % 1000000000LL;
-	ts.tv_sec += ns / 1000000000LL + ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
-}
-
-/* The stream failed: every batch not acknowledged goes again on the next sender. */
-static void lost(struct shipper *sh, struct elog_sender **s)
-{
-	elog_sender_free(*s);
-	*s = NULL;
-	elog_resend_restart(&sh->q);
-}
-
-static void *shipper_main(void *arg)
-{
-	struct shipper *sh = arg;
-	struct elog_sender *s = NULL;
-	int64_t backoff = 200000000LL, next_try = 0;
-	int reported = 0;
-
-	pthread_mutex_lock(&sh->mu);
-	for (;;) {
-		struct elog_err err;
-		struct elog_resend_batch *rb;
-		uint64_t acked;
-		int ended = 0;
-
-		if (sh->stop && (!sh->q.head || elog_mono_ns() >= sh->deadline_ns))
-			break;
-		if (!s) {
-			int64_t now = elog_mono_ns(), tmo = sh->connect_timeout_ns;
-			int rc;
-
-			if (now < next_try) {
-				timed_wait(sh, next_try - now < 100000000LL ? next_try - now : 100000000LL);
-				continue;
-			}
-			if (sh->stop && now + tmo > sh->deadline_ns)
-				tmo = sh->deadline_ns - now > 100000000LL ? sh->deadline_ns - now : 100000000LL;
-			pthread_mutex_unlock(&sh->mu);
-			elog_err_clear(&err);
-			rc = elog_sender_open(&s, sh->target, sh->ro, tmo, &err);
-			pthread_mutex_lock(&sh->mu);
-			if (rc) {
-				s = NULL;
-				if (!reported)
-					cli_error("%s; %s until it is back", err.msg, sh->buffer_word);
-				reported = 1;
-				next_try = elog_mono_ns() + backoff;
-				backoff = backoff * 2 > 5000000000LL ? 5000000000LL : backoff * 2;
-				continue;
-			}
-			if (reported)
-				cli_error("server '%s' is back; sending", sh->target);
-			reported = 0;
-			backoff = 200000000LL;
-			elog_resend_restart(&sh->q);
-		}
-		rb = elog_resend_next_unsent(&sh->q);
-		if (rb) {
-			int rc;
-
-			/* unlocked, rb stays queued: only this thread numbers or removes batches */
-			pthread_mutex_unlock(&sh->mu);
-			elog_err_clear(&err);
-			rc = elog_sender_send(s, rb->recs, rb->n, &err);
-			pthread_mutex_lock(&sh->mu);
-			if (rc == 0) {
-				elog_resend_mark_sent(&sh->q, rb);
-			} else {
-				if (!reported)
-					cli_error("%s; %s until it is back", err.msg, sh->buffer_word);
-				reported = 1;
-				lost(sh, &s);
-				next_try = elog_mono_ns() + backoff;
-			}
-			continue;
-		}
-		acked = elog_sender_acked_seq(s, &ended);
-		while ((rb = elog_resend_pop_acked(&sh->q, acked))) {
-			struct batch *b = batch_of(rb);
-
-			sh->pending_bytes -= b->bytes;
-			if (sh->acked_tail)
-				sh->acked_tail->next = b;
-			else
-				sh->acked = b;
-			sh->acked_tail = b;
-			pthread_cond_broadcast(&sh->cv);
-		}
-		if (ended) {
-			if (!reported)
-				cli_error("lost the server '%s'; %s until it is back", sh->target,
-					  sh->buffer_word);
-			reported = 1;
-			lost(sh, &s);
-			next_try = elog_mono_ns() + backoff;
-			continue;
-		}
-		timed_wait(sh, 20000000LL);
-	}
-	pthread_mutex_unlock(&sh->mu);
-	if (s && !sh->q.head) {
-		struct elog_err err;
-
-		elog_sender_finish(s, &err);
-	}
-	elog_sender_free(s);
-	return NULL;
-}
-
 /* Queues b (may be empty: then freed) for the shipper. */
 static void seal(struct shipper *sh, struct batch *b)
 {
@@ -257,90 +130,91 @@ static void seal(struct shipper *sh, struct batch *b)
 		batch_free(b);
 		return;
 	}
-	pthread_mutex_lock(&sh->mu);
-	if (b->n == 0 && !sh->q.head) {
-		/* commits only, nothing in flight: they apply at once */
-		if (sh->acked_tail)
-			sh->acked_tail->next = b;
-		else
-			sh->acked = b;
-		sh->acked_tail = b;
-	} else {
-		elog_resend_push(&sh->q, &b->queued, b->recs, b->n);
-		sh->pending_bytes += b->bytes;
-	}
-	pthread_cond_broadcast(&sh->cv);
-	pthread_mutex_unlock(&sh->mu);
+	b->ship.bytes = b->bytes;
+	b->ship.lines = b->lines;
+	elog_shipper_push(sh->es, &b->ship, b->recs, b->n);
 }
 
 static struct batch *take_acked(struct shipper *sh)
 {
-	struct batch *b;
+	struct elog_ship_batch *l = elog_shipper_take_acked(sh->es);
 
-	pthread_mutex_lock(&sh->mu);
-	b = sh->acked;
-	sh->acked = sh->acked_tail = NULL;
-	pthread_mutex_unlock(&sh->mu);
-	return b;
+	return l ? batch_of(l) : NULL;
 }
 
 static size_t pending_bytes(struct shipper *sh)
 {
-	size_t n;
+	return elog_shipper_pending_bytes(sh->es);
+}
 
-	pthread_mutex_lock(&sh->mu);
-	n = sh->pending_bytes;
-	pthread_mutex_unlock(&sh->mu);
-	return n;
+/* The shipper's news (on its thread), once per outage. */
+static void on_ship_event(void *ctx, int ev, const struct elog_err *err)
+{
+	struct shipper *sh = ctx;
+
+	if (ev == ELOG_SHIP_DOWN)
+		cli_error("%s; %s until it is back", err->msg, sh->buffer_word);
+	else if (ev == ELOG_SHIP_BACK)
+		cli_error("server '%s' is back; sending", cli_server());
 }
 
 static int shipper_start(struct shipper *sh, const struct rpc_client_opts *ro, const char *word)
 {
+	struct elog_shipper_cfg cfg;
+	struct elog_err err;
+
 	memset(sh, 0, sizeof(*sh));
-	pthread_mutex_init(&sh->mu, NULL);
-	pthread_cond_init(&sh->cv, NULL);
-	sh->target = cli_server();
-	sh->ro = ro;
-	sh->connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
+	memset(&cfg, 0, sizeof(cfg));
 	sh->buffer_word = word;
-	if (pthread_create(&sh->th, NULL, shipper_main, sh) != 0) {
-		cli_error("cannot start a thread");
+	cfg.target = cli_server();
+	cfg.ro = ro;
+	cfg.connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
+	cfg.event = on_ship_event;
+	cfg.ctx = sh;
+	if (elog_shipper_start(&sh->es, &cfg, &err) != 0) {
+		cli_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
 	return 0;
 }
 
+/* True (and says why) once the server refused us for good (a key, a batch). */
+static int shipper_refused(struct shipper *sh)
+{
+	struct elog_err err;
+
+	if (!elog_shipper_failed(sh->es, &err))
+		return 0;
+	cli_error("%s", err.msg);
+	return 1;
+}
+
 /* Asks the shipper to deliver what is queued within timeout_ns, and waits for it. */
 static void shipper_stop(struct shipper *sh, int64_t timeout_ns)
 {
-	pthread_mutex_lock(&sh->mu);
-	sh->stop = 1;
-	sh->deadline_ns = elog_mono_ns() + timeout_ns;
-	pthread_cond_broadcast(&sh->cv);
-	pthread_mutex_unlock(&sh->mu);
-	pthread_join(sh->th, NULL);
+	elog_shipper_finish(sh->es, timeout_ns, NULL, NULL);
 }
 
 /* Frees what is left after shipper_stop; returns the lines that were not delivered. */
 static size_t shipper_release(struct shipper *sh)
 {
-	struct elog_resend_batch *rb;
+	struct elog_ship_batch *sb;
+	struct batch *b;
 	size_t lines = 0;
 
-	while ((rb = elog_resend_pop(&sh->q))) {
-		struct batch *b = batch_of(rb);
-
-		lines += b->lines;
-		batch_free(b);
+	while ((sb = elog_shipper_take_left(sh->es))) {
+		lines += sb->lines;
+		batch_free(batch_of(sb));
 	}
-	while (sh->acked) {
-		struct batch *b = sh->acked;
+	b = take_acked(sh);
+	while (b) {
+		struct batch *next = b->ship.next ? batch_of(b->ship.next) : NULL;
 
-		sh->acked = b->next;
 		batch_free(b);
+		b = next;
 	}
-	pthread_mutex_destroy(&sh->mu);
-	pthread_cond_destroy(&sh->cv);
+	elog_shipper_free(sh->es);
+	sh->es = NULL;
 	return lines;
 }
 
@@ -394,6 +268,8 @@ static void line_record(struct elog_record *r, const char *line, size_t n, int c
 	const struct elog_jsonline_defaults d = { component, level, "tail", extra };
 
 	elog_jsonline_record(line, n, cut, &d, r);
+	if (r->ts_ns == 0)
+		r->ts_ns = elog_shipper_wall_ns();   /* when it was read, not when it is delivered */
 }
 
 static void set_key(struct elog_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -618,7 +494,7 @@ static int apply_acked(struct shipper *sh, struct elog_tailstate *st)
 		struct batch *b = list;
 		size_t i;
 
-		list = b->next;
+		list = b->ship.next ? batch_of(b->ship.next) : NULL;
 		for (i = 0; i < b->ncommits && rc == 0; i++) {
 			struct commit *c = &b->commits[i];
 
@@ -679,7 +555,7 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 	while (!stop_signal) {
 		int more = 0;
 
-		if (apply_acked(&sh, st) != 0) {
+		if (apply_acked(&sh, st) != 0 || shipper_refused(&sh)) {
 			rc = EXIT_FAIL;
 			break;
 		}
@@ -1041,6 +917,7 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 		elog_multiline_release(&st[i].ml);
 	}
 	shipper_stop(&sh, (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL);
+	shipper_refused(&sh);   /* says why, when the server refused us */
 	undelivered = shipper_release(&sh) + cc.dropped;
 	if (undelivered)
 		cli_error("%zu line%s of '%s' could not be delivered to '%s'", undelivered,

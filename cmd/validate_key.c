@@ -10,10 +10,9 @@
 
 #include "cli.h"
 #include "err.h"
+#include "client.h"
 #include "keys.h"
-#include "rpc.h"
 #include "util.h"
-#include "ingestion.pb-c.h"
 
 static struct {
 	const char *key_file;
@@ -31,14 +30,11 @@ extern const struct command cmd_validate_key;
 
 static int run_validate_key(int argc, char **argv)
 {
-	Ingestion__ValidateApiKeyRequest req = INGESTION__VALIDATE_API_KEY_REQUEST__INIT;
-	Ingestion__ValidateApiKeyResponse *resp = NULL;
 	struct rpc_client_opts ro;
-	struct rpc_channel *ch = NULL;
 	struct elog_err err;
 	char **rest, *key = NULL, *md_key = NULL;
 	const char *env = getenv("ELOG_API_KEY");
-	int nrest, rc, st, valid;
+	int nrest, rc, valid;
 
 	rc = cli_parse(&cmd_validate_key, argc, argv, &nrest, &rest);
 	if (rc)
@@ -78,33 +74,20 @@ static int run_validate_key(int argc, char **argv)
 		goto out;
 	}
 	elog_err_clear(&err);
-	rc = rpc_channel_open(&ch, cli_server(), &ro, &err);
-	if (rc == 0)
-		rc = rpc_channel_wait_ready(ch, client_cfg.timeout_s * 1000000000LL, &err);
+	rc = elog_client_validate_key(cli_server(), &ro, key, &valid,
+				      client_cfg.timeout_s * 1000000000LL, &err);
 	if (rc) {
-		cli_error("%s", err.msg);
-		rc = EXIT_UNREACHABLE;
-		goto out;
-	}
-	req.api_key = key;
-	st = rpc_unary(ch, "/ingestion.InternalAuthService/ValidateApiKey", &req.base,
-		       &ingestion__validate_api_key_response__descriptor, (ProtobufCMessage **)&resp,
-		       client_cfg.timeout_s * 1000000000LL, &err);
-	if (st != RPC_OK) {
+		/* documented: 3 for an unreachable server and for any other error */
 		cli_error("cannot validate the key: %s", err.msg);
 		rc = EXIT_UNREACHABLE;
 		goto out;
 	}
-	valid = resp->is_valid;
 	if (o.json)
 		printf("{\"valid\":%s}\n", valid ? "true" : "false");
 	else if (!o.quiet)
 		printf("%s\n", valid ? "valid" : "invalid");
 	rc = valid ? EXIT_OK : EXIT_FAIL;
 out:
-	if (resp)
-		protobuf_c_message_free_unpacked(&resp->base, NULL);
-	rpc_channel_close(ch);
 	OPENSSL_cleanse(key, strlen(key));
 	free(key);
 	if (md_key) {

@@ -11,7 +11,7 @@ _elog_options()
 	case $1 in
 	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
 	logs) echo ' --follow --component --level --since --until --grep --lines --db --json --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
-	send) echo ' --component --level --field --source --retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	send) echo ' --component --level --field --source --retry --no-retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	export) echo ' --json --csv --output --component --level --since --until --grep --lines --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	keys) echo ' --db --json --help' ;;

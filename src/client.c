@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "client.h"
 #include "err.h"
 #include "util.h"
 #include "wire.h"
 #include "elog.pb-c.h"
+#include "ingestion.pb-c.h"
 
 #define WINDOW 16
 
@@ -27,6 +29,9 @@ struct elog_sender {
 	uint64_t sent_seq, acked_seq;
 	int ended;          /* ack stream over */
 	int recv_rc;
+	char *target;
+	void (*notify)(void *ctx);   /* after each acknowledgement and at the end (acker thread) */
+	void *notify_ctx;
 };
 
 static void *acker_main(void *arg)
@@ -43,6 +48,8 @@ static void *acker_main(void *arg)
 			s->recv_rc = rc;
 			pthread_cond_broadcast(&s->cv);
 			pthread_mutex_unlock(&s->mu);
+			if (s->notify)
+				s->notify(s->notify_ctx);
 			return NULL;
 		}
 		pthread_mutex_lock(&s->mu);
@@ -50,21 +57,19 @@ static void *acker_main(void *arg)
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		protobuf_c_message_free_unpacked(m, NULL);
+		if (s->notify)
+			s->notify(s->notify_ctx);
 	}
 }
 
-static int status_error(struct rpc_ccall *call, const char *target, struct elog_err *err)
+/* The call's final status as an error naming the server (rpc_status_error). */
+static int status_error(struct rpc_ccall *call, const char *target, const char *dflt,
+			struct elog_err *err)
 {
 	char *details = NULL;
 	int st = rpc_ccall_finish(call, &details);
-	int code = st == RPC_UNAVAILABLE ? ELOG_EUNAVAIL : st == RPC_UNAUTHENTICATED ? ELOG_EAUTH
-		 : st == RPC_RESOURCE_EXHAUSTED ? ELOG_EFULL : st == RPC_INVALID_ARGUMENT ? ELOG_EUSAGE
-		 : ELOG_EFAIL;
+	int code = rpc_status_error(st, details, target, dflt, err);
 
-	if (st == RPC_OK)
-		code = ELOG_EFAIL;
-	elog_err_set(err, code, "server '%s': %s: %s", target, rpc_status_name(st),
-		     details && *details ? details : "stream ended early");
 	free(details);
 	return code;
 }
@@ -72,9 +77,19 @@ static int status_error(struct rpc_ccall *call, const char *target, struct elog_
 int elog_sender_open(struct elog_sender **out, const char *target, const struct rpc_client_opts *o,
 		     int64_t connect_timeout_ns, struct elog_err *err)
 {
+	return elog_sender_open_notify(out, target, o, connect_timeout_ns, NULL, NULL, err);
+}
+
+int elog_sender_open_notify(struct elog_sender **out, const char *target,
+			    const struct rpc_client_opts *o, int64_t connect_timeout_ns,
+			    void (*notify)(void *ctx), void *ctx, struct elog_err *err)
+{
 	struct elog_sender *s = xcalloc(1, sizeof(*s));
 	int rc;
 
+	s->target = xstrdup(target);
+	s->notify = notify;
+	s->notify_ctx = ctx;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	rc = rpc_channel_open(&s->ch, target, o, err);
@@ -133,7 +148,7 @@ int elog_sender_send(struct elog_sender *s, const struct elog_record *recs, size
 		while (!s->ended)
 			pthread_cond_wait(&s->cv, &s->mu);
 		pthread_mutex_unlock(&s->mu);
-		return status_error(s->call, "hub", err);
+		return status_error(s->call, s->target, "stream ended early", err);
 	}
 	return 0;
 }
@@ -153,17 +168,15 @@ int elog_sender_finish(struct elog_sender *s, struct elog_err *err)
 	s->acker_started = 0;
 	st = rpc_ccall_finish(s->call, &details);
 	if (st != RPC_OK) {
-		int code = st == RPC_UNAVAILABLE ? ELOG_EUNAVAIL : st == RPC_RESOURCE_EXHAUSTED ? ELOG_EFULL
-			 : st == RPC_UNAUTHENTICATED ? ELOG_EAUTH : ELOG_EFAIL;
+		int code = rpc_status_error(st, details, s->target, "no details", err);
 
-		elog_err_set(err, code, "%s: %s", rpc_status_name(st),
-			     details && *details ? details : "no details");
 		free(details);
 		return code;
 	}
 	free(details);
 	if (!complete)
-		return elog_err_set(err, ELOG_EFAIL, "server ended the stream before acknowledging everything");
+		return elog_err_set(err, ELOG_EFAIL, "server '%s': ended the stream before "
+				    "acknowledging everything", s->target);
 	return 0;
 }
 
@@ -191,6 +204,7 @@ void elog_sender_free(struct elog_sender *s)
 	rpc_channel_close(s->ch);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	free(s->target);
 	free(s);
 }
 
@@ -234,7 +248,7 @@ int elog_reader_open(struct elog_reader **out, const char *target, const struct 
 	if (rc == 0)
 		rc = rpc_ccall_start(&r->call, r->ch, "/elog.v1.Hub/Read", 0, err);
 	if (rc == 0 && (rpc_ccall_send(r->call, &q.base) != 0 || rpc_ccall_close_send(r->call) != 0))
-		rc = status_error(r->call, target, err);
+		rc = status_error(r->call, target, "stream ended early", err);
 	if (rc) {
 		elog_reader_free(r);
 		return rc;
@@ -261,15 +275,12 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 			free(details);
 			return 0;
 		}
-		rc = elog_err_set(err, st == RPC_UNAVAILABLE ? ELOG_EUNAVAIL :
-				  st == RPC_INVALID_ARGUMENT ? ELOG_EUSAGE : ELOG_EFAIL,
-				  "server '%s': %s: %s", r->target, rpc_status_name(st),
-				  details && *details ? details : "no details");
+		rc = rpc_status_error(st, details, r->target, "no details", err);
 		free(details);
 		return rc;
 	}
 	if (rc < 0)
-		return status_error(r->call, r->target, err);
+		return status_error(r->call, r->target, "stream ended early", err);
 	/* Decoded in place (wire.c): the page is checked whole before the first record. */
 	elog_buf_grow(&r->page, 1);          /* page[len] is written */
 	rc = elog_wire_read_page(r->page.data, r->page.len, &r->scratch, &info, fn, ctx);
@@ -292,6 +303,143 @@ void elog_reader_free(struct elog_reader *r)
 	elog_buf_release(&r->scratch);
 	free(r->target);
 	free(r);
+}
+
+/* ---- resuming reader ------------------------------------------------------------------- */
+
+#define RESUME_BACKOFF_MIN_NS (100 * 1000000LL)
+#define RESUME_BACKOFF_MAX_NS (2000 * 1000000LL)
+#define RESUME_CONNECT_NS (1000 * 1000000LL)   /* per attempt while reconnecting */
+
+struct elog_resumer {
+	struct elog_reader *r;          /* NULL while reconnecting */
+	char *target;
+	const struct rpc_client_opts *o;
+	struct elog_filter f;           /* shallow copy: after_id and limit change on resume */
+	int follow;
+	int64_t last_id;
+	int64_t backoff, next_try;
+	void (*event)(void *ctx, int ev, const struct elog_err *err);
+	void *ev_ctx;
+	int (*fn)(void *ctx, const struct elog_record *rec);   /* during elog_resumer_next */
+	void *fn_ctx;
+};
+
+static int resume_fn(void *ctx, const struct elog_record *rec)
+{
+	struct elog_resumer *rs = ctx;
+
+	if (rec->id > rs->last_id)
+		rs->last_id = rec->id;
+	return rs->fn(rs->fn_ctx, rec);
+}
+
+int elog_resumer_open(struct elog_resumer **out, const char *target,
+		      const struct rpc_client_opts *o, const struct elog_filter *f, int follow,
+		      int64_t connect_timeout_ns,
+		      void (*event)(void *ctx, int ev, const struct elog_err *err), void *ev_ctx,
+		      struct elog_err *err)
+{
+	struct elog_resumer *rs = xcalloc(1, sizeof(*rs));
+	int rc;
+
+	rs->f = *f;
+	rs->o = o;
+	rs->follow = follow;
+	rs->event = event;
+	rs->ev_ctx = ev_ctx;
+	rs->last_id = f->after_id > 0 ? f->after_id : 0;
+	rs->backoff = RESUME_BACKOFF_MIN_NS;
+	rc = elog_reader_open(&rs->r, target, o, f, follow, connect_timeout_ns, err);
+	if (rc) {
+		free(rs);
+		return rc;
+	}
+	rs->target = xstrdup(target);
+	*out = rs;
+	return 0;
+}
+
+static void nap_ns(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
+
+	if (ns > 0)
+		nanosleep(&ts, NULL);
+}
+
+int elog_resumer_next(struct elog_resumer *rs,
+		      int (*fn)(void *ctx, const struct elog_record *rec), void *ctx, int *live,
+		      uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		      int64_t timeout_ns, struct elog_err *err)
+{
+	int64_t deadline = timeout_ns > 0 ? elog_mono_ns() + timeout_ns : 0;
+
+	rs->fn = fn;
+	rs->fn_ctx = ctx;
+	for (;;) {
+		int64_t now = elog_mono_ns();
+		int rc;
+
+		if (!rs->r) {
+			struct elog_err e;
+
+			if (deadline && now >= deadline)
+				return 2;
+			if (now < rs->next_try) {
+				int64_t w = rs->next_try - now;
+
+				if (deadline && deadline - now < w)
+					w = deadline - now;
+				nap_ns(w);
+				continue;
+			}
+			rs->f.after_id = rs->last_id;
+			rs->f.limit = 0;
+			elog_err_clear(&e);
+			rc = elog_reader_open(&rs->r, rs->target, rs->o, &rs->f, rs->follow,
+					      RESUME_CONNECT_NS, &e);
+			if (rc == ELOG_EUNAVAIL) {
+				rs->r = NULL;
+				rs->next_try = elog_mono_ns() + rs->backoff;
+				rs->backoff = rs->backoff * 2 > RESUME_BACKOFF_MAX_NS
+					      ? RESUME_BACKOFF_MAX_NS : rs->backoff * 2;
+				continue;
+			}
+			if (rc) {
+				rs->r = NULL;
+				if (err)
+					*err = e;
+				return rc;
+			}
+			rs->backoff = RESUME_BACKOFF_MIN_NS;
+			if (rs->event)
+				rs->event(rs->ev_ctx, ELOG_RESUME_BACK, NULL);
+		}
+		now = elog_mono_ns();
+		if (deadline && now >= deadline)
+			return 2;
+		rc = elog_reader_next(rs->r, resume_fn, rs, live, missed, missed_from, missed_to,
+				      deadline ? deadline - now : 0, err);
+		if (rc == ELOG_EUNAVAIL && rs->follow) {
+			if (rs->event)
+				rs->event(rs->ev_ctx, ELOG_RESUME_LOST, err);
+			elog_reader_free(rs->r);
+			rs->r = NULL;
+			rs->next_try = 0;            /* the first attempt at once */
+			continue;
+		}
+		return rc;
+	}
+}
+
+void elog_resumer_free(struct elog_resumer *rs)
+{
+	if (!rs)
+		return;
+	elog_reader_free(rs->r);
+	free(rs->target);
+	free(rs);
 }
 
 int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
@@ -320,4 +468,32 @@ int elog_client_components(const char *target, const struct rpc_client_opts *o, 
 	}
 	rpc_channel_close(ch);
 	return st == RPC_OK ? 0 : (err->code ? err->code : ELOG_EFAIL);
+}
+
+int elog_client_validate_key(const char *target, const struct rpc_client_opts *o, const char *key,
+			     int *valid, int64_t timeout_ns, struct elog_err *err)
+{
+	Ingestion__ValidateApiKeyRequest req = INGESTION__VALIDATE_API_KEY_REQUEST__INIT;
+	Ingestion__ValidateApiKeyResponse *resp = NULL;
+	struct rpc_channel *ch = NULL;
+	int rc, st;
+
+	*valid = 0;
+	rc = rpc_channel_open(&ch, target, o, err);
+	if (rc == 0)
+		rc = rpc_channel_wait_ready(ch, timeout_ns, err);
+	if (rc == 0) {
+		req.api_key = (char *)key;
+		st = rpc_unary(ch, "/ingestion.InternalAuthService/ValidateApiKey", &req.base,
+			       &ingestion__validate_api_key_response__descriptor,
+			       (ProtobufCMessage **)&resp, timeout_ns, err);
+		if (st != RPC_OK)
+			rc = err->code ? err->code : ELOG_EFAIL;
+		else
+			*valid = resp->is_valid;
+	}
+	if (resp)
+		protobuf_c_message_free_unpacked(&resp->base, NULL);
+	rpc_channel_close(ch);
+	return rc;
 }

@@ -23,6 +23,15 @@ int elog_sender_open(struct elog_sender **out, const char *target, const struct 
 		     int64_t connect_timeout_ns, struct elog_err *err);
 
 /*
+ * The same, with notify(ctx) called on the sender's receiving thread after each
+ * acknowledgement and once when the stream ends (no lock of the sender is held then), so a
+ * caller can wait on its own condition instead of polling elog_sender_acked_seq.
+ */
+int elog_sender_open_notify(struct elog_sender **out, const char *target,
+			    const struct rpc_client_opts *o, int64_t connect_timeout_ns,
+			    void (*notify)(void *ctx), void *ctx, struct elog_err *err);
+
+/*
  * Sends recs[0..n) as one batch (the records stay the caller's). Blocks while too many
  * batches wait for their acknowledgement. Returns 0, or a negative code when the stream
  * failed (err says why: the server's status).
@@ -61,8 +70,47 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 
 void elog_reader_free(struct elog_reader *r);
 
+/*
+ * A resuming reader: a Read stream that, when following and the server goes away
+ * (ELOG_EUNAVAIL), reconnects with backoff (100 ms doubling to 2 s) and reads on after the
+ * last record it delivered: ids only grow, so nothing is missed and nothing comes twice.
+ * event(ctx, ELOG_RESUME_LOST, err) is called when the stream is lost, and
+ * event(ctx, ELOG_RESUME_BACK, NULL) when it is back (on the caller's thread; may be NULL).
+ * The filter is copied shallowly: f's strings stay the caller's until elog_resumer_free.
+ */
+struct elog_resumer;
+
+enum { ELOG_RESUME_LOST = 1, ELOG_RESUME_BACK = 2 };
+
+/* Opens the first stream: its errors are elog_reader_open's (no retry). */
+int elog_resumer_open(struct elog_resumer **out, const char *target,
+		      const struct rpc_client_opts *o, const struct elog_filter *f, int follow,
+		      int64_t connect_timeout_ns,
+		      void (*event)(void *ctx, int ev, const struct elog_err *err), void *ev_ctx,
+		      struct elog_err *err);
+
+/*
+ * As elog_reader_next. When following, a lost server is not an error: it reconnects and goes
+ * on (returning 2 when timeout_ns > 0 passes meanwhile, so the caller can check its output).
+ * Without follow, or for any other error, the error is returned.
+ */
+int elog_resumer_next(struct elog_resumer *rs,
+		      int (*fn)(void *ctx, const struct elog_record *rec), void *ctx, int *live,
+		      uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		      int64_t timeout_ns, struct elog_err *err);
+
+void elog_resumer_free(struct elog_resumer *rs);
+
 /* Component names known to the server. */
 int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
 			   size_t *n, int64_t timeout_ns, struct elog_err *err);
+
+/*
+ * Asks the server's ingestion.InternalAuthService/ValidateApiKey whether key is valid; sets
+ * *valid. Returns 0, or a negative code with err (ELOG_EUNAVAIL: the server could not be
+ * reached). The key never appears in err.
+ */
+int elog_client_validate_key(const char *target, const struct rpc_client_opts *o, const char *key,
+			     int *valid, int64_t timeout_ns, struct elog_err *err);
 
 #endif

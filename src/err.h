@@ -17,6 +17,8 @@ enum {
 	ELOG_EIO = -5,        /* file or database I/O */
 	ELOG_EFULL = -6,      /* disk full / resource exhausted */
 	ELOG_EAUTH = -7,      /* rejected credentials */
+	ELOG_EPROTO = -8,     /* server unreachable: it speaks another protocol (TLS or not);
+			       * retrying does not help */
 };
 
 struct elog_err {

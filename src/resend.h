@@ -2,8 +2,8 @@
  * resend.h — keep-until-acknowledged delivery over senders (client.h): the record batches a
  * client sent, in order, until the server acknowledged them, so that when the stream breaks or
  * the server restarts, every batch not acknowledged goes again, in order, on a new sender
- * (records that carry a dedupe key are then stored once). Used by `elog send --retry` and by
- * `elog tail`'s shipper thread.
+ * (records that carry a dedupe key are then stored once). Used by the shipper (shipper.h),
+ * which `elog send` and `elog tail` deliver through.
  *
  * Each batch is numbered on the current sender in the order elog_sender_send accepted it
  * (1, 2, 3..., as elog_sender_acked_seq counts); a batch whose number is at most the sender's

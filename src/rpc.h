@@ -189,7 +189,8 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 		     const struct rpc_client_opts *o, struct elog_err *err);
 void rpc_channel_close(struct rpc_channel *ch);
 /* Connects and waits until the channel is ready, at most timeout_ns. Returns 0, or
- * ELOG_EUNAVAIL with err "cannot reach server 'x': connection failed". */
+ * ELOG_EUNAVAIL with err "cannot reach server 'x': connection failed", or ELOG_EPROTO when
+ * it takes connections but the handshake fails (TLS on one side only, a wrong CA). */
 int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct elog_err *err);
 
 /* Starts a call on method path with an optional overall deadline (0: none) and sends the
@@ -222,5 +223,19 @@ int rpc_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage
 
 /* Name of a status code ("unavailable"). */
 const char *rpc_status_name(int status);
+
+/*
+ * The one mapping of a call's final status to an elog error, for every client call:
+ * UNAVAILABLE and DEADLINE_EXCEEDED are ELOG_EUNAVAIL (the server could not be reached: exit 3),
+ * UNAUTHENTICATED and PERMISSION_DENIED ELOG_EAUTH, RESOURCE_EXHAUSTED ELOG_EFULL (a server
+ * limit or its disk: the details say which), INVALID_ARGUMENT ELOG_EUSAGE, any other ELOG_EFAIL
+ * (RPC_OK too: the caller expected more). err gets "server 'TARGET': STATUS: DETAILS", with
+ * dflt when the server sent no details. Returns the code.
+ */
+int rpc_status_error(int status, const char *details, const char *target, const char *dflt,
+		     struct elog_err *err);
+
+/* The target the channel was opened with ("127.0.0.1:50090"), owned by the channel. */
+const char *rpc_channel_target(const struct rpc_channel *ch);
 
 #endif

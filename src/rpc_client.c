@@ -220,11 +220,11 @@ int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct el
 		;
 	grpc_completion_queue_destroy(cq);
 	if (rc == -2 && ch->tls)
-		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': the TLS handshake "
+		return elog_err_set(err, ELOG_EPROTO, "cannot reach server '%s': the TLS handshake "
 				    "failed (check the CA, the server name and the client certificate; "
 				    "or the server does not use TLS)", ch->target);
 	if (rc == -2)
-		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': it accepts "
+		return elog_err_set(err, ELOG_EPROTO, "cannot reach server '%s': it accepts "
 				    "connections but not plaintext gRPC (does it require TLS? then "
 				    "connect with --tls-ca)", ch->target);
 	if (rc)
@@ -514,12 +514,10 @@ int rpc_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage
 	st = rpc_ccall_finish(c, &details);
 	if (st == RPC_OK && rc != 1) {
 		st = RPC_INTERNAL;
-		elog_err_set(err, ELOG_EFAIL, "'%s': %s", method,
+		elog_err_set(err, ELOG_EFAIL, "server '%s': '%s': %s", ch->target, method,
 			     rc == -2 ? "undecodable response" : "no response");
 	} else if (st != RPC_OK) {
-		elog_err_set(err, st == RPC_UNAVAILABLE || st == RPC_DEADLINE_EXCEEDED ? ELOG_EUNAVAIL
-			     : st == RPC_UNAUTHENTICATED ? ELOG_EAUTH : ELOG_EFAIL,
-			     "%s: %s", rpc_status_name(st), details && *details ? details : "no details");
+		rpc_status_error(st, details, ch->target, "no details", err);
 	}
 	if (st != RPC_OK && *resp) {
 		protobuf_c_message_free_unpacked(*resp, NULL);
@@ -528,4 +526,37 @@ int rpc_unary(struct rpc_channel *ch, const char *method, const ProtobufCMessage
 	free(details);
 	rpc_ccall_free(c);
 	return st;
+}
+
+int rpc_status_error(int status, const char *details, const char *target, const char *dflt,
+		     struct elog_err *err)
+{
+	int code;
+
+	switch (status) {
+	case RPC_UNAVAILABLE:
+	case RPC_DEADLINE_EXCEEDED:
+		code = ELOG_EUNAVAIL;
+		break;
+	case RPC_UNAUTHENTICATED:
+	case RPC_PERMISSION_DENIED:
+		code = ELOG_EAUTH;
+		break;
+	case RPC_RESOURCE_EXHAUSTED:
+		code = ELOG_EFULL;
+		break;
+	case RPC_INVALID_ARGUMENT:
+		code = ELOG_EUSAGE;
+		break;
+	default:
+		code = ELOG_EFAIL;
+		break;
+	}
+	return elog_err_set(err, code, "server '%s': %s: %s", target ? target : "?",
+			    rpc_status_name(status), details && *details ? details : dflt);
+}
+
+const char *rpc_channel_target(const struct rpc_channel *ch)
+{
+	return ch->target;
 }

@@ -135,15 +135,22 @@ seq 1 20000 | elog send -c fast || fail "send fast"
 export_comp fast
 check 'len(recs) == 20000' '[r["msg"] for r in recs] == [str(i) for i in range(1, 20001)]'
 
-say "unreachable server: exit 3 quickly, a clear message"
+say "unreachable server with --no-retry: exit 3 quickly, a clear message"
 $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$T/port"
 dead="127.0.0.1:$(cat "$T/port")"
 start=$(date +%s)
-must_fail 3 "unreachable" "$ELOG_BIN" send --server "$dead" --timeout 1 hello 2>"$T/err"
+must_fail 3 "unreachable" "$ELOG_BIN" send --no-retry --server "$dead" --timeout 1 hello 2>"$T/err"
 [ $(( $(date +%s) - start )) -le 5 ] || fail "unreachable took too long"
 grep -q "$dead" "$T/err" || fail "message does not name the server: $(cat "$T/err")"
 grep -qi "reach\|unavailable\|connect" "$T/err" || fail "message unclear: $(cat "$T/err")"
-echo x | ELOG_SERVER="$dead" must_fail 3 "unreachable stdin" "$ELOG_BIN" send --timeout 1 2>/dev/null
+echo x | ELOG_SERVER="$dead" must_fail 3 "unreachable stdin" "$ELOG_BIN" send --no-retry --timeout 1 2>/dev/null
+
+say "unreachable server by default: retried for --retry, then exit 3 naming what was not delivered"
+start=$(date +%s)
+must_fail 3 "unreachable, --retry=1s" "$ELOG_BIN" send --retry=1s --server "$dead" --timeout 1 hello 2>"$T/err"
+[ $(( $(date +%s) - start )) -le 10 ] || fail "--retry=1s took too long"
+grep -q "1 of 1 records not delivered" "$T/err" || fail "message does not count: $(cat "$T/err")"
+grep -q "$dead" "$T/err" || fail "message does not name the server: $(cat "$T/err")"
 
 say "usage errors: exit 2"
 must_fail 2 "bad flag" "$ELOG_BIN" send --bogus x 2>"$T/err"

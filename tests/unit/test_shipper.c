@@ -1,0 +1,337 @@
+/* test_shipper.c — shipper.c: batches delivered on the shipper's thread, kept until
+ * acknowledged, resent after serve restarts on the same port (each record stored once), given
+ * back as not delivered when the server stays away, and one-shot mode, against an in-process
+ * elog.v1.Hub. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "client.h"
+#include "err.h"
+#include "hub.h"
+#include "record.h"
+#include "resend.h"
+#include "shipper.h"
+#include "rpc.h"
+#include "svc.h"
+#include "unit.h"
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+/* elog.v1.Hub over a hub on db, on a loopback port. */
+struct server {
+	struct elog_hub *hub;
+	struct elog_svc svc;
+	struct rpc_server *srv;
+	char target[64];
+};
+
+static void server_start_at(struct server *sv, const char *db, const char *addr)
+{
+	struct elog_err err;
+	int port = 0;
+
+	memset(sv, 0, sizeof(*sv));
+	if (elog_hub_open(&sv->hub, db, NULL, &err) != 0 || rpc_server_new(&sv->srv, &err) != 0) {
+		fprintf(stderr, "server: %s\n", err.msg);
+		exit(2);
+	}
+	sv->svc.hub = sv->hub;
+	sv->svc.db_path = db;
+	elog_svc_hub_register(sv->srv, &sv->svc);
+	if (rpc_server_listen(sv->srv, addr, NULL, &port, &err) != 0 ||
+	    rpc_server_start(sv->srv, &err) != 0) {
+		fprintf(stderr, "server: %s\n", err.msg);
+		exit(2);
+	}
+	snprintf(sv->target, sizeof(sv->target), "127.0.0.1:%d", port);
+}
+
+static void server_stop(struct server *sv)
+{
+	rpc_server_stop_accepting(sv->srv);
+	elog_hub_stop_followers(sv->hub);
+	rpc_server_shutdown(sv->srv, 0);
+	elog_hub_close(sv->hub);
+}
+
+static long long count(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long n = -1;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	return n;
+}
+
+
+static void server_start(struct server *sv, const char *db)
+{
+	server_start_at(sv, db, "127.0.0.1:0");
+}
+
+struct tbatch {
+	struct elog_ship_batch ship;   /* first */
+	struct elog_record *recs;
+	size_t n;
+};
+
+/* A batch of n records "tag" with dedupe keys "tag:i" (component "ship"). */
+static struct tbatch *tbatch(const char *tag, size_t n)
+{
+	struct tbatch *b = calloc(1, sizeof(*b));
+	size_t i;
+
+	b->recs = calloc(n ? n : 1, sizeof(*b->recs));
+	b->n = n;
+	for (i = 0; i < n; i++) {
+		char key[64];
+
+		elog_record_init(&b->recs[i]);
+		elog_record_set(&b->recs[i].component, "ship", 4);
+		elog_record_set(&b->recs[i].msg, tag, strlen(tag));
+		snprintf(key, sizeof(key), "%s:%zu", tag, i);
+		elog_record_set(&b->recs[i].dedupe_key, key, strlen(key));
+	}
+	b->ship.bytes = 100 * (n + 1);
+	b->ship.lines = n;
+	return b;
+}
+
+static void tbatch_free(struct elog_ship_batch *sb)
+{
+	struct tbatch *b = (struct tbatch *)sb;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		elog_record_clear(&b->recs[i]);
+	free(b->recs);
+	free(b);
+}
+
+static void push(struct elog_shipper *sh, struct tbatch *b)
+{
+	elog_shipper_push(sh, &b->ship, b->recs, b->n);
+}
+
+/* Frees the acknowledged batches; returns how many there were. */
+static int drain_acked(struct elog_shipper *sh)
+{
+	struct elog_ship_batch *l = elog_shipper_take_acked(sh);
+	int n = 0;
+
+	while (l) {
+		struct elog_ship_batch *next = l->next;
+
+		tbatch_free(l);
+		n++;
+		l = next;
+	}
+	return n;
+}
+
+static int downs, backs;
+
+static void on_event(void *ctx, int ev, const struct elog_err *err)
+{
+	(void)ctx;
+	(void)err;
+	if (ev == ELOG_SHIP_DOWN)
+		__atomic_add_fetch(&downs, 1, __ATOMIC_SEQ_CST);
+	else if (ev == ELOG_SHIP_BACK)
+		__atomic_add_fetch(&backs, 1, __ATOMIC_SEQ_CST);
+}
+
+static struct elog_shipper *shipper(const char *target, const struct rpc_client_opts *ro,
+				    int one_shot)
+{
+	struct elog_shipper_cfg cfg;
+	struct elog_shipper *sh = NULL;
+	struct elog_err err;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.target = target;
+	cfg.ro = ro;
+	cfg.connect_timeout_ns = 1000000000LL;
+	cfg.one_shot = one_shot;
+	cfg.event = on_event;
+	if (elog_shipper_start(&sh, &cfg, &err) != 0) {
+		fprintf(stderr, "shipper: %s\n", err.msg);
+		exit(2);
+	}
+	return sh;
+}
+
+/* A loopback port nothing listens on (bound, then closed). */
+static void dead_target(char *buf, size_t n)
+{
+	struct server sv;
+	char dir[] = "/tmp/elog_test_shipper_dead.XXXXXX", db[512];
+
+	if (!mkdtemp(dir))
+		exit(2);
+	snprintf(db, sizeof(db), "%s/h.db", dir);
+	server_start(&sv, db);
+	snprintf(buf, n, "%s", sv.target);
+	server_stop(&sv);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_deliver_in_order(void)
+{
+	char dir[] = "/tmp/elog_test_shipper.XXXXXX", db[512];
+	struct rpc_client_opts ro;
+	struct elog_shipper *sh;
+	struct server sv;
+	struct elog_err err;
+	size_t left = 99;
+
+	alarm(120);
+	if (!mkdtemp(dir))
+		exit(2);
+	snprintf(db, sizeof(db), "%s/history.db", dir);
+	server_start(&sv, db);
+	memset(&ro, 0, sizeof(ro));
+	sh = shipper(sv.target, &ro, 0);
+	push(sh, tbatch("a", 3));
+	push(sh, tbatch("b", 0));
+	push(sh, tbatch("c", 2));
+	CHECK_INT(elog_shipper_finish(sh, 30000000000LL, &left, &err), 0);
+	CHECK_INT(left, 0);
+	CHECK_INT(drain_acked(sh), 3);
+	CHECK(elog_shipper_take_left(sh) == NULL);
+	elog_shipper_free(sh);
+	CHECK_INT(count(db, "select count(*) from records where component='ship'"), 5);
+	server_stop(&sv);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	alarm(0);
+}
+
+static void test_restart_same_port(void)
+{
+	char dir[] = "/tmp/elog_test_shipper.XXXXXX", db[512], target[64];
+	struct rpc_client_opts ro;
+	struct elog_shipper *sh;
+	struct server sv;
+	struct elog_err err;
+	size_t left = 99;
+	int i, acked = 0;
+
+	alarm(120);
+	if (!mkdtemp(dir))
+		exit(2);
+	snprintf(db, sizeof(db), "%s/history.db", dir);
+	server_start(&sv, db);
+	snprintf(target, sizeof(target), "%s", sv.target);
+	memset(&ro, 0, sizeof(ro));
+	downs = backs = 0;
+	sh = shipper(target, &ro, 0);
+	push(sh, tbatch("before", 4));
+	for (i = 0; i < 1000 && acked < 1; i++) {
+		acked += drain_acked(sh);
+		usleep(10000);
+	}
+	CHECK_INT(acked, 1);
+	server_stop(&sv);
+	push(sh, tbatch("during", 3));       /* the server is away */
+	for (i = 0; i < 1000 && !__atomic_load_n(&downs, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	CHECK_INT(__atomic_load_n(&downs, __ATOMIC_SEQ_CST), 1);
+	CHECK(elog_shipper_pending_bytes(sh) > 0);
+	server_start_at(&sv, db, target);   /* back on the same port */
+	push(sh, tbatch("after", 2));
+	CHECK_INT(elog_shipper_finish(sh, 60000000000LL, &left, &err), 0);
+	CHECK_INT(left, 0);
+	CHECK_INT(drain_acked(sh), 2);
+	CHECK_INT(__atomic_load_n(&backs, __ATOMIC_SEQ_CST), 1);
+	elog_shipper_free(sh);
+	CHECK_INT(count(db, "select count(*) from records where component='ship'"), 9);
+	CHECK_INT(count(db, "select count(distinct dedupe) from records where component='ship'"), 9);
+	server_stop(&sv);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	alarm(0);
+}
+
+static void test_unreachable_gives_back(void)
+{
+	char target[64];
+	struct rpc_client_opts ro;
+	struct elog_shipper *sh;
+	struct elog_ship_batch *sb;
+	struct elog_err err;
+	size_t left = 0;
+	int n = 0;
+
+	alarm(60);
+	dead_target(target, sizeof(target));
+	memset(&ro, 0, sizeof(ro));
+	sh = shipper(target, &ro, 0);
+	push(sh, tbatch("x", 2));
+	push(sh, tbatch("y", 3));
+	elog_err_clear(&err);
+	CHECK_INT(elog_shipper_finish(sh, 300000000LL, &left, &err), ELOG_EUNAVAIL);
+	CHECK_INT(left, 5);
+	CHECK(strstr(err.msg, target) != NULL);
+	CHECK_INT(elog_shipper_failed(sh, NULL), 0);   /* retried, not refused */
+	while ((sb = elog_shipper_take_left(sh))) {
+		tbatch_free(sb);
+		n++;
+	}
+	CHECK_INT(n, 2);
+	elog_shipper_free(sh);
+	alarm(0);
+}
+
+static void test_one_shot_fails(void)
+{
+	char target[64];
+	struct rpc_client_opts ro;
+	struct elog_shipper *sh;
+	struct elog_ship_batch *sb;
+	struct elog_err err;
+	size_t left = 0;
+
+	alarm(60);
+	dead_target(target, sizeof(target));
+	memset(&ro, 0, sizeof(ro));
+	sh = shipper(target, &ro, 1);
+	push(sh, tbatch("z", 1));
+	elog_err_clear(&err);
+	/* wait_room returns once the shipper failed for good, though the batch is not acked */
+	CHECK_INT(elog_shipper_wait_room(sh, 0, &err), ELOG_EUNAVAIL);
+	CHECK(strstr(err.msg, target) != NULL);
+	CHECK_INT(elog_shipper_failed(sh, NULL), ELOG_EUNAVAIL);
+	CHECK_INT(elog_shipper_finish(sh, 60000000000LL, &left, &err), ELOG_EUNAVAIL);
+	CHECK_INT(left, 1);
+	while ((sb = elog_shipper_take_left(sh)))
+		tbatch_free(sb);
+	elog_shipper_free(sh);
+	alarm(0);
+}
+
+UNIT_MAIN(
+	{ "deliver_in_order", test_deliver_in_order },
+	{ "restart_same_port", test_restart_same_port },
+	{ "unreachable_gives_back", test_unreachable_gives_back },
+	{ "one_shot_fails", test_one_shot_fails }
+)
