@@ -5,8 +5,11 @@
  *   level_mask: bit (1 << level); 0 means all
  *   since/until: inclusive bounds on the event time (ts_ns, or arrival_ns when ts_ns is 0)
  *   after_id:   id > after_id
- *   pattern:    PCRE2 regex searched in msg (unanchored, case-sensitive, UTF-8), bounded by
- *               a match limit: hitting it is no match (filter.h)
+ *   pattern:    PCRE2 regex searched in msg, then in each of the first 64 field values as the
+ *               text view shows them (unanchored, case as the pattern says, UTF-8), each
+ *               search bounded by a match limit: hitting it is no match and ends the search
+ *   xpattern:   the same search; a record it matches is out
+ *   xcomponents: exact names left out
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -380,9 +383,8 @@ int elog_filter_match_text(const struct elog_filter *f, const char *msg, const c
 {
 	if (f->has_regex && f->regex && search_text(f->regex, msg, fields) != 1)
 		return 0;
-	/* an exclude pattern hitting its limit leaves the record out too (no match is no
-	 * match either way: a record is shown only when the exclude pattern surely misses) */
-	if (f->xregex && search_text(f->xregex, msg, fields) != 0)
+	/* a pattern hitting its limit is no match, for the exclude pattern too: kept */
+	if (f->xregex && search_text(f->xregex, msg, fields) == 1)
 		return 0;
 	return 1;
 }
