@@ -9,6 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_serve h
+H_PID=$SERVE_PID
 
 cat >"$T/in" <<'EOF'
 {"ts":"2024-01-20T10:00:00Z","component":"api","level":"info","msg":"request done in 812ms","trace_id":"abc0151","status":200}
@@ -194,6 +195,20 @@ grep -q "invalid pattern" "$T/err" || fail "-e (: $(cat "$T/err")"
 must_fail 2 "-H bad" elog logs -H '[' 2>"$T/err"
 grep -q "invalid pattern" "$T/err" || fail "-H [: $(cat "$T/err")"
 
+say "--tail over more than 4096 components is refused, naming the limit"
+start_serve many
+$PY -c '
+import json
+for i in range(4097):
+    print(json.dumps({"component": "c%04d" % i, "msg": "m"}))
+' | elog send || fail "send 4097 components"
+must_fail 1 "--tail over 4097 components" elog logs --tail 1 2>"$T/err"
+grep -q "too many components for --tail: the limit is 4096" "$T/err" || fail "server: $(cat "$T/err")"
+must_fail 1 "--tail --db over 4097 components" elog logs --db "$T/many.db" --tail 1 2>"$T/err"
+grep -q "too many components for --tail: the limit is 4096" "$T/err" || fail "--db: $(cat "$T/err")"
+[ "$(elog logs --tail 1 -E c0000 -c c0001,c0002 | wc -l)" = 2 ] || fail "--tail with -c under the limit"
+stop_serve
+
 say "an older server refuses the newer Query instead of ignoring it"
 # What an older server does with the `pattern` field a newer client sends along with the new
 # fields: it compiles it (PCRE2, like this one does with a pattern) and refuses it.
@@ -208,4 +223,4 @@ buf = ctypes.create_string_buffer(1024)
 sys.exit(0 if libc.regcomp(buf, sys.argv[1].encode(), 1) != 0 else 1)
 ' '(*elog: this server is too old for this query; upgrade it' || fail "regcomp accepts the sentinel"
 
-stop_serve
+stop_serve "$H_PID"
