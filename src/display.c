@@ -545,51 +545,60 @@ static int field_shown(const struct elog_display *d, const char *k, size_t kn)
 	return !in_list(d->o.hide_fields, d->o.nhide, k, kn);
 }
 
-static int walk_object(const char *s, size_t n,
+static int walk_object(const char *s, size_t n, struct elog_buf *k, struct elog_buf *v,
 		       int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
 		       void *ctx)
 {
-	struct elog_buf k = ELOG_BUF_INIT, v = ELOG_BUF_INIT;
 	const char *e = s + n, *p = skip_ws(s, e) + 1;
 
 	p = skip_ws(p, e);
 	while (p < e && *p == '"') {
 		const char *kq = skip_string(p, e), *vq;
 
-		elog_buf_reset(&k);
-		decode_string(&k, p, kq);
+		elog_buf_reset(k);
+		decode_string(k, p, kq);
 		p = skip_ws(skip_ws(kq, e) + 1, e);
 		vq = skip_value(p, e, 0);
-		elog_buf_reset(&v);
+		elog_buf_reset(v);
 		if (*p == '"')
-			decode_string(&v, p, vq);
+			decode_string(v, p, vq);
 		else
-			put_compact(&v, p, vq);
-		if (fn(ctx, k.data ? k.data : "", k.len, v.data ? v.data : "", v.len))
+			put_compact(v, p, vq);
+		if (fn(ctx, k->data ? k->data : "", k->len, v->data ? v->data : "", v->len))
 			break;
 		p = skip_ws(vq, e);
 		if (p < e && *p == ',')
 			p = skip_ws(p + 1, e);
 	}
-	elog_buf_release(&k);
-	elog_buf_release(&v);
 	return 1;
+}
+
+int elog_fields_walk_buf(const char *s, size_t n, struct elog_buf *kb, struct elog_buf *vb,
+			 int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
+			 void *ctx)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	int ok = 0;
+
+	if (valid_object(s, n))
+		return walk_object(s, n, kb, vb, fn, ctx);
+	if (elog_json_too_deep(s, n, ELOG_JSON_MAX_DEPTH)) {
+		elog_json_bound(s, n, ELOG_JSON_MAX_DEPTH, &b);
+		ok = valid_object(b.data, b.len) && walk_object(b.data, b.len, kb, vb, fn, ctx);
+	}
+	elog_buf_release(&b);
+	return ok;
 }
 
 int elog_fields_walk(const char *s, size_t n,
 		     int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
 		     void *ctx)
 {
-	struct elog_buf b = ELOG_BUF_INIT;
-	int ok = 0;
+	struct elog_buf k = ELOG_BUF_INIT, v = ELOG_BUF_INIT;
+	int ok = elog_fields_walk_buf(s, n, &k, &v, fn, ctx);
 
-	if (valid_object(s, n))
-		return walk_object(s, n, fn, ctx);
-	if (elog_json_too_deep(s, n, ELOG_JSON_MAX_DEPTH)) {
-		elog_json_bound(s, n, ELOG_JSON_MAX_DEPTH, &b);
-		ok = valid_object(b.data, b.len) && walk_object(b.data, b.len, fn, ctx);
-	}
-	elog_buf_release(&b);
+	elog_buf_release(&k);
+	elog_buf_release(&v);
 	return ok;
 }
 

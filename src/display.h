@@ -53,6 +53,11 @@ int elog_fields_walk(const char *s, size_t n,
 		     int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
 		     void *ctx);
 
+/* The same with the caller's scratch buffers for the key and the value (reused, not freed). */
+int elog_fields_walk_buf(const char *s, size_t n, struct elog_buf *kb, struct elog_buf *vb,
+			 int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
+			 void *ctx);
+
 struct elog_display;
 
 struct elog_display *elog_display_new(const struct elog_display_opts *o);

@@ -37,6 +37,7 @@ struct elog_regex {
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	int jit;
+	struct elog_buf kb, vb;     /* scratch of the field walk */
 };
 
 static void regex_free(struct elog_regex *re)
@@ -46,6 +47,8 @@ static void regex_free(struct elog_regex *re)
 	pcre2_match_data_free(re->md);
 	pcre2_match_context_free(re->mctx);
 	pcre2_code_free(re->code);
+	elog_buf_release(&re->kb);
+	elog_buf_release(&re->vb);
 	free(re);
 }
 
@@ -374,7 +377,7 @@ static int search_text(struct elog_regex *re, const char *msg, const char *field
 
 	if (rc != 0 || !fields || !*fields)
 		return rc;
-	if (!elog_fields_walk(fields, strlen(fields), search_value, &vs))
+	if (!elog_fields_walk_buf(fields, strlen(fields), &re->kb, &re->vb, search_value, &vs))
 		return regex_test(re, fields, strlen(fields));
 	return vs.result;
 }
