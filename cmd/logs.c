@@ -190,6 +190,17 @@ static void hint_components(struct elog_display *d, const struct elog_filter *f,
 					  client_cfg.timeout_s * 1000000000LL, &err) != 0) {
 		n = 0;
 	}
+	{
+		size_t k = 0;   /* the components -E leaves out take no room */
+
+		for (i = 0; i < n; i++) {
+			if (elog_filter_excludes_component(f, names[i]))
+				free(names[i]);
+			else
+				names[k++] = names[i];
+		}
+		n = k;
+	}
 	elog_display_hint_components(d, names, n);
 	for (i = 0; i < n; i++)
 		free(names[i]);

@@ -69,6 +69,9 @@ say "-E/--exclude-component leaves out components (comma-separated or repeated)"
 msgs -E api,db && want "GET /metrics 200" "GET /home 200"
 msgs -E api -E web && want "db ready" "db two"
 msgs --exclude-component web -l warn+ && want "Timeout talking to db" "TIMEOUT again"
+# the prefix is as wide as the components shown, not those left out
+elog logs -E api,web -n 1 >"$T/got" || fail "-E prefix"
+want "db | INFO  db two"
 
 say "--tail N: the last N of each component, in id order; -n N stays global"
 msgs --tail 1 && want "db two" "timeout budget 30s" "GET /home 200"
