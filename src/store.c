@@ -126,7 +126,10 @@ struct elog_store {
 	sqlite3_stmt *st_max_id;
 	sqlite3_stmt *st_component_first;
 	sqlite3_stmt *st_component_next;
+	struct tail_cache *tc;   /* --tail bounds of the last query with a fixed end (queries) */
 };
+
+static void tail_cache_free(struct tail_cache *tc);
 
 /* Maps an SQLite result code to an ELOG_E* code. */
 static int sqlite_to_elog(int rc)
@@ -477,6 +480,7 @@ void elog_store_close(struct elog_store *s)
 	sqlite3_finalize(s->st_max_id);
 	sqlite3_finalize(s->st_component_first);
 	sqlite3_finalize(s->st_component_next);
+	tail_cache_free(s->tc);
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);
@@ -882,6 +886,9 @@ static int tail_bounds_compute(struct elog_store *s, const struct elog_filter *f
 		one.components = &name;
 		one.ncomponents = 1;
 		one.limit = f->tail;
+		/* the last N up to max_id whatever after_id is: a later page (after_id set) keeps
+		 * the same bounds, so each page is the same tail's continuation */
+		one.after_id = 0;
 		rc = query_bound(s, &one, max_id, &t->bounds[i]);
 		if (rc != SQLITE_OK)
 			return rc;
@@ -889,6 +896,56 @@ static int tail_bounds_compute(struct elog_store *s, const struct elog_filter *f
 			*min_id = t->bounds[i];
 	}
 	return SQLITE_OK;
+}
+
+/*
+ * The bounds of one tail query, kept for its next pages: serve reads the history a page at a
+ * time (same filter, same max_id, after_id moving on), and recomputing k components' bounds
+ * for every page would cost pages x k scans. Only kept when max_id is fixed, so the same key
+ * always means the same snapshot; the key holds the filter's own list and regex pointers,
+ * which a page's shallow copy shares.
+ */
+struct tail_cache {
+	struct elog_filter key;   /* a copy: compared by content, never by pointer */
+	int64_t max_id, min_id;
+	struct tail_bounds t;
+};
+
+static void tail_cache_free(struct tail_cache *tc)
+{
+	if (!tc)
+		return;
+	elog_filter_clear(&tc->key);
+	tail_bounds_clear(&tc->t);
+	free(tc);
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_list(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* The same query but for after_id and limit, on the same snapshot. */
+static int tail_cache_hit(const struct tail_cache *tc, const struct elog_filter *f, int64_t max_id)
+{
+	const struct elog_filter *k = tc ? &tc->key : NULL;
+
+	return k && max_id != ELOG_ID_UNBOUNDED && tc->max_id == max_id && k->tail == f->tail &&
+	       k->level_mask == f->level_mask && k->since_ns == f->since_ns &&
+	       k->until_ns == f->until_ns && same_str(k->pattern, f->pattern) &&
+	       same_str(k->xpattern, f->xpattern) &&
+	       same_list(k->components, k->ncomponents, f->components, f->ncomponents) &&
+	       same_list(k->xcomponents, k->nxcomponents, f->xcomponents, f->nxcomponents);
 }
 
 /*
@@ -901,7 +958,8 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	sqlite3_stmt *st = NULL;
 	struct elog_record r;
 	struct tail_bounds tails = { NULL, NULL, 0 };
-	int64_t bound = 0;
+	const struct tail_bounds *tb = &tails, *cached = NULL;
+	int64_t bound = 0, tmin_cached = INT64_MAX;
 	int in_txn = 0, ret = 0, rc;
 
 	/* No id is above the largest one (and after_id + 1 below would overflow). */
@@ -919,7 +977,15 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
-	if (f->tail) {
+	if (f->tail && tail_cache_hit(s->tc, f, max_id)) {
+		/* a later page of the same tail query: the bounds computed for its first page */
+		cached = &s->tc->t;
+		tb = cached;
+		if (s->tc->min_id == INT64_MAX)
+			goto out;    /* every component left out */
+		if (s->tc->min_id > bound)
+			bound = s->tc->min_id;
+	} else if (f->tail) {
 		int64_t tmin = 0;
 
 		rc = tail_bounds_compute(s, f, max_id, &tails, &tmin, err);
@@ -929,6 +995,7 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 		}
 		if (rc != SQLITE_OK)
 			goto fail;
+		tmin_cached = tmin;
 		if (tails.n == 0)
 			goto out;    /* no component: nothing */
 		if (tmin == INT64_MAX)
@@ -947,7 +1014,7 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 			continue;
 		r.id = sqlite3_column_int64(st, COL_ID);
 		r.component = col_text(st, COL_COMPONENT);
-		if (tails.n && r.id < tail_bound(&tails, r.component))
+		if (tb->n && r.id < tail_bound(tb, r.component))
 			continue;
 		r.ts_ns = sqlite3_column_int64(st, COL_TS);
 		r.arrival_ns = sqlite3_column_int64(st, COL_ARRIVAL);
@@ -963,6 +1030,15 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	sqlite3_finalize(st);
 	if (in_txn)
 		stmt_exec(s->st_commit);
+	if (tails.n && max_id != ELOG_ID_UNBOUNDED) {   /* kept for the next page */
+		tail_cache_free(s->tc);
+		s->tc = xcalloc(1, sizeof(*s->tc));
+		elog_filter_copy(&s->tc->key, f);
+		s->tc->max_id = max_id;
+		s->tc->min_id = tmin_cached;
+		s->tc->t = tails;
+		memset(&tails, 0, sizeof(tails));
+	}
 	tail_bounds_clear(&tails);
 	return ret;
 fail:
