@@ -13,7 +13,7 @@
 #include "display.h"
 #include "util.h"
 
-static struct query_opts q = { .allow_db_fallback = 1, .last_n = QUERY_ALL };
+static struct query_opts q = { .allow_db_fallback = 1, .last_n = QUERY_ALL, .tail = QUERY_ALL };
 static struct {
 	int json, csv;
 	const char *output;
@@ -87,6 +87,8 @@ static int run_export(int argc, char **argv)
 	rc = query_filter(&cmd_export, &q, &f);
 	if (rc) {
 		elog_filter_clear(&f);
+		free(q.components.items);
+		free(q.xcomponents.items);
 		return rc;
 	}
 	memset(&w, 0, sizeof(w));
@@ -118,14 +120,15 @@ static int run_export(int argc, char **argv)
 	elog_display_free(w.d);
 	elog_filter_clear(&f);
 	free(q.components.items);
+	free(q.xcomponents.items);
 	return rc;
 }
 
 const struct command cmd_export = {
 	.name = "export",
 	.summary = "write the history as JSON Lines or CSV",
-	.usage = "--json|--csv [-c COMP]... [-l LEVELS] [--since T] [--until T] [--grep RE] [-n N] "
-		 "[-o FILE] [--db PATH]",
+	.usage = "--json|--csv [-c COMP]... [-E COMP]... [-l LEVELS] [--since T] [--until T] [--grep RE] "
+		 "[-e RE] [-i] [-n N | --tail N] [-o FILE] [--db PATH]",
 	.options = export_options,
 	.client = 1,
 	.run = run_export,
@@ -138,5 +141,7 @@ const struct command cmd_export = {
 		"elog export --json -l error+ -o errors.jsonl\n"
 		"every error record, as JSON Lines, into a file\n"
 		"elog export --db ./history.db --csv --since 1d\n"
-		"the last day of a history file as CSV\n",
+		"the last day of a history file as CSV\n"
+		"elog export --json --db ./history.db --tail 100 -E healthcheck\n"
+		"the last 100 records of each component but healthcheck, as JSON Lines\n",
 };

@@ -14,16 +14,28 @@
 #include "store.h"
 #include "util.h"
 
-static struct query_opts q = { .last_n = QUERY_ALL };
+static struct query_opts q = { .last_n = QUERY_ALL, .tail = QUERY_ALL };
 static struct {
 	int json, timestamps, no_prefix, utc;
-	const char *color;
+	const char *color, *output, *highlight;
+	struct str_list fields, hide_fields;
 } o;
 
 static const struct option logs_options[] = {
 	{ 'f', "follow", OPT_BOOL, &q.follow, NULL, "after the history, show new records as they arrive", NULL, NULL },
 	QUERY_OPTIONS(q),
-	{ 0, "json", OPT_BOOL, &o.json, NULL, "print JSON Lines instead of text", NULL, NULL },
+	{ 'o', "output", OPT_STRING, &o.output, "MODE",
+	  "short (the default: one colored line per record), raw or cat (the message only), json "
+	  "(JSON Lines), json-pretty (indented JSON) or logfmt",
+	  "short|raw|cat|json|json-pretty|logfmt", NULL },
+	{ 0, "json", OPT_BOOL, &o.json, NULL, "print JSON Lines instead of text (--output json)", NULL, NULL },
+	{ 'H', "highlight", OPT_STRING, &o.highlight, "RE",
+	  "on a color terminal, show the matches of RE in messages and field values in reverse "
+	  "video, without filtering (--grep's matches are shown so too)", NULL, NULL },
+	{ 0, "fields", OPT_LIST, &o.fields, "KEY",
+	  "print only these fields (comma-separated or repeated)", NULL, NULL },
+	{ 0, "hide-fields", OPT_LIST, &o.hide_fields, "KEY",
+	  "do not print these fields (comma-separated or repeated)", NULL, NULL },
 	{ 0, "color", OPT_STRING, &o.color, "WHEN", "color the output: auto, always or never (default auto)",
 	  "auto|always|never", NULL },
 	{ 't', "timestamps", OPT_BOOL, &o.timestamps, NULL, "show each record's time", NULL, NULL },
@@ -84,6 +96,55 @@ static int on_page_end(void *ctx)
 	return w->closed;
 }
 
+/* --output MODE; -1 when unknown. */
+static int output_format(const char *mode)
+{
+	static const struct { const char *name; enum elog_format fmt; } modes[] = {
+		{ "short", ELOG_FMT_TEXT }, { "raw", ELOG_FMT_RAW }, { "cat", ELOG_FMT_RAW },
+		{ "json", ELOG_FMT_JSON }, { "json-pretty", ELOG_FMT_JSON_PRETTY },
+		{ "logfmt", ELOG_FMT_LOGFMT },
+	};
+
+	if (!mode)
+		return o.json ? ELOG_FMT_JSON : ELOG_FMT_TEXT;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(mode, modes[i].name) == 0)
+			return (int)modes[i].fmt;
+	return -1;
+}
+
+/* Splits the comma-separated items of l into a new NULL-free array (*n entries). */
+static char **split_list(const struct str_list *l, size_t *n)
+{
+	char **v = NULL;
+
+	*n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *p = l->items[i];
+
+		for (;;) {
+			const char *comma = strchr(p, ',');
+			size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+			if (len) {
+				v = xrealloc(v, (*n + 1) * sizeof(*v));
+				v[(*n)++] = xstrndup(p, len);
+			}
+			if (!comma)
+				break;
+			p = comma + 1;
+		}
+	}
+	return v;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int want_color(const char *when)
 {
 	const char *term = getenv("TERM");
@@ -129,6 +190,17 @@ static void hint_components(struct elog_display *d, const struct elog_filter *f,
 					  client_cfg.timeout_s * 1000000000LL, &err) != 0) {
 		n = 0;
 	}
+	{
+		size_t k = 0;   /* the components -E leaves out take no room */
+
+		for (i = 0; i < n; i++) {
+			if (elog_filter_excludes_component(f, names[i]))
+				free(names[i]);
+			else
+				names[k++] = names[i];
+		}
+		n = k;
+	}
 	elog_display_hint_components(d, names, n);
 	for (i = 0; i < n; i++)
 		free(names[i]);
@@ -138,11 +210,12 @@ static void hint_components(struct elog_display *d, const struct elog_filter *f,
 static int run_logs(int argc, char **argv)
 {
 	struct elog_display_opts dopts;
-	struct elog_filter f;
+	struct elog_filter f, hl_grep, hl;
 	struct rpc_client_opts ro;
+	struct elog_err err;
 	struct out w;
-	char **rest, *key = NULL;
-	int nrest, rc, color;
+	char **rest, *key = NULL, *re;
+	int nrest, rc, color, fmt;
 
 	rc = cli_parse(&cmd_logs, argc, argv, &nrest, &rest);
 	if (rc)
@@ -157,12 +230,35 @@ static int run_logs(int argc, char **argv)
 	if (color < 0)
 		return cli_usage_error(&cmd_logs, "invalid value '%s' for --color: expected auto, always or never",
 				       o.color);
+	fmt = output_format(o.output);
+	if (fmt < 0)
+		return cli_usage_error(&cmd_logs, "invalid value '%s' for --output: expected short, raw, "
+				       "cat, json, json-pretty or logfmt", o.output);
+	if (o.json && fmt != ELOG_FMT_JSON)
+		return cli_usage_error(&cmd_logs, "--json and --output '%s' cannot be used together",
+				       o.output);
 	elog_filter_init(&f);
+	elog_filter_init(&hl_grep);
+	elog_filter_init(&hl);
 	rc = query_filter(&cmd_logs, &q, &f);
+	elog_err_clear(&err);
+	/* highlighting: filters of their own (their match scratch is not the reader's) */
+	if (rc == 0 && o.highlight) {
+		re = query_case_pattern(&q, o.highlight);
+		if (elog_filter_set_pattern(&hl, re, &err))
+			rc = cli_usage_error(&cmd_logs, "%s", err.msg);
+		free(re);
+	}
+	if (rc == 0 && f.pattern && color)
+		elog_filter_set_pattern(&hl_grep, f.pattern, NULL);
 	if (rc == 0) {
 		memset(&dopts, 0, sizeof(dopts));
-		dopts.format = o.json ? ELOG_FMT_JSON : ELOG_FMT_TEXT;
+		dopts.format = (enum elog_format)fmt;
 		dopts.color = color;
+		dopts.highlight[0] = hl_grep.regex;
+		dopts.highlight[1] = hl.regex;
+		dopts.show_fields = split_list(&o.fields, &dopts.nshow);
+		dopts.hide_fields = split_list(&o.hide_fields, &dopts.nhide);
 		dopts.timestamps = o.timestamps;
 		dopts.no_prefix = o.no_prefix;
 		dopts.utc = o.utc;
@@ -172,7 +268,7 @@ static int run_logs(int argc, char **argv)
 		/* Bad client options (say, a key for a plaintext remote): report them once, here. */
 		if (!q.db && (rc = cli_client_opts(&ro, &key)) != 0)
 			goto done;
-		if (!o.json && !o.no_prefix)
+		if (fmt == ELOG_FMT_TEXT && !o.no_prefix)
 			hint_components(w.d, &f, &ro);
 		rc = query_run(&cmd_logs, &q, &f, on_record, on_notice, on_page_end, &w);
 done:
@@ -180,16 +276,24 @@ done:
 		out_flush(&w);
 		elog_buf_release(&w.buf);
 		elog_display_free(w.d);
+		free_list(dopts.show_fields, dopts.nshow);
+		free_list(dopts.hide_fields, dopts.nhide);
 	}
 	elog_filter_clear(&f);
+	elog_filter_clear(&hl_grep);
+	elog_filter_clear(&hl);
 	free(q.components.items);
+	free(q.xcomponents.items);
+	free(o.fields.items);
+	free(o.hide_fields.items);
 	return rc;
 }
 
 const struct command cmd_logs = {
 	.name = "logs",
 	.summary = "show the history and follow live records",
-	.usage = "[-f] [-c COMP]... [-l LEVELS] [--since T] [--until T] [--grep RE] [-n N] [--json] "
+	.usage = "[-f] [-c COMP]... [-E COMP]... [-l LEVELS] [--since T] [--until T] [--grep RE] "
+		 "[-e RE] [-i] [-H RE] [-n N | --tail N] [-o MODE] [--fields K,...] [--hide-fields K,...] "
 		 "[--color=WHEN] [--timestamps] [--no-prefix] [--db PATH] [--ready-file PATH]",
 	.options = logs_options,
 	.client = 1,
@@ -211,11 +315,27 @@ const struct command cmd_logs = {
 		"history path) once the history is shown and every later record will reach the "
 		"follower.\n"
 		"Levels: a list (error,warn), a minimum (warn+ or >=warn) or a maximum (<=debug). "
-		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb.",
+		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb.\n"
+		"Patterns (--grep, --exclude, --highlight) are PCRE2 regular expressions searched in "
+		"the message and in the field values as shown (the first 64 of a record), so --grep "
+		"abc0151 finds trace_id=abc0151. Smart case: a pattern with no upper-case letter "
+		"matches any case; -i makes every pattern match any case; (?i) and (?-i) work inside "
+		"one. On a color terminal, the matches of --grep and --highlight are shown in "
+		"reverse video.\n"
+		"-n N shows the last N records in all; --tail N the last N of each component (as "
+		"docker compose logs and stern do), then, with -f, every new one.\n"
+		"A server older than this elog refuses --grep, --exclude, -E and --tail with "
+		"\"invalid pattern '(*elog: this server is too old...'\" instead of ignoring them.",
 	.examples =
 		"elog logs -c deploy -l info+\n"
 		"show the info and more severe records of component deploy\n"
 		"elog logs --since 1h --grep 'release [0-9.]+' --json\n"
-		"the last hour's records about a release, as JSON Lines\n",
+		"the last hour's records about a release, as JSON Lines\n"
+		"elog logs --tail 20 -E healthcheck -e 'GET /metrics'\n"
+		"the last 20 records of each component but healthcheck, without metrics scrapes\n"
+		"elog logs --grep 'timeout|refused' -H '\\d+ms' --hide-fields pid,host\n"
+		"records about timeouts in any case, durations highlighted, without pid and host\n"
+		"elog logs -c api -o logfmt --fields trace_id,status\n"
+		"component api as logfmt lines, with only two of the fields\n",
 	.environment = "NO_COLOR\tno color with --color=auto\n",
 };

@@ -14,14 +14,41 @@
 #include "store.h"
 #include "util.h"
 
+char *query_case_pattern(const struct query_opts *q, const char *re)
+{
+	size_t lead = 0;
+	char *out;
+
+	if (!q->ignore_case && !elog_pattern_is_lowercase(re))
+		return xstrdup(re);
+	/* (?i) goes after the verbs that must open a pattern, such as (*UTF) */
+	while (re[lead] == '(' && re[lead + 1] == '*') {
+		const char *close = strchr(re + lead, ')');
+
+		if (!close)
+			break;
+		lead = (size_t)(close - re) + 1;
+	}
+	out = xmalloc(strlen(re) + 5);
+	memcpy(out, re, lead);
+	memcpy(out + lead, "(?i)", 4);
+	strcpy(out + lead + 4, re + lead);
+	return out;
+}
+
 int query_filter(const struct command *cmd, struct query_opts *q, struct elog_filter *f)
 {
 	struct elog_err err;
+	char *re;
 	size_t i;
+	int rc;
 
 	elog_err_clear(&err);
 	for (i = 0; i < q->components.n; i++)
 		if (elog_filter_add_components(f, q->components.items[i], &err))
+			return cli_usage_error(cmd, "%s", err.msg);
+	for (i = 0; i < q->xcomponents.n; i++)
+		if (elog_filter_add_exclude_components(f, q->xcomponents.items[i], &err))
 			return cli_usage_error(cmd, "%s", err.msg);
 	if (q->levels && cli_parse_levels(cmd, q->levels, &f->level_mask))
 		return EXIT_USAGE;
@@ -30,11 +57,35 @@ int query_filter(const struct command *cmd, struct query_opts *q, struct elog_fi
 	if (q->until && cli_parse_time(cmd, "until", q->until, &f->until_ns))
 		return EXIT_USAGE;
 	elog_err_clear(&err);
-	if (q->grep && elog_filter_set_pattern(f, q->grep, &err))
-		return cli_usage_error(cmd, "%s", err.msg);
+	if (q->grep) {
+		re = query_case_pattern(q, q->grep);
+		rc = elog_filter_set_pattern(f, re, &err);
+		free(re);
+		if (rc)
+			return cli_usage_error(cmd, "%s", err.msg);
+	}
+	if (q->exclude) {
+		re = query_case_pattern(q, q->exclude);
+		rc = elog_filter_set_exclude(f, re, &err);
+		free(re);
+		if (rc)
+			return cli_usage_error(cmd, "%s", err.msg);
+	}
 	if (q->last_n != QUERY_ALL && q->last_n < 0)
 		return cli_usage_error(cmd, "invalid value '%ld' for --lines: expected a count >= 0",
 				       q->last_n);
+	if (q->tail != QUERY_ALL) {
+		if (q->tail < 0)
+			return cli_usage_error(cmd, "invalid value '%ld' for --tail: expected a count >= 0",
+					       q->tail);
+		if (q->last_n != QUERY_ALL)
+			return cli_usage_error(cmd, "--tail and --lines cannot be used together: "
+					       "--tail counts per component, --lines in all");
+		if (q->tail == 0)
+			q->last_n = 0;   /* no history */
+		else
+			f->tail = (uint64_t)q->tail;
+	}
 	f->limit = q->last_n > 0 ? (uint64_t)q->last_n : 0;
 	return 0;
 }
@@ -161,6 +212,7 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 			break;
 		sleep_ms(200);
 		f->limit = 0;
+		f->tail = 0;
 		f->after_id = t->last_id;
 		rc = elog_store_query(st, f, ELOG_ID_UNBOUNDED, track_fn, t, &err);
 	}

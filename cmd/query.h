@@ -12,8 +12,11 @@
 
 struct query_opts {
 	struct str_list components;
-	const char *levels, *since, *until, *grep, *db;
+	struct str_list xcomponents;   /* -E */
+	const char *levels, *since, *until, *grep, *exclude, *db;
 	long last_n;             /* -n: QUERY_ALL when absent; 0: no history (with -f, live only) */
+	long tail;               /* --tail: QUERY_ALL when absent; else the last N per component */
+	int ignore_case;         /* -i; else smart case (an all-lowercase pattern: any case) */
 	int follow;
 	int allow_db_fallback;   /* export: read the default history when no server runs */
 	const char *ready_file;  /* with follow: written once live records are on the way */
@@ -31,11 +34,25 @@ struct query_opts {
 	  "records at or after TIME (RFC3339, '2024-01-20 10:00:00', 30s, 5m ago, today, @epoch)", NULL, NULL }, \
 	{ 0, "until", OPT_STRING, &(q).until, "TIME", "records at or before TIME", NULL, NULL }, \
 	{ 'g', "grep", OPT_STRING, &(q).grep, "RE", \
-	  "only records whose message matches RE, a Perl-compatible regular expression (PCRE2, " \
-	  "UTF-8, at most 512 bytes); a record on which RE exceeds its match limit (100000 " \
-	  "steps) does not match", NULL, NULL }, \
+	  "only records whose message or a field value (as shown, up to 64 of them) matches RE, " \
+	  "a Perl-compatible regular expression (PCRE2, UTF-8, at most 512 bytes); a record on " \
+	  "which RE exceeds its match limit (100000 steps) does not match", NULL, NULL }, \
+	{ 'e', "exclude", OPT_STRING, &(q).exclude, "RE", \
+	  "leave out records whose message or a field value matches RE (as --grep)", NULL, NULL }, \
+	{ 'E', "exclude-component", OPT_LIST, &(q).xcomponents, "COMP", \
+	  "leave out these components (comma-separated or repeated; at most 1024)", "component", NULL }, \
+	{ 'i', "ignore-case", OPT_BOOL, &(q).ignore_case, NULL, \
+	  "patterns match in any case; without -i, a pattern with no upper-case letter matches " \
+	  "any case and one with an upper-case letter only that case (smart case)", NULL, NULL }, \
 	{ 'n', "lines", OPT_INT, &(q).last_n, "N", "only the last N matching records", NULL, NULL }, \
+	{ 0, "tail", OPT_INT, &(q).tail, "N", \
+	  "only the last N matching records of each component (at most 4096 components; with " \
+	  "-f, then every new one)", NULL, NULL }, \
 	{ 0, "db", OPT_STRING, &(q).db, "PATH", "read the history file PATH directly, without a server", "file", NULL }
+
+/* RE as matched: "(?i)" added (after any leading (*VERB)s) with -i, or when RE has no
+ * upper-case letter of its own (smart case). Malloc'd. */
+char *query_case_pattern(const struct query_opts *q, const char *re);
 
 /* Builds f from q; prints a usage error and returns EXIT_USAGE on bad values. */
 int query_filter(const struct command *cmd, struct query_opts *q, struct elog_filter *f);

@@ -239,6 +239,15 @@ int elog_reader_open(struct elog_reader **out, const char *target, const struct 
 	q.since_ns = f->since_ns;
 	q.until_ns = f->until_ns;
 	q.pattern = f->pattern ? f->pattern : (char *)"";
+	/* The later fields (elog.proto): an older server must refuse them, not ignore them. */
+	if (f->pattern || f->xpattern || f->nxcomponents || f->tail) {
+		q.pattern = (char *)ELOG_QUERY_V2_SENTINEL;
+		q.grep = f->pattern ? f->pattern : (char *)"";
+		q.exclude_pattern = f->xpattern ? f->xpattern : (char *)"";
+		q.exclude_components = f->xcomponents;
+		q.n_exclude_components = f->nxcomponents;
+		q.tail = f->tail;
+	}
 	q.after_id = f->after_id > 0 ? (uint64_t)f->after_id : 0;
 	q.limit = f->limit;
 	q.follow = follow;
@@ -396,6 +405,7 @@ int elog_resumer_next(struct elog_resumer *rs,
 			}
 			rs->f.after_id = rs->last_id;
 			rs->f.limit = 0;
+			rs->f.tail = 0;
 			elog_err_clear(&e);
 			rc = elog_reader_open(&rs->r, rs->target, rs->o, &rs->f, rs->follow,
 					      RESUME_CONNECT_NS, &e);

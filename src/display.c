@@ -10,6 +10,7 @@
  * them) are shown with their deep values as strings of their text (json.h).
  */
 #include "display.h"
+#include "filter.h"
 #include "json.h"
 
 #include <stdlib.h>
@@ -50,7 +51,7 @@ struct elog_display {
 	int width;
 	unsigned char used[PALETTE_N];
 	size_t nused;
-	struct elog_buf tmp, tmp2;
+	struct elog_buf tmp, tmp2, tmp3, pretty;
 	int64_t tsec;         /* second of the cached time text */
 	int tvalid;
 	char tbuf[24];        /* "2006-01-02T15:04:05" */
@@ -472,6 +473,135 @@ static void put_text_string(struct elog_display *d, struct elog_buf *out, const 
 		put_sanitized(out, s, d->tmp.len);
 }
 
+/* Highlighting: at most this many matches are marked in one string. */
+#define MAX_HL 1000
+
+/* Text output: put_sanitized, with the matches of the highlight patterns (color only) in
+ * reverse video. Matches are found in the raw text; each search is bounded (filter.h). */
+static void put_hl(struct elog_display *d, struct elog_buf *b, const char *s, size_t n)
+{
+	size_t done = 0, pos = 0;
+	int guard = 0;
+
+	if (!d->o.color || (!d->o.highlight[0] && !d->o.highlight[1])) {
+		put_sanitized(b, s, n);
+		return;
+	}
+	while (pos <= n && guard++ < MAX_HL) {
+		size_t bs = 0, be = 0, ms, me;
+		int found = 0;
+
+		for (int i = 0; i < 2; i++)
+			if (d->o.highlight[i] &&
+			    elog_regex_find(d->o.highlight[i], s, n, pos, &ms, &me) &&
+			    (!found || ms < bs || (ms == bs && me > be))) {
+				bs = ms;
+				be = me;
+				found = 1;
+			}
+		if (!found || bs < done)
+			break;
+		if (be == bs) {          /* an empty match: look again one character on */
+			pos = bs + 1;
+			while (pos < n && ((unsigned char)s[pos] & 0xC0) == 0x80)
+				pos++;
+			continue;
+		}
+		put_sanitized(b, s + done, bs - done);
+		PUTS(b, ELOG_HL_ON);
+		put_sanitized(b, s + bs, be - bs);
+		PUTS(b, ELOG_HL_OFF);
+		done = pos = be;
+	}
+	put_sanitized(b, s + done, n - done);
+}
+
+/* A string value (literal span [p, q)) in the text view, highlighted: unquoted when plain. */
+static void put_text_value(struct elog_display *d, struct elog_buf *out, const char *p,
+			   const char *q)
+{
+	elog_buf_reset(&d->tmp);
+	decode_string(&d->tmp, p, q);
+	const char *s = d->tmp.data ? d->tmp.data : "";
+	if (needs_quote(s, d->tmp.len))
+		put_hl(d, out, p, (size_t)(q - p));
+	else
+		put_hl(d, out, s, d->tmp.len);
+}
+
+static int in_list(char **l, size_t n, const char *k, size_t kn)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(l[i]) == kn && memcmp(l[i], k, kn) == 0)
+			return 1;
+	return 0;
+}
+
+/* --fields / --hide-fields */
+static int field_shown(const struct elog_display *d, const char *k, size_t kn)
+{
+	if (d->o.nshow && !in_list(d->o.show_fields, d->o.nshow, k, kn))
+		return 0;
+	return !in_list(d->o.hide_fields, d->o.nhide, k, kn);
+}
+
+static int walk_object(const char *s, size_t n, struct elog_buf *k, struct elog_buf *v,
+		       int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
+		       void *ctx)
+{
+	const char *e = s + n, *p = skip_ws(s, e) + 1;
+
+	p = skip_ws(p, e);
+	while (p < e && *p == '"') {
+		const char *kq = skip_string(p, e), *vq;
+
+		elog_buf_reset(k);
+		decode_string(k, p, kq);
+		p = skip_ws(skip_ws(kq, e) + 1, e);
+		vq = skip_value(p, e, 0);
+		elog_buf_reset(v);
+		if (*p == '"')
+			decode_string(v, p, vq);
+		else
+			put_compact(v, p, vq);
+		if (fn(ctx, k->data ? k->data : "", k->len, v->data ? v->data : "", v->len))
+			break;
+		p = skip_ws(vq, e);
+		if (p < e && *p == ',')
+			p = skip_ws(p + 1, e);
+	}
+	return 1;
+}
+
+int elog_fields_walk_buf(const char *s, size_t n, struct elog_buf *kb, struct elog_buf *vb,
+			 int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
+			 void *ctx)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	int ok = 0;
+
+	if (valid_object(s, n))
+		return walk_object(s, n, kb, vb, fn, ctx);
+	if (elog_json_too_deep(s, n, ELOG_JSON_MAX_DEPTH)) {
+		elog_json_bound(s, n, ELOG_JSON_MAX_DEPTH, &b);
+		ok = valid_object(b.data, b.len) && walk_object(b.data, b.len, kb, vb, fn, ctx);
+	}
+	elog_buf_release(&b);
+	return ok;
+}
+
+int elog_fields_walk(const char *s, size_t n,
+		     int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
+		     void *ctx)
+{
+	struct elog_buf k = ELOG_BUF_INIT, v = ELOG_BUF_INIT;
+	int ok = elog_fields_walk_buf(s, n, &k, &v, fn, ctx);
+
+	elog_buf_release(&k);
+	elog_buf_release(&v);
+	return ok;
+}
+
 /* String fields holding newlines (a "stack"), shown under the record's line, not inline. */
 #define MAX_LATER 8
 struct later {
@@ -499,6 +629,17 @@ static int put_fields_text(struct elog_display *d, struct elog_buf *out, const c
 	p = skip_ws(p, e);
 	while (p < e && *p == '"') {
 		const char *kq = skip_string(p, e);
+		if (d->o.nshow || d->o.nhide) {
+			elog_buf_reset(&d->tmp3);
+			decode_string(&d->tmp3, p, kq);
+			if (!field_shown(d, d->tmp3.data ? d->tmp3.data : "", d->tmp3.len)) {
+				p = skip_ws(skip_ws(kq, e) + 1, e);
+				p = skip_ws(skip_value(p, e, 0), e);
+				if (p < e && *p == ',')
+					p = skip_ws(p + 1, e);
+				continue;
+			}
+		}
 		if (later && *nlater < MAX_LATER) {
 			const char *v = skip_ws(skip_ws(kq, e) + 1, e);
 			const char *vq = skip_value(v, e, 0);
@@ -529,11 +670,11 @@ static int put_fields_text(struct elog_display *d, struct elog_buf *out, const c
 		p = skip_ws(p + 1, e);                  /* ':' */
 		const char *vq = skip_value(p, e, 0);
 		if (*p == '"') {
-			put_text_string(d, out, p, vq);
+			put_text_value(d, out, p, vq);
 		} else {
 			elog_buf_reset(&d->tmp);
 			put_compact(&d->tmp, p, vq);
-			put_sanitized(out, d->tmp.data ? d->tmp.data : "", d->tmp.len);
+			put_hl(d, out, d->tmp.data ? d->tmp.data : "", d->tmp.len);
 		}
 		p = skip_ws(vq, e);
 		if (p < e && *p == ',')
@@ -645,6 +786,8 @@ void elog_display_free(struct elog_display *d)
 	free(d->tab);
 	elog_buf_release(&d->tmp);
 	elog_buf_release(&d->tmp2);
+	elog_buf_release(&d->tmp3);
+	elog_buf_release(&d->pretty);
 	free(d);
 }
 
@@ -759,7 +902,7 @@ static void put_lines(struct elog_display *d, const struct elog_record *r, struc
 		put_cont_prefix(d, r, out, indent);
 		if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 			elog_buf_adds(out, lv == ELOG_LEVEL_FATAL ? "\033[1;31m" : "\033[31m");
-		put_sanitized(out, p, len);
+		put_hl(d, out, p, len);
 		if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 			PUTS(out, ANSI_RESET);
 		if (!nl)
@@ -802,7 +945,7 @@ static void record_text(struct elog_display *d, const struct elog_record *r, str
 	int nlater = 0;
 	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 		elog_buf_adds(out, lv == ELOG_LEVEL_FATAL ? "\033[1;31m" : "\033[31m");
-	put_sanitized(out, msg, first);
+	put_hl(d, out, msg, first);
 	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 		PUTS(out, ANSI_RESET);
 	if (r->fields && r->fields[0]) {
@@ -834,7 +977,7 @@ static void record_text(struct elog_display *d, const struct elog_record *r, str
 		const char *v = d->tmp2.data ? d->tmp2.data : "";
 		const char *vnl = memchr(v, '\n', d->tmp2.len);
 		size_t vf = vnl ? (size_t)(vnl - v) : d->tmp2.len;
-		put_sanitized(out, v, vf);
+		put_hl(d, out, v, vf);
 		if (vnl)
 			put_lines(d, r, out, vnl + 1, d->tmp2.len - vf - 1, indent + 2, ELOG_LEVEL_INFO);
 	}
@@ -877,12 +1020,44 @@ static size_t rfc3339(struct elog_display *d, int64_t ns, char *out)
 	return len;
 }
 
+/* The members of the (valid) object s[0..n) that field_shown keeps, as a compact object. */
+static void put_fields_selected(struct elog_display *d, struct elog_buf *out, const char *s,
+				size_t n)
+{
+	const char *e = s + n, *p = skip_ws(skip_ws(s, e) + 1, e);
+	int first = 1;
+
+	elog_buf_addc(out, '{');
+	while (p < e && *p == '"') {
+		const char *kq = skip_string(p, e), *v, *vq;
+
+		elog_buf_reset(&d->tmp3);
+		decode_string(&d->tmp3, p, kq);
+		v = skip_ws(skip_ws(kq, e) + 1, e);
+		vq = skip_value(v, e, 0);
+		if (field_shown(d, d->tmp3.data ? d->tmp3.data : "", d->tmp3.len)) {
+			if (!first)
+				elog_buf_addc(out, ',');
+			first = 0;
+			put(out, p, (size_t)(kq - p));
+			elog_buf_addc(out, ':');
+			put_compact(out, v, vq);
+		}
+		p = skip_ws(vq, e);
+		if (p < e && *p == ',')
+			p = skip_ws(p + 1, e);
+	}
+	elog_buf_addc(out, '}');
+}
+
 /* The fields column of JSON/CSV: the object text, "{}" when empty, {"_raw":...} if invalid. */
 static void put_fields_json(struct elog_display *d, struct elog_buf *out, const char *f)
 {
 	size_t n = f ? strlen(f) : 0;
 	if (n == 0) {
 		PUTS(out, "{}");
+	} else if ((d->o.nshow || d->o.nhide) && valid_object(f, n)) {
+		put_fields_selected(d, out, f, n);
 	} else if (valid_object(f, n)) {
 		put(out, f, n);
 	} else if (elog_json_too_deep(f, n, ELOG_JSON_MAX_DEPTH)) {
@@ -989,11 +1164,144 @@ static void record_csv(struct elog_display *d, const struct elog_record *r, stru
 	PUTS(out, "\r\n");
 }
 
+/* --output raw: the message only (every line of it), sanitized and highlighted. */
+static void record_raw(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
+{
+	const char *msg = r->msg ? r->msg : "";
+
+	put_hl(d, out, msg, strlen(msg));
+	elog_buf_addc(out, '\n');
+}
+
+/* Re-indents the (valid, compact) JSON text s[0..n) two spaces a level. */
+static void put_pretty(struct elog_buf *out, const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+	int level = 0;
+
+	while (p < e) {
+		char c = *p;
+
+		if (c == '"') {
+			const char *q = skip_string(p, e);
+			if (!q)
+				q = e;
+			put(out, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		if ((c == '{' || c == '[') && p + 1 < e && (p[1] == '}' || p[1] == ']')) {
+			put(out, p, 2);
+			p += 2;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			elog_buf_addc(out, c);
+			elog_buf_addc(out, '\n');
+			put_spaces(out, 2 * ++level);
+		} else if (c == '}' || c == ']') {
+			elog_buf_addc(out, '\n');
+			level = level > 0 ? level - 1 : 0;
+			put_spaces(out, 2 * level);
+			elog_buf_addc(out, c);
+		} else if (c == ',') {
+			PUTS(out, ",\n");
+			put_spaces(out, 2 * level);
+		} else if (c == ':') {
+			PUTS(out, ": ");
+		} else if (c != '\n') {
+			elog_buf_addc(out, c);
+		}
+		p++;
+	}
+	elog_buf_addc(out, '\n');
+}
+
+/* A logfmt value: bare when plain, else quoted with \" \\ \n \r \t and \u00XX escapes. */
+static void put_logfmt_value(struct elog_display *d, struct elog_buf *out, const char *s, size_t n)
+{
+	int quote = n == 0;
+
+	if (!elog_utf8_valid(s, n)) {
+		elog_buf_reset(&d->tmp2);
+		elog_utf8_append(&d->tmp2, s, n);
+		s = d->tmp2.data ? d->tmp2.data : "";
+		n = d->tmp2.len;
+	}
+	for (size_t i = 0; i < n && !quote; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f)
+			quote = 1;
+	}
+	if (!quote) {
+		put(out, s, n);
+		return;
+	}
+	elog_json_quote(out, s, n);
+}
+
+struct logfmt_ctx {
+	struct elog_display *d;
+	struct elog_buf *out;
+};
+
+static int logfmt_field(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
+{
+	struct logfmt_ctx *lc = ctx;
+
+	if (!field_shown(lc->d, k, kn))
+		return 0;
+	elog_buf_addc(lc->out, ' ');
+	if (kn == 0)
+		elog_buf_addc(lc->out, '_');
+	for (size_t i = 0; i < kn; i++) {
+		unsigned char c = (unsigned char)k[i];
+		elog_buf_addc(lc->out, c <= ' ' || c == '"' || c == '=' || c == 0x7f ? '_' : (char)c);
+	}
+	elog_buf_addc(lc->out, '=');
+	put_logfmt_value(lc->d, lc->out, v, vn);
+	return 0;
+}
+
+static void record_logfmt(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
+{
+	char ts[64];
+	size_t tl = rfc3339(d, r->ts_ns ? r->ts_ns : r->arrival_ns, ts);
+	const char *comp = r->component ? r->component : "";
+	const char *msg = r->msg ? r->msg : "";
+	struct logfmt_ctx lc = { d, out };
+
+	PUTS(out, "ts=");
+	put(out, ts, tl);
+	PUTS(out, " level=");
+	elog_buf_adds(out, elog_level_name(r->level));
+	PUTS(out, " component=");
+	put_logfmt_value(d, out, comp, strlen(comp));
+	PUTS(out, " msg=");
+	put_logfmt_value(d, out, msg, strlen(msg));
+	if (r->fields && r->fields[0] && !elog_fields_walk(r->fields, strlen(r->fields), logfmt_field, &lc)) {
+		PUTS(out, " fields=");
+		put_logfmt_value(d, out, r->fields, strlen(r->fields));
+	}
+	elog_buf_addc(out, '\n');
+}
+
 void elog_display_record(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
 {
 	switch (d->o.format) {
 	case ELOG_FMT_JSON:
 		record_json(d, r, out);
+		break;
+	case ELOG_FMT_RAW:
+		record_raw(d, r, out);
+		break;
+	case ELOG_FMT_LOGFMT:
+		record_logfmt(d, r, out);
+		break;
+	case ELOG_FMT_JSON_PRETTY:
+		elog_buf_reset(&d->pretty);
+		record_json(d, r, &d->pretty);
+		put_pretty(out, d->pretty.data, d->pretty.len);
 		break;
 	case ELOG_FMT_CSV:
 		record_csv(d, r, out);

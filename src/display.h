@@ -10,7 +10,16 @@
 #include "record.h"
 #include "util.h"
 
-enum elog_format { ELOG_FMT_TEXT, ELOG_FMT_JSON, ELOG_FMT_CSV };
+enum elog_format {
+	ELOG_FMT_TEXT,         /* the colored one-line view ("short") */
+	ELOG_FMT_JSON,         /* JSON Lines */
+	ELOG_FMT_CSV,
+	ELOG_FMT_RAW,          /* the message only, as it is (sanitized), one per line */
+	ELOG_FMT_JSON_PRETTY,  /* the JSON object, indented, one per record */
+	ELOG_FMT_LOGFMT,       /* ts=... level=... component=... msg=... key=value... */
+};
+
+struct elog_regex;
 
 struct elog_display_opts {
 	enum elog_format format;
@@ -18,7 +27,36 @@ struct elog_display_opts {
 	int timestamps;   /* text: show the event time (RFC3339 with ms, local time) */
 	int no_prefix;    /* text: no component prefix */
 	int utc;          /* text: show times in UTC */
+	/* text with color: matches of these (NULL: none) in messages and field values are shown
+	 * in reverse video. The caller owns them (a filter's regex, filter.h). */
+	struct elog_regex *highlight[2];
+	/* which fields are printed (text, raw excluded, JSON, logfmt): when nshow, only these keys;
+	 * never the nhide keys. The caller owns the lists. */
+	char **show_fields;
+	size_t nshow;
+	char **hide_fields;
+	size_t nhide;
 };
+
+/* ANSI codes around a highlighted match (reverse video: it shows on any line color). */
+#define ELOG_HL_ON "\033[7m"
+#define ELOG_HL_OFF "\033[27m"
+
+/*
+ * Walks a fields text (a JSON object): fn(ctx, key, keylen, value, valuelen) for each
+ * top-level member in order, the key decoded and the value as the text view shows it (a
+ * string decoded, anything else as compact JSON). fn returns non-zero to stop. Returns 0 when
+ * s is not a JSON object (nothing called), else 1. Objects deeper than ELOG_JSON_MAX_DEPTH are
+ * bounded first (json.h).
+ */
+int elog_fields_walk(const char *s, size_t n,
+		     int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
+		     void *ctx);
+
+/* The same with the caller's scratch buffers for the key and the value (reused, not freed). */
+int elog_fields_walk_buf(const char *s, size_t n, struct elog_buf *kb, struct elog_buf *vb,
+			 int (*fn)(void *ctx, const char *k, size_t kn, const char *v, size_t vn),
+			 void *ctx);
 
 struct elog_display;
 

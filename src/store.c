@@ -100,7 +100,7 @@
 #define SQL_BOUND_SELECT         "SELECT id FROM records"
 #define SQL_BOUND_ORDER          " ORDER BY id DESC LIMIT 1 OFFSET ?;"
 /* Same with a pattern: scan backwards, the pattern is applied in C. */
-#define SQL_BOUND_RE_SELECT      "SELECT id, msg FROM records"
+#define SQL_BOUND_RE_SELECT      "SELECT id, msg, fields FROM records"
 #define SQL_BOUND_RE_ORDER       " ORDER BY id DESC;"
 
 /* Indexes of the query columns (SQL_QUERY_COLUMNS). */
@@ -126,7 +126,10 @@ struct elog_store {
 	sqlite3_stmt *st_max_id;
 	sqlite3_stmt *st_component_first;
 	sqlite3_stmt *st_component_next;
+	struct tail_cache *tc;   /* --tail bounds of the last query with a fixed end (queries) */
 };
+
+static void tail_cache_free(struct tail_cache *tc);
 
 /* Maps an SQLite result code to an ELOG_E* code. */
 static int sqlite_to_elog(int rc)
@@ -443,6 +446,7 @@ void elog_store_close(struct elog_store *s)
 	sqlite3_finalize(s->st_max_id);
 	sqlite3_finalize(s->st_component_first);
 	sqlite3_finalize(s->st_component_next);
+	tail_cache_free(s->tc);
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);
@@ -643,6 +647,14 @@ static void where_sql(struct elog_buf *b, const struct elog_filter *f, int64_t m
 			elog_buf_addc(b, ')');
 		sep = " AND ";
 	}
+	if (f->nxcomponents) {
+		elog_buf_adds(b, sep);
+		elog_buf_adds(b, "component NOT IN (?");
+		for (size_t i = 1; i < f->nxcomponents; i++)
+			elog_buf_adds(b, ", ?");
+		elog_buf_addc(b, ')');
+		sep = " AND ";
+	}
 	if (f->level_mask && (f->level_mask & all) != all) {
 		const char *lsep = "";
 
@@ -686,6 +698,8 @@ static int where_bind(sqlite3_stmt *st, const struct elog_filter *f, int64_t max
 
 	for (size_t c = 0; c < f->ncomponents; c++)
 		sqlite3_bind_text(st, i++, f->components[c], -1, SQLITE_STATIC);
+	for (size_t c = 0; c < f->nxcomponents; c++)
+		sqlite3_bind_text(st, i++, f->xcomponents[c], -1, SQLITE_STATIC);
 	if (f->since_ns)
 		sqlite3_bind_int64(st, i++, f->since_ns);
 	if (f->until_ns)
@@ -729,7 +743,7 @@ static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_
 	int rc;
 
 	*bound = 0;
-	if (!f->has_regex) {
+	if (!f->has_regex && !f->xregex) {
 		rc = query_prepare(s, SQL_BOUND_SELECT, f, max_id, 0, SQL_BOUND_ORDER, &st);
 		if (rc != SQLITE_OK)
 			return rc;
@@ -745,8 +759,9 @@ static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_
 			return rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *msg = (const char *)sqlite3_column_text(st, 1);
+			const char *fields = (const char *)sqlite3_column_text(st, 2);
 
-			if (!elog_filter_match_msg(f, msg))
+			if (!elog_filter_match_text(f, msg, fields))
 				continue;
 			if (++found == limit) {
 				*bound = sqlite3_column_int64(st, 0);
@@ -765,6 +780,140 @@ static char *col_text(sqlite3_stmt *st, int col)
 	return (char *)(t ? (const char *)t : "");
 }
 
+/* --tail: per component (sorted like the store's component list), the smallest id among its
+ * last f->tail matches (0: it has fewer, all of them). */
+struct tail_bounds {
+	char **names;
+	int64_t *bounds;
+	size_t n;
+};
+
+static void tail_bounds_clear(struct tail_bounds *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->names[i]);
+	free(t->names);
+	free(t->bounds);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The bound of component c; INT64_MAX (nothing) for a component not seen when they were
+ * computed. */
+static int64_t tail_bound(const struct tail_bounds *t, const char *c)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(t->names[mid], c);
+
+		if (cmp == 0)
+			return t->bounds[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return INT64_MAX;
+}
+
+/* Fills t for f (f->tail > 0) and sets *min_id to the smallest bound. Returns a SQLite code,
+ * or -1 past ELOG_FILTER_MAX_TAIL_COMPONENTS (err set). */
+static int tail_bounds_compute(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
+			       struct tail_bounds *t, int64_t *min_id, struct elog_err *err)
+{
+	size_t i;
+	int rc = SQLITE_OK;
+
+	*min_id = INT64_MAX;
+	if (f->ncomponents) {
+		t->names = xcalloc(f->ncomponents, sizeof(*t->names));
+		for (i = 0; i < f->ncomponents; i++)
+			t->names[i] = xstrdup(f->components[i]);
+		t->n = f->ncomponents;
+	} else if (elog_store_components(s, &t->names, &t->n, err) != 0) {
+		return -1;
+	}
+	if (t->n > ELOG_FILTER_MAX_TAIL_COMPONENTS) {
+		elog_err_set(err, ELOG_EUSAGE,
+			     "too many components for --tail: the limit is %d (choose some with -c)",
+			     ELOG_FILTER_MAX_TAIL_COMPONENTS);
+		return -1;
+	}
+	t->bounds = xcalloc(t->n ? t->n : 1, sizeof(*t->bounds));
+	for (i = 0; i < t->n; i++) {
+		struct elog_filter one = *f;   /* shallow: read-only */
+		char *name = t->names[i];
+
+		if (elog_filter_excludes_component(f, name)) {
+			t->bounds[i] = INT64_MAX;
+			continue;
+		}
+		one.components = &name;
+		one.ncomponents = 1;
+		one.limit = f->tail;
+		/* the last N up to max_id whatever after_id is: a later page (after_id set) keeps
+		 * the same bounds, so each page is the same tail's continuation */
+		one.after_id = 0;
+		rc = query_bound(s, &one, max_id, &t->bounds[i]);
+		if (rc != SQLITE_OK)
+			return rc;
+		if (t->bounds[i] < *min_id)
+			*min_id = t->bounds[i];
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * The bounds of one tail query, kept for its next pages: serve reads the history a page at a
+ * time (same filter, same max_id, after_id moving on), and recomputing k components' bounds
+ * for every page would cost pages x k scans. Only kept when max_id is fixed, so the same key
+ * always means the same snapshot; the key holds the filter's own list and regex pointers,
+ * which a page's shallow copy shares.
+ */
+struct tail_cache {
+	struct elog_filter key;   /* a copy: compared by content, never by pointer */
+	int64_t max_id, min_id;
+	struct tail_bounds t;
+};
+
+static void tail_cache_free(struct tail_cache *tc)
+{
+	if (!tc)
+		return;
+	elog_filter_clear(&tc->key);
+	tail_bounds_clear(&tc->t);
+	free(tc);
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_list(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* The same query but for after_id and limit, on the same snapshot. */
+static int tail_cache_hit(const struct tail_cache *tc, const struct elog_filter *f, int64_t max_id)
+{
+	const struct elog_filter *k = tc ? &tc->key : NULL;
+
+	return k && max_id != ELOG_ID_UNBOUNDED && tc->max_id == max_id && k->tail == f->tail &&
+	       k->level_mask == f->level_mask && k->since_ns == f->since_ns &&
+	       k->until_ns == f->until_ns && same_str(k->pattern, f->pattern) &&
+	       same_str(k->xpattern, f->xpattern) &&
+	       same_list(k->components, k->ncomponents, f->components, f->ncomponents) &&
+	       same_list(k->xcomponents, k->nxcomponents, f->xcomponents, f->nxcomponents);
+}
+
 /*
  * The record handed to fn points into SQLite's row buffers (no copy, no allocation per row):
  * it is valid only during the call and must not be kept, modified or cleared.
@@ -774,13 +923,15 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 {
 	sqlite3_stmt *st = NULL;
 	struct elog_record r;
-	int64_t bound = 0;
+	struct tail_bounds tails = { NULL, NULL, 0 };
+	const struct tail_bounds *tb = &tails, *cached = NULL;
+	int64_t bound = 0, tmin_cached = INT64_MAX;
 	int in_txn = 0, ret = 0, rc;
 
 	/* No id is above the largest one (and after_id + 1 below would overflow). */
 	if (f->after_id == INT64_MAX)
 		return 0;
-	if (f->limit) {
+	if (f->limit || f->tail) {
 		/* Two statements (bound, then rows) must see one snapshot. */
 		if (sqlite3_get_autocommit(s->db)) {
 			rc = stmt_exec(s->st_begin);
@@ -788,9 +939,35 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 				goto fail;
 			in_txn = 1;
 		}
-		rc = query_bound(s, f, max_id, &bound);
+		rc = f->limit ? query_bound(s, f, max_id, &bound) : SQLITE_OK;
 		if (rc != SQLITE_OK)
 			goto fail;
+	}
+	if (f->tail && tail_cache_hit(s->tc, f, max_id)) {
+		/* a later page of the same tail query: the bounds computed for its first page */
+		cached = &s->tc->t;
+		tb = cached;
+		if (s->tc->min_id == INT64_MAX)
+			goto out;    /* every component left out */
+		if (s->tc->min_id > bound)
+			bound = s->tc->min_id;
+	} else if (f->tail) {
+		int64_t tmin = 0;
+
+		rc = tail_bounds_compute(s, f, max_id, &tails, &tmin, err);
+		if (rc == -1) {
+			ret = err ? err->code : ELOG_EUSAGE;
+			goto out;
+		}
+		if (rc != SQLITE_OK)
+			goto fail;
+		tmin_cached = tmin;
+		if (tails.n == 0)
+			goto out;    /* no component: nothing */
+		if (tmin == INT64_MAX)
+			goto out;    /* every component left out */
+		if (tmin > bound)
+			bound = tmin;
 	}
 	rc = query_prepare(s, SQL_QUERY_COLUMNS, f, max_id, bound, SQL_QUERY_ORDER, &st);
 	if (rc != SQLITE_OK)
@@ -798,14 +975,16 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	memset(&r, 0, sizeof(r));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.msg = col_text(st, COL_MSG);
-		if (!elog_filter_match_msg(f, r.msg))
+		r.fields = col_text(st, COL_FIELDS);
+		if (!elog_filter_match_text(f, r.msg, r.fields))
 			continue;
 		r.id = sqlite3_column_int64(st, COL_ID);
+		r.component = col_text(st, COL_COMPONENT);
+		if (tb->n && r.id < tail_bound(tb, r.component))
+			continue;
 		r.ts_ns = sqlite3_column_int64(st, COL_TS);
 		r.arrival_ns = sqlite3_column_int64(st, COL_ARRIVAL);
 		r.level = sqlite3_column_int(st, COL_LEVEL);
-		r.component = col_text(st, COL_COMPONENT);
-		r.fields = col_text(st, COL_FIELDS);
 		r.source = col_text(st, COL_SOURCE);
 		r.dedupe_key = col_text(st, COL_DEDUPE);
 		ret = fn(ctx, &r);
@@ -817,13 +996,25 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	sqlite3_finalize(st);
 	if (in_txn)
 		stmt_exec(s->st_commit);
+	if (tails.n && max_id != ELOG_ID_UNBOUNDED) {   /* kept for the next page */
+		tail_cache_free(s->tc);
+		s->tc = xcalloc(1, sizeof(*s->tc));
+		elog_filter_copy(&s->tc->key, f);
+		s->tc->max_id = max_id;
+		s->tc->min_id = tmin_cached;
+		s->tc->t = tails;
+		memset(&tails, 0, sizeof(tails));
+	}
+	tail_bounds_clear(&tails);
 	return ret;
 fail:
 	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s", s->path,
 			   sqlite3_errmsg(s->db));
+out:
 	sqlite3_finalize(st);
 	if (in_txn && !sqlite3_get_autocommit(s->db))
 		stmt_exec(s->st_rollback);
+	tail_bounds_clear(&tails);
 	return ret;
 }
 

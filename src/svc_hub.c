@@ -220,7 +220,18 @@ static int filter_from_query(struct elog_filter *f, const Elog__V1__Query *q, st
 	f->until_ns = q->until_ns;
 	f->after_id = q->after_id > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)q->after_id;
 	f->limit = q->limit;
-	if (q->pattern && *q->pattern)
+	f->tail = q->tail;
+	for (i = 0; i < q->n_exclude_components; i++)
+		if (elog_filter_add_exclude_components(f, q->exclude_components[i], err))
+			return ELOG_EUSAGE;
+	if (q->exclude_pattern && *q->exclude_pattern &&
+	    elog_filter_set_exclude(f, q->exclude_pattern, err))
+		return ELOG_EUSAGE;
+	/* A newer client's pattern is in `grep`; `pattern` then holds the sentinel that makes an
+	 * older server refuse the query (filter.h). */
+	if (q->grep && *q->grep)
+		return elog_filter_set_pattern(f, q->grep, err);
+	if (q->pattern && *q->pattern && strcmp(q->pattern, ELOG_QUERY_V2_SENTINEL) != 0)
 		return elog_filter_set_pattern(f, q->pattern, err);
 	return 0;
 }

@@ -79,6 +79,7 @@ static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct el
 
 	range.after_id = from - 1;
 	range.limit = 0;
+	range.tail = 0;
 	return send_history(svc, call, &range, to, sink, NULL);
 }
 
