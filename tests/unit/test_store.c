@@ -190,7 +190,7 @@ static void test_schema_created(void)
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA user_version", -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 1);
+	CHECK_INT(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA application_id", -1, &st, NULL),
 		  SQLITE_OK);
@@ -205,7 +205,7 @@ static void test_schema_created(void)
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA synchronous", -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 1);   /* NORMAL */
+	CHECK_INT(sqlite3_column_int(st, 0), 2);   /* NORMAL */
 	sqlite3_finalize(st);
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s),
 				     "SELECT group_concat(name, ',') FROM (SELECT name FROM "
