@@ -205,7 +205,7 @@ static void test_schema_created(void)
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA synchronous", -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 2);   /* NORMAL */
+	CHECK_INT(sqlite3_column_int(st, 0), 1);   /* NORMAL */
 	sqlite3_finalize(st);
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s),
 				     "SELECT group_concat(name, ',') FROM (SELECT name FROM "
@@ -213,7 +213,7 @@ static void test_schema_created(void)
 				     -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0),
-		  "meta,records,records_component,records_dedupe,records_ts");
+		  "component_stats,meta,records,records_component,records_dedupe,records_ts");
 	sqlite3_finalize(st);
 
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
