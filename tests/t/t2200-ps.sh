@@ -170,6 +170,10 @@ for n, r in by.items():
 want('api' in by and 'web' in by, 'api/web missing')
 want('flowidle' not in by, 'a flowctl-only component with --db')
 " || fail "ps --db"
+# the summary the counts come from matches the records, component by component
+sqlite3 "$T/h.db" "SELECT component, count(*) FROM records GROUP BY 1 ORDER BY 1" >"$T/scan"
+sqlite3 "$T/h.db" "SELECT component, sum(n) FROM component_stats GROUP BY 1 ORDER BY 1" >"$T/summary"
+test_cmp "$T/scan" "$T/summary"
 elog ps --db "$T/h.db" >"$T/dbtable" || fail "ps --db table"
 head -1 "$T/dbtable" | grep -q 'SOURCES$' || fail "--db header: $(head -1 "$T/dbtable")"
 must_fail 1 "a missing file" elog ps --db "$T/none.db" 2>"$T/none.err"
