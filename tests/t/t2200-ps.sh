@@ -141,6 +141,17 @@ if [ $have_peer = 1 ]; then
 		"$T/table" || fail "flowapp row: $(grep '^flowapp' "$T/table")"
 fi
 
+say "ps: control bytes in a name are not sent to the terminal; long names are cut"
+esc=$(printf 'evil\033[31mred')
+long=$(printf 'x%.0s' $(seq 60))
+elog send -c "$esc" 'hi' || fail "send evil"
+elog send -c "$long" 'hi' || fail "send long"
+elog ps >"$T/evil" || fail "ps evil"
+grep -q "$(printf '\033')" "$T/evil" && fail "an escape byte reached the table"
+grep -q '^evil?\[31mred ' "$T/evil" || fail "evil row: $(grep '^evil' "$T/evil")"
+grep -q "^$(printf 'x%.0s' $(seq 39))~ " "$T/evil" || fail "long name not cut at 40: $(grep '^xxx' "$T/evil")"
+elog ps --json | grep -q '"component":"evil\\u001b\[31mred"' || fail "json escape: $(elog ps --json | grep evil)"
+
 say "ps: usage errors exit 2"
 must_fail 2 "an argument" elog ps extra 2>/dev/null
 must_fail 2 "an unknown flag" elog ps --bogus 2>/dev/null
@@ -162,6 +173,8 @@ for l in open('$T/ps.json'):
     r = json.loads(l); srv[r['component']] = r
 for n, r in by.items():
     want('flowctl' not in r, n + ': flowctl key with --db')
+    if n.startswith('evil') or n.startswith('xxx'):
+        continue   # sent after ps.json was taken
     s = srv.get(n)
     want(s is not None, n + ' not listed by the server')
     if s:
