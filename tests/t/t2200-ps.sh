@@ -3,7 +3,8 @@
 # sources, and a python3-grpcio flowctl peer that registers services, heartbeats and pushes
 # logs; `elog ps --json` checked field by field, the table's columns, --db without a server,
 # the window of the last minute, a schema-1 history (scanned read-only, migrated by serve),
-# the limit of components per answer, unhealthy services, and an unreachable server (exit 3).
+# the limit of components per answer, unhealthy services, serve --auth, hostile names, and an
+# unreachable server (exit 3).
 . "$(dirname "$0")/lib.sh"
 
 have_peer=1
@@ -248,3 +249,14 @@ elog ps | grep -q '^flowidle .* idle-1 processor unhealthy (heartbeat [0-9]*s ag
 	fail "flowidle row: $(elog ps | grep '^flowidle')"
 stop_serve
 fi
+
+say "serve --auth: ps needs a key like every other call"
+elog keys create ps --db "$T/auth.db" >"$T/ps.key" 2>/dev/null || fail "keys create"
+start_serve auth --auth
+elog send -c api --api-key-file "$T/ps.key" 'with a key' || fail "send with a key"
+must_fail 1 "ps without a key" elog ps 2>"$T/auth.err"
+grep -q "^elog: cannot list the components of server '$SERVER': .*api key" "$T/auth.err" ||
+	fail "message: $(cat "$T/auth.err")"
+elog ps --json --api-key-file "$T/ps.key" | grep -q '"component":"api","count":1,' ||
+	fail "ps with a key: $(elog ps --json --api-key-file "$T/ps.key" 2>&1)"
+stop_serve
