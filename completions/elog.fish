@@ -3,7 +3,7 @@
 # Run 'make docs' to regenerate.
 
 function __elog_commands
-	printf '%s\n' serve logs send tail export keys validate-key
+	printf '%s\n' serve logs send tail export ps keys validate-key
 end
 
 function __elog_levels
@@ -53,6 +53,7 @@ complete -c elog -n __elog_no_command -a logs -d 'show the history and follow li
 complete -c elog -n __elog_no_command -a send -d 'send a message, or each line of standard input, to the hub'
 complete -c elog -n __elog_no_command -a tail -d 'follow files (through rotation) or wrap a command, shipping each line to the hub'
 complete -c elog -n __elog_no_command -a export -d 'write the history as JSON Lines or CSV'
+complete -c elog -n __elog_no_command -a ps -d 'list the components the hub knows, with counts, rates, levels and health'
 complete -c elog -n __elog_no_command -a keys -d 'create, list and revoke the API keys serve --auth accepts'
 complete -c elog -n __elog_no_command -a validate-key -d 'ask the server whether an API key is valid'
 complete -c elog -n __elog_no_command -a help -d 'show the options of a command'
@@ -170,6 +171,18 @@ complete -c elog -n '__fish_seen_subcommand_from export' -l tls-key -r -F -d 'pr
 complete -c elog -n '__fish_seen_subcommand_from export' -l tls-server-name -x -d 'expect NAME in the server certificate'
 complete -c elog -n '__fish_seen_subcommand_from export' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
 complete -c elog -n '__fish_seen_subcommand_from export' -s h -l help -d 'show the options'
+
+# ps
+complete -c elog -n '__fish_seen_subcommand_from ps' -l json -d 'print one JSON object per component'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l db -r -F -d 'read the history file PATH directly, without a server (no flowctl services)'
+complete -c elog -n '__fish_seen_subcommand_from ps' -s s -l server -x -d 'hub address (default 127.0.0.1:50090)'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l api-key-file -r -F -d 'read the API key from FILE (else $ELOG_API_KEY)'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-ca -r -F -d 'connect with TLS, trusting the CA certificates in FILE'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-cert -r -F -d 'client certificate for mutual TLS'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-key -r -F -d 'private key of the client certificate'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-server-name -x -d 'expect NAME in the server certificate'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
+complete -c elog -n '__fish_seen_subcommand_from ps' -s h -l help -d 'show the options'
 
 # keys
 complete -c elog -n '__fish_seen_subcommand_from keys' -l db -r -F -d 'history database holding the keys (default $ELOG_DB, else $XDG_STATE_HOME/elog/history.db)'

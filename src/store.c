@@ -28,7 +28,7 @@
 #include "util.h"
 
 /* The schema this code writes; a history with a larger user_version is refused. */
-#define ELOG_SCHEMA_VERSION 1
+#define ELOG_SCHEMA_VERSION 2
 /* PRAGMA application_id: 'elog' in ASCII. */
 #define ELOG_APPLICATION_ID 1701605223   /* 0x656c6f67 */
 #define STR_(x) #x
@@ -68,7 +68,25 @@
 	"  WHERE dedupe IS NOT NULL;" \
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);" \
 	"PRAGMA application_id = " STR(ELOG_APPLICATION_ID) ";" \
-	"PRAGMA user_version = " STR(ELOG_SCHEMA_VERSION) ";"
+	"PRAGMA user_version = 1;"
+
+/* Schema 2: how many records of each component, source and level (`elog ps` reads it
+ * instead of counting the records). Kept by elog_store_insert in the insert's transaction;
+ * filled here from the records of a schema 1 history. */
+#define SQL_MIGRATE_V2 \
+	"CREATE TABLE IF NOT EXISTS component_stats (" \
+	"  component TEXT NOT NULL," \
+	"  source TEXT NOT NULL," \
+	"  level INTEGER NOT NULL," \
+	"  n INTEGER NOT NULL," \
+	"  PRIMARY KEY (component, source, level)" \
+	") WITHOUT ROWID;" \
+	"INSERT INTO component_stats (component, source, level, n) " \
+	"  SELECT component, source, level, count(*) FROM records GROUP BY 1, 2, 3;" \
+	"PRAGMA user_version = 2;"
+#define SQL_STATS_UPSERT \
+	"INSERT INTO component_stats (component, source, level, n) VALUES (?1, ?2, ?3, ?4) " \
+	"ON CONFLICT DO UPDATE SET n = n + excluded.n;"
 
 #define SQL_BEGIN                "BEGIN;"
 #define SQL_BEGIN_IMMEDIATE      "BEGIN IMMEDIATE;"
@@ -127,6 +145,21 @@ struct elog_store {
 	sqlite3_stmt *st_component_first;
 	sqlite3_stmt *st_component_next;
 	struct tail_cache *tc;   /* --tail bounds of the last query with a fixed end (queries) */
+	sqlite3_stmt *st_stats_upsert;     /* NULL on a read-only connection */
+	struct stats_slot *stats;          /* STATS_SLOTS: the insert's counts per key */
+	size_t nstats;
+};
+
+/* An insert counts its records per (component, source, level) in a small open-addressing
+ * table and adds them to component_stats before it commits: one upsert per key, not per
+ * record. The table is written out when it is 3/4 full (a batch of many distinct keys costs
+ * one upsert per key, nothing more). */
+#define STATS_SLOTS 256
+struct stats_slot {
+	const char *component, *source;    /* the records' strings, valid until the commit */
+	int level;
+	uint32_t hash;
+	int64_t n;                         /* 0: free slot */
 };
 
 static void tail_cache_free(struct tail_cache *tc);
@@ -279,8 +312,8 @@ foreign:
 			    s->path);
 }
 
-/* Creates the schema in an empty database (re-checking under the write lock, in case
- * another process created it meanwhile). */
+/* Creates the schema in an empty database, or migrates an older one (re-checking under the
+ * write lock, in case another process created or migrated it meanwhile). */
 static int create_schema(struct elog_store *s, struct elog_err *err)
 {
 	int64_t version;
@@ -294,6 +327,8 @@ static int create_schema(struct elog_store *s, struct elog_err *err)
 	}
 	if (version == 0)
 		rc = sqlite3_exec(s->db, SQL_SCHEMA_V1, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && version < 2)
+		rc = sqlite3_exec(s->db, SQL_MIGRATE_V2, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, SQL_COMMIT, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -422,10 +457,13 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 	    (rc = prepare(s, SQL_INSERT, &s->st_insert)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_MAX_ID, &s->st_max_id)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_COMPONENT_FIRST, &s->st_component_first)) != SQLITE_OK ||
-	    (rc = prepare(s, SQL_COMPONENT_NEXT, &s->st_component_next)) != SQLITE_OK) {
+	    (rc = prepare(s, SQL_COMPONENT_NEXT, &s->st_component_next)) != SQLITE_OK ||
+	    (!readonly && (rc = prepare(s, SQL_STATS_UPSERT, &s->st_stats_upsert)) != SQLITE_OK)) {
 		ret = open_fail(s, rc, err);
 		goto fail;
 	}
+	if (!readonly)
+		s->stats = xcalloc(STATS_SLOTS, sizeof(*s->stats));
 	*out = s;
 	return 0;
 fail:
@@ -447,6 +485,8 @@ void elog_store_close(struct elog_store *s)
 	sqlite3_finalize(s->st_component_first);
 	sqlite3_finalize(s->st_component_next);
 	tail_cache_free(s->tc);
+	sqlite3_finalize(s->st_stats_upsert);
+	free(s->stats);
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);
@@ -503,6 +543,77 @@ struct sqlite3 *elog_store_db(struct elog_store *s)
 static const char *nz(const char *s)
 {
 	return s ? s : "";
+}
+
+/* Writes the counted keys to component_stats and empties the table. An SQLite code. */
+static int stats_flush(struct elog_store *s)
+{
+	sqlite3_stmt *st = s->st_stats_upsert;
+	int rc = SQLITE_DONE;
+	size_t i;
+
+	for (i = 0; i < STATS_SLOTS && s->nstats; i++) {
+		struct stats_slot *x = &s->stats[i];
+
+		if (!x->n)
+			continue;
+		if (rc == SQLITE_DONE) {
+			sqlite3_bind_text(st, 1, x->component, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, x->source, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, x->level);
+			sqlite3_bind_int64(st, 4, x->n);
+			rc = sqlite3_step(st);
+			if (rc != SQLITE_DONE)
+				rc = sqlite3_errcode(s->db);
+			stmt_done(st);
+		}
+		x->n = 0;
+		s->nstats--;
+	}
+	s->nstats = 0;
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static uint32_t str_hash(uint32_t h, const char *p)
+{
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h * 16777619u;
+}
+
+/* Counts one stored record. An SQLite code (a flush may write). */
+static int stats_count(struct elog_store *s, const struct elog_record *r)
+{
+	const char *c = nz(r->component), *src = nz(r->source);
+	uint32_t h = str_hash(str_hash(2166136261u ^ (uint32_t)r->level, c), src);
+	size_t i = h & (STATS_SLOTS - 1);
+	int rc;
+
+	for (;;) {
+		struct stats_slot *x = &s->stats[i];
+
+		if (!x->n)
+			break;
+		if (x->hash == h && x->level == r->level && strcmp(x->component, c) == 0 &&
+		    strcmp(x->source, src) == 0) {
+			x->n++;
+			return SQLITE_OK;
+		}
+		i = (i + 1) & (STATS_SLOTS - 1);
+	}
+	if (s->nstats >= STATS_SLOTS * 3 / 4) {
+		rc = stats_flush(s);
+		if (rc != SQLITE_OK)
+			return rc;
+		i = h & (STATS_SLOTS - 1);
+	}
+	s->stats[i].component = c;
+	s->stats[i].source = src;
+	s->stats[i].level = r->level;
+	s->stats[i].hash = h;
+	s->stats[i].n = 1;
+	s->nstats++;
+	return SQLITE_OK;
 }
 
 int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
@@ -609,6 +720,20 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		}
 		stmt_done(st);
 		i++;
+	}
+	/* The summary `elog ps` reads, in the same transaction. */
+	for (i = 0, rc = SQLITE_OK; i < n && rc == SQLITE_OK; i++)
+		if (recs[i].id > 0)
+			rc = stats_count(s, &recs[i]);
+	if (rc == SQLITE_OK)
+		rc = stats_flush(s);
+	if (rc != SQLITE_OK) {
+		code = write_error(s, rc, &cause);
+		ret = elog_err_set(err, code, "cannot write history '%s': %s", s->path, cause);
+		for (i = 0; i < STATS_SLOTS; i++)
+			s->stats[i].n = 0;
+		s->nstats = 0;
+		goto rollback;
 	}
 	rc = stmt_exec(s->st_commit);
 	if (rc != SQLITE_OK)
@@ -1074,5 +1199,288 @@ fail:
 	for (size_t i = 0; i < count; i++)
 		free(v[i]);
 	free(v);
+	return ret;
+}
+
+/* ---- component statistics (`elog ps`) ------------------------------------------------ */
+
+#define SQL_STATS_HAS_SUMMARY \
+	"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'component_stats';"
+#define SQL_STATS_SUMMARY \
+	"SELECT component, source, level, n FROM component_stats ORDER BY component, source;"
+/* A schema 1 history opened read-only has no summary: its records are counted. */
+#define SQL_STATS_SCAN \
+	"SELECT component, source, level, count(*) FROM records GROUP BY 1, 2, 3 " \
+	"ORDER BY 1, 2;"
+/* Arrival of the component's first and last record: two lookups in records_component. */
+#define SQL_STATS_SEEN \
+	"SELECT (SELECT arrival FROM records WHERE id = " \
+	"          (SELECT min(id) FROM records WHERE component = ?1)), " \
+	"       (SELECT arrival FROM records WHERE id = " \
+	"          (SELECT max(id) FROM records WHERE component = ?1));"
+/* The first record at or after an id (a step of the search for the window's first id). */
+#define SQL_STATS_ARRIVAL_AT \
+	"SELECT arrival FROM records WHERE id >= ?1 ORDER BY id LIMIT 1;"
+#define SQL_STATS_RECENT \
+	"SELECT count(*) FROM records WHERE component = ?1 AND id >= ?2;"
+
+/* Adds a finished source's total to c's busiest ELOG_STATS_MAX_SOURCES; counts the rest. */
+struct src_top {
+	char *name[ELOG_STATS_MAX_SOURCES];
+	uint64_t n[ELOG_STATS_MAX_SOURCES];
+	size_t k;
+	uint64_t omitted;
+};
+
+static void src_top_add(struct src_top *t, const char *name, uint64_t n)
+{
+	size_t i, min = 0;
+
+	if (t->k < ELOG_STATS_MAX_SOURCES) {
+		t->name[t->k] = xstrdup(name);
+		t->n[t->k++] = n;
+		return;
+	}
+	t->omitted++;
+	for (i = 1; i < t->k; i++)
+		if (t->n[i] < t->n[min])
+			min = i;
+	if (n > t->n[min]) {
+		free(t->name[min]);
+		t->name[min] = xstrdup(name);
+		t->n[min] = n;
+	}
+}
+
+/* Moves t's names into c, the busiest first (ties by name), while *kept stays within
+ * ELOG_STATS_MAX_BYTES; the others are counted as omitted. */
+static void src_top_take(struct src_top *t, struct elog_component_stats *c, size_t *kept)
+{
+	size_t i, j, k = 0;
+
+	for (i = 1; i < t->k; i++)
+		for (j = i; j > 0 && (t->n[j] > t->n[j - 1] ||
+				      (t->n[j] == t->n[j - 1] &&
+				       strcmp(t->name[j], t->name[j - 1]) < 0)); j--) {
+			char *nm = t->name[j];
+			uint64_t x = t->n[j];
+
+			t->name[j] = t->name[j - 1];
+			t->n[j] = t->n[j - 1];
+			t->name[j - 1] = nm;
+			t->n[j - 1] = x;
+		}
+	c->sources = xcalloc(t->k + 1, sizeof(char *));
+	c->sources_omitted = t->omitted;
+	for (i = 0; i < t->k; i++) {
+		size_t len = strlen(t->name[i]);
+
+		if (*kept + len > ELOG_STATS_MAX_BYTES) {
+			free(t->name[i]);
+			c->sources_omitted++;
+			continue;
+		}
+		*kept += len;
+		c->sources[k++] = t->name[i];
+	}
+	c->nsources = k;
+	memset(t, 0, sizeof(*t));
+}
+
+/* Smallest id whose record arrived at or after since_ns, assuming arrival grows with the id
+ * (the hub stamps records as it takes them in, and ids follow commit order): a binary search
+ * of O(log n) lookups by id. max_id + 1 when none did. */
+static int stats_window_start(struct elog_store *s, int64_t since_ns, int64_t max_id,
+			      int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t lo = 1, hi = max_id + 1;
+	int rc = sqlite3_prepare_v2(s->db, SQL_STATS_ARRIVAL_AT, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2, arrival;
+
+		sqlite3_bind_int64(st, 1, mid);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			break;
+		arrival = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+		stmt_done(st);
+		rc = SQLITE_OK;
+		if (arrival >= since_ns)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	sqlite3_finalize(st);
+	*out = lo;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+void elog_component_stats_free(struct elog_component_stats *v, size_t n)
+{
+	size_t i, j;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		for (j = 0; j < v[i].nsources; j++)
+			free(v[i].sources[j]);
+		free(v[i].sources);
+	}
+	free(v);
+}
+
+int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component_stats **out,
+		     size_t *n, uint64_t *omitted, struct elog_err *err)
+{
+	struct elog_component_stats *v = NULL, *c = NULL;
+	struct src_top top;
+	sqlite3_stmt *st = NULL, *seen = NULL, *recent = NULL;
+	char *src = NULL, *skipname = NULL;
+	uint64_t src_n = 0, skipped = 0;
+	int64_t has_summary = 0, max_id = 0, window = 0;
+	size_t count = 0, cap = 0, kept = 0, i;
+	int in_txn = 0, skipping = 0, rc, ret;
+
+	*out = NULL;
+	*n = 0;
+	*omitted = 0;
+	memset(&top, 0, sizeof(top));
+	/* Every statement below reads one snapshot. */
+	if (sqlite3_get_autocommit(s->db)) {
+		rc = stmt_exec(s->st_begin);
+		if (rc != SQLITE_OK)
+			goto fail;
+		in_txn = 1;
+	}
+	rc = query_int(s->db, SQL_STATS_HAS_SUMMARY, &has_summary);
+	if (rc == SQLITE_OK)
+		rc = query_int(s->db, SQL_MAX_ID, &max_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, has_summary ? SQL_STATS_SUMMARY : SQL_STATS_SCAN, -1,
+					&st, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *comp = col_text(st, 0), *source = col_text(st, 1);
+		int level = sqlite3_column_int(st, 2);
+		int64_t k = sqlite3_column_int64(st, 3);
+
+		if (skipping) {
+			/* past the limit: the components are counted, not kept */
+			if (strcmp(skipname, comp) != 0) {
+				skipped++;
+				free(skipname);
+				skipname = xstrdup(comp);
+			}
+			continue;
+		}
+		if (!c || strcmp(c->name, comp) != 0) {
+			if (c) {
+				if (src)
+					src_top_add(&top, src, src_n);
+				src_top_take(&top, c, &kept);
+			}
+			free(src);
+			src = NULL;
+			if (count >= ELOG_STATS_MAX_COMPONENTS ||
+			    kept + strlen(comp) + 64 > ELOG_STATS_MAX_BYTES) {
+				skipping = 1;
+				skipped = 1;
+				skipname = xstrdup(comp);
+				continue;
+			}
+			if (count == cap) {
+				cap = cap ? 2 * cap : 16;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			c = &v[count++];
+			memset(c, 0, sizeof(*c));
+			c->name = xstrdup(comp);
+			kept += strlen(comp) + 64;
+		}
+		if (k > 0) {
+			c->count += (uint64_t)k;
+			if (level >= 0 && level < ELOG_LEVEL_COUNT)
+				c->levels[level] += (uint64_t)k;
+		}
+		if (src && strcmp(src, source) != 0) {
+			src_top_add(&top, src, src_n);
+			free(src);
+			src = NULL;
+		}
+		if (!src) {
+			src = xstrdup(source);
+			src_n = 0;
+		}
+		src_n += k > 0 ? (uint64_t)k : 0;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (c && !skipping) {
+		if (src)
+			src_top_add(&top, src, src_n);
+		src_top_take(&top, c, &kept);
+	}
+	free(src);
+	src = NULL;
+	free(skipname);
+	skipname = NULL;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	rc = stats_window_start(s, now_ns - ELOG_STATS_WINDOW_NS, max_id, &window);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, SQL_STATS_SEEN, -1, &seen, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, SQL_STATS_RECENT, -1, &recent, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < count; i++) {
+		sqlite3_bind_text(seen, 1, v[i].name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(seen);
+		if (rc == SQLITE_ROW) {
+			v[i].first_ns = sqlite3_column_int64(seen, 0);
+			v[i].last_ns = sqlite3_column_int64(seen, 1);
+		}
+		stmt_done(seen);
+		if (rc != SQLITE_ROW)
+			goto fail;
+		if (window > max_id)
+			continue;
+		sqlite3_bind_text(recent, 1, v[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(recent, 2, window);
+		rc = sqlite3_step(recent);
+		if (rc == SQLITE_ROW)
+			v[i].last_minute = (uint64_t)sqlite3_column_int64(recent, 0);
+		stmt_done(recent);
+		if (rc != SQLITE_ROW)
+			goto fail;
+	}
+	sqlite3_finalize(seen);
+	sqlite3_finalize(recent);
+	if (in_txn)
+		stmt_exec(s->st_commit);
+	*out = v;
+	*n = count;
+	*omitted = skipped;
+	return 0;
+fail:
+	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s", s->path,
+			   sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	sqlite3_finalize(seen);
+	sqlite3_finalize(recent);
+	if (in_txn && !sqlite3_get_autocommit(s->db))
+		stmt_exec(s->st_rollback);
+	free(src);
+	free(skipname);
+	for (i = 0; i < top.k; i++)
+		free(top.name[i]);
+	elog_component_stats_free(v, count);
 	return ret;
 }

@@ -5,6 +5,9 @@
  *
  * Table records(id INTEGER PRIMARY KEY, ts, arrival, component, level, msg, fields, source,
  * dedupe), with indexes on (component, id), (ts) and a partial unique index on dedupe.
+ * Schema 2 adds component_stats(component, source, level, n): how many records of each,
+ * updated by elog_store_insert in the same transaction (a schema 1 file is migrated, the
+ * summary filled from its records, when opened read-write).
  * Ids are assigned by SQLite on insert and are strictly increasing (rows are never deleted).
  */
 #ifndef ELOG_STORE_H
@@ -64,6 +67,40 @@ int elog_store_max_id(struct elog_store *s, int64_t *out, struct elog_err *err);
 
 /* Distinct component names, sorted; *names is a malloc'd array of malloc'd strings. */
 int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct elog_err *err);
+
+/*
+ * What `elog ps` shows of one component. Counts come from the component_stats summary
+ * (schema 2: one row per component, source and level, kept in the insert's transaction), so
+ * they cost O(rows of the summary), not O(records); first/last are the arrival times of the
+ * component's first and last record (two index lookups); last_minute counts the records that
+ * arrived in the 60 s before now_ns (an index range over those records only).
+ */
+#define ELOG_STATS_MAX_COMPONENTS 4096   /* components in one answer (README "Limits") */
+#define ELOG_STATS_MAX_SOURCES 16        /* sources kept per component, the busiest first */
+/* names and sources kept in one answer (64 bytes counted per component besides its name):
+ * past it, components are omitted, and sources are (counted in sources_omitted) */
+#define ELOG_STATS_MAX_BYTES (4u << 20)
+#define ELOG_STATS_WINDOW_NS (60LL * 1000000000LL)
+struct elog_component_stats {
+	char *name;
+	uint64_t count;
+	int64_t first_ns, last_ns;            /* arrival of the first and last record; 0: none */
+	uint64_t last_minute;
+	uint64_t levels[ELOG_LEVEL_COUNT];
+	char **sources;                       /* nsources malloc'd strings, most records first */
+	size_t nsources;
+	uint64_t sources_omitted;             /* distinct sources past ELOG_STATS_MAX_SOURCES */
+};
+
+/*
+ * Fills *out with up to ELOG_STATS_MAX_COMPONENTS components sorted by name, within
+ * ELOG_STATS_MAX_BYTES (*omitted counts the others), all read in one snapshot. A history of schema 1 opened read-only
+ * (no summary yet) is counted by a scan of its records instead. Free with
+ * elog_component_stats_free. Returns 0 or a negative code with err.
+ */
+int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component_stats **out,
+		     size_t *n, uint64_t *omitted, struct elog_err *err);
+void elog_component_stats_free(struct elog_component_stats *v, size_t n);
 
 /*
  * Checkpoints off the writer's path: once called, commits on s no longer checkpoint by

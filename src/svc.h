@@ -29,6 +29,22 @@ void elog_svc_hub_register(struct rpc_server *s, struct elog_svc *svc);      /* 
 void elog_svc_flowctl_register(struct rpc_server *s, struct elog_svc *svc);  /* flowctl.ControlPlane */
 void elog_svc_relay_register(struct rpc_server *s, struct elog_svc *svc);    /* electrician.RelayService */
 void elog_svc_flowctl_free(struct elog_svc *svc);
+/* A read-only copy of one flowctl registry entry (elog_svc_flowctl_snapshot). */
+struct elog_flowctl_service {
+	char *service_id;
+	char *component_id;
+	int type;                       /* flowctl.ServiceType */
+	int healthy;                    /* heartbeat within svc->heartbeat_ttl_ns */
+	int64_t last_heartbeat_ns;      /* registering counts as one */
+	size_t nmetrics;                /* metrics of the last heartbeat */
+};
+/* Copies the registry (expired entries left out) into *out, sorted by service id, as of now_ns;
+ * *n is 0 when serve has no registry. Free with elog_flowctl_services_free. */
+void elog_svc_flowctl_snapshot(struct elog_svc *svc, int64_t now_ns,
+			       struct elog_flowctl_service **out, size_t *n);
+void elog_flowctl_services_free(struct elog_flowctl_service *v, size_t n);
+/* "source", "processor", ... for a flowctl.ServiceType; "unspecified" for others. */
+const char *elog_flowctl_type_name(int type);
 /* logging.v1.LogService (needs svc->slog); the free closes svc->slog after the server is shut
  * down: queues written, files fsynced and closed, pending compression finished. */
 void elog_svc_logsvc_register(struct rpc_server *s, struct elog_svc *svc);

@@ -1088,3 +1088,69 @@ void elog_svc_flowctl_free(struct elog_svc *svc)
 	free(g);
 	svc->registry = NULL;
 }
+
+/* ---- read-only snapshot (`elog ps`) ------------------------------------------------------ */
+
+void elog_svc_flowctl_snapshot(struct elog_svc *svc, int64_t now_ns,
+			       struct elog_flowctl_service **out, size_t *n)
+{
+	struct elog_registry *g = svc ? svc->registry : NULL;
+	int64_t ttl = heartbeat_ttl(svc), keep_after;
+	struct elog_flowctl_service *v;
+	size_t i, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!g)
+		return;
+	/* the entries reg_expire would remove are left out, without writing the registry */
+	keep_after = ttl > (INT64_MAX / 2) / FLOWCTL_EXPIRE_TTLS ? INT64_MIN
+							       : now_ns - FLOWCTL_EXPIRE_TTLS * ttl;
+	pthread_mutex_lock(&g->mu);
+	v = xcalloc(g->n + 1, sizeof(*v));
+	for (i = 0; i < g->n; i++) {
+		const struct reg_entry *e = &g->v[i];
+
+		if (e->last_heartbeat_ns < keep_after)
+			continue;
+		v[k].service_id = xstrdup(e->id);
+		v[k].component_id = xstrdup(e->component_id ? e->component_id : "");
+		v[k].type = e->type;
+		v[k].healthy = e->last_heartbeat_ns > 0 && now_ns - e->last_heartbeat_ns <= ttl;
+		v[k].last_heartbeat_ns = e->last_heartbeat_ns;
+		v[k].nmetrics = e->nmetrics;
+		k++;
+	}
+	pthread_mutex_unlock(&g->mu);
+	*out = v;
+	*n = k;
+}
+
+void elog_flowctl_services_free(struct elog_flowctl_service *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].service_id);
+		free(v[i].component_id);
+	}
+	free(v);
+}
+
+const char *elog_flowctl_type_name(int type)
+{
+	switch (type) {
+	case FLOWCTL__SERVICE_TYPE__SERVICE_TYPE_SOURCE:
+		return "source";
+	case FLOWCTL__SERVICE_TYPE__SERVICE_TYPE_PROCESSOR:
+		return "processor";
+	case FLOWCTL__SERVICE_TYPE__SERVICE_TYPE_SINK:
+		return "sink";
+	case FLOWCTL__SERVICE_TYPE__SERVICE_TYPE_PIPELINE:
+		return "pipeline";
+	default:
+		return "unspecified";
+	}
+}

@@ -308,9 +308,122 @@ static void hub_components(struct rpc_call *call, void *ctx)
 	free(names);
 }
 
+/* ---- Stats (`elog ps`) ------------------------------------------------------------------- */
+
+/* The component a flowctl service is shown under: its component_id, else its service id. */
+static const char *service_component(const struct elog_flowctl_service *f)
+{
+	return f->component_id && *f->component_id ? f->component_id : f->service_id;
+}
+
+static int service_cmp(const void *a, const void *b)
+{
+	const struct elog_flowctl_service *x = a, *y = b;
+	int c = strcmp(service_component(x), service_component(y));
+
+	return c ? c : strcmp(x->service_id, y->service_id);
+}
+
+/*
+ * Every component of the history (counts from the store's summary) and every component a
+ * flowctl service registered, merged by name; a component's services are joined to it.
+ */
+static void hub_stats(struct rpc_call *call, void *ctx)
+{
+	struct elog_svc *svc = ctx;
+	Elog__V1__ComponentStats resp = ELOG__V1__COMPONENT_STATS__INIT;
+	Elog__V1__ComponentStat *cs = NULL, **cp = NULL;
+	Elog__V1__FlowctlService *fs = NULL, **fp = NULL;
+	struct elog_component_stats *v = NULL;
+	struct elog_flowctl_service *f = NULL;
+	struct elog_store *st = NULL;
+	struct elog_err err;
+	ProtobufCMessage *m;
+	uint64_t omitted = 0;
+	int64_t now = elog_now_ns();
+	size_t n = 0, nf = 0, i = 0, j = 0, k = 0;
+	int rc;
+
+	rc = rpc_call_recv(call, &elog__v1__stats_request__descriptor, &m);
+	if (rc == 1)
+		protobuf_c_message_free_unpacked(m, NULL);
+	else if (rc == -2) {
+		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable elog.v1.StatsRequest");
+		return;
+	}
+	elog_err_clear(&err);
+	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
+	if (rc == 0)
+		rc = elog_store_stats(st, now, &v, &n, &omitted, &err);
+	elog_store_close(st);
+	if (rc) {
+		rpc_call_finish(call, RPC_INTERNAL, err.msg);
+		return;
+	}
+	elog_svc_flowctl_snapshot(svc, now, &f, &nf);
+	qsort(f, nf, sizeof(*f), service_cmp);
+	cs = xcalloc(n + nf + 1, sizeof(*cs));
+	cp = xcalloc(n + nf + 1, sizeof(*cp));
+	fs = xcalloc(nf + 1, sizeof(*fs));
+	fp = xcalloc(nf + 1, sizeof(*fp));
+	for (i = 0; i < nf; i++) {
+		elog__v1__flowctl_service__init(&fs[i]);
+		fs[i].service_id = f[i].service_id;
+		fs[i].service_type = (char *)elog_flowctl_type_name(f[i].type);
+		fs[i].healthy = f[i].healthy;
+		fs[i].last_heartbeat_ns = f[i].last_heartbeat_ns;
+		fs[i].metrics = (uint32_t)f[i].nmetrics;
+		fp[i] = &fs[i];
+	}
+	/* merge the two lists, both sorted by component name */
+	i = 0;
+	while (i < n || j < nf) {
+		Elog__V1__ComponentStat *c = &cs[k];
+		int cmp = i >= n ? 1 : j >= nf ? -1 : strcmp(v[i].name, service_component(&f[j]));
+
+		elog__v1__component_stat__init(c);
+		if (cmp <= 0) {
+			c->name = v[i].name;
+			c->count = v[i].count;
+			c->first_ns = v[i].first_ns;
+			c->last_ns = v[i].last_ns;
+			c->last_minute = v[i].last_minute;
+			c->levels = v[i].levels;
+			c->n_levels = ELOG_LEVEL_COUNT;
+			c->sources = v[i].sources;
+			c->n_sources = v[i].nsources;
+			c->sources_omitted = v[i].sources_omitted;
+			i++;
+		} else {
+			c->name = (char *)service_component(&f[j]);
+		}
+		if (cmp >= 0) {
+			c->services = &fp[j];
+			while (j < nf && strcmp(service_component(&f[j]), c->name) == 0) {
+				c->n_services++;
+				j++;
+			}
+		}
+		cp[k++] = c;
+	}
+	resp.components = cp;
+	resp.n_components = k;
+	resp.omitted = omitted;
+	resp.now_ns = now;
+	rpc_call_send(call, &resp.base);
+	rpc_call_finish(call, RPC_OK, NULL);
+	free(cs);
+	free(cp);
+	free(fs);
+	free(fp);
+	elog_flowctl_services_free(f, nf);
+	elog_component_stats_free(v, n);
+}
+
 void elog_svc_hub_register(struct rpc_server *s, struct elog_svc *svc)
 {
 	rpc_server_add_method(s, "/elog.v1.Hub/Ingest", RPC_BIDI, hub_ingest, svc);
 	rpc_server_add_method(s, "/elog.v1.Hub/Read", RPC_SERVER_STREAM, hub_read, svc);
 	rpc_server_add_method(s, "/elog.v1.Hub/Components", RPC_UNARY, hub_components, svc);
+	rpc_server_add_method(s, "/elog.v1.Hub/Stats", RPC_UNARY, hub_stats, svc);
 }

@@ -177,10 +177,11 @@ static void test_schema_created(void)
 	struct elog_store *s = NULL;
 	struct elog_err err;
 	sqlite3_stmt *st;
-	const char *path = tmp_path("a/b/c/history.db");
+	const char *path;
 	int64_t max = -1;
 
-	tmp_setup();
+	tmp_setup();         /* first: tmp_path needs the directory it makes */
+	path = tmp_path("a/b/c/history.db");
 	CHECK_INT(elog_store_open(&s, path, 0, &err), 0);
 	CHECK(s != NULL);
 	if (!s) { tmp_cleanup(); return; }
@@ -190,7 +191,7 @@ static void test_schema_created(void)
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA user_version", -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 1);
+	CHECK_INT(sqlite3_column_int(st, 0), 2);
 	sqlite3_finalize(st);
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA application_id", -1, &st, NULL),
 		  SQLITE_OK);
@@ -213,7 +214,7 @@ static void test_schema_created(void)
 				     -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0),
-		  "meta,records,records_component,records_dedupe,records_ts");
+		  "component_stats,meta,records,records_component,records_dedupe,records_ts");
 	sqlite3_finalize(st);
 
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
