@@ -10,10 +10,10 @@ _elog_options()
 {
 	case $1 in
 	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
-	logs) echo ' --follow --component --level --since --until --grep --lines --db --json --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
-	send) echo ' --component --level --field --source --retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	send) echo ' --component --level --field --source --retry --no-retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
-	export) echo ' --json --csv --output --component --level --since --until --grep --lines --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	export) echo ' --json --csv --output --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	ps) echo ' --json --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	keys) echo ' --db --json --help' ;;
 	validate-key) echo ' --key-file --json --quiet --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -50,8 +50,15 @@ _elog_arg()
 	logs:--since) echo 'text' ;;
 	logs:--until) echo 'text' ;;
 	logs:--grep|logs:-g) echo 'text' ;;
+	logs:--exclude|logs:-e) echo 'text' ;;
+	logs:--exclude-component|logs:-E) echo 'component' ;;
 	logs:--lines|logs:-n) echo 'text' ;;
+	logs:--tail) echo 'text' ;;
 	logs:--db) echo 'file' ;;
+	logs:--output|logs:-o) echo 'short|raw|cat|json|json-pretty|logfmt' ;;
+	logs:--highlight|logs:-H) echo 'text' ;;
+	logs:--fields) echo 'text' ;;
+	logs:--hide-fields) echo 'text' ;;
 	logs:--color) echo 'auto|always|never' ;;
 	logs:--ready-file) echo 'file' ;;
 	logs:--server|logs:-s) echo 'text' ;;
@@ -91,7 +98,10 @@ _elog_arg()
 	export:--since) echo 'text' ;;
 	export:--until) echo 'text' ;;
 	export:--grep|export:-g) echo 'text' ;;
+	export:--exclude|export:-e) echo 'text' ;;
+	export:--exclude-component|export:-E) echo 'component' ;;
 	export:--lines|export:-n) echo 'text' ;;
+	export:--tail) echo 'text' ;;
 	export:--db) echo 'file' ;;
 	export:--server|export:-s) echo 'text' ;;
 	export:--api-key-file) echo 'file' ;;
