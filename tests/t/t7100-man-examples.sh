@@ -47,7 +47,10 @@ for c in $(elog __gendoc commands); do
 			d="$T/serve-ex$n"; mkdir -p "$d"
 			extra=
 			case $cmd in *--listen*) ;; *) extra=" --listen 127.0.0.1:0" ;; esac
-			(cd "$d" && exec sh -c "exec $cmd$extra") 2>"$d/err" &
+			# not on $ELOG_DB: that history is the running serve's, and one history
+			# takes one serve
+			(cd "$d" && exec env -u ELOG_DB XDG_STATE_HOME="$d/state" sh -c "exec $cmd$extra") \
+				2>"$d/err" &
 			pid=$!; SERVE_PIDS="$SERVE_PIDS $pid"
 			wait_for "example serve up" 30 grep -q 'listening on' "$d/err"
 			case $cmd in *--ready-file*)
