@@ -293,7 +293,7 @@ static void hub_components(struct rpc_call *call, void *ctx)
 	elog_err_clear(&err);
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
-		rc = elog_store_components(st, &names, &n, &err);
+		rc = elog_store_components_ordered(st, &names, &n, &err);
 	elog_store_close(st);
 	if (rc) {
 		rpc_call_finish(call, RPC_INTERNAL, err.msg);
