@@ -23,7 +23,7 @@
  * magentas and greys only. No red, orange, yellow or green (the ERROR/FATAL, WARN and INFO
  * level colors) and nothing too dark to read. True color uses the same entries as RGB. */
 static const unsigned char palette[] = {
-	39, 201, 43, 141, 252, 63, 213, 123, 177, 117, 99, 231,
+	39, 201, 44, 141, 252, 63, 213, 123, 177, 117, 99, 231,
 };
 /* 8/16-color terminals: cyan, magenta, blue and their bright forms (SGR foreground codes). */
 static const unsigned char palette_basic[] = { 36, 35, 34, 96, 95, 94 };
