@@ -185,7 +185,7 @@ static void hint_components(struct elog_display *d, const struct elog_filter *f,
 		    elog_store_components_ordered(st, &names, &n, &err) != 0)
 			names = NULL, n = 0;
 		elog_store_close(st);
-	} else if (elog_client_components(cli_server(), ro, &names, &n,
+	} else if (elog_client_components_ordered(cli_server(), ro, &names, &n,
 					  client_cfg.timeout_s * 1000000000LL, &err) != 0) {
 		n = 0;
 	}

@@ -272,6 +272,11 @@ static void hub_read(struct rpc_call *call, void *ctx)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void hub_components(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
@@ -299,9 +304,16 @@ static void hub_components(struct rpc_call *call, void *ctx)
 		rpc_call_finish(call, RPC_INTERNAL, err.msg);
 		return;
 	}
-	resp.names = names;
+	resp.first_seen = names;
+	resp.n_first_seen = n;
+	resp.names = n ? xcalloc(n, sizeof(char *)) : NULL;
+	if (n)
+		memcpy(resp.names, names, n * sizeof(char *));
 	resp.n_names = n;
+	if (n)
+		qsort(resp.names, n, sizeof(char *), cmp_name);
 	rpc_call_send(call, &resp.base);
+	free(resp.names);
 	rpc_call_finish(call, RPC_OK, NULL);
 	for (i = 0; i < n; i++)
 		free(names[i]);
