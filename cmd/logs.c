@@ -164,9 +164,12 @@ static int want_color(const char *when)
 }
 
 /*
- * Tells the text display which components to expect, so the prefix padding is the same from
- * the first line: the -c names when given, else every component of the history (from the
- * server, or the file with --db). Best effort: a failure here is reported by the read itself.
+ * Gives the text display the history's components in order of first appearance, so each has
+ * the same color in every run and every view (filtered or not), and tells it which to expect
+ * on screen so the prefix padding is the same from the first line: the -c names when given,
+ * else the history's components that the filter lets through (those met later widen it).
+ * From the server, or the file with --db. Best effort: a failure here is reported by the
+ * read itself.
  */
 static void hint_components(struct elog_display *d, const struct elog_filter *f,
 			    const struct rpc_client_opts *ro)
@@ -176,35 +179,40 @@ static void hint_components(struct elog_display *d, const struct elog_filter *f,
 	char **names = NULL;
 	size_t n = 0, i;
 
-	if (f->ncomponents) {
-		elog_display_hint_components(d, f->components, f->ncomponents);
-		return;
-	}
 	elog_err_clear(&err);
 	if (q.db) {
 		if (elog_store_open(&st, q.db, ELOG_STORE_READONLY, &err) == 0 &&
-		    elog_store_components(st, &names, &n, &err) != 0)
+		    elog_store_components_ordered(st, &names, &n, &err) != 0)
 			names = NULL, n = 0;
 		elog_store_close(st);
-	} else if (elog_client_components(cli_server(), ro, &names, &n,
+	} else if (elog_client_components_ordered(cli_server(), ro, &names, &n,
 					  client_cfg.timeout_s * 1000000000LL, &err) != 0) {
 		n = 0;
 	}
-	{
-		size_t k = 0;   /* the components -E leaves out take no room */
-
-		for (i = 0; i < n; i++) {
-			if (elog_filter_excludes_component(f, names[i]))
-				free(names[i]);
-			else
-				names[k++] = names[i];
-		}
-		n = k;
+	elog_display_color_order(d, names, n);
+	if (f->ncomponents) {
+		elog_display_hint_components(d, f->components, f->ncomponents);
+	} else {
+		for (i = 0; i < n; i++)   /* the components the filter leaves out take no room */
+			if (!elog_filter_excludes_component(f, names[i]))
+				elog_display_hint_components(d, &names[i], 1);
 	}
-	elog_display_hint_components(d, names, n);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* The colors the terminal can show: COLORTERM=truecolor|24bit, TERM with "256color", or the
+ * basic eight. */
+static int color_depth(void)
+{
+	const char *ct = getenv("COLORTERM"), *term = getenv("TERM");
+
+	if (ct && (strcmp(ct, "truecolor") == 0 || strcmp(ct, "24bit") == 0))
+		return ELOG_COLOR_TRUE;
+	if (term && strstr(term, "256col"))
+		return ELOG_COLOR_256;
+	return ELOG_COLOR_BASIC;
 }
 
 static int run_logs(int argc, char **argv)
@@ -255,6 +263,7 @@ static int run_logs(int argc, char **argv)
 		memset(&dopts, 0, sizeof(dopts));
 		dopts.format = (enum elog_format)fmt;
 		dopts.color = color;
+		dopts.color_depth = color_depth();
 		dopts.highlight[0] = hl_grep.regex;
 		dopts.highlight[1] = hl.regex;
 		dopts.show_fields = split_list(&o.fields, &dopts.nshow);
@@ -300,8 +309,7 @@ const struct command cmd_logs = {
 	.run = run_logs,
 	.description =
 		"Prints one line per record: the component, padded to a common width and in a "
-		"color of its own (the same name gets the same color in every run; red and yellow "
-		"are kept for errors and warnings), then the level, the message and the fields.\n"
+		"color of its own, then the level, the message and the fields.\n"
 		"With -f, the history is followed by live records with neither gap nor duplicate "
 		"between the two; output is flushed as records arrive even into a pipe. If the "
 		"server goes away, elog says so on standard error, reconnects, and resumes after the "
@@ -315,7 +323,12 @@ const struct command cmd_logs = {
 		"history path) once the history is shown and every later record will reach the "
 		"follower.\n"
 		"Levels: a list (error,warn), a minimum (warn+ or >=warn) or a maximum (<=debug). "
-		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb.\n"
+		"Color is used on a terminal unless NO_COLOR is set or TERM is dumb. Components are "
+		"colored in the order they first appeared in the history, from a palette without the "
+		"level colors (red, yellow, green), so a component has the same color in every run "
+		"and every view; 256 colors when TERM names them, 24-bit when COLORTERM is truecolor "
+		"or 24bit, else six basic ones. The prefix is as wide as the longest component in "
+		"the view (-c names, or the history's components the filter keeps).\n"
 		"Patterns (--grep, --exclude, --highlight) are PCRE2 regular expressions searched in "
 		"the message and in the field values as shown (the first 64 of a record), so --grep "
 		"abc0151 finds trace_id=abc0151. Smart case: a pattern with no upper-case letter "
@@ -337,5 +350,7 @@ const struct command cmd_logs = {
 		"records about timeouts in any case, durations highlighted, without pid and host\n"
 		"elog logs -c api -o logfmt --fields trace_id,status\n"
 		"component api as logfmt lines, with only two of the fields\n",
-	.environment = "NO_COLOR\tno color with --color=auto\n",
+	.environment = "NO_COLOR\tno color with --color=auto\n"
+		"TERM\tdumb: no color with --color=auto; a name with 256color: 256 colors\n"
+		"COLORTERM\ttruecolor or 24bit: 24-bit colors\n",
 };

@@ -452,8 +452,8 @@ void elog_resumer_free(struct elog_resumer *rs)
 	free(rs);
 }
 
-int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
-			   size_t *n, int64_t timeout_ns, struct elog_err *err)
+static int components(const char *target, const struct rpc_client_opts *o, char ***names,
+		      size_t *n, int64_t timeout_ns, int ordered, struct elog_err *err)
 {
 	Elog__V1__ComponentsRequest req = ELOG__V1__COMPONENTS_REQUEST__INIT;
 	struct rpc_channel *ch;
@@ -470,14 +470,34 @@ int elog_client_components(const char *target, const struct rpc_client_opts *o, 
 	if (st == RPC_OK) {
 		Elog__V1__ComponentList *l = (Elog__V1__ComponentList *)resp;
 
-		*names = xcalloc(l->n_names + 1, sizeof(char *));
-		for (i = 0; i < l->n_names; i++)
-			(*names)[i] = xstrdup(l->names[i]);
-		*n = l->n_names;
+		char **v = l->names;
+		size_t k = l->n_names;
+
+		if (ordered && l->n_first_seen) {
+			v = l->first_seen;
+			k = l->n_first_seen;
+		}
+		*names = xcalloc(k + 1, sizeof(char *));
+		for (i = 0; i < k; i++)
+			(*names)[i] = xstrdup(v[i]);
+		*n = k;
 		protobuf_c_message_free_unpacked(resp, NULL);
 	}
 	rpc_channel_close(ch);
 	return st == RPC_OK ? 0 : (err->code ? err->code : ELOG_EFAIL);
+}
+
+int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
+			   size_t *n, int64_t timeout_ns, struct elog_err *err)
+{
+	return components(target, o, names, n, timeout_ns, 0, err);
+}
+
+int elog_client_components_ordered(const char *target, const struct rpc_client_opts *o,
+				   char ***names, size_t *n, int64_t timeout_ns,
+				   struct elog_err *err)
+{
+	return components(target, o, names, n, timeout_ns, 1, err);
 }
 
 int elog_client_validate_key(const char *target, const struct rpc_client_opts *o, const char *key,

@@ -105,6 +105,11 @@ void elog_resumer_free(struct elog_resumer *rs);
 int elog_client_components(const char *target, const struct rpc_client_opts *o, char ***names,
 			   size_t *n, int64_t timeout_ns, struct elog_err *err);
 
+/* The same in order of first appearance in the history (sorted from an older server). */
+int elog_client_components_ordered(const char *target, const struct rpc_client_opts *o,
+				   char ***names, size_t *n, int64_t timeout_ns,
+				   struct elog_err *err);
+
 /*
  * Asks the server's ingestion.InternalAuthService/ValidateApiKey whether key is valid; sets
  * *valid. Returns 0, or a negative code with err (ELOG_EUNAVAIL: the server could not be

@@ -2,8 +2,8 @@
  * display.c — renders records as colored text, JSON Lines or CSV into a caller's buffer.
  *
  * The text view keeps a small open-addressing map of the components it has seen: each
- * entry caches its color (FNV-1a of the name into a palette without red/yellow, probing to
- * a free slot) and its rendered prefix (colored, padded, " | "), rebuilt when the common
+ * entry caches its color (its index in the order the components were first met, which the
+ * caller can seed with the history's order, elog_display_color_order) and its rendered prefix (colored, padded, " | "), rebuilt when the common
  * width grows. Fields (a JSON object text) are walked by a small allocation-free scanner,
  * which also validates them for the JSON/CSV outputs. It recurses once per level and refuses
  * more than ELOG_JSON_MAX_DEPTH levels; fields deeper than that (stored before ingest bounded
@@ -17,15 +17,17 @@
 #include <string.h>
 #include <time.h>
 
-/* 256-color codes: blues, cyans, greens, purples, magentas and light greys. No red, orange,
- * pink or yellow hues (reserved for error/warn) and nothing too dark to read. */
+/* Component colors, in the order they are handed out (a component's index is the order of its
+ * first appearance in the history, see elog_store_components_ordered). 256-color codes chosen
+ * for separation, consecutive entries far apart in hue or lightness: cyans, blues, purples,
+ * magentas and greys only. No red, orange, yellow or green (the ERROR/FATAL, WARN and INFO
+ * level colors) and nothing too dark to read. True color uses the same entries as RGB. */
 static const unsigned char palette[] = {
-	33, 39, 45, 51, 69, 75, 81, 111, 117, 153,          /* blues */
-	34, 40, 42, 48, 77, 78, 114, 120,                    /* greens */
-	37, 43, 44, 80, 86, 122,                             /* cyans, teals */
-	99, 105, 135, 141, 165, 171, 177, 183, 201, 207, 213, /* purples, magentas */
-	252, 255,                                            /* light greys */
+	39, 201, 44, 141, 252, 63, 213, 123, 177, 117, 99, 231,
 };
+/* 8/16-color terminals: cyan, magenta, blue and their bright forms (SGR foreground codes). */
+static const unsigned char palette_basic[] = { 36, 35, 34, 96, 95, 94 };
+#define PALETTE_BASIC_N (sizeof(palette_basic) / sizeof(palette_basic[0]))
 #define PALETTE_N (sizeof(palette) / sizeof(palette[0]))
 
 #define MAX_PAD 24
@@ -37,7 +39,8 @@ struct comp {
 	char *name;          /* NULL: empty slot */
 	size_t len;
 	uint32_t hash;
-	int color;
+	int color;           /* index in the order of first appearance */
+	int shown;           /* counted in the prefix width */
 	int chars;           /* display width (code points) */
 	int prefix_width;    /* width the cached prefix was built for; -1: none */
 	char *prefix;
@@ -49,8 +52,7 @@ struct elog_display {
 	struct comp *tab;
 	size_t cap, n;
 	int width;
-	unsigned char used[PALETTE_N];
-	size_t nused;
+	int next_color;       /* the color index the next new component gets */
 	struct elog_buf tmp, tmp2, tmp3, pretty;
 	int64_t tsec;         /* second of the cached time text */
 	int tvalid;
@@ -728,29 +730,65 @@ static struct comp *comp_get(struct elog_display *d, const char *name, size_t le
 	c.hash = h;
 	c.chars = utf8_chars(name, len);
 	c.prefix_width = -1;
-	int col = (int)(h % PALETTE_N);
-	if (d->nused < PALETTE_N) {
-		while (d->used[col])
-			col = (col + 1) % (int)PALETTE_N;
-		d->used[col] = 1;
-		d->nused++;
-	}
-	c.color = col;
-	if ((c.chars > MAX_PAD ? MAX_PAD : c.chars) > d->width)
-		d->width = c.chars > MAX_PAD ? MAX_PAD : c.chars;
+	c.color = d->next_color++;
 	d->n++;
 	tab_insert(d->tab, d->cap, &c);
 	return comp_get(d, name, len);
 }
 
+/* A component on screen (or expected there): its name counts in the prefix width. */
+static struct comp *comp_show(struct elog_display *d, const char *name, size_t len)
+{
+	struct comp *c = comp_get(d, name, len);
+	if (!c->shown) {
+		int w = c->chars > MAX_PAD ? MAX_PAD : c->chars;
+		c->shown = 1;
+		if (w > d->width)
+			d->width = w;
+	}
+	return c;
+}
+
+/* The xterm 256-color code as RGB (cube and grey ramp). */
+static void code_rgb(int code, int rgb[3])
+{
+	static const int lv[6] = { 0, 95, 135, 175, 215, 255 };
+	if (code >= 232) {
+		rgb[0] = rgb[1] = rgb[2] = 8 + 10 * (code - 232);
+		return;
+	}
+	code -= 16;
+	rgb[0] = lv[code / 36];
+	rgb[1] = lv[code / 6 % 6];
+	rgb[2] = lv[code % 6];
+}
+
+static void put_comp_color(struct elog_display *d, struct elog_buf *b, int idx)
+{
+	if (d->o.color_depth == ELOG_COLOR_BASIC) {
+		PUTS(b, "\033[");
+		put_i64(b, palette_basic[(size_t)idx % PALETTE_BASIC_N]);
+	} else if (d->o.color_depth == ELOG_COLOR_TRUE) {
+		int rgb[3];
+		code_rgb(palette[(size_t)idx % PALETTE_N], rgb);
+		PUTS(b, "\033[38;2;");
+		for (int k = 0; k < 3; k++) {
+			if (k)
+				elog_buf_addc(b, ';');
+			put_i64(b, rgb[k]);
+		}
+	} else {
+		PUTS(b, "\033[38;5;");
+		put_i64(b, palette[(size_t)idx % PALETTE_N]);
+	}
+	elog_buf_addc(b, 'm');
+}
+
 static void build_prefix(struct elog_display *d, struct comp *c)
 {
 	struct elog_buf b = ELOG_BUF_INIT;
-	if (d->o.color) {
-		PUTS(&b, "\033[38;5;");
-		put_i64(&b, palette[c->color]);
-		elog_buf_addc(&b, 'm');
-	}
+	if (d->o.color)
+		put_comp_color(d, &b, c->color);
 	put_sanitized(&b, c->name, c->len);
 	if (d->o.color)
 		PUTS(&b, ANSI_RESET);
@@ -795,6 +833,13 @@ void elog_display_hint_components(struct elog_display *d, char **names, size_t n
 {
 	for (size_t i = 0; i < n; i++)
 		if (names[i])
+			comp_show(d, names[i], strlen(names[i]));
+}
+
+void elog_display_color_order(struct elog_display *d, char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i])
 			comp_get(d, names[i], strlen(names[i]));
 }
 
@@ -805,7 +850,7 @@ int elog_display_color_of(struct elog_display *d, const char *component)
 	for (size_t i = h & (d->cap - 1); d->tab[i].name; i = (i + 1) & (d->cap - 1)) {
 		struct comp *c = &d->tab[i];
 		if (c->hash == h && c->len == len && !memcmp(c->name, component, len))
-			return c->color;
+			return (int)((size_t)c->color % PALETTE_N);
 	}
 	return -1;
 }
@@ -881,7 +926,7 @@ static void put_cont_prefix(struct elog_display *d, const struct elog_record *r,
 {
 	if (!d->o.no_prefix) {
 		const char *comp = r->component ? r->component : "";
-		struct comp *c = comp_get(d, comp, strlen(comp));
+		struct comp *c = comp_show(d, comp, strlen(comp));
 		if (c->prefix_width != d->width)
 			build_prefix(d, c);
 		put(out, c->prefix, c->prefix_len);
@@ -915,7 +960,7 @@ static void record_text(struct elog_display *d, const struct elog_record *r, str
 {
 	const char *comp = r->component ? r->component : "";
 	if (!d->o.no_prefix) {
-		struct comp *c = comp_get(d, comp, strlen(comp));
+		struct comp *c = comp_show(d, comp, strlen(comp));
 		if (c->prefix_width != d->width)
 			build_prefix(d, c);
 		put(out, c->prefix, c->prefix_len);

@@ -21,9 +21,13 @@ enum elog_format {
 
 struct elog_regex;
 
+/* What a terminal can show: 256 colors (the default), the 8/16 basic ones, or 24-bit RGB. */
+enum { ELOG_COLOR_256 = 0, ELOG_COLOR_BASIC = 1, ELOG_COLOR_TRUE = 2 };
+
 struct elog_display_opts {
 	enum elog_format format;
 	int color;        /* text: ANSI colors */
+	int color_depth;  /* with color: ELOG_COLOR_256 (0), ELOG_COLOR_BASIC or ELOG_COLOR_TRUE */
 	int timestamps;   /* text: show the event time (RFC3339 with ms, local time) */
 	int no_prefix;    /* text: no component prefix */
 	int utc;          /* text: show times in UTC */
@@ -67,6 +71,12 @@ void elog_display_free(struct elog_display *d);
  * early (optional). */
 void elog_display_hint_components(struct elog_display *d, char **names, size_t n);
 
+/* Gives components their colors in this order (index i: the i-th palette entry, wrapping),
+ * without counting them in the prefix width; components met later take the next indexes.
+ * Call it first, with the history's components in order of first appearance, so a component
+ * has the same color in every run and every view (optional). */
+void elog_display_color_order(struct elog_display *d, char **names, size_t n);
+
 /* Appends the header (CSV: the header row; others: nothing) to out. */
 void elog_display_header(struct elog_display *d, struct elog_buf *out);
 
@@ -74,10 +84,10 @@ void elog_display_header(struct elog_display *d, struct elog_buf *out);
  * "fields","source"}; CSV: RFC 4180 with the same columns (fields as JSON text). */
 void elog_display_record(struct elog_display *d, const struct elog_record *r, struct elog_buf *out);
 
-/* The color index (0..n) chosen for a component; for tests. -1 if no color yet. */
+/* The palette index (0..elog_display_palette()-1) chosen for a component; for tests. -1 if no color yet. */
 int elog_display_color_of(struct elog_display *d, const char *component);
 
-/* The 256-color palette components are colored from (no red/yellow hues); for tests.
+/* The 256-color palette components are colored from (no red/yellow/green hues); for tests.
  * Sets *codes (when not NULL) and returns the number of entries. */
 size_t elog_display_palette(const unsigned char **codes);
 

@@ -1202,6 +1202,51 @@ fail:
 	return ret;
 }
 
+struct first_seen {
+	int64_t id;
+	char *name;
+};
+
+static int cmp_first_seen(const void *a, const void *b)
+{
+	const struct first_seen *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int elog_store_components_ordered(struct elog_store *s, char ***names, size_t *n,
+				  struct elog_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct first_seen *v;
+	size_t i;
+	int rc;
+
+	if (elog_store_components(s, names, n, err) != 0)
+		return -1;
+	if (*n < 2)
+		return 0;
+	/* one index probe per component (records_component is (component, id)) */
+	rc = sqlite3_prepare_v2(s->db, "SELECT min(id) FROM records WHERE component = ?1;", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK)
+		return 0;       /* keep the sorted order */
+	v = xcalloc(*n, sizeof(*v));
+	for (i = 0; i < *n; i++) {
+		v[i].name = (*names)[i];
+		v[i].id = INT64_MAX;
+		sqlite3_bind_text(st, 1, v[i].name, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v[i].id = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	qsort(v, *n, sizeof(*v), cmp_first_seen);
+	for (i = 0; i < *n; i++)
+		(*names)[i] = v[i].name;
+	free(v);
+	return 0;
+}
+
 /* ---- component statistics (`elog ps`) ------------------------------------------------ */
 
 #define SQL_STATS_HAS_SUMMARY \

@@ -68,6 +68,11 @@ int elog_store_max_id(struct elog_store *s, int64_t *out, struct elog_err *err);
 /* Distinct component names, sorted; *names is a malloc'd array of malloc'd strings. */
 int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct elog_err *err);
 
+/* The same in order of first appearance (smallest id first): the order components are given
+ * their display colors in, so a component keeps its color in every run and every view. */
+int elog_store_components_ordered(struct elog_store *s, char ***names, size_t *n,
+				  struct elog_err *err);
+
 /*
  * What `elog ps` shows of one component. Counts come from the component_stats summary
  * (schema 2: one row per component, source and level, kept in the insert's transaction), so

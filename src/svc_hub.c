@@ -272,6 +272,11 @@ static void hub_read(struct rpc_call *call, void *ctx)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void hub_components(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
@@ -293,15 +298,22 @@ static void hub_components(struct rpc_call *call, void *ctx)
 	elog_err_clear(&err);
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
-		rc = elog_store_components(st, &names, &n, &err);
+		rc = elog_store_components_ordered(st, &names, &n, &err);
 	elog_store_close(st);
 	if (rc) {
 		rpc_call_finish(call, RPC_INTERNAL, err.msg);
 		return;
 	}
-	resp.names = names;
+	resp.first_seen = names;
+	resp.n_first_seen = n;
+	resp.names = n ? xcalloc(n, sizeof(char *)) : NULL;
+	if (n)
+		memcpy(resp.names, names, n * sizeof(char *));
 	resp.n_names = n;
+	if (n)
+		qsort(resp.names, n, sizeof(char *), cmp_name);
 	rpc_call_send(call, &resp.base);
+	free(resp.names);
 	rpc_call_finish(call, RPC_OK, NULL);
 	for (i = 0; i < n; i++)
 		free(names[i]);

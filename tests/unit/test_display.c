@@ -227,7 +227,7 @@ static void test_palette_no_red_yellow(void)
 {
 	const unsigned char *pal;
 	size_t n = elog_display_palette(&pal);
-	CHECK(n >= 24);
+	CHECK(n >= 12);
 	for (size_t i = 0; i < n; i++) {
 		int r = 0, g = 0, b = 0;
 		CHECK(code_rgb(pal[i], &r, &g, &b));
@@ -246,13 +246,55 @@ static void test_palette_no_red_yellow(void)
 			h = 60.0 * ((r - g) / c + 4);
 		if (h < 0)
 			h += 360;
-		/* red, orange, yellow, yellow-green and pink hues are reserved */
-		if (!(h >= 100 && h <= 305))
+		/* red, orange, yellow, green (INFO) and pink hues are reserved */
+		if (!(h >= 160 && h <= 305))
 			fprintf(stderr, "  palette code %d hue %.0f\n", pal[i], h);
-		CHECK(h >= 100 && h <= 305);
+		CHECK(h >= 160 && h <= 305);
 		for (size_t j = 0; j < i; j++)
 			CHECK(pal[i] != pal[j]);
 	}
+}
+
+/* Colors follow the order given by elog_display_color_order, whatever is shown or hinted;
+ * the basic and true-color forms. */
+static void test_color_order_and_depth(void)
+{
+	struct elog_display_opts o = { 0 };
+	o.format = ELOG_FMT_TEXT;
+	o.color = 1;
+	struct elog_display *a = elog_display_new(&o);
+	char *order[] = { "web", "db", "api" };
+	elog_display_color_order(a, order, 3);
+	char *only[] = { "api" };
+	elog_display_hint_components(a, only, 1);
+	CHECK_INT(elog_display_color_of(a, "web"), 0);
+	CHECK_INT(elog_display_color_of(a, "db"), 1);
+	CHECK_INT(elog_display_color_of(a, "api"), 2);
+	struct elog_record r;
+	elog_record_init(&r);
+	rec(&r, "api", ELOG_LEVEL_INFO, "m", "");
+	const unsigned char *pal;
+	elog_display_palette(&pal);
+	char want[64];
+	/* the width comes from the hinted/shown names only: "api", not "web"/"db" */
+	snprintf(want, sizeof(want), "\033[38;5;%dmapi\033[0m | ", pal[2]);
+	CHECK(strncmp(show(a, &r), want, strlen(want)) == 0);
+	rec(&r, "new", ELOG_LEVEL_INFO, "m", "");
+	show(a, &r);
+	CHECK_INT(elog_display_color_of(a, "new"), 3);
+	elog_display_free(a);
+
+	o.color_depth = ELOG_COLOR_BASIC;
+	a = elog_display_new(&o);
+	rec(&r, "api", ELOG_LEVEL_INFO, "m", "");
+	CHECK(strncmp(show(a, &r), "\033[36mapi\033[0m | ", 15) == 0);
+	elog_display_free(a);
+
+	o.color_depth = ELOG_COLOR_TRUE;
+	a = elog_display_new(&o);
+	CHECK(strncmp(show(a, &r), "\033[38;2;0;175;255mapi", 20) == 0);
+	elog_display_free(a);
+	free_rec(&r);
 }
 
 static const char *obj_str(yajl_val v, const char *key)
@@ -408,6 +450,7 @@ UNIT_MAIN(
 	{ "color_only_when_asked", test_color_only_when_asked },
 	{ "stable_and_distinct_colors", test_stable_and_distinct_colors },
 	{ "palette_no_red_yellow", test_palette_no_red_yellow },
+	{ "color_order_and_depth", test_color_order_and_depth },
 	{ "json_lines", test_json_lines },
 	{ "csv", test_csv },
 	{ "timestamps", test_timestamps }
