@@ -187,7 +187,7 @@ static void hint_components(struct elog_display *d, const struct elog_filter *f,
 			names = NULL, n = 0;
 		elog_store_close(st);
 	} else if (elog_client_components(cli_server(), ro, &names, &n,
-					  client_cfg.timeout_s * 1000000000LL, &err) != 0) {
+					  cli_timeout_ns(), &err) != 0) {
 		n = 0;
 	}
 	{

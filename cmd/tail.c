@@ -168,7 +168,7 @@ static int shipper_start(struct shipper *sh, const struct rpc_client_opts *ro, c
 	sh->buffer_word = word;
 	cfg.target = cli_server();
 	cfg.ro = ro;
-	cfg.connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
+	cfg.connect_timeout_ns = cli_timeout_ns();
 	cfg.event = on_ship_event;
 	cfg.ctx = sh;
 	if (elog_shipper_start(&sh->es, &cfg, &err) != 0) {
@@ -916,7 +916,7 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 		elog_buf_release(&st[i].line);
 		elog_multiline_release(&st[i].ml);
 	}
-	shipper_stop(&sh, (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL);
+	shipper_stop(&sh, cli_timeout_ns());
 	shipper_refused(&sh);   /* says why, when the server refused us */
 	undelivered = shipper_release(&sh) + cc.dropped;
 	if (undelivered)
