@@ -273,8 +273,11 @@ static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 		now = elog_mono_ns();
 		wall = elog_shipper_wall_ns();
 		if (n == 0) {
-			if (len > 0 && !skipping)
+			if (len > 0 && !skipping) {
+				if (len > ELOG_MAX_LINE)
+					lines_cut++;
 				elog_multiline_line(&b->ml, buf, len, 0, wall, 0, now);
+			}
 			if (batch_full(b) && (rc = flush(b, s, err)))
 				break;
 			elog_multiline_flush(&b->ml);
@@ -285,10 +288,13 @@ static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 		for (i = len; i < len + (size_t)n; i++) {
 			if (buf[i] != '\n')
 				continue;
-			if (skipping)
+			if (skipping) {
 				skipping = 0;
-			else
+			} else {
+				if (i - start > ELOG_MAX_LINE)
+					lines_cut++;
 				elog_multiline_line(&b->ml, buf + start, i - start, 0, wall, 0, now);
+			}
 			start = i + 1;
 			if (batch_full(b) && (rc = flush(b, s, err)))
 				goto out;
