@@ -446,6 +446,15 @@ static int on_tail_event(void *ctx, const struct elog_tail_event *ev)
 	struct elog_record *r;
 	const char *comp = o.component ? o.component : ev->component;
 
+	if (ev->kind == ELOG_TAIL_WAITING) {   /* once per pattern: tail goes on watching it */
+		if (strcmp(ev->data, "is a directory") == 0)
+			fprintf(stderr, "elog: '%s' is a directory: tail follows files (try '%s/*'); "
+				"waiting for a file at that path\n", ev->path, ev->path);
+		else
+			fprintf(stderr, "elog: '%s': %s; waiting for %s\n", ev->path, ev->data,
+				strpbrk(ev->path, "*?[") ? "a matching file" : "it to appear");
+		return 0;
+	}
 	if (ev->kind == ELOG_TAIL_GONE) {
 		fjoin_end(fc, ev->dev, ev->ino, 1);
 		batch_commit(&fc->cur, ev->dev, ev->ino, ev->gen, ev->end, 1);
