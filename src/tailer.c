@@ -207,15 +207,15 @@ static void check_patterns(struct elog_tailer *t)
 			continue;
 		t->pwhy[i] = NULL;
 		if (!strpbrk(p, "*?[")) {
-			if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
-				t->pfound[i] = 1;
-			else if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-				t->pwhy[i] = "is a directory";
-			else if (stat(p, &st) == 0)
-				t->pwhy[i] = "is not a regular file";
-			else
+			if (stat(p, &st) != 0)
 				t->pwhy[i] = errno == ENOENT || errno == ENOTDIR ? "no such file"
 										 : strerror(errno);
+			else if (S_ISREG(st.st_mode))
+				t->pfound[i] = 1;
+			else if (S_ISDIR(st.st_mode))
+				t->pwhy[i] = "is a directory";
+			else
+				t->pwhy[i] = "is not a regular file";
 			continue;
 		}
 		memset(&g, 0, sizeof(g));
