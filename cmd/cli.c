@@ -32,7 +32,7 @@ const struct option client_options[] = {
 	{ 0, "tls-server-name", OPT_STRING, &client_cfg.tls_server_name, "NAME",
 	  "expect NAME in the server certificate", NULL, "ELOG_TLS_SERVER_NAME" },
 	{ 0, "timeout", OPT_INT, &client_cfg.timeout_s, "SECONDS",
-	  "give up connecting after SECONDS (default 5)", NULL, NULL },
+	  "give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)", NULL, NULL },
 	OPT_END
 };
 
@@ -357,9 +357,29 @@ void cli_print_help(const struct command *cmd, FILE *out)
 	fprintf(out, "\nexit status: 0 ok, 1 failure, 2 usage, 3 server unreachable\n");
 }
 
+/*
+ * The hub address: host:port as given; a bare PORT or :PORT means 127.0.0.1:PORT (the
+ * default host), so `--server 51234`, `--server :51234` and `--server 127.0.0.1:51234`
+ * all name the same hub.
+ */
 const char *cli_server(void)
 {
-	return client_cfg.server && *client_cfg.server ? client_cfg.server : ELOG_DEFAULT_SERVER;
+	static char buf[64];
+	const char *s = client_cfg.server && *client_cfg.server ? client_cfg.server
+								 : ELOG_DEFAULT_SERVER;
+	const char *p = *s == ':' ? s + 1 : s;
+
+	if (*p && strlen(p) <= 5 && strspn(p, "0123456789") == strlen(p)) {
+		snprintf(buf, sizeof(buf), "127.0.0.1:%s", p);
+		return buf;
+	}
+	return s;
+}
+
+int64_t cli_timeout_ns(void)
+{
+	/* 0 (or less): no waiting for a server, one connection attempt of at most 1 s. */
+	return (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 1) * 1000000000LL;
 }
 
 /* True when target names a loopback address (or a unix socket). */

@@ -78,6 +78,8 @@ int cli_parse(const struct command *cmd, int argc, char **argv, int *nrest, char
 void cli_print_help(const struct command *cmd, FILE *out);
 
 /* "elog: <msg>" on stderr. */
+/* The connect timeout in ns (--timeout; 0 means one attempt of at most 1 s). */
+int64_t cli_timeout_ns(void);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error: "elog CMD: <msg>" and a hint to --help; returns EXIT_USAGE. */
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)

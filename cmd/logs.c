@@ -52,6 +52,7 @@ struct out {
 	struct elog_display *d;
 	struct elog_buf buf;
 	int closed;
+	uint64_t shown;   /* records printed */
 };
 
 static int out_flush(struct out *w)
@@ -68,6 +69,7 @@ static int on_record(void *ctx, const struct elog_record *r)
 
 	if (w->closed)
 		return 1;
+	w->shown++;
 	elog_display_record(w->d, r, &w->buf);
 	if (w->buf.len >= 64 * 1024)
 		return out_flush(w);
@@ -163,6 +165,81 @@ static int want_color(const char *when)
 	return -1;
 }
 
+/* The history's components (--db) or the hub's, in order of first appearance; none when that
+ * fails. */
+static char **list_components(const struct rpc_client_opts *ro, size_t *n)
+{
+	struct elog_store *st = NULL;
+	struct elog_err err;
+	char **names = NULL;
+
+	*n = 0;
+	elog_err_clear(&err);
+	if (q.db) {
+		if (elog_store_open(&st, q.db, ELOG_STORE_READONLY, &err) == 0 &&
+		    elog_store_components_ordered(st, &names, n, &err) != 0)
+			names = NULL, *n = 0;
+		elog_store_close(st);
+	} else if (elog_client_components_ordered(cli_server(), ro, &names, n,
+						  cli_timeout_ns(), &err) != 0) {
+		*n = 0;
+	}
+	return names;
+}
+
+/*
+ * Nothing was shown: with -c, say on stderr which components there are (a misspelt name
+ * otherwise looks like an empty history); on a terminal, say that there was nothing.
+ */
+static void say_nothing(const struct elog_filter *f, const struct rpc_client_opts *ro)
+{
+	char **names;
+	size_t n, i;
+
+	if (f->ncomponents) {
+		struct elog_buf b = ELOG_BUF_INIT;
+		size_t k, nmissing = 0;
+
+		names = list_components(ro, &n);
+		for (i = 0; i < f->ncomponents; i++) {
+			for (k = 0; k < n && strcmp(names[k], f->components[i]) != 0; k++)
+				;
+			if (k == n)
+				elog_buf_addf(&b, "%s'%s'", nmissing++ ? ", " : "", f->components[i]);
+		}
+		if (!nmissing) {   /* they all have records: the other filters left none */
+			for (i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+			elog_buf_release(&b);
+			if (isatty(STDOUT_FILENO))
+				fprintf(stderr, "elog: no records match\n");
+			return;
+		}
+		fprintf(stderr, "elog: no component %s in the history; ", b.data);
+		elog_buf_release(&b);
+		if (n == 0)
+			fprintf(stderr, "the history has no components\n");
+		else
+			fprintf(stderr, "the components are: ");
+		for (i = 0; i < n; i++) {
+			fprintf(stderr, "%s%s", i ? ", " : "", names[i]);
+			free(names[i]);
+		}
+		if (n)
+			fputc('\n', stderr);
+		free(names);
+		return;
+	}
+	if (!isatty(STDOUT_FILENO))
+		return;
+	if (f->nxcomponents || q.levels || q.since || q.until || q.grep || q.exclude ||
+	    q.last_n != QUERY_ALL || q.tail != QUERY_ALL)
+		fprintf(stderr, "elog: no records match\n");
+	else
+		fprintf(stderr, "elog: the history is empty\n");
+}
+
 /*
  * Gives the text display the history's components in order of first appearance, so each has
  * the same color in every run and every view (filtered or not), and tells it which to expect
@@ -174,21 +251,10 @@ static int want_color(const char *when)
 static void hint_components(struct elog_display *d, const struct elog_filter *f,
 			    const struct rpc_client_opts *ro)
 {
-	struct elog_store *st = NULL;
-	struct elog_err err;
-	char **names = NULL;
+	char **names;
 	size_t n = 0, i;
 
-	elog_err_clear(&err);
-	if (q.db) {
-		if (elog_store_open(&st, q.db, ELOG_STORE_READONLY, &err) == 0 &&
-		    elog_store_components_ordered(st, &names, &n, &err) != 0)
-			names = NULL, n = 0;
-		elog_store_close(st);
-	} else if (elog_client_components_ordered(cli_server(), ro, &names, &n,
-					  client_cfg.timeout_s * 1000000000LL, &err) != 0) {
-		n = 0;
-	}
+	names = list_components(ro, &n);
 	elog_display_color_order(d, names, n);
 	if (f->ncomponents) {
 		elog_display_hint_components(d, f->components, f->ncomponents);
@@ -280,6 +346,8 @@ static int run_logs(int argc, char **argv)
 		if (fmt == ELOG_FMT_TEXT && !o.no_prefix)
 			hint_components(w.d, &f, &ro);
 		rc = query_run(&cmd_logs, &q, &f, on_record, on_notice, on_page_end, &w);
+		if (rc == EXIT_OK && !q.follow && w.shown == 0 && !w.closed)
+			say_nothing(&f, &ro);
 done:
 		free(key);
 		out_flush(&w);

@@ -101,7 +101,7 @@ static int stats_from_server(Elog__V1__ComponentStats **out)
 	struct rpc_channel *ch = NULL;
 	struct elog_err err;
 	char *key = NULL;
-	int64_t timeout = client_cfg.timeout_s * NS;
+	int64_t timeout = cli_timeout_ns();
 	int rc, st;
 
 	*out = NULL;

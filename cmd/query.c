@@ -122,7 +122,7 @@ static int skip_history_remote(const struct rpc_client_opts *ro, struct elog_fil
 
 	elog_filter_init(&all);
 	all.limit = 1;
-	rc = elog_reader_open(&r, cli_server(), ro, &all, 0, client_cfg.timeout_s * 1000000000LL, err);
+	rc = elog_reader_open(&r, cli_server(), ro, &all, 0, cli_timeout_ns(), err);
 	while (rc == 0 && (rc = elog_reader_next(r, max_id_fn, &max, &live, &missed, &mfrom, &mto,
 						 0, err)) == 1)
 		rc = 0;
@@ -261,7 +261,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 	}
 	elog_err_clear(&err);
 	rc = elog_resumer_open(&r, cli_server(), &ro, f, q->follow,
-			       client_cfg.timeout_s * 1000000000LL, on_resume, NULL, &err);
+			       cli_timeout_ns(), on_resume, NULL, &err);
 	if ((rc == ELOG_EUNAVAIL || rc == ELOG_EPROTO) && q->allow_db_fallback) {
 		char *def = cli_default_db();
 		struct stat sb;
@@ -277,7 +277,13 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 		free(def);
 	}
 	if (rc) {
-		cli_error("%s", err.msg);
+		size_t len = strlen(err.msg);
+
+		/* Reading can also be done without a server: say so. */
+		if (rc == ELOG_EUNAVAIL && len > 2 && strcmp(err.msg + len - 2, "?)") == 0)
+			cli_error("%.*s or read a file with --db)", (int)(len - 1), err.msg);
+		else
+			cli_error("%s", err.msg);
 		free(key);
 		return cli_exit_of(rc);
 	}

@@ -233,6 +233,8 @@ static int time_to_send(struct batch *b, struct out *ot)
 /* Reads stdin to EOF, sending a batch whenever it is full or the input pauses. Lines go
  * through the joiner, which hands whole records to the batch (add_joined); a record that
  * may still grow is sent once the input has been quiet for ELOG_ML_QUIET_NS. */
+static uint64_t lines_cut;   /* input lines longer than ELOG_MAX_LINE (1 MiB), cut */
+
 static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 {
 	size_t cap = 256 * 1024, len = 0, start;
@@ -250,9 +252,11 @@ static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 				cap *= 2;
 				buf = xrealloc(buf, cap);
 			} else {
-				if (!skipping)
+				if (!skipping) {
 					elog_multiline_line(&b->ml, buf, ELOG_MAX_LINE, 1,
 							    elog_shipper_wall_ns(), 0, now);
+					lines_cut++;
+				}
 				skipping = 1;
 				len = 0;
 				if (batch_full(b) && (rc = flush(b, s, err)))
@@ -269,8 +273,11 @@ static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 		now = elog_mono_ns();
 		wall = elog_shipper_wall_ns();
 		if (n == 0) {
-			if (len > 0 && !skipping)
+			if (len > 0 && !skipping) {
+				if (len > ELOG_MAX_LINE)
+					lines_cut++;
 				elog_multiline_line(&b->ml, buf, len, 0, wall, 0, now);
+			}
 			if (batch_full(b) && (rc = flush(b, s, err)))
 				break;
 			elog_multiline_flush(&b->ml);
@@ -281,10 +288,13 @@ static int send_stdin(struct batch *b, struct out *s, struct elog_err *err)
 		for (i = len; i < len + (size_t)n; i++) {
 			if (buf[i] != '\n')
 				continue;
-			if (skipping)
+			if (skipping) {
 				skipping = 0;
-			else
+			} else {
+				if (i - start > ELOG_MAX_LINE)
+					lines_cut++;
 				elog_multiline_line(&b->ml, buf + start, i - start, 0, wall, 0, now);
+			}
 			start = i + 1;
 			if (batch_full(b) && (rc = flush(b, s, err)))
 				goto out;
@@ -392,7 +402,7 @@ static int run_send(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.target = cli_server();
 	cfg.ro = &ro;
-	cfg.connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
+	cfg.connect_timeout_ns = cli_timeout_ns();
 	cfg.one_shot = !ot.retry;
 	cfg.full_ends = 1;     /* a full disk or a server limit is reported, not waited out */
 	cfg.event = on_event;
@@ -432,6 +442,10 @@ static int run_send(int argc, char **argv)
 		elog_shipper_finish(ot.sh, 0, &left, NULL);
 	}
 	free_acked(&ot);
+	if (lines_cut)   /* a warning: the exit status stays what delivery says */
+		fprintf(stderr, "elog: %llu line%s longer than 1 MiB %s cut\n",
+			(unsigned long long)lines_cut, lines_cut == 1 ? "" : "s",
+			lines_cut == 1 ? "was" : "were");
 	if (rc) {
 		if (rc == ELOG_EIO)
 			cli_error("%s", err.msg);

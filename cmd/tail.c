@@ -168,7 +168,7 @@ static int shipper_start(struct shipper *sh, const struct rpc_client_opts *ro, c
 	sh->buffer_word = word;
 	cfg.target = cli_server();
 	cfg.ro = ro;
-	cfg.connect_timeout_ns = (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL;
+	cfg.connect_timeout_ns = cli_timeout_ns();
 	cfg.event = on_ship_event;
 	cfg.ctx = sh;
 	if (elog_shipper_start(&sh->es, &cfg, &err) != 0) {
@@ -446,6 +446,15 @@ static int on_tail_event(void *ctx, const struct elog_tail_event *ev)
 	struct elog_record *r;
 	const char *comp = o.component ? o.component : ev->component;
 
+	if (ev->kind == ELOG_TAIL_WAITING) {   /* once per pattern: tail goes on watching it */
+		if (strcmp(ev->data, "is a directory") == 0)
+			fprintf(stderr, "elog: '%s' is a directory: tail follows files (try '%s/*'); "
+				"waiting for a file at that path\n", ev->path, ev->path);
+		else
+			fprintf(stderr, "elog: '%s': %s; waiting for %s\n", ev->path, ev->data,
+				strpbrk(ev->path, "*?[") ? "a matching file" : "it to appear");
+		return 0;
+	}
 	if (ev->kind == ELOG_TAIL_GONE) {
 		fjoin_end(fc, ev->dev, ev->ino, 1);
 		batch_commit(&fc->cur, ev->dev, ev->ino, ev->gen, ev->end, 1);
@@ -916,7 +925,7 @@ static int run_command(char **argv, const struct rpc_client_opts *ro)
 		elog_buf_release(&st[i].line);
 		elog_multiline_release(&st[i].ml);
 	}
-	shipper_stop(&sh, (client_cfg.timeout_s > 0 ? client_cfg.timeout_s : 5) * 1000000000LL);
+	shipper_stop(&sh, cli_timeout_ns());
 	shipper_refused(&sh);   /* says why, when the server refused us */
 	undelivered = shipper_release(&sh) + cc.dropped;
 	if (undelivered)

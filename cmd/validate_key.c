@@ -75,7 +75,7 @@ static int run_validate_key(int argc, char **argv)
 	}
 	elog_err_clear(&err);
 	rc = elog_client_validate_key(cli_server(), &ro, key, &valid,
-				      client_cfg.timeout_s * 1000000000LL, &err);
+				      cli_timeout_ns(), &err);
 	if (rc) {
 		/* documented: 3 for an unreachable server and for any other error */
 		cli_error("cannot validate the key: %s", err.msg);

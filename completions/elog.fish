@@ -112,7 +112,7 @@ complete -c elog -n '__fish_seen_subcommand_from logs' -l tls-ca -r -F -d 'conne
 complete -c elog -n '__fish_seen_subcommand_from logs' -l tls-cert -r -F -d 'client certificate for mutual TLS'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l tls-key -r -F -d 'private key of the client certificate'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l tls-server-name -x -d 'expect NAME in the server certificate'
-complete -c elog -n '__fish_seen_subcommand_from logs' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
+complete -c elog -n '__fish_seen_subcommand_from logs' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from logs' -s h -l help -d 'show the options'
 
 # send
@@ -129,7 +129,7 @@ complete -c elog -n '__fish_seen_subcommand_from send' -l tls-ca -r -F -d 'conne
 complete -c elog -n '__fish_seen_subcommand_from send' -l tls-cert -r -F -d 'client certificate for mutual TLS'
 complete -c elog -n '__fish_seen_subcommand_from send' -l tls-key -r -F -d 'private key of the client certificate'
 complete -c elog -n '__fish_seen_subcommand_from send' -l tls-server-name -x -d 'expect NAME in the server certificate'
-complete -c elog -n '__fish_seen_subcommand_from send' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
+complete -c elog -n '__fish_seen_subcommand_from send' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from send' -s h -l help -d 'show the options'
 
 # tail
@@ -145,7 +145,7 @@ complete -c elog -n '__fish_seen_subcommand_from tail' -l tls-ca -r -F -d 'conne
 complete -c elog -n '__fish_seen_subcommand_from tail' -l tls-cert -r -F -d 'client certificate for mutual TLS'
 complete -c elog -n '__fish_seen_subcommand_from tail' -l tls-key -r -F -d 'private key of the client certificate'
 complete -c elog -n '__fish_seen_subcommand_from tail' -l tls-server-name -x -d 'expect NAME in the server certificate'
-complete -c elog -n '__fish_seen_subcommand_from tail' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
+complete -c elog -n '__fish_seen_subcommand_from tail' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from tail' -s h -l help -d 'show the options'
 
 # export
@@ -169,7 +169,7 @@ complete -c elog -n '__fish_seen_subcommand_from export' -l tls-ca -r -F -d 'con
 complete -c elog -n '__fish_seen_subcommand_from export' -l tls-cert -r -F -d 'client certificate for mutual TLS'
 complete -c elog -n '__fish_seen_subcommand_from export' -l tls-key -r -F -d 'private key of the client certificate'
 complete -c elog -n '__fish_seen_subcommand_from export' -l tls-server-name -x -d 'expect NAME in the server certificate'
-complete -c elog -n '__fish_seen_subcommand_from export' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
+complete -c elog -n '__fish_seen_subcommand_from export' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from export' -s h -l help -d 'show the options'
 
 # ps
@@ -181,7 +181,7 @@ complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-ca -r -F -d 'connect
 complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-cert -r -F -d 'client certificate for mutual TLS'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-key -r -F -d 'private key of the client certificate'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-server-name -x -d 'expect NAME in the server certificate'
-complete -c elog -n '__fish_seen_subcommand_from ps' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -s h -l help -d 'show the options'
 
 # keys
@@ -199,5 +199,5 @@ complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-ca -r -F -
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-cert -r -F -d 'client certificate for mutual TLS'
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-key -r -F -d 'private key of the client certificate'
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-server-name -x -d 'expect NAME in the server certificate'
-complete -c elog -n '__fish_seen_subcommand_from validate-key' -l timeout -x -d 'give up connecting after SECONDS (default 5)'
+complete -c elog -n '__fish_seen_subcommand_from validate-key' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -s h -l help -d 'show the options'

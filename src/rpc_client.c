@@ -201,8 +201,14 @@ int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct el
 		 * longer --timeout gives a busy server (slow handshakes) proportionally longer. */
 		if (st == GRPC_CHANNEL_TRANSIENT_FAILURE && !probed) {
 			probed = 1;
-			if (tcp_accepts(ch->target))
+			if (tcp_accepts(ch->target)) {
 				mismatch_dl = deadline_after(timeout_ns > 0 ? timeout_ns / 5 * 2 : 2000000000LL);
+			} else {
+				/* Nothing listens there (connection refused, or no route): waiting
+				 * out the timeout for gRPC's reconnect backoff helps nobody. */
+				rc = -3;
+				break;
+			}
 		}
 		grpc_channel_watch_connectivity_state(ch->ch, st,
 			gpr_time_cmp(mismatch_dl, dl) < 0 ? mismatch_dl : dl, cq, ch);
@@ -227,6 +233,9 @@ int rpc_channel_wait_ready(struct rpc_channel *ch, int64_t timeout_ns, struct el
 		return elog_err_set(err, ELOG_EPROTO, "cannot reach server '%s': it accepts "
 				    "connections but not plaintext gRPC (does it require TLS? then "
 				    "connect with --tls-ca)", ch->target);
+	if (rc == -3)
+		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': connection refused "
+				    "(is 'elog serve' running?)", ch->target);
 	if (rc)
 		return elog_err_set(err, ELOG_EUNAVAIL, "cannot reach server '%s': %s", ch->target,
 				    st == GRPC_CHANNEL_TRANSIENT_FAILURE ? "connection failed"

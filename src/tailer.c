@@ -60,6 +60,9 @@ struct elog_tailer {
 	struct elog_tailer_opts o;
 	struct elog_tailstate *st;
 	int scanned;
+	int *pfound;           /* pattern i has named a regular file once */
+	const char **pwhy;     /* pattern i names no file: why (to report), or NULL */
+	int *pnoted;           /* pattern i's reason was reported */
 	char buf[CHUNK];
 };
 
@@ -126,6 +129,9 @@ int elog_tailer_new(struct elog_tailer **out, const char *const *patterns, size_
 	for (i = 0; i < n; i++)
 		t->patterns[i] = xstrdup(patterns[i]);
 	t->npat = n;
+	t->pfound = xcalloc(n ? n : 1, sizeof(int));
+	t->pnoted = xcalloc(n ? n : 1, sizeof(int));
+	t->pwhy = xcalloc(n ? n : 1, sizeof(char *));
 	if (o)
 		t->o = *o;
 	if (t->o.partial_delay_ns <= 0)
@@ -186,6 +192,48 @@ static void expand(struct elog_tailer *t)
 	}
 }
 
+/* For each pattern that has never named a regular file: why it names none now. */
+static void check_patterns(struct elog_tailer *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->npat; i++) {
+		const char *p = t->patterns[i];
+		struct stat st;
+		glob_t g;
+		int any = 0, reg = 0;
+
+		if (t->pfound[i])
+			continue;
+		t->pwhy[i] = NULL;
+		if (!strpbrk(p, "*?[")) {
+			if (stat(p, &st) != 0)
+				t->pwhy[i] = errno == ENOENT || errno == ENOTDIR ? "no such file"
+										 : strerror(errno);
+			else if (S_ISREG(st.st_mode))
+				t->pfound[i] = 1;
+			else if (S_ISDIR(st.st_mode))
+				t->pwhy[i] = "is a directory";
+			else
+				t->pwhy[i] = "is not a regular file";
+			continue;
+		}
+		memset(&g, 0, sizeof(g));
+		if (glob(p, 0, NULL, &g) == 0) {
+			for (k = 0; k < g.gl_pathc; k++) {
+				any = 1;
+				if (stat(g.gl_pathv[k], &st) == 0 && S_ISREG(st.st_mode))
+					reg = 1;
+			}
+		}
+		globfree(&g);
+		if (reg)
+			t->pfound[i] = 1;
+		else
+			t->pwhy[i] = any ? "matches no regular file" : "no file matches";
+	}
+}
+
 static int by_mtime(const void *a, const void *b)
 {
 	const struct candidate *x = a, *y = b;
@@ -215,6 +263,7 @@ static void scan(struct elog_tailer *t, int64_t now)
 
 	if (now >= t->next_glob_ns || !t->scanned) {
 		expand(t);
+		check_patterns(t);
 		t->next_glob_ns = now + t->o.reglob_ns;
 	}
 	for (f = t->files; f; f = f->next)
@@ -506,8 +555,24 @@ int elog_tailer_poll(struct elog_tailer *t, int64_t now_ns, size_t max_bytes,
 	struct tfile **pf;
 	size_t budget = max_bytes ? max_bytes : 1;
 	int more = 0;
+	size_t i;
 
 	scan(t, now_ns);
+	for (i = 0; i < t->npat; i++) {
+		struct elog_tail_event ev;
+		int rc;
+
+		if (t->pfound[i] || !t->pwhy[i] || t->pnoted[i])
+			continue;
+		t->pnoted[i] = 1;
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = ELOG_TAIL_WAITING;
+		ev.path = t->patterns[i];
+		ev.data = t->pwhy[i];
+		ev.len = strlen(t->pwhy[i]);
+		if ((rc = fn(ctx, &ev)) != 0)
+			return rc;
+	}
 	pf = &t->files;
 	while (*pf) {
 		struct tfile *f = *pf;
@@ -550,6 +615,9 @@ void elog_tailer_free(struct elog_tailer *t)
 	for (i = 0; i < t->npat; i++)
 		free(t->patterns[i]);
 	free(t->patterns);
+	free(t->pfound);
+	free(t->pnoted);
+	free(t->pwhy);
 	free_paths(t);
 	free(t);
 }

@@ -25,6 +25,10 @@ enum elog_tail_kind {
 	ELOG_TAIL_LINE = 0,      /* data[0..len) is a line (without its newline) */
 	ELOG_TAIL_TRUNCATED = 1, /* the file shrank: it is read again from its start */
 	ELOG_TAIL_GONE = 2,      /* a deleted file was drained and closed: its row may go */
+	ELOG_TAIL_WAITING = 3,   /* path is a pattern that names no file to follow yet (it is
+				  * watched on); data is why ("no such file", "no file matches",
+				  * "is a directory", ...). Once per pattern, only before it first
+				  * named a file. */
 };
 
 struct elog_tail_event {

@@ -62,7 +62,9 @@ assert r[1] == "after", r[1]' || fail "10 MB line"
 
 kill -TERM $TAIL
 wait $TAIL || fail "tail exited $?"
-[ ! -s "$T/tail.err" ] || fail "tail said: $(cat "$T/tail.err")"
+# the one thing tail says: later.txt is not there yet (t2301 checks these messages)
+grep -v "^elog: '$T/logs/later.txt': no such file; waiting for it to appear\$" "$T/tail.err" >"$T/tail.err2"
+[ ! -s "$T/tail.err2" ] || fail "tail said: $(cat "$T/tail.err2")"
 
 say "--from-end skips what new files hold at startup, a new state file"
 printf 'old1\nold2\n' >fe.log
