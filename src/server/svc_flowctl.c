@@ -13,7 +13,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "server/svc.h"
-#include "server/inflight.h"
+#include "server/ingest.h"
 #include "common/err.h"
 #include "common/util.h"
 #include "common/record.h"
@@ -674,83 +674,22 @@ void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e)
 	elog_record_set(&r->source, "flowctl", 7);
 }
 
-struct stream_call {
-	struct elog_svc *svc;
-	struct elog_inflight inf;    /* its mu guards the rest; its failure ends the call */
-	struct elog_record *grp;     /* received, not yet submitted */
-	size_t n, cap;
-	int closing;                 /* the receiver is done: submit the rest and end */
+/* Collected one entry at a time; nothing is sent back. */
+static const struct elog_ingest_spec stream_spec = {
+	.group_max = STREAM_GROUP_MAX,
+	.max_inflight = STREAM_MAX_INFLIGHT,
+	.collect = 1,
 };
-
-struct stream_req {
-	struct elog_ingest in;
-	struct stream_call *sc;
-};
-
-static void free_records(struct elog_record *recs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		elog_record_clear(&recs[i]);
-	free(recs);
-}
-
-static void stream_done(struct elog_ingest *in, int rc, const char *msg)
-{
-	struct stream_req *req = (struct stream_req *)in;
-	struct stream_call *sc = req->sc;
-
-	elog_inflight_done(&sc->inf, rc, msg);
-	free_records(in->recs, in->n);
-	free(req);
-}
-
-/* Submits what the receiver collected whenever fewer than STREAM_MAX_INFLIGHT groups wait for
- * their commit, so a fast stream goes to the hub in large groups and a slow one at once. */
-static void *stream_submitter(void *arg)
-{
-	struct stream_call *sc = arg;
-
-	pthread_mutex_lock(&sc->inf.mu);
-	while (elog_inflight_wait_to_submit_locked(&sc->inf, STREAM_MAX_INFLIGHT, &sc->n, &sc->closing,
-						   NULL)) {
-		struct stream_req *req = xcalloc(1, sizeof(*req));
-
-		req->sc = sc;
-		req->in.recs = sc->grp;
-		req->in.n = sc->n;
-		req->in.done = stream_done;
-		sc->grp = NULL;
-		sc->n = sc->cap = 0;
-		if (elog_inflight_submit_locked(&sc->inf, sc->svc->hub, &req->in) != 0) {
-			pthread_mutex_unlock(&sc->inf.mu);
-			free_records(req->in.recs, req->in.n);
-			free(req);
-			pthread_mutex_lock(&sc->inf.mu);
-		}
-	}
-	elog_inflight_wait_locked(&sc->inf);
-	free_records(sc->grp, sc->n);
-	sc->grp = NULL;
-	sc->n = sc->cap = 0;
-	pthread_mutex_unlock(&sc->inf.mu);
-	return NULL;
-}
 
 static void fc_stream_logs(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
-	struct stream_call sc;
-	pthread_t th;
-	int status = RPC_OK;
+	struct elog_ingest_call ic;
+	int status = RPC_OK, end;
 	const char *details = NULL;
+	char msg[512];
 
-	memset(&sc, 0, sizeof(sc));
-	sc.svc = svc;
-	elog_inflight_init(&sc.inf);
-	if (pthread_create(&th, NULL, stream_submitter, &sc) != 0) {
-		elog_inflight_destroy(&sc.inf);
+	if (elog_ingest_call_start(&ic, svc->hub, call, &stream_spec, NULL) != 0) {
 		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
 		return;
 	}
@@ -772,32 +711,14 @@ static void fc_stream_logs(struct rpc_call *call, void *ctx)
 		}
 		elog_conv_flowctl_entry(&rec, (Flowctl__LogEntry *)m);
 		protobuf_c_message_free_unpacked(m, NULL);
-		pthread_mutex_lock(&sc.inf.mu);
-		while (sc.n >= STREAM_GROUP_MAX && !sc.inf.failed)
-			pthread_cond_wait(&sc.inf.cv, &sc.inf.mu);
-		if (sc.inf.failed) {
-			pthread_mutex_unlock(&sc.inf.mu);
-			elog_record_clear(&rec);
+		if (elog_ingest_call_add(&ic, &rec, NULL) != 0)
 			break;
-		}
-		if (sc.n == sc.cap) {
-			sc.cap = sc.cap ? 2 * sc.cap : 64;
-			sc.grp = xrealloc(sc.grp, sc.cap * sizeof(*sc.grp));
-		}
-		sc.grp[sc.n++] = rec;
-		pthread_cond_broadcast(&sc.inf.cv);
-		pthread_mutex_unlock(&sc.inf.mu);
 	}
-	pthread_mutex_lock(&sc.inf.mu);
-	sc.closing = 1;
-	pthread_cond_broadcast(&sc.inf.cv);
-	pthread_mutex_unlock(&sc.inf.mu);
-	pthread_join(th, NULL);
-	if (sc.inf.failed)
-		rpc_call_finish(call, sc.inf.fail_status, sc.inf.fail_msg);
-	else
+	end = elog_ingest_call_end(&ic, msg, sizeof(msg));
+	if (end == RPC_OK)
 		rpc_call_finish(call, status, details);
-	elog_inflight_destroy(&sc.inf);
+	else
+		rpc_call_finish(call, end, msg);
 }
 
 /* ---- GetLogs ------------------------------------------------------------------------------- */
