@@ -13,8 +13,7 @@
 #define DEFAULT_GROUP_MAX 4096
 #define DEFAULT_MAX_INFLIGHT 4
 
-/* A collected group: the records, the items and the group itself. Touches no ic: the call
- * may be gone once the last group's commit ran. */
+/* A collected group: the records, the items and the group itself. */
 static void group_release(struct elog_ingest_group *g, const struct elog_ingest_spec *sp)
 {
 	size_t i;
@@ -53,18 +52,22 @@ static void group_done(struct elog_ingest *in, int rc, const char *msg)
 {
 	struct elog_ingest_group *g = (struct elog_ingest_group *)in;
 	struct elog_ingest_call *ic = g->ic;
+	size_t cost = g->cost;
 	int was_failed;
 
 	pthread_mutex_lock(&ic->inf.mu);
-	was_failed = ic->inf.failed;
-	/* a failed commit acknowledges nothing; it fails the call */
-	if (rc == 0 && !was_failed && ic->spec->ack)
+	/* a failed commit acknowledges nothing; it fails the call (below) */
+	if (rc == 0 && !ic->inf.failed && ic->spec->ack)
 		ic->spec->ack(ic, g);
-	ic->inflight_bytes -= g->cost;
+	pthread_mutex_unlock(&ic->inf.mu);
+	/* freed while still counted in flight, so that once the call ends nothing of it is left */
+	g->release(g);
+	pthread_mutex_lock(&ic->inf.mu);
+	was_failed = ic->inf.failed;
+	ic->inflight_bytes -= cost;
 	elog_inflight_done_locked(&ic->inf, rc, msg);
 	after_failure_locked(ic, was_failed);
 	pthread_mutex_unlock(&ic->inf.mu);
-	g->release(g);   /* the call may have ended once the lock was released: no ic here */
 }
 
 /* Under mu: submits g (counted in flight). 0, or -1 when the hub refused (g released). */

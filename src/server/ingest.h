@@ -46,8 +46,8 @@
  * held, so a service may keep its own ack state (counters, mode) under it too and change it
  * under it (after elog_ingest_call_drain_locked, when nothing is collected or in flight).
  * Ownership: records and items given to add/submit are the call's from then on, in every case
- * (freed after their ack, or at once when refused). The struct lives on the call's stack from
- * start to end.
+ * (freed after their ack, or at once when refused); when elog_ingest_call_end returns, all are
+ * freed. The struct lives on the call's stack from start to end.
  */
 #ifndef ELOG_INGEST_H
 #define ELOG_INGEST_H
