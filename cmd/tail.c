@@ -103,13 +103,9 @@ static struct batch *batch_of(struct elog_ship_batch *sb)
 
 static void batch_free(struct batch *b)
 {
-	size_t i;
-
 	if (!b)
 		return;
-	for (i = 0; i < b->n; i++)
-		elog_record_clear(&b->recs[i]);
-	free(b->recs);
+	elog_records_free(b->recs, b->n);
 	free(b->commits);
 	free(b);
 }
