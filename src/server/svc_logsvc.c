@@ -211,12 +211,6 @@ struct touched {
 	uint64_t ticket;
 };
 
-/* A valid-UTF-8 malloc'd copy of a protobuf string field (never NULL). */
-static char *pb_str(const char *s)
-{
-	return s ? elog_utf8_dup(s, strlen(s)) : xstrdup("");
-}
-
 /* The sessions a call holds: an array, and an open-addressing index into it (slots hold
  * array index + 1), so finding a frame's session is O(1) however many sessions the call has. */
 struct held {
@@ -288,10 +282,10 @@ int elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_fra
 	memset(f, 0, sizeof(*f));
 	f->time_ns = elog_conv_event_ns(fr->time);   /* 0: the arrival time */
 	f->seq = fr->seq;
-	f->session_id = pb_str(fr->session_id);
-	f->user_id = pb_str(fr->user_id);
-	f->role = pb_str(fr->role);
-	f->content = pb_str(fr->content);
+	f->session_id = elog_conv_strdup(fr->session_id);
+	f->user_id = elog_conv_strdup(fr->user_id);
+	f->role = elog_conv_strdup(fr->role);
+	f->content = elog_conv_strdup(fr->content);
 	if (fr->metadata && count_struct(fr->metadata, 0, ELOG_LOGSVC_METADATA_MAX) >
 	    ELOG_LOGSVC_METADATA_MAX)
 		rc = -1;
