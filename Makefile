@@ -97,7 +97,7 @@ $(O)/libelog.a: $(LIB_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/tests/%: tests/unit/%.c $(O)/libelog.a tests/unit/unit.h
+$(O)/tests/%: tests/unit/%.c $(O)/libelog.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDSAN) -o $@ $< $(O)/libelog.a $(LIBS)

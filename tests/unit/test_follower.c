@@ -20,14 +20,9 @@
 #include "hub/hub.h"
 #include "store/store.h"
 #include "unit.h"
+#include "hub_fixture.h"
 
 static char tmpdir[256], dbpath[512];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
 
 /* The test's clock: wall and monotonic time are what the test says; a timed wait returns at
  * once as if its deadline had come (the monotonic time jumps to it), an untimed one really
@@ -68,31 +63,17 @@ static int fake_wait(const struct elog_clock *c, pthread_cond_t *cv, pthread_mut
 
 static struct elog_hub *hub_with(struct elog_hub_opts *o, struct fake *fk, struct elog_clock *clk)
 {
-	struct elog_hub *h = NULL;
-	struct elog_err err;
-
 	clk->now_ns = fake_now;
 	clk->mono_ns = fake_mono;
 	clk->wait_until = fake_wait;
 	clk->ctx = fk;
 	o->clock = clk;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/elog_test_follower.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/history.db", tmpdir);
-	if (elog_hub_open(&h, dbpath, o, &err) != 0) {
-		fprintf(stderr, "hub: %s\n", err.msg);
-		exit(2);
-	}
-	return h;
+	return tmp_hub_open("follower", o, tmpdir, sizeof(tmpdir), dbpath, sizeof(dbpath));
 }
 
 static void hub_done(struct elog_hub *h)
 {
-	elog_hub_close(h);
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_hub_close(h, tmpdir);
 }
 
 /* Commits n records (event time 0: the arrival time), component comp(i) for record i. */

@@ -17,37 +17,18 @@
 #include "rpc/rpc.h"
 #include "server/ingest.h"
 #include "unit.h"
+#include "hub_fixture.h"
 
 static char tmpdir[256], dbpath[512];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
-
 static struct elog_hub *hub_open(void)
 {
-	struct elog_hub *h = NULL;
-	struct elog_err err;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/elog_test_ingest.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	snprintf(dbpath, sizeof(dbpath), "%s/history.db", tmpdir);
-	if (elog_hub_open(&h, dbpath, NULL, &err) != 0) {
-		fprintf(stderr, "hub: %s\n", err.msg);
-		exit(2);
-	}
-	return h;
+	return tmp_hub_open("ingest", NULL, tmpdir, sizeof(tmpdir), dbpath, sizeof(dbpath));
 }
 
 static void hub_close(struct elog_hub *h)
 {
-	elog_hub_close(h);
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_hub_close(h, tmpdir);
 }
 
 static void make_record(struct elog_record *r, int i)

@@ -105,6 +105,12 @@ static int on_event(void *ctx, const struct elog_tail_event *ev)
 	return 0;
 }
 
+static void seen_reset(struct seen *s)
+{
+	s->len = 0;
+	s->text[0] = '\0';
+}
+
 static void poll_at(struct elog_tailer *t, int64_t now, struct seen *s)
 {
 	struct elog_err err;
@@ -155,28 +161,24 @@ static void test_rotation_by_rename(void)
 	CHECK_INT(rename(a, b), 0);
 	append("app.log", "new-1\n");
 	CHECK_INT(write(fd, "three\n", 6), 6);
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 100 * SEC + SEC / 10, &s);
 	/* the old file is drained (it still has the path app.log for the tailer), the new one
 	 * waits for it */
 	CHECK_STR(s.text, "L app.log three 8-14\n");
 	CHECK_INT(write(fd, "four\n", 5), 5);
 	close(fd);
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 100 * SEC + SEC / 2, &s);
 	CHECK_STR(s.text, "L app.log four 14-19\n");
 	/* half a second later nothing changed: the grace has not passed, the new file waits */
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 101 * SEC, &s);
 	CHECK_STR(s.text, "");
 	/* a second after its last growth the old file closes; the new one is read */
 	poll_at(t, 101 * SEC + SEC / 2 + 1, &s);
 	CHECK_STR(s.text, "L app.log new-1 0-6\n");
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	append("app.log", "new-2\n");
 	poll_at(t, 102 * SEC, &s);
 	CHECK_STR(s.text, "L app.log new-2 6-12\n");
@@ -214,8 +216,7 @@ static void test_copytruncate(void)
 	path_of(p, sizeof(p), "app.log");
 	CHECK_INT(truncate(p, 0), 0);
 	append("app.log", "gamma\n");
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 11 * SEC, &s);
 	CHECK_STR(s.text, "T app.log 11\nL app.log gamma 0-6\n");
 	CHECK_INT(s.last_gen, 1);
@@ -234,8 +235,7 @@ static void test_copytruncate(void)
 	CHECK_INT(elog_tailstate_advance(st, dev, ino, 1, 6, &err), 0);
 	CHECK_INT(truncate(p, 0), 0);
 	append("app.log", "delta-longer-than-before\n");
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 12 * SEC, &s);
 	CHECK_STR(s.text, "T app.log 6\nL app.log delta-longer-than-before 0-25\n");
 	CHECK_INT(s.last_gen, 2);
@@ -258,12 +258,10 @@ static void test_partial_line_after_quiet_time(void)
 	CHECK_STR(s.text, "L p.log whole 0-6\n");
 	poll_at(t, 51 * SEC, &s);          /* one second: still waiting */
 	CHECK_STR(s.text, "L p.log whole 0-6\n");
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 52 * SEC, &s);          /* two seconds without growth */
 	CHECK_STR(s.text, "L p.log half 6-10 p\n");
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	append("p.log", "-more\nnext\n");
 	poll_at(t, 53 * SEC, &s);
 	CHECK_STR(s.text, "L p.log -more 10-16\nL p.log next 16-21\n");
@@ -301,8 +299,7 @@ static void test_restart_from_saved_offsets(void)
 	append("r.log", "l4\n");
 	CHECK_INT(elog_tailstate_open(&st, state, &err), 0);
 	t = tailer_on("r.log", st, 1);
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 1000 * SEC, &s);
 	CHECK_STR(s.text, "L r.log l3 6-9\nL r.log l4 9-12\n");
 	elog_tailer_free(t);
@@ -310,8 +307,7 @@ static void test_restart_from_saved_offsets(void)
 	/* a file the state does not know starts at its end with from_end */
 	append("fresh.log", "old-1\nold-2\n");
 	t = tailer_on("fresh.log", st, 1);
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 1001 * SEC, &s);
 	CHECK_STR(s.text, "");
 	append("fresh.log", "new\n");
@@ -329,8 +325,7 @@ static void test_restart_from_saved_offsets(void)
 		append("r.log", "X1\n");
 	}
 	t = tailer_on("r.log", st, 1);
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 1003 * SEC, &s);
 	CHECK_STR(s.text, "L r.log X1 0-3\n");
 	CHECK_INT(s.last_gen, 1);
@@ -358,8 +353,7 @@ static void test_file_that_appears_later(void)
 	poll_at(t, 1 * SEC, &s);
 	CHECK_STR(s.text, "W no file matches\n");
 	append("late.log", "hello\n");
-	s.len = 0;
-	s.text[0] = '\0';
+	seen_reset(&s);
 	poll_at(t, 5 * SEC, &s);           /* before the next glob: not seen yet */
 	CHECK_STR(s.text, "");
 	poll_at(t, 11 * SEC, &s);
