@@ -49,6 +49,8 @@ struct elog_hub_opts {
 	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */
 	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
 				     * hub.c); 0: 32768 (128 MiB) */
+	int64_t retain_bytes;       /* history (database + WAL) bound; 0: none (retention.h) */
+	int64_t retain_age_ns;      /* records older than this go; 0: kept */
 };
 
 /* Opens the history at db_path for writing and starts the writer. */
@@ -98,6 +100,7 @@ struct elog_hub_stats {
 	uint64_t transactions;
 	uint64_t dropped_for_followers;  /* records followers skipped (reported as missed) */
 	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */
+	uint64_t retained;           /* records removed by retention */
 	size_t followers;
 	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };

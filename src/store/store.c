@@ -28,7 +28,7 @@
 #include "common/util.h"
 
 /* The schema this code writes; a history with a larger user_version is refused. */
-#define ELOG_SCHEMA_VERSION 3
+#define ELOG_SCHEMA_VERSION 4
 /* PRAGMA application_id: 'elog' in ASCII. */
 #define ELOG_APPLICATION_ID 1701605223   /* 0x656c6f67 */
 #define STR_(x) #x
@@ -102,6 +102,33 @@
 	") WITHOUT ROWID;" \
 	"DROP TABLE IF EXISTS meta;" \
 	"PRAGMA user_version = 3;"
+/* Schema 4 (retention.c): components keeps each component's first id forever, so the order
+ * of first appearance (colors) survives the removal of old records, and what a removal took
+ * of it (`elog prune -c`); horizon (one row) what retention and prune removed of the whole
+ * history, and the largest id ever removed, after which ids go on. The components of an
+ * older history are listed by skipping through records_component (O(k log n), no scan). */
+#define SQL_MIGRATE_V4 \
+	"CREATE TABLE IF NOT EXISTS components (" \
+	"  name TEXT PRIMARY KEY," \
+	"  first_id INTEGER NOT NULL," \
+	"  removed_through INTEGER NOT NULL DEFAULT 0," \
+	"  removed_ts INTEGER NOT NULL DEFAULT 0" \
+	") WITHOUT ROWID;" \
+	"CREATE TABLE IF NOT EXISTS horizon (" \
+	"  one INTEGER PRIMARY KEY CHECK (one = 1)," \
+	"  removed_through INTEGER NOT NULL," \
+	"  removed_ts INTEGER NOT NULL," \
+	"  last_removed INTEGER NOT NULL" \
+	");" \
+	"INSERT OR IGNORE INTO horizon VALUES (1, 0, 0, 0);" \
+	"WITH RECURSIVE c(name) AS (" \
+	"  SELECT (SELECT min(component) FROM records) UNION ALL " \
+	"  SELECT (SELECT min(component) FROM records WHERE component > c.name) FROM c " \
+	"  WHERE c.name IS NOT NULL) " \
+	"INSERT OR IGNORE INTO components (name, first_id) " \
+	"  SELECT name, (SELECT min(id) FROM records WHERE component = c.name) FROM c " \
+	"  WHERE name IS NOT NULL;" \
+	"PRAGMA user_version = 4;"
 
 /* The migrations, in order: step i brings a history of a smaller user_version to version
  * (each step's SQL ends by setting user_version). A new schema is a new row here, with the
@@ -113,6 +140,7 @@ static const struct schema_step {
 	{ 1, SQL_SCHEMA_V1 },
 	{ 2, SQL_MIGRATE_V2 },
 	{ 3, SQL_MIGRATE_V3 },
+	{ 4, SQL_MIGRATE_V4 },
 };
 
 #define SQL_STATS_UPSERT \
@@ -124,11 +152,22 @@ static const struct schema_step {
 #define SQL_COMMIT               "COMMIT;"
 #define SQL_ROLLBACK             "ROLLBACK;"
 
+/* The id is given (max + 1), as in SQL_INSERT_MULTI: after a removal of the newest records
+ * SQLite's own choice would reuse their ids. */
 #define SQL_INSERT \
-	"INSERT INTO records (ts, arrival, component, level, msg, fields, source, dedupe) " \
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING;"
+	"INSERT INTO records (ts, arrival, component, level, msg, fields, source, dedupe, id) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING;"
+/* A component's first record (schema 4): ignored when it is known. */
+#define SQL_COMPONENT_SEEN \
+	"INSERT INTO components (name, first_id) VALUES (?1, ?2) ON CONFLICT (name) " \
+	"DO UPDATE SET first_id = excluded.first_id WHERE excluded.first_id < first_id;"
 
-#define SQL_MAX_ID               "SELECT max(id) FROM records;"
+/* The largest id given: the largest stored, or one removed by retention (schema 4), so ids
+ * are never reused. */
+#define SQL_MAX_ID_V3            "SELECT max(id) FROM records;"
+#define SQL_MAX_ID \
+	"SELECT max(coalesce((SELECT max(id) FROM records), 0), " \
+	"           coalesce((SELECT last_removed FROM horizon), 0));"
 /* Records without a dedupe key go MULTI_ROWS to a statement, with ids assigned here (max + 1
  * onwards, so still strictly increasing): one statement per row cost a third of ingest. */
 #define MULTI_ROWS 32
@@ -179,6 +218,8 @@ struct elog_store {
 	sqlite3_stmt *st_stats_upsert;     /* NULL on a read-only connection */
 	struct stats_slot *stats;          /* STATS_SLOTS: the insert's counts per key */
 	size_t nstats;
+	sqlite3_stmt *st_component_seen;   /* NULL on a read-only connection */
+	int64_t version;                   /* the schema's */
 };
 
 /* An insert counts its records per (component, source, level) in a small open-addressing
@@ -191,6 +232,7 @@ struct stats_slot {
 	int level;
 	uint32_t hash;
 	int64_t n;                         /* 0: free slot */
+	int64_t first_id;                  /* the smallest id counted in it */
 };
 
 static void tail_cache_free(struct tail_cache *tc);
@@ -473,12 +515,18 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 			goto fail;
 		}
 	} else {
+		/* A new history gives pages freed by retention back to the file system when
+		 * asked (retention.c); only settable before the first table, and before WAL. */
+		if (version == 0)
+			sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL;", NULL, NULL, NULL);
 		ret = set_pragmas(s, err);
 		if (ret == 0 && version < ELOG_SCHEMA_VERSION)
 			ret = create_schema(s, err);
 		if (ret != 0)
 			goto fail;
+		version = ELOG_SCHEMA_VERSION;
 	}
+	s->version = version;
 
 	if ((rc = prepare(s, SQL_BEGIN, &s->st_begin)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_BEGIN_IMMEDIATE, &s->st_begin_immediate)) != SQLITE_OK ||
@@ -486,10 +534,13 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 	    (rc = prepare(s, SQL_ROLLBACK, &s->st_rollback)) != SQLITE_OK ||
 	    (rc = prepare_insert_multi(s)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_INSERT, &s->st_insert)) != SQLITE_OK ||
-	    (rc = prepare(s, SQL_MAX_ID, &s->st_max_id)) != SQLITE_OK ||
+	    (rc = prepare(s, version >= 4 ? SQL_MAX_ID : SQL_MAX_ID_V3, &s->st_max_id))
+	    != SQLITE_OK ||
 	    (rc = prepare(s, SQL_COMPONENT_FIRST, &s->st_component_first)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_COMPONENT_NEXT, &s->st_component_next)) != SQLITE_OK ||
-	    (!readonly && (rc = prepare(s, SQL_STATS_UPSERT, &s->st_stats_upsert)) != SQLITE_OK)) {
+	    (!readonly && (rc = prepare(s, SQL_STATS_UPSERT, &s->st_stats_upsert)) != SQLITE_OK) ||
+	    (!readonly && (rc = prepare(s, SQL_COMPONENT_SEEN, &s->st_component_seen))
+	     != SQLITE_OK)) {
 		ret = open_fail(s, rc, err);
 		goto fail;
 	}
@@ -517,6 +568,7 @@ void elog_store_close(struct elog_store *s)
 	sqlite3_finalize(s->st_component_next);
 	tail_cache_free(s->tc);
 	sqlite3_finalize(s->st_stats_upsert);
+	sqlite3_finalize(s->st_component_seen);
 	free(s->stats);
 	sqlite3_close_v2(s->db);
 	free(s->path);
@@ -598,6 +650,17 @@ static int stats_flush(struct elog_store *s)
 				rc = sqlite3_errcode(s->db);
 			stmt_done(st);
 		}
+		if (rc == SQLITE_DONE) {
+			/* a component's first record, kept once for the order of first
+			 * appearance */
+			sqlite3_bind_text(s->st_component_seen, 1, x->component, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(s->st_component_seen, 2, x->first_id);
+			rc = sqlite3_step(s->st_component_seen);
+			if (rc != SQLITE_DONE)
+				rc = sqlite3_errcode(s->db);
+			stmt_done(s->st_component_seen);
+		}
 		x->n = 0;
 		s->nstats--;
 	}
@@ -643,6 +706,7 @@ static int stats_count(struct elog_store *s, const struct elog_record *r)
 	s->stats[i].level = r->level;
 	s->stats[i].hash = h;
 	s->stats[i].n = 1;
+	s->stats[i].first_id = r->id;
 	s->nstats++;
 	return SQLITE_OK;
 }
@@ -734,6 +798,7 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 			sqlite3_bind_text(st, 8, dk, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 8);
+		sqlite3_bind_int64(st, 9, max_id + 1);
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
 			/* Reset only after taking the message: reset may replace it. */
@@ -1252,6 +1317,32 @@ int elog_store_components_ordered(struct elog_store *s, char ***names, size_t *n
 	size_t i;
 	int rc;
 
+	if (s->version >= 4) {
+		/* schema 4 keeps every component's first id, removed records or not */
+		char **nv = NULL;
+		size_t count = 0;
+
+		*names = NULL;
+		*n = 0;
+		rc = sqlite3_prepare_v2(s->db, "SELECT name FROM components ORDER BY first_id;",
+					-1, &st, NULL);
+		while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			nv = xrealloc(nv, (count + 1) * sizeof(*nv));
+			nv[count++] = xstrdup(col_text(st, 0));
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+			for (i = 0; i < count; i++)
+				free(nv[i]);
+			free(nv);
+			return elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s",
+					    s->path, sqlite3_errmsg(s->db));
+		}
+		*names = nv;
+		*n = count;
+		return 0;
+	}
 	if (elog_store_components(s, names, n, err) != 0)
 		return -1;
 	if (*n < 2)
