@@ -176,7 +176,14 @@ struct page_sink {
 	struct rpc_call *call;
 	struct elog_buf buf;
 	size_t count;
+	int64_t removed_before;     /* to be sent with the next flush (0: none) */
 };
+
+static int page_removed(struct elog_read_sink *s, int64_t before)
+{
+	((struct page_sink *)s)->removed_before = before;
+	return 0;
+}
 
 static int page_add(struct elog_read_sink *s, const struct elog_record *r)
 {
@@ -193,8 +200,11 @@ static int page_flush(struct elog_read_sink *s, int live, uint64_t missed, int64
 	struct page_sink *p = (struct page_sink *)s;
 	int rc;
 
-	if (!p->count && !live && !missed)
+	if (!p->count && !live && !missed && !p->removed_before)
 		return 0;
+	if (p->removed_before)
+		elog_wire_put_varint_field(&p->buf, 6, (uint64_t)p->removed_before);
+	p->removed_before = 0;
 	elog_wire_put_varint_field(&p->buf, 2, missed);
 	elog_wire_put_varint_field(&p->buf, 3, (uint64_t)mfrom);
 	elog_wire_put_varint_field(&p->buf, 4, (uint64_t)mto);
@@ -264,6 +274,7 @@ static void hub_read(struct rpc_call *call, void *ctx)
 	memset(&sink, 0, sizeof(sink));
 	sink.base.add = page_add;
 	sink.base.flush = page_flush;
+	sink.base.removed = page_removed;
 	sink.call = call;
 	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));
 	rpc_call_finish(call, status, msg);
