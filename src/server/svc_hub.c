@@ -9,6 +9,7 @@
 
 #include "server/svc.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/wire.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -365,6 +366,8 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	uint64_t omitted = 0;
 	int64_t now = elog_now_ns();
 	size_t n = 0, nf = 0, i = 0, j = 0, k = 0;
+	struct elog_history_info hi;
+	Elog__V1__HistoryStats hs = ELOG__V1__HISTORY_STATS__INIT;
 	int rc;
 
 	rc = rpc_call_recv(call, &elog__v1__stats_request__descriptor, &m);
@@ -378,6 +381,8 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
 		rc = elog_store_stats(st, now, &v, &n, &omitted, &err);
+	if (rc == 0)
+		rc = elog_store_history_info(st, &hi, &err);
 	elog_store_close(st);
 	if (rc) {
 		rpc_call_finish(call, RPC_INTERNAL, err.msg);
@@ -433,6 +438,15 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	resp.n_components = k;
 	resp.omitted = omitted;
 	resp.now_ns = now;
+	hs.db_bytes = hi.db_bytes;
+	hs.wal_bytes = hi.wal_bytes;
+	hs.records = (uint64_t)hi.records;
+	hs.first_id = hi.first_id;
+	hs.last_id = hi.last_id;
+	hs.first_ns = hi.first_ns;
+	hs.last_ns = hi.last_ns;
+	hs.removed_before = hi.removed_through ? hi.removed_through + 1 : 0;
+	resp.history = &hs;
 	rpc_call_send(call, &resp.base);
 	rpc_call_finish(call, RPC_OK, NULL);
 	free(cs);
