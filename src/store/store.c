@@ -1526,7 +1526,7 @@ int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component
 	}
 	rc = query_int(s->db, SQL_STATS_HAS_SUMMARY, &has_summary);
 	if (rc == SQLITE_OK)
-		rc = query_int(s->db, SQL_MAX_ID, &max_id);
+		rc = query_int(s->db, SQL_MAX_ID_V3, &max_id);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, has_summary ? SQL_STATS_SUMMARY : SQL_STATS_SCAN, -1,
 					&st, NULL);
