@@ -15,6 +15,7 @@ extern const struct command cmd_serve, cmd_send, cmd_logs, cmd_export;
 extern const struct command cmd_keys, cmd_validate_key;
 extern const struct command cmd_tail;
 extern const struct command cmd_ps;
+extern const struct command cmd_redact;
 /* Hidden (cmd/gendoc.c): exact names only, never listed nor suggested. */
 extern const struct command cmd_gendoc, cmd_complete;
 
@@ -27,6 +28,7 @@ const struct command *const elog_commands[] = {
 	&cmd_ps,
 	&cmd_keys,
 	&cmd_validate_key,
+	&cmd_redact,
 	NULL,
 };
 

@@ -1348,14 +1348,16 @@ char *elog_redact_json(struct elog_redactor *rd, const char *s, size_t n, uint64
 
 /* ---- records ----------------------------------------------------------------------------- */
 
-int elog_redact_record(struct elog_redactor *rd, struct elog_redact_streams *st,
-		       struct elog_record *r)
+int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams *st,
+			   const struct elog_record *r, char **msg_out, char **fields_out)
 {
 	uint64_t fired = 0, f = 0;
 	char *msg = NULL, *fields = NULL;
 	size_t fl = strlen(r->fields);
 	int nfired = 0, i;
 
+	*msg_out = NULL;
+	*fields_out = NULL;
 	if (!rd || !rd->compiled)
 		return 0;
 	if (*r->msg)
@@ -1366,26 +1368,21 @@ int elog_redact_record(struct elog_redactor *rd, struct elog_redact_streams *st,
 		fields = redact_json(rd, r->fields, fl, &f, 1);
 		if (!fields && (f & (1ull << rd->unscannable))) {
 			struct elog_buf b = ELOG_BUF_INIT;
+			const char *why = "fields not kept: they could not be scanned for secrets";
 
 			elog_buf_adds(&b, "{\"redaction_error\":");
-			elog_json_quote(&b, "fields not kept: they could not be scanned for secrets",
-					strlen("fields not kept: they could not be scanned for "
-					       "secrets"));
+			elog_json_quote(&b, why, strlen(why));
 			elog_buf_addc(&b, '}');
 			fields = elog_buf_detach(&b);
 		}
 		fired |= f;
-		if (fields && !fired) {
-			/* walked (escapes, a "redacted" key) but nothing fired: keep the text as
-			 * it was unless it carried a "redacted" key of its own */
-			if (!memmem(r->fields, fl, "\"redacted\"", 10)) {
-				free(fields);
-				fields = NULL;
-			}
+		/* walked (escapes, a "redacted" key) but nothing fired: keep the text as it was,
+		 * unless it carried a "redacted" key of its own */
+		if (fields && !fired && !memmem(r->fields, fl, "\"redacted\"", 10)) {
+			free(fields);
+			fields = NULL;
 		}
 	}
-	if (msg)
-		elog_record_take(&r->msg, msg);
 	if (fired) {
 		struct elog_buf b = ELOG_BUF_INIT;
 		const char *base = fields ? fields : r->fields;
@@ -1403,12 +1400,25 @@ int elog_redact_record(struct elog_redactor *rd, struct elog_redact_streams *st,
 		elog_redact_names_json(rd, fired, &b);
 		elog_buf_addc(&b, '}');
 		free(fields);
-		elog_record_take(&r->fields, elog_buf_detach(&b));
+		fields = elog_buf_detach(&b);
 		elog_redact_count(rd, fired);
-	} else if (fields) {
-		elog_record_take(&r->fields, fields);
 	}
+	*msg_out = msg;
+	*fields_out = fields;
 	for (i = 0; i < 64; i++)
 		nfired += (fired >> i) & 1;
 	return nfired;
+}
+
+int elog_redact_record(struct elog_redactor *rd, struct elog_redact_streams *st,
+		       struct elog_record *r)
+{
+	char *msg, *fields;
+	int n = elog_redact_record_new(rd, st, r, &msg, &fields);
+
+	if (msg)
+		elog_record_take(&r->msg, msg);
+	if (fields)
+		elog_record_take(&r->fields, fields);
+	return n;
 }

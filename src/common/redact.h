@@ -78,6 +78,11 @@ int elog_redactor_compile(struct elog_redactor *rd, struct elog_err *err);
 int elog_redact_record(struct elog_redactor *rd, struct elog_redact_streams *st,
 		       struct elog_record *r);
 
+/* The same without touching r (whose strings may belong to a buffer): *msg_out and
+ * *fields_out get the new malloc'd strings, NULL for one that is unchanged. */
+int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams *st,
+			   const struct elog_record *r, char **msg_out, char **fields_out);
+
 /*
  * Redacts one text s[0..n): returns a malloc'd redacted copy, or NULL when nothing fired.
  * *fired (not NULL) gets a bit per rule that fired (rule index). stream (may be NULL, with st)
