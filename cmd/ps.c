@@ -15,12 +15,15 @@
 #include "elog.pb-c.h"
 
 static struct {
-	int json;
+	int json, redaction;
 	const char *db;
 } o;
 
 static const struct option ps_options[] = {
 	{ 0, "json", OPT_BOOL, &o.json, NULL, "print one JSON object per component", NULL, NULL },
+	{ 0, "redaction", OPT_BOOL, &o.redaction, NULL,
+	  "list serve's redaction rules and how many records each changed since it started "
+	  "(with --json: one object per rule)", NULL, NULL },
 	{ 0, "db", OPT_STRING, &o.db, "PATH",
 	  "read the history file PATH directly, without a server (no flowctl services)", "file",
 	  NULL },
@@ -389,6 +392,56 @@ static void print_json(const Elog__V1__ComponentStats *s, struct elog_buf *out, 
 	}
 }
 
+/* `ps --redaction`: every rule, on or off, and the records it changed. */
+static void print_redaction(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+
+	if (s->redaction_off && !o.json) {
+		elog_buf_adds(out, "redaction is off (serve --no-redact)\n");
+		return;
+	}
+	if (!o.json)
+		elog_buf_addf(out, "%-20s %-4s %s\n", "RULE", "ON", "RECORDS");
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (o.json) {
+			elog_buf_adds(out, "{\"rule\":");
+			elog_json_quote(out, r->name, strlen(r->name));
+			elog_buf_addf(out, ",\"enabled\":%s,\"builtin\":%s,\"records\":%llu}\n",
+				      r->enabled ? "true" : "false", r->builtin ? "true" : "false",
+				      (unsigned long long)r->records);
+		} else {
+			elog_buf_addf(out, "%-20s %-4s %llu\n", r->name, r->enabled ? "on" : "off",
+				      (unsigned long long)r->records);
+		}
+	}
+}
+
+/* Under the table: the rules that changed records, when any did (or that redaction is off). */
+static void redaction_footer(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+	int any = 0;
+
+	if (s->redaction_off) {
+		elog_buf_adds(out, "redaction: OFF (serve --no-redact)\n");
+		return;
+	}
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (!r->records)
+			continue;
+		elog_buf_addf(out, "%s%s %llu", any ? ", " : "redacted (records changed per rule): ",
+			      r->name, (unsigned long long)r->records);
+		any = 1;
+	}
+	if (any)
+		elog_buf_addc(out, '\n');
+}
+
 static int run_ps(int argc, char **argv)
 {
 	Elog__V1__ComponentStats *remote = NULL;
@@ -415,11 +468,19 @@ static int run_ps(int argc, char **argv)
 		rc = stats_from_server(&remote);
 		s = remote;
 	}
-	if (rc == 0) {
+	if (rc == 0 && o.redaction && o.db) {
+		rc = cli_usage_error(&cmd_ps, "--redaction asks serve: it goes without --db");
+	} else if (rc == 0 && o.redaction) {
+		print_redaction(s, &out);
+		if (out.len && cli_write_out(out.data, out.len) != 0)
+			rc = 0;
+	} else if (rc == 0) {
 		if (o.json)
 			print_json(s, &out, !o.db);
 		else
 			print_table(s, &out, !o.db);
+		if (!o.json)
+			redaction_footer(s, &out);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
 		if (s->omitted)
@@ -467,7 +528,10 @@ const struct command cmd_ps = {
 		"healthy, last_heartbeat, last_heartbeat_ns and metrics (how many the last "
 		"heartbeat carried).\n"
 		"With --db, the history file is read directly, without a server: there is no "
-		"flowctl registry then, so the FLOWCTL column and the flowctl key are left out.",
+		"flowctl registry then, so the FLOWCTL column and the flowctl key are left out.\n"
+		"Under the table, when serve's redaction changed records since it started, one line "
+		"names the rules that did and how many records each changed; --redaction lists "
+		"every rule, on or off, with its count.",
 	.examples =
 		"elog ps\n"
 		"list the components with their counts, levels, sources and flowctl health\n"
