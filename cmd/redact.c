@@ -182,6 +182,6 @@ const struct command cmd_redact = {
 		"prints \"login password=[REDACTED:secret-kv]\" and the rule that fired\n"
 		"elog redact --list\n"
 		"the rules, whether they are on, and what they find\n"
-		"elog redact --test --redact-rules rules.txt < sample.log | grep '<-'\n"
-		"the lines of a sample that your rules change\n",
+		"elog redact --test --redact-on email,ipv4 < app.log\n"
+		"app.log as serve --redact-on email,ipv4 would store it\n",
 };

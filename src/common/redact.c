@@ -12,6 +12,9 @@
 #include <ctype.h>
 #include <arpa/inet.h>
 #include <yajl/yajl_tree.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "common/redact.h"
 #include "common/err.h"
@@ -944,18 +947,38 @@ static hs_scratch_t *thread_scratch(struct elog_redactor *rd)
  */
 static int digit_run(const char *s, size_t n)
 {
-	size_t i, run = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0, digits = 0;
+	int sep = 0;
 
-	for (i = 0; i < n; i++) {
-		unsigned c = (unsigned char)s[i];
+	/* Most texts have fewer than 13 digits in all: count them 16 bytes at a time. */
+#ifdef __SSE2__
+	{
+		const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
 
-		if (c - '0' < 10) {
-			if (++run >= 13)
-				return 1;
-		} else if (!((c == ' ' || c == '-') && run && i + 1 < n &&
-			     (unsigned)((unsigned char)s[i + 1] - '0') < 10)) {
-			run = 0;
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+			__m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+
+			digits += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(d));
 		}
+	}
+#endif
+	for (; i < n; i++)
+		digits += (unsigned)(p[i] - '0') < 10;
+	if (digits < 13)
+		return 0;
+	/* branch-free: digits and separators interleave unpredictably in logs */
+	for (i = 0; i < n; i++) {
+		unsigned c = p[i];
+		unsigned isd = c - '0' < 10u;
+		unsigned iss = (c == ' ') | (c == '-');
+		unsigned keep = isd | (iss & !sep);   /* one separator between digits */
+
+		run = (run + isd) * keep;
+		sep = (int)(iss & !sep & !isd);
+		if (run >= 13)
+			return 1;
 	}
 	return 0;
 }
