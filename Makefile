@@ -154,7 +154,11 @@ build/relay_bench: bench/relay_bench.c $(O)/libelog.a
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
 
-bench: elog build/relay_bench
+build/redact_engine: bench/redact_engine.c $(O)/libelog.a
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
+
+bench: elog build/relay_bench build/redact_engine
 	$(Q)sh bench/run.sh
 
 install: elog

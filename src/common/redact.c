@@ -590,6 +590,7 @@ void elog_redactor_rule(const struct elog_redactor *rd, size_t i,
 
 	out->name = r->name;
 	out->description = r->desc ? r->desc : r->pattern;
+	out->pattern = r->pattern;
 	out->builtin = r->builtin;
 	out->enabled = r->enabled;
 	out->records = atomic_load(&((struct rule *)r)->records);

@@ -112,6 +112,7 @@ size_t elog_redactor_rules(const struct elog_redactor *rd);
 struct elog_redact_rule_info {
 	const char *name;
 	const char *description;   /* built-ins: what they find; file rules: the pattern */
+	const char *pattern;       /* its PCRE2 pattern (NULL for "unscannable") */
 	int builtin;
 	int enabled;
 	uint64_t records;          /* records it changed */
