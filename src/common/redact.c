@@ -1412,13 +1412,32 @@ int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams 
 		const char *base = fields ? fields : r->fields;
 		size_t bl = strlen(base);
 
-		/* base is an object text "{...}" (or empty): add "redacted" before its '}' */
-		if (bl >= 2 && base[bl - 1] == '}' && base[0] == '{') {
-			elog_buf_add(&b, base, bl - 1);
-			if (bl > 2)
+		size_t a0 = 0;
+
+		/* base is an object text "{...}": add "redacted" before its '}'; anything else
+		 * (not expected: fields are objects) is kept as a string beside it */
+		while (bl && (base[bl - 1] == ' ' || base[bl - 1] == '\n' || base[bl - 1] == '\t' ||
+			      base[bl - 1] == '\r'))
+			bl--;
+		while (a0 < bl && (base[a0] == ' ' || base[a0] == '\n' || base[a0] == '\t' ||
+				   base[a0] == '\r'))
+			a0++;
+		if (bl - a0 >= 2 && base[bl - 1] == '}' && base[a0] == '{') {
+			size_t k = bl - 1;
+
+			elog_buf_add(&b, base + a0, k - a0);
+			while (k > a0 + 1 && (base[k - 1] == ' ' || base[k - 1] == '\n' ||
+					      base[k - 1] == '\t' || base[k - 1] == '\r'))
+				k--;
+			if (k > a0 + 1)
 				elog_buf_addc(&b, ',');
 		} else {
 			elog_buf_addc(&b, '{');
+			if (bl > a0) {
+				elog_buf_adds(&b, "\"fields\":");
+				elog_json_quote(&b, base + a0, bl - a0);
+				elog_buf_addc(&b, ',');
+			}
 		}
 		elog_buf_adds(&b, "\"redacted\":");
 		elog_redact_names_json(rd, fired, &b);

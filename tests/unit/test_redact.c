@@ -241,6 +241,16 @@ static void test_record_fields(void)
 	elog_record_set(&r.fields, "{\"redacted\":\"fake\",\"a\":1}", 25);
 	CHECK_INT(elog_redact_record(rd, NULL, &r), 0);
 	CHECK_STR(r.fields, "{\"a\":1}");
+	/* an object with spaces around, and an empty one */
+	elog_record_set(&r.msg, "token=abc", 9);
+	elog_record_set(&r.fields, " { \"a\":1 } ", 11);
+	elog_redact_record(rd, NULL, &r);
+	CHECK_STR(r.fields, "{ \"a\":1 ,\"redacted\":[\"secret-kv\"]}");
+	elog_record_set(&r.msg, "token=abc", 9);
+	elog_record_set(&r.fields, "{ }", 3);
+	elog_redact_record(rd, NULL, &r);
+	CHECK_STR(r.fields, "{ \"redacted\":[\"secret-kv\"]}");
+	elog_record_set(&r.msg, "fine", 4);
 	/* escapes cannot hide a key */
 	elog_record_set(&r.fields, "{\"pass\\u0077ord\":\"x\"}", 21);
 	elog_redact_record(rd, NULL, &r);
@@ -252,7 +262,7 @@ static void test_record_fields(void)
 	for (i = 0; i < elog_redactor_rules(rd); i++) {
 		elog_redactor_rule(rd, i, &ri);
 		if (strcmp(ri.name, "secret-kv") == 0)
-			CHECK_INT(ri.records, 3);
+			CHECK_INT(ri.records, 5);
 		if (strcmp(ri.name, "card-number") == 0)
 			CHECK_INT(ri.records, 1);
 		if (strcmp(ri.name, "jwt") == 0)
