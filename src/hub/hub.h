@@ -25,6 +25,7 @@
 struct elog_err;
 struct elog_hub;
 struct elog_follower;
+struct elog_clock;
 
 struct elog_ingest;
 /* Called on the writer thread; rc 0 or negative with msg. The records still belong to the
@@ -52,6 +53,8 @@ struct elog_hub_opts {
 				     * hub.c); 0: 32768 (128 MiB) */
 	struct elog_redactor *redact;   /* borrowed, outlives the hub; NULL: records are kept
 					 * as submitted (serve --no-redact) */
+	const struct elog_clock *clock;  /* arrival times and followers' deadlines (common/clock.h);
+				     * NULL: the system's. Kept, not copied. */
 };
 
 /* Opens the history at db_path for writing and starts the writer. */
