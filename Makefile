@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 O        ?= build
 SAN      ?=
 CC       ?= cc
-PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8
+PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	      -Wno-missing-field-initializers -Wno-format-nonliteral -g
 ifeq ($(SAN),1)
@@ -165,7 +165,11 @@ build/relay_bench: bench/relay_bench.c $(O)/libelog.a
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
 
-bench: elog build/relay_bench
+build/redact_engine: bench/redact_engine.c $(O)/libelog.a
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
+
+bench: elog build/relay_bench build/redact_engine
 	$(Q)sh bench/run.sh
 
 install: elog

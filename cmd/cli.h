@@ -109,6 +109,12 @@ int cli_write_out(const char *buf, size_t len);
  * for a --ready-file. Prints the error and returns -1 on failure. */
 int cli_write_ready_file(const char *path, const char *text);
 
+/* The redactor of serve and `elog redact` from their options (cmd/redact.c): *out NULL when
+ * on is 0 (--no-redact). Returns 0 or an exit status after saying why. */
+struct elog_redactor;
+int cli_redactor(const struct command *cmd, int on, const char *rules, const char *on_list,
+		 const char *off_list, struct elog_redactor **out);
+
 #define ELOG_DEFAULT_SERVER "127.0.0.1:50090"
 
 #endif

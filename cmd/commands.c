@@ -12,6 +12,7 @@ extern const struct command cmd_keys, cmd_validate_key;
 extern const struct command cmd_tail;
 extern const struct command cmd_ps;
 extern const struct command cmd_prune;
+extern const struct command cmd_redact;
 
 const struct command *const elog_commands[] = {
 	&cmd_serve,
@@ -23,5 +24,6 @@ const struct command *const elog_commands[] = {
 	&cmd_prune,
 	&cmd_keys,
 	&cmd_validate_key,
+	&cmd_redact,
 	NULL,
 };

@@ -16,8 +16,7 @@
 #include "elog.pb-c.h"
 
 static struct {
-	int json;
-	int disk;
+	int json, disk, redaction;
 	const char *db;
 } o;
 
@@ -26,6 +25,9 @@ static const struct option ps_options[] = {
 	{ 0, "disk", OPT_BOOL, &o.disk, NULL,
 	  "show the history as a whole instead: its size on disk, records and time span", NULL,
 	  NULL },
+	{ 0, "redaction", OPT_BOOL, &o.redaction, NULL,
+	  "list serve's redaction rules and how many records each changed since it started "
+	  "(with --json: one object per rule)", NULL, NULL },
 	{ 0, "db", OPT_STRING, &o.db, "PATH",
 	  "read the history file PATH directly, without a server (no flowctl services)", "file",
 	  NULL },
@@ -494,6 +496,56 @@ static int print_disk(const Elog__V1__ComponentStats *s, struct elog_buf *out)
 	return 0;
 }
 
+/* `ps --redaction`: every rule, on or off, and the records it changed. */
+static void print_redaction(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+
+	if (s->redaction_off && !o.json) {
+		elog_buf_adds(out, "redaction is off (serve --no-redact)\n");
+		return;
+	}
+	if (!o.json)
+		elog_buf_addf(out, "%-20s %-4s %s\n", "RULE", "ON", "RECORDS");
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (o.json) {
+			elog_buf_adds(out, "{\"rule\":");
+			elog_json_quote(out, r->name, strlen(r->name));
+			elog_buf_addf(out, ",\"enabled\":%s,\"builtin\":%s,\"records\":%llu}\n",
+				      r->enabled ? "true" : "false", r->builtin ? "true" : "false",
+				      (unsigned long long)r->records);
+		} else {
+			elog_buf_addf(out, "%-20s %-4s %llu\n", r->name, r->enabled ? "on" : "off",
+				      (unsigned long long)r->records);
+		}
+	}
+}
+
+/* Under the table: the rules that changed records, when any did (or that redaction is off). */
+static void redaction_footer(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+	int any = 0;
+
+	if (s->redaction_off) {
+		elog_buf_adds(out, "redaction: OFF (serve --no-redact)\n");
+		return;
+	}
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (!r->records)
+			continue;
+		elog_buf_addf(out, "%s%s %llu", any ? ", " : "redacted (records changed per rule): ",
+			      r->name, (unsigned long long)r->records);
+		any = 1;
+	}
+	if (any)
+		elog_buf_addc(out, '\n');
+}
+
 static int run_ps(int argc, char **argv)
 {
 	Elog__V1__ComponentStats *remote = NULL;
@@ -520,13 +572,21 @@ static int run_ps(int argc, char **argv)
 		rc = stats_from_server(&remote);
 		s = remote;
 	}
-	if (rc == 0) {
+	if (rc == 0 && o.redaction && o.db) {
+		rc = cli_usage_error(&cmd_ps, "--redaction asks serve: it goes without --db");
+	} else if (rc == 0 && o.redaction) {
+		print_redaction(s, &out);
+		if (out.len && cli_write_out(out.data, out.len) != 0)
+			rc = 0;
+	} else if (rc == 0) {
 		if (o.disk)
 			rc = print_disk(s, &out);
 		else if (o.json)
 			print_json(s, &out, !o.db);
 		else
 			print_table(s, &out, !o.db);
+		if (!o.json && !o.disk)
+			redaction_footer(s, &out);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
 		if (s->omitted && !o.disk)
@@ -580,7 +640,10 @@ const struct command cmd_ps = {
 		"the newest arrived, and before which id records were removed by retention (serve "
 		"--retain-size, --retain-age) or elog prune. With --json, one object with the keys "
 		"size, db_bytes, wal_bytes, records, first_id, last_id, first, last, first_ns, "
-		"last_ns and removed_before (0: none removed).",
+		"last_ns and removed_before (0: none removed). "
+		"Under the table, when serve's redaction changed records since it started, one line "
+		"names the rules that did and how many records each changed; --redaction lists "
+		"every rule, on or off, with its count.",
 	.examples =
 		"elog ps\n"
 		"list the components with their counts, levels, sources and flowctl health\n"

@@ -21,6 +21,8 @@
 #include "server/redisnotify.h"
 #include "store/retention.h"
 #include "common/util.h"
+#include "common/err.h"
+#include "common/redact.h"
 
 static struct {
 	struct str_list listen;
@@ -37,8 +39,10 @@ static struct {
 	int auth;
 	const char *tls_cert, *tls_key, *tls_client_ca;
 	int64_t retain_size, retain_age_ns;
+	int redact;
+	const char *redact_rules, *redact_on, *redact_off;
 } o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS,
-	.retain_size = -1 };
+	.retain_size = -1, .redact = 1 };
 
 static const struct option serve_options[] = {
 	{ 'L', "listen", OPT_LIST, &o.listen, "ADDR",
@@ -97,6 +101,17 @@ static const struct option serve_options[] = {
 	{ 0, "tls-client-ca", OPT_STRING, &o.tls_client_ca, "FILE",
 	  "require client certificates signed by the CAs in FILE (mutual TLS)", "file",
 	  "ELOG_TLS_CLIENT_CA" },
+	{ 0, "redact", OPT_BOOL, &o.redact, NULL,
+	  "redact secrets from every record before it is kept (the default); --no-redact keeps "
+	  "records as they arrive, secrets included", NULL, NULL },
+	{ 0, "redact-rules", OPT_STRING, &o.redact_rules, "FILE",
+	  "redaction rules to add, and built-ins to turn on or off (README, \"Redaction\"; try "
+	  "them with 'elog redact --test')", "file", NULL },
+	{ 0, "redact-on", OPT_STRING, &o.redact_on, "RULE,...",
+	  "turn these redaction rules on (email, ipv4, ipv6, phone are off by default)", NULL,
+	  NULL },
+	{ 0, "redact-off", OPT_STRING, &o.redact_off, "RULE,...",
+	  "turn these redaction rules off", NULL, NULL },
 	OPT_END
 };
 
@@ -297,6 +312,7 @@ static int run_serve(int argc, char **argv)
 	int nrest, rc, sig, started = 0, lock_fd = -1;
 	size_t i;
 	sigset_t sigs;
+	struct elog_redactor *redactor = NULL;
 
 	memset(&ho, 0, sizeof(ho));
 	rc = cli_parse(&cmd_serve, argc, argv, &nrest, &rest);
@@ -328,11 +344,20 @@ static int run_serve(int argc, char **argv)
 	ho.retain_age_ns = o.retain_age_ns;
 	/* every setting is checked before anything is made */
 	rc = log_settings(db, &so, &logdir);
+	if (rc == 0)
+		rc = cli_redactor(&cmd_serve, o.redact, o.redact_rules, o.redact_on, o.redact_off,
+				  &redactor);
 	if (rc) {
 		free(logdir);
 		free(db);
 		return rc;
 	}
+	if (!redactor)
+		fprintf(stderr, "elog serve: WARNING: --no-redact: redaction is OFF. Passwords, "
+			"tokens, keys and card numbers in the logs will be stored as they arrive, in "
+			"the history, its WAL, the session files and every export.\n");
+	so.redact = redactor;
+	ho.redact = redactor;
 
 	/* Signals are taken by sigwait in this thread only; every thread started below
 	 * inherits the blocked mask. */
@@ -363,6 +388,7 @@ static int run_serve(int argc, char **argv)
 				rc = EXIT_FAIL;
 			}
 			rpc_server_shutdown(srv, 0);
+			elog_redactor_free(redactor);
 			free(logdir);
 			free(db);
 			free(o.listen.cap ? o.listen.items : NULL);
@@ -381,6 +407,7 @@ static int run_serve(int argc, char **argv)
 	lock_fd = lock_history(db);
 	if (lock_fd < 0) {
 		rpc_server_shutdown(srv, 0);
+		elog_redactor_free(redactor);
 		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
@@ -391,6 +418,7 @@ static int run_serve(int argc, char **argv)
 		cli_error("%s", err.msg);
 		rpc_server_shutdown(srv, 0);
 		close(lock_fd);
+		elog_redactor_free(redactor);
 		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
@@ -478,6 +506,7 @@ out:
 				rpc_server_shed_connections());
 	}
 	elog_hub_close(hub);
+	elog_redactor_free(redactor);
 	close(lock_fd);
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");

@@ -3,7 +3,7 @@
 # Run 'make docs' to regenerate.
 
 function __elog_commands
-	printf '%s\n' serve logs send tail export ps prune keys validate-key
+	printf '%s\n' serve logs send tail export ps prune keys validate-key redact
 end
 
 function __elog_levels
@@ -57,6 +57,7 @@ complete -c elog -n __elog_no_command -a ps -d 'list the components the hub know
 complete -c elog -n __elog_no_command -a prune -d 'remove the oldest records of the history by time or size'
 complete -c elog -n __elog_no_command -a keys -d 'create, list and revoke the API keys serve --auth accepts'
 complete -c elog -n __elog_no_command -a validate-key -d 'ask the server whether an API key is valid'
+complete -c elog -n __elog_no_command -a redact -d 'try the redaction rules on lines of standard input'
 complete -c elog -n __elog_no_command -a help -d 'show the options of a command'
 complete -c elog -n '__fish_seen_subcommand_from help' -a '(__elog_commands)'
 
@@ -84,6 +85,10 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l auth -d 'require an A
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-cert -r -F -d 'serve TLS with this certificate chain (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-key -r -F -d 'private key of --tls-cert (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-client-ca -r -F -d 'require client certificates signed by the CAs in FILE (mutual TLS)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact -d 'redact secrets from every record before it is kept (the default); --no-redact keeps records as they arrive, secrets included'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-rules -r -F -d 'redaction rules to add, and built-ins to turn on or off (README, "Redaction"; try them with \'elog redact --test\')'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-on -x -d 'turn these redaction rules on (email, ipv4, ipv6, phone are off by default)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-off -x -d 'turn these redaction rules off'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs
@@ -178,6 +183,7 @@ complete -c elog -n '__fish_seen_subcommand_from export' -s h -l help -d 'show t
 # ps
 complete -c elog -n '__fish_seen_subcommand_from ps' -l json -d 'print one JSON object per component'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l disk -d 'show the history as a whole instead: its size on disk, records and time span'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l redaction -d 'list serve\'s redaction rules and how many records each changed since it started (with --json: one object per rule)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l db -r -F -d 'read the history file PATH directly, without a server (no flowctl services)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -s s -l server -x -d 'hub address (default 127.0.0.1:50090)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l api-key-file -r -F -d 'read the API key from FILE (else $ELOG_API_KEY)'
@@ -213,3 +219,12 @@ complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-key -r -F 
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-server-name -x -d 'expect NAME in the server certificate'
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -s h -l help -d 'show the options'
+
+# redact
+complete -c elog -n '__fish_seen_subcommand_from redact' -l test -d 'read lines on standard input, print each one redacted and the rules that fired'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l list -d 'list the rules, on or off, and what they find'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l json -d '--test: one JSON object a line, {"line":...,"redacted":[rules]}'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l redact-rules -r -F -d 'add the rules of FILE, as serve --redact-rules does'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l redact-on -x -d 'turn these rules on'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l redact-off -x -d 'turn these rules off'
+complete -c elog -n '__fish_seen_subcommand_from redact' -s h -l help -d 'show the options'

@@ -14,6 +14,7 @@
 #include "store/retention.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "common/redact.h"
 
 /*
  * Live fan-out. The writer never runs a follower's filter: after each commit it copies the
@@ -95,6 +96,8 @@ struct elog_hub {
 	int retain_on, retain_more;
 	int64_t retain_chunk;            /* records per removal: ELOG_RETAIN_CHUNK, or a batch */
 	int64_t retain_next_ns;          /* monotonic: the next pass while idle */
+	struct elog_redactor *redact;               /* NULL: none */
+	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
 };
 
 /*
@@ -363,6 +366,8 @@ static void publish_locked(struct elog_hub *h, struct pub_chunk *chunks, struct 
 	pthread_cond_broadcast(&h->cv_pub);
 }
 
+static void undo_all(struct elog_ingest *in);
+
 static void chunks_free(struct pub_chunk *c)
 {
 	while (c) {
@@ -473,6 +478,7 @@ static void *writer_main(void *arg)
 		for (in = take; in;) {
 			struct elog_ingest *next = in->next;
 
+			undo_all(in);
 			in->done(in, rc, rc ? err.msg : NULL);   /* may free in */
 			in = next;
 		}
@@ -501,6 +507,9 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 		return rc;
 	}
 	h->path = xstrdup(db_path);
+	h->redact = o ? o->redact : NULL;
+	if (h->redact)
+		h->redact_streams = elog_redact_streams_new();
 	h->clock = o && o->clock ? o->clock : &elog_clock_system;
 	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
 	h->max_queued_bytes = o && o->max_queued_bytes ? o->max_queued_bytes : (256u << 20);
@@ -547,6 +556,7 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	}
 	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
 		elog_store_close(h->store);
+		elog_redact_streams_free(h->redact_streams);
 		free(h->pub);
 		free(h->path);
 		free(h);
@@ -595,6 +605,7 @@ void elog_hub_close(struct elog_hub *h)
 	elog_store_close(h->store);
 	free(h->batch);
 	free(h->path);
+	elog_redact_streams_free(h->redact_streams);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv_work);
 	pthread_cond_destroy(&h->cv_space);
@@ -611,15 +622,64 @@ void elog_hub_close(struct elog_hub *h)
  * large ones) plus, per call, the service's in-flight submissions and the read-ahead.
  * tests/t/t9500-many-clients.sh checks the bound with fast senders.
  */
+/*
+ * Redaction replaces a record's message or fields with strings of its own, and the
+ * submitter's strings (which may live in its receive buffer) are put back, and ours freed,
+ * just before done: the submitter frees its records as it made them, and the history, the
+ * live list and every follower only ever saw the redacted ones.
+ */
+struct redact_undo {
+	char **slot;
+	char *orig;
+	struct redact_undo *next;
+};
+
+static void undo_push(struct elog_ingest *in, char **slot, char *mine)
+{
+	struct redact_undo *u = xmalloc(sizeof(*u));
+
+	u->slot = slot;
+	u->orig = *slot;
+	u->next = in->undo;
+	in->undo = u;
+	*slot = mine;
+}
+
+static void undo_all(struct elog_ingest *in)
+{
+	while (in->undo) {
+		struct redact_undo *u = in->undo;
+
+		in->undo = u->next;
+		free(*u->slot);
+		*u->slot = u->orig;
+		free(u);
+	}
+}
+
+static void redact_one(struct elog_hub *h, struct elog_ingest *in, struct elog_record *r)
+{
+	char *msg, *fields;
+
+	elog_redact_record_new(h->redact, h->redact_streams, r, &msg, &fields);
+	if (msg)
+		undo_push(in, &r->msg, msg);
+	if (fields)
+		undo_push(in, &r->fields, fields);
+}
+
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 {
 	int64_t now = h->clock->now_ns(h->clock);
 	size_t i;
 
 	in->bytes = 0;
+	in->undo = NULL;
 	for (i = 0; i < in->n; i++) {
 		const struct elog_record *r = &in->recs[i];
 
+		if (h->redact)
+			redact_one(h, in, &in->recs[i]);
 		in->recs[i].arrival_ns = now;
 		in->recs[i].id = 0;
 		in->bytes += sizeof(*r) + strlen(r->component) + strlen(r->msg) + strlen(r->fields) +
@@ -632,6 +692,7 @@ int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 		pthread_cond_wait(&h->cv_space, &h->mu);
 	if (h->closing) {
 		pthread_mutex_unlock(&h->mu);
+		undo_all(in);
 		return ELOG_EUNAVAIL;
 	}
 	if (h->q_tail)
@@ -835,6 +896,11 @@ void elog_follower_close(struct elog_follower *f)
 	chunks_free(to_free);
 	elog_filter_clear(&f->filter);
 	free(f);
+}
+
+struct elog_redactor *elog_hub_redactor(struct elog_hub *h)
+{
+	return h->redact;
 }
 
 void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)

@@ -40,6 +40,7 @@ struct elog_ingest {
 	size_t stored;              /* set before done: rows inserted (duplicates excluded) */
 	struct elog_ingest *next;   /* hub's */
 	size_t bytes;               /* hub's: what the records hold, counted against the bound */
+	struct redact_undo *undo;   /* hub's: strings redaction replaced, put back before done */
 };
 
 struct elog_hub_opts {
@@ -50,6 +51,8 @@ struct elog_hub_opts {
 	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */
 	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
 				     * hub.c); 0: 32768 (128 MiB) */
+	struct elog_redactor *redact;   /* borrowed, outlives the hub; NULL: records are kept
+					 * as submitted (serve --no-redact) */
 	const struct elog_clock *clock;  /* arrival times and followers' deadlines (common/clock.h);
 				     * NULL: the system's. Kept, not copied. */
 	int64_t retain_bytes;       /* history (database + WAL) bound; 0: none (retention.h) */
@@ -63,7 +66,9 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 /* Commits everything submitted, stops the writer, ends followers, closes the history. */
 void elog_hub_close(struct elog_hub *h);
 
-/* Submits in for commit; sets arrival times. Blocks while the hub holds more than its queue
+/* Submits in for commit; sets arrival times. Redacts the records first (common/redact.h),
+ * on the caller's thread, before anything stores, queues or publishes them: every ingest
+ * path goes through here, so this is the one place redaction happens for the history. Blocks while the hub holds more than its queue
  * bound (backpressure). Returns 0, or ELOG_EUNAVAIL when the hub is closing (done not called). */
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in);
 
@@ -96,6 +101,9 @@ void elog_follower_close(struct elog_follower *f);
 
 /* Wakes every follower with -1 (server shutting down); later follows return closing too. */
 void elog_hub_stop_followers(struct elog_hub *h);
+
+/* The redactor the hub applies (NULL when none): serve's Stats reads its counters. */
+struct elog_redactor *elog_hub_redactor(struct elog_hub *h);
 
 /* Counters for tests and benchmarks. */
 struct elog_hub_stats {

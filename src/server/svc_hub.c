@@ -14,6 +14,8 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "common/arena.h"
+#include "common/redact.h"
+#include "hub/hub.h"
 #include "elog.pb-c.h"
 
 /* An Ingest call holds at most MAX_INFLIGHT_BATCHES batches, taking at most
@@ -308,6 +310,35 @@ static int service_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->service_id, y->service_id);
 }
 
+/* The redaction rules and their counters (common/redact.h) into resp; the caller frees
+ * resp->redaction[0] (one array of all) and resp->redaction. */
+static void redaction_stats(struct elog_svc *svc, Elog__V1__ComponentStats *resp)
+{
+	struct elog_redactor *rd = elog_hub_redactor(svc->hub);
+	Elog__V1__RedactionRule *rr;
+	size_t i, n;
+
+	if (!rd) {
+		resp->redaction_off = 1;
+		return;
+	}
+	n = elog_redactor_rules(rd);
+	rr = xcalloc(n + 1, sizeof(*rr));
+	resp->redaction = xcalloc(n + 1, sizeof(*resp->redaction));
+	for (i = 0; i < n; i++) {
+		struct elog_redact_rule_info ri;
+
+		elog_redactor_rule(rd, i, &ri);
+		elog__v1__redaction_rule__init(&rr[i]);
+		rr[i].name = (char *)ri.name;
+		rr[i].enabled = ri.enabled;
+		rr[i].records = ri.records;
+		rr[i].builtin = ri.builtin;
+		resp->redaction[i] = &rr[i];
+	}
+	resp->n_redaction = n;
+}
+
 /*
  * Every component of the history (counts from the store's summary) and every component a
  * flowctl service registered, merged by name; a component's services are joined to it.
@@ -407,8 +438,11 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	hs.last_ns = hi.last_ns;
 	hs.removed_before = hi.removed_through ? hi.removed_through + 1 : 0;
 	resp.history = &hs;
+	redaction_stats(svc, &resp);
 	rpc_call_send(call, &resp.base);
 	rpc_call_finish(call, RPC_OK, NULL);
+	free(resp.redaction ? resp.redaction[0] : NULL);
+	free(resp.redaction);
 	free(cs);
 	free(cp);
 	free(fs);
