@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "rpc.h"
-#include "err.h"
-#include "util.h"
+#include "rpc/rpc.h"
+#include "common/err.h"
+#include "common/util.h"
 #include "electrician.pb-c.h"
 
 static struct rpc_ccall *call;

@@ -10,11 +10,11 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
-#include "err.h"
-#include "keys.h"
-#include "record.h"
-#include "timeparse.h"
-#include "util.h"
+#include "common/err.h"
+#include "store/keys.h"
+#include "common/record.h"
+#include "common/timeparse.h"
+#include "common/util.h"
 
 struct client_settings client_cfg = { .timeout_s = 5 };
 

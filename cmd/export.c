@@ -10,8 +10,8 @@
 
 #include "cli.h"
 #include "query.h"
-#include "display.h"
-#include "util.h"
+#include "view/display.h"
+#include "common/util.h"
 
 static struct query_opts q = { .allow_db_fallback = 1, .last_n = QUERY_ALL, .tail = QUERY_ALL };
 static struct {

@@ -16,10 +16,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
-#include "record.h"
-#include "store.h"
-#include "util.h"
+#include "client/client.h"
+#include "common/record.h"
+#include "store/store.h"
+#include "common/util.h"
 
 #ifndef ELOG_VERSION
 #define ELOG_VERSION "0.0.0"

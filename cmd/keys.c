@@ -8,9 +8,9 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
-#include "keys.h"
-#include "store.h"
-#include "util.h"
+#include "store/keys.h"
+#include "store/store.h"
+#include "common/util.h"
 
 static struct {
 	const char *db;

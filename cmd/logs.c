@@ -9,10 +9,10 @@
 
 #include "cli.h"
 #include "query.h"
-#include "display.h"
-#include "client.h"
-#include "store.h"
-#include "util.h"
+#include "view/display.h"
+#include "client/client.h"
+#include "store/store.h"
+#include "common/util.h"
 
 static struct query_opts q = { .last_n = QUERY_ALL, .tail = QUERY_ALL };
 static struct {

@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "cli.h"
-#include "store.h"
-#include "record.h"
-#include "util.h"
+#include "store/store.h"
+#include "common/record.h"
+#include "common/util.h"
 #include "elog.pb-c.h"
 
 static struct {

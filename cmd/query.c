@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 
 #include "query.h"
-#include "client.h"
-#include "store.h"
-#include "util.h"
+#include "client/client.h"
+#include "store/store.h"
+#include "common/util.h"
 
 char *query_case_pattern(const struct query_opts *q, const char *re)
 {

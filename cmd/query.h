@@ -7,8 +7,8 @@
 
 #include <limits.h>
 #include "cli.h"
-#include "filter.h"
-#include "record.h"
+#include "common/filter.h"
+#include "common/record.h"
 
 struct query_opts {
 	struct str_list components;

@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "client.h"
-#include "jsonline.h"
-#include "multiline.h"
-#include "record.h"
-#include "shipper.h"
-#include "timeparse.h"
-#include "util.h"
+#include "client/client.h"
+#include "common/jsonline.h"
+#include "common/multiline.h"
+#include "common/record.h"
+#include "client/shipper.h"
+#include "common/timeparse.h"
+#include "common/util.h"
 
 #define BATCH_RECORDS 2048
 #define BATCH_BYTES (1024 * 1024)

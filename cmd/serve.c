@@ -14,12 +14,12 @@
 #include <sys/resource.h>
 
 #include "cli.h"
-#include "hub.h"
-#include "rpc.h"
-#include "svc.h"
-#include "sessionlog.h"
-#include "redisnotify.h"
-#include "util.h"
+#include "hub/hub.h"
+#include "rpc/rpc.h"
+#include "server/svc.h"
+#include "server/sessionlog.h"
+#include "server/redisnotify.h"
+#include "common/util.h"
 
 static struct {
 	struct str_list listen;

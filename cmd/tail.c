@@ -2,7 +2,7 @@
  * tail.c — `elog tail`: follow files (through rotation) or wrap a command, and ship each line
  * to the hub with no loss and no duplicates.
  *
- * Files: the tailer (src/tailer.c, polling every 200 ms) hands over lines; each becomes a record
+ * Files: the tailer (src/client/tailer.c, polling every 200 ms) hands over lines; each becomes a record
  * with dedupe_key "<file identity>:<offset>", so a line sent twice is stored once. Records go
  * out in sealed batches through a shipper thread that connects, reconnects with backoff and
  * re-sends every batch not yet acknowledged. Once the server acknowledged a batch, the main
@@ -26,14 +26,14 @@
 #include <sys/wait.h>
 
 #include "cli.h"
-#include "client.h"
-#include "jsonline.h"
-#include "multiline.h"
-#include "record.h"
-#include "shipper.h"
-#include "tailer.h"
-#include "tailstate.h"
-#include "util.h"
+#include "client/client.h"
+#include "common/jsonline.h"
+#include "common/multiline.h"
+#include "common/record.h"
+#include "client/shipper.h"
+#include "client/tailer.h"
+#include "client/tailstate.h"
+#include "common/util.h"
 
 #define POLL_NS (200 * 1000000LL)
 #define PARTIAL_DELAY_NS (2000 * 1000000LL)

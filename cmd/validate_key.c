@@ -9,10 +9,10 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
-#include "err.h"
-#include "client.h"
-#include "keys.h"
-#include "util.h"
+#include "common/err.h"
+#include "client/client.h"
+#include "store/keys.h"
+#include "common/util.h"
 
 static struct {
 	const char *key_file;

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
-#include "record.h"
-#include "display.h"
-#include "util.h"
+#include "common/record.h"
+#include "view/display.h"
+#include "common/util.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

@@ -3,7 +3,7 @@
  * invariants, with fields "" or a JSON object. */
 #include <stdint.h>
 #include <stddef.h>
-#include "convert.h"
+#include "server/convert.h"
 #include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <stdlib.h>
 #include <yajl/yajl_tree.h>
-#include "json.h"
-#include "jsonline.h"
-#include "display.h"
-#include "util.h"
+#include "common/json.h"
+#include "common/jsonline.h"
+#include "view/display.h"
+#include "common/util.h"
 #include "google/protobuf/struct.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,8 +5,8 @@
  * invariants with fields a JSON object. */
 #include <stdint.h>
 #include <stddef.h>
-#include "convert.h"
-#include "sessionlog.h"
+#include "server/convert.h"
+#include "server/sessionlog.h"
 #include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

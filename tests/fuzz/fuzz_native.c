@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include "arena.h"
+#include "common/arena.h"
 #include "elog.pb-c.h"
-#include "err.h"
-#include "wire.h"
+#include "common/err.h"
+#include "common/wire.h"
 #include "check.h"
 
 /* A string of the batch against protobuf-c's: equal unless it had to be repaired (then it

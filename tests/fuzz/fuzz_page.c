@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include "check.h"
 #include "elog.pb-c.h"
-#include "wire.h"
+#include "common/wire.h"
 
 struct walk {
 	Elog__V1__RecordPage *p;

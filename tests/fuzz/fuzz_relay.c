@@ -5,8 +5,8 @@
  * was not decoded must say why in relay.undecodable. */
 #include <stdint.h>
 #include <stddef.h>
-#include "convert.h"
-#include "json.h"
+#include "server/convert.h"
+#include "common/json.h"
 #include "check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,12 +4,12 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
-#include "display.h"
-#include "err.h"
-#include "jsonline.h"
-#include "levelsniff.h"
-#include "multiline.h"
-#include "util.h"
+#include "view/display.h"
+#include "common/err.h"
+#include "common/jsonline.h"
+#include "common/levelsniff.h"
+#include "common/multiline.h"
+#include "common/util.h"
 
 struct ctx {
 	struct elog_display *d;

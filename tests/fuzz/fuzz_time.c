@@ -3,10 +3,10 @@
 #include <stddef.h>
 #include <string.h>
 #include <stdlib.h>
-#include "timeparse.h"
-#include "record.h"
-#include "filter.h"
-#include "err.h"
+#include "common/timeparse.h"
+#include "common/record.h"
+#include "common/filter.h"
+#include "common/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,9 +5,9 @@
 
 #include <yajl/yajl_tree.h>
 
-#include "display.h"
-#include "record.h"
-#include "util.h"
+#include "view/display.h"
+#include "common/record.h"
+#include "common/util.h"
 
 static struct elog_display *mk(enum elog_format f, int color)
 {

@@ -5,9 +5,9 @@
  */
 #include "unit.h"
 
-#include "display.h"
-#include "record.h"
-#include "util.h"
+#include "view/display.h"
+#include "common/record.h"
+#include "common/util.h"
 
 static const char *show(struct elog_display *d, const char *comp, int level, const char *msg,
 			const char *fields)

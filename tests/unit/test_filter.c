@@ -1,9 +1,9 @@
 /* test_filter.c — the filter predicate shared by history and live. */
 #include <time.h>
 
-#include "err.h"
-#include "filter.h"
-#include "record.h"
+#include "common/err.h"
+#include "common/filter.h"
+#include "common/record.h"
 #include "unit.h"
 
 static struct elog_record rec(int64_t id, int64_t ts, const char *comp, int level,

@@ -1,10 +1,10 @@
 /* test_filterflags.c — issue #16 (5): patterns over field values, exclusions, smart case, the
  * old-server sentinel, and the display's highlight, field selection, raw, logfmt and
  * json-pretty outputs. */
-#include "display.h"
-#include "err.h"
-#include "filter.h"
-#include "record.h"
+#include "view/display.h"
+#include "common/err.h"
+#include "common/filter.h"
+#include "common/record.h"
 #include "unit.h"
 
 static struct elog_record rec(const char *comp, const char *msg, const char *fields)

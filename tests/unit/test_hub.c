@@ -7,10 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "hub.h"
-#include "record.h"
-#include "store.h"
+#include "common/err.h"
+#include "hub/hub.h"
+#include "common/record.h"
+#include "store/store.h"
 #include "unit.h"
 
 static char tmpdir[256];

@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "hub.h"
-#include "inflight.h"
-#include "record.h"
-#include "rpc.h"
+#include "common/err.h"
+#include "hub/hub.h"
+#include "server/inflight.h"
+#include "common/record.h"
+#include "rpc/rpc.h"
 #include "unit.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */

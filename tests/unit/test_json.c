@@ -8,11 +8,11 @@
 
 #include <yajl/yajl_tree.h>
 
-#include "display.h"
-#include "json.h"
-#include "jsonline.h"
-#include "record.h"
-#include "util.h"
+#include "view/display.h"
+#include "common/json.h"
+#include "common/jsonline.h"
+#include "common/record.h"
+#include "common/util.h"
 #include "google/protobuf/struct.pb-c.h"
 
 /* {"msg":"d","a": + depth x '[' + depth x ']' + } */

@@ -1,7 +1,7 @@
 /* Unit tests for jsonline.c: JSON objects and text lines into records. */
 #include "unit.h"
-#include "jsonline.h"
-#include "util.h"
+#include "common/jsonline.h"
+#include "common/util.h"
 
 static int parse(struct elog_record *r, const char *line)
 {

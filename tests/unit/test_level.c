@@ -1,7 +1,7 @@
 /* Unit tests for level names, spellings and level filters (record.c). */
 #include "unit.h"
-#include "record.h"
-#include "err.h"
+#include "common/record.h"
+#include "common/err.h"
 
 #define LP(s) elog_level_parse((s), strlen(s))
 

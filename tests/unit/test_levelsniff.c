@@ -1,9 +1,9 @@
 /* Unit tests for levelsniff.c: the level of plain-text lines in real programs' formats (the
  * corpus tests/corpus/levels.tsv), logfmt lines into records, JSON schemas. */
 #include "unit.h"
-#include "jsonline.h"
-#include "levelsniff.h"
-#include "util.h"
+#include "common/jsonline.h"
+#include "common/levelsniff.h"
+#include "common/util.h"
 
 /* The level elog_jsonline_record gives line, or -1 when the line names none. */
 static int level_of(const char *line, size_t n)

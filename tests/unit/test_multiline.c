@@ -2,10 +2,10 @@
  * with an injected clock. The trace files of tests/corpus/traces and their expected records
  * (expected.tsv) drive the first test. */
 #include "unit.h"
-#include "err.h"
-#include "jsonline.h"
-#include "multiline.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/jsonline.h"
+#include "common/multiline.h"
+#include "common/util.h"
 
 struct got {
 	struct elog_record recs[64];

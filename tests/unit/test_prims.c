@@ -3,10 +3,10 @@
  * record-time rule built on it in convert.h), timed waits on the monotonic clock, NS_PER_S.
  */
 #include "unit.h"
-#include "util.h"
-#include "convert.h"
-#include "err.h"
-#include "keys.h"
+#include "common/util.h"
+#include "server/convert.h"
+#include "common/err.h"
+#include "store/keys.h"
 
 #include <errno.h>
 #include <pthread.h>

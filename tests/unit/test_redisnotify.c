@@ -3,10 +3,10 @@
 #include <pthread.h>
 #include <unistd.h>
 #include "unit.h"
-#include "redisnotify.h"
-#include "sessionlog.h"
-#include "err.h"
-#include "util.h"
+#include "server/redisnotify.h"
+#include "server/sessionlog.h"
+#include "common/err.h"
+#include "common/util.h"
 
 static void redacted(const char *url, const char *want)
 {

@@ -9,13 +9,13 @@
 
 #include <sqlite3.h>
 
-#include "client.h"
-#include "err.h"
-#include "hub.h"
-#include "record.h"
-#include "resend.h"
-#include "rpc.h"
-#include "svc.h"
+#include "client/client.h"
+#include "common/err.h"
+#include "hub/hub.h"
+#include "common/record.h"
+#include "client/resend.h"
+#include "rpc/rpc.h"
+#include "server/svc.h"
 #include "unit.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */

@@ -2,8 +2,8 @@
  * are loopback only (serve warns about the others without TLS), which peers are on loopback,
  * and when a call carrying an API key is admitted (TLS, or a loopback peer). */
 #include "unit.h"
-#include "rpc.h"
-#include "svc.h"
+#include "rpc/rpc.h"
+#include "server/svc.h"
 
 static void test_listen_addr(void)
 {

@@ -1,7 +1,7 @@
 /* test_rpcstatus.c — the one mapping of a call's final status to an elog error
  * (rpc_status_error): every client path gets the same code and a message naming the server. */
-#include "err.h"
-#include "rpc.h"
+#include "common/err.h"
+#include "rpc/rpc.h"
 #include "unit.h"
 
 static void test_codes(void)

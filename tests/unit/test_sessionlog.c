@@ -4,9 +4,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "unit.h"
-#include "sessionlog.h"
-#include "util.h"
-#include "err.h"
+#include "server/sessionlog.h"
+#include "common/util.h"
+#include "common/err.h"
 
 static char *stem_of(const char *id, size_t n)
 {

@@ -11,14 +11,14 @@
 
 #include <sqlite3.h>
 
-#include "client.h"
-#include "err.h"
-#include "hub.h"
-#include "record.h"
-#include "resend.h"
-#include "shipper.h"
-#include "rpc.h"
-#include "svc.h"
+#include "client/client.h"
+#include "common/err.h"
+#include "hub/hub.h"
+#include "common/record.h"
+#include "client/resend.h"
+#include "client/shipper.h"
+#include "rpc/rpc.h"
+#include "server/svc.h"
 #include "unit.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */

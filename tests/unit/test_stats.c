@@ -5,10 +5,10 @@
 
 #include <sqlite3.h>
 
-#include "err.h"
-#include "record.h"
-#include "store.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/record.h"
+#include "store/store.h"
+#include "common/util.h"
 #include "unit.h"
 
 #define S 1000000000LL

@@ -7,11 +7,11 @@
 
 #include <sqlite3.h>
 
-#include "err.h"
-#include "filter.h"
-#include "record.h"
-#include "store.h"
-#include "util.h"
+#include "common/err.h"
+#include "common/filter.h"
+#include "common/record.h"
+#include "store/store.h"
+#include "common/util.h"
 #include "unit.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -191,7 +191,7 @@ static void test_schema_created(void)
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA user_version", -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 2);
+	CHECK_INT(sqlite3_column_int(st, 0), 3);
 	sqlite3_finalize(st);
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA application_id", -1, &st, NULL),
 		  SQLITE_OK);
@@ -214,7 +214,7 @@ static void test_schema_created(void)
 				     -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0),
-		  "component_stats,meta,records,records_component,records_dedupe,records_ts");
+		  "component_stats,cursors,keys,records,records_component,records_dedupe,records_ts");
 	sqlite3_finalize(st);
 
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
@@ -927,7 +927,97 @@ static void test_query_after_id_max(void)
 	tmp_cleanup();
 }
 
+static void test_cursors(void)
+{
+	struct elog_store *s = NULL;
+	struct elog_err err;
+	int64_t id = -1;
+	const char *path;
+
+	tmp_setup();
+	path = tmp_path("cursors.db");
+	CHECK_INT(elog_store_open(&s, path, 0, &err), 0);
+	if (!s) { tmp_cleanup(); return; }
+	CHECK_INT(elog_store_cursor_get(s, "forward", &id, &err), 0);
+	CHECK_INT(id, 0);                       /* never set */
+	CHECK_INT(elog_store_cursor_set(s, "forward", 41, &err), 0);
+	CHECK_INT(elog_store_cursor_set(s, "forward", 42, &err), 0);
+	CHECK_INT(elog_store_cursor_set(s, "cluster", 7, &err), 0);
+	elog_store_close(s);
+	s = NULL;
+	CHECK_INT(elog_store_open(&s, path, ELOG_STORE_READONLY, &err), 0);
+	if (!s) { tmp_cleanup(); return; }
+	CHECK_INT(elog_store_cursor_get(s, "forward", &id, &err), 0);
+	CHECK_INT(id, 42);                      /* the last set, after a reopen */
+	CHECK_INT(elog_store_cursor_get(s, "cluster", &id, &err), 0);
+	CHECK_INT(id, 7);
+	/* a read-only store cannot save one, and says which */
+	CHECK(elog_store_cursor_set(s, "forward", 43, &err) != 0);
+	CHECK(strstr(err.msg, "cannot save cursor 'forward'") != NULL);
+	elog_store_close(s);
+	tmp_cleanup();
+}
+
+/* A history written by the release before schema 3 (records, component_stats, meta, and the
+ * keys table that keys.c used to create on its own) is upgraded in place: its records and
+ * keys stay, meta goes, cursors arrive. */
+static void test_upgrade_from_v2(void)
+{
+	struct elog_store *s = NULL;
+	struct elog_err err;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st;
+	const char *path;
+	int64_t max = -1;
+
+	tmp_setup();
+	path = tmp_path("v2.db");
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db,
+		"PRAGMA journal_mode = WAL;"
+		"CREATE TABLE records (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+		" arrival INTEGER NOT NULL, component TEXT NOT NULL, level INTEGER NOT NULL,"
+		" msg TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',"
+		" dedupe TEXT);"
+		"CREATE INDEX records_component ON records(component, id);"
+		"CREATE INDEX records_ts ON records(ts);"
+		"CREATE UNIQUE INDEX records_dedupe ON records(dedupe) WHERE dedupe IS NOT NULL;"
+		"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+		"CREATE TABLE component_stats (component TEXT NOT NULL, source TEXT NOT NULL,"
+		" level INTEGER NOT NULL, n INTEGER NOT NULL,"
+		" PRIMARY KEY (component, source, level)) WITHOUT ROWID;"
+		"CREATE TABLE keys(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+		" hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, last_used INTEGER,"
+		" revoked INTEGER);"
+		"INSERT INTO records (ts, arrival, component, level, msg) VALUES (5, 5, 'api', 2, 'hi');"
+		"INSERT INTO component_stats VALUES ('api', '', 2, 1);"
+		"INSERT INTO keys (name, hash, created) VALUES ('ci', 'abc', 1);"
+		"PRAGMA application_id = 1701605223; PRAGMA user_version = 2;",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	CHECK_INT(elog_store_open(&s, path, 0, &err), 0);
+	if (!s) { tmp_cleanup(); return; }
+	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
+	CHECK_INT(max, 1);
+	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s),
+				     "SELECT (SELECT user_version FROM pragma_user_version),"
+				     " (SELECT name FROM keys),"
+				     " (SELECT count(*) FROM sqlite_master WHERE name = 'meta'),"
+				     " (SELECT count(*) FROM cursors)", -1, &st, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(st, 0), 3);
+	CHECK_STR((const char *)sqlite3_column_text(st, 1), "ci");
+	CHECK_INT(sqlite3_column_int(st, 2), 0);
+	CHECK_INT(sqlite3_column_int(st, 3), 0);
+	sqlite3_finalize(st);
+	elog_store_close(s);
+	tmp_cleanup();
+}
+
 UNIT_MAIN(
+	{ "cursors", test_cursors },
+	{ "upgrade_from_v2", test_upgrade_from_v2 },
 	{ "schema_created", test_schema_created },
 	{ "reopen_keeps_data", test_reopen_keeps_data },
 	{ "insert_ids_and_ts", test_insert_ids_and_ts },

@@ -2,8 +2,8 @@
 #include <time.h>
 
 #include "unit.h"
-#include "timeparse.h"
-#include "err.h"
+#include "common/timeparse.h"
+#include "common/err.h"
 
 #define S 1000000000LL
 /* 2024-01-20T10:00:00Z */

@@ -1,7 +1,7 @@
 /* Unit tests for util.c: buffers, UTF-8 repair, RFC3339 formatting, JSON quoting. */
 #include "unit.h"
-#include "util.h"
-#include "err.h"
+#include "common/util.h"
+#include "common/err.h"
 
 static void test_buf(void)
 {

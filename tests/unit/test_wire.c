@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "common/arena.h"
 #include "elog.pb-c.h"
-#include "err.h"
-#include "record.h"
-#include "util.h"
-#include "wire.h"
+#include "common/err.h"
+#include "common/record.h"
+#include "common/util.h"
+#include "common/wire.h"
 #include "unit.h"
 
 #define MAXREC 8

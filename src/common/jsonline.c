@@ -1,0 +1,495 @@
+/*
+ * jsonline.c — one line of text or one JSON object into a record.
+ *
+ * JSON is parsed with yajl's event parser in one pass: each top-level key's value is either
+ * taken into the record (level, msg, time, component) or re-emitted, compactly and with
+ * numbers kept textually, into r->fields. The record is only touched once the whole line
+ * parsed, so broken JSON falls back to text cleanly.
+ */
+#include "common/jsonline.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "common/json.h"
+#include "common/levelsniff.h"
+#include "common/timeparse.h"
+#include "common/util.h"
+
+enum vtype { V_STR, V_NUM, V_BOOL, V_NULL, V_OBJ, V_ARR };
+
+enum keyclass { K_OTHER, K_LEVEL, K_MSG, K_TIME, K_COMPONENT };
+
+struct jl {
+	int depth;               /* 0 outside the top object, 1 inside it, >1 nested */
+	enum keyclass kc;        /* class of the current top-level key */
+	struct elog_buf key;     /* current top-level key (raw bytes) */
+	struct elog_buf val;     /* JSON text of the current nested top-level value */
+	struct elog_buf fields;  /* "{...": the kept keys, closed at the end */
+	struct elog_buf msg;     /* message (valid UTF-8) */
+	struct elog_buf comp;    /* component (raw bytes) */
+	struct elog_buf tmp;     /* scratch for UTF-8 repair */
+	int comp_rank;           /* 3 name, 2 id, 1 type found in a component object */
+	int comp_subkey;         /* rank of the current key at depth 2 of a component object */
+	int level;               /* -1 until found */
+	int too_deep;            /* a value nests past ELOG_JSON_MAX_DEPTH: parse stopped */
+	int got_msg, got_time, got_comp;
+	int64_t ts;
+};
+
+/* Appends s[0..n) quoted as a JSON string, repairing invalid UTF-8 and NUL first. */
+static void quote_repaired(struct jl *j, struct elog_buf *b, const char *s, size_t n)
+{
+	if (elog_utf8_valid(s, n)) {
+		elog_json_quote(b, s, n);
+		return;
+	}
+	elog_buf_reset(&j->tmp);
+	elog_utf8_append(&j->tmp, s, n);
+	elog_json_quote(b, j->tmp.data, j->tmp.len);
+}
+
+/* Adds a comma unless b is empty or just opened an object/array or wrote a key. */
+static void sep(struct elog_buf *b)
+{
+	if (b->len == 0)
+		return;
+	char c = b->data[b->len - 1];
+	if (c != '{' && c != '[' && c != ':')
+		elog_buf_addc(b, ',');
+}
+
+/* Compares the length first, with the literal's length known at compile time. */
+#define key_is(k, lit) ((k)->len == sizeof(lit) - 1 && memcmp((k)->data, lit, sizeof(lit) - 1) == 0)
+
+static enum keyclass classify(const struct elog_buf *k)
+{
+	/* common schemas: ECS log.level, zap development L/M/T, GCP severity/textPayload,
+	 * Serilog @l/@m/@t, OpenTelemetry SeverityText/Body, monolog level_name */
+	if (key_is(k, "level") || key_is(k, "lvl") || key_is(k, "severity") ||
+	    key_is(k, "levelname") || key_is(k, "log.level") || key_is(k, "L") ||
+	    key_is(k, "@l") || key_is(k, "Level") || key_is(k, "loglevel") ||
+	    key_is(k, "log_level") || key_is(k, "level_name") || key_is(k, "SeverityText") ||
+	    key_is(k, "severity_text"))
+		return K_LEVEL;
+	if (key_is(k, "msg") || key_is(k, "message") || key_is(k, "M") ||
+	    key_is(k, "textPayload") || key_is(k, "@m") || key_is(k, "@mt") ||
+	    key_is(k, "Body") || key_is(k, "RenderedMessage"))
+		return K_MSG;
+	if (key_is(k, "ts") || key_is(k, "time") || key_is(k, "timestamp") ||
+	    key_is(k, "@timestamp") || key_is(k, "T") || key_is(k, "@t") ||
+	    key_is(k, "Timestamp"))
+		return K_TIME;
+	if (key_is(k, "component"))
+		return K_COMPONENT;
+	return K_OTHER;
+}
+
+/* Keeps the current top-level key with value text v[0..n) (already JSON) in fields. */
+static void keep(struct jl *j, const char *v, size_t n)
+{
+	if (j->fields.len == 0)
+		elog_buf_addc(&j->fields, '{');
+	sep(&j->fields);
+	quote_repaired(j, &j->fields, j->key.data ? j->key.data : "", j->key.len);
+	elog_buf_addc(&j->fields, ':');
+	elog_buf_add(&j->fields, v, n);
+}
+
+/* Keeps a top-level scalar: strings are quoted, other scalars are already JSON text. */
+static void keep_scalar(struct jl *j, enum vtype t, const char *s, size_t n)
+{
+	if (t == V_STR) {
+		elog_buf_reset(&j->val);
+		quote_repaired(j, &j->val, s, n);
+		keep(j, j->val.data, j->val.len);
+	} else {
+		keep(j, s, n);
+	}
+}
+
+/* Sets the message from s[0..n), as text when it was a string or JSON text otherwise. */
+static void take_msg(struct jl *j, const char *s, size_t n)
+{
+	elog_buf_reset(&j->msg);
+	elog_utf8_append(&j->msg, s, n);
+	j->got_msg = 1;
+}
+
+/* Routes one complete top-level value: s[0..n) is the raw string for V_STR, the JSON text
+ * otherwise. */
+static void finish_value(struct jl *j, enum vtype t, const char *s, size_t n)
+{
+	switch (j->kc) {
+	case K_LEVEL:
+		if (j->level < 0 && (t == V_STR || t == V_NUM)) {
+			int lv = elog_level_parse(s, n);
+			if (lv < 0 && t == V_NUM) {
+				char nb[64];
+				if (n < sizeof(nb)) {
+					memcpy(nb, s, n);
+					nb[n] = '\0';
+					lv = elog_level_from_number(strtod(nb, NULL));
+				}
+			}
+			if (lv >= 0) {
+				j->level = lv;
+				return;
+			}
+		}
+		break;
+	case K_MSG:
+		if (!j->got_msg) {
+			take_msg(j, s, n);
+			return;
+		}
+		break;
+	case K_TIME:
+		if (!j->got_time && (t == V_STR || t == V_NUM)) {
+			int64_t ts;
+			int ok = elog_time_parse_record(s, n, &ts) == 0;
+			if (!ok && t == V_NUM) {
+				char nb[64];
+				if (n < sizeof(nb)) {
+					memcpy(nb, s, n);
+					nb[n] = '\0';
+					ts = elog_time_from_epoch_number(strtod(nb, NULL));
+					ok = 1;
+				}
+			}
+			if (ok) {
+				j->ts = ts;
+				j->got_time = 1;
+				return;
+			}
+		}
+		break;
+	case K_COMPONENT:
+		if (!j->got_comp && t == V_STR) {
+			elog_buf_reset(&j->comp);
+			elog_buf_add(&j->comp, s, n);
+			j->got_comp = 1;
+			return;
+		}
+		if (t == V_OBJ && j->comp_rank > 0)
+			j->got_comp = 1;
+		break;
+	case K_OTHER:
+		break;
+	}
+	if (t == V_STR)
+		keep_scalar(j, t, s, n);
+	else
+		keep(j, s, n);
+}
+
+/* Emits a nested scalar (already JSON text, or a raw string when str) into val. */
+static void nested_scalar(struct jl *j, enum vtype t, const char *s, size_t n)
+{
+	sep(&j->val);
+	if (t == V_STR)
+		quote_repaired(j, &j->val, s, n);
+	else
+		elog_buf_add(&j->val, s, n);
+	if (j->depth == 2 && j->kc == K_COMPONENT && !j->got_comp &&
+	    (t == V_STR || t == V_NUM) && j->comp_subkey > j->comp_rank) {
+		elog_buf_reset(&j->comp);
+		elog_buf_add(&j->comp, s, n);
+		j->comp_rank = j->comp_subkey;
+	}
+}
+
+static int on_scalar(struct jl *j, enum vtype t, const char *s, size_t n)
+{
+	if (j->depth == 1)
+		finish_value(j, t, s, n);
+	else
+		nested_scalar(j, t, s, n);
+	return 1;
+}
+
+static int cb_null(void *ctx)
+{
+	return on_scalar(ctx, V_NULL, "null", 4);
+}
+
+static int cb_boolean(void *ctx, int v)
+{
+	return on_scalar(ctx, V_BOOL, v ? "true" : "false", v ? 4 : 5);
+}
+
+static int cb_number(void *ctx, const char *s, size_t n)
+{
+	return on_scalar(ctx, V_NUM, s, n);
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t n)
+{
+	return on_scalar(ctx, V_STR, (const char *)s, n);
+}
+
+static int cb_start_map(void *ctx)
+{
+	struct jl *j = ctx;
+	if (j->depth == 0) {
+		j->depth = 1;
+		return 1;
+	}
+	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
+		j->too_deep = 1;
+		return 0;
+	}
+	if (j->depth == 1)
+		elog_buf_reset(&j->val);
+	sep(&j->val);
+	elog_buf_addc(&j->val, '{');
+	j->depth++;
+	return 1;
+}
+
+static int cb_map_key(void *ctx, const unsigned char *key, size_t n)
+{
+	struct jl *j = ctx;
+	const char *k = (const char *)key;
+	if (j->depth == 1) {
+		elog_buf_reset(&j->key);
+		elog_buf_add(&j->key, k, n);
+		j->kc = classify(&j->key);
+		return 1;
+	}
+	sep(&j->val);
+	quote_repaired(j, &j->val, k, n);
+	elog_buf_addc(&j->val, ':');
+	if (j->depth == 2 && j->kc == K_COMPONENT) {
+		j->comp_subkey = 0;
+		if (n == 4 && memcmp(k, "name", 4) == 0)
+			j->comp_subkey = 3;
+		else if (n == 2 && memcmp(k, "id", 2) == 0)
+			j->comp_subkey = 2;
+		else if (n == 4 && memcmp(k, "type", 4) == 0)
+			j->comp_subkey = 1;
+	}
+	return 1;
+}
+
+static int cb_end_map(void *ctx)
+{
+	struct jl *j = ctx;
+	if (j->depth == 1) {
+		j->depth = 0;
+		return 1;
+	}
+	elog_buf_addc(&j->val, '}');
+	j->depth--;
+	if (j->depth == 2 && j->kc == K_COMPONENT)
+		j->comp_subkey = 0;
+	if (j->depth == 1)
+		finish_value(j, V_OBJ, j->val.data, j->val.len);
+	return 1;
+}
+
+static int cb_start_array(void *ctx)
+{
+	struct jl *j = ctx;
+	if (j->depth == 0)
+		return 0; /* only objects are records */
+	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
+		j->too_deep = 1;
+		return 0;
+	}
+	if (j->depth == 1)
+		elog_buf_reset(&j->val);
+	sep(&j->val);
+	elog_buf_addc(&j->val, '[');
+	j->depth++;
+	return 1;
+}
+
+static int cb_end_array(void *ctx)
+{
+	struct jl *j = ctx;
+	elog_buf_addc(&j->val, ']');
+	j->depth--;
+	if (j->depth == 2 && j->kc == K_COMPONENT)
+		j->comp_subkey = 0;
+	if (j->depth == 1)
+		finish_value(j, V_ARR, j->val.data, j->val.len);
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	cb_null, cb_boolean, NULL, NULL, cb_number, cb_string,
+	cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array,
+};
+
+/* Cuts b (valid UTF-8) to at most ELOG_MAX_LINE bytes at a character boundary and appends
+ * ELOG_TRUNC_MARK; returns 1 when it cut. */
+static int truncate_msg(struct elog_buf *b)
+{
+	if (b->len <= ELOG_MAX_LINE)
+		return 0;
+	size_t cut = ELOG_MAX_LINE;
+	while (cut > 0 && ((unsigned char)b->data[cut] & 0xC0) == 0x80)
+		cut--;
+	b->len = cut;
+	b->data[cut] = '\0';
+	elog_buf_adds(b, ELOG_TRUNC_MARK);
+	return 1;
+}
+
+/* Stores b's contents as r->msg, taking b's memory; returns ELOG_JL_TRUNCATED when cut. */
+static int store_msg(struct elog_buf *b, struct elog_record *r)
+{
+	int flags = truncate_msg(b) ? ELOG_JL_TRUNCATED : 0;
+	elog_record_take(&r->msg, elog_buf_detach(b));
+	return flags;
+}
+
+/* The whole line as text. */
+static int parse_text(const char *line, size_t n, struct elog_record *r)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+	/* Repair only what can survive the cut: no character starting past the limit. */
+	elog_utf8_append(&b, line, n > ELOG_MAX_LINE + 4 ? ELOG_MAX_LINE + 4 : n);
+	return ELOG_JL_MSG | store_msg(&b, r);
+}
+
+static void jl_free(struct jl *j)
+{
+	elog_buf_release(&j->key);
+	elog_buf_release(&j->val);
+	elog_buf_release(&j->fields);
+	elog_buf_release(&j->msg);
+	elog_buf_release(&j->comp);
+	elog_buf_release(&j->tmp);
+}
+
+/* True when line[0..n) is well-formed JSON (yajl's event parser keeps its nesting on the heap:
+ * any depth is safe here). */
+static int valid_json(const char *line, size_t n)
+{
+	yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+	int ok;
+
+	if (!h)
+		return 0;
+	yajl_config(h, yajl_dont_validate_strings, 1);
+	ok = yajl_parse(h, (const unsigned char *)line, n) == yajl_status_ok &&
+	     yajl_complete_parse(h) == yajl_status_ok;
+	yajl_free(h);
+	return ok;
+}
+
+/* Parses line[0..n), which starts with an object, into r; returns ELOG_JL_* flags, or -1
+ * without touching r when it nests deeper than ELOG_JSON_MAX_DEPTH. */
+static int parse_json(const char *line, size_t n, struct elog_record *r);
+
+/* Parses one line into r (see jsonline.h); returns ELOG_JL_* flags. */
+int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
+{
+	if (!line)
+		line = "", n = 0;
+	if (n && line[n - 1] == '\n') {
+		n--;
+		if (n && line[n - 1] == '\r')
+			n--;
+	}
+	size_t i = 0;
+	while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
+		i++;
+	if (i == n || line[i] != '{')
+		return parse_text(line, n, r);
+	int flags = parse_json(line, n, r);
+	if (flags >= 0)
+		return flags;
+	/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
+	if (!valid_json(line, n))
+		return parse_text(line, n, r);
+	struct elog_buf b = ELOG_BUF_INIT;
+	elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
+	flags = parse_json(b.data, b.len, r);
+	elog_buf_release(&b);
+	return flags >= 0 ? flags : parse_text(line, n, r);
+}
+
+static int parse_json(const char *line, size_t n, struct elog_record *r)
+{
+	struct jl j;
+	memset(&j, 0, sizeof(j));
+	j.level = -1;
+	elog_buf_grow(&j.fields, n + 16); /* one allocation for the usual case */
+	elog_buf_grow(&j.key, 64);
+	yajl_handle h = yajl_alloc(&callbacks, NULL, &j);
+	if (!h)
+		return parse_text(line, n, r);
+	yajl_config(h, yajl_dont_validate_strings, 1);
+	int ok = yajl_parse(h, (const unsigned char *)line, n) == yajl_status_ok &&
+		 yajl_complete_parse(h) == yajl_status_ok && j.depth == 0;
+	yajl_free(h);
+	if (!ok) {
+		jl_free(&j);
+		return j.too_deep ? -1 : parse_text(line, n, r);
+	}
+
+	int flags = ELOG_JL_JSON;
+	if (j.level >= 0) {
+		r->level = j.level;
+		flags |= ELOG_JL_LEVEL;
+	}
+	if (j.got_time) {
+		r->ts_ns = j.ts;
+		flags |= ELOG_JL_TIME;
+	}
+	if (j.got_comp) {
+		elog_record_set(&r->component, j.comp.data ? j.comp.data : "", j.comp.len);
+		flags |= ELOG_JL_COMPONENT;
+	}
+	if (j.got_msg)
+		flags |= ELOG_JL_MSG | store_msg(&j.msg, r);
+	if (j.fields.len) {
+		elog_buf_addc(&j.fields, '}');
+		elog_record_take(&r->fields, elog_buf_detach(&j.fields));
+	} else {
+		elog_record_set(&r->fields, "", 0);
+	}
+	jl_free(&j);
+	return flags;
+}
+
+/* A line of a text stream into a record (see jsonline.h). */
+void elog_jsonline_record(const char *line, size_t n, int cut,
+			  const struct elog_jsonline_defaults *d, struct elog_record *r)
+{
+	int flags = elog_jsonline_parse(line, n, r);
+
+	flags = elog_levelsniff_refine(line, n, cut, flags, r);   /* text levels, logfmt */
+
+	if (cut && !(flags & ELOG_JL_TRUNCATED)) {
+		struct elog_buf m = ELOG_BUF_INIT;
+
+		elog_buf_adds(&m, r->msg);
+		elog_buf_adds(&m, ELOG_TRUNC_MARK);
+		elog_record_take(&r->msg, elog_buf_detach(&m));
+	}
+	if (!(flags & ELOG_JL_COMPONENT))
+		elog_record_set(&r->component, d->component, strlen(d->component));
+	if (!(flags & ELOG_JL_LEVEL))
+		r->level = d->level;
+	elog_record_set(&r->source, d->source, strlen(d->source));
+	if (d->extra_fields && *d->extra_fields) {
+		struct elog_buf fb = ELOG_BUF_INIT;
+
+		elog_buf_addc(&fb, '{');
+		elog_buf_adds(&fb, d->extra_fields);
+		if (r->fields[0] == '{' && r->fields[1] != '}') {
+			elog_buf_addc(&fb, ',');
+			elog_buf_adds(&fb, r->fields + 1);
+		} else {
+			elog_buf_addc(&fb, '}');
+		}
+		elog_record_take(&r->fields, elog_buf_detach(&fb));
+	}
+}

@@ -1,0 +1,763 @@
+/*
+ * hub.c — group-commit writer and the live list followers read (see hub.h).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <time.h>
+#include <stdio.h>
+
+#include "hub/hub.h"
+#include "store/store.h"
+#include "common/err.h"
+#include "common/util.h"
+
+/*
+ * Live fan-out. The writer never runs a follower's filter: after each commit it copies the
+ * committed records once into immutable chunks (at most PUB_CHUNK_RECORDS records and about
+ * PUB_CHUNK_BYTES each) and appends them to one shared list, numbered by a global sequence.
+ * The list is bounded by live_records and live_bytes: past them the oldest chunks leave it
+ * (freed once no follower is scanning them). Each follower keeps its own position (sequence,
+ * record) and, on its own thread, takes the lock only to find and reference its next chunk,
+ * matches outside the lock and copies out what matches. A follower whose position left the
+ * list is told the id range it missed (every committed id in it), which the reader fills from
+ * the history. What serve holds for followers is the list plus, for each follower inside
+ * elog_follower_next, one chunk and what it copies out: it does not grow with ingest.
+ */
+#define PUB_CHUNK_RECORDS 1024
+#define PUB_CHUNK_BYTES (1u << 20)
+#define PUB_SLOTS 8192              /* chunks in the list at most (ring of pointers) */
+#define OUT_BYTES (256u << 10)      /* elog_follower_next returns once it copied this much */
+
+struct pub_chunk {
+	uint64_t seq;
+	int refs;                   /* under mu: the list's, plus one per follower scanning it */
+	uint64_t first_index;       /* records published before it (all chunks, ever) */
+	size_t n, bytes;
+	struct elog_record *recs;   /* n records, ids > 0, strings in the same allocation */
+	struct pub_chunk *next;     /* writer's: chunks built, not yet published; or to free */
+};
+
+struct elog_follower {
+	struct elog_hub *hub;
+	struct elog_filter filter;  /* used on the follower's thread only */
+	uint64_t seq;               /* chunk it reads next */
+	size_t pos;                 /* record in that chunk it examines next */
+	int64_t seen_id;            /* last id it examined (matching or not) */
+	uint64_t seen_index;        /* records examined, counted as first_index does */
+	struct elog_follower *prev, *next;
+};
+
+struct elog_hub {
+	struct elog_store *store;
+	char *path;
+	pthread_t writer;
+	pthread_mutex_t mu;          /* queue and followers */
+	pthread_cond_t cv_work;      /* writer waits for work */
+	pthread_cond_t cv_space;     /* submitters wait for queue space */
+	struct elog_ingest *q_head, *q_tail;
+	size_t q_records;
+	size_t q_bytes;
+	size_t max_queued_bytes;
+	int closing;
+	int followers_stopped;
+	struct elog_follower *followers;
+	size_t nfollowers;
+	size_t max_queued, max_batch, live_max_records, live_max_bytes;
+	/* the published list (under mu): sequences [pub_head, pub_next) in pub[seq % PUB_SLOTS] */
+	struct pub_chunk **pub;
+	uint64_t pub_head, pub_next, pub_index;
+	size_t pub_records, pub_bytes;
+	pthread_cond_t cv_pub;       /* followers wait for the next chunk */
+	struct elog_record *batch;   /* writer's scratch: shallow copies */
+	size_t batch_cap;
+	struct elog_hub_stats stats;
+	int64_t last_id;             /* largest id committed (under mu) */
+
+	/* checkpointer: its own connection and thread, woken by the writer's commit hook */
+	struct elog_store *ckpt_store;
+	pthread_t ckpt_thread;
+	int ckpt_started;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	pthread_cond_t ckpt_idle_cv;     /* a checkpoint pass ended */
+	int ckpt_wanted, ckpt_stop;
+	int ckpt_running;                /* a pass is under way (checkpointer or writer) */
+	int wal_cap, ckpt_step;     /* CKPT_WAL_CAP and CKPT_STEP unless opts say otherwise */
+	int wal_frames, ckpt_mark, catchup_mark;   /* writer thread only */
+};
+
+/*
+ * Checkpoints. The checkpointer thread copies the WAL into the database on its own connection
+ * every CKPT_STEP new frames, so its fsyncs never stall a commit. Under steady load it never
+ * quite catches up (the writer appends while it copies), and SQLite starts the WAL over only
+ * when a write transaction begins with every frame copied: left alone the WAL grew without
+ * bound (35 MB in 10 s at 10k lines/s) and every commit set off another checkpoint. So once the
+ * WAL holds CKPT_WAL_CAP frames the writer itself, between two transactions, copies the little
+ * the checkpointer left, and the next transaction starts the WAL over.
+ */
+#define CKPT_STEP 1024              /* 4 MiB of new WAL: wake the checkpointer */
+#define CKPT_WAL_CAP 32768          /* 128 MiB of WAL: the writer catches up between batches */
+
+/* Runs on the writer thread after each commit (store's WAL hook). */
+static void on_commit(void *ctx, int frames)
+{
+	struct elog_hub *h = ctx;
+
+	if (frames < h->wal_frames) {   /* the WAL started over */
+		h->ckpt_mark = 0;
+		h->catchup_mark = 0;
+	}
+	h->wal_frames = frames;
+	/* Near the cap, checkpoint continuously so that the writer's catch-up finds little left;
+	 * at the cap, leave the checkpoint lock to the writer (writer_catch_up). */
+	if (frames >= h->wal_cap)
+		return;
+	if (frames - h->ckpt_mark < h->ckpt_step && frames < h->wal_cap - h->ckpt_step / 4)
+		return;
+	h->ckpt_mark = frames;
+	pthread_mutex_lock(&h->ckpt_mu);
+	if (!h->ckpt_wanted) {
+		h->ckpt_wanted = 1;
+		pthread_cond_signal(&h->ckpt_cv);
+	}
+	pthread_mutex_unlock(&h->ckpt_mu);
+}
+
+/* Writer thread, between transactions: once the WAL is CKPT_WAL_CAP frames long, copies what
+ * the checkpointer has not (no commit can race this one), so that the next transaction starts
+ * the WAL over. If the checkpointer is in a pass, the writer waits for it to end first: on a
+ * busy machine the checkpointer can be slow, and skipping let commits go on and the WAL grow to
+ * many times the cap (59 MB for a 1 MB cap was seen). So the WAL never holds much more than
+ * the cap plus one batch. A reader holding an old snapshot can keep frames from being copied;
+ * then it is tried again only after another CKPT_STEP frames. */
+static void writer_catch_up(struct elog_hub *h)
+{
+	int nlog, ndone;
+
+	if (!h->ckpt_started || h->wal_frames < h->wal_cap ||
+	    h->wal_frames - h->catchup_mark < h->ckpt_step)
+		return;
+	pthread_mutex_lock(&h->ckpt_mu);
+	while (h->ckpt_running)
+		pthread_cond_wait(&h->ckpt_idle_cv, &h->ckpt_mu);
+	h->ckpt_running = 1;
+	pthread_mutex_unlock(&h->ckpt_mu);
+	elog_store_checkpoint(h->store, &nlog, &ndone, NULL);
+	pthread_mutex_lock(&h->ckpt_mu);
+	h->ckpt_running = 0;
+	pthread_cond_broadcast(&h->ckpt_idle_cv);
+	pthread_mutex_unlock(&h->ckpt_mu);
+	if (nlog >= 0 && ndone == nlog) {   /* all copied: the next commit starts the WAL over */
+		pthread_mutex_lock(&h->mu);
+		h->stats.catchups++;
+		pthread_mutex_unlock(&h->mu);
+	}
+	h->catchup_mark = h->wal_frames;
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct elog_hub *h = arg;
+
+	pthread_mutex_lock(&h->ckpt_mu);
+	for (;;) {
+		while (!h->ckpt_wanted && !h->ckpt_stop)
+			pthread_cond_wait(&h->ckpt_cv, &h->ckpt_mu);
+		if (h->ckpt_stop)
+			break;
+		h->ckpt_wanted = 0;
+		if (h->ckpt_running)    /* the writer is catching up: nothing left for this pass */
+			continue;
+		h->ckpt_running = 1;
+		pthread_mutex_unlock(&h->ckpt_mu);
+		elog_store_checkpoint(h->ckpt_store, NULL, NULL, NULL);
+		pthread_mutex_lock(&h->ckpt_mu);
+		h->ckpt_running = 0;
+		pthread_cond_broadcast(&h->ckpt_idle_cv);
+	}
+	pthread_mutex_unlock(&h->ckpt_mu);
+	return NULL;
+}
+
+static size_t record_bytes(const struct elog_record *r)
+{
+	return sizeof(*r) + strlen(r->component) + strlen(r->msg) + strlen(r->fields) +
+	       strlen(r->source) + strlen(r->dedupe_key) + 5;
+}
+
+static void record_copy(struct elog_record *dst, const struct elog_record *src)
+{
+	dst->id = src->id;
+	dst->ts_ns = src->ts_ns;
+	dst->arrival_ns = src->arrival_ns;
+	dst->level = src->level;
+	dst->component = xstrdup(src->component);
+	dst->msg = xstrdup(src->msg);
+	dst->fields = xstrdup(src->fields);
+	dst->source = xstrdup(src->source);
+	dst->dedupe_key = xstrdup("");
+}
+
+static char *put_str(char **p, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = *p;
+
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+/* One chunk of recs[0..n) (every id > 0), in one allocation. */
+static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, size_t bytes)
+{
+	size_t strs = 0, i;
+	struct pub_chunk *c;
+	char *p;
+
+	for (i = 0; i < n; i++)
+		strs += strlen(recs[i].component) + strlen(recs[i].msg) + strlen(recs[i].fields) +
+			strlen(recs[i].source) + 5;
+	c = xcalloc(1, sizeof(*c) + n * sizeof(*c->recs) + strs);
+	c->recs = (struct elog_record *)(c + 1);
+	c->n = n;
+	c->bytes = bytes;
+	p = (char *)(c->recs + n);
+	for (i = 0; i < n; i++) {
+		struct elog_record *d = &c->recs[i];
+
+		d->id = recs[i].id;
+		d->ts_ns = recs[i].ts_ns;
+		d->arrival_ns = recs[i].arrival_ns;
+		d->level = recs[i].level;
+		d->component = put_str(&p, recs[i].component);
+		d->msg = put_str(&p, recs[i].msg);
+		d->fields = put_str(&p, recs[i].fields);
+		d->source = put_str(&p, recs[i].source);
+		d->dedupe_key = put_str(&p, "");
+	}
+	return c;
+}
+
+/* The committed records of recs[0..n) as a list of chunks (NULL when none was stored). */
+static struct pub_chunk *chunks_build(const struct elog_record *recs, size_t n)
+{
+	struct pub_chunk *first = NULL, **tail = &first;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i, cnt = 0, bytes = 0;
+		const struct elog_record *start;
+
+		while (j < n && recs[j].id <= 0)
+			j++;
+		if (j == n)
+			break;
+		start = &recs[j];
+		/* a run of stored records (duplicates, id 0, end a chunk) */
+		while (j < n && recs[j].id > 0 && cnt < PUB_CHUNK_RECORDS &&
+		       (cnt == 0 || bytes < PUB_CHUNK_BYTES)) {
+			bytes += record_bytes(&recs[j]);
+			cnt++;
+			j++;
+		}
+		*tail = chunk_make(start, cnt, bytes);
+		tail = &(*tail)->next;
+		i = j;
+	}
+	return first;
+}
+
+/* With h->mu held: takes the oldest chunk off the list; returns it when nobody else holds it
+ * (the caller frees it after unlocking), else NULL (its last reader frees it). */
+static struct pub_chunk *pub_drop_head_locked(struct elog_hub *h)
+{
+	struct pub_chunk *c = h->pub[h->pub_head % PUB_SLOTS];
+
+	h->pub[h->pub_head % PUB_SLOTS] = NULL;
+	h->pub_head++;
+	h->pub_records -= c->n;
+	h->pub_bytes -= c->bytes;
+	c->next = NULL;
+	return --c->refs == 0 ? c : NULL;
+}
+
+/* With h->mu held: appends the chunks to the list, trims it to its bounds (the newest chunk
+ * always stays) and wakes the followers. Chunks to free are put on *to_free. */
+static void publish_locked(struct elog_hub *h, struct pub_chunk *chunks, struct pub_chunk **to_free)
+{
+	struct pub_chunk *c, *next, *d;
+
+	for (c = chunks; c; c = next) {
+		next = c->next;
+		c->next = NULL;
+		if (h->pub_next - h->pub_head == PUB_SLOTS && (d = pub_drop_head_locked(h))) {
+			d->next = *to_free;
+			*to_free = d;
+		}
+		c->seq = h->pub_next++;
+		c->refs = 1;
+		c->first_index = h->pub_index;
+		h->pub_index += c->n;
+		h->pub[c->seq % PUB_SLOTS] = c;
+		h->pub_records += c->n;
+		h->pub_bytes += c->bytes;
+		while (h->pub_next - h->pub_head > 1 &&
+		       (h->pub_records > h->live_max_records || h->pub_bytes > h->live_max_bytes))
+			if ((d = pub_drop_head_locked(h))) {
+				d->next = *to_free;
+				*to_free = d;
+			}
+	}
+	pthread_cond_broadcast(&h->cv_pub);
+}
+
+static void chunks_free(struct pub_chunk *c)
+{
+	while (c) {
+		struct pub_chunk *next = c->next;
+
+		free(c);
+		c = next;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct elog_hub *h = arg;
+
+	for (;;) {
+		struct elog_ingest *take, *in, *last;
+		struct pub_chunk *chunks = NULL, *to_free = NULL;
+		size_t nrec = 0, off, stored;
+		struct elog_err err;
+		int rc, publish;
+
+		pthread_mutex_lock(&h->mu);
+		while (!h->q_head && !h->closing)
+			pthread_cond_wait(&h->cv_work, &h->mu);
+		if (!h->q_head && h->closing) {
+			pthread_mutex_unlock(&h->mu);
+			break;
+		}
+		/* Take whole submissions up to the batch size (at least one). */
+		take = h->q_head;
+		last = NULL;
+		for (in = h->q_head; in; in = in->next) {
+			if (last && nrec + in->n > h->max_batch)
+				break;
+			nrec += in->n;
+			last = in;
+		}
+		h->q_head = last->next;
+		if (!h->q_head)
+			h->q_tail = NULL;
+		last->next = NULL;
+		h->q_records -= nrec;
+		for (in = take; in; in = in->next)
+			h->q_bytes -= in->bytes;
+		publish = h->nfollowers > 0;
+		pthread_cond_broadcast(&h->cv_space);
+		pthread_mutex_unlock(&h->mu);
+
+		if (nrec > h->batch_cap) {
+			h->batch_cap = nrec;
+			h->batch = xrealloc(h->batch, nrec * sizeof(*h->batch));
+		}
+		off = 0;
+		for (in = take; in; in = in->next) {
+			if (in->n)
+				memcpy(h->batch + off, in->recs, in->n * sizeof(*h->batch));
+			off += in->n;
+		}
+		elog_err_clear(&err);
+		stored = 0;
+		rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
+		off = 0;
+		for (in = take; in; in = in->next) {
+			size_t i;
+
+			in->stored = 0;
+			for (i = 0; i < in->n; i++) {
+				in->recs[i].id = h->batch[off + i].id;
+				in->recs[i].ts_ns = h->batch[off + i].ts_ns;
+				if (rc == 0 && in->recs[i].id > 0)
+					in->stored++;
+			}
+			off += in->n;
+		}
+		/* The copy for followers is made outside the lock, once, whatever their number. */
+		if (rc == 0 && publish)
+			chunks = chunks_build(h->batch, nrec);
+		pthread_mutex_lock(&h->mu);
+		if (rc == 0) {
+			h->stats.committed += stored;
+			h->stats.transactions++;
+			for (size_t i = nrec; i > 0; i--)
+				if (h->batch[i - 1].id > 0) {
+					h->last_id = h->batch[i - 1].id;
+					break;
+				}
+			/* a follower that registered meanwhile (rare) needs them too */
+			if (!publish && h->nfollowers > 0)
+				chunks = chunks_build(h->batch, nrec);
+			if (h->nfollowers > 0 && chunks)
+				publish_locked(h, chunks, &to_free);
+			else
+				to_free = chunks;
+		}
+		pthread_mutex_unlock(&h->mu);
+		chunks_free(to_free);
+		for (in = take; in;) {
+			struct elog_ingest *next = in->next;
+
+			in->done(in, rc, rc ? err.msg : NULL);   /* may free in */
+			in = next;
+		}
+		writer_catch_up(h);
+	}
+	return NULL;
+}
+
+int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_hub_opts *o,
+		  struct elog_err *err)
+{
+	struct elog_hub *h = xcalloc(1, sizeof(*h));
+	int rc;
+
+	rc = elog_store_open(&h->store, db_path, 0, err);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	rc = elog_store_max_id(h->store, &h->last_id, err);
+	if (rc) {
+		elog_store_close(h->store);
+		free(h);
+		return rc;
+	}
+	h->path = xstrdup(db_path);
+	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
+	h->max_queued_bytes = o && o->max_queued_bytes ? o->max_queued_bytes : (256u << 20);
+	h->max_batch = o && o->max_batch_records ? o->max_batch_records : 16384;
+	h->live_max_records = o && o->live_records ? o->live_records : 16384;
+	h->live_max_bytes = o && o->live_bytes ? o->live_bytes : (16u << 20);
+	h->pub = xcalloc(PUB_SLOTS, sizeof(*h->pub));
+	h->pub_head = h->pub_next = 1;
+	h->wal_cap = o && o->wal_cap_frames > 0 ? o->wal_cap_frames : CKPT_WAL_CAP;
+	h->ckpt_step = h->wal_cap / 4 < CKPT_STEP ? (h->wal_cap + 3) / 4 : CKPT_STEP;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv_work, NULL);
+	pthread_cond_init(&h->cv_space, NULL);
+	elog_cond_init(&h->cv_pub);
+	pthread_mutex_init(&h->ckpt_mu, NULL);
+	pthread_cond_init(&h->ckpt_cv, NULL);
+	pthread_cond_init(&h->ckpt_idle_cv, NULL);
+	/* Without a second connection the writer keeps SQLite's inline checkpoints. */
+	if (elog_store_open(&h->ckpt_store, db_path, 0, NULL) == 0 &&
+	    pthread_create(&h->ckpt_thread, NULL, ckpt_main, h) == 0) {
+		h->ckpt_started = 1;
+		elog_store_on_commit(h->store, on_commit, h);
+	}
+	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
+		elog_store_close(h->store);
+		free(h->pub);
+		free(h->path);
+		free(h);
+		return elog_err_set(err, ELOG_EFAIL, "cannot start the writer thread");
+	}
+	*out = h;
+	return 0;
+}
+
+void elog_hub_stop_followers(struct elog_hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->followers_stopped = 1;
+	pthread_cond_broadcast(&h->cv_pub);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void elog_hub_close(struct elog_hub *h)
+{
+	if (!h)
+		return;
+	elog_hub_stop_followers(h);
+	pthread_mutex_lock(&h->mu);
+	h->closing = 1;
+	pthread_cond_broadcast(&h->cv_work);
+	pthread_cond_broadcast(&h->cv_space);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->writer, NULL);
+	if (h->ckpt_started) {
+		pthread_mutex_lock(&h->ckpt_mu);
+		h->ckpt_stop = 1;
+		pthread_cond_signal(&h->ckpt_cv);
+		pthread_mutex_unlock(&h->ckpt_mu);
+		pthread_join(h->ckpt_thread, NULL);
+	}
+	elog_store_close(h->ckpt_store);
+	pthread_mutex_destroy(&h->ckpt_mu);
+	pthread_cond_destroy(&h->ckpt_cv);
+	pthread_cond_destroy(&h->ckpt_idle_cv);
+	/* Followers still registered belong to handlers that are gone by now (serve shuts the
+	 * server down first); nothing to free here beyond the hub's own state. */
+	while (h->pub_head < h->pub_next)
+		chunks_free(pub_drop_head_locked(h));
+	free(h->pub);
+	pthread_cond_destroy(&h->cv_pub);
+	elog_store_close(h->store);
+	free(h->batch);
+	free(h->path);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv_work);
+	pthread_cond_destroy(&h->cv_space);
+	free(h);
+}
+
+/*
+ * Overload: when senders offer more than the disk commits, the queue reaches max_queued and
+ * submitters block here, on their call's receiving thread. A blocked receiver reads no more
+ * messages, so gRPC's read-ahead (rpc_server.c, a fixed number of messages per call) fills,
+ * then HTTP/2 flow control stops the sender's writes and its client blocks: load above the
+ * disk's rate becomes backpressure, not memory. What serve holds for ingest is bounded by
+ * max_queued records and max_queued_bytes (whichever comes first: many small records or a few
+ * large ones) plus, per call, the service's in-flight submissions and the read-ahead.
+ * tests/t/t9500-many-clients.sh checks the bound with fast senders.
+ */
+int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
+{
+	int64_t now = elog_now_ns();
+	size_t i;
+
+	in->bytes = 0;
+	for (i = 0; i < in->n; i++) {
+		const struct elog_record *r = &in->recs[i];
+
+		in->recs[i].arrival_ns = now;
+		in->recs[i].id = 0;
+		in->bytes += sizeof(*r) + strlen(r->component) + strlen(r->msg) + strlen(r->fields) +
+			     strlen(r->source) + strlen(r->dedupe_key);
+	}
+	in->next = NULL;
+	pthread_mutex_lock(&h->mu);
+	while (!h->closing && h->q_records > 0 &&
+	       (h->q_records + in->n > h->max_queued || h->q_bytes + in->bytes > h->max_queued_bytes))
+		pthread_cond_wait(&h->cv_space, &h->mu);
+	if (h->closing) {
+		pthread_mutex_unlock(&h->mu);
+		return ELOG_EUNAVAIL;
+	}
+	if (h->q_tail)
+		h->q_tail->next = in;
+	else
+		h->q_head = in;
+	h->q_tail = in;
+	h->q_records += in->n;
+	h->q_bytes += in->bytes;
+	pthread_cond_signal(&h->cv_work);
+	pthread_mutex_unlock(&h->mu);
+	return 0;
+}
+
+struct wait_ctx {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, rc;
+	char msg[512];
+};
+
+static void wait_done(struct elog_ingest *in, int rc, const char *msg)
+{
+	struct wait_ctx *w = in->ctx;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	w->rc = rc;
+	if (msg)
+		snprintf(w->msg, sizeof(w->msg), "%s", msg);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int elog_hub_submit_wait(struct elog_hub *h, struct elog_record *recs, size_t n, size_t *stored,
+			 struct elog_err *err)
+{
+	struct wait_ctx w;
+	struct elog_ingest in;
+	int rc;
+
+	memset(&in, 0, sizeof(in));
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	in.recs = recs;
+	in.n = n;
+	in.done = wait_done;
+	in.ctx = &w;
+	rc = elog_hub_submit(h, &in);
+	if (rc) {
+		elog_err_set(err, rc, "server is shutting down");
+	} else {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		rc = w.rc;
+		if (rc)
+			elog_err_set(err, rc, "%s", w.msg);
+		if (stored)
+			*stored = in.stored;
+	}
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	return rc;
+}
+
+struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filter *f,
+				      int64_t *live_after)
+{
+	struct elog_follower *fol = xcalloc(1, sizeof(*fol));
+
+	fol->hub = h;
+	elog_filter_copy(&fol->filter, f);
+	fol->filter.after_id = 0;
+	fol->filter.limit = 0;
+	/* last_id and publishing change together under h->mu: every record with a larger id is
+	 * committed later and published at or after pub_next. */
+	pthread_mutex_lock(&h->mu);
+	*live_after = h->last_id;
+	fol->seen_id = h->last_id;
+	fol->seq = h->pub_next;
+	fol->seen_index = h->pub_index;
+	fol->next = h->followers;
+	if (h->followers)
+		h->followers->prev = fol;
+	h->followers = fol;
+	h->nfollowers++;
+	pthread_mutex_unlock(&h->mu);
+	return fol;
+}
+
+int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
+		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		       int64_t timeout_ns)
+{
+	struct elog_hub *h = f->hub;
+	int64_t deadline = elog_mono_after(timeout_ns);
+	size_t k = 0, out_bytes = 0;
+	int timed_out = 0;
+
+	*n = 0;
+	*missed = 0;
+	pthread_mutex_lock(&h->mu);
+	while (!h->followers_stopped) {
+		struct pub_chunk *c;
+		size_t scanned = 0;
+
+		if (f->seq < h->pub_head) {
+			/* Its position left the list: every committed id from the last one it
+			 * examined to the oldest still published is for the history to send, after
+			 * what it returns now (all of which has lower ids). */
+			c = h->pub[h->pub_head % PUB_SLOTS];
+			*missed = c->first_index - f->seen_index;
+			*missed_from = f->seen_id + 1;
+			*missed_to = c->recs[0].id - 1;
+			h->stats.dropped_for_followers += *missed;
+			f->seq = c->seq;
+			f->pos = 0;
+			f->seen_id = *missed_to;
+			f->seen_index = c->first_index;
+			if (*missed)
+				break;
+			continue;
+		}
+		if (f->seq == h->pub_next) {
+			if (k > 0 || timed_out)
+				break;
+			if (elog_cond_wait_until(&h->cv_pub, &h->mu, deadline) == ETIMEDOUT)
+				timed_out = 1;
+			continue;
+		}
+		/* Match outside the lock: the chunk is immutable and our reference keeps it. */
+		c = h->pub[f->seq % PUB_SLOTS];
+		c->refs++;
+		pthread_mutex_unlock(&h->mu);
+		while (f->pos < c->n && k < max && out_bytes < OUT_BYTES) {
+			const struct elog_record *r = &c->recs[f->pos++];
+
+			f->seen_id = r->id;
+			f->seen_index++;
+			if (elog_filter_match(&f->filter, r)) {
+				record_copy(&out[k++], r);
+				out_bytes += record_bytes(r);
+			}
+			if (++scanned % 256 == 0 && elog_mono_ns() >= deadline) {
+				timed_out = 1;
+				break;
+			}
+		}
+		pthread_mutex_lock(&h->mu);
+		if (f->pos == c->n) {
+			f->seq++;
+			f->pos = 0;
+		}
+		if (--c->refs == 0) {       /* it left the list while we read it */
+			pthread_mutex_unlock(&h->mu);
+			free(c);
+			pthread_mutex_lock(&h->mu);
+		}
+		if (k == max || out_bytes >= OUT_BYTES || timed_out)
+			break;
+	}
+	if (k == 0 && *missed == 0) {
+		int stopped = h->followers_stopped;
+
+		pthread_mutex_unlock(&h->mu);
+		return stopped ? -1 : 0;
+	}
+	pthread_mutex_unlock(&h->mu);
+	*n = k;
+	return 1;
+}
+
+void elog_follower_close(struct elog_follower *f)
+{
+	struct elog_hub *h;
+	struct pub_chunk *to_free = NULL, *d;
+
+	if (!f)
+		return;
+	h = f->hub;
+	pthread_mutex_lock(&h->mu);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		h->followers = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	h->nfollowers--;
+	/* With nobody following, the list only holds memory: let it go. */
+	if (h->nfollowers == 0)
+		while (h->pub_head < h->pub_next)
+			if ((d = pub_drop_head_locked(h))) {
+				d->next = to_free;
+				to_free = d;
+			}
+	pthread_mutex_unlock(&h->mu);
+	chunks_free(to_free);
+	elog_filter_clear(&f->filter);
+	free(f);
+}
+
+void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)
+{
+	pthread_mutex_lock(&h->mu);
+	*out = h->stats;
+	out->followers = h->nfollowers;
+	out->live_records = h->pub_records;
+	out->live_bytes = h->pub_bytes;
+	pthread_mutex_unlock(&h->mu);
+}

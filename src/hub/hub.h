@@ -1,0 +1,106 @@
+/*
+ * hub.h — the ingest path and live fan-out of `elog serve`.
+ *
+ * One writer thread owns the history's write connection and commits everything submitted to
+ * it in batched transactions (group commit). A submission's done callback runs on the writer
+ * thread after its transaction committed (or failed): that is the only point at which a
+ * sender may be acknowledged. Committed records are then published once, into one shared list
+ * bounded in records and bytes (live_records, live_bytes); the writer never runs a follower's
+ * filter. Each follower matches on its own thread (elog_follower_next) from its own position
+ * in the list; one that falls so far behind that its position left the list is told the id
+ * range it missed (it reads it from the history). So no follower slows ingest, and memory for
+ * followers is the list plus, per follower inside elog_follower_next, a reference to one
+ * shared chunk (at most 1024 records, about 1 MiB, freed by the last reader once it left the
+ * list) and what it copies out (at most `max` records, about 256 KiB): it does not grow with
+ * ingest, whatever the followers' number or speed.
+ */
+#ifndef ELOG_HUB_H
+#define ELOG_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common/record.h"
+#include "common/filter.h"
+
+struct elog_err;
+struct elog_hub;
+struct elog_follower;
+
+struct elog_ingest;
+/* Called on the writer thread; rc 0 or negative with msg. The records still belong to the
+ * submitter, who may free them from here on. */
+typedef void (*elog_ingest_done_fn)(struct elog_ingest *in, int rc, const char *msg);
+
+struct elog_ingest {
+	struct elog_record *recs;   /* owned by the submitter; ids filled on commit */
+	size_t n;
+	elog_ingest_done_fn done;
+	void *ctx;
+	size_t stored;              /* set before done: rows inserted (duplicates excluded) */
+	struct elog_ingest *next;   /* hub's */
+	size_t bytes;               /* hub's: what the records hold, counted against the bound */
+};
+
+struct elog_hub_opts {
+	size_t max_queued_records;  /* submit blocks beyond this (backpressure); 0: 262144 */
+	size_t max_queued_bytes;    /* and beyond this many bytes of records; 0: 256 MiB */
+	size_t max_batch_records;   /* records per transaction; 0: 16384 */
+	size_t live_records;        /* records the shared live list keeps; 0: 16384 */
+	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */
+	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
+				     * hub.c); 0: 32768 (128 MiB) */
+};
+
+/* Opens the history at db_path for writing and starts the writer. */
+int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_hub_opts *o,
+		  struct elog_err *err);
+
+/* Commits everything submitted, stops the writer, ends followers, closes the history. */
+void elog_hub_close(struct elog_hub *h);
+
+/* Submits in for commit; sets arrival times. Blocks while the hub holds more than its queue
+ * bound (backpressure). Returns 0, or ELOG_EUNAVAIL when the hub is closing (done not called). */
+int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in);
+
+/* Submits recs and waits for their commit. Returns 0 or a negative code with err. */
+int elog_hub_submit_wait(struct elog_hub *h, struct elog_record *recs, size_t n, size_t *stored,
+			 struct elog_err *err);
+
+/* Registers a follower with a copy of filter f. *live_after receives the largest id committed
+ * at registration: history up to it comes from the store, everything after through the
+ * follower, so there is neither gap nor duplicate between the two. */
+struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filter *f,
+				      int64_t *live_after);
+
+/*
+ * Waits up to timeout_ns for live records, and matches them against the follower's filter on
+ * the caller's thread. Copies up to max matching records (about 256 KiB at most) into out
+ * (caller frees each with elog_record_clear) and sets *n. When the follower fell so far behind
+ * that the records after its position left the shared list, *missed counts the committed
+ * records it did not see (matching or not) and *missed_from..*missed_to is their id range
+ * (every committed id in it); it is reported after the records in out (all of lower ids), so
+ * reading the range from the history with the filter after *out keeps id order. Returns 1 when
+ * something is returned (records or a missed count), 0 on timeout, -1 when the hub is closing.
+ */
+int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
+		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		       int64_t timeout_ns);
+
+/* Unregisters and frees the follower. */
+void elog_follower_close(struct elog_follower *f);
+
+/* Wakes every follower with -1 (server shutting down); later follows return closing too. */
+void elog_hub_stop_followers(struct elog_hub *h);
+
+/* Counters for tests and benchmarks. */
+struct elog_hub_stats {
+	uint64_t committed;
+	uint64_t transactions;
+	uint64_t dropped_for_followers;  /* records followers skipped (reported as missed) */
+	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */
+	size_t followers;
+	size_t live_records, live_bytes;   /* what the shared live list holds now */
+};
+void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out);
+
+#endif

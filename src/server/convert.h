@@ -1,0 +1,74 @@
+/*
+ * convert.h — each contract's messages decoded into records, as the services do it. The
+ * conversions live with their service (svc_*.c); they are declared here so the fuzz targets
+ * (tests/fuzz/fuzz_flowctl.c, fuzz_relay.c, fuzz_logsvc.c) can drive them
+ * with arbitrary decoded messages. (elog's own RecordBatch is decoded from its bytes by
+ * elog_wire_read_batch, wire.h, which tests/fuzz/fuzz_native.c drives.)
+ *
+ * Every conversion promises, whatever the message holds: the record's strings are valid
+ * UTF-8, its level is in range, its fields are "" or one JSON object, its message is at most
+ * ELOG_MAX_LINE bytes plus ELOG_TRUNC_MARK.
+ */
+#ifndef ELOG_CONVERT_H
+#define ELOG_CONVERT_H
+
+#include <stdint.h>
+#include "common/record.h"
+#include "common/util.h"
+#include "elog.pb-c.h"
+#include "flowctl.pb-c.h"
+#include "electrician.pb-c.h"
+#include "logging.pb-c.h"
+
+struct elog_buf;
+struct elog_slog_frame;
+
+/*
+ * Every contract's google.protobuf.Timestamp is read by one rule (util.h, elog_pb_time_ns:
+ * nanos normalised into seconds, times past what int64 ns holds saturate).
+ * elog_conv_event_ns is a record's event time: 0 ("unknown": the hub uses the arrival time)
+ * when ts is absent, unset or at or before 1970-01-01T00:00:00Z. elog_conv_time_ns is a query
+ * bound: the signed time (ts must not be NULL).
+ */
+static inline int64_t elog_conv_event_ns(const Google__Protobuf__Timestamp *ts)
+{
+	return ts ? elog_pb_event_ns(1, ts->seconds, ts->nanos) : 0;
+}
+
+static inline int64_t elog_conv_time_ns(const Google__Protobuf__Timestamp *ts)
+{
+	return elog_pb_time_ns(ts->seconds, ts->nanos);
+}
+
+/* flowctl.LogEntry -> r, initialized here (svc_flowctl.c). May take e's component_id. */
+void elog_conv_flowctl_entry(struct elog_record *r, Flowctl__LogEntry *e);
+
+/*
+ * electrician.WrappedPayload -> r, initialized here (svc_relay.c). stream_id ("" or NULL for
+ * unary calls), the open's default metadata (or NULL) and the call's trace-id metadata (or
+ * NULL) are what the payload is decoded with besides itself. Returns NULL when the payload was
+ * decoded, else a static text saying why not (r then holds its bytes as text, flagged).
+ */
+const char *elog_conv_relay_payload(const char *stream_id,
+				    const Electrician__MessageMetadata *defaults,
+				    const char *call_trace, const Electrician__WrappedPayload *p,
+				    struct elog_record *r);
+
+/*
+ * logging.v1.LogFrame (svc_logsvc.c), in two steps because the session file decides the seq:
+ * elog_conv_logsvc_frame fills f with malloc'd valid-UTF-8 copies of fr's strings (free them
+ * with elog_conv_logsvc_frame_free), its time (elog_conv_event_ns: 0 when unset) and its metadata
+ * as JSON text kept in meta (f->metadata_json NULL when there is none); a key given twice
+ * in one object keeps its last value. Returns 0, or -1 when the metadata holds more than
+ * ELOG_LOGSVC_METADATA_MAX entries (struct fields and list values at every depth, counted
+ * together): f's strings are set, its metadata is not, and the frame is to be refused.
+ * elog_conv_logsvc_record then builds the history record of f as stored with seq.
+ */
+#define ELOG_LOGSVC_METADATA_MAX 10000
+int elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_frame *f,
+			   struct elog_buf *meta);
+void elog_conv_logsvc_frame_free(struct elog_slog_frame *f);
+void elog_conv_logsvc_record(struct elog_record *r, const struct elog_slog_frame *f,
+			     int64_t seq, int32_t version);
+
+#endif

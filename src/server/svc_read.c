@@ -1,0 +1,200 @@
+/*
+ * svc_read.c — the read path shared by the native Read and flowctl GetLogs (see svc.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "server/svc.h"
+#include "store/store.h"
+#include "common/err.h"
+#include "common/util.h"
+
+#define LIVE_BATCH 1024
+#define LIVE_PAGES_QUEUED 2   /* pages a live follower may have on the way */
+#define POLL_NS (200 * 1000000LL)
+
+/*
+ * History goes out a page at a time, and between pages the reader holds no SQLite statement
+ * and so no read transaction: a Read whose client stopped reading used to keep its statement
+ * (and snapshot) open while it waited for the client, and no checkpoint could get past it, so
+ * the WAL grew without bound (27 -> 368 MB with 240k records). Now the query stops when a
+ * page is full, the statement is finalized, and the next page is queried again from the last
+ * id sent once the page has left.
+ */
+#define HIST_PAGE_FULL 1
+
+struct hist_ctx {
+	struct elog_read_sink *sink;
+	int64_t last_id;
+};
+
+static int hist_add(void *ctx, const struct elog_record *r)
+{
+	struct hist_ctx *h = ctx;
+
+	h->last_id = r->id;
+	return h->sink->add(h->sink, r) ? HIST_PAGE_FULL : 0;
+}
+
+/* Sends the history's records matching f with ids up to max_id (ELOG_ID_UNBOUNDED: all
+ * stored when it starts). Returns RPC_OK, RPC_CANCELLED (the peer is gone) or RPC_INTERNAL
+ * (err says why). */
+static int send_history(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
+			int64_t max_id, struct elog_read_sink *sink, struct elog_err *err)
+{
+	struct elog_store *st = NULL;
+	struct elog_filter page = *f;   /* shallow: read-only use of f's lists and pattern */
+	struct hist_ctx hc = { sink, 0 };
+	int rc;
+
+	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, err);
+	/* Pages are separate queries: fix the end now so that they add up to one snapshot's
+	 * worth (ids are committed in order and never reused). */
+	if (rc == 0 && max_id == ELOG_ID_UNBOUNDED)
+		rc = elog_store_max_id(st, &max_id, err);
+	while (rc == 0) {
+		rc = elog_store_query(st, &page, max_id, hist_add, &hc, err);
+		if (rc != HIST_PAGE_FULL)
+			break;
+		/* No statement is open here: the page leaves while the WAL stays free. */
+		if (sink->flush(sink, 0, 0, 0, 0) != 0 || rpc_call_wait_sendable(call, 2, 0) != 0) {
+			elog_store_close(st);
+			return RPC_CANCELLED;
+		}
+		page.after_id = hc.last_id;
+		page.limit = 0;      /* the first page started at the last f->limit matches */
+		rc = 0;
+	}
+	elog_store_close(st);
+	return rc < 0 ? RPC_INTERNAL : RPC_OK;
+}
+
+/* A live follower's gap: the records matching f with ids from..to, from the history. */
+static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
+		    int64_t from, int64_t to, struct elog_read_sink *sink)
+{
+	struct elog_filter range = *f;   /* shallow: read-only use of f's lists and pattern */
+
+	range.after_id = from - 1;
+	range.limit = 0;
+	range.tail = 0;
+	return send_history(svc, call, &range, to, sink, NULL);
+}
+
+int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
+			    const struct elog_filter *f, int follow, struct elog_read_sink *sink,
+			    char *msg, size_t msgsz)
+{
+	struct elog_follower *fol = NULL;
+	struct elog_err err;
+	int64_t live_after = 0;
+	int rc;
+
+	elog_err_clear(&err);
+	if (follow)
+		fol = elog_hub_follow(svc->hub, f, &live_after);
+	rc = send_history(svc, call, f, follow ? live_after : ELOG_ID_UNBOUNDED, sink, &err);
+	if (rc != RPC_OK) {
+		elog_follower_close(fol);
+		if (rc == RPC_INTERNAL)
+			snprintf(msg, msgsz, "%s", err.msg);
+		return rc;
+	}
+	if (sink->flush(sink, follow, 0, 0, 0) != 0) {
+		elog_follower_close(fol);
+		return RPC_CANCELLED;
+	}
+	if (!follow)
+		return RPC_OK;
+
+	{
+		struct elog_record *batch = xcalloc(LIVE_BATCH, sizeof(*batch));
+		int status = RPC_OK;
+
+		for (;;) {
+			uint64_t missed = 0;
+			int64_t mfrom = 0, mto = 0;
+			size_t n = 0, i;
+			int r;
+
+			if (rpc_call_dead(call)) {
+				status = RPC_CANCELLED;
+				break;
+			}
+			r = elog_follower_next(fol, batch, LIVE_BATCH, &n, &missed, &mfrom, &mto, POLL_NS);
+			if (r < 0 || (r == 0 && rpc_call_server_stopping(call))) {
+				status = RPC_UNAVAILABLE;
+				snprintf(msg, msgsz, "server is shutting down");
+				break;
+			}
+			if (r == 0)
+				continue;
+			for (i = 0; i < n; i++) {
+				if (status == RPC_OK && sink->add(sink, &batch[i]) &&
+				    sink->flush(sink, 0, 0, 0, 0) != 0)
+					status = RPC_CANCELLED;
+				elog_record_clear(&batch[i]);
+			}
+			/* This follower fell behind the hub's live list after those records: the
+			 * range (every committed id in it) is in the history, so send what of it
+			 * matches from there. Only when the history cannot be read is the follower
+			 * told what it missed. */
+			if (status == RPC_OK && missed) {
+				int b = backfill(svc, call, f, mfrom, mto, sink);
+
+				if (b == RPC_CANCELLED)
+					status = RPC_CANCELLED;
+				else if (b != RPC_OK && sink->flush(sink, 0, missed, mfrom, mto) != 0)
+					status = RPC_CANCELLED;
+			}
+			if (status == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
+				status = RPC_CANCELLED;
+			/* Wait for the message to leave before taking more: what bounds a slow
+			 * follower is the hub's shared live list, not gRPC's queue. */
+			if (status == RPC_OK && rpc_call_wait_sendable(call, LIVE_PAGES_QUEUED, 0) != 0)
+				status = RPC_CANCELLED;
+			if (status != RPC_OK)
+				break;
+		}
+		free(batch);
+		elog_follower_close(fol);
+		return status;
+	}
+}
+
+int elog_svc_status_of(int rc)
+{
+	switch (rc) {
+	case ELOG_OK:
+		return RPC_OK;
+	case ELOG_EUSAGE:
+		return RPC_INVALID_ARGUMENT;
+	case ELOG_EUNAVAIL:
+		return RPC_UNAVAILABLE;
+	case ELOG_EFULL:
+		return RPC_RESOURCE_EXHAUSTED;
+	case ELOG_EAUTH:
+		return RPC_UNAUTHENTICATED;
+	case ELOG_EIO:
+		return RPC_INTERNAL;
+	default:
+		return RPC_UNAVAILABLE;
+	}
+}
+
+char *elog_svc_take_string(char **pbfield)
+{
+	char *s = *pbfield;
+	size_t n;
+
+	if (!s || !*s)
+		return xstrdup("");
+	n = strlen(s);
+	if (elog_utf8_valid(s, n)) {
+		*pbfield = NULL;
+		return s;
+	}
+	return elog_utf8_dup(s, n);
+}
