@@ -405,6 +405,8 @@ static int run_serve(int argc, char **argv)
 	elog_svc_flowctl_register(srv, &svc);
 	elog_svc_logsvc_register(srv, &svc);
 	elog_svc_relay_register(srv, &svc);
+	elog_svc_otlp_register(srv, &svc);
+	elog_svc_readspans_register(srv, &svc);
 	if (rpc_server_start(srv, &err) != 0) {
 		cli_error("%s", err.msg);
 		rc = EXIT_FAIL;
@@ -484,6 +486,15 @@ const struct command cmd_serve = {
 		"logging.v1 session log service, the flowctl control plane and elog's own protocol, "
 		"commits them to a SQLite history in batched transactions, and streams them live to "
 		"followers. A record is acknowledged to its sender only once committed.\n"
+		"Every listen address also answers the OpenTelemetry collector services (OTLP over "
+		"gRPC): LogsService/Export and TraceService/Export store logs and spans as mapped "
+		"below (gzip-compressed requests too), so any OpenTelemetry SDK's OTLP/gRPC exporter "
+		"can send to elog; MetricsService/Export answers UNIMPLEMENTED (metrics are not "
+		"kept). A call is answered once its records are committed; a record that cannot be "
+		"stored (attributes or service.name over 1 MiB) is counted in partial_success. With "
+		"--auth an OTLP call needs a key in x-junjo-api-key, x-api-key or authorization: "
+		"Bearer. ingestion.InternalIngestionService/ReadSpans streams the kept spans after a "
+		"key, in commit order.\n"
 		"SIGINT or SIGTERM: stop accepting calls, commit what was received, end followers' "
 		"calls, close the history and exit 0.",
 	.examples =
@@ -493,4 +504,21 @@ const struct command cmd_serve = {
 		"run a hub on a free port with its history in the current directory; ./ready gets its "
 		"address once it accepts calls\n",
 	.files = "$XDG_STATE_HOME/elog/history.db\tthe default history\n",
+	.table_title = "OPENTELEMETRY MAPPING",
+	.table =
+		"component\tthe resource attribute service.name, else service.namespace, else the "
+		"instrumentation scope name, else otel\n"
+		"level\tby severity_number: 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn, 17-20 error, "
+		"21-24 fatal; else severity_text read as a level name; else info\n"
+		"msg\tthe body: a string as it is, any other value as compact JSON (bytes as base64); "
+		"no body: empty\n"
+		"fields\tthe log attributes, the resource attributes as resource.KEY, trace_id and "
+		"span_id in hex when set, event_name when set (a key given twice keeps its last value)\n"
+		"time\tthe time_unix_nano, else observed_time_unix_nano, else the arrival time\n"
+		"source\tthe word otlp\n"
+		"span\tone record per span of TraceService/Export: component as above, msg "
+		"\"span NAME 12.3 ms\", level error when its status is error (else info), time its "
+		"start, fields its attributes, resource.KEY, trace_id, span_id, parent_span_id, "
+		"span_kind, status and status_message; source otlp-span. The span and its resource "
+		"are also kept as received, for ReadSpans\n",
 };

@@ -324,6 +324,18 @@ static void chunks_free(struct pub_chunk *c)
 	}
 }
 
+/* The in_txn writes of a batch's submissions (ctx: the first), in submission order. */
+static int run_in_txn(void *ctx, struct elog_store *s, struct elog_err *err)
+{
+	struct elog_ingest *in;
+	int rc;
+
+	for (in = ctx; in; in = in->next)
+		if (in->in_txn && (rc = in->in_txn(in, s, err)) != 0)
+			return rc;
+	return 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct elog_hub *h = arg;
@@ -374,7 +386,13 @@ static void *writer_main(void *arg)
 		}
 		elog_err_clear(&err);
 		stored = 0;
-		rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
+		for (in = take; in && !in->in_txn; in = in->next)
+			;
+		if (in)      /* a submission writes more in the transaction */
+			rc = elog_store_insert_txn(h->store, h->batch, nrec, &stored, run_in_txn,
+						   take, &err);
+		else
+			rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
 		off = 0;
 		for (in = take; in; in = in->next) {
 			size_t i;

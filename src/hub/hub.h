@@ -23,6 +23,7 @@
 #include "common/filter.h"
 
 struct elog_err;
+struct elog_store;
 struct elog_hub;
 struct elog_follower;
 
@@ -37,6 +38,11 @@ struct elog_ingest {
 	elog_ingest_done_fn done;
 	void *ctx;
 	size_t stored;              /* set before done: rows inserted (duplicates excluded) */
+	/* Optional, for writes that must commit with the records (spans, svc_otlp.c): runs on
+	 * the writer thread inside the transaction that commits recs, after they are inserted
+	 * (ids set in the hub's copy) and before the commit. Non-zero (a negative code, err set)
+	 * rolls the transaction back: every submission of it gets done with that error. */
+	int (*in_txn)(struct elog_ingest *in, struct elog_store *s, struct elog_err *err);
 	struct elog_ingest *next;   /* hub's */
 	size_t bytes;               /* hub's: what the records hold, counted against the bound */
 };

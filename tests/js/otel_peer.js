@@ -25,6 +25,18 @@ function parse(argv) {
 	return o;
 }
 
+// Counts the messages grpc-js sends gzip-compressed (so a test knows the server got gzip).
+let gzipped = 0;
+function countGzip() {
+	const cf = require('@grpc/grpc-js/build/src/compression-filter');
+	const orig = cf.CompressionFilter.prototype.sendMessage;
+	cf.CompressionFilter.prototype.sendMessage = function (m) {
+		if (this.currentCompressionAlgorithm === 'gzip')
+			gzipped++;
+		return orig.call(this, m);
+	};
+}
+
 function exporterConfig(o) {
 	const md = new grpc.Metadata();
 	for (const h of o.headers) {
@@ -137,11 +149,15 @@ async function traces(o) {
 (async () => {
 	const o = parse(process.argv.slice(2));
 	let res;
+	if (o.gzip)
+		countGzip();
 	try {
 		res = o.kind === 'logs' ? await logs(o) : await traces(o);
 	} catch (e) {
 		res = { code: 2, error: String(e && e.stack || e) };
 	}
+	if (o.gzip)
+		res.gzipped = gzipped;
 	process.stdout.write(JSON.stringify(res) + '\n');
 	process.exit(res.code === 0 ? 0 : 1);
 })();
