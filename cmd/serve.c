@@ -19,6 +19,7 @@
 #include "server/svc.h"
 #include "server/sessionlog.h"
 #include "server/redisnotify.h"
+#include "outbound/forward.h"
 #include "common/util.h"
 
 static struct {
@@ -35,6 +36,8 @@ static struct {
 	long notify_redis_queue;
 	int auth;
 	const char *tls_cert, *tls_key, *tls_client_ca;
+	const char *forward, *forward_ca;
+	struct str_list forward_headers;
 } o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS };
 
 static const struct option serve_options[] = {
@@ -88,6 +91,14 @@ static const struct option serve_options[] = {
 	{ 0, "tls-client-ca", OPT_STRING, &o.tls_client_ca, "FILE",
 	  "require client certificates signed by the CAs in FILE (mutual TLS)", "file",
 	  "ELOG_TLS_CLIENT_CA" },
+	{ 0, "forward", OPT_STRING, &o.forward, "URL",
+	  "send every committed record to an OpenTelemetry collector as OTLP logs: "
+	  "otlp://HOST:PORT, or otlps://HOST:PORT over TLS", NULL, NULL },
+	{ 0, "forward-ca", OPT_STRING, &o.forward_ca, "FILE",
+	  "check the otlps:// collector's certificate with these CAs (default: the system's)",
+	  "file", NULL },
+	{ 0, "forward-header", OPT_LIST, &o.forward_headers, "KEY=VALUE",
+	  "send this gRPC metadata on every forward call (repeatable)", NULL, NULL },
 	OPT_END
 };
 
@@ -279,6 +290,7 @@ static int run_serve(int argc, char **argv)
 	extern const struct command cmd_serve;
 	struct elog_svc svc;
 	struct elog_hub *hub = NULL;
+	struct elog_forwarder *fwd = NULL;
 	struct rpc_server *srv = NULL;
 	struct elog_buf bound = ELOG_BUF_INIT;
 	struct elog_err err;
@@ -407,6 +419,19 @@ static int run_serve(int argc, char **argv)
 	elog_svc_relay_register(srv, &svc);
 	elog_svc_otlp_register(srv, &svc);
 	elog_svc_readspans_register(srv, &svc);
+	if (o.forward) {
+		struct elog_forward_opts fo = { o.forward, o.forward_ca,
+			(const char *const *)o.forward_headers.items, o.forward_headers.n, db, hub };
+
+		if (elog_forward_start(&fwd, &fo, &err) != 0) {
+			rc = err.code == ELOG_EUSAGE ? cli_usage_error(&cmd_serve, "--forward: %s", err.msg)
+						     : (cli_error("%s", err.msg), EXIT_FAIL);
+			goto out;
+		}
+	} else if (o.forward_ca || o.forward_headers.n) {
+		rc = cli_usage_error(&cmd_serve, "--forward-ca and --forward-header need --forward");
+		goto out;
+	}
 	if (rpc_server_start(srv, &err) != 0) {
 		cli_error("%s", err.msg);
 		rc = EXIT_FAIL;
@@ -449,6 +474,7 @@ out:
 	notify_stop(!o.quiet);
 	elog_svc_flowctl_free(&svc);
 	elog_svc_auth_free(&svc);
+	elog_forward_stop(fwd);       /* before the hub: it saves its cursor through it */
 	{
 		struct elog_hub_stats st;
 

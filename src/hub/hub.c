@@ -62,6 +62,8 @@ struct elog_hub {
 	size_t max_queued_bytes;
 	int closing;
 	int followers_stopped;
+	struct elog_forward_status fwd;   /* under mu: what the forwarder published */
+	int has_fwd;
 	struct elog_follower *followers;
 	size_t nfollowers;
 	size_t max_queued, max_batch, live_max_records, live_max_bytes;
@@ -778,4 +780,24 @@ void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)
 	out->live_records = h->pub_records;
 	out->live_bytes = h->pub_bytes;
 	pthread_mutex_unlock(&h->mu);
+}
+
+void elog_hub_set_forward_status(struct elog_hub *h, const struct elog_forward_status *st)
+{
+	pthread_mutex_lock(&h->mu);
+	h->fwd = *st;
+	h->has_fwd = 1;
+	pthread_mutex_unlock(&h->mu);
+}
+
+int elog_hub_forward_status(struct elog_hub *h, struct elog_forward_status *out)
+{
+	int has;
+
+	pthread_mutex_lock(&h->mu);
+	has = h->has_fwd;
+	if (has)
+		*out = h->fwd;
+	pthread_mutex_unlock(&h->mu);
+	return has;
 }

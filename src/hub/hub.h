@@ -109,4 +109,20 @@ struct elog_hub_stats {
 };
 void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out);
 
+/*
+ * What `serve --forward`'s forwarder (outbound/forward.c) last published, for `elog ps`
+ * (elog.v1.Hub/Stats works out its lag from cursor and the history). The hub only keeps it.
+ */
+struct elog_forward_status {
+	char target[256];           /* the URL it sends to */
+	int64_t cursor;             /* the last id the collector acknowledged (saved in cursors) */
+	uint64_t sent;              /* records acknowledged since serve started */
+	uint64_t rejected;          /* of those, what the collector's partial_success refused */
+	uint64_t failures;          /* calls that failed (each retried) */
+	char last_error[256];       /* the last failure, "" once a call succeeds again */
+};
+void elog_hub_set_forward_status(struct elog_hub *h, const struct elog_forward_status *st);
+/* Copies it into *out; returns 0 (nothing written) when no forwarder published one. */
+int elog_hub_forward_status(struct elog_hub *h, struct elog_forward_status *out);
+
 #endif
