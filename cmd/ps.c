@@ -389,6 +389,44 @@ static void print_json(const Elog__V1__ComponentStats *s, struct elog_buf *out, 
 	}
 }
 
+/* serve --forward: one line per forwarder after the components (JSON: an object with a
+ * "forward" key). */
+static void print_forwarders(const Elog__V1__ComponentStats *s, struct elog_buf *out, int json)
+{
+	for (size_t i = 0; i < s->n_forwarders; i++) {
+		const Elog__V1__Forwarder *f = s->forwarders[i];
+		double behind = (double)f->behind_ns / 1e9;
+
+		if (json) {
+			elog_buf_adds(out, "{\"forward\":");
+			elog_json_quote(out, f->target, strlen(f->target));
+			elog_buf_addf(out, ",\"cursor\":%lld,\"behind_records\":%llu,"
+				      "\"behind_seconds\":%.3f,\"sent\":%llu,\"rejected\":%llu,"
+				      "\"failures\":%llu,\"last_error\":", (long long)f->cursor,
+				      (unsigned long long)f->behind_records, behind,
+				      (unsigned long long)f->sent, (unsigned long long)f->rejected,
+				      (unsigned long long)f->failures);
+			elog_json_quote(out, f->last_error, strlen(f->last_error));
+			elog_buf_adds(out, "}\n");
+			continue;
+		}
+		elog_buf_addf(out, "forward %s: ", f->target);
+		if (f->behind_records)
+			elog_buf_addf(out, "%llu records, %.1f s behind",
+				      (unsigned long long)f->behind_records, behind);
+		else
+			elog_buf_adds(out, "caught up");
+		elog_buf_addf(out, " (%llu sent this run", (unsigned long long)f->sent);
+		if (f->rejected)
+			elog_buf_addf(out, ", %llu refused by the collector",
+				      (unsigned long long)f->rejected);
+		elog_buf_adds(out, ")");
+		if (*f->last_error)
+			elog_buf_addf(out, "; last error: %s", f->last_error);
+		elog_buf_addc(out, '\n');
+	}
+}
+
 static int run_ps(int argc, char **argv)
 {
 	Elog__V1__ComponentStats *remote = NULL;
@@ -420,6 +458,7 @@ static int run_ps(int argc, char **argv)
 			print_json(s, &out, !o.db);
 		else
 			print_table(s, &out, !o.db);
+		print_forwarders(s, &out, o.json);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
 		if (s->omitted)

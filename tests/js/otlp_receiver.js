@@ -2,10 +2,11 @@
 // serving opentelemetry.proto.collector.logs.v1.LogsService with the official OTLP .proto files
 // (proto/opentelemetry, loaded by @grpc/proto-loader; nothing of elog's code). Each received
 // LogRecord is appended to OUT as one JSON line; the bound port is written to READY once
-// listening. With --unavailable N the first N calls get UNAVAILABLE (to exercise retry).
+// listening. With --unavailable N the first N calls get UNAVAILABLE (to exercise retry);
+// --delay-ms answers each call that much later (a slow collector).
 //
 //   node otlp_receiver.js --proto-dir DIR --out OUT --ready READY [--unavailable N]
-//        [--require-header K=V]
+//        [--require-header K=V] [--delay-ms MS]
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -21,6 +22,7 @@ for (let i = 0; i < argv.length; i++) {
 	else if (a === '--ready') o.ready = argv[++i];
 	else if (a === '--unavailable') o.unavailable = parseInt(argv[++i], 10);
 	else if (a === '--require-header') o.header = argv[++i].split('=');
+	else if (a === '--delay-ms') o.delay = parseInt(argv[++i], 10);
 	else throw new Error('unknown argument ' + a);
 }
 
@@ -82,7 +84,10 @@ server.addService(svc, {
 		}
 		fs.writeSync(out, lines);
 		fs.fsyncSync(out);
-		cb(null, {});
+		if (o.delay)
+			setTimeout(() => cb(null, {}), o.delay);
+		else
+			cb(null, {});
 	},
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
