@@ -506,7 +506,13 @@ const struct command cmd_ps = {
 		"healthy, last_heartbeat, last_heartbeat_ns and metrics (how many the last "
 		"heartbeat carried).\n"
 		"With --db, the history file is read directly, without a server: there is no "
-		"flowctl registry then, so the FLOWCTL column and the flowctl key are left out.",
+		"flowctl registry then, so the FLOWCTL column and the flowctl key are left out.\n"
+		"When serve runs with --forward, a last line shows the forwarder: \"forward URL: "
+		"caught up\" or \"N records, S s behind\" (committed records the collector has not "
+		"acknowledged yet, and how long ago the oldest of them arrived), how many were sent "
+		"this run and refused by the collector, and the last error while calls fail. With "
+		"--json it is an object with the keys forward, cursor, behind_records, "
+		"behind_seconds, sent, rejected, failures and last_error.",
 	.examples =
 		"elog ps\n"
 		"list the components with their counts, levels, sources and flowctl health\n"

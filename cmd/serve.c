@@ -521,6 +521,12 @@ const struct command cmd_serve = {
 		"--auth an OTLP call needs a key in x-junjo-api-key, x-api-key or authorization: "
 		"Bearer. ingestion.InternalIngestionService/ReadSpans streams the kept spans after a "
 		"key, in commit order.\n"
+		"With --forward, every committed record is also sent to an OpenTelemetry collector "
+		"as OTLP logs (the inverse mapping), in batches, from a cursor kept in the history: "
+		"a collector that is down or slow never slows ingest, a failed call is retried after "
+		"a backoff, and a restart resumes after the last batch the collector acknowledged (a "
+		"batch is sent twice only if serve died between the collector's reply and saving the "
+		"cursor). elog ps shows how far behind it is.\n"
 		"SIGINT or SIGTERM: stop accepting calls, commit what was received, end followers' "
 		"calls, close the history and exit 0.",
 	.examples =

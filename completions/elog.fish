@@ -81,6 +81,9 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l auth -d 'require an A
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-cert -r -F -d 'serve TLS with this certificate chain (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-key -r -F -d 'private key of --tls-cert (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-client-ca -r -F -d 'require client certificates signed by the CAs in FILE (mutual TLS)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward -x -d 'send every committed record to an OpenTelemetry collector as OTLP logs: otlp://HOST:PORT, or otlps://HOST:PORT over TLS'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-ca -r -F -d 'check the otlps:// collector\'s certificate with these CAs (default: the system\'s)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-header -x -d 'send this gRPC metadata on every forward call (repeatable)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs
