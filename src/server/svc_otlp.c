@@ -7,7 +7,8 @@
  * TraceService/Export: each span is kept as received (the span and its resource, serialized,
  * under a ULID key: store/spans.h, read back by ReadSpans, svc_readspans.c) and becomes one
  * record too ("span NAME 12.3 ms"), so a request's spans and logs show together in `elog logs`.
- * Spans and their records are written in one transaction (the hub's in_txn hook).
+ * Spans and their records are written in one transaction (the hub's in_txn hook), submitted
+ * the one way services hand records to the hub (server/ingest.h), as one ready group a call.
  * MetricsService/Export: UNIMPLEMENTED (metrics are not kept).
  *
  * A call is answered only after its records (and spans) are committed. Records that cannot be
@@ -24,7 +25,7 @@
 #include <string.h>
 
 #include "server/svc.h"
-#include "server/inflight.h"
+#include "server/ingest.h"
 #include "server/convert.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -640,54 +641,52 @@ void elog_otlp_batch_free(struct elog_otlp_batch *b)
 
 /* ---- commit ------------------------------------------------------------------------------ */
 
-struct otlp_commit {
-	struct elog_ingest in;
-	struct elog_inflight fl;
+/* A request's one submission: the ingest pattern's group (first: the hub hands back &g.in)
+ * and the batch whose spans the transaction writes. */
+struct otlp_group {
+	struct elog_ingest_group g;
 	struct elog_otlp_batch *b;
 };
 
-static void commit_done(struct elog_ingest *in, int rc, const char *msg)
-{
-	struct otlp_commit *c = in->ctx;
-
-	elog_inflight_done(&c->fl, rc, msg);
-}
-
 static int commit_spans(struct elog_ingest *in, struct elog_store *s, struct elog_err *err)
 {
-	struct otlp_commit *c = in->ctx;
+	struct otlp_group *og = (struct otlp_group *)(void *)in;
 
-	return elog_spans_insert(s, c->b->spans, c->b->nspans, err);
+	return elog_spans_insert(s, og->b->spans, og->b->nspans, err);
 }
+
+/* The records stay the batch's: the handler frees it once the call's ingest ended. */
+static void group_release(struct elog_ingest_group *g)
+{
+	(void)g;
+}
+
+/* One group a call, submitted ready-made; the reply waits for its commit. */
+static const struct elog_ingest_spec otlp_spec = { .max_inflight = 1 };
 
 /* Commits b's records (and spans) and waits for it. Returns RPC_OK, or the status to finish
  * the call with (details in msg). */
-static int commit(struct elog_svc *svc, struct elog_otlp_batch *b, char *msg, size_t msgsz)
+static int commit(struct elog_svc *svc, struct rpc_call *call, struct elog_otlp_batch *b,
+		  char *msg, size_t msgsz)
 {
-	struct otlp_commit c;
-	int status = RPC_OK;
+	struct elog_ingest_call ic;
+	struct otlp_group og;
 
 	if (b->n == 0 && b->nspans == 0)
 		return RPC_OK;
-	memset(&c, 0, sizeof(c));
-	c.b = b;
-	c.in.recs = b->recs;
-	c.in.n = b->n;
-	c.in.done = commit_done;
-	c.in.ctx = &c;
-	if (b->nspans)
-		c.in.in_txn = commit_spans;
-	elog_inflight_init(&c.fl);
-	pthread_mutex_lock(&c.fl.mu);
-	elog_inflight_submit_locked(&c.fl, svc->hub, &c.in);
-	elog_inflight_wait_locked(&c.fl);
-	if (c.fl.failed) {
-		status = c.fl.fail_status;
-		snprintf(msg, msgsz, "%s", c.fl.fail_msg);
+	if (elog_ingest_call_start(&ic, svc->hub, call, &otlp_spec, NULL) != 0) {
+		snprintf(msg, msgsz, "cannot start the call's ingest");
+		return RPC_RESOURCE_EXHAUSTED;
 	}
-	pthread_mutex_unlock(&c.fl.mu);
-	elog_inflight_destroy(&c.fl);
-	return status;
+	memset(&og, 0, sizeof(og));
+	og.b = b;
+	og.g.in.recs = b->recs;
+	og.g.in.n = b->n;
+	og.g.release = group_release;
+	if (b->nspans)
+		og.g.in.in_txn = commit_spans;
+	elog_ingest_call_submit(&ic, &og.g);
+	return elog_ingest_call_end(&ic, msg, msgsz);
 }
 
 /* ---- handlers ---------------------------------------------------------------------------- */
@@ -729,7 +728,7 @@ static void logs_export(struct rpc_call *call, void *ctx)
 	memset(&b, 0, sizeof(b));
 	elog_conv_otlp_logs(req, &b);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
-	status = commit(svc, &b, msg, sizeof(msg));
+	status = commit(svc, call, &b, msg, sizeof(msg));
 	if (status != RPC_OK) {
 		rpc_call_finish(call, status, msg);
 	} else {
@@ -762,7 +761,7 @@ static void trace_export(struct rpc_call *call, void *ctx)
 	memset(&b, 0, sizeof(b));
 	elog_conv_otlp_spans(req, &b);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
-	status = commit(svc, &b, msg, sizeof(msg));
+	status = commit(svc, call, &b, msg, sizeof(msg));
 	if (status != RPC_OK) {
 		rpc_call_finish(call, status, msg);
 	} else {
