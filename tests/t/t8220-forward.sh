@@ -104,7 +104,7 @@ stop_serve "$CPID"
 kill "$RPID"
 
 say "kill -9 of the forwarding serve mid-stream: after a restart every record arrives"
-receiver r2 --delay-ms 150
+receiver r2 --delay-ms 400
 start_serve d --forward "otlp://$RECV"
 D=$SERVER DPID=$SERVE_PID
 seq 1 8000 | sed 's/^/k /' | elog send --server "$D" -c kill || fail "send to d"
