@@ -546,6 +546,44 @@ static void redaction_footer(const Elog__V1__ComponentStats *s, struct elog_buf 
 		elog_buf_addc(out, '\n');
 }
 
+/* serve --forward: one line per forwarder after the components (JSON: an object with a
+ * "forward" key). */
+static void print_forwarders(const Elog__V1__ComponentStats *s, struct elog_buf *out, int json)
+{
+	for (size_t i = 0; i < s->n_forwarders; i++) {
+		const Elog__V1__Forwarder *f = s->forwarders[i];
+		double behind = (double)f->behind_ns / 1e9;
+
+		if (json) {
+			elog_buf_adds(out, "{\"forward\":");
+			elog_json_quote(out, f->target, strlen(f->target));
+			elog_buf_addf(out, ",\"cursor\":%lld,\"behind_records\":%llu,"
+				      "\"behind_seconds\":%.3f,\"sent\":%llu,\"rejected\":%llu,"
+				      "\"failures\":%llu,\"last_error\":", (long long)f->cursor,
+				      (unsigned long long)f->behind_records, behind,
+				      (unsigned long long)f->sent, (unsigned long long)f->rejected,
+				      (unsigned long long)f->failures);
+			elog_json_quote(out, f->last_error, strlen(f->last_error));
+			elog_buf_adds(out, "}\n");
+			continue;
+		}
+		elog_buf_addf(out, "forward %s: ", f->target);
+		if (f->behind_records)
+			elog_buf_addf(out, "%llu records, %.1f s behind",
+				      (unsigned long long)f->behind_records, behind);
+		else
+			elog_buf_adds(out, "caught up");
+		elog_buf_addf(out, " (%llu sent this run", (unsigned long long)f->sent);
+		if (f->rejected)
+			elog_buf_addf(out, ", %llu refused by the collector",
+				      (unsigned long long)f->rejected);
+		elog_buf_adds(out, ")");
+		if (*f->last_error)
+			elog_buf_addf(out, "; last error: %s", f->last_error);
+		elog_buf_addc(out, '\n');
+	}
+}
+
 static int run_ps(int argc, char **argv)
 {
 	Elog__V1__ComponentStats *remote = NULL;
@@ -587,6 +625,7 @@ static int run_ps(int argc, char **argv)
 			print_table(s, &out, !o.db);
 		if (!o.json && !o.disk)
 			redaction_footer(s, &out);
+		print_forwarders(s, &out, o.json);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
 		if (s->omitted && !o.disk)
@@ -643,7 +682,13 @@ const struct command cmd_ps = {
 		"last_ns and removed_before (0: none removed). "
 		"Under the table, when serve's redaction changed records since it started, one line "
 		"names the rules that did and how many records each changed; --redaction lists "
-		"every rule, on or off, with its count.",
+		"every rule, on or off, with its count. "
+		"When serve runs with --forward, a last line shows the forwarder: \"forward URL: "
+		"caught up\" or \"N records, S s behind\" (committed records the collector has not "
+		"acknowledged yet, and how long ago the oldest of them arrived), how many were sent "
+		"this run and refused by the collector, and the last error while calls fail. With "
+		"--json it is an object with the keys forward, cursor, behind_records, "
+		"behind_seconds, sent, rejected, failures and last_error.",
 	.examples =
 		"elog ps\n"
 		"list the components with their counts, levels, sources and flowctl health\n"

@@ -89,6 +89,9 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l redact -d 'redact sec
 complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-rules -r -F -d 'redaction rules to add, and built-ins to turn on or off (README, "Redaction"; try them with \'elog redact --test\')'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-on -x -d 'turn these redaction rules on (email, ipv4, ipv6, phone are off by default)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-off -x -d 'turn these redaction rules off'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward -x -d 'send every committed record to an OpenTelemetry collector as OTLP logs: otlp://HOST:PORT, or otlps://HOST:PORT over TLS'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-ca -r -F -d 'check the otlps:// collector\'s certificate with these CAs (default: the system\'s)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-header -x -d 'send this gRPC metadata on every forward call (repeatable)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs
