@@ -824,17 +824,18 @@ static int msg_record(natsMsg *m, struct elog_record *r, char **node, int64_t *i
 	return 0;
 }
 
-static struct node_state *node_get(struct node_state **v, size_t *n, const char *node)
+/* Node states are allocated one by one: pointers to them stay valid while the array grows. */
+static struct node_state *node_get(struct node_state ***v, size_t *n, const char *node)
 {
 	size_t i;
 
 	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i].node, node) == 0)
-			return &(*v)[i];
+		if (strcmp((*v)[i]->node, node) == 0)
+			return (*v)[i];
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	memset(&(*v)[*n], 0, sizeof(**v));
-	(*v)[*n].node = xstrdup(node);
-	return &(*v)[(*n)++];
+	(*v)[*n] = xcalloc(1, sizeof(***v));
+	(*v)[*n]->node = xstrdup(node);
+	return (*v)[(*n)++];
 }
 
 /* Is "nats:<node>/<id>" committed already? */
@@ -949,7 +950,7 @@ static void *aggregator(void *arg)
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	natsSubscription *sub = NULL;
-	struct node_state *nodes = NULL;
+	struct node_state **nodes = NULL;
 	size_t nnodes = 0, nheld_total = 0, i;
 	struct ready rd;
 	struct elog_err err;
@@ -1074,15 +1075,15 @@ static void *aggregator(void *arg)
 		/* held too long or too many: give up on the missing predecessor */
 		nheld_total = 0;
 		for (i = 0; i < nnodes; i++)
-			nheld_total += nodes[i].nheld;
+			nheld_total += nodes[i]->nheld;
 		for (i = 0; i < nnodes; i++)
-			while (nodes[i].nheld &&
-			       (elog_mono_ns() - nodes[i].held_since > ELOG_CLUSTER_HOLD_NS ||
+			while (nodes[i]->nheld &&
+			       (elog_mono_ns() - nodes[i]->held_since > ELOG_CLUSTER_HOLD_NS ||
 				nheld_total > ELOG_CLUSTER_HOLD)) {
-				size_t before = nodes[i].nheld;
+				size_t before = nodes[i]->nheld;
 
-				give_up(c, &rd, &nodes[i]);
-				nheld_total -= before - nodes[i].nheld;
+				give_up(c, &rd, nodes[i]);
+				nheld_total -= before - nodes[i]->nheld;
 			}
 		if (rd.nmsgs) {
 			size_t stored = 0;
@@ -1114,12 +1115,13 @@ static void *aggregator(void *arg)
 	for (i = 0; i < nnodes; i++) {
 		size_t k;
 
-		for (k = 0; k < nodes[i].nheld; k++) {
-			elog_record_clear(&nodes[i].held[k].rec);
-			natsMsg_Destroy(nodes[i].held[k].msg);
+		for (k = 0; k < nodes[i]->nheld; k++) {
+			elog_record_clear(&nodes[i]->held[k].rec);
+			natsMsg_Destroy(nodes[i]->held[k].msg);
 		}
-		free(nodes[i].held);
-		free(nodes[i].node);
+		free(nodes[i]->held);
+		free(nodes[i]->node);
+		free(nodes[i]);
 	}
 	free(nodes);
 	free(rd.recs);
