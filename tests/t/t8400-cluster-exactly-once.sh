@@ -163,6 +163,18 @@ if other:
 sys.exit(bad)
 PYEOF
 
+say "logs --node (-N) keeps one origin; other nodes' records show comp@node"
+n1=$("$ELOG_BIN" logs --server "$AGG" -N box1 --color never | wc -l)
+[ "$n1" = "$N" ] || fail "logs -N box1 shows $n1 records, expected $N"
+"$ELOG_BIN" logs --server "$AGG" --node box2 --color never -g 'box2 0000001$' >"$T/one.txt"
+grep -q '^api@box2 *| .*box2 0000001' "$T/one.txt" || fail "no 'api@box2 |' prefix: $(cat "$T/one.txt")"
+[ "$(wc -l <"$T/one.txt")" = 1 ] || fail "logs -N box2 -g: $(cat "$T/one.txt")"
+n0=$("$ELOG_BIN" logs --server "$AGG" -N - --color never | wc -l)
+[ "$n0" = 0 ] || fail "logs -N - on the aggregator shows $n0 records of its own, expected 0"
+"$ELOG_BIN" logs --server "$B1" --color never -n 1 >"$T/b1last.txt"
+grep -q '^api *| .*box1 '"$(printf %07d "$N")" "$T/b1last.txt" ||
+	fail "a box's own records lost their plain prefix: $(cat "$T/b1last.txt")"
+
 say "serve stops cleanly with --cluster (exit 0, cursor saved)"
 stop_serve "$PID_agg"
 stop_serve "$PID_box2"
