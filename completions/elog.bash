@@ -9,8 +9,8 @@ _elog_levels='trace debug info warn error fatal'
 _elog_options()
 {
 	case $1 in
-	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
-	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --cluster --node --cluster-creds --cluster-user --cluster-password-file --cluster-ca --cluster-replicas --cluster-stream --aggregate --help' ;;
+	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --node --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --no-retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	export) echo ' --json --csv --output --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -45,6 +45,14 @@ _elog_arg()
 	serve:--tls-cert) echo 'file' ;;
 	serve:--tls-key) echo 'file' ;;
 	serve:--tls-client-ca) echo 'file' ;;
+	serve:--cluster) echo 'text' ;;
+	serve:--node) echo 'text' ;;
+	serve:--cluster-creds) echo 'file' ;;
+	serve:--cluster-user) echo 'text' ;;
+	serve:--cluster-password-file) echo 'file' ;;
+	serve:--cluster-ca) echo 'file' ;;
+	serve:--cluster-replicas) echo 'text' ;;
+	serve:--cluster-stream) echo 'text' ;;
 	logs:--component|logs:-c) echo 'component' ;;
 	logs:--level|logs:-l) echo 'level' ;;
 	logs:--since) echo 'text' ;;
@@ -60,6 +68,7 @@ _elog_arg()
 	logs:--fields) echo 'text' ;;
 	logs:--hide-fields) echo 'text' ;;
 	logs:--color) echo 'auto|always|never' ;;
+	logs:--node|logs:-N) echo 'text' ;;
 	logs:--ready-file) echo 'file' ;;
 	logs:--server|logs:-s) echo 'text' ;;
 	logs:--api-key-file) echo 'file' ;;
