@@ -8,13 +8,23 @@ set -e
 PKGS="gcc make pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
 libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3 python3-grpcio python3-protobuf
 protobuf-compiler libprotobuf-dev protobuf-compiler-grpc groff-base bsdextrautils bc clang
-libclang-rt-dev libhiredis-dev redis-server libpcre2-dev"
+libclang-rt-dev libhiredis-dev redis-server libpcre2-dev libnats-dev nats-server nodejs"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# the cluster tests read the NATS stream with an independent client: the npm `nats` package,
+# pinned by tests/js/package-lock.json (node_modules is not committed)
+npm_ci() {
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	if command -v npm >/dev/null 2>&1 && [ ! -d "$top/tests/js/node_modules/nats" ]; then
+		(cd "$top/tests/js" && npm ci --no-audit --no-fund --silent) ||
+			echo "elog: npm ci in tests/js failed: t8401 will fail" >&2
+	fi
+	return 0
+}
+[ -z "$missing" ] && { npm_ci; exit 0; }
 echo "elog: installing missing packages:$missing" >&2
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
@@ -23,3 +33,4 @@ else
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+npm_ci
