@@ -534,7 +534,7 @@ static int64_t drain(struct elog_cluster *c, jsCtx *js)
 		for (i = 0; i < c->count; i++)
 			if (c->ring[(c->head + i) % ELOG_CLUSTER_WINDOW].state == 0)
 				pending = 1;
-		if (!pending || elog_mono_ns() >= until)
+		if (!pending || c->stopping || elog_mono_ns() >= until)
 			break;
 		elog_cond_wait_until(&c->cv, &c->mu, until);
 	}
