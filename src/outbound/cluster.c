@@ -23,7 +23,7 @@
 #define NS_MS 1000000LL
 #define READ_BATCH 512                 /* records read from the history at a time */
 #define READ_BYTES (4u << 20)          /* ... or this many bytes of them */
-#define POLL_NS (20 * NS_MS)           /* idle publisher: look for new records this often */
+#define POLL_NS (5 * NS_MS)            /* idle publisher: look for new records this often */
 #define SAVE_NS (200 * NS_MS)          /* the cursor is saved at most this often */
 #define FETCH_BATCH 512
 #define DEDUPE_PREFIX "nats:"
