@@ -5,7 +5,7 @@
 # mid-publish and restarted, and the aggregator is killed -9 mid-consume and restarted.
 # Afterwards the stream holds each record once, and the aggregator holds each record of each
 # box exactly once, in each box's order, with the field node.
-# N records per box (ELOG_TEST_LONG=1: 1M per box).
+# N records per box (ELOG_TEST_LONG=1: 1M per box, and the leader killed 5 times).
 . "$(dirname "$0")/lib.sh"
 . "$ELOG_TOP/tests/nats/cluster.sh"
 
@@ -14,7 +14,9 @@ if ! nats_have_server; then
 	fail "no nats-server: the cluster tests need it"
 	exit 1
 fi
-if [ -n "${ELOG_TEST_LONG:-}" ]; then N=1000000; WAIT=900; else N=8000; WAIT=${WAIT:-90}; fi
+# (ELOG_TEST_LONG: the leader is killed 5 times during the second quarter)
+if [ -n "${ELOG_TEST_LONG:-}" ]; then N=1000000; WAIT=900; LEADER_KILLS=5
+else N=${T8400_N:-8000}; WAIT=90; LEADER_KILLS=${T8400_KILLS:-1}; fi
 Q=$((N / 4))
 
 # lines LO HI NAME: "NAME 000123" for LO..HI
@@ -85,14 +87,20 @@ s1=$!
 send_to "$B2" $((Q + 1)) $((2 * Q)) box2 &
 s2=$!
 BG_PIDS="$BG_PIDS $s1 $s2"
-leader=$(nats_stream_leader ELOG) || fail "no leader of ELOG in /jsz"
-echo "# stream leader: n$leader"
-nats_node_kill "$leader"
+has_leader() { nats_stream_leader ELOG >/dev/null; }
+k=0
+while [ $k -lt "$LEADER_KILLS" ]; do
+	k=$((k + 1))
+	wait_for "the stream to have a leader" 60 has_leader
+	leader=$(nats_stream_leader ELOG) || fail "no leader of ELOG in /jsz"
+	echo "# stream leader: n$leader (kill $k of $LEADER_KILLS)"
+	nats_node_kill "$leader"
+	nats_node_start "$leader" || fail "node n$leader did not come back"
+done
 wait "$s1" || fail "send to box1 while the leader was killed"
 wait "$s2" || fail "send to box2 while the leader was killed"
-nats_node_start "$leader" || fail "node n$leader did not come back"
-newl=$(nats_stream_leader ELOG)
-echo "# stream leader after: n$newl"
+wait_for "the stream to have a leader" 60 has_leader
+echo "# stream leader after: n$(nats_stream_leader ELOG)"
 wait_for "the stream to hold $((4 * Q))" $WAIT stream_is $((4 * Q))
 
 say "kill -9 of a box's serve mid-publish, and its restart"
