@@ -894,12 +894,11 @@ static void release_chain(struct ready *rd, struct node_state *ns, int64_t id)
 				break;
 		if (i == ns->nheld)
 			return;
-		if (ns->held[i].id > id) {
-			ready_rec(rd, &ns->held[i].rec, ns, ns->held[i].id);
+		/* one with a lower id is committed already, unless a give_up went past it: it is
+		 * submitted again either way, and its dedupe key keeps it once */
+		ready_rec(rd, &ns->held[i].rec, ns, ns->held[i].id);
+		if (ns->held[i].id > id)
 			id = ns->held[i].id;
-		} else {
-			elog_record_clear(&ns->held[i].rec);   /* already committed */
-		}
 		ready_msg(rd, ns->held[i].msg);
 		ns->held[i] = ns->held[--ns->nheld];
 		if (!ns->nheld)
@@ -910,12 +909,13 @@ static void release_chain(struct ready *rd, struct node_state *ns, int64_t id)
 /* Where the node's chain stands now, batch included. */
 static int64_t chain_last(struct ready *rd, struct node_state *ns)
 {
+	int64_t last = ns->last;
 	size_t i;
 
-	for (i = rd->nrecs; i > 0; i--)
-		if (rd->last[i - 1].ns == ns)
-			return rd->last[i - 1].id;
-	return ns->last;
+	for (i = 0; i < rd->nrecs; i++)
+		if (rd->last[i].ns == ns && rd->last[i].id > last)
+			last = rd->last[i].id;
+	return last;
 }
 
 /* Gives up waiting: the oldest held message of ns (lowest id) goes on, and its chain. */
@@ -986,7 +986,7 @@ static void *aggregator(void *arg)
 			so.Config.Durable = durable;
 			so.Config.AckPolicy = js_AckExplicit;
 			so.Config.DeliverPolicy = js_DeliverAll;
-			so.Config.AckWait = 10LL * 1000000000LL;
+			so.Config.AckWait = ELOG_CLUSTER_ACK_WAIT_NS;
 			so.Config.MaxAckPending = ELOG_CLUSTER_HOLD + 4 * FETCH_BATCH;
 			s = NATS_ERR;
 			if (ensure_stream(c, js, why, sizeof(why)) == 0)
@@ -1039,8 +1039,10 @@ static void *aggregator(void *arg)
 			ns = node_get(&nodes, &nnodes, node);
 			free(node);
 			last = chain_last(&rd, ns);
-			if (id <= last) {               /* committed already */
-				elog_record_clear(&r);
+			if (id <= last) {
+				/* committed already (a redelivery), or late after a give_up: the
+				 * dedupe key stores it once either way, so it is never dropped */
+				ready_rec(&rd, &r, ns, id);
 				ready_msg(&rd, m);
 			} else if (prev == 0 || prev == last || committed(st, ns->node, prev)) {
 				ready_rec(&rd, &r, ns, id);

@@ -18,7 +18,9 @@
  * field "node" and the dedupe key "nats:<node>/<id>" (so a redelivery is stored once), is
  * submitted to the hub and acknowledged once committed. A node's records are committed in the
  * node's order: a message whose predecessor (header Elog-Prev) is neither committed nor 0 is
- * held (at most ELOG_CLUSTER_HOLD messages, ELOG_CLUSTER_HOLD_NS) until it comes.
+ * held (at most ELOG_CLUSTER_HOLD messages, ELOG_CLUSTER_HOLD_NS) until it comes; past that
+ * it goes on without it, and the predecessor, if it comes later, is still stored (once:
+ * nothing the stream delivers is dropped, only its order can suffer).
  *
  * Wire format (for other NATS clients): README "Several machines".
  */
@@ -36,7 +38,11 @@ struct elog_cluster;
 #define ELOG_CLUSTER_WINDOW 1024            /* publishes not yet acknowledged */
 #define ELOG_CLUSTER_ACK_WAIT_MS 5000       /* a publish not acknowledged by then failed */
 #define ELOG_CLUSTER_HOLD 8192              /* aggregator: messages held for their predecessor */
-#define ELOG_CLUSTER_HOLD_NS (10LL * 1000000000LL)   /* ... and for at most this long */
+#define ELOG_CLUSTER_HOLD_NS (30LL * 1000000000LL)   /* ... and for at most this long (more
+						      * than the ack wait: a message a killed
+						      * aggregator had is redelivered by then) */
+#define ELOG_CLUSTER_ACK_WAIT_NS (5LL * 1000000000LL)  /* aggregator: JetStream redelivers a
+						      * message not acknowledged by then */
 #define ELOG_CLUSTER_TOKEN_MAX 96           /* bytes of one subject token (see _token) */
 #define ELOG_CLUSTER_CURSOR "cluster-publish"
 

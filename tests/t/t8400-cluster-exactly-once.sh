@@ -88,12 +88,12 @@ send_to "$B2" $((Q + 1)) $((2 * Q)) box2 &
 s2=$!
 BG_PIDS="$BG_PIDS $s1 $s2"
 has_leader() { nats_stream_leader ELOG >/dev/null; }
-k=0
-while [ $k -lt "$LEADER_KILLS" ]; do
-	k=$((k + 1))
+kills=0   # (not k: tests/nats/cluster.sh's functions use k)
+while [ $kills -lt "$LEADER_KILLS" ]; do
+	kills=$((kills + 1))
 	wait_for "the stream to have a leader" 60 has_leader
 	leader=$(nats_stream_leader ELOG) || fail "no leader of ELOG in /jsz"
-	echo "# stream leader: n$leader (kill $k of $LEADER_KILLS)"
+	echo "# stream leader: n$leader (kill $kills of $LEADER_KILLS)"
 	nats_node_kill "$leader"
 	nats_node_start "$leader" || fail "node n$leader did not come back"
 done
