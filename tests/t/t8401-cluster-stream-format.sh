@@ -63,3 +63,24 @@ if ids != [1, 2, 3, 4, 5]:
 sys.exit(bad)
 PYEOF
 stop_serve
+
+say "one NATS server without a cluster: the stream is made with 1 replica, not 3"
+set -- $(nats_pick_ports)
+mkdir -p "$T/solo"
+"$NATS_SERVER" -a 127.0.0.1 -p "$1" -m "$2" -js -sd "$T/solo" >"$T/solo.log" 2>&1 &
+BG_PIDS="$BG_PIDS $!"
+solo_up() { curl -sf "http://127.0.0.1:$2/healthz" | grep -q ok; }
+wait_for "the single nats-server" 30 solo_up "$1" "$2"
+start_serve solo --cluster "nats://127.0.0.1:$1" --node solo
+elog send -c api 'one' || fail "send to solo"
+wait_for "the stream with 1 replica" 30 grep -q "created stream 'ELOG' with 1 replica" "$T/solo.err" ||
+	fail "$(cat "$T/solo.err")"
+solo_msgs() {
+	curl -sf "http://127.0.0.1:$1/jsz?streams=true" | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(s["state"]["messages"] for a in d.get("account_details") or [] for s in a.get("stream_detail") or []))'
+}
+solo_has() { [ "$(solo_msgs "$1")" = 1 ]; }
+wait_for "the record in the one-server stream" 30 solo_has "$2"
+stop_serve
