@@ -26,12 +26,14 @@
 #define POLL_NS (5 * NS_MS)            /* idle publisher: look for new records this often */
 #define SAVE_NS (200 * NS_MS)          /* the cursor is saved at most this often */
 #define FETCH_BATCH 512
+#define LAG_COUNT_CAP 100000           /* lag: records counted exactly up to this many */
 #define DEDUPE_PREFIX "nats:"
 
 struct inflight {
 	int64_t id;
 	int64_t arrival_ns;
 	int state;                      /* 0 pending, 1 acked, -1 failed */
+	int own;                        /* 0: another node's record, passed over (acked) */
 };
 
 struct held {
@@ -66,7 +68,8 @@ struct elog_cluster {
 	size_t head, count;
 	int failed;
 	int connected;
-	int64_t cursor;
+	int64_t cursor;                 /* every record up to it is published or not ours */
+	int64_t last_own;               /* the last of ours up to it: the next one's Elog-Prev */
 	uint64_t behind;
 	int64_t behind_ns;
 	uint64_t published, aggregated, gaps;
@@ -394,6 +397,7 @@ static void pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, voi
 
 struct batch {
 	struct elog_record *recs;
+	unsigned char *foreign;   /* recs[i] came from the stream: only its id is kept */
 	size_t n, cap, bytes;
 	int64_t last_id;          /* the last id looked at (published or skipped) */
 };
@@ -404,11 +408,13 @@ static int collect(void *ctx, const struct elog_record *r)
 	struct elog_record *d;
 
 	b->last_id = r->id;
-	if (strncmp(r->dedupe_key, DEDUPE_PREFIX, sizeof(DEDUPE_PREFIX) - 1) == 0)
-		return b->n >= b->cap || b->bytes >= READ_BYTES;   /* from the stream: skip */
-	d = &b->recs[b->n++];
+	d = &b->recs[b->n];
 	elog_record_init(d);
 	d->id = r->id;
+	b->foreign[b->n++] = strncmp(r->dedupe_key, DEDUPE_PREFIX,
+				     sizeof(DEDUPE_PREFIX) - 1) == 0;
+	if (b->foreign[b->n - 1])   /* from the stream: passed over, in order */
+		return b->n >= b->cap || b->bytes >= READ_BYTES;
 	d->ts_ns = r->ts_ns;
 	d->arrival_ns = r->arrival_ns;
 	d->level = r->level;
@@ -428,8 +434,16 @@ static void measure_lag(struct elog_cluster *c, struct elog_store *st, int64_t c
 	int64_t first = 0;
 
 	elog_err_clear(&err);
-	if (elog_store_count_after(st, cursor, DEDUPE_PREFIX, &n, &first, &err) != 0)
+	if (elog_store_count_after(st, cursor, DEDUPE_PREFIX, LAG_COUNT_CAP, &n, &first, &err) != 0)
 		return;
+	if (n >= LAG_COUNT_CAP) {
+		/* far behind: the ids committed after the cursor (records from other nodes
+		 * included), rather than a count that would read them all twice a second */
+		int64_t max = 0;
+
+		if (elog_store_max_id(st, &max, &err) == 0 && max - cursor > (int64_t)n)
+			n = (uint64_t)(max - cursor);
+	}
 	pthread_mutex_lock(&c->mu);
 	c->behind = n;
 	c->behind_ns = n && first ? elog_now_ns() - first : 0;
@@ -482,6 +496,7 @@ static int publish_one(struct elog_cluster *c, jsCtx *js, const struct elog_reco
 		e->id = r->id;
 		e->arrival_ns = r->arrival_ns;
 		e->state = 0;
+		e->own = 1;
 		c->count++;
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -505,18 +520,23 @@ static int64_t advance_locked(struct elog_cluster *c)
 {
 	while (c->count && c->ring[c->head].state == 1) {
 		c->cursor = c->ring[c->head].id;
-		c->published++;
+		if (c->ring[c->head].own) {
+			c->last_own = c->cursor;
+			c->published++;
+		}
 		c->head = (c->head + 1) % ELOG_CLUSTER_WINDOW;
 		c->count--;
 	}
 	return c->cursor;
 }
 
-static int save_cursor(struct elog_store *st, int64_t v)
+static int save_cursor(struct elog_store *st, int64_t v, int64_t last_own)
 {
 	struct elog_err err;
 
 	elog_err_clear(&err);
+	if (elog_store_cursor_set(st, ELOG_CLUSTER_CURSOR_LAST, last_own, &err) != 0)
+		return -1;
 	return elog_store_cursor_set(st, ELOG_CLUSTER_CURSOR, v, &err);
 }
 
@@ -569,11 +589,13 @@ static void *publisher(void *arg)
 	memset(&b, 0, sizeof(b));
 	b.cap = READ_BATCH;
 	b.recs = xcalloc(b.cap, sizeof(*b.recs));
+	b.foreign = xcalloc(b.cap, 1);
 	elog_err_clear(&err);
 	while (!is_stopping(c)) {
 		if (!st) {
 			if (elog_store_open(&st, c->db_path, 0, &err) != 0 ||
-			    elog_store_cursor_get(st, ELOG_CLUSTER_CURSOR, &next, &err) != 0) {
+			    elog_store_cursor_get(st, ELOG_CLUSTER_CURSOR, &next, &err) != 0 ||
+			    elog_store_cursor_get(st, ELOG_CLUSTER_CURSOR_LAST, &prev, &err) != 0) {
 				report(c, "cluster: cannot read the history: %s", err.msg);
 				elog_store_close(st);
 				st = NULL;
@@ -582,9 +604,9 @@ static void *publisher(void *arg)
 			}
 			pthread_mutex_lock(&c->mu);
 			c->cursor = next;
+			c->last_own = prev;
 			pthread_mutex_unlock(&c->mu);
 			saved = next;
-			prev = next;
 		}
 		if (elog_mono_ns() - last_lag >= 500 * NS_MS) {
 			int64_t cur;
@@ -640,7 +662,9 @@ static void *publisher(void *arg)
 				       ")", e, c->cursor + 1);
 			said_down = 1;
 			next = drain(c, js);
-			prev = next;
+			pthread_mutex_lock(&c->mu);
+			prev = c->last_own;
+			pthread_mutex_unlock(&c->mu);
 			ready = 0;
 			pause_ns(c, backoff);
 			backoff = backoff * 2 > 2000 * NS_MS ? 2000 * NS_MS : backoff * 2;
@@ -648,12 +672,12 @@ static void *publisher(void *arg)
 		}
 		advance_locked(c);
 		{
-			int64_t cur = c->cursor;
+			int64_t cur = c->cursor, own = c->last_own;
 			size_t room = ELOG_CLUSTER_WINDOW - c->count;
 
 			pthread_mutex_unlock(&c->mu);
 			if (cur != saved && elog_mono_ns() - last_save >= SAVE_NS) {
-				if (save_cursor(st, cur) == 0)
+				if (save_cursor(st, cur, own) == 0)
 					saved = cur;
 				last_save = elog_mono_ns();
 			}
@@ -693,6 +717,22 @@ static void *publisher(void *arg)
 				continue;
 			}
 			for (i = 0; i < b.n; i++) {
+				if (b.foreign[i]) {
+					pthread_mutex_lock(&c->mu);
+					{
+						struct inflight *e = &c->ring[(c->head + c->count) %
+									   ELOG_CLUSTER_WINDOW];
+
+						e->id = b.recs[i].id;
+						e->arrival_ns = 0;
+						e->state = 1;
+						e->own = 0;
+						c->count++;
+					}
+					pthread_mutex_unlock(&c->mu);
+					elog_record_clear(&b.recs[i]);
+					continue;
+				}
 				if (publish_one(c, js, &b.recs[i], prev, &subj, &payload) != 0) {
 					size_t j;
 
@@ -706,7 +746,7 @@ static void *publisher(void *arg)
 			if (i == b.n)
 				next = b.last_id;
 			if (b.n == 0 && b.last_id == next)
-				next = max;   /* nothing of ours up to max */
+				next = max;   /* no record up to max */
 		}
 	}
 	/* stopping: give what is in flight a second, save the cursor */
@@ -724,13 +764,14 @@ static void *publisher(void *arg)
 		pthread_mutex_unlock(&c->mu);
 	}
 	if (st) {
-		int64_t cur;
+		int64_t cur, own;
 
 		pthread_mutex_lock(&c->mu);
 		cur = c->cursor;
+		own = c->last_own;
 		pthread_mutex_unlock(&c->mu);
 		if (cur != saved)
-			save_cursor(st, cur);
+			save_cursor(st, cur, own);
 	}
 	cluster_disconnect(&nc, &js);
 	/* acks that come after this are for entries no longer tracked */
@@ -741,6 +782,7 @@ static void *publisher(void *arg)
 	elog_buf_release(&subj);
 	elog_buf_release(&payload);
 	free(b.recs);
+	free(b.foreign);
 	return NULL;
 }
 

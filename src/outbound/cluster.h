@@ -11,7 +11,7 @@
  * what is published again is dropped by the stream's duplicate window. It reads the history,
  * never the hub's queue, so the cluster being away never slows ingest or followers.
  * Records that came from the stream (--aggregate: their dedupe key starts with "nats:") are
- * not published again.
+ * not published again: the cursor passes over them in order.
  *
  * Aggregator (one thread, its own connection): a durable pull consumer named after the node
  * on the whole stream, explicit acks. Each message of another node becomes a record with the
@@ -44,7 +44,9 @@ struct elog_cluster;
 #define ELOG_CLUSTER_ACK_WAIT_NS (5LL * 1000000000LL)  /* aggregator: JetStream redelivers a
 						      * message not acknowledged by then */
 #define ELOG_CLUSTER_TOKEN_MAX 96           /* bytes of one subject token (see _token) */
-#define ELOG_CLUSTER_CURSOR "cluster-publish"
+#define ELOG_CLUSTER_CURSOR "cluster-publish"            /* every record up to it is in the
+							   * stream or came from it */
+#define ELOG_CLUSTER_CURSOR_LAST "cluster-publish-last"  /* the last record of ours up to it */
 
 struct elog_cluster_opts {
 	const char *servers;       /* "nats://HOST:PORT[,nats://...]" */

@@ -109,7 +109,12 @@ say "kill -9 of a box's serve mid-publish, and its restart"
 paced $((2 * Q + 1)) $((3 * Q)) box1 3 | "$ELOG_BIN" send --server "$B1" -c api --multiline none &
 s1=$!
 BG_PIDS="$BG_PIDS $s1"
-wait_for "box1 to hold $((2 * Q + Q / 2))" $WAIT box_has box1 $((2 * Q + Q / 2))
+# halfway, at a moment when the box holds records its saved cursor has not passed
+mid_publish() {
+	[ "$(sqlite3 "$T/box1.db" "SELECT count(*) >= $1 AND max(id) > (SELECT last_id FROM
+		cursors WHERE name = 'cluster-publish') FROM records" 2>/dev/null)" = 1 ]
+}
+wait_for "box1 to hold $((2 * Q + Q / 2)), not all published" $WAIT mid_publish $((2 * Q + Q / 2))
 kill -9 "$PID_box1"
 wait "$PID_box1" 2>/dev/null
 cur=$(sqlite3 "$T/box1.db" "SELECT last_id FROM cursors WHERE name='cluster-publish'")
@@ -182,6 +187,16 @@ n0=$("$ELOG_BIN" logs --server "$AGG" -N - --color never | wc -l)
 "$ELOG_BIN" logs --server "$B1" --color never -n 1 >"$T/b1last.txt"
 grep -q '^api *| .*box1 '"$(printf %07d "$N")" "$T/b1last.txt" ||
 	fail "a box's own records lost their plain prefix: $(cat "$T/b1last.txt")"
+
+say "the aggregator publishes its own records, not those it took from the stream"
+printf 'own 1\nown 2\nown 3\n' | "$ELOG_BIN" send --server "$AGG" -c self --multiline none ||
+	fail "send to the aggregator"
+wait_for "the stream to hold $((2 * N + 3))" $WAIT stream_is $((2 * N + 3))
+agg_caught_up() { [ "$(ps_cluster "$AGG" 'c["behind"]')" = 0 ] &&
+	[ "$(ps_cluster "$AGG" 'c["cursor"]')" = "$(count_at agg)" ]; }
+wait_for "the aggregator's cursor past every record" 30 agg_caught_up ||
+	fail "aggregator: $("$ELOG_BIN" ps --server "$AGG" | tail -1)"
+[ "$(nats_stream_msgs ELOG)" = $((2 * N + 3)) ] || fail "the stream holds $(nats_stream_msgs ELOG)"
 
 say "serve stops cleanly with --cluster (exit 0, cursor saved)"
 stop_serve "$PID_agg"
