@@ -25,6 +25,7 @@
 struct elog_err;
 struct elog_hub;
 struct elog_follower;
+struct elog_clock;
 
 struct elog_ingest;
 /* Called on the writer thread; rc 0 or negative with msg. The records still belong to the
@@ -49,6 +50,8 @@ struct elog_hub_opts {
 	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */
 	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
 				     * hub.c); 0: 32768 (128 MiB) */
+	const struct elog_clock *clock;  /* arrival times and followers' deadlines (common/clock.h);
+				     * NULL: the system's. Kept, not copied. */
 };
 
 /* Opens the history at db_path for writing and starts the writer. */

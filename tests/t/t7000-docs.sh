@@ -4,18 +4,20 @@
 # the bash (and, where installed, zsh and fish) completions offer commands, options, values
 # and the components of a live server or history file.
 . "$(dirname "$0")/lib.sh"
+# the generator is a build tool, built next to the binary (Makefile: $(O)/gendoc)
+GENDOC=$(dirname "$ELOG_BIN")/gendoc
 
 say "regenerating into \$T/gen gives the committed files"
-expect_success "gendocs" sh "$ELOG_TOP/tools/gendocs.sh" "$ELOG_BIN" "$T/gen"
+expect_success "gendocs" sh "$ELOG_TOP/tools/gendocs.sh" "$GENDOC" "$T/gen"
 diff -ru "$ELOG_TOP/man" "$T/gen/man" >"$T/man.diff" ||
 	{ head -40 "$T/man.diff"; fail "man/ is stale: run 'make docs'"; }
 diff -ru "$ELOG_TOP/completions" "$T/gen/completions" >"$T/comp.diff" ||
 	{ head -40 "$T/comp.diff"; fail "completions/ is stale: run 'make docs'"; }
 # twice gives the same bytes
-expect_success "gendocs again" sh "$ELOG_TOP/tools/gendocs.sh" "$ELOG_BIN" "$T/gen2"
+expect_success "gendocs again" sh "$ELOG_TOP/tools/gendocs.sh" "$GENDOC" "$T/gen2"
 expect_success "deterministic" diff -r "$T/gen" "$T/gen2"
 
-cmds=$(elog __gendoc commands)
+cmds=$("$GENDOC" commands)
 [ -n "$cmds" ] || fail "no commands listed"
 # groff escapes back to text: \- \(aq \(ga \e \& \%
 unroff() {
