@@ -994,6 +994,7 @@ static void *aggregator(void *arg)
 	natsSubscription *sub = NULL;
 	struct node_state **nodes = NULL;
 	size_t nnodes = 0, nheld_total = 0, i;
+	int fetch_errors = 0;
 	struct ready rd;
 	struct elog_err err;
 	int64_t backoff = 100 * NS_MS;
@@ -1053,12 +1054,19 @@ static void *aggregator(void *arg)
 				natsSubscription_Destroy(sub);
 				sub = NULL;
 				cluster_disconnect(&nc, &js);
+			} else if (++fetch_errors >= 5) {
+				/* bind to the durable consumer again (Destroy leaves it on the
+				 * server; it is made again if it was lost) */
+				natsSubscription_Destroy(sub);
+				sub = NULL;
+				fetch_errors = 0;
 			}
 			pause_ns(c, backoff);
 			backoff = backoff * 2 > 2000 * NS_MS ? 2000 * NS_MS : backoff * 2;
 			continue;
 		}
 		backoff = 100 * NS_MS;
+		fetch_errors = 0;
 		for (i = 0; i < (size_t)list.Count; i++) {
 			natsMsg *m = list.Msgs[i];
 			struct elog_record r;
