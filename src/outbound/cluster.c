@@ -73,6 +73,7 @@ struct elog_cluster {
 	uint64_t behind;
 	int64_t behind_ns;
 	uint64_t published, aggregated, gaps;
+	int64_t max_payload;            /* the server's, less room for headers; 0: unknown */
 	char last_error[256];
 };
 
@@ -452,6 +453,50 @@ static void measure_lag(struct elog_cluster *c, struct elog_store *st, int64_t c
 	pthread_mutex_unlock(&c->mu);
 }
 
+/*
+ * A record whose JSON passes the server's max_payload (1 MiB by default, less the room kept
+ * for headers) could never be published, and would hold the cursor for ever: it goes cut,
+ * in steps, until it fits: its message cut at a character boundary (ending with
+ * ELOG_TRUNC_MARK), then its fields dropped, then its component and source cut to 1 KiB;
+ * the payload then carries "cut":true.
+ */
+static void fit_payload(struct elog_cluster *c, const struct elog_record *r,
+			struct elog_buf *payload)
+{
+	struct elog_record t = *r;
+	char *msg = NULL, *comp = NULL, *src = NULL;
+	size_t max = (size_t)c->max_payload, step;
+
+	for (step = 0; step < 3 && payload->len > max; step++) {
+		if (step == 0) {
+			size_t over = payload->len - max + sizeof(ELOG_TRUNC_MARK) + 16, n = strlen(r->msg);
+			size_t keep = n > over ? elog_record_cut_len(r->msg, n, n - over) : 0;
+			struct elog_buf m = ELOG_BUF_INIT;
+
+			elog_buf_add(&m, r->msg, keep);
+			elog_buf_adds(&m, ELOG_TRUNC_MARK);
+			msg = elog_buf_detach(&m);
+			t.msg = msg;
+		} else if (step == 1) {
+			t.fields = (char *)"";
+		} else {
+			comp = xstrndup(r->component, elog_record_cut_len(r->component,
+					strlen(r->component), 1024));
+			src = xstrndup(r->source, elog_record_cut_len(r->source, strlen(r->source),
+								      1024));
+			t.component = comp;
+			t.source = src;
+		}
+		elog_buf_reset(payload);
+		record_json(payload, c->node, &t);
+		payload->len--;   /* the closing brace */
+		elog_buf_adds(payload, ",\"cut\":true}");
+	}
+	free(msg);
+	free(comp);
+	free(src);
+}
+
 static int publish_one(struct elog_cluster *c, jsCtx *js, const struct elog_record *r, int64_t prev,
 		       struct elog_buf *subj, struct elog_buf *payload)
 {
@@ -466,6 +511,8 @@ static int publish_one(struct elog_cluster *c, jsCtx *js, const struct elog_reco
 	elog_cluster_token(subj, r->component);
 	elog_buf_reset(payload);
 	record_json(payload, c->node, r);
+	if (c->max_payload > 0 && payload->len > (size_t)c->max_payload)
+		fit_payload(c, r, payload);
 	elog_buf_addf(&mid, "%s/%" PRId64, c->node, r->id);
 	snprintf(id, sizeof(id), "%" PRId64, r->id);
 	snprintf(prevs, sizeof(prevs), "%" PRId64, prev);
@@ -628,6 +675,7 @@ static void *publisher(void *arg)
 				continue;
 			}
 			ready = 0;
+			c->max_payload = natsConnection_GetMaxPayload(nc) - 8192;
 		}
 		if (!ready) {
 			if (ensure_stream(c, js, why, sizeof(why)) != 0) {

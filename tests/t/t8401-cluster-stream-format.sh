@@ -62,6 +62,24 @@ if ids != [1, 2, 3, 4, 5]:
     print("ids in stream order: %r" % ids); bad = 1
 sys.exit(bad)
 PYEOF
+
+say "a record larger than NATS's max payload goes cut, and the publisher goes on"
+$PY -c 'print("x" * (1200 * 1024))' | elog send -c big || fail "send big"
+elog send -c api 'after the big one' || fail "send after"
+wait_for "7 messages in the stream" 60 stream_is 7 ||
+	fail "the stream holds $(nats_stream_msgs ELOG): $(tail -3 "$T/box.err")"
+node "$ELOG_TOP/tests/js/read-stream.mjs" "$NATS_URLS" ELOG >"$T/msgs2.jsonl" 2>"$T/js2.err" ||
+	fail "read-stream.mjs: $(cat "$T/js2.err")"
+$PY - "$T/msgs2.jsonl" <<'PYEOF' || fail "the big record"
+import json, sys
+rows = [json.loads(l)["payload"] for l in open(sys.argv[1])]
+big = [r for r in rows if r["component"] == "big"]
+ok = len(big) == 1 and big[0].get("cut") is True and big[0]["msg"].endswith(" …[truncated]") \
+     and 900 * 1024 < len(big[0]["msg"]) < 1024 * 1024 and rows[-1]["msg"] == "after the big one"
+if not ok:
+    print("big: %r, last: %r" % ([(r.get("cut"), len(r["msg"])) for r in big], rows[-1]["msg"]))
+sys.exit(0 if ok else 1)
+PYEOF
 stop_serve
 
 say "one NATS server without a cluster: the stream is made with 1 replica, not 3"
