@@ -1078,7 +1078,11 @@ static void *aggregator(void *arg)
 			so.Config.AckPolicy = js_AckExplicit;
 			so.Config.DeliverPolicy = js_DeliverAll;
 			so.Config.AckWait = ELOG_CLUSTER_ACK_WAIT_NS;
-			so.Config.MaxAckPending = ELOG_CLUSTER_HOLD + 4 * FETCH_BATCH;
+			/* what is held counts as pending: the server delivers no more than this
+			 * unacknowledged, so the hold never passes it (a give-up on count alone
+			 * broke a box's order after a restart, while the messages the killed
+			 * aggregator had were still to be redelivered) */
+			so.Config.MaxAckPending = ELOG_CLUSTER_HOLD;
 			s = NATS_ERR;
 			if (ensure_stream(c, js, why, sizeof(why)) == 0)
 				s = js_PullSubscribe(&sub, js, "elog.>", durable, NULL, &so, &jerr);
@@ -1179,7 +1183,7 @@ static void *aggregator(void *arg)
 		for (i = 0; i < nnodes; i++)
 			while (nodes[i]->nheld &&
 			       (elog_mono_ns() - nodes[i]->held_since > ELOG_CLUSTER_HOLD_NS ||
-				nheld_total > ELOG_CLUSTER_HOLD)) {
+				nheld_total > 2 * ELOG_CLUSTER_HOLD)) {
 				size_t before = nodes[i]->nheld;
 
 				give_up(c, &rd, nodes[i]);

@@ -37,7 +37,9 @@ struct elog_cluster;
 
 #define ELOG_CLUSTER_WINDOW 1024            /* publishes not yet acknowledged */
 #define ELOG_CLUSTER_ACK_WAIT_MS 5000       /* a publish not acknowledged by then failed */
-#define ELOG_CLUSTER_HOLD 8192              /* aggregator: messages held for their predecessor */
+#define ELOG_CLUSTER_HOLD 8192              /* aggregator: messages delivered and not yet
+					     * acknowledged (the consumer's MaxAckPending), so
+					     * also those held for their predecessor */
 #define ELOG_CLUSTER_HOLD_NS (30LL * 1000000000LL)   /* ... and for at most this long (more
 						      * than the ack wait: a message a killed
 						      * aggregator had is redelivered by then) */
