@@ -13,6 +13,8 @@ O        ?= build
 SAN      ?=
 CC       ?= cc
 PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs
+# Debian ships libnats (serve --cluster) as a shared library only: linked dynamically always
+DYN_PKGS  = libnats
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	      -Wno-missing-field-initializers -Wno-format-nonliteral -g
 ifeq ($(SAN),1)
@@ -23,7 +25,7 @@ OPT      ?= -O2 -flto=auto -ffunction-sections -fdata-sections
 LDOPT     = -flto=auto -Wl,--gc-sections -Wl,-z,pack-relative-relocs
 LDSAN     =
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DYN_PKGS) 2>/dev/null)
 # The optimized build links gRPC, abseil, protobuf-c, SQLite, yajl, OpenSSL and zlib from
 # Debian's static archives (same -dev packages): loading ~55 shared C++ libraries cost ~8 ms
 # of every short-lived `elog send`. STATIC=0 links them dynamically; the sanitizer build
@@ -36,9 +38,10 @@ ifeq ($(STATIC),1)
 STATIC_LIBS := $(filter-out -ldl -lrt -lm -pthread -latomic -Wl%,\
 	$(patsubst -lyajl,-lyajl_s,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null)))
 PKG_LIBS   := -Wl,-Bstatic $(STATIC_LIBS) -lstdc++ -Wl,-Bdynamic -static-libgcc \
+	      $(shell pkg-config --libs $(DYN_PKGS) 2>/dev/null) \
 	      -latomic -ldl -lrt
 else
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) $(DYN_PKGS) 2>/dev/null)
 endif
 CPPFLAGS += -Isrc -I$(O)/gen
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
@@ -211,7 +214,7 @@ build/fuzz/libelog-fuzz.a: $(FUZZ_OBJ)
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/check.h build/fuzz/libelog-fuzz.a
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libelog-fuzz.a \
-		$(shell pkg-config --libs $(PKGS)) -lpthread -lm
+		$(shell pkg-config --libs $(PKGS) $(DYN_PKGS)) -lpthread -lm
 
 fuzz-build: $(FUZZ_TARGETS)
 

@@ -119,3 +119,9 @@ kill $SERVE_PID 2>/dev/null; wait $SERVE_PID 2>/dev/null
 ELOG="$ELOG" sh "$top/bench/redact.sh"
 [ -x "$top/build/redact_engine" ] && "$top/build/redact_engine" \
 	"$top/tests/corpus/redact/ordinary.txt" "$top/tests/corpus/redact/secrets.txt"
+
+# 10. serve --cluster (bench/cluster.sh: its own table, its own 3-node nats-server cluster)
+if command -v nats-server >/dev/null 2>&1; then
+	echo
+	ELOG="$ELOG" sh "$top/bench/cluster.sh"
+fi

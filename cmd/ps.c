@@ -360,6 +360,32 @@ static void json_str(struct elog_buf *b, const char *s)
 	elog_json_quote(b, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* serve --cluster: how far the publisher is (a last line; with --json an object of its own,
+ * {"cluster":{...}}). */
+static void print_cluster(const Elog__V1__ClusterState *c, struct elog_buf *out, int json)
+{
+	if (!c)
+		return;
+	if (json) {
+		elog_buf_adds(out, "{\"cluster\":{\"node\":");
+		json_str(out, c->node);
+		elog_buf_addf(out, ",\"connected\":%s,\"cursor\":%lld,\"behind\":%llu,"
+			      "\"behind_seconds\":%.3f,\"published\":%llu,\"aggregated\":%llu}}\n",
+			      c->connected ? "true" : "false", (long long)c->cursor,
+			      (unsigned long long)c->behind, (double)c->behind_ns / 1e9,
+			      (unsigned long long)c->published, (unsigned long long)c->aggregated);
+		return;
+	}
+	elog_buf_adds(out, "cluster: node '");
+	elog_buf_adds(out, c->node ? c->node : "");
+	elog_buf_addf(out, "' %s, %llu records (%.1f s) behind, %llu published",
+		      c->connected ? "connected" : "not connected", (unsigned long long)c->behind,
+		      (double)c->behind_ns / 1e9, (unsigned long long)c->published);
+	if (c->aggregated)
+		elog_buf_addf(out, ", %llu aggregated", (unsigned long long)c->aggregated);
+	elog_buf_adds(out, " this run\n");
+}
+
 static void print_json(const Elog__V1__ComponentStats *s, struct elog_buf *out, int flowctl)
 {
 	size_t i, j;
@@ -626,6 +652,7 @@ static int run_ps(int argc, char **argv)
 		if (!o.json && !o.disk)
 			redaction_footer(s, &out);
 		print_forwarders(s, &out, o.json);
+		print_cluster(s->cluster, &out, o.json);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
 		if (s->omitted && !o.disk)

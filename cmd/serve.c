@@ -24,6 +24,7 @@
 #include "common/util.h"
 #include "common/err.h"
 #include "common/redact.h"
+#include "outbound/cluster.h"
 
 static struct {
 	struct str_list listen;
@@ -44,6 +45,10 @@ static struct {
 	const char *redact_rules, *redact_on, *redact_off;
 	const char *forward, *forward_ca;
 	struct str_list forward_headers;
+	const char *cluster, *node, *cluster_creds, *cluster_user, *cluster_password_file,
+		*cluster_ca, *cluster_stream;
+	long cluster_replicas;
+	int aggregate;
 } o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS,
 	.retain_size = -1, .redact = 1 };
 
@@ -123,8 +128,107 @@ static const struct option serve_options[] = {
 	  "file", NULL },
 	{ 0, "forward-header", OPT_LIST, &o.forward_headers, "KEY=VALUE",
 	  "send this gRPC metadata on every forward call (repeatable)", NULL, NULL },
+	/* serve --cluster (src/outbound/cluster.c) */
+	{ 0, "cluster", OPT_STRING, &o.cluster, "URLS",
+	  "publish every record to the NATS JetStream cluster at nats://HOST:PORT[,nats://...]",
+	  NULL, "ELOG_CLUSTER" },
+	{ 0, "node", OPT_STRING, &o.node, "NAME",
+	  "this box's name in the cluster (default: the host name)", NULL, "ELOG_NODE" },
+	{ 0, "cluster-creds", OPT_STRING, &o.cluster_creds, "FILE",
+	  "NATS credentials file (user JWT and nkey seed)", "file", NULL },
+	{ 0, "cluster-user", OPT_STRING, &o.cluster_user, "USER",
+	  "NATS user name (with --cluster-password-file); a token comes from $ELOG_CLUSTER_TOKEN",
+	  NULL, NULL },
+	{ 0, "cluster-password-file", OPT_STRING, &o.cluster_password_file, "FILE",
+	  "the NATS password: the first line of FILE", "file", NULL },
+	{ 0, "cluster-ca", OPT_STRING, &o.cluster_ca, "FILE",
+	  "connect to NATS over TLS, trusting the CAs in FILE (PEM)", "file", NULL },
+	{ 0, "cluster-replicas", OPT_INT, &o.cluster_replicas, "N",
+	  "replicas of the stream when serve creates it (default 3, fewer if the cluster is "
+	  "smaller)", NULL, NULL },
+	{ 0, "cluster-stream", OPT_STRING, &o.cluster_stream, "NAME",
+	  "the JetStream stream (default ELOG; subjects elog.>)", NULL, NULL },
+	{ 0, "aggregate", OPT_BOOL, &o.aggregate, NULL,
+	  "also bring every other node's records from the stream into this history", NULL, NULL },
 	OPT_END
 };
+
+/* serve --cluster: the publisher (and aggregator); NULL when off */
+static struct elog_cluster *cluster;
+
+static void cluster_report(void *arg, const char *msg)
+{
+	(void)arg;
+	if (!o.quiet)
+		fprintf(stderr, "elog serve: %s\n", msg);
+}
+
+static void cluster_state(void *arg, struct elog_svc_cluster *out)
+{
+	struct elog_cluster_stats st;
+
+	(void)arg;
+	elog_cluster_stats(cluster, &st);
+	out->connected = st.connected;
+	out->cursor = st.cursor;
+	out->behind = st.behind;
+	out->behind_ns = st.behind_ns;
+	out->published = st.published;
+	out->aggregated = st.aggregated;
+}
+
+/* Starts the cluster threads when --cluster is set; 0 or an exit status. */
+static int cluster_start(struct elog_svc *svc, struct elog_hub *hub, const char *db)
+{
+	extern const struct command cmd_serve;
+	struct elog_cluster_opts co;
+	struct elog_err err;
+	char host[256], *password = NULL;
+	int rc;
+
+	if (!o.cluster || !*o.cluster) {
+		if (o.aggregate)
+			return cli_usage_error(&cmd_serve, "--aggregate needs --cluster");
+		return 0;
+	}
+	if (o.cluster_replicas < 0 || o.cluster_replicas > 5)
+		return cli_usage_error(&cmd_serve, "invalid --cluster-replicas '%ld' (1 to 5)",
+				       o.cluster_replicas);
+	memset(&co, 0, sizeof(co));
+	if (!o.node || !*o.node) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = 0;
+	}
+	elog_err_clear(&err);
+	if (o.cluster_password_file) {
+		if (elog_read_file(o.cluster_password_file, &password, &err) != 0) {
+			cli_error("--cluster-password-file: %s", err.msg);
+			return EXIT_FAIL;
+		}
+		password[strcspn(password, "\r\n")] = 0;
+	}
+	co.servers = o.cluster;
+	co.node = o.node && *o.node ? o.node : host;
+	co.stream = o.cluster_stream;
+	co.replicas = (int)o.cluster_replicas;
+	co.creds_file = o.cluster_creds;
+	co.user = o.cluster_user;
+	co.password = password;
+	co.token = getenv("ELOG_CLUSTER_TOKEN");
+	co.ca_file = o.cluster_ca;
+	co.db_path = db;
+	co.hub = hub;
+	co.aggregate = o.aggregate;
+	co.report = cluster_report;
+	rc = elog_cluster_start(&cluster, &co, &err);
+	free(password);
+	if (rc != 0)
+		return cli_usage_error(&cmd_serve, "%s", err.msg);
+	svc->cluster_state = cluster_state;
+	svc->cluster_node = xstrdup(co.node);
+	return 0;
+}
 
 /* Raises the soft limit on open files to the hard limit (capped at 1M): every connection
  * takes a descriptor, and the 1024 many systems start with is soon reached. */
@@ -454,6 +558,9 @@ static int run_serve(int argc, char **argv)
 		}
 	}
 	svc.auth_required = o.auth;
+	rc = cluster_start(&svc, hub, db);
+	if (rc != 0)
+		goto out;
 
 	/* services: one registration line each */
 	elog_svc_auth_register(srv, &svc);
@@ -519,6 +626,9 @@ out:
 	elog_svc_flowctl_free(&svc);
 	elog_svc_auth_free(&svc);
 	elog_forward_stop(fwd);       /* before the hub: it saves its cursor through it */
+	elog_cluster_stop(cluster);   /* the aggregator commits through the hub: before it */
+	cluster = NULL;
+	free(svc.cluster_node);
 	{
 		struct elog_hub_stats st;
 

@@ -9,8 +9,8 @@ _elog_levels='trace debug info warn error fatal'
 _elog_options()
 {
 	case $1 in
-	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --retain-size --retain-age --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --redact --redact-rules --redact-on --redact-off --forward --forward-ca --forward-header --help' ;;
-	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --retain-size --retain-age --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --redact --redact-rules --redact-on --redact-off --forward --forward-ca --forward-header --cluster --node --cluster-creds --cluster-user --cluster-password-file --cluster-ca --cluster-replicas --cluster-stream --aggregate --help' ;;
+	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --node --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --no-retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	export) echo ' --json --csv --output --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -55,6 +55,14 @@ _elog_arg()
 	serve:--forward) echo 'text' ;;
 	serve:--forward-ca) echo 'file' ;;
 	serve:--forward-header) echo 'text' ;;
+	serve:--cluster) echo 'text' ;;
+	serve:--node) echo 'text' ;;
+	serve:--cluster-creds) echo 'file' ;;
+	serve:--cluster-user) echo 'text' ;;
+	serve:--cluster-password-file) echo 'file' ;;
+	serve:--cluster-ca) echo 'file' ;;
+	serve:--cluster-replicas) echo 'text' ;;
+	serve:--cluster-stream) echo 'text' ;;
 	logs:--component|logs:-c) echo 'component' ;;
 	logs:--level|logs:-l) echo 'level' ;;
 	logs:--since) echo 'text' ;;
@@ -70,6 +78,7 @@ _elog_arg()
 	logs:--fields) echo 'text' ;;
 	logs:--hide-fields) echo 'text' ;;
 	logs:--color) echo 'auto|always|never' ;;
+	logs:--node|logs:-N) echo 'text' ;;
 	logs:--ready-file) echo 'file' ;;
 	logs:--server|logs:-s) echo 'text' ;;
 	logs:--api-key-file) echo 'file' ;;

@@ -92,6 +92,15 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-off -x -d 'tur
 complete -c elog -n '__fish_seen_subcommand_from serve' -l forward -x -d 'send every committed record to an OpenTelemetry collector as OTLP logs: otlp://HOST:PORT, or otlps://HOST:PORT over TLS'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-ca -r -F -d 'check the otlps:// collector\'s certificate with these CAs (default: the system\'s)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-header -x -d 'send this gRPC metadata on every forward call (repeatable)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster -x -d 'publish every record to the NATS JetStream cluster at nats://HOST:PORT[,nats://...]'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l node -x -d 'this box\'s name in the cluster (default: the host name)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-creds -r -F -d 'NATS credentials file (user JWT and nkey seed)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-user -x -d 'NATS user name (with --cluster-password-file); a token comes from $ELOG_CLUSTER_TOKEN'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-password-file -r -F -d 'the NATS password: the first line of FILE'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-ca -r -F -d 'connect to NATS over TLS, trusting the CAs in FILE (PEM)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-replicas -x -d 'replicas of the stream when serve creates it (default 3, fewer if the cluster is smaller)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-stream -x -d 'the JetStream stream (default ELOG; subjects elog.>)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l aggregate -d 'also bring every other node\'s records from the stream into this history'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs
@@ -116,6 +125,7 @@ complete -c elog -n '__fish_seen_subcommand_from logs' -l color -x -a 'auto alwa
 complete -c elog -n '__fish_seen_subcommand_from logs' -s t -l timestamps -d 'show each record\'s time'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l utc -d 'show times in UTC'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l no-prefix -d 'do not show the component prefix'
+complete -c elog -n '__fish_seen_subcommand_from logs' -s N -l node -x -d 'only records from these nodes of serve --cluster (the field node; \'-\' for the box\'s own records, which have none; comma-separated or repeated); applied after -n and --tail'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l ready-file -r -F -d 'with -f: write PATH once the history is shown and live records are on the way'
 complete -c elog -n '__fish_seen_subcommand_from logs' -s s -l server -x -d 'hub address (default 127.0.0.1:50090)'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l api-key-file -r -F -d 'read the API key from FILE (else $ELOG_API_KEY)'

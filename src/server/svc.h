@@ -15,6 +15,15 @@ struct elog_registry;
 struct elog_sessionlog;
 struct elog_auth;
 
+/* What `elog ps` shows of serve --cluster (src/outbound/cluster.h has the meaning). */
+struct elog_svc_cluster {
+	int connected;
+	int64_t cursor;
+	uint64_t behind;
+	int64_t behind_ns;
+	uint64_t published, aggregated;
+};
+
 struct elog_svc {
 	struct elog_hub *hub;
 	const char *db_path;
@@ -23,6 +32,9 @@ struct elog_svc {
 	int64_t heartbeat_ttl_ns;          /* healthy = heartbeat within this; default 30 s */
 	int auth_required;                 /* serve --auth: every call but ValidateApiKey needs a key */
 	struct elog_auth *auth;            /* svc_auth.c's state */
+	/* serve --cluster: the publisher's state for Hub/Stats (`elog ps`); NULL: no cluster */
+	void (*cluster_state)(void *ctx, struct elog_svc_cluster *out);
+	char *cluster_node;
 };
 
 void elog_svc_hub_register(struct rpc_server *s, struct elog_svc *svc);      /* elog.v1.Hub */

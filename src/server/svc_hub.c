@@ -385,6 +385,7 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
 	Elog__V1__ComponentStats resp = ELOG__V1__COMPONENT_STATS__INIT;
+	Elog__V1__ClusterState cl;
 	Elog__V1__ComponentStat *cs = NULL, **cp = NULL;
 	Elog__V1__FlowctlService *fs = NULL, **fp = NULL;
 	Elog__V1__Forwarder fw, *fwp = NULL;
@@ -483,6 +484,21 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	if (fwp) {
 		resp.forwarders = &fwp;
 		resp.n_forwarders = 1;
+	}
+	if (svc->cluster_state) {
+		struct elog_svc_cluster c;
+
+		memset(&c, 0, sizeof(c));
+		svc->cluster_state(NULL, &c);
+		elog__v1__cluster_state__init(&cl);
+		cl.node = svc->cluster_node;
+		cl.connected = c.connected;
+		cl.cursor = c.cursor;
+		cl.behind = c.behind;
+		cl.behind_ns = c.behind_ns;
+		cl.published = c.published;
+		cl.aggregated = c.aggregated;
+		resp.cluster = &cl;
 	}
 	rpc_call_send(call, &resp.base);
 	rpc_call_finish(call, RPC_OK, NULL);

@@ -147,4 +147,17 @@ int elog_store_cursor_get(struct elog_store *s, const char *name, int64_t *last_
 int elog_store_cursor_set(struct elog_store *s, const char *name, int64_t last_id,
 			  struct elog_err *err);
 
+/*
+ * Lookups (lookup.c), for the cluster publisher and aggregator (src/outbound/cluster.c):
+ * dedupe_exists sets *found when a record with dedupe key `key` is stored (one index lookup);
+ * count_after counts the records with id > after_id whose dedupe key does not start with
+ * skip_prefix, stopping at cap (it reads at most cap rows), and gives the arrival time of the
+ * first of them (0: none). Both return 0 or a negative code with err.
+ */
+int elog_store_dedupe_exists(struct elog_store *s, const char *key, int *found,
+			     struct elog_err *err);
+int elog_store_count_after(struct elog_store *s, int64_t after_id, const char *skip_prefix,
+			   uint64_t cap, uint64_t *n, int64_t *first_arrival_ns,
+			   struct elog_err *err);
+
 #endif
