@@ -12,6 +12,7 @@ extern const struct command cmd_keys, cmd_validate_key;
 extern const struct command cmd_tail;
 extern const struct command cmd_ps;
 extern const struct command cmd_redact;
+extern const struct command cmd_prune;
 
 const struct command *const elog_commands[] = {
 	&cmd_serve,
@@ -20,6 +21,7 @@ const struct command *const elog_commands[] = {
 	&cmd_tail,
 	&cmd_export,
 	&cmd_ps,
+	&cmd_prune,
 	&cmd_keys,
 	&cmd_validate_key,
 	&cmd_redact,

@@ -10,12 +10,14 @@
 
 #include "cli.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/record.h"
 #include "common/util.h"
 #include "elog.pb-c.h"
 
 static struct {
 	int json, redaction;
+	int disk;
 	const char *db;
 } o;
 
@@ -24,6 +26,9 @@ static const struct option ps_options[] = {
 	{ 0, "redaction", OPT_BOOL, &o.redaction, NULL,
 	  "list serve's redaction rules and how many records each changed since it started "
 	  "(with --json: one object per rule)", NULL, NULL },
+	{ 0, "disk", OPT_BOOL, &o.disk, NULL,
+	  "show the history as a whole instead: its size on disk, records and time span", NULL,
+	  NULL },
 	{ 0, "db", OPT_STRING, &o.db, "PATH",
 	  "read the history file PATH directly, without a server (no flowctl services)", "file",
 	  NULL },
@@ -40,6 +45,7 @@ extern const struct command cmd_ps;
 /* The stats of --db as an elog.v1.ComponentStats whose strings point into v. */
 struct local_stats {
 	Elog__V1__ComponentStats msg;
+	Elog__V1__HistoryStats hist;
 	Elog__V1__ComponentStat *cs, **cp;
 	struct elog_component_stats *v;
 	size_t n;
@@ -51,6 +57,7 @@ static int stats_from_db(struct local_stats *l, const char *path)
 	struct elog_err err;
 	uint64_t omitted = 0;
 	int64_t now = elog_now_ns();
+	struct elog_history_info hi;
 	size_t i;
 	int rc;
 
@@ -59,6 +66,8 @@ static int stats_from_db(struct local_stats *l, const char *path)
 	rc = elog_store_open(&st, path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
 		rc = elog_store_stats(st, now, &l->v, &l->n, &omitted, &err);
+	if (rc == 0)
+		rc = elog_store_history_info(st, &hi, &err);
 	elog_store_close(st);
 	if (rc) {
 		cli_error("%s", err.msg);
@@ -87,6 +96,16 @@ static int stats_from_db(struct local_stats *l, const char *path)
 	l->msg.n_components = l->n;
 	l->msg.omitted = omitted;
 	l->msg.now_ns = now;
+	elog__v1__history_stats__init(&l->hist);
+	l->hist.db_bytes = hi.db_bytes;
+	l->hist.wal_bytes = hi.wal_bytes;
+	l->hist.records = (uint64_t)hi.records;
+	l->hist.first_id = hi.first_id;
+	l->hist.last_id = hi.last_id;
+	l->hist.first_ns = hi.first_ns;
+	l->hist.last_ns = hi.last_ns;
+	l->hist.removed_before = hi.removed_through ? hi.removed_through + 1 : 0;
+	l->msg.history = &l->hist;
 	return 0;
 }
 
@@ -442,6 +461,92 @@ static void redaction_footer(const Elog__V1__ComponentStats *s, struct elog_buf 
 		elog_buf_addc(out, '\n');
 }
 
+/* "12.3 MiB" */
+static void add_bytes(struct elog_buf *b, int64_t n)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		elog_buf_addf(b, "%lld B", (long long)n);
+	else
+		elog_buf_addf(b, "%.1f %s", v, unit[u]);
+}
+
+/* "2m13s", "4h2m", "3d4h" */
+static void add_span(struct elog_buf *b, int64_t ns)
+{
+	int64_t s = ns / NS;
+
+	if (s < 60)
+		elog_buf_addf(b, "%llds", (long long)s);
+	else if (s < 3600)
+		elog_buf_addf(b, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+	else if (s < 86400)
+		elog_buf_addf(b, "%lldh%lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else
+		elog_buf_addf(b, "%lldd%lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+}
+
+/* ps --disk: the history as a whole, as text or one JSON object. */
+static int print_disk(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	const Elog__V1__HistoryStats *h = s->history;
+
+	if (!h) {
+		cli_error("server '%s' does not say what its history takes on disk: it is an older "
+			  "elog serve", cli_server());
+		return EXIT_FAIL;
+	}
+	if (o.json) {
+		elog_buf_addf(out, "{\"size\":%lld,\"db_bytes\":%lld,\"wal_bytes\":%lld,"
+			      "\"records\":%llu,\"first_id\":%lld,\"last_id\":%lld,\"first\":",
+			      (long long)(h->db_bytes + h->wal_bytes), (long long)h->db_bytes,
+			      (long long)h->wal_bytes, (unsigned long long)h->records,
+			      (long long)h->first_id, (long long)h->last_id);
+		json_time(out, h->first_ns);
+		elog_buf_adds(out, ",\"last\":");
+		json_time(out, h->last_ns);
+		elog_buf_addf(out, ",\"first_ns\":%lld,\"last_ns\":%lld,\"removed_before\":%lld}\n",
+			      (long long)h->first_ns, (long long)h->last_ns,
+			      (long long)h->removed_before);
+		return 0;
+	}
+	elog_buf_adds(out, "size:     ");
+	add_bytes(out, h->db_bytes + h->wal_bytes);
+	elog_buf_adds(out, " on disk (database ");
+	add_bytes(out, h->db_bytes);
+	elog_buf_adds(out, ", WAL ");
+	add_bytes(out, h->wal_bytes);
+	elog_buf_addf(out, ")\nrecords:  %llu", (unsigned long long)h->records);
+	if (h->first_id)
+		elog_buf_addf(out, " (ids %lld to %lld)", (long long)h->first_id,
+			      (long long)h->last_id);
+	elog_buf_addc(out, '\n');
+	if (h->first_ns) {
+		char a[64], b[64];
+		time_t t0 = (time_t)(h->first_ns / NS), t1 = (time_t)(h->last_ns / NS);
+		struct tm tm0, tm1;
+
+		gmtime_r(&t0, &tm0);
+		gmtime_r(&t1, &tm1);
+		strftime(a, sizeof(a), "%Y-%m-%d %H:%M:%S", &tm0);
+		strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm1);
+		elog_buf_addf(out, "span:     %s to %s UTC (", a, b);
+		add_span(out, h->last_ns - h->first_ns);
+		elog_buf_adds(out, ")\n");
+	}
+	if (h->removed_before)
+		elog_buf_addf(out, "removed:  records before id %lld (retention or prune)\n",
+			      (long long)h->removed_before);
+	return 0;
+}
+
 static int run_ps(int argc, char **argv)
 {
 	Elog__V1__ComponentStats *remote = NULL;
@@ -475,15 +580,17 @@ static int run_ps(int argc, char **argv)
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;
 	} else if (rc == 0) {
-		if (o.json)
+		if (o.disk)
+			rc = print_disk(s, &out);
+		else if (o.json)
 			print_json(s, &out, !o.db);
 		else
 			print_table(s, &out, !o.db);
-		if (!o.json)
+		if (!o.json && !o.disk)
 			redaction_footer(s, &out);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
-		if (s->omitted)
+		if (s->omitted && !o.disk)
 			cli_error("%llu more components not shown: the limit is %d components "
 				  "(or %u MiB of names and sources) per answer",
 				  (unsigned long long)s->omitted, ELOG_STATS_MAX_COMPONENTS,
@@ -499,7 +606,7 @@ static int run_ps(int argc, char **argv)
 const struct command cmd_ps = {
 	.name = "ps",
 	.summary = "list the components the hub knows, with counts, rates, levels and health",
-	.usage = "[--json] [--db PATH]",
+	.usage = "[--json] [--disk] [--redaction] [--db PATH]",
 	.options = ps_options,
 	.client = 1,
 	.run = run_ps,
@@ -529,6 +636,13 @@ const struct command cmd_ps = {
 		"heartbeat carried).\n"
 		"With --db, the history file is read directly, without a server: there is no "
 		"flowctl registry then, so the FLOWCTL column and the flowctl key are left out.\n"
+		"With --disk, the history as a whole instead: its size on disk (the database "
+		"file and its WAL), how many records it holds and their ids, when the oldest and "
+		"the newest arrived, and before which id records were removed by retention (serve "
+		"--retain-size, --retain-age) or elog prune. With --json, one object with the keys "
+		"size, db_bytes, wal_bytes, records, first_id, last_id, first, last, first_ns, "
+		"last_ns and removed_before (0: none removed).\n"
+
 		"Under the table, when serve's redaction changed records since it started, one line "
 		"names the rules that did and how many records each changed; --redaction lists "
 		"every rule, on or off, with its count.",
@@ -536,5 +650,7 @@ const struct command cmd_ps = {
 		"elog ps\n"
 		"list the components with their counts, levels, sources and flowctl health\n"
 		"elog ps --json\n"
-		"the same, one JSON object per component\n",
+		"the same, one JSON object per component\n"
+		"elog ps --disk\n"
+		"how much the history takes on disk, its records and time span\n",
 };

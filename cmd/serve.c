@@ -19,6 +19,7 @@
 #include "server/svc.h"
 #include "server/sessionlog.h"
 #include "server/redisnotify.h"
+#include "store/retention.h"
 #include "common/util.h"
 #include "common/err.h"
 #include "common/redact.h"
@@ -39,7 +40,9 @@ static struct {
 	const char *tls_cert, *tls_key, *tls_client_ca;
 	int redact;
 	const char *redact_rules, *redact_on, *redact_off;
-} o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS, .redact = 1 };
+	int64_t retain_size, retain_age_ns;
+} o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS,
+	.retain_size = -1, .redact = 1 };
 
 static const struct option serve_options[] = {
 	{ 'L', "listen", OPT_LIST, &o.listen, "ADDR",
@@ -55,6 +58,12 @@ static const struct option serve_options[] = {
 	  "calls served at once, each on a thread (default 1000; follows take at most half); "
 	  "more get RESOURCE_EXHAUSTED", NULL, NULL },
 	{ 'q', "quiet", OPT_BOOL, &o.quiet, NULL, "print nothing but errors", NULL, NULL },
+	{ 0, "retain-size", OPT_SIZE, &o.retain_size, "SIZE",
+	  "keep the history (database and WAL) within SIZE, the oldest records removed first "
+	  "(default: 10% of its file system, at most 4G; 0: no bound)", NULL, "ELOG_RETAIN_SIZE" },
+	{ 0, "retain-age", OPT_DURATION, &o.retain_age_ns, "DURATION",
+	  "remove records that arrived longer than DURATION ago (default: kept)", NULL,
+	  "ELOG_RETAIN_AGE" },
 	/* options of the services: each service adds its block below this line */
 	{ 0, "log-dir", OPT_STRING, &o.log_dir, "DIR",
 	  "logging.v1 session files go here (default: sessions/ beside the history)", "dir", "LOG_DIR" },
@@ -298,14 +307,14 @@ static int run_serve(int argc, char **argv)
 	struct elog_buf bound = ELOG_BUF_INIT;
 	struct elog_err err;
 	struct elog_slog_opts so;
+	struct elog_hub_opts ho;
 	char **rest, *db, *logdir = NULL;
 	int nrest, rc, sig, started = 0, lock_fd = -1;
 	size_t i;
 	sigset_t sigs;
 	struct elog_redactor *redactor = NULL;
-	struct elog_hub_opts hub_opts;
 
-	memset(&hub_opts, 0, sizeof(hub_opts));
+	memset(&ho, 0, sizeof(ho));
 	rc = cli_parse(&cmd_serve, argc, argv, &nrest, &rest);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -327,7 +336,12 @@ static int run_serve(int argc, char **argv)
 		o.listen.items = def;
 		o.listen.n = 1;
 	}
+	if (o.retain_size > 0 && o.retain_size < ELOG_RETAIN_MIN_BYTES)
+		return cli_usage_error(&cmd_serve, "invalid --retain-size '%lld' (0 for no bound, "
+				       "else at least 8M)", (long long)o.retain_size);
 	db = o.db ? xstrdup(o.db) : cli_default_db();
+	ho.retain_bytes = o.retain_size >= 0 ? o.retain_size : elog_retention_default_bytes(db);
+	ho.retain_age_ns = o.retain_age_ns;
 	/* every setting is checked before anything is made */
 	rc = log_settings(db, &so, &logdir);
 	if (rc == 0)
@@ -343,7 +357,7 @@ static int run_serve(int argc, char **argv)
 			"tokens, keys and card numbers in the logs will be stored as they arrive, in "
 			"the history, its WAL, the session files and every export.\n");
 	so.redact = redactor;
-	hub_opts.redact = redactor;
+	ho.redact = redactor;
 
 	/* Signals are taken by sigwait in this thread only; every thread started below
 	 * inherits the blocked mask. */
@@ -400,7 +414,7 @@ static int run_serve(int argc, char **argv)
 		elog_buf_release(&bound);
 		return EXIT_FAIL;
 	}
-	if (elog_hub_open(&hub, db, &hub_opts, &err) != 0) {
+	if (elog_hub_open(&hub, db, &ho, &err) != 0) {
 		cli_error("%s", err.msg);
 		rpc_server_shutdown(srv, 0);
 		close(lock_fd);

@@ -3,7 +3,7 @@
 # Run 'make docs' to regenerate.
 
 function __elog_commands
-	printf '%s\n' serve logs send tail export ps keys validate-key redact
+	printf '%s\n' serve logs send tail export ps prune keys validate-key redact
 end
 
 function __elog_levels
@@ -54,6 +54,7 @@ complete -c elog -n __elog_no_command -a send -d 'send a message, or each line o
 complete -c elog -n __elog_no_command -a tail -d 'follow files (through rotation) or wrap a command, shipping each line to the hub'
 complete -c elog -n __elog_no_command -a export -d 'write the history as JSON Lines or CSV'
 complete -c elog -n __elog_no_command -a ps -d 'list the components the hub knows, with counts, rates, levels and health'
+complete -c elog -n __elog_no_command -a prune -d 'remove the oldest records of the history by time or size'
 complete -c elog -n __elog_no_command -a keys -d 'create, list and revoke the API keys serve --auth accepts'
 complete -c elog -n __elog_no_command -a validate-key -d 'ask the server whether an API key is valid'
 complete -c elog -n __elog_no_command -a redact -d 'try the redaction rules on lines of standard input'
@@ -67,6 +68,8 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l ready-file -r -F -d '
 complete -c elog -n '__fish_seen_subcommand_from serve' -l heartbeat-ttl -x -d 'a flowctl service is healthy while its last heartbeat is this recent (default 30s)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l max-calls -x -d 'calls served at once, each on a thread (default 1000; follows take at most half); more get RESOURCE_EXHAUSTED'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s q -l quiet -d 'print nothing but errors'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l retain-size -x -d 'keep the history (database and WAL) within SIZE, the oldest records removed first (default: 10% of its file system, at most 4G; 0: no bound)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l retain-age -x -d 'remove records that arrived longer than DURATION ago (default: kept)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-dir -x -a '(__fish_complete_directories)' -d 'logging.v1 session files go here (default: sessions/ beside the history)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-max-size -x -d 'rotate a session file before it passes this size (default 64M)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-max-age -x -d 'rotate a session file this old (default 1h)'
@@ -180,6 +183,7 @@ complete -c elog -n '__fish_seen_subcommand_from export' -s h -l help -d 'show t
 # ps
 complete -c elog -n '__fish_seen_subcommand_from ps' -l json -d 'print one JSON object per component'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l redaction -d 'list serve\'s redaction rules and how many records each changed since it started (with --json: one object per rule)'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l disk -d 'show the history as a whole instead: its size on disk, records and time span'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l db -r -F -d 'read the history file PATH directly, without a server (no flowctl services)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -s s -l server -x -d 'hub address (default 127.0.0.1:50090)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l api-key-file -r -F -d 'read the API key from FILE (else $ELOG_API_KEY)'
@@ -189,6 +193,14 @@ complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-key -r -F -d 'privat
 complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-server-name -x -d 'expect NAME in the server certificate'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -s h -l help -d 'show the options'
+
+# prune
+complete -c elog -n '__fish_seen_subcommand_from prune' -l db -r -F -d 'the history (default $ELOG_DB, else $XDG_STATE_HOME/elog/history.db)'
+complete -c elog -n '__fish_seen_subcommand_from prune' -l before -x -d 'remove the records that arrived before TIME (RFC3339, \'2024-01-20 10:00:00\', 7d, @epoch)'
+complete -c elog -n '__fish_seen_subcommand_from prune' -l size -x -d 'remove the oldest records until the history\'s data fits in SIZE'
+complete -c elog -n '__fish_seen_subcommand_from prune' -s c -l component -x -a '(__elog_components)' -d 'only records of these components (repeatable)'
+complete -c elog -n '__fish_seen_subcommand_from prune' -s q -l quiet -d 'print nothing but errors'
+complete -c elog -n '__fish_seen_subcommand_from prune' -s h -l help -d 'show the options'
 
 # keys
 complete -c elog -n '__fish_seen_subcommand_from keys' -l db -r -F -d 'history database holding the keys (default $ELOG_DB, else $XDG_STATE_HOME/elog/history.db)'

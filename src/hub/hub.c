@@ -11,6 +11,7 @@
 #include "hub/hub.h"
 #include "common/clock.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/err.h"
 #include "common/util.h"
 #include "common/redact.h"
@@ -91,7 +92,53 @@ struct elog_hub {
 	int wal_frames, ckpt_mark, catchup_mark;   /* writer thread only */
 	struct elog_redactor *redact;               /* NULL: none */
 	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
+
+	/* retention (writer thread only but for the settings) */
+	struct elog_retention retain;
+	int retain_on, retain_more;
+	int64_t retain_chunk;            /* records per removal: ELOG_RETAIN_CHUNK, or a batch */
+	int64_t retain_next_ns;          /* monotonic: the next pass while idle */
 };
+
+/*
+ * Retention runs on the writer thread between two ingest transactions, a chunk of at most
+ * ELOG_RETAIN_CHUNK records per transaction: after a commit of n records it removes up to
+ * 2n + one chunk (so it outpaces ingest), and while idle a pass a second (age, and a history
+ * found over its bound). The WAL is capped within the bound (elog_retention_wal_bytes).
+ */
+#define RETAIN_IDLE_NS (1000LL * 1000000LL)
+
+static void writer_catch_up(struct elog_hub *h);
+
+static void writer_retain(struct elog_hub *h, size_t stored)
+{
+	int64_t removed = 0;
+	int more = 0;
+
+	int64_t budget = 2 * (int64_t)stored + h->retain_chunk, k;
+
+	if (!h->retain_on)
+		return;
+	/* a chunk at a time, the WAL caught up between chunks as between ingest batches */
+	while (budget > 0) {
+		if (elog_store_retain(h->store, &h->retain, elog_now_ns(),
+				      budget < h->retain_chunk ? budget : h->retain_chunk, &k,
+				      &more, NULL) != 0)
+			more = 0;    /* tried again at the next commit or idle pass */
+		removed += k;
+		budget -= k;
+		writer_catch_up(h);
+		if (!more || k == 0)
+			break;
+	}
+	h->retain_more = more;
+	h->retain_next_ns = elog_mono_ns() + RETAIN_IDLE_NS;
+	if (removed) {
+		pthread_mutex_lock(&h->mu);
+		h->stats.retained += (uint64_t)removed;
+		pthread_mutex_unlock(&h->mu);
+	}
+}
 
 /*
  * Checkpoints. The checkpointer thread copies the WAL into the database on its own connection
@@ -343,8 +390,19 @@ static void *writer_main(void *arg)
 		int rc, publish;
 
 		pthread_mutex_lock(&h->mu);
-		while (!h->q_head && !h->closing)
-			pthread_cond_wait(&h->cv_work, &h->mu);
+		while (!h->q_head && !h->closing) {
+			if (!h->retain_on) {
+				pthread_cond_wait(&h->cv_work, &h->mu);
+				continue;
+			}
+			if (h->retain_more || elog_mono_ns() >= h->retain_next_ns) {
+				pthread_mutex_unlock(&h->mu);
+				writer_retain(h, 0);
+				pthread_mutex_lock(&h->mu);
+				continue;
+			}
+			elog_cond_wait_until(&h->cv_work, &h->mu, h->retain_next_ns);
+		}
 		if (!h->q_head && h->closing) {
 			pthread_mutex_unlock(&h->mu);
 			break;
@@ -425,6 +483,8 @@ static void *writer_main(void *arg)
 			in = next;
 		}
 		writer_catch_up(h);
+		if (rc == 0)
+			writer_retain(h, stored);
 	}
 	return NULL;
 }
@@ -459,9 +519,28 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	h->pub = xcalloc(PUB_SLOTS, sizeof(*h->pub));
 	h->pub_head = h->pub_next = 1;
 	h->wal_cap = o && o->wal_cap_frames > 0 ? o->wal_cap_frames : CKPT_WAL_CAP;
+	if (o && (o->retain_bytes > 0 || o->retain_age_ns > 0)) {
+		h->retain_on = 1;
+		h->retain_more = 1;    /* a first pass at once: the history may be over already */
+		h->retain.max_bytes = o->retain_bytes;
+		h->retain.max_age_ns = o->retain_age_ns;
+		if (o->retain_bytes > 0) {
+			int64_t w = elog_retention_wal_bytes(o->retain_bytes);
+
+			h->retain.wal_bytes = w;
+			if (w / 4096 < h->wal_cap)
+				h->wal_cap = (int)(w / 4096);
+			elog_store_set_wal_limit(h->store, w);
+			/* a transaction's records fit in a quarter of the WAL's part */
+			if ((size_t)(w / 4 / 256) < h->max_batch)
+				h->max_batch = (size_t)(w / 4 / 256) > 64 ? (size_t)(w / 4 / 256) : 64;
+		}
+		h->retain_chunk = h->max_batch < ELOG_RETAIN_CHUNK ? (int64_t)h->max_batch :
+				  ELOG_RETAIN_CHUNK;
+	}
 	h->ckpt_step = h->wal_cap / 4 < CKPT_STEP ? (h->wal_cap + 3) / 4 : CKPT_STEP;
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv_work, NULL);
+	elog_cond_init(&h->cv_work);
 	pthread_cond_init(&h->cv_space, NULL);
 	elog_cond_init(&h->cv_pub);
 	pthread_mutex_init(&h->ckpt_mu, NULL);
@@ -471,6 +550,8 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	if (elog_store_open(&h->ckpt_store, db_path, 0, NULL) == 0 &&
 	    pthread_create(&h->ckpt_thread, NULL, ckpt_main, h) == 0) {
 		h->ckpt_started = 1;
+		if (h->retain.wal_bytes)
+			elog_store_set_wal_limit(h->ckpt_store, h->retain.wal_bytes);
 		elog_store_on_commit(h->store, on_commit, h);
 	}
 	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {

@@ -55,6 +55,8 @@ struct elog_hub_opts {
 					 * as submitted (serve --no-redact) */
 	const struct elog_clock *clock;  /* arrival times and followers' deadlines (common/clock.h);
 				     * NULL: the system's. Kept, not copied. */
+	int64_t retain_bytes;       /* history (database + WAL) bound; 0: none (retention.h) */
+	int64_t retain_age_ns;      /* records older than this go; 0: kept */
 };
 
 /* Opens the history at db_path for writing and starts the writer. */
@@ -109,6 +111,7 @@ struct elog_hub_stats {
 	uint64_t transactions;
 	uint64_t dropped_for_followers;  /* records followers skipped (reported as missed) */
 	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */
+	uint64_t retained;           /* records removed by retention */
 	size_t followers;
 	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };

@@ -71,6 +71,10 @@ struct elog_read_sink {
 	/* Sends the message being built (possibly empty when live or missed is set). 0 or -1. */
 	int (*flush)(struct elog_read_sink *s, int live, uint64_t missed, int64_t missed_from,
 		     int64_t missed_to);
+	/* Optional (NULL: the contract cannot say it): puts in the message being built that
+	 * the records before id `before` that the reader asked for were removed by retention
+	 * (called at most once per stream). 0 or -1. */
+	int (*removed)(struct elog_read_sink *s, int64_t before);
 };
 int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			    const struct elog_filter *f, int follow, struct elog_read_sink *sink,

@@ -9,6 +9,7 @@
 #include "server/svc.h"
 #include "server/ingest.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/wire.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -138,7 +139,14 @@ struct page_sink {
 	struct rpc_call *call;
 	struct elog_buf buf;
 	size_t count;
+	int64_t removed_before;     /* to be sent with the next flush (0: none) */
 };
+
+static int page_removed(struct elog_read_sink *s, int64_t before)
+{
+	((struct page_sink *)s)->removed_before = before;
+	return 0;
+}
 
 static int page_add(struct elog_read_sink *s, const struct elog_record *r)
 {
@@ -155,8 +163,11 @@ static int page_flush(struct elog_read_sink *s, int live, uint64_t missed, int64
 	struct page_sink *p = (struct page_sink *)s;
 	int rc;
 
-	if (!p->count && !live && !missed)
+	if (!p->count && !live && !missed && !p->removed_before)
 		return 0;
+	if (p->removed_before)
+		elog_wire_put_varint_field(&p->buf, 6, (uint64_t)p->removed_before);
+	p->removed_before = 0;
 	elog_wire_put_varint_field(&p->buf, 2, missed);
 	elog_wire_put_varint_field(&p->buf, 3, (uint64_t)mfrom);
 	elog_wire_put_varint_field(&p->buf, 4, (uint64_t)mto);
@@ -226,6 +237,7 @@ static void hub_read(struct rpc_call *call, void *ctx)
 	memset(&sink, 0, sizeof(sink));
 	sink.base.add = page_add;
 	sink.base.flush = page_flush;
+	sink.base.removed = page_removed;
 	sink.call = call;
 	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));
 	rpc_call_finish(call, status, msg);
@@ -345,6 +357,8 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	uint64_t omitted = 0;
 	int64_t now = elog_now_ns();
 	size_t n = 0, nf = 0, i = 0, j = 0, k = 0;
+	struct elog_history_info hi;
+	Elog__V1__HistoryStats hs = ELOG__V1__HISTORY_STATS__INIT;
 	int rc;
 
 	rc = rpc_call_recv(call, &elog__v1__stats_request__descriptor, &m);
@@ -358,6 +372,8 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
 		rc = elog_store_stats(st, now, &v, &n, &omitted, &err);
+	if (rc == 0)
+		rc = elog_store_history_info(st, &hi, &err);
 	elog_store_close(st);
 	if (rc) {
 		rpc_call_finish(call, RPC_INTERNAL, err.msg);
@@ -413,6 +429,15 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	resp.n_components = k;
 	resp.omitted = omitted;
 	resp.now_ns = now;
+	hs.db_bytes = hi.db_bytes;
+	hs.wal_bytes = hi.wal_bytes;
+	hs.records = (uint64_t)hi.records;
+	hs.first_id = hi.first_id;
+	hs.last_id = hi.last_id;
+	hs.first_ns = hi.first_ns;
+	hs.last_ns = hi.last_ns;
+	hs.removed_before = hi.removed_through ? hi.removed_through + 1 : 0;
+	resp.history = &hs;
 	redaction_stats(svc, &resp);
 	rpc_call_send(call, &resp.base);
 	rpc_call_finish(call, RPC_OK, NULL);
