@@ -53,7 +53,10 @@ endif
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PROTOS = proto/elog.proto proto/electrician.proto proto/logging.proto \
-	 proto/flowctl.proto proto/ingestion.proto
+	 proto/flowctl.proto proto/ingestion.proto \
+	 $(addprefix proto/opentelemetry/proto/,common/v1/common.proto resource/v1/resource.proto \
+	   logs/v1/logs.proto trace/v1/trace.proto collector/logs/v1/logs_service.proto \
+	   collector/trace/v1/trace_service.proto)
 WKT    = google/protobuf/timestamp.proto google/protobuf/struct.proto \
 	 google/protobuf/empty.proto
 GEN_C  = $(patsubst proto/%.proto,$(O)/gen/%.pb-c.c,$(PROTOS)) \
@@ -103,12 +106,14 @@ $(O)/tests/%: tests/unit/%.c $(O)/libelog.a $(wildcard tests/unit/*.h)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDSAN) -o $@ $< $(O)/libelog.a $(LIBS)
 
 # protoc-c gets the messages only: elog's own rpc table names the methods, and protoc-c's
-# service stubs would not compile for flowctl (a method named Register).
+# service stubs would not compile for flowctl (a method named Register). A proto in a folder
+# (proto/opentelemetry/...) keeps its path, which its imports name; -Iproto finds an import
+# not copied yet.
 $(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: proto/%.proto
-	@mkdir -p $(O)/gen $(O)/proto
+	@mkdir -p $(O)/gen $(dir $(O)/proto/$*)
 	@echo "  PROTOC  $<"
-	$(Q)sed '/^service /,/^}/d' $< > $(O)/proto/$(notdir $<)
-	$(Q)protoc-c -I$(O)/proto -I/usr/include --c_out=$(O)/gen $(O)/proto/$(notdir $<)
+	$(Q)sed '/^service /,/^}/d' $< > $(O)/proto/$*.proto
+	$(Q)protoc-c -I$(O)/proto -Iproto -I/usr/include --c_out=$(O)/gen $(O)/proto/$*.proto
 
 $(O)/gen/google/protobuf/%.pb-c.c $(O)/gen/google/protobuf/%.pb-c.h: /usr/include/google/protobuf/%.proto
 	@mkdir -p $(O)/gen

@@ -56,6 +56,8 @@ struct command {
 	const char *environment;    /* extra ENVIRONMENT lines "NAME\tmeaning\n" */
 	const char *files;          /* FILES lines */
 	const char *formats;        /* man LINE FORMATS: "FORMAT\texample and what it gives\n" */
+	const char *table_title;    /* an extra man section (serve: the OpenTelemetry mapping) */
+	const char *table;          /* its "NAME\tmeaning\n" entries */
 };
 
 extern const struct command *const elog_commands[];

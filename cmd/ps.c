@@ -16,19 +16,18 @@
 #include "elog.pb-c.h"
 
 static struct {
-	int json, redaction;
-	int disk;
+	int json, disk, redaction;
 	const char *db;
 } o;
 
 static const struct option ps_options[] = {
 	{ 0, "json", OPT_BOOL, &o.json, NULL, "print one JSON object per component", NULL, NULL },
-	{ 0, "redaction", OPT_BOOL, &o.redaction, NULL,
-	  "list serve's redaction rules and how many records each changed since it started "
-	  "(with --json: one object per rule)", NULL, NULL },
 	{ 0, "disk", OPT_BOOL, &o.disk, NULL,
 	  "show the history as a whole instead: its size on disk, records and time span", NULL,
 	  NULL },
+	{ 0, "redaction", OPT_BOOL, &o.redaction, NULL,
+	  "list serve's redaction rules and how many records each changed since it started "
+	  "(with --json: one object per rule)", NULL, NULL },
 	{ 0, "db", OPT_STRING, &o.db, "PATH",
 	  "read the history file PATH directly, without a server (no flowctl services)", "file",
 	  NULL },
@@ -411,56 +410,6 @@ static void print_json(const Elog__V1__ComponentStats *s, struct elog_buf *out, 
 	}
 }
 
-/* `ps --redaction`: every rule, on or off, and the records it changed. */
-static void print_redaction(const Elog__V1__ComponentStats *s, struct elog_buf *out)
-{
-	size_t i;
-
-	if (s->redaction_off && !o.json) {
-		elog_buf_adds(out, "redaction is off (serve --no-redact)\n");
-		return;
-	}
-	if (!o.json)
-		elog_buf_addf(out, "%-20s %-4s %s\n", "RULE", "ON", "RECORDS");
-	for (i = 0; i < s->n_redaction; i++) {
-		const Elog__V1__RedactionRule *r = s->redaction[i];
-
-		if (o.json) {
-			elog_buf_adds(out, "{\"rule\":");
-			elog_json_quote(out, r->name, strlen(r->name));
-			elog_buf_addf(out, ",\"enabled\":%s,\"builtin\":%s,\"records\":%llu}\n",
-				      r->enabled ? "true" : "false", r->builtin ? "true" : "false",
-				      (unsigned long long)r->records);
-		} else {
-			elog_buf_addf(out, "%-20s %-4s %llu\n", r->name, r->enabled ? "on" : "off",
-				      (unsigned long long)r->records);
-		}
-	}
-}
-
-/* Under the table: the rules that changed records, when any did (or that redaction is off). */
-static void redaction_footer(const Elog__V1__ComponentStats *s, struct elog_buf *out)
-{
-	size_t i;
-	int any = 0;
-
-	if (s->redaction_off) {
-		elog_buf_adds(out, "redaction: OFF (serve --no-redact)\n");
-		return;
-	}
-	for (i = 0; i < s->n_redaction; i++) {
-		const Elog__V1__RedactionRule *r = s->redaction[i];
-
-		if (!r->records)
-			continue;
-		elog_buf_addf(out, "%s%s %llu", any ? ", " : "redacted (records changed per rule): ",
-			      r->name, (unsigned long long)r->records);
-		any = 1;
-	}
-	if (any)
-		elog_buf_addc(out, '\n');
-}
-
 /* "12.3 MiB" */
 static void add_bytes(struct elog_buf *b, int64_t n)
 {
@@ -547,6 +496,94 @@ static int print_disk(const Elog__V1__ComponentStats *s, struct elog_buf *out)
 	return 0;
 }
 
+/* `ps --redaction`: every rule, on or off, and the records it changed. */
+static void print_redaction(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+
+	if (s->redaction_off && !o.json) {
+		elog_buf_adds(out, "redaction is off (serve --no-redact)\n");
+		return;
+	}
+	if (!o.json)
+		elog_buf_addf(out, "%-20s %-4s %s\n", "RULE", "ON", "RECORDS");
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (o.json) {
+			elog_buf_adds(out, "{\"rule\":");
+			elog_json_quote(out, r->name, strlen(r->name));
+			elog_buf_addf(out, ",\"enabled\":%s,\"builtin\":%s,\"records\":%llu}\n",
+				      r->enabled ? "true" : "false", r->builtin ? "true" : "false",
+				      (unsigned long long)r->records);
+		} else {
+			elog_buf_addf(out, "%-20s %-4s %llu\n", r->name, r->enabled ? "on" : "off",
+				      (unsigned long long)r->records);
+		}
+	}
+}
+
+/* Under the table: the rules that changed records, when any did (or that redaction is off). */
+static void redaction_footer(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+	int any = 0;
+
+	if (s->redaction_off) {
+		elog_buf_adds(out, "redaction: OFF (serve --no-redact)\n");
+		return;
+	}
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (!r->records)
+			continue;
+		elog_buf_addf(out, "%s%s %llu", any ? ", " : "redacted (records changed per rule): ",
+			      r->name, (unsigned long long)r->records);
+		any = 1;
+	}
+	if (any)
+		elog_buf_addc(out, '\n');
+}
+
+/* serve --forward: one line per forwarder after the components (JSON: an object with a
+ * "forward" key). */
+static void print_forwarders(const Elog__V1__ComponentStats *s, struct elog_buf *out, int json)
+{
+	for (size_t i = 0; i < s->n_forwarders; i++) {
+		const Elog__V1__Forwarder *f = s->forwarders[i];
+		double behind = (double)f->behind_ns / 1e9;
+
+		if (json) {
+			elog_buf_adds(out, "{\"forward\":");
+			elog_json_quote(out, f->target, strlen(f->target));
+			elog_buf_addf(out, ",\"cursor\":%lld,\"behind_records\":%llu,"
+				      "\"behind_seconds\":%.3f,\"sent\":%llu,\"rejected\":%llu,"
+				      "\"failures\":%llu,\"last_error\":", (long long)f->cursor,
+				      (unsigned long long)f->behind_records, behind,
+				      (unsigned long long)f->sent, (unsigned long long)f->rejected,
+				      (unsigned long long)f->failures);
+			elog_json_quote(out, f->last_error, strlen(f->last_error));
+			elog_buf_adds(out, "}\n");
+			continue;
+		}
+		elog_buf_addf(out, "forward %s: ", f->target);
+		if (f->behind_records)
+			elog_buf_addf(out, "%llu records, %.1f s behind",
+				      (unsigned long long)f->behind_records, behind);
+		else
+			elog_buf_adds(out, "caught up");
+		elog_buf_addf(out, " (%llu sent this run", (unsigned long long)f->sent);
+		if (f->rejected)
+			elog_buf_addf(out, ", %llu refused by the collector",
+				      (unsigned long long)f->rejected);
+		elog_buf_adds(out, ")");
+		if (*f->last_error)
+			elog_buf_addf(out, "; last error: %s", f->last_error);
+		elog_buf_addc(out, '\n');
+	}
+}
+
 static int run_ps(int argc, char **argv)
 {
 	Elog__V1__ComponentStats *remote = NULL;
@@ -588,6 +625,7 @@ static int run_ps(int argc, char **argv)
 			print_table(s, &out, !o.db);
 		if (!o.json && !o.disk)
 			redaction_footer(s, &out);
+		print_forwarders(s, &out, o.json);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
 		if (s->omitted && !o.disk)
@@ -606,7 +644,7 @@ static int run_ps(int argc, char **argv)
 const struct command cmd_ps = {
 	.name = "ps",
 	.summary = "list the components the hub knows, with counts, rates, levels and health",
-	.usage = "[--json] [--disk] [--redaction] [--db PATH]",
+	.usage = "[--json] [--disk] [--db PATH]",
 	.options = ps_options,
 	.client = 1,
 	.run = run_ps,
@@ -641,11 +679,16 @@ const struct command cmd_ps = {
 		"the newest arrived, and before which id records were removed by retention (serve "
 		"--retain-size, --retain-age) or elog prune. With --json, one object with the keys "
 		"size, db_bytes, wal_bytes, records, first_id, last_id, first, last, first_ns, "
-		"last_ns and removed_before (0: none removed).\n"
-
+		"last_ns and removed_before (0: none removed). "
 		"Under the table, when serve's redaction changed records since it started, one line "
 		"names the rules that did and how many records each changed; --redaction lists "
-		"every rule, on or off, with its count.",
+		"every rule, on or off, with its count. "
+		"When serve runs with --forward, a last line shows the forwarder: \"forward URL: "
+		"caught up\" or \"N records, S s behind\" (committed records the collector has not "
+		"acknowledged yet, and how long ago the oldest of them arrived), how many were sent "
+		"this run and refused by the collector, and the last error while calls fail. With "
+		"--json it is an object with the keys forward, cursor, behind_records, "
+		"behind_seconds, sent, rejected, failures and last_error.",
 	.examples =
 		"elog ps\n"
 		"list the components with their counts, levels, sources and flowctl health\n"

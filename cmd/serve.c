@@ -20,6 +20,7 @@
 #include "server/sessionlog.h"
 #include "server/redisnotify.h"
 #include "store/retention.h"
+#include "outbound/forward.h"
 #include "common/util.h"
 #include "common/err.h"
 #include "common/redact.h"
@@ -38,9 +39,11 @@ static struct {
 	long notify_redis_queue;
 	int auth;
 	const char *tls_cert, *tls_key, *tls_client_ca;
+	int64_t retain_size, retain_age_ns;
 	int redact;
 	const char *redact_rules, *redact_on, *redact_off;
-	int64_t retain_size, retain_age_ns;
+	const char *forward, *forward_ca;
+	struct str_list forward_headers;
 } o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS,
 	.retain_size = -1, .redact = 1 };
 
@@ -112,6 +115,14 @@ static const struct option serve_options[] = {
 	  NULL },
 	{ 0, "redact-off", OPT_STRING, &o.redact_off, "RULE,...",
 	  "turn these redaction rules off", NULL, NULL },
+	{ 0, "forward", OPT_STRING, &o.forward, "URL",
+	  "send every committed record to an OpenTelemetry collector as OTLP logs: "
+	  "otlp://HOST:PORT, or otlps://HOST:PORT over TLS", NULL, NULL },
+	{ 0, "forward-ca", OPT_STRING, &o.forward_ca, "FILE",
+	  "check the otlps:// collector's certificate with these CAs (default: the system's)",
+	  "file", NULL },
+	{ 0, "forward-header", OPT_LIST, &o.forward_headers, "KEY=VALUE",
+	  "send this gRPC metadata on every forward call (repeatable)", NULL, NULL },
 	OPT_END
 };
 
@@ -303,6 +314,7 @@ static int run_serve(int argc, char **argv)
 	extern const struct command cmd_serve;
 	struct elog_svc svc;
 	struct elog_hub *hub = NULL;
+	struct elog_forwarder *fwd = NULL;
 	struct rpc_server *srv = NULL;
 	struct elog_buf bound = ELOG_BUF_INIT;
 	struct elog_err err;
@@ -449,6 +461,21 @@ static int run_serve(int argc, char **argv)
 	elog_svc_flowctl_register(srv, &svc);
 	elog_svc_logsvc_register(srv, &svc);
 	elog_svc_relay_register(srv, &svc);
+	elog_svc_otlp_register(srv, &svc);
+	elog_svc_readspans_register(srv, &svc);
+	if (o.forward) {
+		struct elog_forward_opts fo = { o.forward, o.forward_ca,
+			(const char *const *)o.forward_headers.items, o.forward_headers.n, db, hub };
+
+		if (elog_forward_start(&fwd, &fo, &err) != 0) {
+			rc = err.code == ELOG_EUSAGE ? cli_usage_error(&cmd_serve, "--forward: %s", err.msg)
+						     : (cli_error("%s", err.msg), EXIT_FAIL);
+			goto out;
+		}
+	} else if (o.forward_ca || o.forward_headers.n) {
+		rc = cli_usage_error(&cmd_serve, "--forward-ca and --forward-header need --forward");
+		goto out;
+	}
 	if (rpc_server_start(srv, &err) != 0) {
 		cli_error("%s", err.msg);
 		rc = EXIT_FAIL;
@@ -491,6 +518,7 @@ out:
 	notify_stop(!o.quiet);
 	elog_svc_flowctl_free(&svc);
 	elog_svc_auth_free(&svc);
+	elog_forward_stop(fwd);       /* before the hub: it saves its cursor through it */
 	{
 		struct elog_hub_stats st;
 
@@ -529,6 +557,21 @@ const struct command cmd_serve = {
 		"logging.v1 session log service, the flowctl control plane and elog's own protocol, "
 		"commits them to a SQLite history in batched transactions, and streams them live to "
 		"followers. A record is acknowledged to its sender only once committed.\n"
+		"Every listen address also answers the OpenTelemetry collector services (OTLP over "
+		"gRPC): LogsService/Export and TraceService/Export store logs and spans as mapped "
+		"below (gzip-compressed requests too), so any OpenTelemetry SDK's OTLP/gRPC exporter "
+		"can send to elog; MetricsService/Export answers UNIMPLEMENTED (metrics are not "
+		"kept). A call is answered once its records are committed; a record that cannot be "
+		"stored (attributes or service.name over 1 MiB) is counted in partial_success. With "
+		"--auth an OTLP call needs a key in x-junjo-api-key, x-api-key or authorization: "
+		"Bearer. ingestion.InternalIngestionService/ReadSpans streams the kept spans after a "
+		"key, in commit order.\n"
+		"With --forward, every committed record is also sent to an OpenTelemetry collector "
+		"as OTLP logs (the inverse mapping), in batches, from a cursor kept in the history: "
+		"a collector that is down or slow never slows ingest, a failed call is retried after "
+		"a backoff, and a restart resumes after the last batch the collector acknowledged (a "
+		"batch is sent twice only if serve died between the collector's reply and saving the "
+		"cursor). elog ps shows how far behind it is.\n"
 		"SIGINT or SIGTERM: stop accepting calls, commit what was received, end followers' "
 		"calls, close the history and exit 0.",
 	.examples =
@@ -538,4 +581,21 @@ const struct command cmd_serve = {
 		"run a hub on a free port with its history in the current directory; ./ready gets its "
 		"address once it accepts calls\n",
 	.files = "$XDG_STATE_HOME/elog/history.db\tthe default history\n",
+	.table_title = "OPENTELEMETRY MAPPING",
+	.table =
+		"component\tthe resource attribute service.name, else service.namespace, else the "
+		"instrumentation scope name, else otel\n"
+		"level\tby severity_number: 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn, 17-20 error, "
+		"21-24 fatal; else severity_text read as a level name; else info\n"
+		"msg\tthe body: a string as it is, any other value as compact JSON (bytes as base64); "
+		"no body: empty\n"
+		"fields\tthe log attributes, the resource attributes as resource.KEY, trace_id and "
+		"span_id in hex when set, event_name when set (a key given twice keeps its last value)\n"
+		"time\tthe time_unix_nano, else observed_time_unix_nano, else the arrival time\n"
+		"source\tthe word otlp\n"
+		"span\tone record per span of TraceService/Export: component as above, msg "
+		"\"span NAME 12.3 ms\", level error when its status is error (else info), time its "
+		"start, fields its attributes, resource.KEY, trace_id, span_id, parent_span_id, "
+		"span_kind, status and status_message; source otlp-span. The span and its resource "
+		"are also kept as received, for ReadSpans\n",
 };

@@ -9,12 +9,12 @@ _elog_levels='trace debug info warn error fatal'
 _elog_options()
 {
 	case $1 in
-	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --retain-size --retain-age --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --redact --redact-rules --redact-on --redact-off --help' ;;
+	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --retain-size --retain-age --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --redact --redact-rules --redact-on --redact-off --forward --forward-ca --forward-header --help' ;;
 	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --no-retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	export) echo ' --json --csv --output --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
-	ps) echo ' --json --redaction --disk --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
+	ps) echo ' --json --disk --redaction --db --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	prune) echo ' --db --before --size --component --quiet --help' ;;
 	keys) echo ' --db --json --help' ;;
 	validate-key) echo ' --key-file --json --quiet --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -52,6 +52,9 @@ _elog_arg()
 	serve:--redact-rules) echo 'file' ;;
 	serve:--redact-on) echo 'text' ;;
 	serve:--redact-off) echo 'text' ;;
+	serve:--forward) echo 'text' ;;
+	serve:--forward-ca) echo 'file' ;;
+	serve:--forward-header) echo 'text' ;;
 	logs:--component|logs:-c) echo 'component' ;;
 	logs:--level|logs:-l) echo 'level' ;;
 	logs:--since) echo 'text' ;;

@@ -89,6 +89,9 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l redact -d 'redact sec
 complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-rules -r -F -d 'redaction rules to add, and built-ins to turn on or off (README, "Redaction"; try them with \'elog redact --test\')'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-on -x -d 'turn these redaction rules on (email, ipv4, ipv6, phone are off by default)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-off -x -d 'turn these redaction rules off'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward -x -d 'send every committed record to an OpenTelemetry collector as OTLP logs: otlp://HOST:PORT, or otlps://HOST:PORT over TLS'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-ca -r -F -d 'check the otlps:// collector\'s certificate with these CAs (default: the system\'s)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-header -x -d 'send this gRPC metadata on every forward call (repeatable)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs
@@ -182,8 +185,8 @@ complete -c elog -n '__fish_seen_subcommand_from export' -s h -l help -d 'show t
 
 # ps
 complete -c elog -n '__fish_seen_subcommand_from ps' -l json -d 'print one JSON object per component'
-complete -c elog -n '__fish_seen_subcommand_from ps' -l redaction -d 'list serve\'s redaction rules and how many records each changed since it started (with --json: one object per rule)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l disk -d 'show the history as a whole instead: its size on disk, records and time span'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l redaction -d 'list serve\'s redaction rules and how many records each changed since it started (with --json: one object per rule)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l db -r -F -d 'read the history file PATH directly, without a server (no flowctl services)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -s s -l server -x -d 'hub address (default 127.0.0.1:50090)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l api-key-file -r -F -d 'read the API key from FILE (else $ELOG_API_KEY)'

@@ -65,6 +65,8 @@ struct elog_hub {
 	size_t max_queued_bytes;
 	int closing;
 	int followers_stopped;
+	struct elog_forward_status fwd;   /* under mu: what the forwarder published */
+	int has_fwd;
 	struct elog_follower *followers;
 	size_t nfollowers;
 	size_t max_queued, max_batch, live_max_records, live_max_bytes;
@@ -90,14 +92,14 @@ struct elog_hub {
 	int ckpt_running;                /* a pass is under way (checkpointer or writer) */
 	int wal_cap, ckpt_step;     /* CKPT_WAL_CAP and CKPT_STEP unless opts say otherwise */
 	int wal_frames, ckpt_mark, catchup_mark;   /* writer thread only */
-	struct elog_redactor *redact;               /* NULL: none */
-	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
 
 	/* retention (writer thread only but for the settings) */
 	struct elog_retention retain;
 	int retain_on, retain_more;
 	int64_t retain_chunk;            /* records per removal: ELOG_RETAIN_CHUNK, or a batch */
 	int64_t retain_next_ns;          /* monotonic: the next pass while idle */
+	struct elog_redactor *redact;               /* NULL: none */
+	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
 };
 
 /*
@@ -378,6 +380,18 @@ static void chunks_free(struct pub_chunk *c)
 	}
 }
 
+/* The in_txn writes of a batch's submissions (ctx: the first), in submission order. */
+static int run_in_txn(void *ctx, struct elog_store *s, struct elog_err *err)
+{
+	struct elog_ingest *in;
+	int rc;
+
+	for (in = ctx; in; in = in->next)
+		if (in->in_txn && (rc = in->in_txn(in, s, err)) != 0)
+			return rc;
+	return 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct elog_hub *h = arg;
@@ -439,7 +453,13 @@ static void *writer_main(void *arg)
 		}
 		elog_err_clear(&err);
 		stored = 0;
-		rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
+		for (in = take; in && !in->in_txn; in = in->next)
+			;
+		if (in)      /* a submission writes more in the transaction */
+			rc = elog_store_insert_txn(h->store, h->batch, nrec, &stored, run_in_txn,
+						   take, &err);
+		else
+			rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
 		off = 0;
 		for (in = take; in; in = in->next) {
 			size_t i;
@@ -911,4 +931,24 @@ void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)
 	out->live_records = h->pub_records;
 	out->live_bytes = h->pub_bytes;
 	pthread_mutex_unlock(&h->mu);
+}
+
+void elog_hub_set_forward_status(struct elog_hub *h, const struct elog_forward_status *st)
+{
+	pthread_mutex_lock(&h->mu);
+	h->fwd = *st;
+	h->has_fwd = 1;
+	pthread_mutex_unlock(&h->mu);
+}
+
+int elog_hub_forward_status(struct elog_hub *h, struct elog_forward_status *out)
+{
+	int has;
+
+	pthread_mutex_lock(&h->mu);
+	has = h->has_fwd;
+	if (has)
+		*out = h->fwd;
+	pthread_mutex_unlock(&h->mu);
+	return has;
 }

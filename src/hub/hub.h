@@ -23,6 +23,7 @@
 #include "common/filter.h"
 
 struct elog_err;
+struct elog_store;
 struct elog_hub;
 struct elog_follower;
 struct elog_clock;
@@ -38,6 +39,11 @@ struct elog_ingest {
 	elog_ingest_done_fn done;
 	void *ctx;
 	size_t stored;              /* set before done: rows inserted (duplicates excluded) */
+	/* Optional, for writes that must commit with the records (spans, svc_otlp.c): runs on
+	 * the writer thread inside the transaction that commits recs, after they are inserted
+	 * (ids set in the hub's copy) and before the commit. Non-zero (a negative code, err set)
+	 * rolls the transaction back: every submission of it gets done with that error. */
+	int (*in_txn)(struct elog_ingest *in, struct elog_store *s, struct elog_err *err);
 	struct elog_ingest *next;   /* hub's */
 	size_t bytes;               /* hub's: what the records hold, counted against the bound */
 	struct redact_undo *undo;   /* hub's: strings redaction replaced, put back before done */
@@ -116,5 +122,21 @@ struct elog_hub_stats {
 	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };
 void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out);
+
+/*
+ * What `serve --forward`'s forwarder (outbound/forward.c) last published, for `elog ps`
+ * (elog.v1.Hub/Stats works out its lag from cursor and the history). The hub only keeps it.
+ */
+struct elog_forward_status {
+	char target[256];           /* the URL it sends to */
+	int64_t cursor;             /* the last id the collector acknowledged (saved in cursors) */
+	uint64_t sent;              /* records acknowledged since serve started */
+	uint64_t rejected;          /* of those, what the collector's partial_success refused */
+	uint64_t failures;          /* calls that failed (each retried) */
+	char last_error[256];       /* the last failure, "" once a call succeeds again */
+};
+void elog_hub_set_forward_status(struct elog_hub *h, const struct elog_forward_status *st);
+/* Copies it into *out; returns 0 (nothing written) when no forwarder published one. */
+int elog_hub_forward_status(struct elog_hub *h, struct elog_forward_status *out);
 
 #endif

@@ -28,6 +28,10 @@ struct elog_svc {
 void elog_svc_hub_register(struct rpc_server *s, struct elog_svc *svc);      /* elog.v1.Hub */
 void elog_svc_flowctl_register(struct rpc_server *s, struct elog_svc *svc);  /* flowctl.ControlPlane */
 void elog_svc_relay_register(struct rpc_server *s, struct elog_svc *svc);    /* electrician.RelayService */
+/* opentelemetry.proto.collector.{logs,trace,metrics}.v1 Export (svc_otlp.c) */
+void elog_svc_otlp_register(struct rpc_server *s, struct elog_svc *svc);
+/* ingestion.InternalIngestionService/ReadSpans (svc_readspans.c) */
+void elog_svc_readspans_register(struct rpc_server *s, struct elog_svc *svc);
 void elog_svc_flowctl_free(struct elog_svc *svc);
 /* A read-only copy of one flowctl registry entry (elog_svc_flowctl_snapshot). */
 struct elog_flowctl_service {

@@ -343,12 +343,51 @@ static void redaction_stats(struct elog_svc *svc, Elog__V1__ComponentStats *resp
  * Every component of the history (counts from the store's summary) and every component a
  * flowctl service registered, merged by name; a component's services are joined to it.
  */
+static int first_arrival(void *ctx, const struct elog_record *r)
+{
+	*(int64_t *)ctx = r->arrival_ns;
+	return 1;
+}
+
+/* serve --forward's status and its lag, worked out from the history now. */
+static void forward_lag(struct elog_svc *svc, struct elog_store *st, int64_t now,
+			Elog__V1__Forwarder *fw, Elog__V1__Forwarder **fwp)
+{
+	struct elog_forward_status fs;
+	struct elog_filter f;
+	struct elog_err err;
+	int64_t max_id = 0, arrival = 0;
+
+	*fwp = NULL;
+	if (!elog_hub_forward_status(svc->hub, &fs))
+		return;
+	elog__v1__forwarder__init(fw);
+	elog_err_clear(&err);
+	if (elog_store_max_id(st, &max_id, &err) != 0)
+		max_id = fs.cursor;
+	elog_filter_init(&f);
+	f.after_id = fs.cursor;
+	if (max_id > fs.cursor)
+		elog_store_query(st, &f, ELOG_ID_UNBOUNDED, first_arrival, &arrival, &err);
+	elog_filter_clear(&f);
+	fw->target = xstrdup(fs.target);
+	fw->cursor = fs.cursor;
+	fw->behind_records = max_id > fs.cursor ? (uint64_t)(max_id - fs.cursor) : 0;
+	fw->behind_ns = arrival > 0 && now > arrival ? now - arrival : 0;
+	fw->sent = fs.sent;
+	fw->rejected = fs.rejected;
+	fw->failures = fs.failures;
+	fw->last_error = xstrdup(fs.last_error);
+	*fwp = fw;
+}
+
 static void hub_stats(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
 	Elog__V1__ComponentStats resp = ELOG__V1__COMPONENT_STATS__INIT;
 	Elog__V1__ComponentStat *cs = NULL, **cp = NULL;
 	Elog__V1__FlowctlService *fs = NULL, **fp = NULL;
+	Elog__V1__Forwarder fw, *fwp = NULL;
 	struct elog_component_stats *v = NULL;
 	struct elog_flowctl_service *f = NULL;
 	struct elog_store *st = NULL;
@@ -374,6 +413,8 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 		rc = elog_store_stats(st, now, &v, &n, &omitted, &err);
 	if (rc == 0)
 		rc = elog_store_history_info(st, &hi, &err);
+	if (rc == 0)
+		forward_lag(svc, st, now, &fw, &fwp);
 	elog_store_close(st);
 	if (rc) {
 		rpc_call_finish(call, RPC_INTERNAL, err.msg);
@@ -439,10 +480,18 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	hs.removed_before = hi.removed_through ? hi.removed_through + 1 : 0;
 	resp.history = &hs;
 	redaction_stats(svc, &resp);
+	if (fwp) {
+		resp.forwarders = &fwp;
+		resp.n_forwarders = 1;
+	}
 	rpc_call_send(call, &resp.base);
 	rpc_call_finish(call, RPC_OK, NULL);
 	free(resp.redaction ? resp.redaction[0] : NULL);
 	free(resp.redaction);
+	if (fwp) {
+		free(fw.target);
+		free(fw.last_error);
+	}
 	free(cs);
 	free(cp);
 	free(fs);

@@ -25,10 +25,11 @@
 
 #include "common/err.h"
 #include "store/store.h"
+#include "store/spans.h"
 #include "common/util.h"
 
 /* The schema this code writes; a history with a larger user_version is refused. */
-#define ELOG_SCHEMA_VERSION 4
+#define ELOG_SCHEMA_VERSION 5
 /* PRAGMA application_id: 'elog' in ASCII. */
 #define ELOG_APPLICATION_ID 1701605223   /* 0x656c6f67 */
 #define STR_(x) #x
@@ -141,6 +142,7 @@ static const struct schema_step {
 	{ 2, SQL_MIGRATE_V2 },
 	{ 3, SQL_MIGRATE_V3 },
 	{ 4, SQL_MIGRATE_V4 },
+	{ 5, ELOG_SPANS_SCHEMA_SQL },    /* spans for ReadSpans (store/spans.h) */
 };
 
 #define SQL_STATS_UPSERT \
@@ -714,6 +716,12 @@ static int stats_count(struct elog_store *s, const struct elog_record *r)
 int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		      size_t *stored, struct elog_err *err)
 {
+	return elog_store_insert_txn(s, recs, n, stored, NULL, NULL, err);
+}
+
+int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t n,
+			  size_t *stored, elog_store_txn_fn extra, void *ctx, struct elog_err *err)
+{
 	sqlite3_stmt *st = s->st_insert;
 	size_t count = 0, i;
 	int64_t max_id;
@@ -722,7 +730,7 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 
 	if (stored)
 		*stored = 0;
-	if (n == 0)
+	if (n == 0 && !extra)
 		return 0;
 	errno = 0;    /* write_error reads it */
 	rc = stmt_exec(s->st_begin_immediate);
@@ -831,6 +839,8 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		s->nstats = 0;
 		goto rollback;
 	}
+	if (extra && (ret = extra(ctx, s, err)) != 0)
+		goto rollback;
 	rc = stmt_exec(s->st_commit);
 	if (rc != SQLITE_OK)
 		goto fail;

@@ -50,6 +50,13 @@ const char *elog_store_path(const struct elog_store *s);
 int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		      size_t *stored, struct elog_err *err);
 
+/* elog_store_insert with more written in the same transaction: extra(ctx, s, err) runs after
+ * the records are inserted (their ids set) and before the commit, also when n is 0; a non-zero
+ * return (a negative code, err set) rolls everything back and is returned. */
+typedef int (*elog_store_txn_fn)(void *ctx, struct elog_store *s, struct elog_err *err);
+int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t n,
+			  size_t *stored, elog_store_txn_fn extra, void *ctx, struct elog_err *err);
+
 /*
  * Calls fn(ctx, r) for each record matching f with id <= max_id (ELOG_ID_UNBOUNDED: no upper
  * bound; 0 matches nothing: a follower that joined an empty history must get no history),
