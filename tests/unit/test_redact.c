@@ -142,6 +142,10 @@ static void test_token_formats(void)
 	KEEPS(rd, "aws region eu-west-1, commit 8f14e45fceea167a5a36dedd4bea2543cd4a1c7e");
 	KEEPS(rd, "ghp_short and sk_test_x and xoxb- and elog_tooshort");
 	KEEPS(rd, "github.com/acme/widgets@v0.14.2 downloaded");
+	KEEPS(rd, "glpat-short gldt- and the gl-pat-abcdefghij0123456789 id");
+	KEEPS(rd, "AIzaShort and ya29 and ya29.x");
+	KEEPS(rd, "sk_staging_abcdefghijklmnop1234 pk_live_abcdefghijklmnop1234");
+	KEEPS(rd, "xoxz-1234567890-abcdefghij and hooks.slack.com/about");
 	elog_redactor_free(rd);
 }
 
