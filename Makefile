@@ -117,6 +117,8 @@ $(O)/%.o: %.c $(GEN_H)
 	$(Q)$(CC) $(ALL_CFLAGS) -DELOG_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+# The page's files are built into assets.o with .incbin (src/web/assets.c): -MMD cannot see them.
+$(O)/src/web/assets.o build/fuzz/obj/src/web/assets.o: $(wildcard src/web/assets/*)
 
 units: $(UNIT_BIN)
 
