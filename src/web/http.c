@@ -1336,7 +1336,7 @@ int elog_web_listen(struct elog_web **out, const struct elog_web_opts *o, struct
 	logging_web = w;
 	lws_set_log_level(LLL_ERR, lws_log);
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 * 0;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	if (o->tls_cert)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = w;
@@ -1367,6 +1367,8 @@ int elog_web_listen(struct elog_web **out, const struct elog_web_opts *o, struct
 		if (iface && strchr(iface, ':') == NULL)
 			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 		info.protocols = protocols;
+		if (o->tls_cert)   /* a vhost without this option is not TLS */
+			info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = o->tls_cert;
 		info.ssl_private_key_filepath = o->tls_key;
 		info.keepalive_timeout = 30;
