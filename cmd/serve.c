@@ -563,8 +563,8 @@ out:
 const struct command cmd_serve = {
 	.name = "serve",
 	.summary = "run the local log hub",
-	.usage = "[--listen ADDR]... [--db PATH] [--ready-file PATH] [--auth] "
-		 "[--tls-cert FILE --tls-key FILE]",
+	.usage = "[--listen ADDR]... [--http ADDR|none]... [--db PATH] [--ready-file PATH] "
+		 "[--auth] [--tls-cert FILE --tls-key FILE]",
 	.options = serve_options,
 	.run = run_serve,
 	.description =
@@ -573,7 +573,52 @@ const struct command cmd_serve = {
 		"commits them to a SQLite history in batched transactions, and streams them live to "
 		"followers. A record is acknowledged to its sender only once committed.\n"
 		"SIGINT or SIGTERM: stop accepting calls, commit what was received, end followers' "
-		"calls, close the history and exit 0.",
+		"calls, close the history and exit 0.\n"
+		"The web view: serve also answers HTTP and WebSocket on --http (default "
+		ELOG_WEB_DEFAULT_ADDR "; when that port is taken serve says so and runs without it; an "
+		"address given with --http must bind or serve exits 1; --http none: off). "
+		"http://127.0.0.1:8765/ is a live page of the logs, embedded in elog. With --tls-cert "
+		"it is HTTPS and WSS. With --auth every page, API call and socket needs an API key: the "
+		"page shows a login form (POST /login sets an HttpOnly, SameSite=Strict cookie), and "
+		"scripts send 'Authorization: Bearer KEY' or ?key=KEY. API calls and WebSocket "
+		"handshakes whose Origin is not this server's get 403, and those whose Host is neither "
+		"the listening address nor (on loopback) localhost get 421, so another web page cannot "
+		"read the logs through the browser (DNS rebinding included). --ready-file lists the "
+		"gRPC host:port lines first, then one http://HOST:PORT line per web listener.\n"
+		"The JSON API: GET /api/components gives {\"components\": [{\"name\", \"count\", "
+		"\"last_seen\", \"color\": \"#rrggbb\", \"ansi\": N}]} with the terminal's colours. "
+		"GET /api/records?before=ID|after=ID&limit=N&c=A,B&level=L&grep=RE&since=T&until=T "
+		"gives {\"records\": [REC...], \"more\": bool}, ascending by id: with before, the newest "
+		"N records older than ID; with after, the oldest N newer than ID; with neither, the "
+		"newest (limit at most 1000, default 200; level is a minimum; grep and the times as "
+		"in elog logs). REC is {\"id\", \"ts\" (RFC 3339, milliseconds, UTC), \"ts_ns\", "
+		"\"component\", \"level\", \"msg\", \"fields\": {...}, \"source\", \"stream\" (when "
+		"known)}. GET /api/context?id=ID&n=N gives the N records before ID, ID and the N after "
+		"from every component. GET /api/export?format=jsonl|csv with the same filters is a "
+		"download in elog export's formats. The WebSocket /api/follow?after=ID with the same "
+		"filters sends {\"type\": \"records\", \"records\": [...]} as records commit; a socket "
+		"that fell behind gets {\"type\": \"gap\", \"message\", \"from\", \"to\"} and that "
+		"range read back from the history; reconnecting with after set to the last id resumes "
+		"with no gap and no duplicate. Errors are {\"error\": \"...\"} with 400, 401, 403, 404, "
+		"421 or 503.\n"
+		"The LeadGen contract: a WebSocket client of ws://HOST:8765/ (the root path) receives "
+		"every new record as one text message {\"timestamp\": \"2024-03-21T10:30:00.123Z\", "
+		"\"source\", \"stream\": \"stdout\"|\"stderr\" (the record's stream field, else stdout), "
+		"\"content\": the message, \"level\": \"DEBUG\"|\"INFO\"|\"WARNING\"|\"ERROR\" (trace "
+		"and debug are DEBUG, error and fatal ERROR), \"service_name\": the component, "
+		"\"metadata\": the fields, \"context\": {\"service_type\": the flowctl component type or "
+		"null}}. It may send {\"type\": \"analysis_request\", \"request_id\": \"id\", "
+		"\"time_range\": 3600, \"service\": \"backend\", \"level\": \"ERROR\"} (service and "
+		"level optional; time_range in seconds back from now, at most 31 days, default 3600) "
+		"and gets one {\"type\": \"analysis_response\", \"request_id\", \"time_range\", "
+		"\"total\", \"truncated\", \"by_level\": {\"DEBUG\", \"INFO\", \"WARNING\", \"ERROR\"}, "
+		"\"by_service\": {component: count}, \"errors_per_minute\": [{\"minute\", \"count\"}] "
+		"(minutes with errors), \"top_patterns\": [{\"pattern\": \"request <*> failed after <*> "
+		"ms\", \"count\", \"level\", \"service\", \"first\", \"last\", \"example\"}]} (the ten "
+		"commonest; messages that differ only in numbers, ids, hex, quoted values and paths "
+		"share a pattern, mined in one pass in the manner of Drain; at most the newest 200000 "
+		"records of the range are read). Anything else gets {\"type\": \"error\", "
+		"\"request_id\", \"error\": \"...\"} and the connection stays open.",
 	.examples =
 		"elog serve\n"
 		"run the hub on " ELOG_DEFAULT_SERVER ", keeping the default history\n"
