@@ -2,7 +2,7 @@
 # Web follow at RATE records/s (default 5000) for SECS seconds (default 60): serve's CPU with a
 # browser-like /api/follow socket and a LeadGen socket reading everything, next to the same
 # ingest with no web client in the same invocation (the reference). Also: records each socket
-# got, gap notices, and serve's peak RSS. Usage: bench/web_follow.sh [ELOG]   (bounded in time)
+# got, gap notices, and serve's peak RSS. Usage: bench/web_serve_cpu.sh [ELOG]   (bounded in time)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ELOG=${1:-$top/elog}
@@ -52,7 +52,7 @@ import asyncio, json, sys, time, websockets
 base, n = sys.argv[1].replace("http://", "ws://"), int(sys.argv[2])
 async def follow():
     got = gaps = 0
-    async with websockets.connect(base + "/api/follow", max_size=None) as ws:
+    async with websockets.connect(base + "/api/follow", max_size=None, ping_interval=None) as ws:
         while got < n:
             m = json.loads(await asyncio.wait_for(ws.recv(), 60))
             if m["type"] == "gap": gaps += 1
@@ -60,7 +60,7 @@ async def follow():
     return got, gaps
 async def leadgen():
     got = 0
-    async with websockets.connect(base + "/", max_size=None) as ws:
+    async with websockets.connect(base + "/", max_size=None, ping_interval=None) as ws:
         while got < n:
             json.loads(await asyncio.wait_for(ws.recv(), 60)); got += 1
     return got
