@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 O        ?= build
 SAN      ?=
 CC       ?= cc
-PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8
+PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libwebsockets
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	      -Wno-missing-field-initializers -Wno-format-nonliteral -g
 ifeq ($(SAN),1)

@@ -8,7 +8,7 @@ set -e
 PKGS="gcc make pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
 libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3 python3-grpcio python3-protobuf
 protobuf-compiler libprotobuf-dev protobuf-compiler-grpc groff-base bsdextrautils bc clang
-libclang-rt-dev libhiredis-dev redis-server libpcre2-dev"
+libclang-rt-dev libhiredis-dev redis-server libpcre2-dev libwebsockets-dev python3-websockets"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
