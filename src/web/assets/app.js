@@ -383,14 +383,12 @@
 					parts.push(keys[i] + '=' + valueText(f[keys[i]]));
 				if (keys.length > n)
 					parts.push('+' + (keys.length - n) + ' more');
-				fs.textContent = parts.join(' ');
+				fs.textContent = '  ' + parts.join(' ');
 				body.appendChild(fs);
 			}
 		}
-		row.appendChild(ts);
-		row.appendChild(cn);
-		row.appendChild(b);
-		row.appendChild(body);
+		/* the spaces are not drawn (flex items) but make copied text and textContent readable */
+		row.append(ts, ' ', cn, ' ', b, ' ', body);
 		return row;
 	}
 
@@ -645,8 +643,10 @@
 			try { m = JSON.parse(ev.data); } catch (e) { return; }
 			if (m.type === 'records' && Array.isArray(m.records))
 				onLive(m.records);
-			else if (m.type === 'gap')
-				notice('gap in the live stream: ' + (m.message || 'records were skipped'), 'error');
+			else if (m.type === 'gap')   /* the server reads the range back: nothing is lost */
+				notice('the live stream fell behind' + (m.from ? ' at #' + m.from : '') +
+					'; the records in between are read back from the history' +
+					(m.message ? ' (' + m.message + ')' : ''), '', 8000);
 			else if (m.type === 'error')
 				notice('server: ' + (m.error || m.message || 'error'), 'error');
 		};
@@ -958,6 +958,13 @@
 		ids: function () { return st.rows.map(function (r) { return r.id; }); },
 		measure: measure
 	};
+
+	/* rows get their real height after layout: stay at the bottom while following */
+	if (window.ResizeObserver)
+		new ResizeObserver(function () {
+			if (st.following && st.atTail)
+				toBottom();
+		}).observe(els.rows);
 
 	setToday();
 	readUrl();
