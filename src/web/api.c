@@ -10,6 +10,7 @@
 
 #include "web/webint.h"
 #include "common/err.h"
+#include "common/jsontext.h"
 #include "common/timeparse.h"
 #include "hub/hub.h"
 #include "store/store.h"

@@ -112,11 +112,19 @@ static void conn_free(struct web_conn *c)
 	free(c);
 }
 
-/* Drops one reference; called with w->mu held. */
+/* Drops one reference; called with w->mu held. The last one takes c off the listener's
+ * list (where the service thread finds the connections that have something to write). */
 static void conn_unref_locked(struct web_conn *c)
 {
+	struct web_conn **pp;
+
 	if (--c->refs > 0)
 		return;
+	for (pp = &c->w->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
 	conn_free(c);
 }
 
@@ -292,15 +300,6 @@ static void *worker_main(void *arg)
 	c->finished = 1;
 	if (c->wsi)
 		wake(w, c);
-	{
-		struct web_conn **pp;
-
-		for (pp = &w->conns; *pp; pp = &(*pp)->next)
-			if (*pp == c) {
-				*pp = c->next;
-				break;
-			}
-	}
 	w->nconns--;
 	conn_unref_locked(c);
 	pthread_cond_broadcast(&w->cv);
@@ -387,7 +386,7 @@ static const char login_page[] =
 	"<!doctype html><html><head><meta charset=\"utf-8\"><title>elog: sign in</title>"
 	"<meta name=\"viewport\" content=\"width=device-width\">"
 	"<style>body{font-family:sans-serif;max-width:24em;margin:4em auto;padding:0 1em}"
-	"input{width:100%;padding:.5em;margin:.3em 0;box-sizing:border-box}"
+	"input{width:100%%;padding:.5em;margin:.3em 0;box-sizing:border-box}"
 	"@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}}</style></head>"
 	"<body><h1>elog</h1><p>This server needs an API key (<code>elog keys create NAME</code>)."
 	"</p><form method=\"post\" action=\"/login\"><label>API key <input type=\"password\" "
@@ -551,6 +550,19 @@ static int origin_ok(struct lws *wsi, const char *host, int tls)
 	return strcasecmp(origin, want) == 0 ? 0 : -1;
 }
 
+/* Copies s into dst[n]; -1 (dst "") when it does not fit. */
+static int copy_str(char *dst, size_t n, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (l >= n) {
+		dst[0] = 0;
+		return -1;
+	}
+	memcpy(dst, s, l + 1);
+	return 0;
+}
+
 /* The API key the request carries (Authorization: Bearer, ?key=, the cookie) into key. */
 static int request_key(struct lws *wsi, const struct web_args *a, char *key, size_t n)
 {
@@ -559,12 +571,10 @@ static int request_key(struct lws *wsi, const struct web_args *a, char *key, siz
 
 	if (hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, buf, sizeof(buf)) &&
 	    strncasecmp(buf, "Bearer ", 7) == 0) {
-		snprintf(key, n, "%s", buf + 7);
-		return 1;
+		return copy_str(key, n, buf + 7) == 0;
 	}
 	if (a && (v = web_arg(a, "key")) != NULL) {
-		snprintf(key, n, "%s", v);
-		return 1;
+		return copy_str(key, n, v) == 0;
 	}
 	if (hdr(wsi, WSI_TOKEN_HTTP_COOKIE, buf, sizeof(buf))) {
 		const char *s = buf;
@@ -781,9 +791,9 @@ static int finish_post(struct elog_web *w, struct lws *wsi, struct pss *p)
 	if (!key_transport_ok(wsi, lws_is_ssl(wsi)))
 		return respond_error(wsi, p, 403, "API keys are accepted only over TLS or from "
 				     "this host");
-	if (!key_ok(w, key) || strcspn(key, ";, \t\r\n") != strlen(key))
+	if (strlen(key) > 128 || strcspn(key, ";, \t\r\n\"") != strlen(key) || !key_ok(w, key))
 		return respond_login(wsi, p, 1);
-	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s",
+	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%.128s; Path=/; HttpOnly; SameSite=Strict%s",
 		 key, secure);
 	return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, "/", cookie);
 }
@@ -1043,6 +1053,31 @@ static void ws_received(struct elog_web *w, struct lws *wsi, struct pss *p, cons
 	p->rx_too_big = 0;
 }
 
+/* Refuses a WebSocket handshake with status and a JSON body. libwebsockets' own status
+ * answer says "HTTP/1.0" at this point of the request (its version is not parsed yet), which
+ * WebSocket clients refuse to read, so the answer is written here as it is. Returns 1 (the
+ * callback's "answered"). */
+static int ws_refuse(struct lws *wsi, int status, const char *why)
+{
+	static unsigned char buf[LWS_PRE + 2048];
+	struct elog_buf body = ELOG_BUF_INIT;
+	const char *reason = status == 400 ? "Bad Request" : status == 401 ? "Unauthorized" :
+			     status == 403 ? "Forbidden" : status == 404 ? "Not Found" :
+			     status == 421 ? "Misdirected Request" : "Service Unavailable";
+	int n;
+
+	elog_buf_adds(&body, "{\"error\":");
+	elog_json_quote(&body, why, strlen(why));
+	elog_buf_adds(&body, "}\n");
+	n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
+		     "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %zu\r\n"
+		     "connection: close\r\n\r\n%s", status, reason, body.len, body.data);
+	elog_buf_release(&body);
+	if (n > 0 && (size_t)n < sizeof(buf) - LWS_PRE)
+		lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_HEADERS);
+	return 1;
+}
+
 /* The handshake of a WebSocket: which endpoint, and the checks. 0 to go on, else 1 after an
  * HTTP answer was written (libwebsockets then ends the request). The per-connection data is
  * made anew for the WebSocket after this (ws_filter keeps what it needs). */
@@ -1059,8 +1094,7 @@ static int ws_confirm(struct elog_web *w, struct lws *wsi)
 	} else if (strcmp(path, "/api/follow") == 0) {
 		follow = 1;
 	} else {
-		lws_return_http_status(wsi, 404, "no WebSocket endpoint here (/ and /api/follow)");
-		return 1;
+		return ws_refuse(wsi, 404, "no WebSocket endpoint here (/ and /api/follow)");
 	}
 	a = xmalloc(sizeof(*a));
 	args_load(wsi, a);
@@ -1074,21 +1108,21 @@ static int ws_confirm(struct elog_web *w, struct lws *wsi)
 		if (web_filter_from_args(a, &f, &err) != 0) {
 			elog_filter_clear(&f);
 			free(a);
-			lws_return_http_status(wsi, 400, err.msg);
+			ws_refuse(wsi, 400, err.msg);
 			return 1;
 		}
 		elog_filter_clear(&f);
 	}
 	free(a);
 	if (st != CHECK_OK) {
-		lws_return_http_status(wsi, (unsigned)st, why);
+		ws_refuse(wsi, st, why);
 		return 1;
 	}
 	pthread_mutex_lock(&w->mu);
 	st = w->nconns >= ELOG_WEB_MAX_CONNS;
 	pthread_mutex_unlock(&w->mu);
 	if (st) {
-		lws_return_http_status(wsi, 503, "too many connections: the limit is 256 requests "
+		ws_refuse(wsi, 503, "too many connections: the limit is 256 requests "
 				       "and sockets at once");
 		return 1;
 	}
@@ -1123,7 +1157,7 @@ static int ws_established(struct elog_web *w, struct lws *wsi, struct pss *p)
 	}
 	c->tls = lws_is_ssl(wsi);
 	if (conn_start(w, wsi, p, c) != 0) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_TRY_AGAIN_LATER,
+		lws_close_reason(wsi, (enum lws_close_status)1013,
 				 (unsigned char *)"too many connections", 20);
 		return -1;
 	}
@@ -1173,8 +1207,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return p ? http_writable(w, wsi, p) : 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		if (!in || strcmp((const char *)in, "websocket") != 0) {
-			lws_return_http_status(wsi, 400, "unsupported upgrade");
-			return 1;
+			return ws_refuse(wsi, 400, "unsupported upgrade");
 		}
 		return ws_confirm(w, wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -1279,12 +1312,12 @@ static int split_addr(const char *addr, char *host, size_t hn, int *port)
 	return 0;
 }
 
-int elog_web_start(struct elog_web **out, const struct elog_web_opts *o, struct elog_buf *bound,
-		   struct elog_err *err)
+int elog_web_listen(struct elog_web **out, const struct elog_web_opts *o, struct elog_buf *bound,
+		    struct elog_err *err)
 {
 	struct lws_context_creation_info info;
 	struct elog_web *w = xcalloc(1, sizeof(*w));
-	size_t i;
+	size_t i, nbound = 0;
 
 	*out = NULL;
 	w->o = *o;
@@ -1303,7 +1336,7 @@ int elog_web_start(struct elog_web **out, const struct elog_web_opts *o, struct 
 	logging_web = w;
 	lws_set_log_level(LLL_ERR, lws_log);
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6 * 0;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	if (o->tls_cert)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = w;
@@ -1334,6 +1367,8 @@ int elog_web_start(struct elog_web **out, const struct elog_web_opts *o, struct 
 		if (iface && strchr(iface, ':') == NULL)
 			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 		info.protocols = protocols;
+		if (o->tls_cert)   /* a vhost without this option is not TLS */
+			info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = o->tls_cert;
 		info.ssl_private_key_filepath = o->tls_key;
 		info.keepalive_timeout = 30;
@@ -1357,6 +1392,7 @@ int elog_web_start(struct elog_web **out, const struct elog_web_opts *o, struct 
 			goto fail;
 		}
 		l->port = lws_get_vhost_listen_port(l->vh);
+		nbound++;
 		l->loopback = iface && (strncmp(iface, "127.", 4) == 0 || strcmp(iface, "::1") == 0);
 		if (strchr(l->host, ':'))
 			elog_buf_addf(bound, "%s://[%s]:%d\n", o->tls_cert ? "https" : "http",
@@ -1366,13 +1402,17 @@ int elog_web_start(struct elog_web **out, const struct elog_web_opts *o, struct 
 				      *l->host ? l->host : "0.0.0.0", l->port);
 	}
 	logging_web = NULL;
+	if (nbound == 0) {
+		/* nothing bound (the default address was taken) */
+		lws_context_destroy(w->ctx);
+		free(w->ls);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+		return 0;
+	}
 	if (o->auth)
 		w->kc = elog_keycheck_new(o->db_path);
-	if (pthread_create(&w->th, NULL, service_main, w) != 0) {
-		elog_err_set(err, ELOG_EFAIL, "cannot start the HTTP listener: no thread");
-		goto fail;
-	}
-	w->running = 1;
 	*out = w;
 	return 0;
 fail:
@@ -1385,6 +1425,17 @@ fail:
 	pthread_cond_destroy(&w->cv);
 	free(w);
 	return err ? err->code : ELOG_EFAIL;
+}
+
+int elog_web_run(struct elog_web *w, struct elog_hub *hub, struct elog_svc *svc,
+		 struct elog_err *err)
+{
+	w->o.hub = hub;
+	w->o.svc = svc;
+	if (pthread_create(&w->th, NULL, service_main, w) != 0)
+		return elog_err_set(err, ELOG_EFAIL, "cannot start the HTTP listener: no thread");
+	w->running = 1;
+	return 0;
 }
 
 void elog_web_stop(struct elog_web *w)

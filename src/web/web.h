@@ -55,18 +55,24 @@ struct elog_web_opts {
 	const char *db_path;          /* the history, read by the workers */
 	struct elog_hub *hub;         /* live records */
 	struct elog_svc *svc;         /* flowctl registry (component types), may be NULL */
-	/* warnings (a line without "elog serve: "); called from elog_web_start only */
+	/* warnings (a line without "elog serve: "); called from elog_web_listen only */
 	void (*report)(void *ctx, const char *msg);
 	void *report_ctx;
 };
 
 /*
- * Binds every address and starts the service thread. Appends "http://HOST:PORT\n" (https://
- * with TLS) to bound for each listener. Returns 0 (*out may be NULL when no address is left),
- * or a negative code with err ("cannot listen on 'ADDR': address already in use").
+ * Binds every address (nothing is served yet: connections wait in the listen queue). Appends
+ * "http://HOST:PORT\n" (https:// with TLS) to bound for each listener. Returns 0 (*out is NULL
+ * when no address is left), or a negative code with err ("cannot listen on 'ADDR' (--http):
+ * address already in use"). o->hub and o->svc may still be NULL here.
  */
-int elog_web_start(struct elog_web **out, const struct elog_web_opts *o, struct elog_buf *bound,
-		   struct elog_err *err);
+int elog_web_listen(struct elog_web **out, const struct elog_web_opts *o, struct elog_buf *bound,
+		    struct elog_err *err);
+
+/* Starts serving, with the hub and services now open (svc may be NULL). 0, or a negative code
+ * with err. */
+int elog_web_run(struct elog_web *w, struct elog_hub *hub, struct elog_svc *svc,
+		 struct elog_err *err);
 
 /* Closes every connection, waits for the workers and the service thread, frees. Accepts NULL. */
 void elog_web_stop(struct elog_web *w);
