@@ -380,6 +380,8 @@ def shot():
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     row.click()
     wait_until("the details", 5, lambda: d.find_element(By.ID, "detail-json").text)
+    js("document.getElementById('follow').click()")
+    wait_until("follow on again", 5, lambda: state(d)["following"])
     time.sleep(0.3)  # not a synchronisation: lets the last frame paint for the picture
     os.makedirs(os.path.dirname(SHOT), exist_ok=True)
     check(d.save_screenshot(SHOT) and os.path.getsize(SHOT) > 10000, "screenshot not written")
