@@ -20,6 +20,7 @@ from browserlib import Serve, browser, state, wait_until  # noqa: E402
 
 ELOG, TMP = sys.argv[1], sys.argv[2]
 RATE = int(os.environ.get("RATE", "5000"))
+SKIP_REF = os.environ.get("SKIP_REF") == "1"   # (for quick comparisons) no reference run
 SECS = int(os.environ.get("WEB_FOLLOW_SECS", "60"))
 TICK = 0.01
 HZ = os.sysconf("SC_CLK_TCK")
@@ -89,7 +90,7 @@ def main():
     d = None
     try:
         # reference: ingest with nobody watching
-        (sent_ref, wall_ref), cpu_ref = serve_cpu(srv, lambda: load(srv, "ref"))
+        (sent_ref, wall_ref), cpu_ref = serve_cpu(srv, lambda: load(srv, "ref")) if not SKIP_REF else ((0, 1), 0)
         d = browser(TMP, 1400, 900)
         d.get(srv.url("/"))
         wait_until("the page to be live", 30, lambda: (state(d) or {}).get("connected"))

@@ -38,6 +38,7 @@ class Serve:
         self.ready = os.path.join(tmp, name + ".ready")
         self.errpath = os.path.join(tmp, name + ".err")
         self.proc = None
+        self.env = None       # the environment of `elog send` (ELOG_API_KEY with --auth)
         self.grpc = None
         self.http = None      # "127.0.0.1:PORT"
 
@@ -114,7 +115,7 @@ class Serve:
         data = "".join((json.dumps(x) if not isinstance(x, str) else x) + "\n" for x in lines)
         r = subprocess.run([self.elog, "send", "--server", self.grpc, "-c", component],
                            input=data.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=secs)
+                           timeout=secs, env=self.env)
         if r.returncode != 0:
             raise Failure("elog send -c %s exited %d: %s" % (component, r.returncode,
                                                              r.stdout.decode(errors="replace")))

@@ -6,6 +6,7 @@ stop the next ones unless nothing is left to test."""
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 import traceback
@@ -83,8 +84,10 @@ def comp_li(name):
 
 def run(fn):
     """runs one case; a Failure or an exception fails it and the script goes on"""
+    t0 = time.monotonic()
     try:
         fn()
+        print("# %.1f s" % (time.monotonic() - t0), flush=True)
     except Failure as e:
         fail(str(e))
     except Exception as e:  # a selenium error is a failed check too, with its trace
@@ -183,7 +186,7 @@ def t_toggle():
 
 
 def t_search_level():
-    case("the search box (grep on the server) and the level filter narrow the view, live too")
+    case("the search box (grep on the server), the level filter and the time range narrow the view, live too")
     box = d.find_element(By.ID, "search")
     box.click()
     box.send_keys("disk full" + Keys.ENTER)
@@ -205,6 +208,23 @@ def t_search_level():
     check(js("return new URLSearchParams(location.search).get('level')") == "error", "URL: %s" % d.current_url)
     sel.find_element(By.CSS_SELECTOR, 'option[value=""]').click()
     wait_until("all levels", 10, lambda: state(d)["filter"]["level"] == "" and state(d)["connected"])
+    rng = d.find_element(By.ID, "range")
+    rng.find_element(By.CSS_SELECTOR, 'option[value="5m"]').click()
+    wait_until("the last 5 minutes", 10, lambda: state(d)["filter"]["since"] == "5m" and state(d)["connected"])
+    wait_until("recent rows", 10, lambda: row_texts("beta disk full"))
+    check(js("return new URLSearchParams(location.search).get('since')") == "5m", "URL: %s" % d.current_url)
+    rng.find_element(By.CSS_SELECTOR, 'option[value="custom"]').click()
+    since, until = d.find_element(By.ID, "since"), d.find_element(By.ID, "until")
+    since.clear()
+    since.send_keys("2000-01-01T00:00:00Z" + Keys.TAB)
+    until.send_keys("2000-01-02T00:00:00Z" + Keys.TAB)
+    wait_until("a range in 2000", 10, lambda: state(d)["filter"]["until"] == "2000-01-02T00:00:00Z" and
+               state(d)["olderDone"] and not state(d)["loadingOlder"])
+    check(not dom_ids(), "records shown for a range in the year 2000: %s" % dom_ids()[:5])
+    check("no records match" in d.find_element(By.ID, "top-marker").text,
+          "empty range: %r" % d.find_element(By.ID, "top-marker").text)
+    rng.find_element(By.CSS_SELECTOR, 'option[value=""]').click()
+    wait_until("all time", 10, lambda: state(d)["filter"]["since"] == "" and state(d)["rows"] > 0)
 
 
 def t_history():
@@ -371,6 +391,34 @@ def t_origin():
     check(" 101 " not in foreign and foreign.startswith("HTTP/1.1 4"), "Host evil.example: %r" % foreign)
 
 
+def t_auth():
+    case("serve --auth: the page's login form sets the cookie, the page then follows; a revoked key leads back to it")
+    a = Serve(ELOG, TMP, "auth", extra=["--auth"])
+    r = subprocess.run([ELOG, "keys", "create", "web", "--db", a.db], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    check(r.returncode == 0 and r.stdout.strip(), "keys create: %s" % r.stderr)
+    key = r.stdout.strip().splitlines()[-1]
+    a.env = dict(os.environ, ELOG_API_KEY=key)
+    try:
+        a.start()
+        a.send("authc", ["behind the login %d" % os.getpid()])
+        d.get(a.url("/"))
+        box = wait_until("the login form", 10, lambda: d.find_elements(By.CSS_SELECTOR, 'input[name="key"]'))[0]
+        check(not js("return !!window.elog"), "the page was served without a key")
+        box.send_keys(key + Keys.ENTER)
+        wait_until("the page after the login", 15, lambda: (state(d) or {}).get("connected"))
+        wait_until("the record behind the login", 10, lambda: row_texts("behind the login"))
+        a.send("authc", ["live behind the login %d" % os.getpid()])
+        wait_until("a live record behind the login", 10, lambda: row_texts("live behind the login"))
+        r = subprocess.run([ELOG, "keys", "revoke", "web", "--db", a.db], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        check(r.returncode == 0, "keys revoke: %s" % r.stdout)
+        wait_until("the page to go to the login form once its key is revoked", 15,
+                   lambda: "/login" in d.current_url or d.find_elements(By.CSS_SELECTOR, 'input[name="key"]'))
+    finally:
+        a.kill()
+
+
 def shot():
     case("a screenshot of the page is kept: " + SHOT)
     open_page("/")
@@ -399,7 +447,7 @@ def main():
         return 1
     try:
         for t in (t_loads, t_live, t_toggle, t_search_level, t_history, t_details, t_download, t_pause,
-                  t_origin, shot, t_restart):
+                  t_origin, shot, t_restart, t_auth):
             run(t)
     finally:
         try:

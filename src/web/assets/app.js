@@ -14,7 +14,7 @@
 	var PAGE = 500;          /* records per history request */
 	var MAX_ROWS = 2000;     /* rows kept in the DOM */
 	var MAX_PENDING = 2000;  /* new records kept while paused (older ones: jump to live reloads) */
-	var RENDER_MAX = 500;    /* rows added in one frame; a frame further behind starts the view
+	var RENDER_MAX = 200;    /* rows added in one frame; a frame further behind starts the view
 				    * again from the newest (scrolling up loads the others) */
 	var CHUNK = 100;         /* rows per chunk: the browser lays out only the chunks in sight */
 	var COMPS_EVERY = 3000;  /* ms between refreshes of the component list */
@@ -395,7 +395,9 @@
 		ch.className = 'chunk';
 		return ch;
 	}
-	function chunkSize(ch) {   /* a closer guess than the CSS one for a chunk not laid out yet */
+	/* a closer guess than the CSS one for an older chunk not laid out yet (set once: a style
+	 * change makes the browser lay the chunk out again) */
+	function chunkSize(ch) {
 		ch.style.containIntrinsicSize = 'auto ' + Math.round(ch.childElementCount * 20.5) + 'px';
 	}
 	function appendDom(recs) {
@@ -408,7 +410,6 @@
 			}
 			var part = recs.slice(i, i + room);
 			insertRows(ch, 'beforeend', part);
-			chunkSize(ch);
 			i += part.length;
 		}
 	}
@@ -440,7 +441,6 @@
 			}
 			for (; n > 0; n--)
 				ch.removeChild(top ? ch.firstElementChild : ch.lastElementChild);
-			chunkSize(ch);
 		}
 	}
 
