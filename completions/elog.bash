@@ -9,7 +9,7 @@ _elog_levels='trace debug info warn error fatal'
 _elog_options()
 {
 	case $1 in
-	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --help' ;;
+	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --http --help' ;;
 	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --no-retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -45,6 +45,7 @@ _elog_arg()
 	serve:--tls-cert) echo 'file' ;;
 	serve:--tls-key) echo 'file' ;;
 	serve:--tls-client-ca) echo 'file' ;;
+	serve:--http) echo 'text' ;;
 	logs:--component|logs:-c) echo 'component' ;;
 	logs:--level|logs:-l) echo 'level' ;;
 	logs:--since) echo 'text' ;;

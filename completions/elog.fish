@@ -81,6 +81,7 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l auth -d 'require an A
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-cert -r -F -d 'serve TLS with this certificate chain (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-key -r -F -d 'private key of --tls-cert (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-client-ca -r -F -d 'require client certificates signed by the CAs in FILE (mutual TLS)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l http -x -d 'serve the web view, its JSON API and the LeadGen WebSocket on ADDR, HOST:PORT (repeatable; default 127.0.0.1:8765, skipped with a warning when taken; none: off); HTTPS with --tls-cert'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs

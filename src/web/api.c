@@ -447,7 +447,7 @@ static int page_fn(void *ctx, const struct elog_record *r)
 
 	elog_display_record(p->d, r, &p->b);
 	p->last_id = r->id;
-	return ++p->n >= HISTORY_PAGE ? 1 : 0;
+	return ++p->n >= HISTORY_PAGE || p->b.len >= ELOG_WEB_SEND_QUEUE ? 1 : 0;
 }
 
 static void api_export(struct web_conn *c)
@@ -533,6 +533,7 @@ struct follow_out {
 	size_t n;
 	int64_t last_id;
 	int dead;
+	int in_query;      /* a history query is open: send nothing until it returns */
 };
 
 static void follow_flush(struct follow_out *o)
@@ -555,16 +556,19 @@ static void follow_add(struct follow_out *o, const struct elog_record *r)
 	web_record_json(o->d, r, &o->b);
 	o->n++;
 	o->last_id = r->id;
-	if (o->n >= HISTORY_PAGE || o->b.len >= ELOG_WEB_SEND_QUEUE / 2)
+	if (!o->in_query && (o->n >= HISTORY_PAGE || o->b.len >= ELOG_WEB_SEND_QUEUE / 2))
 		follow_flush(o);
 }
 
+/* A page of history: the query stops when the message is full, so that no SQLite read
+ * transaction stays open while the client is slow to take the message (the WAL could not be
+ * checkpointed past it). */
 static int follow_hist_fn(void *ctx, const struct elog_record *r)
 {
 	struct follow_out *o = ctx;
 
 	follow_add(o, r);
-	return o->dead ? 1 : 0;
+	return o->n >= HISTORY_PAGE || o->b.len >= ELOG_WEB_SEND_QUEUE / 2 ? 1 : 0;
 }
 
 /* Records matching f with ids in (after, to] from the history, in messages. 0 or -1. */
@@ -583,9 +587,17 @@ static int follow_history(struct follow_out *o, const struct elog_filter *f, int
 		return -1;
 	range.after_id = after;
 	range.limit = 0;
-	rc = elog_store_query(st, &range, to, follow_hist_fn, o, &err);
+	range.tail = 0;
+	for (;;) {
+		o->in_query = 1;
+		rc = elog_store_query(st, &range, to, follow_hist_fn, o, &err);
+		o->in_query = 0;
+		follow_flush(o);
+		if (rc != 1 || o->dead)
+			break;
+		range.after_id = o->last_id;
+	}
 	elog_store_close(st);
-	follow_flush(o);
 	return rc < 0 || o->dead ? -1 : 0;
 }
 

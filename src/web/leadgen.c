@@ -366,6 +366,9 @@ struct lg_out {
 	struct elog_display *d;
 	struct types *t;
 	struct elog_buf b;
+	struct elog_buf page;    /* entries read back from the history, NUL-separated */
+	size_t npage;
+	int64_t last_id;
 	int dead;
 };
 
@@ -379,12 +382,16 @@ static void send_entry(struct lg_out *o, const struct elog_record *r)
 		o->dead = 1;
 }
 
+/* A page of entries read back: NUL-separated in o->page; the query stops when it is full so
+ * that no read transaction stays open while the client is slow (see api.c). */
 static int lg_hist_fn(void *ctx, const struct elog_record *r)
 {
 	struct lg_out *o = ctx;
 
-	send_entry(o, r);
-	return o->dead ? 1 : 0;
+	entry_json(o->d, o->c, o->t, r, &o->page);
+	elog_buf_addc(&o->page, '\0');
+	o->last_id = r->id;
+	return ++o->npage >= 1000 || o->page.len >= ELOG_WEB_SEND_QUEUE / 2 ? 1 : 0;
 }
 
 /* A range the follower missed, read back from the history (nothing is dropped). */
@@ -393,12 +400,28 @@ static void read_back(struct lg_out *o, int64_t from, int64_t to)
 	struct elog_store *st = NULL;
 	struct elog_filter f;
 	struct elog_err err;
+	int rc = 1;
 
 	elog_filter_init(&f);
 	elog_err_clear(&err);
 	f.after_id = from - 1;
-	if (elog_store_open(&st, web_db(o->c), ELOG_STORE_READONLY, &err) == 0)
-		elog_store_query(st, &f, to, lg_hist_fn, o, &err);
+	if (elog_store_open(&st, web_db(o->c), ELOG_STORE_READONLY, &err) != 0)
+		rc = -1;
+	while (rc == 1 && !o->dead) {
+		size_t off = 0;
+
+		elog_buf_reset(&o->page);
+		o->npage = 0;
+		rc = elog_store_query(st, &f, to, lg_hist_fn, o, &err);
+		while (off < o->page.len && !o->dead) {
+			size_t l = strlen(o->page.data + off);
+
+			if (web_send(o->c, o->page.data + off, l, 0) != 0)
+				o->dead = 1;
+			off += l + 1;
+		}
+		f.after_id = o->last_id;
+	}
 	elog_store_close(st);
 	elog_filter_clear(&f);
 }
@@ -448,6 +471,7 @@ void web_leadgen_run(struct web_conn *c)
 	elog_filter_clear(&all);
 	elog_flowctl_services_free(t.v, t.n);
 	elog_buf_release(&o.b);
+	elog_buf_release(&o.page);
 	elog_display_free(o.d);
 	free(batch);
 }

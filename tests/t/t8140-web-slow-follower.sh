@@ -8,14 +8,14 @@ export PYTHONPATH="$ELOG_TOP/tests/py" ELOG_BIN
 
 start_serve slow --http 127.0.0.1:0
 WEB=$(sed -n 2p "$T/slow.ready")
-N=60000
+N=45000
 
 say "a follow socket that does not read: ingest goes on, then every record arrives, with a gap notice"
 timeout 240 $PY - "$WEB" "$N" >"$T/case.out" 2>&1 <<'EOF' || fail "$(cat "$T/case.out")"
 import asyncio, sys, time
 from weblib import *
 base, n = sys.argv[1], int(sys.argv[2])
-pad = "x" * 300
+pad = "x" * 400
 lines = "".join("slow record %d %s\n" % (i, pad) for i in range(n)).encode()
 async def main():
     # max_queue=1: the client library stops reading the socket once one message waits
