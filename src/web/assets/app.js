@@ -44,6 +44,7 @@
 		pending: [],       /* live records not in the view yet (ascending) */
 		newCount: 0,       /* arrived while paused, for "N new" */
 		dropped: false,    /* pending overflowed: it is no longer contiguous with the view */
+		drops: 0,          /* how many times it did */
 		olderDone: false,  /* the view's first row is the first matching record */
 		loadingOlder: false,
 		gen: 0,            /* bumped by every reload: late answers of older requests are ignored */
@@ -556,6 +557,7 @@
 			st.pending.splice(0, drop);
 			stats.dropped += drop;
 			st.dropped = true;
+			st.drops++;
 		}
 		st.compsDirty = true;
 		queueFrame();
@@ -615,8 +617,10 @@
 		els.follow.classList.toggle('on', on);
 		if (on) {
 			st.newCount = 0;
-			if (!st.atTail || st.dropped)
+			if (!st.atTail || st.dropped) {
+				st.atTail = false;   /* nothing is drawn until the newest page is there */
 				jumpToTail();
+			}
 			else
 				queueFrame();
 			toBottom();
@@ -627,12 +631,19 @@
 	/* shows the newest records again after the view left the tail (loaded older pages, or
 	 * pending overflowed while paused): the newest page up to lastId, then live as before */
 	function jumpToTail() {
-		var g = st.gen, upto = st.lastId;
-		notice('loading the newest records…', '', 0);
+		var g = st.gen, upto = st.lastId, drops = st.drops;
 		fetchPage({ before: upto + 1, limit: PAGE }).then(function (d) {
 			if (g !== st.gen)
 				return;
-			notice('');
+			if (st.drops !== drops) {
+				/* live records were let go meanwhile: the page would not join them; what
+				 * is pending is the newest run without a hole, it alone starts the view */
+				clearView();
+				st.dropped = false;
+				st.atTail = true;
+				queueFrame();
+				return;
+			}
 			clearView();
 			st.pending = st.pending.filter(function (r) { return r.id > upto; });
 			st.dropped = false;
