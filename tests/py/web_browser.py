@@ -302,7 +302,7 @@ def t_download():
 
 
 def t_pause():
-    case("scrolling up pauses follow and counts 'N new'; back to live shows them; keys / f Esc")
+    case("scrolling up pauses follow and counts 'N new'; back to live shows them (also after more than a paused page keeps); keys / f Esc")
     open_page("/?c=alpha")
     js("var l = document.getElementById('log'); l.scrollTop = 0; l.dispatchEvent(new Event('scroll'))")
     # few rows may not fill the screen: then f pauses
@@ -317,6 +317,19 @@ def t_pause():
     d.find_element(By.ID, "new-count").click()
     wait_until("the 5 new rows", 5, lambda: len(row_texts(token)) == 5)
     check(state(d)["following"], "follow is not on after 'N new'")
+    # more than the 2,000 new records a paused page keeps: back to live loads the newest page
+    d.find_element(By.TAG_NAME, "body").send_keys("f")
+    wait_until("f to pause", 5, lambda: not state(d)["following"])
+    srv.send("alpha", ["flood %d" % i for i in range(2600)])
+    wait_until("'2,600 new'", 15, lambda: d.find_element(By.ID, "new-count").text.startswith("2,600 new"))
+    d.find_element(By.ID, "new-count").click()
+    last = srv.get_json("/api/records?c=alpha&limit=1")["records"][-1]["id"]
+    wait_until("the newest record after back to live", 15,
+               lambda: state(d)["following"] and dom_ids() and dom_ids()[-1] == last)
+    ids = dom_ids()
+    want = [i for i in srv.all_ids(c="alpha") if i >= ids[0]]
+    check(ids == want, "after back to live: %d rows %d..%d, the server has %d in that range" % (
+        len(ids), ids[0], ids[-1], len(want)))
     body = d.find_element(By.TAG_NAME, "body")
     body.send_keys("f")
     wait_until("f to pause", 5, lambda: not state(d)["following"])
@@ -406,7 +419,7 @@ def t_auth():
         box = wait_until("the login form", 10, lambda: d.find_elements(By.CSS_SELECTOR, 'input[name="key"]'))[0]
         check(not js("return !!window.elog"), "the page was served without a key")
         box.send_keys(key + Keys.ENTER)
-        wait_until("the page after the login", 15, lambda: (state(d) or {}).get("connected"))
+        wait_until("the page after the login", 10, lambda: (state(d) or {}).get("connected"))
         wait_until("the record behind the login", 10, lambda: row_texts("behind the login"))
         a.send("authc", ["live behind the login %d" % os.getpid()])
         wait_until("a live record behind the login", 10, lambda: row_texts("live behind the login"))
@@ -421,7 +434,7 @@ def t_auth():
 
 def shot():
     case("a screenshot of the page is kept: " + SHOT)
-    open_page("/")
+    open_page("/?level=warn")
     wait_until("rows", 10, lambda: state(d)["rows"] > 50)
     js("document.getElementById('follow').click()")
     row = wait_until("beta's row", 5, lambda: row_el("beta disk full"))
