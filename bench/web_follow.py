@@ -128,8 +128,9 @@ def main():
         print("|---|---|---|")
         print("| records sent (elog send) | %d in %.1f s | %d in %.1f s |" % (sent, wall, sent_ref, wall_ref))
         print("| serve CPU (/proc, user+system) | %.0f%% of a core | %.0f%% (nobody watching) |" % (cpu, cpu_ref))
-        print("| records the page received / duplicates / let go while paused | %d / %d / %d | - |" % (
-            got, s1["dups"] - s0["dups"], s1["droppedPending"]))
+        print("| records the page received / duplicates | %d / %d | - |" % (got, s1["dups"] - s0["dups"]))
+        print("| records received but not drawn (more than 2,000 waiting, or a frame over 200 rows) | %d + %d | - |" % (
+            s1["droppedPending"] - s0["droppedPending"], s1["skipped"] - s0["skipped"]))
         print("| page caught up with the last record | %.1f s after the load ended | - |" % catch_up)
         print("| rows in the DOM at the end (cap 2000), contiguous ids | %d, %s | - |" % (
             len(ids), "yes" if ids == sorted(set(ids)) else "NO"))
