@@ -10,6 +10,8 @@ libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3 python3-grpcio python3
 protobuf-compiler libprotobuf-dev protobuf-compiler-grpc groff-base bsdextrautils bc clang
 libclang-rt-dev libhiredis-dev redis-server libpcre2-dev libwebsockets-dev python3-websockets"
 missing=""
+# the web page's browser test (t8150) and bench/web_follow.sh: headless chromium and selenium
+PKGS="$PKGS chromium chromium-driver python3-selenium"
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"

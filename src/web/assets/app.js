@@ -14,6 +14,9 @@
 	var PAGE = 500;          /* records per history request */
 	var MAX_ROWS = 2000;     /* rows kept in the DOM */
 	var MAX_PENDING = 2000;  /* new records kept while paused (older ones: jump to live reloads) */
+	var RENDER_MAX = 200;    /* rows added in one frame; a frame further behind starts the view
+				    * again from the newest (scrolling up loads the others) */
+	var CHUNK = 100;         /* rows per chunk: the browser lays out only the chunks in sight */
 	var COMPS_EVERY = 3000;  /* ms between refreshes of the component list */
 	var CONTEXT_N = 20;      /* records on each side for "show context" */
 	var FIELDS_SHOWN = 12;   /* fields shown inline; all of them are in the details */
@@ -34,13 +37,14 @@
 
 	var st = {
 		filt: { c: [], level: '', grep: '', since: '', until: '' },
-		rows: [],          /* records in the view, ascending id; parallel to els.rows' children */
+		rows: [],          /* records in the view, ascending id; the rows of els.rows' chunks */
 		lastId: 0,         /* highest id received (history or live): follow resumes after it */
 		atTail: true,      /* the view's last row is the newest record received */
 		following: true,
 		pending: [],       /* live records not in the view yet (ascending) */
 		newCount: 0,       /* arrived while paused, for "N new" */
 		dropped: false,    /* pending overflowed: it is no longer contiguous with the view */
+		drops: 0,          /* how many times it did */
 		olderDone: false,  /* the view's first row is the first matching record */
 		loadingOlder: false,
 		gen: 0,            /* bumped by every reload: late answers of older requests are ignored */
@@ -51,7 +55,8 @@
 		frameQueued: false
 	};
 	/* figures for tests and bench/web_follow.sh (read with selenium) */
-	var stats = { received: 0, dups: 0, rendered: 0, dropped: 0, frames: null, measuring: false,
+	var stats = { received: 0, dups: 0, rendered: 0, dropped: 0, skipped: 0, frames: null, work: null, batch: null,
+		measuring: false,
 		reconnects: 0 };
 
 	/* ---- filters and the URL ---------------------------------------------------------- */
@@ -351,69 +356,133 @@
 		return s.length > VALUE_SHOWN ? s.slice(0, VALUE_SHOWN) + '…' : s;
 	}
 
-	function rowEl(r) {
+	var ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+	function esc(s) {
+		s = String(s);
+		return /[&<>"]/.test(s) ? s.replace(/[&<>"]/g, function (ch) { return ESC[ch]; }) : s;
+	}
+
+	/* one record as HTML (every text escaped): a frame's batch becomes one insertAdjacentHTML,
+	 * one parse instead of a dozen DOM calls a record */
+	function rowHtml(r) {
 		var lv = levelOf(r);
-		var c = comp(r.component || '');
-		var row = document.createElement('div');
-		row.className = 'row ci-' + c.idx + ' l-' + lv;
-		row.dataset.id = r.id;
-		row._rec = r;
-		var ts = document.createElement('span');
-		ts.className = 'ts';
-		ts.textContent = timeText(r.ts);
-		ts.title = r.ts;
-		var cn = document.createElement('span');
-		cn.className = 'comp';
-		cn.textContent = r.component;
-		cn.title = r.component;
-		var b = document.createElement('span');
-		b.className = 'lv lv-' + lv;
-		b.textContent = LEVEL_TEXT[lv];
-		var body = document.createElement('span');
-		body.className = 'body';
-		body.textContent = r.msg == null ? '' : String(r.msg);
+		var name = r.component == null ? '' : String(r.component);
+		var c = comp(name);
+		var h = '<div class="row ci-' + c.idx + ' l-' + lv + '" data-id="' + esc(r.id) +
+			'"><span class="ts" title="' + esc(r.ts) + '">' + esc(timeText(r.ts)) +
+			'</span> <span class="comp" title="' + esc(name) + '">' + esc(name) +
+			'</span> <span class="lv lv-' + lv + '">' + LEVEL_TEXT[lv] +
+			'</span> <span class="body">' + esc(r.msg == null ? '' : r.msg);
 		var f = r.fields;
 		if (f && typeof f === 'object') {
 			var keys = Object.keys(f), n = Math.min(keys.length, FIELDS_SHOWN);
 			if (n) {
-				var fs = document.createElement('span');
-				fs.className = 'f';
 				var parts = [];
 				for (var i = 0; i < n; i++)
 					parts.push(keys[i] + '=' + valueText(f[keys[i]]));
 				if (keys.length > n)
 					parts.push('+' + (keys.length - n) + ' more');
-				fs.textContent = parts.join(' ');
-				body.appendChild(fs);
+				h += '<span class="f">  ' + esc(parts.join(' ')) + '</span>';
 			}
 		}
-		row.appendChild(ts);
-		row.appendChild(cn);
-		row.appendChild(b);
-		row.appendChild(body);
-		return row;
+		/* the spaces between the cells are not drawn (flex items) but make copied text readable */
+		return h + '</span></div>';
+	}
+
+	/* The view's rows live in chunks of CHUNK rows (content-visibility: auto), so appending or
+	 * trimming costs the layout of the chunks in sight, not of all MAX_ROWS rows. */
+	function newChunk() {
+		var ch = document.createElement('div');
+		ch.className = 'chunk';
+		return ch;
+	}
+	/* a closer guess than the CSS one for an older chunk not laid out yet (set once: a style
+	 * change makes the browser lay the chunk out again) */
+	function chunkSize(ch) {
+		ch.style.containIntrinsicSize = 'auto ' + Math.round(ch.childElementCount * 20.5) + 'px';
+	}
+	function appendDom(recs) {
+		for (var i = 0; i < recs.length;) {
+			var ch = els.rows.lastElementChild;
+			var room = ch ? CHUNK - ch.childElementCount : 0;
+			if (room <= 0) {
+				ch = els.rows.appendChild(newChunk());
+				room = CHUNK;
+			}
+			var part = recs.slice(i, i + room);
+			insertRows(ch, 'beforeend', part);
+			i += part.length;
+		}
+	}
+	function prependDom(recs) {
+		for (var j = recs.length; j > 0;) {
+			var ch = els.rows.firstElementChild;
+			var room = ch ? CHUNK - ch.childElementCount : 0;
+			if (room <= 0) {
+				ch = els.rows.insertBefore(newChunk(), els.rows.firstElementChild);
+				room = CHUNK;
+			}
+			var part = recs.slice(Math.max(0, j - room), j);
+			insertRows(ch, 'afterbegin', part);
+			chunkSize(ch);
+			j -= part.length;
+		}
+	}
+	/* removes n rows from the top (top true) or the bottom of the view's DOM */
+	function trimDom(n, top) {
+		while (n > 0) {
+			var ch = top ? els.rows.firstElementChild : els.rows.lastElementChild;
+			if (!ch)
+				return;
+			var c = ch.childElementCount;
+			if (c <= n) {
+				els.rows.removeChild(ch);
+				n -= c;
+				continue;
+			}
+			for (; n > 0; n--)
+				ch.removeChild(top ? ch.firstElementChild : ch.lastElementChild);
+		}
+	}
+
+	/* inserts the rows of recs at where ('beforeend' or 'afterbegin') of parent; each row
+	 * element gets its record as _rec (for clicks) */
+	function insertRows(parent, where, recs) {
+		var h = '';
+		for (var i = 0; i < recs.length; i++)
+			h += rowHtml(recs[i]);
+		var before = where === 'afterbegin' ? null : parent.lastElementChild;
+		parent.insertAdjacentHTML(where, h);
+		var el = where === 'afterbegin' ? parent.firstElementChild :
+			(before ? before.nextElementSibling : parent.firstElementChild);
+		for (var k = 0; k < recs.length && el; k++, el = el.nextElementSibling)
+			el._rec = recs[k];
 	}
 
 	function distFromBottom() {
 		var l = els.log;
 		return l.scrollHeight - l.scrollTop - l.clientHeight;
 	}
+	var ownTop = 0;   /* where the view last put the scroll position itself */
 	function toBottom() {
 		els.log.scrollTop = els.log.scrollHeight;
+		ownTop = els.log.scrollTop;
 	}
 
 	function updateTop() {
-		els.top.textContent = st.loadingOlder ? 'loading older records…' :
+		var t = st.loadingOlder ? 'loading older records…' :
 			st.olderDone ? (st.rows.length ? 'beginning of the history for this filter' :
 				'no records match this filter yet') :
 			'scroll up for older records';
-		els.top.classList.toggle('done', st.olderDone);
+		if (els.top.textContent !== t)
+			els.top.textContent = t;
 	}
 
 	function clearView() {
 		els.rows.textContent = '';
 		st.rows = [];
 		st.olderDone = false;
+		ownTop = 0;   /* the scroll position went up, but not by the user's hand */
 	}
 
 	/* appends records (ascending, newer than the view) and trims the top to MAX_ROWS */
@@ -424,24 +493,22 @@
 			clearView();
 			recs = recs.slice(recs.length - MAX_ROWS);
 		}
-		var frag = document.createDocumentFragment();
-		var last = st.rows.length ? st.rows[st.rows.length - 1].id : -1;
+		var last = st.rows.length ? st.rows[st.rows.length - 1].id : -1, add = [];
 		for (var i = 0; i < recs.length; i++) {
 			if (recs[i].id <= last) {
 				stats.dups++;
 				continue;
 			}
 			last = recs[i].id;
-			frag.appendChild(rowEl(recs[i]));
+			add.push(recs[i]);
 			st.rows.push(recs[i]);
-			stats.rendered++;
 		}
-		els.rows.appendChild(frag);
+		stats.rendered += add.length;
+		appendDom(add);
 		var extra = st.rows.length - MAX_ROWS;
 		if (extra > 0) {
 			st.rows.splice(0, extra);
-			for (var k = 0; k < extra; k++)
-				els.rows.removeChild(els.rows.firstChild);
+			trimDom(extra, true);
 			st.olderDone = false;
 		}
 		updateTop();
@@ -455,15 +522,12 @@
 		if (!recs.length)
 			return;
 		var h0 = els.log.scrollHeight, top0 = els.log.scrollTop;
-		var frag = document.createDocumentFragment();
-		recs.forEach(function (r) { frag.appendChild(rowEl(r)); });
-		els.rows.insertBefore(frag, els.rows.firstChild);
+		prependDom(recs);
 		st.rows = recs.concat(st.rows);
 		var extra = st.rows.length - MAX_ROWS;
 		if (extra > 0) {
 			st.rows.length = MAX_ROWS;
-			for (var k = 0; k < extra; k++)
-				els.rows.removeChild(els.rows.lastChild);
+			trimDom(extra, false);
 			st.atTail = false;   /* the newest rows left the view: back to live reloads them */
 		}
 		els.log.scrollTop = top0 + (els.log.scrollHeight - h0);
@@ -493,6 +557,7 @@
 			st.pending.splice(0, drop);
 			stats.dropped += drop;
 			st.dropped = true;
+			st.drops++;
 		}
 		st.compsDirty = true;
 		queueFrame();
@@ -509,16 +574,26 @@
 
 	var lastCompsRender = 0;
 	function frame(now) {
+		var t0 = stats.measuring ? performance.now() : 0;
 		st.frameQueued = false;
 		if (st.following && st.atTail && st.pending.length) {
 			var batch = st.pending;
 			st.pending = [];
+			if (batch.length > RENDER_MAX) {   /* behind: show the newest, let the others go */
+				stats.skipped += batch.length - RENDER_MAX;
+				batch = batch.slice(batch.length - RENDER_MAX);
+				st.dropped = true;
+			}
 			if (st.dropped) {   /* records between the view and the batch were let go */
 				clearView();
 				st.dropped = false;
 			}
 			appendRows(batch);
 			toBottom();
+			if (stats.measuring) {
+				stats.work.push(performance.now() - t0);
+				stats.batch.push(batch.length);
+			}
 		}
 		if (st.compsDirty && now - lastCompsRender > 1000) {
 			lastCompsRender = now;
@@ -542,8 +617,10 @@
 		els.follow.classList.toggle('on', on);
 		if (on) {
 			st.newCount = 0;
-			if (!st.atTail || st.dropped)
+			if (!st.atTail || st.dropped) {
+				st.atTail = false;   /* nothing is drawn until the newest page is there */
 				jumpToTail();
+			}
 			else
 				queueFrame();
 			toBottom();
@@ -554,12 +631,19 @@
 	/* shows the newest records again after the view left the tail (loaded older pages, or
 	 * pending overflowed while paused): the newest page up to lastId, then live as before */
 	function jumpToTail() {
-		var g = st.gen, upto = st.lastId;
-		notice('loading the newest records…', '', 0);
+		var g = st.gen, upto = st.lastId, drops = st.drops;
 		fetchPage({ before: upto + 1, limit: PAGE }).then(function (d) {
 			if (g !== st.gen)
 				return;
-			notice('');
+			if (st.drops !== drops) {
+				/* live records were let go meanwhile: the page would not join them; what
+				 * is pending is the newest run without a hole, it alone starts the view */
+				clearView();
+				st.dropped = false;
+				st.atTail = true;
+				queueFrame();
+				return;
+			}
 			clearView();
 			st.pending = st.pending.filter(function (r) { return r.id > upto; });
 			st.dropped = false;
@@ -645,8 +729,10 @@
 			try { m = JSON.parse(ev.data); } catch (e) { return; }
 			if (m.type === 'records' && Array.isArray(m.records))
 				onLive(m.records);
-			else if (m.type === 'gap')
-				notice('gap in the live stream: ' + (m.message || 'records were skipped'), 'error');
+			else if (m.type === 'gap')   /* the server reads the range back: nothing is lost */
+				notice('the live stream fell behind' + (m.from ? ' at #' + m.from : '') +
+					'; the records in between are read back from the history' +
+					(m.message ? ' (' + m.message + ')' : ''), '', 8000);
 			else if (m.type === 'error')
 				notice('server: ' + (m.error || m.message || 'error'), 'error');
 		};
@@ -769,16 +855,10 @@
 			if (st.selected !== r && st.selected && st.selected.id !== r.id)
 				return;
 			els.contextRows.textContent = '';
-			var frag = document.createDocumentFragment(), focus = null;
-			(d.records || []).forEach(function (x) {
-				var e = rowEl(x);
-				if (x.id === r.id) {
-					e.classList.add('focus');
-					focus = e;
-				}
-				frag.appendChild(e);
-			});
-			els.contextRows.appendChild(frag);
+			insertRows(els.contextRows, 'beforeend', d.records || []);
+			var focus = els.contextRows.querySelector('.row[data-id="' + r.id + '"]');
+			if (focus)
+				focus.classList.add('focus');
 			if (focus)
 				focus.scrollIntoView({ block: 'center' });
 		}).catch(function (e) {
@@ -879,8 +959,10 @@
 		});
 		els.top.addEventListener('click', loadOlder);
 		els.log.addEventListener('scroll', function () {
+			/* up from where following put it is the user; rows below getting their real
+			 * height (content-visibility) only make the distance to the bottom grow */
 			var d = distFromBottom();
-			if (st.following && d > 60)
+			if (st.following && els.log.scrollTop < ownTop - 40)
 				setFollow(false);
 			else if (!st.following && d < 2 && st.atTail && !st.dropped)
 				setFollow(true);
@@ -922,6 +1004,8 @@
 	function measure(on) {
 		if (on) {
 			stats.frames = [];
+			stats.work = [];
+			stats.batch = [];
 			stats.measuring = true;
 			var prev = performance.now();
 			var tick = function (now) {
@@ -937,7 +1021,13 @@
 		stats.measuring = false;
 		var f = (stats.frames || []).slice().sort(function (a, b) { return a - b; });
 		var q = function (p) { return f.length ? f[Math.min(f.length - 1, Math.floor(p * f.length))] : 0; };
+		var w = stats.work.slice().sort(function (a, b) { return a - b; });
+		var bsum = stats.batch.reduce(function (a, x) { return a + x; }, 0);
 		return {
+			/* script time of the frames that rendered records, and records per such frame */
+			renders: w.length, work50: w.length ? w[w.length >> 1] : 0,
+			work95: w.length ? w[Math.floor(w.length * 0.95)] : 0, workMax: w.length ? w[w.length - 1] : 0,
+			perRender: w.length ? bsum / w.length : 0,
 			frames: f.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: f.length ? f[f.length - 1] : 0,
 			over50: f.filter(function (x) { return x > 50; }).length,
 			dropped: f.reduce(function (a, x) { return a + Math.max(0, Math.round(x / 16.67) - 1); }, 0)
@@ -952,12 +1042,19 @@
 				pending: st.pending.length, newCount: st.newCount, olderDone: st.olderDone,
 				loadingOlder: st.loadingOlder, filter: JSON.parse(JSON.stringify(st.filt)),
 				received: stats.received, dups: stats.dups, rendered: stats.rendered,
-				droppedPending: stats.dropped, reconnects: stats.reconnects
+				droppedPending: stats.dropped, skipped: stats.skipped, reconnects: stats.reconnects
 			};
 		},
 		ids: function () { return st.rows.map(function (r) { return r.id; }); },
 		measure: measure
 	};
+
+	/* rows get their real height after layout: stay at the bottom while following */
+	if (window.ResizeObserver)
+		new ResizeObserver(function () {
+			if (st.following && st.atTail)
+				toBottom();
+		}).observe(els.rows);
 
 	setToday();
 	readUrl();
