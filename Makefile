@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 O        ?= build
 SAN      ?=
 CC       ?= cc
-PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs
+PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs libwebsockets
 # Debian ships libnats (serve --cluster) as a shared library only: linked dynamically always
 DYN_PKGS  = libnats
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -133,6 +133,8 @@ $(O)/%.o: %.c $(GEN_H)
 	$(Q)$(CC) $(ALL_CFLAGS) -DELOG_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(O)/tools/gendoc.d
+# The page's files are built into assets.o with .incbin (src/web/assets.c): -MMD cannot see them.
+$(O)/src/web/assets.o build/fuzz/obj/src/web/assets.o: $(wildcard src/web/assets/*)
 
 units: $(UNIT_BIN)
 

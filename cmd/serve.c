@@ -25,6 +25,7 @@
 #include "common/err.h"
 #include "common/redact.h"
 #include "outbound/cluster.h"
+#include "web/web.h"
 
 static struct {
 	struct str_list listen;
@@ -49,6 +50,7 @@ static struct {
 		*cluster_ca, *cluster_stream;
 	long cluster_replicas;
 	int aggregate;
+	struct str_list http;
 } o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS,
 	.retain_size = -1, .redact = 1 };
 
@@ -150,6 +152,10 @@ static const struct option serve_options[] = {
 	  "the JetStream stream (default ELOG; subjects elog.>)", NULL, NULL },
 	{ 0, "aggregate", OPT_BOOL, &o.aggregate, NULL,
 	  "also bring every other node's records from the stream into this history", NULL, NULL },
+	{ 0, "http", OPT_LIST, &o.http, "ADDR",
+	  "serve the web view, its JSON API and the LeadGen WebSocket on ADDR, HOST:PORT "
+	  "(repeatable; default " ELOG_WEB_DEFAULT_ADDR ", skipped with a warning when taken; "
+	  "none: off); HTTPS with --tls-cert", NULL, NULL },
 	OPT_END
 };
 
@@ -413,6 +419,55 @@ static void notify_stop(int report)
 			(unsigned long long)st.dropped, (unsigned long long)st.failures);
 }
 
+/* The web listener's warnings (the default port taken), printed once serve has started: a
+ * serve that fails to start says only why. */
+static struct elog_buf web_warnings = ELOG_BUF_INIT;
+
+static void web_report(void *ctx, const char *msg)
+{
+	(void)ctx;
+	elog_buf_addf(&web_warnings, "elog serve: %s\n", msg);
+}
+
+/* Binds the --http addresses (the default one when none is given; "none": off). 0 or an exit
+ * status; *web is NULL when nothing listens. */
+static int web_listen(const char *db, struct elog_web **web, struct elog_buf *bound)
+{
+	extern const struct command cmd_serve;
+	static const char *def[] = { ELOG_WEB_DEFAULT_ADDR };
+	struct elog_web_opts wo;
+	struct elog_err err;
+	size_t i;
+	int rc;
+
+	*web = NULL;
+	memset(&wo, 0, sizeof(wo));
+	for (i = 0; i < o.http.n; i++)
+		if (strcmp(o.http.items[i], "none") == 0) {
+			if (o.http.n > 1)
+				return cli_usage_error(&cmd_serve, "--http none cannot be used with "
+						       "another --http address");
+			return 0;
+		}
+	wo.addrs = o.http.n ? o.http.items : def;
+	wo.naddrs = o.http.n ? o.http.n : 1;
+	wo.first_is_default = o.http.n == 0;
+	wo.tls_cert = o.tls_cert;
+	wo.tls_key = o.tls_key;
+	wo.auth = o.auth;
+	wo.db_path = db;
+	wo.report = web_report;
+	elog_err_clear(&err);
+	rc = elog_web_listen(web, &wo, bound, &err);
+	if (rc == ELOG_EUSAGE)
+		return cli_usage_error(&cmd_serve, "%s", err.msg);
+	if (rc != 0) {
+		cli_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int run_serve(int argc, char **argv)
 {
 	extern const struct command cmd_serve;
@@ -420,7 +475,8 @@ static int run_serve(int argc, char **argv)
 	struct elog_hub *hub = NULL;
 	struct elog_forwarder *fwd = NULL;
 	struct rpc_server *srv = NULL;
-	struct elog_buf bound = ELOG_BUF_INIT;
+	struct elog_buf bound = ELOG_BUF_INIT, httpbound = ELOG_BUF_INIT;
+	struct elog_web *web = NULL;
 	struct elog_err err;
 	struct elog_slog_opts so;
 	struct elog_hub_opts ho;
@@ -519,26 +575,47 @@ static int run_serve(int argc, char **argv)
 				"(use --tls-cert and --tls-key)\n", o.listen.items[i]);
 	}
 
-	/* One serve per history, then the history. */
-	lock_fd = lock_history(db);
-	if (lock_fd < 0) {
+	rc = web_listen(db, &web, &httpbound);
+	if (rc != 0) {
 		rpc_server_shutdown(srv, 0);
 		elog_redactor_free(redactor);
 		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
+		free(o.http.cap ? o.http.items : NULL);
 		elog_buf_release(&bound);
+		elog_buf_release(&web_warnings);
+		return rc;
+	}
+
+	/* One serve per history, then the history. */
+	lock_fd = lock_history(db);
+	if (lock_fd < 0) {
+		elog_web_stop(web);
+		rpc_server_shutdown(srv, 0);
+		elog_redactor_free(redactor);
+		free(logdir);
+		free(db);
+		free(o.listen.cap ? o.listen.items : NULL);
+		free(o.http.cap ? o.http.items : NULL);
+		elog_buf_release(&bound);
+		elog_buf_release(&httpbound);
+		elog_buf_release(&web_warnings);
 		return EXIT_FAIL;
 	}
 	if (elog_hub_open(&hub, db, &ho, &err) != 0) {
 		cli_error("%s", err.msg);
+		elog_web_stop(web);
 		rpc_server_shutdown(srv, 0);
 		close(lock_fd);
 		elog_redactor_free(redactor);
 		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
+		free(o.http.cap ? o.http.items : NULL);
 		elog_buf_release(&bound);
+		elog_buf_release(&httpbound);
+		elog_buf_release(&web_warnings);
 		return EXIT_FAIL;
 	}
 	memset(&svc, 0, sizeof(svc));
@@ -589,6 +666,13 @@ static int run_serve(int argc, char **argv)
 		goto out;
 	}
 	started = 1;
+	if (web && elog_web_run(web, hub, &svc, &err) != 0) {
+		cli_error("%s", err.msg);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (web_warnings.len)
+		fputs(web_warnings.data, stderr);
 	if (!o.quiet) {
 		struct elog_buf shown = ELOG_BUF_INIT;   /* one line: "a:1, b:2" */
 
@@ -597,12 +681,23 @@ static int run_serve(int argc, char **argv)
 				elog_buf_adds(&shown, ", ");
 			else
 				elog_buf_addc(&shown, bound.data[i]);
+		for (i = 0; i + 1 < httpbound.len; i++) {
+			if (i == 0)
+				elog_buf_adds(&shown, "; web view on ");
+			if (httpbound.data[i] == '\n')
+				elog_buf_adds(&shown, ", ");
+			else
+				elog_buf_addc(&shown, httpbound.data[i]);
+		}
 		fprintf(stderr, "elog serve: history '%s', listening on %s%s%s\n", db,
 			shown.data ? shown.data : "",
 			o.tls_cert ? (o.tls_client_ca ? " (mutual TLS)" : " (TLS)") : "",
 			o.auth ? ", API key required" : "");
 		elog_buf_release(&shown);
 	}
+	/* gRPC's host:port lines first (scripts read the first line), then the web's URLs */
+	if (httpbound.len)
+		elog_buf_add(&bound, httpbound.data, httpbound.len);
 	if (o.ready_file && cli_write_ready_file(o.ready_file, bound.data) != 0) {
 		rc = EXIT_FAIL;
 		goto out;
@@ -620,6 +715,7 @@ out:
 	if (started)
 		rpc_server_stop_accepting(srv);
 	elog_hub_stop_followers(hub);
+	elog_web_stop(web);
 	rpc_server_shutdown(srv, 2000);
 	elog_svc_logsvc_free(&svc);
 	notify_stop(!o.quiet);
@@ -649,7 +745,10 @@ out:
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");
 	elog_buf_release(&bound);
+	elog_buf_release(&httpbound);
+	elog_buf_release(&web_warnings);
 	free(o.listen.cap ? o.listen.items : NULL);
+	free(o.http.cap ? o.http.items : NULL);
 	free(logdir);
 	free(db);
 	return rc;
@@ -658,8 +757,8 @@ out:
 const struct command cmd_serve = {
 	.name = "serve",
 	.summary = "run the local log hub",
-	.usage = "[--listen ADDR]... [--db PATH] [--ready-file PATH] [--auth] "
-		 "[--tls-cert FILE --tls-key FILE]",
+	.usage = "[--listen ADDR]... [--http ADDR|none]... [--db PATH] [--ready-file PATH] "
+		 "[--auth] [--tls-cert FILE --tls-key FILE]",
 	.options = serve_options,
 	.run = run_serve,
 	.description =
@@ -683,7 +782,52 @@ const struct command cmd_serve = {
 		"batch is sent twice only if serve died between the collector's reply and saving the "
 		"cursor). elog ps shows how far behind it is.\n"
 		"SIGINT or SIGTERM: stop accepting calls, commit what was received, end followers' "
-		"calls, close the history and exit 0.",
+		"calls, close the history and exit 0.\n"
+		"The web view: serve also answers HTTP and WebSocket on --http (default "
+		ELOG_WEB_DEFAULT_ADDR "; when that port is taken serve says so and runs without it; an "
+		"address given with --http must bind or serve exits 1; --http none: off). "
+		"http://127.0.0.1:8765/ is a live page of the logs, embedded in elog. With --tls-cert "
+		"it is HTTPS and WSS. With --auth every page, API call and socket needs an API key: the "
+		"page shows a login form (POST /login sets an HttpOnly, SameSite=Strict cookie), and "
+		"scripts send 'Authorization: Bearer KEY' or ?key=KEY. API calls and WebSocket "
+		"handshakes whose Origin is not this server's get 403, and those whose Host is neither "
+		"the listening address nor (on loopback) localhost get 421, so another web page cannot "
+		"read the logs through the browser (DNS rebinding included). --ready-file lists the "
+		"gRPC host:port lines first, then one http://HOST:PORT line per web listener.\n"
+		"The JSON API: GET /api/components gives {\"components\": [{\"name\", \"count\", "
+		"\"last_seen\", \"color\": \"#rrggbb\", \"ansi\": N}]} with the terminal's colours. "
+		"GET /api/records?before=ID|after=ID&limit=N&c=A,B&level=L&grep=RE&since=T&until=T "
+		"gives {\"records\": [REC...], \"more\": bool}, ascending by id: with before, the newest "
+		"N records older than ID; with after, the oldest N newer than ID; with neither, the "
+		"newest (limit at most 1000, default 200; level is a minimum; grep and the times as "
+		"in elog logs). REC is {\"id\", \"ts\" (RFC 3339, milliseconds, UTC), \"ts_ns\", "
+		"\"component\", \"level\", \"msg\", \"fields\": {...}, \"source\", \"stream\" (when "
+		"known)}. GET /api/context?id=ID&n=N gives the N records before ID, ID and the N after "
+		"from every component. GET /api/export?format=jsonl|csv with the same filters is a "
+		"download in elog export's formats. The WebSocket /api/follow?after=ID with the same "
+		"filters sends {\"type\": \"records\", \"records\": [...]} as records commit; a socket "
+		"that fell behind gets {\"type\": \"gap\", \"message\", \"from\", \"to\"} and that "
+		"range read back from the history; reconnecting with after set to the last id resumes "
+		"with no gap and no duplicate. Errors are {\"error\": \"...\"} with 400, 401, 403, 404, "
+		"421 or 503.\n"
+		"The LeadGen contract: a WebSocket client of ws://HOST:8765/ (the root path) receives "
+		"every new record as one text message {\"timestamp\": \"2024-03-21T10:30:00.123Z\", "
+		"\"source\", \"stream\": \"stdout\"|\"stderr\" (the record's stream field, else stdout), "
+		"\"content\": the message, \"level\": \"DEBUG\"|\"INFO\"|\"WARNING\"|\"ERROR\" (trace "
+		"and debug are DEBUG, error and fatal ERROR), \"service_name\": the component, "
+		"\"metadata\": the fields, \"context\": {\"service_type\": the flowctl component type or "
+		"null}}. It may send {\"type\": \"analysis_request\", \"request_id\": \"id\", "
+		"\"time_range\": 3600, \"service\": \"backend\", \"level\": \"ERROR\"} (service and "
+		"level optional; time_range in seconds back from now, at most 31 days, default 3600) "
+		"and gets one {\"type\": \"analysis_response\", \"request_id\", \"time_range\", "
+		"\"total\", \"truncated\", \"by_level\": {\"DEBUG\", \"INFO\", \"WARNING\", \"ERROR\"}, "
+		"\"by_service\": {component: count}, \"errors_per_minute\": [{\"minute\", \"count\"}] "
+		"(minutes with errors), \"top_patterns\": [{\"pattern\": \"request <*> failed after <*> "
+		"ms\", \"count\", \"level\", \"service\", \"first\", \"last\", \"example\"}]} (the ten "
+		"commonest; messages that differ only in numbers, ids, hex, quoted values and paths "
+		"share a pattern, mined in one pass in the manner of Drain; at most the newest 200000 "
+		"records of the range are read). Anything else gets {\"type\": \"error\", "
+		"\"request_id\", \"error\": \"...\"} and the connection stays open.",
 	.examples =
 		"elog serve\n"
 		"run the hub on " ELOG_DEFAULT_SERVER ", keeping the default history\n"

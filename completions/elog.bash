@@ -9,7 +9,7 @@ _elog_levels='trace debug info warn error fatal'
 _elog_options()
 {
 	case $1 in
-	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --retain-size --retain-age --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --redact --redact-rules --redact-on --redact-off --forward --forward-ca --forward-header --cluster --node --cluster-creds --cluster-user --cluster-password-file --cluster-ca --cluster-replicas --cluster-stream --aggregate --help' ;;
+	serve) echo ' --listen --db --ready-file --heartbeat-ttl --max-calls --quiet --retain-size --retain-age --log-dir --log-max-size --log-max-age --log-idle --log-flush-interval --log-compression --log-backup-count --log-queue --notify-redis --notify-redis-list --notify-redis-queue --auth --tls-cert --tls-key --tls-client-ca --redact --redact-rules --redact-on --redact-off --forward --forward-ca --forward-header --cluster --node --cluster-creds --cluster-user --cluster-password-file --cluster-ca --cluster-replicas --cluster-stream --aggregate --http --help' ;;
 	logs) echo ' --follow --component --level --since --until --grep --exclude --exclude-component --ignore-case --lines --tail --db --output --json --highlight --fields --hide-fields --color --timestamps --utc --no-prefix --node --ready-file --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	send) echo ' --component --level --field --source --retry --no-retry --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
 	tail) echo ' --component --from-end --quiet --state --ready-file --multiline --server --api-key-file --tls-ca --tls-cert --tls-key --tls-server-name --timeout --help' ;;
@@ -63,6 +63,7 @@ _elog_arg()
 	serve:--cluster-ca) echo 'file' ;;
 	serve:--cluster-replicas) echo 'text' ;;
 	serve:--cluster-stream) echo 'text' ;;
+	serve:--http) echo 'text' ;;
 	logs:--component|logs:-c) echo 'component' ;;
 	logs:--level|logs:-l) echo 'level' ;;
 	logs:--since) echo 'text' ;;

@@ -101,6 +101,7 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-ca -r -F -d '
 complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-replicas -x -d 'replicas of the stream when serve creates it (default 3, fewer if the cluster is smaller)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-stream -x -d 'the JetStream stream (default ELOG; subjects elog.>)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l aggregate -d 'also bring every other node\'s records from the stream into this history'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l http -x -d 'serve the web view, its JSON API and the LeadGen WebSocket on ADDR, HOST:PORT (repeatable; default 127.0.0.1:8765, skipped with a warning when taken; none: off); HTTPS with --tls-cert'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs
