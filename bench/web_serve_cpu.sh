@@ -75,21 +75,24 @@ EOF
 	c0=$(cpu_ticks "$SERVE_PID")
 	t0=$(date +%s.%N)
 	pace | "$ELOG" send -c bench
-	[ "$2" = 1 ] && wait $CL
 	t1=$(date +%s.%N)
 	c1=$(cpu_ticks "$SERVE_PID")
+	# the clients may still be reading (a python client is slower than serve): wait for them
+	[ "$2" = 1 ] && wait $CL
+	t2=$(date +%s.%N)
+	c2=$(cpu_ticks "$SERVE_PID")
 	rss=$(awk '/VmHWM/ {print $2}' "/proc/$SERVE_PID/status")
 	kill $SERVE_PID; wait $SERVE_PID 2>/dev/null
-	echo "$(echo "($c1 - $c0) / $hz" | bc -l) $(echo "$t1 - $t0" | bc -l) $rss"
+	echo "$(echo "($c1 - $c0) / $hz" | bc -l) $(echo "$t1 - $t0" | bc -l) $rss $(echo "($c2 - $c0) / $hz" | bc -l) $(echo "$t2 - $t0" | bc -l)"
 }
 
 echo "web follow at $RATE records/s for $SECS s (serve CPU seconds, wall seconds, peak RSS KiB)"
 ref=$(run ref 0)
 web=$(run web 1)
 set -- $ref; rc=$1; rw=$2; rr=$3
-set -- $web; wc_=$1; ww=$2; wr=$3
+set -- $web; wc_=$1; ww=$2; wr=$3; wc2=$4; ww2=$5
 printf '| %-46s | %s |\n' "ingest only (reference): serve CPU" \
-	"$(printf '%.1f s in %.1f s = %.0f%% of a core, peak RSS %s KiB' "$rc" "$rw" "$(echo "100 * $rc / $rw" | bc -l)" "$rr")"
+	"$(printf '%.1f s in %.1f s of sending = %.0f%% of a core, peak RSS %s KiB' "$rc" "$rw" "$(echo "100 * $rc / $rw" | bc -l)" "$rr")"
 printf '| %-46s | %s |\n' "with a follow socket and a LeadGen socket" \
-	"$(printf '%.1f s in %.1f s = %.0f%% of a core, peak RSS %s KiB' "$wc_" "$ww" "$(echo "100 * $wc_ / $ww" | bc -l)" "$wr")"
+	"$(printf '%.1f s in %.1f s of sending = %.0f%% of a core, peak RSS %s KiB; %.1f s in %.1f s until both clients had everything' "$wc_" "$ww" "$(echo "100 * $wc_ / $ww" | bc -l)" "$wr" "$wc2" "$ww2")"
 printf '| %-46s | %s |\n' "web clients" "$(cat "$B/web.clients")"

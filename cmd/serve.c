@@ -280,10 +280,14 @@ static void notify_stop(int report)
 			(unsigned long long)st.dropped, (unsigned long long)st.failures);
 }
 
+/* The web listener's warnings (the default port taken), printed once serve has started: a
+ * serve that fails to start says only why. */
+static struct elog_buf web_warnings = ELOG_BUF_INIT;
+
 static void web_report(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "elog serve: %s\n", msg);
+	elog_buf_addf(&web_warnings, "elog serve: %s\n", msg);
 }
 
 /* Binds the --http addresses (the default one when none is given; "none": off). 0 or an exit
@@ -421,6 +425,7 @@ static int run_serve(int argc, char **argv)
 		free(o.listen.cap ? o.listen.items : NULL);
 		free(o.http.cap ? o.http.items : NULL);
 		elog_buf_release(&bound);
+		elog_buf_release(&web_warnings);
 		return rc;
 	}
 
@@ -435,6 +440,7 @@ static int run_serve(int argc, char **argv)
 		free(o.http.cap ? o.http.items : NULL);
 		elog_buf_release(&bound);
 		elog_buf_release(&httpbound);
+		elog_buf_release(&web_warnings);
 		return EXIT_FAIL;
 	}
 	if (elog_hub_open(&hub, db, NULL, &err) != 0) {
@@ -448,6 +454,7 @@ static int run_serve(int argc, char **argv)
 		free(o.http.cap ? o.http.items : NULL);
 		elog_buf_release(&bound);
 		elog_buf_release(&httpbound);
+		elog_buf_release(&web_warnings);
 		return EXIT_FAIL;
 	}
 	memset(&svc, 0, sizeof(svc));
@@ -485,6 +492,8 @@ static int run_serve(int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
+	if (web_warnings.len)
+		fputs(web_warnings.data, stderr);
 	if (!o.quiet) {
 		struct elog_buf shown = ELOG_BUF_INIT;   /* one line: "a:1, b:2" */
 
@@ -553,6 +562,7 @@ out:
 		fprintf(stderr, "elog serve: history closed\n");
 	elog_buf_release(&bound);
 	elog_buf_release(&httpbound);
+	elog_buf_release(&web_warnings);
 	free(o.listen.cap ? o.listen.items : NULL);
 	free(o.http.cap ? o.http.items : NULL);
 	free(logdir);

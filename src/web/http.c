@@ -389,14 +389,28 @@ static const char login_page[] =
 	"input{width:100%%;padding:.5em;margin:.3em 0;box-sizing:border-box}"
 	"@media(prefers-color-scheme:dark){body{background:#111;color:#ddd}}</style></head>"
 	"<body><h1>elog</h1><p>This server needs an API key (<code>elog keys create NAME</code>)."
-	"</p><form method=\"post\" action=\"/login\"><label>API key <input type=\"password\" "
+	"</p><form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"next\" "
+	"value=\"%s\"><label>API key <input type=\"password\" "
 	"name=\"key\" autocomplete=\"current-password\" autofocus></label>"
 	"<input type=\"submit\" value=\"Sign in\"></form>%s</body></html>\n";
 
-static int respond_login(struct lws *wsi, struct pss *p, int failed)
+/* Where to go after signing in: a path of this server made of plain characters (so it needs
+ * no escaping in HTML or a header), else "/". */
+static const char *safe_next(const char *next)
 {
-	char page[sizeof(login_page) + 128];
-	int n = snprintf(page, sizeof(page), login_page,
+	size_t n = next ? strlen(next) : 0;
+
+	if (n == 0 || n > 200 || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
+	    strspn(next, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.-~?=&%,:+")
+	    != n || strncmp(next, "/login", 6) == 0)
+		return "/";
+	return next;
+}
+
+static int respond_login(struct lws *wsi, struct pss *p, int failed, const char *next)
+{
+	char page[sizeof(login_page) + 400];
+	int n = snprintf(page, sizeof(page), login_page, safe_next(next),
 			 failed ? "<p role=\"alert\">That key was not accepted.</p>" : "");
 
 	return respond(wsi, p, 200, "text/html; charset=utf-8", page, (size_t)n, NULL, NULL);
@@ -665,6 +679,8 @@ static int route_asset(struct elog_web *w, struct lws *wsi, struct pss *p, const
 		       struct web_args *a);
 static int route_post(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path,
 		      struct web_args *a);
+static int route_login(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path,
+		       struct web_args *a);
 
 struct route {
 	const char *method;      /* "GET" or "POST" */
@@ -682,6 +698,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/context", 0, 1, 0, route_api },
 	{ "GET", "/api/export", 0, 1, 0, route_api },
 	{ "POST", "/login", 0, 0, 1, route_post },
+	{ "GET", "/login", 0, 0, 1, route_login },   /* the form (the page goes here on a 401) */
 	{ "POST", "/logout", 0, 0, 1, route_post },
 	{ "GET", "/api/", 1, 1, 0, NULL },          /* any other /api/ path: 404 */
 	{ "GET", "/", 1, 0, 0, route_asset },
@@ -732,6 +749,14 @@ static int route_post(struct elog_web *w, struct lws *wsi, struct pss *p, const 
 	return 0;   /* the body follows */
 }
 
+static int route_login(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path,
+		       struct web_args *a)
+{
+	(void)w;
+	(void)path;
+	return respond_login(wsi, p, 0, web_arg(a, "next"));
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -777,25 +802,31 @@ static int finish_post(struct elog_web *w, struct lws *wsi, struct pss *p)
 	char key[ELOG_KEY_LINE_MAX + 8], cookie[256];
 	const char *secure = lws_is_ssl(wsi) ? "; Secure" : "";
 	static const char see[] = "see /\n";
+	char next[256];
+	const char *to;
 
 	if (p->post == 2) {
 		snprintf(cookie, sizeof(cookie), COOKIE_NAME "=; Path=/; Max-Age=0; HttpOnly; "
 			 "SameSite=Strict%s", secure);
 		return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, "/", cookie);
 	}
+	if (p->body_too_big || !form_value(p->body.data ? p->body.data : "", "next", next,
+					   sizeof(next)))
+		next[0] = 0;
+	to = safe_next(next);
 	if (p->body_too_big || !form_value(p->body.data ? p->body.data : "", "key", key,
 					   sizeof(key)))
-		return respond_login(wsi, p, 1);
+		return respond_login(wsi, p, 1, to);
 	if (!w->o.auth)
-		return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, "/", NULL);
+		return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, to, NULL);
 	if (!key_transport_ok(wsi, lws_is_ssl(wsi)))
 		return respond_error(wsi, p, 403, "API keys are accepted only over TLS or from "
 				     "this host");
 	if (strlen(key) > 128 || strcspn(key, ";, \t\r\n\"") != strlen(key) || !key_ok(w, key))
-		return respond_login(wsi, p, 1);
+		return respond_login(wsi, p, 1, to);
 	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%.128s; Path=/; HttpOnly; SameSite=Strict%s",
 		 key, secure);
-	return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, "/", cookie);
+	return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, to, cookie);
 }
 
 static int handle_http(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path)
@@ -830,7 +861,7 @@ static int handle_http(struct elog_web *w, struct lws *wsi, struct pss *p, const
 		if (r->open)
 			rc = r->fn(w, wsi, p, path, a);
 		else
-			rc = respond_login(wsi, p, 0);
+			rc = respond_login(wsi, p, 0, path);
 		goto out;
 	}
 	if (st != CHECK_OK) {
@@ -871,7 +902,9 @@ static int write_headers(struct lws *wsi, struct web_conn *c)
 		return -1
 	ADD("x-content-type-options:", "nosniff");
 	ADD("x-frame-options:", "DENY");
-	ADD("referrer-policy:", "no-referrer");
+	/* same-origin, not no-referrer: with no-referrer Chrome sends "Origin: null" on the login
+	 * form's POST, which the Origin check must refuse */
+	ADD("referrer-policy:", "same-origin");
 	ADD("cache-control:", "no-store");
 	if (c->disposition[0]) {
 		snprintf(disp, sizeof(disp), "%s", c->disposition);

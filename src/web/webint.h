@@ -51,7 +51,7 @@ struct web_conn {
 	int status;                   /* HTTP response */
 	char ctype[64];
 	char disposition[128];
-	char location[64];            /* a redirect's Location */
+	char location[256];           /* a redirect's Location */
 	char cookie[256];             /* a Set-Cookie value */
 	int64_t clen;                 /* -1: unknown (connection closes after) */
 	int headers_sent;
