@@ -330,6 +330,13 @@ def t_pause():
     want = [i for i in srv.all_ids(c="alpha") if i >= ids[0]]
     check(ids == want, "after back to live: %d rows %d..%d, the server has %d in that range" % (
         len(ids), ids[0], ids[-1], len(want)))
+    # the mouse wheel: up pauses, back down to the newest follows again
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+    log = d.find_element(By.ID, "log")
+    ActionChains(d).scroll_from_origin(ScrollOrigin.from_element(log), 0, -1500).perform()
+    wait_until("the wheel to pause", 5, lambda: not state(d)["following"])
+    ActionChains(d).scroll_from_origin(ScrollOrigin.from_element(log), 0, 100000).perform()
+    wait_until("the wheel back down to follow", 5, lambda: state(d)["following"])
     body = d.find_element(By.TAG_NAME, "body")
     body.send_keys("f")
     wait_until("f to pause", 5, lambda: not state(d)["following"])
@@ -436,12 +443,14 @@ def shot():
     case("a screenshot of the page is kept: " + SHOT)
     open_page("/?level=warn")
     wait_until("rows", 10, lambda: state(d)["rows"] > 50)
-    js("document.getElementById('follow').click()")
+    # paused while clicking (a row near the bottom scrolled into view may resume follow by
+    # itself, so the button is pressed only when the state needs it)
+    js("if (elog.state().following) document.getElementById('follow').click()")
     row = wait_until("beta's row", 5, lambda: row_el("beta disk full"))
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     row.click()
     wait_until("the details", 5, lambda: d.find_element(By.ID, "detail-json").text)
-    js("document.getElementById('follow').click()")
+    js("if (!elog.state().following) document.getElementById('follow').click()")
     wait_until("follow on again", 5, lambda: state(d)["following"])
     time.sleep(0.3)  # not a synchronisation: lets the last frame paint for the picture
     os.makedirs(os.path.dirname(SHOT), exist_ok=True)

@@ -464,6 +464,7 @@
 		return l.scrollHeight - l.scrollTop - l.clientHeight;
 	}
 	var ownTop = 0;   /* where the view last put the scroll position itself */
+	var userScrollAt = -1e9;   /* when the user last used wheel, touch, pointer or keys on the log */
 	function toBottom() {
 		els.log.scrollTop = els.log.scrollHeight;
 		ownTop = els.log.scrollTop;
@@ -958,14 +959,20 @@
 			});
 		});
 		els.top.addEventListener('click', loadOlder);
+		/* a scroll the user made (not one the view made, nor one queued before f paused) */
+		['wheel', 'touchmove', 'pointerdown', 'keydown'].forEach(function (ev) {
+			els.log.addEventListener(ev, function () { userScrollAt = performance.now(); },
+				{ passive: true });
+		});
 		els.log.addEventListener('scroll', function () {
 			/* up from where following put it is the user; rows below getting their real
 			 * height (content-visibility) only make the distance to the bottom grow */
 			var d = distFromBottom();
 			if (st.following && els.log.scrollTop < ownTop - 40)
 				setFollow(false);
-			else if (!st.following && d < 2 && st.atTail && !st.dropped)
-				setFollow(true);
+			else if (!st.following && d < 2 && st.atTail && !st.dropped &&
+				 performance.now() - userScrollAt < 1000)
+				setFollow(true);   /* the user scrolled back down to the newest */
 			if (els.log.scrollTop < 300)
 				loadOlder();
 		}, { passive: true });
