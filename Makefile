@@ -81,15 +81,23 @@ else
 	@true
 endif
 
-$(O)/elog: $(CMD_OBJ) $(O)/libelog.a
+# gendoc (the man page and completion generator, a build tool) is built with elog, so that
+# tests/t/t7000-docs.sh finds it next to the binary it checks.
+$(O)/elog: $(CMD_OBJ) $(O)/libelog.a | $(O)/gendoc
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDSAN) $(LDOPT) -o $@ $(CMD_OBJ) $(O)/libelog.a $(LIBS)
+
+GENDOC_OBJ = $(O)/tools/gendoc.o $(filter-out $(O)/cmd/main.o,$(CMD_OBJ))
+$(O)/tools/gendoc.o: CPPFLAGS += -Icmd
+$(O)/gendoc: $(GENDOC_OBJ) $(O)/libelog.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDSAN) $(LDOPT) -o $@ $(GENDOC_OBJ) $(O)/libelog.a $(LIBS)
 
 $(O)/libelog.a: $(LIB_OBJ)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(O)/tests/%: tests/unit/%.c $(O)/libelog.a tests/unit/unit.h
+$(O)/tests/%: tests/unit/%.c $(O)/libelog.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDSAN) -o $@ $< $(O)/libelog.a $(LIBS)
@@ -116,7 +124,7 @@ $(O)/%.o: %.c $(GEN_H)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -DELOG_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(O)/tools/gendoc.d
 
 units: $(UNIT_BIN)
 
@@ -124,15 +132,18 @@ deps:
 	@sh tools/deps.sh
 
 # The README's test command: everything, under AddressSanitizer and UBSan.
+# The fuzz targets are built here, two compilers at a time, so that t9000 only runs them.
 test: deps check-layering
-	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 build/san/elog units-san
+	$(Q)$(MAKE) --no-print-directory -j2 O=build/san SAN=1 build/san/elog units-san
+	$(Q)$(MAKE) --no-print-directory -j2 fuzz-build
 	$(Q)sh tests/run.sh build/san
 
 units-san:
 	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 units
 
 test-long: deps check-layering
-	$(Q)$(MAKE) --no-print-directory O=build/san SAN=1 build/san/elog units-san
+	$(Q)$(MAKE) --no-print-directory -j2 O=build/san SAN=1 build/san/elog units-san
+	$(Q)$(MAKE) --no-print-directory -j2 fuzz-build
 	$(Q)ELOG_TEST_LONG=1 sh tests/run.sh build/san
 
 # The README's run command: build, then serve on the embedded default.
@@ -140,8 +151,8 @@ serve: deps
 	$(Q)$(MAKE) --no-print-directory elog
 	./elog serve
 
-docs: elog
-	$(Q)sh tools/gendocs.sh ./elog
+docs: $(O)/gendoc
+	$(Q)sh tools/gendocs.sh $(O)/gendoc
 
 # src/ never prints and never exits; each layer includes only the layers below it
 # (src/README.md draws them).

@@ -1,6 +1,6 @@
 /*
  * cli.h — the command table and the option tables that drive parsing, --help, the man pages
- * and the shell completions (tools/gendocs.sh renders them through `elog __gendoc`).
+ * and the shell completions (tools/gendocs.sh renders them with the build tool tools/gendoc.c).
  *
  * Exit statuses, for every command: 0 ok, 1 failure, 2 usage, 3 server unreachable.
  */

@@ -1,7 +1,7 @@
 /*
- * main.c — `elog`: the command table and the dispatcher (git.c style). The dispatcher, not
- * each command, resolves unique prefixes, suggests the closest name for a typo, and checks
- * that stdout was written without error once the command returns.
+ * main.c — `elog`: the dispatcher (git.c style) over the command table of cmd/commands.c.
+ * The dispatcher, not each command, resolves unique prefixes, suggests the closest name for
+ * a typo, and checks that stdout was written without error once the command returns.
  */
 #include <errno.h>
 #include <signal.h>
@@ -11,26 +11,8 @@
 
 #include "cli.h"
 
-extern const struct command cmd_serve, cmd_send, cmd_logs, cmd_export;
-extern const struct command cmd_keys, cmd_validate_key;
-extern const struct command cmd_tail;
-extern const struct command cmd_ps;
-extern const struct command cmd_prune;
-/* Hidden (cmd/gendoc.c): exact names only, never listed nor suggested. */
-extern const struct command cmd_gendoc, cmd_complete;
-
-const struct command *const elog_commands[] = {
-	&cmd_serve,
-	&cmd_logs,
-	&cmd_send,
-	&cmd_tail,
-	&cmd_export,
-	&cmd_ps,
-	&cmd_prune,
-	&cmd_keys,
-	&cmd_validate_key,
-	NULL,
-};
+/* Hidden (cmd/complete.c): exact name only, never listed nor suggested. */
+extern const struct command cmd_complete;
 
 static void usage(FILE *out)
 {
@@ -77,8 +59,6 @@ static const struct command *find_command(const char *name)
 	const struct command *const *c, *match = NULL, *closest = NULL;
 	size_t nmatch = 0, best = 99, len = strlen(name);
 
-	if (strcmp(name, cmd_gendoc.name) == 0)
-		return &cmd_gendoc;
 	if (strcmp(name, cmd_complete.name) == 0)
 		return &cmd_complete;
 	for (c = elog_commands; *c; c++)

@@ -123,11 +123,8 @@ struct out {
 static void sent_free(struct elog_ship_batch *sb)
 {
 	struct sent_batch *p = (struct sent_batch *)sb;
-	size_t i;
 
-	for (i = 0; i < p->n; i++)
-		elog_record_clear(&p->recs[i]);
-	free(p->recs);
+	elog_records_free(p->recs, p->n);
 	free(p);
 }
 

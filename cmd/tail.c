@@ -9,9 +9,9 @@
  * thread advances the offsets of its files in the state database: a restart resumes there.
  * While the server is away, reading pauses once 32 MiB wait: the files are the buffer.
  *
- * Command: the child's stdout and stderr come through two pipes, read with poll(); lines are
- * passed through and queued in read order (at most 64 MiB wait in memory; beyond that lines are
- * counted as undelivered).
+ * Command (cmd/tail_command.c): the child's stdout and stderr come through two pipes, read
+ * with poll(); lines are passed through and queued in read order (at most 64 MiB wait in
+ * memory; beyond that lines are counted as undelivered).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "cli.h"
+#include "tail.h"
 #include "client/client.h"
 #include "common/jsonline.h"
 #include "common/multiline.h"
@@ -35,36 +36,22 @@
 #include "client/tailstate.h"
 #include "common/util.h"
 
-#define POLL_NS (200 * 1000000LL)
-#define PARTIAL_DELAY_NS (2000 * 1000000LL)
-#define BATCH_RECORDS 1024
-#define BATCH_BYTES (1024 * 1024)
-#define FILE_BUDGET (32u << 20)
-#define CMD_BUDGET (64u << 20)
-#define READ_PER_POLL (4u << 20)
 
-static struct {
-	const char *component;
-	int from_end;
-	int quiet;
-	const char *state;
-	const char *ready_file;
-	const char *multiline;
-} o;
+struct tail_options tail_o;
 
 static const struct option tail_options[] = {
-	{ 'c', "component", OPT_STRING, &o.component, "COMP",
+	{ 'c', "component", OPT_STRING, &tail_o.component, "COMP",
 	  "component of lines that name none (default: file base name, or command name)",
 	  "component", NULL },
-	{ 0, "from-end", OPT_BOOL, &o.from_end, NULL,
+	{ 0, "from-end", OPT_BOOL, &tail_o.from_end, NULL,
 	  "start files present at startup and never seen before at their end", NULL, NULL },
-	{ 'q', "quiet", OPT_BOOL, &o.quiet, NULL,
+	{ 'q', "quiet", OPT_BOOL, &tail_o.quiet, NULL,
 	  "command mode: do not pass the command's output through", NULL, NULL },
-	{ 0, "state", OPT_STRING, &o.state, "PATH",
+	{ 0, "state", OPT_STRING, &tail_o.state, "PATH",
 	  "file offsets database (default $XDG_STATE_HOME/elog/tail-state.db)", "file", NULL },
-	{ 0, "ready-file", OPT_STRING, &o.ready_file, "PATH",
+	{ 0, "ready-file", OPT_STRING, &tail_o.ready_file, "PATH",
 	  "files: write PATH once the files found at startup are open and positioned", "file", NULL },
-	{ 0, "multiline", OPT_STRING, &o.multiline, "MODE",
+	{ 0, "multiline", OPT_STRING, &tail_o.multiline, "MODE",
 	  "join continuation lines (stack traces) into one record: auto (default), none, or a REGEX a first line matches", NULL, NULL },
 	OPT_END
 };
@@ -74,26 +61,6 @@ extern const char elog_line_formats[];   /* send.c */
 
 /* ---- batches and the shipper thread ------------------------------------------------------ */
 
-struct commit {
-	uint64_t dev, ino;
-	int64_t gen, offset;
-	int forget;
-};
-
-struct batch {
-	struct elog_ship_batch ship;     /* first (see batch_of): its entry in the shipper */
-	struct elog_record *recs;
-	size_t n, cap, bytes, lines;
-	struct commit *commits;
-	size_t ncommits, ccap;
-};
-
-/* The client library's shipper (shipper.h) delivers sealed batches on its own thread,
- * reconnecting with backoff and resending what is unacknowledged. */
-struct shipper {
-	struct elog_shipper *es;
-	const char *buffer_word;       /* where lines wait meanwhile, for the message */
-};
 
 /* The batch whose shipper entry sb is. */
 static struct batch *batch_of(struct elog_ship_batch *sb)
@@ -103,13 +70,9 @@ static struct batch *batch_of(struct elog_ship_batch *sb)
 
 static void batch_free(struct batch *b)
 {
-	size_t i;
-
 	if (!b)
 		return;
-	for (i = 0; i < b->n; i++)
-		elog_record_clear(&b->recs[i]);
-	free(b->recs);
+	elog_records_free(b->recs, b->n);
 	free(b->commits);
 	free(b);
 }
@@ -122,7 +85,7 @@ static void sleep_ns(int64_t ns)
 }
 
 /* Queues b (may be empty: then freed) for the shipper. */
-static void seal(struct shipper *sh, struct batch *b)
+void tail_seal(struct shipper *sh, struct batch *b)
 {
 	if (!b)
 		return;
@@ -142,7 +105,7 @@ static struct batch *take_acked(struct shipper *sh)
 	return l ? batch_of(l) : NULL;
 }
 
-static size_t pending_bytes(struct shipper *sh)
+size_t tail_pending_bytes(struct shipper *sh)
 {
 	return elog_shipper_pending_bytes(sh->es);
 }
@@ -158,7 +121,7 @@ static void on_ship_event(void *ctx, int ev, const struct elog_err *err)
 		cli_error("server '%s' is back; sending", cli_server());
 }
 
-static int shipper_start(struct shipper *sh, const struct rpc_client_opts *ro, const char *word)
+int tail_shipper_start(struct shipper *sh, const struct rpc_client_opts *ro, const char *word)
 {
 	struct elog_shipper_cfg cfg;
 	struct elog_err err;
@@ -179,7 +142,7 @@ static int shipper_start(struct shipper *sh, const struct rpc_client_opts *ro, c
 }
 
 /* True (and says why) once the server refused us for good (a key, a batch). */
-static int shipper_refused(struct shipper *sh)
+int tail_shipper_refused(struct shipper *sh)
 {
 	struct elog_err err;
 
@@ -190,13 +153,13 @@ static int shipper_refused(struct shipper *sh)
 }
 
 /* Asks the shipper to deliver what is queued within timeout_ns, and waits for it. */
-static void shipper_stop(struct shipper *sh, int64_t timeout_ns)
+void tail_shipper_stop(struct shipper *sh, int64_t timeout_ns)
 {
 	elog_shipper_finish(sh->es, timeout_ns, NULL, NULL);
 }
 
-/* Frees what is left after shipper_stop; returns the lines that were not delivered. */
-static size_t shipper_release(struct shipper *sh)
+/* Frees what is left after tail_shipper_stop; returns the lines that were not delivered. */
+size_t tail_shipper_release(struct shipper *sh)
 {
 	struct elog_ship_batch *sb;
 	struct batch *b;
@@ -218,7 +181,7 @@ static size_t shipper_release(struct shipper *sh)
 	return lines;
 }
 
-static struct elog_record *batch_add(struct batch **bp)
+struct elog_record *tail_batch_add(struct batch **bp)
 {
 	struct batch *b = *bp;
 
@@ -262,7 +225,7 @@ static void batch_commit(struct batch **bp, uint64_t dev, uint64_t ino, int64_t 
 
 /* Fills r from a line as `send` does; extra is "\"k\":\"v\"" pairs added to its fields;
  * level is the level of a line that names none. */
-static void line_record(struct elog_record *r, const char *line, size_t n, int cut,
+void tail_line_record(struct elog_record *r, const char *line, size_t n, int cut,
 			const char *component, const char *extra, int level)
 {
 	const struct elog_jsonline_defaults d = { component, level, "tail", extra };
@@ -272,8 +235,7 @@ static void line_record(struct elog_record *r, const char *line, size_t n, int c
 		r->ts_ns = elog_shipper_wall_ns();   /* when it was read, not when it is delivered */
 }
 
-static void set_key(struct elog_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_key(struct elog_record *r, const char *fmt, ...)
+void tail_set_key(struct elog_record *r, const char *fmt, ...)
 {
 	char key[256];
 	va_list ap;
@@ -286,17 +248,17 @@ static void set_key(struct elog_record *r, const char *fmt, ...)
 }
 
 static volatile sig_atomic_t stop_signal;
-static volatile pid_t child_pid;
+volatile pid_t tail_child_pid;
 
 static void on_signal(int sig)
 {
-	if (child_pid > 0)
-		kill(child_pid, sig);
+	if (tail_child_pid > 0)
+		kill(tail_child_pid, sig);
 	else
 		stop_signal = sig;
 }
 
-static void catch_signals(void)
+void tail_catch_signals(void)
 {
 	struct sigaction sa;
 
@@ -333,7 +295,7 @@ struct file_ctx {
 static void maybe_seal(struct file_ctx *fc)
 {
 	if (fc->cur && (fc->cur->n >= BATCH_RECORDS || fc->cur->bytes >= BATCH_BYTES)) {
-		seal(fc->sh, fc->cur);
+		tail_seal(fc->sh, fc->cur);
 		fc->cur = NULL;
 	}
 }
@@ -349,10 +311,10 @@ static void file_record(void *ctx, const struct elog_ml_record *rec)
 
 	elog_buf_adds(&extra, "\"file\":");
 	elog_json_quote(&extra, fj->path, strlen(fj->path));
-	r = batch_add(&fc->cur);
-	line_record(r, rec->text, rec->len, rec->cut, fj->component, extra.data,
+	r = tail_batch_add(&fc->cur);
+	tail_line_record(r, rec->text, rec->len, rec->cut, fj->component, extra.data,
 		    elog_multiline_default_level(rec, ELOG_LEVEL_INFO));
-	set_key(r, "%s:%lld", fj->ident, (long long)rec->first_tag);
+	tail_set_key(r, "%s:%lld", fj->ident, (long long)rec->first_tag);
 	batch_commit(&fc->cur, fj->dev, fj->ino, fj->gen, rec->last_tag, 0);
 	fc->cur->lines += rec->lines;
 	fc->cur->bytes += rec->len + 128;
@@ -387,11 +349,11 @@ static struct fjoin *fjoin_get(struct file_ctx *fc, const struct elog_tail_event
 	fj->fc = fc;
 	fj->ident = xstrdup(ev->ident);
 	fj->path = xstrdup(ev->path);
-	fj->component = xstrdup(o.component ? o.component : ev->component);
+	fj->component = xstrdup(tail_o.component ? tail_o.component : ev->component);
 	fj->dev = ev->dev;
 	fj->ino = ev->ino;
 	fj->gen = ev->gen;
-	elog_multiline_init(&fj->ml, o.multiline, file_record, fj, &err);   /* checked at startup */
+	elog_multiline_init(&fj->ml, tail_o.multiline, file_record, fj, &err);   /* checked at startup */
 	fj->next = fc->joins;
 	fc->joins = fj;
 	return fj;
@@ -444,7 +406,7 @@ static int on_tail_event(void *ctx, const struct elog_tail_event *ev)
 	struct file_ctx *fc = ctx;
 	struct elog_buf extra = ELOG_BUF_INIT;
 	struct elog_record *r;
-	const char *comp = o.component ? o.component : ev->component;
+	const char *comp = tail_o.component ? tail_o.component : ev->component;
 
 	if (ev->kind == ELOG_TAIL_WAITING) {   /* once per pattern: tail goes on watching it */
 		if (strcmp(ev->data, "is a directory") == 0)
@@ -470,17 +432,17 @@ static int on_tail_event(void *ctx, const struct elog_tail_event *ev)
 	fjoin_end(fc, ev->dev, ev->ino, 1);   /* truncated: what came before ends here */
 	elog_buf_adds(&extra, "\"file\":");
 	elog_json_quote(&extra, ev->path, strlen(ev->path));
-	r = batch_add(&fc->cur);
+	r = tail_batch_add(&fc->cur);
 	if (ev->kind == ELOG_TAIL_TRUNCATED) {
 		struct elog_buf m = ELOG_BUF_INIT;
 
 		elog_buf_addf(&m, "file truncated: %s", ev->path);
 		elog_buf_adds(&extra, ",\"event\":\"truncated\"");
-		line_record(r, "", 0, 0, comp, extra.data, ELOG_LEVEL_INFO);
+		tail_line_record(r, "", 0, 0, comp, extra.data, ELOG_LEVEL_INFO);
 		elog_record_take(&r->msg, elog_utf8_dup(m.data, m.len));
 		elog_buf_release(&m);
 		r->level = ELOG_LEVEL_WARN;
-		set_key(r, "%s:truncated:%lld", ev->ident, (long long)ev->offset);
+		tail_set_key(r, "%s:truncated:%lld", ev->ident, (long long)ev->offset);
 	}
 	fc->cur->bytes += ev->len + 128;
 	elog_buf_release(&extra);
@@ -539,7 +501,7 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 	struct shipper sh;
 	struct file_ctx fc = { 0 };
 	struct elog_err err;
-	char *state = o.state ? xstrdup(o.state) : default_state();
+	char *state = tail_o.state ? xstrdup(tail_o.state) : default_state();
 	int rc, ready = 0;
 
 	elog_err_clear(&err);
@@ -549,11 +511,11 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 		free(state);
 		return cli_exit_of(rc);
 	}
-	to.from_end = o.from_end;
+	to.from_end = tail_o.from_end;
 	to.partial_delay_ns = PARTIAL_DELAY_NS;
 	elog_tailer_new(&t, (const char *const *)paths, (size_t)n, &to, st, &err);
-	catch_signals();
-	if (shipper_start(&sh, ro, "lines wait in the files") != 0) {
+	tail_catch_signals();
+	if (tail_shipper_start(&sh, ro, "lines wait in the files") != 0) {
 		elog_tailer_free(t);
 		elog_tailstate_close(st);
 		free(state);
@@ -564,11 +526,11 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 	while (!stop_signal) {
 		int more = 0;
 
-		if (apply_acked(&sh, st) != 0 || shipper_refused(&sh)) {
+		if (apply_acked(&sh, st) != 0 || tail_shipper_refused(&sh)) {
 			rc = EXIT_FAIL;
 			break;
 		}
-		if (pending_bytes(&sh) < FILE_BUDGET) {
+		if (tail_pending_bytes(&sh) < FILE_BUDGET) {
 			fc.now = elog_mono_ns();
 			more = elog_tailer_poll(t, fc.now, READ_PER_POLL, on_tail_event, &fc, &err);
 			if (more < 0) {
@@ -577,13 +539,13 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 				break;
 			}
 			fjoin_tick(&fc, elog_mono_ns(), 0);
-			seal(&sh, fc.cur);
+			tail_seal(&sh, fc.cur);
 			fc.cur = NULL;
 			/* After the first scan every file found at startup is open at its start
 			 * position: whatever is written to it from now on will be shipped. */
-			if (o.ready_file && !ready) {
+			if (tail_o.ready_file && !ready) {
 				ready = 1;
-				if (cli_write_ready_file(o.ready_file, "files open\n") != 0) {
+				if (cli_write_ready_file(tail_o.ready_file, "files open\n") != 0) {
 					rc = EXIT_FAIL;
 					break;
 				}
@@ -593,347 +555,15 @@ static int run_files(char **paths, int n, const struct rpc_client_opts *ro)
 			sleep_ns(POLL_NS);
 	}
 	fjoin_tick(&fc, elog_mono_ns(), 1);
-	seal(&sh, fc.cur);
+	tail_seal(&sh, fc.cur);
 	fc.cur = NULL;
-	shipper_stop(&sh, 2000000000LL);
+	tail_shipper_stop(&sh, 2000000000LL);
 	apply_acked(&sh, st);
-	shipper_release(&sh);
+	tail_shipper_release(&sh);
 	elog_tailer_free(t);
 	elog_tailstate_close(st);
 	free(state);
 	return rc;
-}
-
-/* ---- command ----------------------------------------------------------------------------- */
-
-struct stream {
-	int fd;               /* -1 once at end of file */
-	int out;              /* pass through to this fd */
-	int is_err;
-	struct elog_buf line;
-	int cut;
-	int64_t last_ns;
-	struct cmd_ctx *cc;
-	struct elog_multiline ml;   /* joins this stream's continuation lines */
-};
-
-/* A finished record of a stream, waiting for the records the other stream started before it. */
-struct held {
-	int64_t seq;              /* read order of its first line */
-	size_t lines, bytes;
-	struct elog_record r;
-};
-
-#define HELD_MAX_RECORDS 4096
-#define HELD_MAX_BYTES (8u << 20)
-
-struct cmd_ctx {
-	struct shipper *sh;
-	struct batch *cur;
-	struct stream *streams;   /* [2] */
-	struct held *held;        /* sorted by seq */
-	size_t nheld, held_cap, held_bytes;
-	int64_t line_seq;         /* lines read so far, both streams */
-	const char *component;
-	char keybase[96];
-	uint64_t nseq;
-	size_t dropped;
-	int pass;             /* pass output through */
-};
-
-/*
- * Records go out in the order their first lines were read, across both streams: a record
- * that ended waits (held) while the other stream has a record pending that started before
- * it (at most ELOG_ML_QUIET_NS; and at most HELD_MAX_RECORDS / HELD_MAX_BYTES wait).
- */
-static void cmd_release(struct cmd_ctx *cc, int all)
-{
-	int64_t min_pending = INT64_MAX;
-	size_t i, k = 0;
-
-	for (i = 0; i < 2; i++)
-		if (cc->streams[i].ml.lines > 0 && cc->streams[i].ml.first_tag < min_pending)
-			min_pending = cc->streams[i].ml.first_tag;
-	if (cc->nheld > HELD_MAX_RECORDS || cc->held_bytes > HELD_MAX_BYTES)
-		all = 1;
-	for (; k < cc->nheld && (all || cc->held[k].seq < min_pending); k++) {
-		struct held *h = &cc->held[k];
-		struct elog_record *r;
-
-		if (pending_bytes(cc->sh) + (cc->cur ? cc->cur->bytes : 0) > CMD_BUDGET) {
-			cc->dropped += h->lines;
-			elog_record_clear(&h->r);
-		} else {
-			r = batch_add(&cc->cur);
-			*r = h->r;
-			set_key(r, "%s:%llu", cc->keybase, (unsigned long long)++cc->nseq);
-			cc->cur->lines += h->lines;
-			cc->cur->bytes += h->bytes;
-			if (cc->cur->n >= BATCH_RECORDS || cc->cur->bytes >= BATCH_BYTES) {
-				seal(cc->sh, cc->cur);
-				cc->cur = NULL;
-			}
-		}
-		cc->held_bytes -= h->bytes;
-	}
-	if (k == 0)
-		return;
-	memmove(cc->held, cc->held + k, (cc->nheld - k) * sizeof(*cc->held));
-	cc->nheld -= k;
-}
-
-/* A whole record of a stream (from its joiner): held in read order, then released. */
-static void cmd_record(void *ctx, const struct elog_ml_record *rec)
-{
-	struct stream *s = ctx;
-	struct cmd_ctx *cc = s->cc;
-	struct held *h;
-	size_t at;
-
-	if (cc->nheld == cc->held_cap) {
-		cc->held_cap = cc->held_cap ? cc->held_cap * 2 : 16;
-		cc->held = xrealloc(cc->held, cc->held_cap * sizeof(*cc->held));
-	}
-	at = cc->nheld;
-	while (at > 0 && cc->held[at - 1].seq > rec->first_tag)
-		at--;
-	if (at < cc->nheld)
-		memmove(cc->held + at + 1, cc->held + at, (cc->nheld - at) * sizeof(*cc->held));
-	cc->nheld++;
-	h = &cc->held[at];
-	h->seq = rec->first_tag;
-	h->lines = rec->lines;
-	h->bytes = rec->len + 128;
-	cc->held_bytes += h->bytes;
-	elog_record_init(&h->r);
-	line_record(&h->r, rec->text, rec->len, rec->cut, cc->component,
-		    s->is_err ? "\"stream\":\"stderr\"" : NULL,
-		    elog_multiline_default_level(rec, ELOG_LEVEL_INFO));
-}
-
-static void cmd_line(struct cmd_ctx *cc, struct stream *s, int64_t now)
-{
-	++cc->line_seq;
-	elog_multiline_line(&s->ml, s->line.data ? s->line.data : "", s->line.len, s->cut,
-			    cc->line_seq, cc->line_seq, now);
-	elog_buf_reset(&s->line);
-	s->cut = 0;
-}
-
-static void pass_through(struct cmd_ctx *cc, int fd, const char *p, size_t n)
-{
-	while (cc->pass && n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			cc->pass = 0;   /* our output is gone: keep shipping */
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void cmd_bytes(struct cmd_ctx *cc, struct stream *s, const char *buf, size_t n, int64_t now)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		const char *nl = memchr(buf + i, '\n', n - i);
-		size_t seg = nl ? (size_t)(nl - (buf + i)) : n - i;
-
-		if (!s->cut) {
-			size_t room = ELOG_MAX_LINE - s->line.len;
-
-			elog_buf_add(&s->line, buf + i, seg > room ? room : seg);
-			if (seg > room)
-				s->cut = 1;
-		}
-		i += seg;
-		if (nl) {
-			i++;
-			cmd_line(cc, s, now);
-		}
-	}
-}
-
-static void exit_record(struct cmd_ctx *cc, int status, const char *cmd)
-{
-	struct elog_record *r = batch_add(&cc->cur);
-	struct elog_buf m = ELOG_BUF_INIT, f = ELOG_BUF_INIT;
-
-	if (WIFSIGNALED(status)) {
-		elog_buf_addf(&m, "%s killed by signal %d (%s)", cmd, WTERMSIG(status),
-			      strsignal(WTERMSIG(status)));
-		elog_buf_addf(&f, "\"signal\":%d", WTERMSIG(status));
-	} else {
-		elog_buf_addf(&m, "%s exited with status %d", cmd, WEXITSTATUS(status));
-		elog_buf_addf(&f, "\"exit_status\":%d", WEXITSTATUS(status));
-	}
-	line_record(r, "", 0, 0, cc->component, f.data, ELOG_LEVEL_INFO);
-	elog_record_take(&r->msg, elog_utf8_dup(m.data, m.len));
-	r->level = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ELOG_LEVEL_INFO : ELOG_LEVEL_ERROR;
-	set_key(r, "%s:exit", cc->keybase);
-	cc->cur->lines++;
-	cc->cur->bytes += 256;
-	elog_buf_release(&m);
-	elog_buf_release(&f);
-}
-
-static int run_command(char **argv, const struct rpc_client_opts *ro)
-{
-	struct shipper sh;
-	struct cmd_ctx cc;
-	struct stream st[2];
-	int po[2], pe[2], status = 0, exited = 0, i, rc;
-	char buf[65536], host[64] = "";
-	const char *base = strrchr(argv[0], '/');
-	int64_t exited_at = 0;
-	size_t undelivered;
-	pid_t pid;
-
-	memset(&cc, 0, sizeof(cc));
-	cc.component = o.component ? o.component : base ? base + 1 : argv[0];
-	cc.pass = !o.quiet;
-	cc.sh = &sh;
-	gethostname(host, sizeof(host) - 1);
-	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-		cli_error("cannot create a pipe: %s", strerror(errno));
-		return EXIT_FAIL;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		cli_error("cannot start '%s': %s", argv[0], strerror(errno));
-		return EXIT_FAIL;
-	}
-	if (pid == 0) {
-		signal(SIGPIPE, SIG_DFL);
-		dup2(po[1], STDOUT_FILENO);
-		dup2(pe[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		dprintf(STDERR_FILENO, "elog: cannot run '%s': %s\n", argv[0], strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
-	}
-	child_pid = pid;
-	catch_signals();
-	close(po[1]);
-	close(pe[1]);
-	snprintf(cc.keybase, sizeof(cc.keybase), "cmd:%s:%d:%lld", host, (int)pid,
-		 (long long)elog_now_ns());
-	if (shipper_start(&sh, ro, "lines are kept in memory") != 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-		return EXIT_FAIL;
-	}
-	memset(st, 0, sizeof(st));
-	cc.streams = st;
-	for (i = 0; i < 2; i++) {
-		struct elog_err err;
-
-		st[i].cc = &cc;
-		elog_multiline_init(&st[i].ml, o.multiline, cmd_record, &st[i], &err);   /* checked */
-	}
-	st[0].fd = po[0];
-	st[0].out = STDOUT_FILENO;
-	st[1].fd = pe[0];
-	st[1].out = STDERR_FILENO;
-	st[1].is_err = 1;
-	for (;;) {
-		struct pollfd pfd[2];
-		int nfd = 0, idx[2];
-		int64_t now;
-
-		for (i = 0; i < 2; i++)
-			if (st[i].fd >= 0) {
-				pfd[nfd].fd = st[i].fd;
-				pfd[nfd].events = POLLIN;
-				pfd[nfd].revents = 0;
-				idx[nfd++] = i;
-			}
-		if (nfd == 0 && exited)
-			break;
-		if (!exited) {
-			pid_t w = waitpid(pid, &status, WNOHANG);
-
-			if (w == pid) {
-				exited = 1;
-				exited_at = elog_mono_ns();
-				child_pid = 0;
-			}
-		}
-		/* a child gone while a descendant keeps its pipes: give up on them after a while */
-		if (exited && elog_mono_ns() - exited_at > 500000000LL && nfd > 0) {
-			for (i = 0; i < 2; i++)
-				if (st[i].fd >= 0) {
-					close(st[i].fd);
-					st[i].fd = -1;
-					elog_multiline_flush(&st[i].ml);
-				}
-			continue;
-		}
-		if (nfd == 0) {
-			if (waitpid(pid, &status, 0) == pid) {
-				exited = 1;
-				child_pid = 0;
-			}
-			continue;
-		}
-		rc = poll(pfd, (nfds_t)nfd, 100);
-		now = elog_mono_ns();
-		for (i = 0; rc > 0 && i < nfd; i++) {
-			struct stream *s = &st[idx[i]];
-			ssize_t n;
-
-			if (!pfd[i].revents)
-				continue;
-			n = read(s->fd, buf, sizeof(buf));
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				if (s->line.len > 0 || s->cut)
-					cmd_line(&cc, s, now);
-				elog_multiline_flush(&s->ml);
-				close(s->fd);
-				s->fd = -1;
-				continue;
-			}
-			pass_through(&cc, s->out, buf, (size_t)n);
-			cmd_bytes(&cc, s, buf, (size_t)n, now);
-			s->last_ns = now;
-		}
-		for (i = 0; i < 2; i++) {
-			if (st[i].fd >= 0 && (st[i].line.len > 0 || st[i].cut) &&
-			    now - st[i].last_ns >= PARTIAL_DELAY_NS)
-				cmd_line(&cc, &st[i], now);
-			elog_multiline_tick(&st[i].ml, elog_mono_ns());
-		}
-		cmd_release(&cc, 0);
-		seal(&sh, cc.cur);
-		cc.cur = NULL;
-	}
-	for (i = 0; i < 2; i++)
-		elog_multiline_flush(&st[i].ml);
-	cmd_release(&cc, 1);
-	free(cc.held);
-	exit_record(&cc, status, cc.component);
-	seal(&sh, cc.cur);
-	cc.cur = NULL;
-	for (i = 0; i < 2; i++) {
-		elog_buf_release(&st[i].line);
-		elog_multiline_release(&st[i].ml);
-	}
-	shipper_stop(&sh, cli_timeout_ns());
-	shipper_refused(&sh);   /* says why, when the server refused us */
-	undelivered = shipper_release(&sh) + cc.dropped;
-	if (undelivered)
-		cli_error("%zu line%s of '%s' could not be delivered to '%s'", undelivered,
-			  undelivered == 1 ? "" : "s", cc.component, cli_server());
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
 }
 
 static int run_tail(int argc, char **argv)
@@ -962,14 +592,14 @@ static int run_tail(int argc, char **argv)
 		rc = cli_usage_error(&cmd_tail, "no file to follow");
 		goto out;
 	}
-	if (dash >= 0 && o.ready_file) {
+	if (dash >= 0 && tail_o.ready_file) {
 		rc = cli_usage_error(&cmd_tail, "--ready-file is for files, not '-- COMMAND'");
 		goto out;
 	}
 	{
 		struct elog_err err;
 
-		if (elog_multiline_check(o.multiline, &err) != 0) {
+		if (elog_multiline_check(tail_o.multiline, &err) != 0) {
 			rc = cli_usage_error(&cmd_tail, "%s", err.msg);
 			goto out;
 		}
@@ -978,7 +608,7 @@ static int run_tail(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (dash >= 0)
-		rc = run_command(argv + dash + 1, &ro);
+		rc = tail_run_command(argv + dash + 1, &ro);
 	else
 		rc = run_files(rest, nrest, &ro);
 out:

@@ -1,25 +1,26 @@
 #!/bin/sh
-# gendocs.sh [ELOG [OUTDIR]] — regenerates the man pages (OUTDIR/man/elog.1, elog-CMD.1) and
+# gendocs.sh [GENDOC [OUTDIR]] — regenerates the man pages (OUTDIR/man/elog.1, elog-CMD.1) and
 # the completions (OUTDIR/completions/elog.bash, _elog, elog.fish) from the command and option
-# tables of the built binary ELOG (default ./elog), through its hidden `elog __gendoc`.
+# tables, with the build tool GENDOC (tools/gendoc.c, built as $(O)/gendoc; default
+# build/gendoc).
 # OUTDIR defaults to the top of the tree (what `make docs` does); tests/t/t7000-docs.sh writes
 # into a temporary OUTDIR and diffs it against the committed files. Pages of commands that no
 # longer exist are removed.
 set -eu
-bin=${1:-./elog}
+bin=${1:-build/gendoc}
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${2:-$top}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/elog-gendocs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 mkdir -p "$tmp/man" "$tmp/completions"
-"$bin" __gendoc man elog >"$tmp/man/elog.1"
-for cmd in $("$bin" __gendoc commands); do
-	"$bin" __gendoc man "$cmd" >"$tmp/man/elog-$cmd.1"
+"$bin" man elog >"$tmp/man/elog.1"
+for cmd in $("$bin" commands); do
+	"$bin" man "$cmd" >"$tmp/man/elog-$cmd.1"
 done
-"$bin" __gendoc bash >"$tmp/completions/elog.bash"
-"$bin" __gendoc zsh >"$tmp/completions/_elog"
-"$bin" __gendoc fish >"$tmp/completions/elog.fish"
+"$bin" bash >"$tmp/completions/elog.bash"
+"$bin" zsh >"$tmp/completions/_elog"
+"$bin" fish >"$tmp/completions/elog.fish"
 
 mkdir -p "$out/man" "$out/completions"
 for f in "$out"/man/elog.1 "$out"/man/elog-*.1; do

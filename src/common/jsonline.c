@@ -325,17 +325,14 @@ static const yajl_callbacks callbacks = {
 	cb_start_map, cb_map_key, cb_end_map, cb_start_array, cb_end_array,
 };
 
-/* Cuts b (valid UTF-8) to at most ELOG_MAX_LINE bytes at a character boundary and appends
- * ELOG_TRUNC_MARK; returns 1 when it cut. */
+/* Cuts b (valid UTF-8) as elog_record_msg_dup does (record.h), in place; returns 1 when it
+ * cut. */
 static int truncate_msg(struct elog_buf *b)
 {
 	if (b->len <= ELOG_MAX_LINE)
 		return 0;
-	size_t cut = ELOG_MAX_LINE;
-	while (cut > 0 && ((unsigned char)b->data[cut] & 0xC0) == 0x80)
-		cut--;
-	b->len = cut;
-	b->data[cut] = '\0';
+	b->len = elog_record_cut_len(b->data, b->len, ELOG_MAX_LINE);
+	b->data[b->len] = '\0';
 	elog_buf_adds(b, ELOG_TRUNC_MARK);
 	return 1;
 }
@@ -351,10 +348,10 @@ static int store_msg(struct elog_buf *b, struct elog_record *r)
 /* The whole line as text. */
 static int parse_text(const char *line, size_t n, struct elog_record *r)
 {
-	struct elog_buf b = ELOG_BUF_INIT;
-	/* Repair only what can survive the cut: no character starting past the limit. */
-	elog_utf8_append(&b, line, n > ELOG_MAX_LINE + 4 ? ELOG_MAX_LINE + 4 : n);
-	return ELOG_JL_MSG | store_msg(&b, r);
+	int cut;
+
+	elog_record_take(&r->msg, elog_record_msg_dup(line, n, &cut));
+	return ELOG_JL_MSG | (cut ? ELOG_JL_TRUNCATED : 0);
 }
 
 static void jl_free(struct jl *j)

@@ -47,6 +47,17 @@ void elog_record_clear(struct elog_record *r)
 	elog_record_init(r);
 }
 
+void elog_records_free(struct elog_record *recs, size_t n)
+{
+	size_t i;
+
+	if (!recs)
+		return;
+	for (i = 0; i < n; i++)
+		elog_record_clear(&recs[i]);
+	free(recs);
+}
+
 /* Replaces *slot (freeing it) with a valid-UTF-8 copy of s[0..n); "" costs no allocation. */
 void elog_record_set(char **slot, const char *s, size_t n)
 {

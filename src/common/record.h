@@ -63,6 +63,9 @@ struct elog_record {
 
 void elog_record_init(struct elog_record *r);
 void elog_record_clear(struct elog_record *r);
+/* Clears recs[0..n) and frees the array (malloc'd); accepts NULL. The one function that frees
+ * an array of records. */
+void elog_records_free(struct elog_record *recs, size_t n);
 /* Replaces *slot (freeing it) with a valid-UTF-8 copy of s[0..n). */
 void elog_record_set(char **slot, const char *s, size_t n);
 

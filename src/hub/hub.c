@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "hub/hub.h"
+#include "common/clock.h"
 #include "store/store.h"
 #include "store/retention.h"
 #include "common/err.h"
@@ -74,6 +75,7 @@ struct elog_hub {
 	struct elog_record *batch;   /* writer's scratch: shallow copies */
 	size_t batch_cap;
 	struct elog_hub_stats stats;
+	const struct elog_clock *clock;
 	int64_t last_id;             /* largest id committed (under mu) */
 
 	/* checkpointer: its own connection and thread, woken by the writer's commit hook */
@@ -499,6 +501,7 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 		return rc;
 	}
 	h->path = xstrdup(db_path);
+	h->clock = o && o->clock ? o->clock : &elog_clock_system;
 	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
 	h->max_queued_bytes = o && o->max_queued_bytes ? o->max_queued_bytes : (256u << 20);
 	h->max_batch = o && o->max_batch_records ? o->max_batch_records : 16384;
@@ -610,7 +613,7 @@ void elog_hub_close(struct elog_hub *h)
  */
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 {
-	int64_t now = elog_now_ns();
+	int64_t now = h->clock->now_ns(h->clock);
 	size_t i;
 
 	in->bytes = 0;
@@ -727,7 +730,8 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 		       int64_t timeout_ns)
 {
 	struct elog_hub *h = f->hub;
-	int64_t deadline = elog_mono_after(timeout_ns);
+	const struct elog_clock *clk = h->clock;
+	int64_t deadline = elog_clock_after(clk, timeout_ns);
 	size_t k = 0, out_bytes = 0;
 	int timed_out = 0;
 
@@ -758,7 +762,7 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 		if (f->seq == h->pub_next) {
 			if (k > 0 || timed_out)
 				break;
-			if (elog_cond_wait_until(&h->cv_pub, &h->mu, deadline) == ETIMEDOUT)
+			if (clk->wait_until(clk, &h->cv_pub, &h->mu, deadline) == ETIMEDOUT)
 				timed_out = 1;
 			continue;
 		}
@@ -775,7 +779,7 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 				record_copy(&out[k++], r);
 				out_bytes += record_bytes(r);
 			}
-			if (++scanned % 256 == 0 && elog_mono_ns() >= deadline) {
+			if (++scanned % 256 == 0 && clk->mono_ns(clk) >= deadline) {
 				timed_out = 1;
 				break;
 			}

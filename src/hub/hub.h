@@ -25,6 +25,7 @@
 struct elog_err;
 struct elog_hub;
 struct elog_follower;
+struct elog_clock;
 
 struct elog_ingest;
 /* Called on the writer thread; rc 0 or negative with msg. The records still belong to the
@@ -51,6 +52,8 @@ struct elog_hub_opts {
 				     * hub.c); 0: 32768 (128 MiB) */
 	int64_t retain_bytes;       /* history (database + WAL) bound; 0: none (retention.h) */
 	int64_t retain_age_ns;      /* records older than this go; 0: kept */
+	const struct elog_clock *clock;  /* arrival times and followers' deadlines (common/clock.h);
+				     * NULL: the system's. Kept, not copied. */
 };
 
 /* Opens the history at db_path for writing and starts the writer. */

@@ -13,6 +13,7 @@
 #define ELOG_CONVERT_H
 
 #include <stdint.h>
+#include <string.h>
 #include "common/record.h"
 #include "common/util.h"
 #include "elog.pb-c.h"
@@ -38,6 +39,25 @@ static inline int64_t elog_conv_event_ns(const Google__Protobuf__Timestamp *ts)
 static inline int64_t elog_conv_time_ns(const Google__Protobuf__Timestamp *ts)
 {
 	return elog_pb_time_ns(ts->seconds, ts->nanos);
+}
+
+/* ns since the epoch -> google.protobuf.Timestamp (nanos in [0, 1e9), also before 1970). */
+static inline void elog_conv_ts(int64_t ns, Google__Protobuf__Timestamp *ts)
+{
+	int64_t s = ns / NS_PER_S, n = ns % NS_PER_S;
+
+	if (n < 0) {
+		n += NS_PER_S;
+		s--;
+	}
+	ts->seconds = s;
+	ts->nanos = (int32_t)n;
+}
+
+/* A valid-UTF-8 malloc'd copy of a protobuf string field (never NULL). */
+static inline char *elog_conv_strdup(const char *s)
+{
+	return s ? elog_utf8_dup(s, strlen(s)) : xstrdup("");
 }
 
 /* flowctl.LogEntry -> r, initialized here (svc_flowctl.c). May take e's component_id. */

@@ -2,12 +2,12 @@
  * svc_hub.c — elog.v1.Hub: batched ingest with per-batch acks after commit, the filtered
  * read with resume cursor and follow, and the component list.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 
 #include "server/svc.h"
+#include "server/ingest.h"
 #include "store/store.h"
 #include "store/retention.h"
 #include "common/wire.h"
@@ -30,78 +30,64 @@
 /* A page holds up to PAGE_BYTES, then one more record: far below gRPC's 64 MiB. */
 _Static_assert(PAGE_BYTES + ELOG_MAX_RECORD + 64 < (16u << 20), "a page fits a gRPC message");
 
-struct ingest_call {
-	struct rpc_call *call;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int inflight;
-	size_t inflight_bytes;
-	int failed;
-};
-
-/* One received batch: its records (in.recs) are views into its bytes (msg), or into the
+/* One received batch: its records (g.in.recs) are views into its bytes (msg), or into the
  * arena for strings that had to be repaired; all freed after the ack. */
 struct ingest_req {
-	struct elog_ingest in;
-	struct ingest_call *ic;
+	struct elog_ingest_group g;
 	uint64_t seq;
-	size_t cost;                 /* counted in ic->inflight_bytes */
 	struct elog_buf msg;
 	struct elog_arena arena;
 };
 
-static void ingest_req_free(struct ingest_req *req)
+static void ingest_req_free(struct elog_ingest_group *g)
 {
-	free(req->in.recs);
+	struct ingest_req *req = (struct ingest_req *)g;
+
+	free(req->g.in.recs);
 	elog_arena_release(&req->arena);
 	elog_buf_release(&req->msg);
 	free(req);
 }
 
-static void ingest_done(struct elog_ingest *in, int rc, const char *msg)
+/* After the batch's commit: its ack (seq, stored, duplicates, the last id stored). */
+static void ingest_ack(struct elog_ingest_call *ic, struct elog_ingest_group *g)
 {
-	struct ingest_req *req = (struct ingest_req *)in;
-	struct ingest_call *ic = req->ic;
+	struct ingest_req *req = (struct ingest_req *)g;
+	Elog__V1__IngestAck ack = ELOG__V1__INGEST_ACK__INIT;
+	const struct elog_ingest *in = &g->in;
 	size_t i;
 
-	if (rc == 0) {
-		Elog__V1__IngestAck ack = ELOG__V1__INGEST_ACK__INIT;
-
-		ack.seq = req->seq;
-		ack.stored = (uint32_t)in->stored;
-		ack.duplicates = (uint32_t)(in->n - in->stored);
-		for (i = in->n; i > 0; i--)
-			if (in->recs[i - 1].id > 0) {
-				ack.last_id = (uint64_t)in->recs[i - 1].id;
-				break;
-			}
-		rpc_call_send(ic->call, &ack.base);
-	}
-	pthread_mutex_lock(&ic->mu);
-	if (rc != 0 && !ic->failed) {
-		ic->failed = 1;
-		rpc_call_finish(ic->call, elog_svc_status_of(rc), msg);
-	}
-	ic->inflight--;
-	ic->inflight_bytes -= req->cost;
-	pthread_cond_broadcast(&ic->cv);
-	pthread_mutex_unlock(&ic->mu);
-	ingest_req_free(req);
+	ack.seq = req->seq;
+	ack.stored = (uint32_t)in->stored;
+	ack.duplicates = (uint32_t)(in->n - in->stored);
+	for (i = in->n; i > 0; i--)
+		if (in->recs[i - 1].id > 0) {
+			ack.last_id = (uint64_t)in->recs[i - 1].id;
+			break;
+		}
+	rpc_call_send(ic->call, &ack.base);
 }
+
+/* The client makes the groups (one RecordBatch each); a failure ends the call at once, so
+ * that a client waiting for its acks learns it. */
+static const struct elog_ingest_spec ingest_spec = {
+	.max_inflight = MAX_INFLIGHT_BATCHES,
+	.max_inflight_bytes = MAX_INFLIGHT_BYTES,
+	.ack = ingest_ack,
+	.finish_early = 1,
+};
 
 static void hub_ingest(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
-	struct ingest_call ic;
+	struct elog_ingest_call ic;
 	struct elog_buf scratch = ELOG_BUF_INIT;
 	struct elog_err err;
-	int status = RPC_OK;
+	int status = RPC_OK, end;
 	const char *details = NULL;
+	char msg[512];
 
-	memset(&ic, 0, sizeof(ic));
-	ic.call = call;
-	pthread_mutex_init(&ic.mu, NULL);
-	pthread_cond_init(&ic.cv, NULL);
+	elog_ingest_call_start(&ic, svc->hub, call, &ingest_spec, NULL);   /* no thread: cannot fail */
 	elog_err_clear(&err);
 	for (;;) {
 		struct ingest_req *req = xcalloc(1, sizeof(*req));
@@ -120,54 +106,28 @@ static void hub_ingest(struct rpc_call *call, void *ctx)
 						    &b, &err) != 0)
 			rc = -3;
 		if (rc != 1) {
-			ingest_req_free(req);
+			ingest_req_free(&req->g);
 			if (rc == 0)
 				break;
 			status = rc == -1 ? RPC_CANCELLED : RPC_INVALID_ARGUMENT;
 			details = rc == -1 ? NULL : rc == -2 ? "undecodable elog.v1.RecordBatch" : err.msg;
 			break;
 		}
-		req->ic = &ic;
 		req->seq = b.seq;
-		req->in.n = b.n;
-		req->in.recs = b.recs;
-		req->in.done = ingest_done;
-		req->cost = sizeof(*req) + req->msg.cap + b.n * sizeof(struct elog_record) +
-			    (b.copied ? b.copied + ARENA_CHUNK : 0);
-
-		pthread_mutex_lock(&ic.mu);
-		while ((ic.inflight >= MAX_INFLIGHT_BATCHES ||
-			(ic.inflight > 0 && ic.inflight_bytes + req->cost > MAX_INFLIGHT_BYTES)) &&
-		       !ic.failed)
-			pthread_cond_wait(&ic.cv, &ic.mu);
-		if (ic.failed) {
-			pthread_mutex_unlock(&ic.mu);
-			ingest_req_free(req);
-			break;
-		}
-		ic.inflight++;
-		ic.inflight_bytes += req->cost;
-		pthread_mutex_unlock(&ic.mu);
-		if (elog_hub_submit(svc->hub, &req->in) != 0) {
-			pthread_mutex_lock(&ic.mu);
-			ic.inflight--;
-			ic.inflight_bytes -= req->cost;
-			pthread_mutex_unlock(&ic.mu);
-			ingest_req_free(req);
-			status = RPC_UNAVAILABLE;
-			details = "server is shutting down";
-			break;
-		}
+		req->g.in.n = b.n;
+		req->g.in.recs = b.recs;
+		req->g.release = ingest_req_free;
+		req->g.cost = sizeof(*req) + req->msg.cap + b.n * sizeof(struct elog_record) +
+			      (b.copied ? b.copied + ARENA_CHUNK : 0);
+		if (elog_ingest_call_submit(&ic, &req->g) != 0)
+			break;   /* the call failed, and is finished */
 	}
 	elog_buf_release(&scratch);
-	pthread_mutex_lock(&ic.mu);
-	while (ic.inflight > 0)
-		pthread_cond_wait(&ic.cv, &ic.mu);
-	pthread_mutex_unlock(&ic.mu);
-	if (!ic.failed)
+	end = elog_ingest_call_end(&ic, msg, sizeof(msg));
+	if (end == RPC_OK)
 		rpc_call_finish(call, status, details);
-	pthread_mutex_destroy(&ic.mu);
-	pthread_cond_destroy(&ic.cv);
+	else if (end > 0)
+		rpc_call_finish(call, end, msg);
 }
 
 /* ---- Read -------------------------------------------------------------------------------- */

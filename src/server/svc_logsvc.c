@@ -12,13 +12,12 @@
  */
 #include <math.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/svc.h"
-#include "server/inflight.h"
+#include "server/ingest.h"
 #include "server/sessionlog.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -206,32 +205,11 @@ static size_t count_struct(const Google__Protobuf__Struct *st, int depth, size_t
 
 /* ---- the call --------------------------------------------------------------------------------- */
 
-struct lreq {
-	struct elog_ingest in;
-	struct elog_record rec;
-	struct elog_inflight *inf;   /* the call's */
-};
-
 struct touched {
 	struct elog_slog_session *s;
 	char *id;
 	uint64_t ticket;
 };
-
-static void lreq_done(struct elog_ingest *in, int rc, const char *msg)
-{
-	struct lreq *req = (struct lreq *)in;
-
-	elog_inflight_done(req->inf, rc, msg);
-	elog_record_clear(&req->rec);
-	free(req);
-}
-
-/* A valid-UTF-8 malloc'd copy of a protobuf string field (never NULL). */
-static char *pb_str(const char *s)
-{
-	return s ? elog_utf8_dup(s, strlen(s)) : xstrdup("");
-}
 
 /* The sessions a call holds: an array, and an open-addressing index into it (slots hold
  * array index + 1), so finding a frame's session is O(1) however many sessions the call has. */
@@ -304,10 +282,10 @@ int elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_fra
 	memset(f, 0, sizeof(*f));
 	f->time_ns = elog_conv_event_ns(fr->time);   /* 0: the arrival time */
 	f->seq = fr->seq;
-	f->session_id = pb_str(fr->session_id);
-	f->user_id = pb_str(fr->user_id);
-	f->role = pb_str(fr->role);
-	f->content = pb_str(fr->content);
+	f->session_id = elog_conv_strdup(fr->session_id);
+	f->user_id = elog_conv_strdup(fr->user_id);
+	f->role = elog_conv_strdup(fr->role);
+	f->content = elog_conv_strdup(fr->content);
 	if (fr->metadata && count_struct(fr->metadata, 0, ELOG_LOGSVC_METADATA_MAX) >
 	    ELOG_LOGSVC_METADATA_MAX)
 		rc = -1;
@@ -416,16 +394,16 @@ static int check_session_id(const char *id, size_t n, char *msg, size_t msgsz)
 	return RPC_OK;
 }
 
-/* Writes one frame to its session file and submits its history record. 0, or an rpc status
- * with msg. */
-static int take_frame(struct elog_svc *svc, struct elog_inflight *inf, Logging__V1__LogFrame *fr,
+/* Writes one frame to its session file and collects its history record. 0, or an rpc status
+ * with msg (a failure of the history is the ingest call's, not returned here). */
+static int take_frame(struct elog_svc *svc, struct elog_ingest_call *ic, Logging__V1__LogFrame *fr,
 		      struct held *h, char *msg, size_t msgsz)
 {
 	struct elog_slog_frame f;
 	struct elog_buf meta = ELOG_BUF_INIT;
+	struct elog_record rec;
 	struct touched *t;
 	struct elog_err err;
-	struct lreq *req;
 	int64_t seq = 0;
 	int status = RPC_OK, rc;
 
@@ -452,42 +430,37 @@ static int take_frame(struct elog_svc *svc, struct elog_inflight *inf, Logging__
 		snprintf(msg, msgsz, "%s", err.msg);
 		goto out;
 	}
-	req = xcalloc(1, sizeof(*req));
-	req->inf = inf;
-	elog_conv_logsvc_record(&req->rec, &f, seq, fr->version);
-	req->in.recs = &req->rec;
-	req->in.n = 1;
-	req->in.done = lreq_done;
-	pthread_mutex_lock(&inf->mu);
-	rc = elog_inflight_submit_locked(inf, svc->hub, &req->in);
-	pthread_mutex_unlock(&inf->mu);
-	if (rc != 0) {
-		elog_record_clear(&req->rec);
-		free(req);
-		status = RPC_UNAVAILABLE;
-		snprintf(msg, msgsz, "server is shutting down");
-	}
+	elog_conv_logsvc_record(&rec, &f, seq, fr->version);
+	elog_ingest_call_add(ic, &rec, NULL);   /* -1: the call failed, the loop ends on it */
 out:
 	elog_conv_logsvc_frame_free(&f);
 	elog_buf_release(&meta);
 	return status;
 }
 
+/* One record per frame, collected into groups; the one response comes after them all. */
+static const struct elog_ingest_spec logsvc_spec = {
+	.collect = 1,
+};
+
 static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
-	struct elog_inflight inf;
+	struct elog_ingest_call ic;
 	struct held h = { 0 };
 	size_t i;
 	uint32_t frames = 0;
-	char msg[600] = "";
-	int status = RPC_OK;
+	char msg[600] = "", imsg[512];
+	int status = RPC_OK, ingest;
 
 	if (!svc->slog || !svc->hub) {
 		rpc_call_finish(call, RPC_UNAVAILABLE, "the session log service is not running");
 		return;
 	}
-	elog_inflight_init(&inf);
+	if (elog_ingest_call_start(&ic, svc->hub, call, &logsvc_spec, NULL) != 0) {
+		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
+		return;
+	}
 	for (;;) {
 		ProtobufCMessage *m;
 		int rc = rpc_call_recv_with(call, &logging__v1__log_frame__descriptor,
@@ -504,15 +477,12 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 			snprintf(msg, sizeof(msg), "undecodable logging.v1.LogFrame");
 			break;
 		}
-		status = take_frame(svc, &inf, (Logging__V1__LogFrame *)m, &h, msg, sizeof(msg));
+		status = take_frame(svc, &ic, (Logging__V1__LogFrame *)m, &h, msg, sizeof(msg));
 		protobuf_c_message_free_unpacked(m, &sized_allocator);
 		if (status != RPC_OK)
 			break;
 		frames++;
-		pthread_mutex_lock(&inf.mu);
-		rc = inf.failed;
-		pthread_mutex_unlock(&inf.mu);
-		if (rc)
+		if (elog_ingest_call_failed(&ic))
 			break;
 	}
 	/* durable: every session file fsynced up to the call's last frame ... */
@@ -526,18 +496,16 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 		}
 	}
 	/* ... and every record committed */
-	pthread_mutex_lock(&inf.mu);
-	elog_inflight_wait_locked(&inf);
-	pthread_mutex_unlock(&inf.mu);
+	ingest = elog_ingest_call_end(&ic, imsg, sizeof(imsg));
 	for (i = 0; i < h.n; i++) {
 		elog_slog_release(h.v[i].s);
 		free(h.v[i].id);
 	}
 	free(h.v);
 	free(h.slots);
-	if (status == RPC_OK && inf.failed) {
-		status = inf.fail_status;
-		snprintf(msg, sizeof(msg), "%s", inf.fail_msg);
+	if (status == RPC_OK && ingest != RPC_OK) {
+		status = ingest;
+		snprintf(msg, sizeof(msg), "%s", imsg);
 	}
 	if (status == RPC_OK) {
 		Logging__V1__WriteLogResponse resp = LOGGING__V1__WRITE_LOG_RESPONSE__INIT;
@@ -551,7 +519,6 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 	} else {
 		rpc_call_finish(call, status, msg[0] ? msg : NULL);
 	}
-	elog_inflight_destroy(&inf);
 }
 
 void elog_svc_logsvc_register(struct rpc_server *s, struct elog_svc *svc)

@@ -10,18 +10,18 @@
  * payload that cannot be decoded is still stored, as text, flagged with relay.undecodable, and
  * acknowledged as a failure.
  *
- * A stream's receiver thread decodes payloads into a group; a submitter thread hands the group
- * to the hub whenever fewer than RELAY_MAX_INFLIGHT groups wait for their commit, so payloads
- * that arrive back to back share one submission. Acks are sent from the done callbacks, which
- * the hub's single writer runs in submission order: ack order is payload order.
+ * A stream's receiver thread decodes payloads and collects them (server/ingest.h): a submitter
+ * thread hands the group to the hub whenever fewer than RELAY_MAX_INFLIGHT groups wait for
+ * their commit, so payloads that arrive back to back share one submission. Acks are sent after
+ * each group's commit, which the hub's single writer reports in submission order: ack order is
+ * payload order.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/svc.h"
-#include "server/inflight.h"
+#include "server/ingest.h"
 #include "common/err.h"
 #include "common/util.h"
 #include "common/record.h"
@@ -408,17 +408,10 @@ struct relay_item {
 };
 
 struct relay_stream {
-	struct elog_svc *svc;
 	struct rpc_call *call;
-	struct elog_inflight inf;    /* its mu guards the rest; its failure ends the stream */
-	/* decoded, not yet submitted */
-	struct elog_record *recs;
-	struct relay_item *items;
-	size_t n, cap;
-	int sub_waiting;             /* the submitter waits for work */
-	int closing;                 /* the receiver is done: submit the rest and end */
+	struct elog_ingest_call ic;  /* its inf.mu guards the rest; its failure ends the stream */
 	/* ack state. mode, every_n and stream_id change only while nothing is collected or in
-	 * flight; the counters belong to whoever holds inf.mu. */
+	 * flight; the counters belong to whoever holds ic.inf.mu. */
 	int mode;
 	uint32_t every_n;
 	char *stream_id;
@@ -426,32 +419,13 @@ struct relay_stream {
 	uint64_t last_seq;
 };
 
-struct relay_group {
-	struct elog_ingest in;
-	struct relay_stream *rs;
-	struct relay_item *items;
-};
-
-static void items_free(struct relay_item *it, size_t n)
+static void item_free(void *item)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(it[i].id);
-	free(it);
-}
-
-static void records_free(struct elog_record *recs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		elog_record_clear(&recs[i]);
-	free(recs);
+	free(((struct relay_item *)item)->id);
 }
 
 /* Sends the pending batch ack (ACK_BATCH, something unacknowledged) and resets the counters.
- * Under rs->inf.mu. */
+ * Under rs->ic.inf.mu, or once the stream's ingest ended. */
 static void flush_batch(struct relay_stream *rs, const char *reason)
 {
 	Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
@@ -468,16 +442,16 @@ static void flush_batch(struct relay_stream *rs, const char *reason)
 	rs->ok = rs->err = 0;
 }
 
-/* On the hub's writer thread, in submission order: acknowledges the committed payloads. */
-static void group_done(struct elog_ingest *in, int rc, const char *msg)
+/* On the hub's writer thread, in submission order, under rs->ic.inf.mu: acknowledges the
+ * committed payloads. */
+static void relay_ack(struct elog_ingest_call *ic, struct elog_ingest_group *g)
 {
-	struct relay_group *g = (struct relay_group *)in;
-	struct relay_stream *rs = g->rs;
+	struct relay_stream *rs = ic->ctx;
+	const struct relay_item *items = g->items;
 	size_t i;
 
-	pthread_mutex_lock(&rs->inf.mu);
-	for (i = 0; rc == 0 && !rs->inf.failed && i < in->n; i++) {
-		const struct relay_item *it = &g->items[i];
+	for (i = 0; i < g->in.n; i++) {
+		const struct relay_item *it = &items[i];
 
 		rs->last_seq = it->seq;
 		if (rs->mode == ELECTRICIAN__ACK_MODE__ACK_PER_MESSAGE) {
@@ -500,85 +474,17 @@ static void group_done(struct elog_ingest *in, int rc, const char *msg)
 				flush_batch(rs, "Batch ack");
 		}
 	}
-	/* a failed commit (rc != 0) acknowledged nothing above; it fails the stream here */
-	elog_inflight_done_locked(&rs->inf, rc, msg);
-	pthread_mutex_unlock(&rs->inf.mu);
-	records_free(in->recs, in->n);
-	items_free(g->items, in->n);
-	free(g);
 }
 
-/* Submits what the receiver collected whenever fewer than RELAY_MAX_INFLIGHT groups wait for
- * their commit; at closing, submits the rest and waits for every commit. */
-static void *relay_submitter(void *arg)
-{
-	struct relay_stream *rs = arg;
-
-	pthread_mutex_lock(&rs->inf.mu);
-	while (elog_inflight_wait_to_submit_locked(&rs->inf, RELAY_MAX_INFLIGHT, &rs->n, &rs->closing,
-						   &rs->sub_waiting)) {
-		struct relay_group *g = xcalloc(1, sizeof(*g));
-
-		g->rs = rs;
-		g->items = rs->items;
-		g->in.recs = rs->recs;
-		g->in.n = rs->n;
-		g->in.done = group_done;
-		rs->recs = NULL;
-		rs->items = NULL;
-		rs->n = rs->cap = 0;
-		if (elog_inflight_submit_locked(&rs->inf, rs->svc->hub, &g->in) != 0) {
-			records_free(g->in.recs, g->in.n);
-			items_free(g->items, g->in.n);
-			free(g);
-		}
-	}
-	elog_inflight_wait_locked(&rs->inf);
-	records_free(rs->recs, rs->n);
-	items_free(rs->items, rs->n);
-	rs->recs = NULL;
-	rs->items = NULL;
-	rs->n = rs->cap = 0;
-	pthread_cond_broadcast(&rs->inf.cv);
-	pthread_mutex_unlock(&rs->inf.mu);
-	return NULL;
-}
-
-/* Waits until everything received so far is committed and acknowledged (or failed). Under
- * rs->inf.mu. */
-static void drain(struct relay_stream *rs)
-{
-	while (!rs->inf.failed && (rs->n > 0 || rs->inf.count > 0))
-		pthread_cond_wait(&rs->inf.cv, &rs->inf.mu);
-}
-
-/* Adds one decoded payload to the group being collected; 0, or -1 when the stream failed
- * (rec and item are then freed). */
-static int collect(struct relay_stream *rs, struct elog_record *rec, struct relay_item *it)
-{
-	pthread_mutex_lock(&rs->inf.mu);
-	while (rs->n >= RELAY_GROUP_MAX && !rs->inf.failed)
-		pthread_cond_wait(&rs->inf.cv, &rs->inf.mu);
-	if (rs->inf.failed) {
-		pthread_mutex_unlock(&rs->inf.mu);
-		elog_record_clear(rec);
-		free(it->id);
-		return -1;
-	}
-	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? 2 * rs->cap : 64;
-		rs->recs = xrealloc(rs->recs, rs->cap * sizeof(*rs->recs));
-		rs->items = xrealloc(rs->items, rs->cap * sizeof(*rs->items));
-	}
-	rs->recs[rs->n] = *rec;
-	rs->items[rs->n] = *it;
-	rs->n++;
-	/* wake the submitter only when it can submit now */
-	if (rs->sub_waiting && rs->inf.count < RELAY_MAX_INFLIGHT)
-		pthread_cond_broadcast(&rs->inf.cv);
-	pthread_mutex_unlock(&rs->inf.mu);
-	return 0;
-}
+/* Payloads are collected into groups; each payload's item is what its ack needs. */
+static const struct elog_ingest_spec relay_spec = {
+	.group_max = RELAY_GROUP_MAX,
+	.max_inflight = RELAY_MAX_INFLIGHT,
+	.item_size = sizeof(struct relay_item),
+	.ack = relay_ack,
+	.item_free = item_free,
+	.collect = 1,
+};
 
 /* Applies an open: drains what earlier payloads still owe, then sets the ack mode and
  * stream id, and sends the open ack. */
@@ -586,8 +492,8 @@ static void apply_open(struct relay_stream *rs, Electrician__StreamOpen *op)
 {
 	Electrician__StreamAcknowledgment a = ELECTRICIAN__STREAM_ACKNOWLEDGMENT__INIT;
 
-	pthread_mutex_lock(&rs->inf.mu);
-	drain(rs);
+	pthread_mutex_lock(&rs->ic.inf.mu);
+	elog_ingest_call_drain_locked(&rs->ic);
 	free(rs->stream_id);
 	rs->stream_id = elog_svc_take_string(&op->stream_id);
 	if (op->ack_mode != ELECTRICIAN__ACK_MODE__ACK_MODE_UNSPECIFIED)
@@ -595,13 +501,13 @@ static void apply_open(struct relay_stream *rs, Electrician__StreamOpen *op)
 	rs->every_n = 0;
 	if (rs->mode == ELECTRICIAN__ACK_MODE__ACK_BATCH)
 		rs->every_n = op->ack_every_n ? op->ack_every_n : RELAY_DEFAULT_EVERY_N;
-	if (rs->mode != ELECTRICIAN__ACK_MODE__ACK_NONE && !rs->inf.failed) {
+	if (rs->mode != ELECTRICIAN__ACK_MODE__ACK_NONE && !rs->ic.inf.failed) {
 		a.success = 1;
 		a.message = (char *)"Stream open accepted";
 		a.stream_id = rs->stream_id;
 		rpc_call_send(rs->call, &a.base);
 	}
-	pthread_mutex_unlock(&rs->inf.mu);
+	pthread_mutex_unlock(&rs->ic.inf.mu);
 }
 
 enum stream_end { END_EOF, END_CLOSE, END_CANCEL, END_INVALID };
@@ -614,27 +520,23 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 	struct relay_ctx x;
 	char trace[512];
 	enum stream_end end = END_EOF;
-	pthread_t th;
-	int status = RPC_OK;
+	int status = RPC_OK, ingest;
 	const char *details = NULL;
+	char msg[512];
 
 	memset(&rs, 0, sizeof(rs));
-	rs.svc = svc;
 	rs.call = call;
 	rs.mode = ELECTRICIAN__ACK_MODE__ACK_PER_MESSAGE;
+	if (elog_ingest_call_start(&rs.ic, svc->hub, call, &relay_spec, &rs) != 0) {
+		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
+		return;
+	}
 	rs.stream_id = xstrdup("");
-	elog_inflight_init(&rs.inf);
 	if (rpc_call_metadata(call, "trace-id", trace, sizeof(trace)) < 0)
 		trace[0] = '\0';
 	memset(&x, 0, sizeof(x));
 	x.call_trace = trace;
 	x.stream_id = rs.stream_id;
-	if (pthread_create(&th, NULL, relay_submitter, &rs) != 0) {
-		free(rs.stream_id);
-		elog_inflight_destroy(&rs.inf);
-		rpc_call_finish(call, RPC_RESOURCE_EXHAUSTED, "cannot start a thread");
-		return;
-	}
 	for (;;) {
 		ProtobufCMessage *m;
 		Electrician__RelayEnvelope *env;
@@ -680,7 +582,7 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 			it.id = elog_svc_take_string(&env->payload->id);
 			it.seq = env->payload->seq;
 			protobuf_c_message_free_unpacked(m, NULL);
-			if (collect(&rs, &rec, &it) != 0)
+			if (elog_ingest_call_add(&rs.ic, &rec, &it) != 0)
 				break;
 			continue;
 		}
@@ -688,14 +590,8 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 	}
 
 	/* every payload received is committed (and acknowledged) before the call ends */
-	pthread_mutex_lock(&rs.inf.mu);
-	rs.closing = 1;
-	pthread_cond_broadcast(&rs.inf.cv);
-	pthread_mutex_unlock(&rs.inf.mu);
-	pthread_join(th, NULL);
-
-	pthread_mutex_lock(&rs.inf.mu);
-	if (!rs.inf.failed) {
+	ingest = elog_ingest_call_end(&rs.ic, msg, sizeof(msg));
+	if (ingest == RPC_OK) {
 		switch (end) {
 		case END_EOF:
 			flush_batch(&rs, "EOF");
@@ -718,15 +614,13 @@ static void relay_stream_receive(struct rpc_call *call, void *ctx)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&rs.inf.mu);
-	if (rs.inf.failed)
-		rpc_call_finish(call, rs.inf.fail_status, rs.inf.fail_msg);
+	if (ingest != RPC_OK)
+		rpc_call_finish(call, ingest, msg);
 	else
 		rpc_call_finish(call, status, details);
 	if (open_env)
 		protobuf_c_message_free_unpacked(&open_env->base, NULL);
 	free(rs.stream_id);
-	elog_inflight_destroy(&rs.inf);
 }
 
 /* ---- Receive ----------------------------------------------------------------------------- */

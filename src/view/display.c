@@ -1,15 +1,16 @@
 /*
- * display.c — renders records as colored text, JSON Lines or CSV into a caller's buffer.
+ * display.c — renders records as colored text, JSON Lines or CSV into a caller's buffer (the
+ * entry points and the text view here; JSON, CSV, raw and logfmt in display_formats.c).
  *
  * The text view keeps a small open-addressing map of the components it has seen: each
  * entry caches its color (its index in the order the components were first met, which the
- * caller can seed with the history's order, elog_display_color_order) and its rendered prefix (colored, padded, " | "), rebuilt when the common
- * width grows. Fields (a JSON object text) are walked by a small allocation-free scanner,
+ * caller can seed with the history's order, elog_display_color_order) and its rendered
+ * prefix (colored, padded, " | "), rebuilt when the common width grows. Fields (a JSON object text) are walked by a small allocation-free scanner,
  * which also validates them for the JSON/CSV outputs. It recurses once per level and refuses
  * more than ELOG_JSON_MAX_DEPTH levels; fields deeper than that (stored before ingest bounded
  * them) are shown with their deep values as strings of their text (json.h).
  */
-#include "view/display.h"
+#include "view/display_int.h"
 #include "common/filter.h"
 #include "common/json.h"
 #include "common/jsontext.h"
@@ -33,36 +34,8 @@ static const unsigned char palette_basic[] = { 36, 35, 34, 96, 95, 94 };
 
 #define MAX_PAD 24
 
-#define ANSI_RESET "\033[0m"
-#define ANSI_DIM "\033[2m"
 
-struct comp {
-	char *name;          /* NULL: empty slot */
-	size_t len;
-	uint32_t hash;
-	int color;           /* index in the order of first appearance */
-	int shown;           /* counted in the prefix width */
-	int chars;           /* display width (code points) */
-	int prefix_width;    /* width the cached prefix was built for; -1: none */
-	char *prefix;
-	size_t prefix_len;
-};
 
-struct elog_display {
-	struct elog_display_opts o;
-	struct comp *tab;
-	size_t cap, n;
-	int width;
-	int next_color;       /* the color index the next new component gets */
-	struct elog_buf tmp, tmp2, tmp3, pretty;
-	int64_t tsec;         /* second of the cached time text */
-	int tvalid;
-	char tbuf[24];        /* "2006-01-02T15:04:05" */
-	int64_t rsec;         /* second of the cached RFC3339 text (JSON/CSV) */
-	int rvalid;
-	size_t rlen;
-	char rbuf[48];        /* "2006-01-02T15:04:05", without the 'Z' */
-};
 
 size_t elog_display_palette(const unsigned char **codes)
 {
@@ -73,13 +46,7 @@ size_t elog_display_palette(const unsigned char **codes)
 
 /* ---- small writers ---- */
 
-static inline void put(struct elog_buf *b, const char *s, size_t n)
-{
-	elog_buf_add(b, s, n);
-}
-#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
-
-static void put_i64(struct elog_buf *b, int64_t v)
+void dpy_put_i64(struct elog_buf *b, int64_t v)
 {
 	char tmp[24];
 	char *p = tmp + sizeof(tmp);
@@ -93,7 +60,7 @@ static void put_i64(struct elog_buf *b, int64_t v)
 	put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-static void put_spaces(struct elog_buf *b, int n)
+void dpy_put_spaces(struct elog_buf *b, int n)
 {
 	static const char sp[] = "                                ";
 	while (n > 0) {
@@ -115,7 +82,7 @@ static uint32_t fnv1a(const char *s, size_t n)
 
 
 /* Appends s as a JSON string literal; repairs invalid UTF-8 first. */
-static void put_json_str(struct elog_display *d, struct elog_buf *b, const char *s, size_t n)
+void dpy_put_json_str(struct elog_display *d, struct elog_buf *b, const char *s, size_t n)
 {
 	size_t i = 0;
 	for (; i < n; i++) {
@@ -205,7 +172,7 @@ static void put_text_string(struct elog_display *d, struct elog_buf *out, const 
 
 /* Text output: put_sanitized, with the matches of the highlight patterns (color only) in
  * reverse video. Matches are found in the raw text; each search is bounded (filter.h). */
-static void put_hl(struct elog_display *d, struct elog_buf *b, const char *s, size_t n)
+void dpy_put_hl(struct elog_display *d, struct elog_buf *b, const char *s, size_t n)
 {
 	size_t done = 0, pos = 0;
 	int guard = 0;
@@ -251,9 +218,9 @@ static void put_text_value(struct elog_display *d, struct elog_buf *out, const c
 	elog_jt_decode_string(&d->tmp, p, q);
 	const char *s = d->tmp.data ? d->tmp.data : "";
 	if (needs_quote(s, d->tmp.len))
-		put_hl(d, out, p, (size_t)(q - p));
+		dpy_put_hl(d, out, p, (size_t)(q - p));
 	else
-		put_hl(d, out, s, d->tmp.len);
+		dpy_put_hl(d, out, s, d->tmp.len);
 }
 
 static int in_list(char **l, size_t n, const char *k, size_t kn)
@@ -265,7 +232,7 @@ static int in_list(char **l, size_t n, const char *k, size_t kn)
 }
 
 /* --fields / --hide-fields */
-static int field_shown(const struct elog_display *d, const char *k, size_t kn)
+int dpy_field_shown(const struct elog_display *d, const char *k, size_t kn)
 {
 	if (d->o.nshow && !in_list(d->o.show_fields, d->o.nshow, k, kn))
 		return 0;
@@ -303,7 +270,7 @@ static int put_fields_text(struct elog_display *d, struct elog_buf *out, const c
 		if (d->o.nshow || d->o.nhide) {
 			elog_buf_reset(&d->tmp3);
 			elog_jt_decode_string(&d->tmp3, p, kq);
-			if (!field_shown(d, d->tmp3.data ? d->tmp3.data : "", d->tmp3.len)) {
+			if (!dpy_field_shown(d, d->tmp3.data ? d->tmp3.data : "", d->tmp3.len)) {
 				p = elog_jt_skip_ws(elog_jt_skip_ws(kq, e) + 1, e);
 				p = elog_jt_skip_ws(elog_jt_skip_value(p, e, 0), e);
 				if (p < e && *p == ',')
@@ -345,7 +312,7 @@ static int put_fields_text(struct elog_display *d, struct elog_buf *out, const c
 		} else {
 			elog_buf_reset(&d->tmp);
 			elog_jt_put_compact(&d->tmp, p, vq);
-			put_hl(d, out, d->tmp.data ? d->tmp.data : "", d->tmp.len);
+			dpy_put_hl(d, out, d->tmp.data ? d->tmp.data : "", d->tmp.len);
 		}
 		p = elog_jt_skip_ws(vq, e);
 		if (p < e && *p == ',')
@@ -436,7 +403,7 @@ static void put_comp_color(struct elog_display *d, struct elog_buf *b, int idx)
 {
 	if (d->o.color_depth == ELOG_COLOR_BASIC) {
 		PUTS(b, "\033[");
-		put_i64(b, palette_basic[(size_t)idx % PALETTE_BASIC_N]);
+		dpy_put_i64(b, palette_basic[(size_t)idx % PALETTE_BASIC_N]);
 	} else if (d->o.color_depth == ELOG_COLOR_TRUE) {
 		int rgb[3];
 		code_rgb(palette[(size_t)idx % PALETTE_N], rgb);
@@ -444,11 +411,11 @@ static void put_comp_color(struct elog_display *d, struct elog_buf *b, int idx)
 		for (int k = 0; k < 3; k++) {
 			if (k)
 				elog_buf_addc(b, ';');
-			put_i64(b, rgb[k]);
+			dpy_put_i64(b, rgb[k]);
 		}
 	} else {
 		PUTS(b, "\033[38;5;");
-		put_i64(b, palette[(size_t)idx % PALETTE_N]);
+		dpy_put_i64(b, palette[(size_t)idx % PALETTE_N]);
 	}
 	elog_buf_addc(b, 'm');
 }
@@ -462,7 +429,7 @@ static void build_prefix(struct elog_display *d, struct comp *c)
 	if (d->o.color)
 		PUTS(&b, ANSI_RESET);
 	if (c->chars < d->width)
-		put_spaces(&b, d->width - c->chars);
+		dpy_put_spaces(&b, d->width - c->chars);
 	PUTS(&b, " | ");
 	free(c->prefix);
 	c->prefix_len = b.len;
@@ -539,7 +506,7 @@ static void put2(char *p, int v)
 static void put_text_time(struct elog_display *d, struct elog_buf *out, int64_t ns)
 {
 	if (ns == 0) {
-		put_spaces(out, d->o.utc ? 24 : 23);
+		dpy_put_spaces(out, d->o.utc ? 24 : 23);
 		return;
 	}
 	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
@@ -600,7 +567,7 @@ static void put_cont_prefix(struct elog_display *d, const struct elog_record *r,
 			build_prefix(d, c);
 		put(out, c->prefix, c->prefix_len);
 	}
-	put_spaces(out, indent);
+	dpy_put_spaces(out, indent);
 }
 
 /* The lines of s[0..n) (after a record's first line), each on a line of its own that starts
@@ -616,7 +583,7 @@ static void put_lines(struct elog_display *d, const struct elog_record *r, struc
 		put_cont_prefix(d, r, out, indent);
 		if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 			elog_buf_adds(out, lv == ELOG_LEVEL_FATAL ? "\033[1;31m" : "\033[31m");
-		put_hl(d, out, p, len);
+		dpy_put_hl(d, out, p, len);
 		if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 			PUTS(out, ANSI_RESET);
 		if (!nl)
@@ -659,7 +626,7 @@ static void record_text(struct elog_display *d, const struct elog_record *r, str
 	int nlater = 0;
 	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 		elog_buf_adds(out, lv == ELOG_LEVEL_FATAL ? "\033[1;31m" : "\033[31m");
-	put_hl(d, out, msg, first);
+	dpy_put_hl(d, out, msg, first);
 	if (d->o.color && lv >= ELOG_LEVEL_ERROR)
 		PUTS(out, ANSI_RESET);
 	if (r->fields && r->fields[0]) {
@@ -691,311 +658,9 @@ static void record_text(struct elog_display *d, const struct elog_record *r, str
 		const char *v = d->tmp2.data ? d->tmp2.data : "";
 		const char *vnl = memchr(v, '\n', d->tmp2.len);
 		size_t vf = vnl ? (size_t)(vnl - v) : d->tmp2.len;
-		put_hl(d, out, v, vf);
+		dpy_put_hl(d, out, v, vf);
 		if (vnl)
 			put_lines(d, r, out, vnl + 1, d->tmp2.len - vf - 1, indent + 2, ELOG_LEVEL_INFO);
-	}
-	elog_buf_addc(out, '\n');
-}
-
-/* RFC3339Nano UTC as elog_format_rfc3339 writes it, with the date part cached per second.
- * out holds >= 64 bytes. */
-static size_t rfc3339(struct elog_display *d, int64_t ns, char *out)
-{
-	if (ns < INT64_MIN + 1000000000)
-		return elog_format_rfc3339(ns, out, 64);
-	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-	if (frac < 0) {
-		frac += 1000000000;
-		sec--;
-	}
-	if (!d->rvalid || d->rsec != sec) {
-		size_t n = elog_format_rfc3339(sec * 1000000000, d->rbuf, sizeof(d->rbuf));
-		d->rlen = n && d->rbuf[n - 1] == 'Z' ? n - 1 : n;
-		d->rsec = sec;
-		d->rvalid = 1;
-	}
-	memcpy(out, d->rbuf, d->rlen);
-	size_t len = d->rlen;
-	if (frac) {
-		char digits[9];
-		int k = 9;
-		for (int i = 8; i >= 0; i--) {
-			digits[i] = (char)('0' + frac % 10);
-			frac /= 10;
-		}
-		while (digits[k - 1] == '0')
-			k--;
-		out[len++] = '.';
-		memcpy(out + len, digits, (size_t)k);
-		len += (size_t)k;
-	}
-	out[len++] = 'Z';
-	return len;
-}
-
-/* The members of the (valid) object s[0..n) that field_shown keeps, as a compact object. */
-static void put_fields_selected(struct elog_display *d, struct elog_buf *out, const char *s,
-				size_t n)
-{
-	const char *e = s + n, *p = elog_jt_skip_ws(elog_jt_skip_ws(s, e) + 1, e);
-	int first = 1;
-
-	elog_buf_addc(out, '{');
-	while (p < e && *p == '"') {
-		const char *kq = elog_jt_skip_string(p, e), *v, *vq;
-
-		elog_buf_reset(&d->tmp3);
-		elog_jt_decode_string(&d->tmp3, p, kq);
-		v = elog_jt_skip_ws(elog_jt_skip_ws(kq, e) + 1, e);
-		vq = elog_jt_skip_value(v, e, 0);
-		if (field_shown(d, d->tmp3.data ? d->tmp3.data : "", d->tmp3.len)) {
-			if (!first)
-				elog_buf_addc(out, ',');
-			first = 0;
-			put(out, p, (size_t)(kq - p));
-			elog_buf_addc(out, ':');
-			elog_jt_put_compact(out, v, vq);
-		}
-		p = elog_jt_skip_ws(vq, e);
-		if (p < e && *p == ',')
-			p = elog_jt_skip_ws(p + 1, e);
-	}
-	elog_buf_addc(out, '}');
-}
-
-/* The fields column of JSON/CSV: the object text, "{}" when empty, {"_raw":...} if invalid. */
-static void put_fields_json(struct elog_display *d, struct elog_buf *out, const char *f)
-{
-	size_t n = f ? strlen(f) : 0;
-	if (n == 0) {
-		PUTS(out, "{}");
-	} else if ((d->o.nshow || d->o.nhide) && elog_jt_valid_object(f, n)) {
-		put_fields_selected(d, out, f, n);
-	} else if (elog_jt_valid_object(f, n)) {
-		put(out, f, n);
-	} else if (elog_json_too_deep(f, n, ELOG_JSON_MAX_DEPTH)) {
-		struct elog_buf b = ELOG_BUF_INIT;
-
-		elog_json_bound(f, n, ELOG_JSON_MAX_DEPTH, &b);
-		if (elog_jt_valid_object(b.data, b.len)) {
-			put(out, b.data, b.len);
-		} else {
-			PUTS(out, "{\"_raw\":");
-			put_json_str(d, out, f, n);
-			elog_buf_addc(out, '}');
-		}
-		elog_buf_release(&b);
-	} else {
-		PUTS(out, "{\"_raw\":");
-		put_json_str(d, out, f, n);
-		elog_buf_addc(out, '}');
-	}
-}
-
-static void record_json(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
-{
-	char ts[64];
-	size_t tl = rfc3339(d, r->ts_ns ? r->ts_ns : r->arrival_ns, ts);
-	const char *comp = r->component ? r->component : "";
-	const char *msg = r->msg ? r->msg : "";
-	const char *src = r->source ? r->source : "";
-	PUTS(out, "{\"id\":");
-	put_i64(out, r->id);
-	PUTS(out, ",\"ts\":\"");
-	put(out, ts, tl);
-	PUTS(out, "\",\"component\":");
-	put_json_str(d, out, comp, strlen(comp));
-	PUTS(out, ",\"level\":\"");
-	elog_buf_adds(out, elog_level_name(r->level));
-	PUTS(out, "\",\"msg\":");
-	put_json_str(d, out, msg, strlen(msg));
-	PUTS(out, ",\"fields\":");
-	put_fields_json(d, out, r->fields);
-	PUTS(out, ",\"source\":");
-	put_json_str(d, out, src, strlen(src));
-	PUTS(out, "}\n");
-}
-
-/* One CSV cell (RFC 4180), as valid UTF-8. */
-static void put_csv(struct elog_display *d, struct elog_buf *out, const char *s, size_t n)
-{
-	if (!elog_utf8_valid(s, n)) {
-		elog_buf_reset(&d->tmp2);
-		elog_utf8_append(&d->tmp2, s, n);
-		s = d->tmp2.data ? d->tmp2.data : "";
-		n = d->tmp2.len;
-	}
-	const char *q = NULL;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') {
-			q = s + i;
-			break;
-		}
-	if (!q) {
-		put(out, s, n);
-		return;
-	}
-	elog_buf_addc(out, '"');
-	const char *run = s, *e = s + n;
-	for (const char *p = q; p < e; p++)
-		if (*p == '"') {
-			put(out, run, (size_t)(p + 1 - run));
-			elog_buf_addc(out, '"');
-			run = p + 1;
-		}
-	put(out, run, (size_t)(e - run));
-	elog_buf_addc(out, '"');
-}
-
-static void record_csv(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
-{
-	char ts[64];
-	size_t tl = rfc3339(d, r->ts_ns ? r->ts_ns : r->arrival_ns, ts);
-	const char *comp = r->component ? r->component : "";
-	const char *msg = r->msg ? r->msg : "";
-	const char *src = r->source ? r->source : "";
-	put_i64(out, r->id);
-	elog_buf_addc(out, ',');
-	put(out, ts, tl);
-	elog_buf_addc(out, ',');
-	put_csv(d, out, comp, strlen(comp));
-	elog_buf_addc(out, ',');
-	elog_buf_adds(out, elog_level_name(r->level));
-	elog_buf_addc(out, ',');
-	put_csv(d, out, msg, strlen(msg));
-	elog_buf_addc(out, ',');
-	size_t mark = out->len;
-	put_fields_json(d, out, r->fields);
-	/* the fields text sits at the end of out; quote it in place via a copy */
-	elog_buf_reset(&d->tmp);
-	put(&d->tmp, out->data + mark, out->len - mark);
-	out->len = mark;
-	out->data[mark] = '\0';
-	put_csv(d, out, d->tmp.data, d->tmp.len);
-	elog_buf_addc(out, ',');
-	put_csv(d, out, src, strlen(src));
-	PUTS(out, "\r\n");
-}
-
-/* --output raw: the message only (every line of it), sanitized and highlighted. */
-static void record_raw(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
-{
-	const char *msg = r->msg ? r->msg : "";
-
-	put_hl(d, out, msg, strlen(msg));
-	elog_buf_addc(out, '\n');
-}
-
-/* Re-indents the (valid, compact) JSON text s[0..n) two spaces a level. */
-static void put_pretty(struct elog_buf *out, const char *s, size_t n)
-{
-	const char *p = s, *e = s + n;
-	int level = 0;
-
-	while (p < e) {
-		char c = *p;
-
-		if (c == '"') {
-			const char *q = elog_jt_skip_string(p, e);
-			if (!q)
-				q = e;
-			put(out, p, (size_t)(q - p));
-			p = q;
-			continue;
-		}
-		if ((c == '{' || c == '[') && p + 1 < e && (p[1] == '}' || p[1] == ']')) {
-			put(out, p, 2);
-			p += 2;
-			continue;
-		}
-		if (c == '{' || c == '[') {
-			elog_buf_addc(out, c);
-			elog_buf_addc(out, '\n');
-			put_spaces(out, 2 * ++level);
-		} else if (c == '}' || c == ']') {
-			elog_buf_addc(out, '\n');
-			level = level > 0 ? level - 1 : 0;
-			put_spaces(out, 2 * level);
-			elog_buf_addc(out, c);
-		} else if (c == ',') {
-			PUTS(out, ",\n");
-			put_spaces(out, 2 * level);
-		} else if (c == ':') {
-			PUTS(out, ": ");
-		} else if (c != '\n') {
-			elog_buf_addc(out, c);
-		}
-		p++;
-	}
-	elog_buf_addc(out, '\n');
-}
-
-/* A logfmt value: bare when plain, else quoted with \" \\ \n \r \t and \u00XX escapes. */
-static void put_logfmt_value(struct elog_display *d, struct elog_buf *out, const char *s, size_t n)
-{
-	int quote = n == 0;
-
-	if (!elog_utf8_valid(s, n)) {
-		elog_buf_reset(&d->tmp2);
-		elog_utf8_append(&d->tmp2, s, n);
-		s = d->tmp2.data ? d->tmp2.data : "";
-		n = d->tmp2.len;
-	}
-	for (size_t i = 0; i < n && !quote; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f)
-			quote = 1;
-	}
-	if (!quote) {
-		put(out, s, n);
-		return;
-	}
-	elog_json_quote(out, s, n);
-}
-
-struct logfmt_ctx {
-	struct elog_display *d;
-	struct elog_buf *out;
-};
-
-static int logfmt_field(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
-{
-	struct logfmt_ctx *lc = ctx;
-
-	if (!field_shown(lc->d, k, kn))
-		return 0;
-	elog_buf_addc(lc->out, ' ');
-	if (kn == 0)
-		elog_buf_addc(lc->out, '_');
-	for (size_t i = 0; i < kn; i++) {
-		unsigned char c = (unsigned char)k[i];
-		elog_buf_addc(lc->out, c <= ' ' || c == '"' || c == '=' || c == 0x7f ? '_' : (char)c);
-	}
-	elog_buf_addc(lc->out, '=');
-	put_logfmt_value(lc->d, lc->out, v, vn);
-	return 0;
-}
-
-static void record_logfmt(struct elog_display *d, const struct elog_record *r, struct elog_buf *out)
-{
-	char ts[64];
-	size_t tl = rfc3339(d, r->ts_ns ? r->ts_ns : r->arrival_ns, ts);
-	const char *comp = r->component ? r->component : "";
-	const char *msg = r->msg ? r->msg : "";
-	struct logfmt_ctx lc = { d, out };
-
-	PUTS(out, "ts=");
-	put(out, ts, tl);
-	PUTS(out, " level=");
-	elog_buf_adds(out, elog_level_name(r->level));
-	PUTS(out, " component=");
-	put_logfmt_value(d, out, comp, strlen(comp));
-	PUTS(out, " msg=");
-	put_logfmt_value(d, out, msg, strlen(msg));
-	if (r->fields && r->fields[0] && !elog_fields_walk(r->fields, strlen(r->fields), logfmt_field, &lc)) {
-		PUTS(out, " fields=");
-		put_logfmt_value(d, out, r->fields, strlen(r->fields));
 	}
 	elog_buf_addc(out, '\n');
 }
@@ -1004,21 +669,21 @@ void elog_display_record(struct elog_display *d, const struct elog_record *r, st
 {
 	switch (d->o.format) {
 	case ELOG_FMT_JSON:
-		record_json(d, r, out);
+		dpy_record_json(d, r, out);
 		break;
 	case ELOG_FMT_RAW:
-		record_raw(d, r, out);
+		dpy_record_raw(d, r, out);
 		break;
 	case ELOG_FMT_LOGFMT:
-		record_logfmt(d, r, out);
+		dpy_record_logfmt(d, r, out);
 		break;
 	case ELOG_FMT_JSON_PRETTY:
 		elog_buf_reset(&d->pretty);
-		record_json(d, r, &d->pretty);
-		put_pretty(out, d->pretty.data, d->pretty.len);
+		dpy_record_json(d, r, &d->pretty);
+		dpy_put_pretty(out, d->pretty.data, d->pretty.len);
 		break;
 	case ELOG_FMT_CSV:
-		record_csv(d, r, out);
+		dpy_record_csv(d, r, out);
 		break;
 	default:
 		record_text(d, r, out);

@@ -121,7 +121,9 @@ for i in 1 2 3; do
 		sleep 0.05
 	done
 	took=$($PY -c "import time; print(time.monotonic() - $start)")
-	$PY -c "import sys; sys.exit(0 if $took < 1.0 else 1)" || fail "line $i took ${took}s"
+	# streaming is proven by the line arriving while stdin stays open; the bound on how
+	# soon is loose (3 s) for a busy machine (1.4 s was seen for line 1 at load 13)
+	$PY -c "import sys; sys.exit(0 if $took < 3.0 else 1)" || fail "line $i took ${took}s"
 	kill -0 $spid 2>/dev/null || fail "send exited before stdin closed"
 	sleep 0.3
 done

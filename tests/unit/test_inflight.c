@@ -15,40 +15,22 @@
 #include "common/record.h"
 #include "rpc/rpc.h"
 #include "unit.h"
+#include "hub_fixture.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
 static char tmpdir[256];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
-
 static struct elog_hub *hub_open(void)
 {
-	struct elog_hub *h = NULL;
-	struct elog_err err;
 	char path[512];
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/elog_test_inflight.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-	snprintf(path, sizeof(path), "%s/history.db", tmpdir);
-	if (elog_hub_open(&h, path, NULL, &err) != 0) {
-		fprintf(stderr, "hub: %s\n", err.msg);
-		exit(2);
-	}
-	return h;
+	return tmp_hub_open("inflight", NULL, tmpdir, sizeof(tmpdir), path, sizeof(path));
 }
 
 static void hub_close(struct elog_hub *h)
 {
-	elog_hub_close(h);
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_hub_close(h, tmpdir);
 }
 
 /* Done callbacks wait for the gate when asked (a commit that takes its time). */

@@ -20,73 +20,10 @@
 #include "rpc/rpc.h"
 #include "server/svc.h"
 #include "unit.h"
+#include "hub_fixture.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
-
-/* elog.v1.Hub over a hub on db, on a loopback port. */
-struct server {
-	struct elog_hub *hub;
-	struct elog_svc svc;
-	struct rpc_server *srv;
-	char target[64];
-};
-
-static void server_start_at(struct server *sv, const char *db, const char *addr)
-{
-	struct elog_err err;
-	int port = 0;
-
-	memset(sv, 0, sizeof(*sv));
-	if (elog_hub_open(&sv->hub, db, NULL, &err) != 0 || rpc_server_new(&sv->srv, &err) != 0) {
-		fprintf(stderr, "server: %s\n", err.msg);
-		exit(2);
-	}
-	sv->svc.hub = sv->hub;
-	sv->svc.db_path = db;
-	elog_svc_hub_register(sv->srv, &sv->svc);
-	if (rpc_server_listen(sv->srv, addr, NULL, &port, &err) != 0 ||
-	    rpc_server_start(sv->srv, &err) != 0) {
-		fprintf(stderr, "server: %s\n", err.msg);
-		exit(2);
-	}
-	snprintf(sv->target, sizeof(sv->target), "127.0.0.1:%d", port);
-}
-
-static void server_stop(struct server *sv)
-{
-	rpc_server_stop_accepting(sv->srv);
-	elog_hub_stop_followers(sv->hub);
-	rpc_server_shutdown(sv->srv, 0);
-	elog_hub_close(sv->hub);
-}
-
-static long long count(const char *db, const char *sql)
-{
-	sqlite3 *h;
-	sqlite3_stmt *st;
-	long long n = -1;
-
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
-	return n;
-}
-
-
-static void server_start(struct server *sv, const char *db)
-{
-	server_start_at(sv, db, "127.0.0.1:0");
-}
 
 struct tbatch {
 	struct elog_ship_batch ship;   /* first */
@@ -98,19 +35,9 @@ struct tbatch {
 static struct tbatch *tbatch(const char *tag, size_t n)
 {
 	struct tbatch *b = calloc(1, sizeof(*b));
-	size_t i;
 
-	b->recs = calloc(n ? n : 1, sizeof(*b->recs));
+	b->recs = tagged_records("ship", tag, n);
 	b->n = n;
-	for (i = 0; i < n; i++) {
-		char key[64];
-
-		elog_record_init(&b->recs[i]);
-		elog_record_set(&b->recs[i].component, "ship", 4);
-		elog_record_set(&b->recs[i].msg, tag, strlen(tag));
-		snprintf(key, sizeof(key), "%s:%zu", tag, i);
-		elog_record_set(&b->recs[i].dedupe_key, key, strlen(key));
-	}
 	b->ship.bytes = 100 * (n + 1);
 	b->ship.lines = n;
 	return b;
@@ -119,11 +46,8 @@ static struct tbatch *tbatch(const char *tag, size_t n)
 static void tbatch_free(struct elog_ship_batch *sb)
 {
 	struct tbatch *b = (struct tbatch *)sb;
-	size_t i;
 
-	for (i = 0; i < b->n; i++)
-		elog_record_clear(&b->recs[i]);
-	free(b->recs);
+	elog_records_free(b->recs, b->n);
 	free(b);
 }
 
