@@ -497,10 +497,12 @@ int elog_store_retain(struct elog_store *s, const struct elog_retention *r, int6
 	}
 	if (*removed >= budget)
 		*more = 1;
-	/* a file over the bound (grown before the bound was set) gives its free pages back */
+	/* a file over the bound (grown before the bound was set) gives its free pages back;
+	 * not one that a batch took just past the data's part (it stays within the slack, and
+	 * moving pages to give them back, only to grow again, costs ingest) */
 	if (data_max > 0 && !*more) {
 		rc = page_counts(db, &pages, &freep, &psize);
-		if (rc == SQLITE_OK && freep > 0 && pages * psize > data_max) {
+		if (rc == SQLITE_OK && freep > 0 && pages * psize > data_max + r->wal_bytes / 2) {
 			int64_t mode = 0;
 
 			if (one_int(db, "PRAGMA auto_vacuum;", 0, NULL, &mode) == SQLITE_OK &&
