@@ -485,12 +485,13 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 		if (elog_ingest_call_failed(&ic))
 			break;
 	}
-	/* durable: every session file fsynced up to the call's last frame ... */
+	/* durable: every session file fsynced up to the call's last frame ... (also before an
+	 * error is answered: the frames before it stay written, and are on disk by then) */
 	for (i = 0; i < h.n; i++) {
 		struct elog_err err;
 
-		if (status == RPC_OK && h.v[i].ticket &&
-		    elog_slog_sync(h.v[i].s, h.v[i].ticket, &err) != 0) {
+		if (h.v[i].ticket && elog_slog_sync(h.v[i].s, h.v[i].ticket, &err) != 0 &&
+		    status == RPC_OK) {
 			status = RPC_INTERNAL;
 			snprintf(msg, sizeof(msg), "%s", err.msg);
 		}
