@@ -88,21 +88,46 @@ int slog__dir_open(struct elog_sessionlog *sl, const char *name, int flags, stru
 	return fd;
 }
 
-static int64_t scan_rotated(struct elog_sessionlog *sl, const char *stem)
+/* A listing of the log directory from its start, on a descriptor of its own (closedir
+ * closes it); NULL when none can be opened. */
+DIR *slog__dir_list(struct elog_sessionlog *sl)
 {
 	int fd = dup(sl->dirfd);
-	int64_t max = 0, last;
 	DIR *d;
-	struct dirent *de;
 
 	if (fd < 0)
-		return 0;
+		return NULL;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return 0;
+		return NULL;
 	}
 	rewinddir(d);
+	return d;
+}
+
+/* Runs fn on every loaded session (state S_READY) with its mu held. Under sl->mu. */
+void slog__each_ready(struct elog_sessionlog *sl,
+		      void (*fn)(struct elog_slog_session *s, void *ctx), void *ctx)
+{
+	for (unsigned i = 0; i < NBUCKETS; i++)
+		for (struct elog_slog_session *s = sl->buckets[i]; s; s = s->next) {
+			if (s->state != S_READY)
+				continue;
+			pthread_mutex_lock(&s->mu);
+			fn(s, ctx);
+			pthread_mutex_unlock(&s->mu);
+		}
+}
+
+static int64_t scan_rotated(struct elog_sessionlog *sl, const char *stem)
+{
+	int64_t max = 0, last;
+	DIR *d = slog__dir_list(sl);
+	struct dirent *de;
+
+	if (!d)
+		return 0;
 	while ((de = readdir(d)) != NULL)
 		if (elog_slog_parse_rotated(de->d_name, stem, NULL, &last, NULL) && last > max)
 			max = last;
@@ -192,26 +217,20 @@ out:
 /* At the limit of open sessions: every session no call holds is told to close now (its file
  * fsynced and closed, not rotated: it is reopened and appended to when the session comes
  * back). Returns how many. Under sl->mu. */
+static void drop_unheld(struct elog_slog_session *s, void *ctx)
+{
+	if (s->refs == 0 && !s->stop) {
+		s->drop = 1;
+		slog__kick(s);
+		++*(size_t *)ctx;
+	}
+}
+
 static size_t make_room(struct elog_sessionlog *sl)
 {
 	size_t n = 0;
-	unsigned i;
 
-	for (i = 0; i < NBUCKETS; i++) {
-		struct elog_slog_session *s;
-
-		for (s = sl->buckets[i]; s; s = s->next) {
-			if (s->state != S_READY)
-				continue;
-			pthread_mutex_lock(&s->mu);
-			if (s->refs == 0 && !s->stop) {
-				s->drop = 1;
-				slog__kick(s);
-				n++;
-			}
-			pthread_mutex_unlock(&s->mu);
-		}
-	}
+	slog__each_ready(sl, drop_unheld, &n);
 	return n;
 }
 
@@ -407,18 +426,11 @@ int elog_slog_sync(struct elog_slog_session *s, uint64_t ticket, struct elog_err
 /* Removes unfinished .gz.tmp files and queues rotated .log files left uncompressed. */
 static void startup_scan(struct elog_sessionlog *sl)
 {
-	int fd = dup(sl->dirfd);
-	DIR *d;
+	DIR *d = slog__dir_list(sl);
 	struct dirent *de;
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		const char *nm = de->d_name;
 		size_t n = strlen(nm), stemlen;

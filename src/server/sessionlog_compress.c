@@ -112,21 +112,11 @@ static void apply_retention(struct elog_sessionlog *sl, const char *stem)
 {
 	char **keys = NULL;
 	size_t n = 0, cap = 0, i, kept = 0;
-	int fd = dup(sl->dirfd);
 	DIR *d;
 	struct dirent *de;
 
-	if (sl->o.backup_count <= 0 || fd < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (sl->o.backup_count <= 0 || !(d = slog__dir_list(sl)))
 		return;
-	}
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		int gz;
 

@@ -150,6 +150,9 @@ void slog__session_free(struct elog_slog_session *s);
 unsigned slog__bucket_of(const char *id);
 void slog__table_remove(struct elog_sessionlog *sl, struct elog_slog_session *s);
 void slog__kick(struct elog_slog_session *s);
+DIR *slog__dir_list(struct elog_sessionlog *sl);
+void slog__each_ready(struct elog_sessionlog *sl,
+		      void (*fn)(struct elog_slog_session *s, void *ctx), void *ctx);
 void *slog__writer_main(void *arg);
 void *slog__sweeper_main(void *arg);
 

@@ -567,6 +567,20 @@ void *slog__writer_main(void *arg)
 }
 
 /* Kicks every session whose deadline has come; sleeps until the next one (or a second). */
+struct sweep {
+	int64_t now, next;      /* in: now and the latest wake-up; out: the earliest deadline */
+};
+
+static void sweep_one(struct elog_slog_session *s, void *ctx)
+{
+	struct sweep *sw = ctx;
+
+	if (s->deadline <= sw->now)
+		slog__kick(s);
+	else if (s->deadline < sw->next)
+		sw->next = s->deadline;
+}
+
 void *slog__sweeper_main(void *arg)
 {
 	struct elog_sessionlog *sl = arg;
@@ -578,25 +592,14 @@ void *slog__sweeper_main(void *arg)
 	pthread_mutex_lock(&sl->rq_mu);
 	while (!sl->wstop) {
 		int64_t now = elog_mono_ns(), next = now + tick;
-		unsigned i;
 
 		sl->sweep_at = INT64_MIN;     /* no wake-ups while we look (we sleep a tick at most) */
 		pthread_mutex_unlock(&sl->rq_mu);
 		pthread_mutex_lock(&sl->mu);
-		for (i = 0; i < NBUCKETS; i++) {
-			struct elog_slog_session *s;
+		struct sweep sw = { now, next };
 
-			for (s = sl->buckets[i]; s; s = s->next) {
-				if (s->state != S_READY)
-					continue;
-				pthread_mutex_lock(&s->mu);
-				if (s->deadline <= now)
-					slog__kick(s);
-				else if (s->deadline < next)
-					next = s->deadline;
-				pthread_mutex_unlock(&s->mu);
-			}
-		}
+		slog__each_ready(sl, sweep_one, &sw);
+		next = sw.next;
 		pthread_mutex_unlock(&sl->mu);
 		pthread_mutex_lock(&sl->rq_mu);
 		if (sl->wstop)

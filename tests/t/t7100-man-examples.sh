@@ -12,6 +12,9 @@
 #   everything else     must exit 0 within 30 s
 # elog.1's examples must be among the commands' examples (it shows the first of each).
 . "$(dirname "$0")/lib.sh"
+# the man page and completion generator, a build tool next to the binary (tools/gendoc.c)
+GENDOC=$(dirname "$ELOG_BIN")/gendoc
+[ -x "$GENDOC" ] || fatal "no generator at '$GENDOC' (make builds it with elog)"
 
 bin="$T/bin"; mkdir -p "$bin"; ln -s "$ELOG_BIN" "$bin/elog"
 PATH="$bin:$PATH"; export PATH
@@ -33,7 +36,7 @@ examples() {
 
 n=0
 : >"$T/all"
-for c in $(elog __gendoc commands); do
+for c in $("$GENDOC" commands); do
 	page="$ELOG_TOP/man/elog-$c.1"
 	[ -f "$page" ] || fail "no man page for $c"
 	examples "$page" >"$T/ex-$c"

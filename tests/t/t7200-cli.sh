@@ -2,6 +2,9 @@
 # t7200-cli: the dispatcher — --version, help, unknown commands (exit 2, a suggestion),
 # unique prefixes, ambiguous prefixes, bad flags (exit 2, usage on stderr), hidden commands.
 . "$(dirname "$0")/lib.sh"
+# the man page and completion generator, a build tool next to the binary (tools/gendoc.c)
+GENDOC=$(dirname "$ELOG_BIN")/gendoc
+[ -x "$GENDOC" ] || fatal "no generator at '$GENDOC' (make builds it with elog)"
 
 say "--version"
 elog --version >"$T/out" || fail "--version"
@@ -17,7 +20,7 @@ say "--help and help list every command"
 elog --help >"$T/usage" || fail "--help"
 elog help >"$T/usage2" || fail "help"
 test_cmp "$T/usage" "$T/usage2"
-for c in $(elog __gendoc commands); do
+for c in $("$GENDOC" commands); do
 	grep -q "^  $c " "$T/usage" || fail "--help does not list $c"
 done
 
@@ -52,7 +55,7 @@ grep -q "ambiguous command 'se'" "$T/err" || fail "ambiguous: $(cat "$T/err")"
 grep -q "serve" "$T/err" && grep -q "send" "$T/err" || fail "ambiguous: candidates: $(cat "$T/err")"
 
 say "bad flags: exit 2, usage on stderr, nothing on stdout"
-for c in $(elog __gendoc commands); do
+for c in $("$GENDOC" commands); do
 	must_fail 2 "$c --no-such-flag" elog "$c" --no-such-flag >"$T/out" 2>"$T/err"
 	[ -s "$T/out" ] && fail "$c: bad flag wrote to stdout"
 	grep -q "unknown option '--no-such-flag'" "$T/err" || fail "$c: $(cat "$T/err")"
@@ -68,8 +71,9 @@ grep -q "unknown option '--frobnicate'" "$T/err" || fail "global option: $(cat "
 say "hidden commands: exact name only, never suggested"
 must_fail 2 "hidden prefix" elog __gen 2>"$T/err"
 grep -q "did you mean '__" "$T/err" && fail "suggested a hidden command"
-elog __gendoc commands >/dev/null || fail "__gendoc"
-must_fail 2 "__gendoc of an unknown command" elog __gendoc man nosuch 2>/dev/null
-must_fail 2 "__gendoc with nothing" elog __gendoc 2>/dev/null
+must_fail 2 "__gendoc is not in the shipped binary" elog __gendoc commands 2>/dev/null
+"$GENDOC" commands >/dev/null || fail "gendoc commands"
+must_fail 2 "gendoc of an unknown command" "$GENDOC" man nosuch 2>/dev/null
+must_fail 2 "gendoc with nothing" "$GENDOC" 2>/dev/null
 must_fail 2 "__complete of nothing" elog __complete 2>/dev/null
 say "ok"
