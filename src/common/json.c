@@ -126,8 +126,7 @@ yajl_val elog_json_tree_parse(const char *s)
 	return v;
 }
 
-/* Appends s quoted, repaired to valid UTF-8 first when it is not. */
-static void quote_any(struct elog_buf *b, const char *s)
+void elog_json_quote_any(struct elog_buf *b, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 	char *tmp;
@@ -157,7 +156,7 @@ void elog_json_tree_compact(struct elog_buf *b, yajl_val v)
 		if (!v) {
 			elog_buf_adds(b, "null");
 		} else if (YAJL_IS_STRING(v)) {
-			quote_any(b, YAJL_GET_STRING(v));
+			elog_json_quote_any(b, YAJL_GET_STRING(v));
 		} else if (YAJL_IS_NUMBER(v)) {
 			elog_buf_adds(b, YAJL_GET_NUMBER(v));
 		} else if (YAJL_IS_TRUE(v)) {
@@ -187,7 +186,7 @@ void elog_json_tree_compact(struct elog_buf *b, yajl_val v)
 				if (f->next)
 					elog_buf_addc(b, ',');
 				if (obj) {
-					quote_any(b, f->v->u.object.keys[f->next]);
+					elog_json_quote_any(b, f->v->u.object.keys[f->next]);
 					elog_buf_addc(b, ':');
 					v = f->v->u.object.values[f->next];
 				} else {

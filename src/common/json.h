@@ -48,6 +48,10 @@ yajl_val elog_json_tree_parse(const char *s);
  */
 void elog_json_tree_compact(struct elog_buf *b, yajl_val v);
 
+/* Appends the C string s (NULL: "") as a JSON string literal, repaired to valid UTF-8 first
+ * when it is not (a protobuf string may hold any bytes). */
+void elog_json_quote_any(struct elog_buf *b, const char *s);
+
 /*
  * The same bound for JSON in protobuf form (google.protobuf.Struct, in logging.v1 frames):
  * protobuf-c unpacks and frees a message recursively, several hundred bytes of stack a level,

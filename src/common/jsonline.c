@@ -231,13 +231,9 @@ static int cb_string(void *ctx, const unsigned char *s, size_t n)
 	return on_scalar(ctx, V_STR, (const char *)s, n);
 }
 
-static int cb_start_map(void *ctx)
+/* An object or array ('{' or '[') opens inside the record: kept as the text of its value. */
+static int open_nested(struct jl *j, char c)
 {
-	struct jl *j = ctx;
-	if (j->depth == 0) {
-		j->depth = 1;
-		return 1;
-	}
 	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
 		j->too_deep = 1;
 		return 0;
@@ -245,9 +241,31 @@ static int cb_start_map(void *ctx)
 	if (j->depth == 1)
 		elog_buf_reset(&j->val);
 	sep(&j->val);
-	elog_buf_addc(&j->val, '{');
+	elog_buf_addc(&j->val, c);
 	j->depth++;
 	return 1;
+}
+
+/* It closes ('}' or ']'); back at the record's level, it is the value of kind. */
+static int close_nested(struct jl *j, char c, enum vtype kind)
+{
+	elog_buf_addc(&j->val, c);
+	j->depth--;
+	if (j->depth == 2 && j->kc == K_COMPONENT)
+		j->comp_subkey = 0;
+	if (j->depth == 1)
+		finish_value(j, kind, j->val.data, j->val.len);
+	return 1;
+}
+
+static int cb_start_map(void *ctx)
+{
+	struct jl *j = ctx;
+	if (j->depth == 0) {
+		j->depth = 1;
+		return 1;
+	}
+	return open_nested(j, '{');
 }
 
 static int cb_map_key(void *ctx, const unsigned char *key, size_t n)
@@ -282,13 +300,7 @@ static int cb_end_map(void *ctx)
 		j->depth = 0;
 		return 1;
 	}
-	elog_buf_addc(&j->val, '}');
-	j->depth--;
-	if (j->depth == 2 && j->kc == K_COMPONENT)
-		j->comp_subkey = 0;
-	if (j->depth == 1)
-		finish_value(j, V_OBJ, j->val.data, j->val.len);
-	return 1;
+	return close_nested(j, '}', V_OBJ);
 }
 
 static int cb_start_array(void *ctx)
@@ -296,28 +308,12 @@ static int cb_start_array(void *ctx)
 	struct jl *j = ctx;
 	if (j->depth == 0)
 		return 0; /* only objects are records */
-	if (j->depth >= ELOG_JSON_MAX_DEPTH) {
-		j->too_deep = 1;
-		return 0;
-	}
-	if (j->depth == 1)
-		elog_buf_reset(&j->val);
-	sep(&j->val);
-	elog_buf_addc(&j->val, '[');
-	j->depth++;
-	return 1;
+	return open_nested(j, '[');
 }
 
 static int cb_end_array(void *ctx)
 {
-	struct jl *j = ctx;
-	elog_buf_addc(&j->val, ']');
-	j->depth--;
-	if (j->depth == 2 && j->kc == K_COMPONENT)
-		j->comp_subkey = 0;
-	if (j->depth == 1)
-		finish_value(j, V_ARR, j->val.data, j->val.len);
-	return 1;
+	return close_nested(ctx, ']', V_ARR);
 }
 
 static const yajl_callbacks callbacks = {

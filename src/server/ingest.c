@@ -11,6 +11,7 @@
 #include "rpc/rpc.h"
 
 #define DEFAULT_GROUP_MAX 4096
+#define DEFAULT_GROUP_MAX_BYTES (8u << 20)
 #define DEFAULT_MAX_INFLIGHT 4
 
 /* A collected group: the records, the items and the group itself. */
@@ -109,7 +110,7 @@ static void *submitter(void *arg)
 		cg->g.release = collected_release;
 		ic->recs = NULL;
 		ic->items = NULL;
-		ic->n = ic->cap = 0;
+		ic->n = ic->cap = ic->bytes = 0;
 		submit_locked(ic, &cg->g);
 	}
 	elog_inflight_wait_locked(&ic->inf);
@@ -119,7 +120,7 @@ static void *submitter(void *arg)
 	n = ic->n;
 	ic->recs = NULL;
 	ic->items = NULL;
-	ic->n = ic->cap = 0;
+	ic->n = ic->cap = ic->bytes = 0;
 	pthread_cond_broadcast(&ic->inf.cv);
 	pthread_mutex_unlock(&ic->inf.mu);
 	if (n) {
@@ -146,6 +147,7 @@ int elog_ingest_call_start(struct elog_ingest_call *ic, struct elog_hub *hub,
 	ic->spec = spec;
 	ic->ctx = ctx;
 	ic->group_max = spec->group_max ? spec->group_max : DEFAULT_GROUP_MAX;
+	ic->group_max_bytes = spec->group_max_bytes ? spec->group_max_bytes : DEFAULT_GROUP_MAX_BYTES;
 	ic->max_inflight = spec->max_inflight > 0 ? spec->max_inflight : DEFAULT_MAX_INFLIGHT;
 	elog_inflight_init(&ic->inf);
 	if (spec->collect) {
@@ -161,9 +163,12 @@ int elog_ingest_call_start(struct elog_ingest_call *ic, struct elog_hub *hub,
 int elog_ingest_call_add(struct elog_ingest_call *ic, struct elog_record *rec, void *item)
 {
 	const struct elog_ingest_spec *sp = ic->spec;
+	size_t bytes = sizeof(*rec) + strlen(rec->component) + strlen(rec->msg) +
+		       strlen(rec->fields) + strlen(rec->source) + strlen(rec->dedupe_key);
 
 	pthread_mutex_lock(&ic->inf.mu);
-	while (ic->n >= ic->group_max && !ic->inf.failed)
+	while ((ic->n >= ic->group_max || (ic->n > 0 && ic->bytes >= ic->group_max_bytes)) &&
+	       !ic->inf.failed)
 		pthread_cond_wait(&ic->inf.cv, &ic->inf.mu);
 	if (ic->inf.failed) {
 		pthread_mutex_unlock(&ic->inf.mu);
@@ -179,6 +184,7 @@ int elog_ingest_call_add(struct elog_ingest_call *ic, struct elog_record *rec, v
 			ic->items = xrealloc(ic->items, ic->cap * sp->item_size);
 	}
 	ic->recs[ic->n] = *rec;
+	ic->bytes += bytes;
 	if (sp->item_size)
 		memcpy(ic->items + ic->n * sp->item_size, item, sp->item_size);
 	ic->n++;

@@ -75,6 +75,8 @@ struct elog_ingest_group {
 
 struct elog_ingest_spec {
 	size_t group_max;               /* records collected before add waits; 0: 4096 */
+	size_t group_max_bytes;         /* or bytes collected (a record's strings and struct);
+					 * 0: 8 MiB (README "Limits") */
 	int max_inflight;               /* groups submitted, commit not yet run; 0: 4 */
 	size_t max_inflight_bytes;      /* their cost together; 0: no bound (one group always goes) */
 	size_t item_size;               /* bytes of one record's item, copied by add; 0: none */
@@ -93,13 +95,13 @@ struct elog_ingest_call {
 	struct rpc_call *call;          /* may be NULL (tests); finished only with finish_early */
 	const struct elog_ingest_spec *spec;
 	void *ctx;                      /* the service's */
-	size_t group_max;
+	size_t group_max, group_max_bytes;
 	int max_inflight;
 	size_t inflight_bytes;
 	/* collected, not yet submitted */
 	struct elog_record *recs;
 	char *items;
-	size_t n, cap;
+	size_t n, cap, bytes;
 	int closing, sub_waiting, threaded, finished;
 	pthread_t th;
 };
@@ -114,7 +116,7 @@ int elog_ingest_call_start(struct elog_ingest_call *ic, struct elog_hub *hub,
 
 /*
  * Collects one record and its item (item_size bytes, copied; NULL when item_size is 0).
- * Waits while group_max records are collected. Returns 0, or -1 when the call failed (rec
+ * Waits while group_max records or group_max_bytes are collected. Returns 0, or -1 when the call failed (rec
  * and item are then freed).
  */
 int elog_ingest_call_add(struct elog_ingest_call *ic, struct elog_record *rec, void *item);

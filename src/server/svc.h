@@ -96,6 +96,11 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			    const struct elog_filter *f, int follow, struct elog_read_sink *sink,
 			    char *msg, size_t msgsz);
 
+/* Receives the request of a method that does not use its content, and drops it. Returns 0,
+ * or -1 when it did not decode (the call is then finished with INVALID_ARGUMENT
+ * "undecodable <message name>"). */
+int elog_svc_recv_ignored(struct rpc_call *call, const ProtobufCMessageDescriptor *d);
+
 /* Maps a store/hub error code to the rpc status a sender should see. */
 int elog_svc_status_of(int elog_rc);
 

@@ -383,18 +383,12 @@ static void fc_list(struct rpc_call *call, void *ctx)
 	Flowctl__ServiceStatus *sts, **stp;
 	Google__Protobuf__Timestamp *tss;
 	Flowctl__ServiceStatus__MetricsEntry *mv, **mp;
-	ProtobufCMessage *m;
 	size_t i, nm = 0, off = 0;
 	int64_t now = elog_now_ns();
 	int rc;
 
-	rc = rpc_call_recv(call, &google__protobuf__empty__descriptor, &m);
-	if (rc == 1)
-		protobuf_c_message_free_unpacked(m, NULL);
-	else if (rc == -2) {
-		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable google.protobuf.Empty");
+	if (elog_svc_recv_ignored(call, &google__protobuf__empty__descriptor) != 0)
 		return;
-	}
 	pthread_mutex_lock(&g->mu);
 	elog_registry_expire_locked(g, heartbeat_ttl(svc), now);
 	for (i = 0; i < g->n; i++)

@@ -257,18 +257,12 @@ static void hub_components(struct rpc_call *call, void *ctx)
 	Elog__V1__ComponentList resp = ELOG__V1__COMPONENT_LIST__INIT;
 	struct elog_store *st = NULL;
 	struct elog_err err;
-	ProtobufCMessage *m;
 	char **names = NULL;
 	size_t n = 0, i;
 	int rc;
 
-	rc = rpc_call_recv(call, &elog__v1__components_request__descriptor, &m);
-	if (rc == 1)
-		protobuf_c_message_free_unpacked(m, NULL);
-	else if (rc == -2) {
-		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable elog.v1.ComponentsRequest");
+	if (elog_svc_recv_ignored(call, &elog__v1__components_request__descriptor) != 0)
 		return;
-	}
 	elog_err_clear(&err);
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
@@ -393,7 +387,6 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	struct elog_flowctl_service *f = NULL;
 	struct elog_store *st = NULL;
 	struct elog_err err;
-	ProtobufCMessage *m;
 	uint64_t omitted = 0;
 	int64_t now = elog_now_ns();
 	size_t n = 0, nf = 0, i = 0, j = 0, k = 0;
@@ -401,13 +394,8 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	Elog__V1__HistoryStats hs = ELOG__V1__HISTORY_STATS__INIT;
 	int rc;
 
-	rc = rpc_call_recv(call, &elog__v1__stats_request__descriptor, &m);
-	if (rc == 1)
-		protobuf_c_message_free_unpacked(m, NULL);
-	else if (rc == -2) {
-		rpc_call_finish(call, RPC_INVALID_ARGUMENT, "undecodable elog.v1.StatsRequest");
+	if (elog_svc_recv_ignored(call, &elog__v1__stats_request__descriptor) != 0)
 		return;
-	}
 	elog_err_clear(&err);
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)

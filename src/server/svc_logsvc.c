@@ -33,23 +33,6 @@
 
 /* ---- google.protobuf.Struct as JSON ----------------------------------------------------------- */
 
-static void quote_utf8(struct elog_buf *b, const char *s)
-{
-	size_t n;
-
-	if (!s)
-		s = "";
-	n = strlen(s);
-	if (elog_utf8_valid(s, n)) {
-		elog_json_quote(b, s, n);
-	} else {
-		char *t = elog_utf8_dup(s, n);
-
-		elog_json_quote(b, t, strlen(t));
-		free(t);
-	}
-}
-
 static void number_json(struct elog_buf *b, double v)
 {
 	char tmp[40];
@@ -82,7 +65,7 @@ static void value_json(struct elog_buf *b, const Google__Protobuf__Value *v, int
 		struct elog_buf text = ELOG_BUF_INIT;
 
 		value_json(&text, v, 0, ELOG_PB_MAX_DEPTH);
-		quote_utf8(b, text.data ? text.data : "");
+		elog_json_quote_any(b, text.data ? text.data : "");
 		elog_buf_release(&text);
 		return;
 	}
@@ -91,7 +74,7 @@ static void value_json(struct elog_buf *b, const Google__Protobuf__Value *v, int
 		number_json(b, v->number_value);
 		break;
 	case GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE:
-		quote_utf8(b, v->string_value);
+		elog_json_quote_any(b, v->string_value);
 		break;
 	case GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE:
 		elog_buf_adds(b, v->bool_value ? "true" : "false");
@@ -165,7 +148,7 @@ static void struct_json(struct elog_buf *b, const Google__Protobuf__Struct *st, 
 		if (!first)
 			elog_buf_addc(b, ',');
 		first = 0;
-		quote_utf8(b, e->key ? e->key : "");
+		elog_json_quote_any(b, e->key ? e->key : "");
 		elog_buf_addc(b, ':');
 		value_json(b, e->value, depth + 1, limit);
 	}
@@ -485,12 +468,13 @@ static void ls_write_log_stream(struct rpc_call *call, void *ctx)
 		if (elog_ingest_call_failed(&ic))
 			break;
 	}
-	/* durable: every session file fsynced up to the call's last frame ... */
+	/* durable: every session file fsynced up to the call's last frame ... (also before an
+	 * error is answered: the frames before it stay written, and are on disk by then) */
 	for (i = 0; i < h.n; i++) {
 		struct elog_err err;
 
-		if (status == RPC_OK && h.v[i].ticket &&
-		    elog_slog_sync(h.v[i].s, h.v[i].ticket, &err) != 0) {
+		if (h.v[i].ticket && elog_slog_sync(h.v[i].s, h.v[i].ticket, &err) != 0 &&
+		    status == RPC_OK) {
 			status = RPC_INTERNAL;
 			snprintf(msg, sizeof(msg), "%s", err.msg);
 		}

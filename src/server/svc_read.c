@@ -180,6 +180,21 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 	}
 }
 
+int elog_svc_recv_ignored(struct rpc_call *call, const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m;
+	char msg[200];
+	int rc = rpc_call_recv(call, d, &m);
+
+	if (rc == 1)
+		protobuf_c_message_free_unpacked(m, NULL);
+	if (rc != -2)
+		return 0;
+	snprintf(msg, sizeof(msg), "undecodable %s", d->name);
+	rpc_call_finish(call, RPC_INVALID_ARGUMENT, msg);
+	return -1;
+}
+
 int elog_svc_status_of(int rc)
 {
 	switch (rc) {

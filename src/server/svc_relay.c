@@ -38,21 +38,6 @@
 
 /* ---- payload -> record ------------------------------------------------------------------- */
 
-/* Appends s (a protobuf string: any bytes) as a JSON string literal, repaired to UTF-8. */
-static void quote_any(struct elog_buf *b, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	char *tmp;
-
-	if (elog_utf8_valid(s ? s : "", n)) {
-		elog_json_quote(b, s ? s : "", n);
-		return;
-	}
-	tmp = elog_utf8_dup(s, n);
-	elog_json_quote(b, tmp, strlen(tmp));
-	free(tmp);
-}
-
 /* Appends ,"key":"value" (or "key":"value" right after '{'). */
 static void kv_str(struct elog_buf *b, const char *key, const char *val)
 {
@@ -60,7 +45,7 @@ static void kv_str(struct elog_buf *b, const char *key, const char *val)
 		elog_buf_addc(b, ',');
 	elog_json_quote(b, key, strlen(key));
 	elog_buf_addc(b, ':');
-	quote_any(b, val);
+	elog_json_quote_any(b, val);
 }
 
 static void kv_key(struct elog_buf *b, const char *key)
@@ -251,9 +236,9 @@ static void relay_fields(struct elog_buf *b, const struct relay_ctx *x,
 
 			if (j)
 				elog_buf_addc(b, ',');
-			quote_any(b, h->key);
+			elog_json_quote_any(b, h->key);
 			elog_buf_addc(b, ':');
-			quote_any(b, h->value ? h->value : "");
+			elog_json_quote_any(b, h->value ? h->value : "");
 		}
 		elog_buf_addc(b, '}');
 		if (md->n_headers > n) {
@@ -282,7 +267,7 @@ static void relay_fields(struct elog_buf *b, const struct relay_ctx *x,
 		for (i = 0; i < p->error_info->n_details; i++) {
 			if (i)
 				elog_buf_addc(b, ',');
-			quote_any(b, p->error_info->details[i]);
+			elog_json_quote_any(b, p->error_info->details[i]);
 		}
 		elog_buf_adds(b, "]}");
 	}

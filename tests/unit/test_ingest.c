@@ -136,6 +136,41 @@ static void test_collect_ack_in_order(void)
 	hub_close(h);
 }
 
+/* A group also ends at group_max_bytes: records of 10 KiB with a bound of 64 KiB go in
+ * groups of at most 7 (the one that passes the bound is the last one taken). */
+static void test_collect_bounded_in_bytes(void)
+{
+	static const struct elog_ingest_spec spec = {
+		.group_max = 4096,
+		.group_max_bytes = 64 << 10,
+		.max_inflight = 1,
+		.ack = ack,
+		.collect = 1,
+	};
+	struct elog_hub *h = hub_open();
+	struct elog_ingest_call ic;
+	struct acks a = { 0 };
+	char *big = xmalloc(10 << 10), msg[512];
+	int i;
+
+	memset(big, 'x', (10 << 10) - 1);
+	big[(10 << 10) - 1] = '\0';
+	CHECK_INT(elog_ingest_call_start(&ic, h, NULL, &spec, &a), 0);
+	for (i = 0; i < 500; i++) {
+		struct elog_record r;
+
+		make_record(&r, i);
+		elog_record_set(&r.msg, big, strlen(big));
+		CHECK_INT(elog_ingest_call_add(&ic, &r, NULL), 0);
+	}
+	CHECK_INT(elog_ingest_call_end(&ic, msg, sizeof(msg)), RPC_OK);
+	CHECK_INT(a.records, 500);
+	CHECK(a.biggest <= 7);
+	CHECK(a.groups >= 500 / 7);
+	free(big);
+	hub_close(h);
+}
+
 /* Ready groups (as elog.v1 Ingest makes them): acknowledged in submission order, never more
  * than max_inflight groups in flight nor more than max_inflight_bytes (one group alone always
  * goes), each released once by the service's release function. */
@@ -237,6 +272,7 @@ static void test_first_failure_stops_the_call(void)
 
 UNIT_MAIN(
 	{ "collect_ack_in_order", test_collect_ack_in_order },
+	{ "collect_bounded_in_bytes", test_collect_bounded_in_bytes },
 	{ "ready_groups_bounded", test_ready_groups_bounded },
 	{ "first_failure_stops_the_call", test_first_failure_stops_the_call }
 )
