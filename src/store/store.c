@@ -8,7 +8,7 @@
  *
  * Statements: every fixed statement is a named macro below and is prepared once per
  * connection; every sqlite3_step is followed by sqlite3_reset + sqlite3_clear_bindings on
- * every path (stmt_done). Query statements are built from the filter and prepared per query
+ * every path (store__stmt_done). Query statements are built from the filter and prepared per query
  * (not per row).
  */
 #include <ctype.h>
@@ -25,6 +25,7 @@
 
 #include "common/err.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "store/spans.h"
 #include "common/util.h"
 
@@ -182,47 +183,8 @@ static const struct schema_step {
 #define SQL_COMPONENT_NEXT \
 	"SELECT component FROM records WHERE component > ?1 ORDER BY component LIMIT 1;"
 
-/* Query pieces; the WHERE clause is built by where_sql from the filter. */
-#define SQL_QUERY_COLUMNS \
-	"SELECT id, ts, arrival, level, component, msg, fields, source, dedupe FROM records"
-#define SQL_QUERY_ORDER          " ORDER BY id;"
-/* Lowest id of the last N matches (no pattern): the N-th row counting from the end. */
-#define SQL_BOUND_SELECT         "SELECT id FROM records"
-#define SQL_BOUND_ORDER          " ORDER BY id DESC LIMIT 1 OFFSET ?;"
-/* Same with a pattern: scan backwards, the pattern is applied in C. */
-#define SQL_BOUND_RE_SELECT      "SELECT id, msg, fields FROM records"
-#define SQL_BOUND_RE_ORDER       " ORDER BY id DESC;"
-
-/* Indexes of the query columns (SQL_QUERY_COLUMNS). */
-enum { COL_ID, COL_TS, COL_ARRIVAL, COL_LEVEL, COL_COMPONENT, COL_MSG, COL_FIELDS, COL_SOURCE,
-       COL_DEDUPE };
-
 /* ---- the connection ----------------------------------------------------------------- */
 
-struct elog_store {
-	sqlite3 *db;
-	char *path;
-	int readonly;
-	sqlite3_stmt *st_begin;
-	sqlite3_stmt *st_begin_immediate;
-	sqlite3_stmt *st_commit;
-	sqlite3_stmt *st_rollback;
-	sqlite3_stmt *st_insert;
-	sqlite3_stmt *st_insert_multi;
-	struct commit_hook_slot {
-		void (*fn)(void *ctx, int frames);
-		void *ctx;
-	} hook;
-	sqlite3_stmt *st_max_id;
-	sqlite3_stmt *st_component_first;
-	sqlite3_stmt *st_component_next;
-	struct tail_cache *tc;   /* --tail bounds of the last query with a fixed end (queries) */
-	sqlite3_stmt *st_stats_upsert;     /* NULL on a read-only connection */
-	struct stats_slot *stats;          /* STATS_SLOTS: the insert's counts per key */
-	size_t nstats;
-	sqlite3_stmt *st_component_seen;   /* NULL on a read-only connection */
-	int64_t version;                   /* the schema's */
-};
 
 /* An insert counts its records per (component, source, level) in a small open-addressing
  * table and adds them to component_stats before it commits: one upsert per key, not per
@@ -237,10 +199,9 @@ struct stats_slot {
 	int64_t first_id;                  /* the smallest id counted in it */
 };
 
-static void tail_cache_free(struct tail_cache *tc);
 
 /* Maps an SQLite result code to an ELOG_E* code. */
-static int sqlite_to_elog(int rc)
+int store__sqlite_to_elog(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_FULL:
@@ -252,7 +213,7 @@ static int sqlite_to_elog(int rc)
 	}
 }
 
-/* sqlite_to_elog for a write; sets *cause to what to tell. A write that failed with ENOSPC,
+/* store__sqlite_to_elog for a write; sets *cause to what to tell. A write that failed with ENOSPC,
  * EDQUOT or EFBIG (past a file-size limit, the process ignoring SIGXFSZ) counts as a full disk
  * whatever SQLite calls it: SQLite reports the WAL's failed write as SQLITE_IOERR without
  * keeping its errno, so errno, which nothing between the failed step and here changed, is
@@ -268,11 +229,11 @@ static int write_error(struct elog_store *s, int rc, const char **cause)
 		*cause = strerror(e);
 		return ELOG_EFULL;
 	}
-	return sqlite_to_elog(rc);
+	return store__sqlite_to_elog(rc);
 }
 
 /* Resets a statement after a step, whatever the step returned; keeps it ready for reuse. */
-static void stmt_done(sqlite3_stmt *st)
+void store__stmt_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -280,14 +241,14 @@ static void stmt_done(sqlite3_stmt *st)
 
 /* Runs a statement that returns no rows needed (BEGIN, COMMIT, a PRAGMA). Returns the
  * SQLite code: SQLITE_OK when it completed. */
-static int stmt_exec(sqlite3_stmt *st)
+int store__stmt_exec(sqlite3_stmt *st)
 {
 	int rc;
 
 	do
 		rc = sqlite3_step(st);
 	while (rc == SQLITE_ROW);
-	stmt_done(st);
+	store__stmt_done(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -345,7 +306,7 @@ static int prepare_insert_multi(struct elog_store *s)
 /* Open-time error with the connection's message. */
 static int open_fail(struct elog_store *s, int rc, struct elog_err *err)
 {
-	return elog_err_set(err, sqlite_to_elog(rc), "cannot open history '%s': %s", s->path,
+	return elog_err_set(err, store__sqlite_to_elog(rc), "cannot open history '%s': %s", s->path,
 			    sqlite3_errmsg(s->db));
 }
 
@@ -568,7 +529,7 @@ void elog_store_close(struct elog_store *s)
 	sqlite3_finalize(s->st_max_id);
 	sqlite3_finalize(s->st_component_first);
 	sqlite3_finalize(s->st_component_next);
-	tail_cache_free(s->tc);
+	store__tail_cache_free(s->tc);
 	sqlite3_finalize(s->st_stats_upsert);
 	sqlite3_finalize(s->st_component_seen);
 	free(s->stats);
@@ -613,7 +574,7 @@ int elog_store_checkpoint(struct elog_store *s, int *log_frames, int *done_frame
 	if (done_frames)
 		*done_frames = ndone;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-		return elog_err_set(err, sqlite_to_elog(rc), "cannot checkpoint history '%s': %s",
+		return elog_err_set(err, store__sqlite_to_elog(rc), "cannot checkpoint history '%s': %s",
 				    s->path, sqlite3_errmsg(s->db));
 	return 0;
 }
@@ -650,7 +611,7 @@ static int stats_flush(struct elog_store *s)
 			rc = sqlite3_step(st);
 			if (rc != SQLITE_DONE)
 				rc = sqlite3_errcode(s->db);
-			stmt_done(st);
+			store__stmt_done(st);
 		}
 		if (rc == SQLITE_DONE) {
 			/* a component's first record, kept once for the order of first
@@ -661,7 +622,7 @@ static int stats_flush(struct elog_store *s)
 			rc = sqlite3_step(s->st_component_seen);
 			if (rc != SQLITE_DONE)
 				rc = sqlite3_errcode(s->db);
-			stmt_done(s->st_component_seen);
+			store__stmt_done(s->st_component_seen);
 		}
 		x->n = 0;
 		s->nstats--;
@@ -733,16 +694,16 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 	if (n == 0 && !extra)
 		return 0;
 	errno = 0;    /* write_error reads it */
-	rc = stmt_exec(s->st_begin_immediate);
+	rc = store__stmt_exec(s->st_begin_immediate);
 	if (rc != SQLITE_OK)
 		goto fail;
 	rc = sqlite3_step(s->st_max_id);
 	if (rc != SQLITE_ROW) {
-		stmt_done(s->st_max_id);
+		store__stmt_done(s->st_max_id);
 		goto fail;
 	}
 	max_id = sqlite3_column_int64(s->st_max_id, 0);
-	stmt_done(s->st_max_id);
+	store__stmt_done(s->st_max_id);
 	for (i = 0; i < n;) {
 		struct elog_record *r = &recs[i];
 		const char *dk = r->dedupe_key;
@@ -780,10 +741,10 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 				code = write_error(s, rc, &cause);
 				ret = elog_err_set(err, code, "cannot write history '%s': %s",
 						   s->path, cause);
-				stmt_done(m);
+				store__stmt_done(m);
 				goto rollback;
 			}
-			stmt_done(m);
+			store__stmt_done(m);
 			for (k = 0; k < MULTI_ROWS; k++)
 				recs[i + k].id = ++max_id;
 			count += MULTI_ROWS;
@@ -813,7 +774,7 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 			code = write_error(s, rc, &cause);
 			ret = elog_err_set(err, code, "cannot write history '%s': %s", s->path,
 					   cause);
-			stmt_done(st);
+			store__stmt_done(st);
 			goto rollback;
 		}
 		/* ON CONFLICT DO NOTHING: no change means a duplicate dedupe key. */
@@ -822,7 +783,7 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 			max_id = r->id;
 			count++;
 		}
-		stmt_done(st);
+		store__stmt_done(st);
 		i++;
 	}
 	/* The summary `elog ps` reads, in the same transaction. */
@@ -841,7 +802,7 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 	}
 	if (extra && (ret = extra(ctx, s, err)) != 0)
 		goto rollback;
-	rc = stmt_exec(s->st_commit);
+	rc = store__stmt_exec(s->st_commit);
 	if (rc != SQLITE_OK)
 		goto fail;
 	if (stored)
@@ -852,529 +813,8 @@ fail:
 	ret = elog_err_set(err, code, "cannot write history '%s': %s", s->path, cause);
 rollback:
 	if (!sqlite3_get_autocommit(s->db))
-		stmt_exec(s->st_rollback);
+		store__stmt_exec(s->st_rollback);
 	for (i = 0; i < n; i++)
 		recs[i].id = 0;
 	return ret;
-}
-
-/* ---- queries ------------------------------------------------------------------------ */
-
-/* Appends " WHERE ..." for f, max_id (ELOG_ID_UNBOUNDED: none; id <= max_id) and min_id
- * (0: none; id >= min_id). The placeholders
- * are bound by where_bind in the same order. */
-static void where_sql(struct elog_buf *b, const struct elog_filter *f, int64_t max_id,
-		      int64_t min_id)
-{
-	const char *sep = " WHERE ";
-	unsigned all = (1u << ELOG_LEVEL_COUNT) - 1;
-
-	if (f->ncomponents) {
-		elog_buf_adds(b, sep);
-		elog_buf_adds(b, f->ncomponents == 1 ? "component = ?" : "component IN (?");
-		for (size_t i = 1; i < f->ncomponents; i++)
-			elog_buf_adds(b, ", ?");
-		if (f->ncomponents > 1)
-			elog_buf_addc(b, ')');
-		sep = " AND ";
-	}
-	if (f->nxcomponents) {
-		elog_buf_adds(b, sep);
-		elog_buf_adds(b, "component NOT IN (?");
-		for (size_t i = 1; i < f->nxcomponents; i++)
-			elog_buf_adds(b, ", ?");
-		elog_buf_addc(b, ')');
-		sep = " AND ";
-	}
-	if (f->level_mask && (f->level_mask & all) != all) {
-		const char *lsep = "";
-
-		elog_buf_adds(b, sep);
-		elog_buf_adds(b, "level IN (");
-		for (int l = 0; l < ELOG_LEVEL_COUNT; l++) {
-			if (f->level_mask & (1u << l)) {
-				elog_buf_addf(b, "%s%d", lsep, l);
-				lsep = ", ";
-			}
-		}
-		elog_buf_addc(b, ')');
-		sep = " AND ";
-	}
-	if (f->since_ns) {
-		elog_buf_adds(b, sep);
-		elog_buf_adds(b, "ts >= ?");
-		sep = " AND ";
-	}
-	if (f->until_ns) {
-		elog_buf_adds(b, sep);
-		elog_buf_adds(b, "ts <= ?");
-		sep = " AND ";
-	}
-	if (f->after_id > 0 || min_id > 0) {
-		elog_buf_adds(b, sep);
-		elog_buf_adds(b, "id >= ?");
-		sep = " AND ";
-	}
-	if (max_id != ELOG_ID_UNBOUNDED) {
-		elog_buf_adds(b, sep);
-		elog_buf_adds(b, "id <= ?");
-	}
-}
-
-/* Binds the placeholders of where_sql; returns the next free index. */
-static int where_bind(sqlite3_stmt *st, const struct elog_filter *f, int64_t max_id,
-		      int64_t min_id)
-{
-	int i = 1;
-
-	for (size_t c = 0; c < f->ncomponents; c++)
-		sqlite3_bind_text(st, i++, f->components[c], -1, SQLITE_STATIC);
-	for (size_t c = 0; c < f->nxcomponents; c++)
-		sqlite3_bind_text(st, i++, f->xcomponents[c], -1, SQLITE_STATIC);
-	if (f->since_ns)
-		sqlite3_bind_int64(st, i++, f->since_ns);
-	if (f->until_ns)
-		sqlite3_bind_int64(st, i++, f->until_ns);
-	if (f->after_id > 0 || min_id > 0) {
-		int64_t lo = f->after_id > 0 ? f->after_id + 1 : 0;
-
-		sqlite3_bind_int64(st, i++, lo > min_id ? lo : min_id);
-	}
-	if (max_id != ELOG_ID_UNBOUNDED)
-		sqlite3_bind_int64(st, i++, max_id);
-	return i;
-}
-
-static int query_prepare(struct elog_store *s, const char *select, const struct elog_filter *f,
-			 int64_t max_id, int64_t min_id, const char *order, sqlite3_stmt **st)
-{
-	struct elog_buf b = ELOG_BUF_INIT;
-	int rc;
-
-	elog_buf_adds(&b, select);
-	where_sql(&b, f, max_id, min_id);
-	elog_buf_adds(&b, order);
-	rc = sqlite3_prepare_v2(s->db, b.data, (int)b.len, st, NULL);
-	elog_buf_release(&b);
-	if (rc == SQLITE_OK)
-		where_bind(*st, f, max_id, min_id);
-	return rc;
-}
-
-/*
- * For a limited query: the smallest id among the last f->limit matches, in *bound (0 when
- * there are fewer matches than the limit, i.e. no bound). Without a pattern SQLite counts
- * (OFFSET limit-1); with one, the rows are scanned backwards and the pattern applied here.
- */
-static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
-		       int64_t *bound)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t limit = f->limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit;
-	int rc;
-
-	*bound = 0;
-	if (!f->has_regex && !f->xregex) {
-		rc = query_prepare(s, SQL_BOUND_SELECT, f, max_id, 0, SQL_BOUND_ORDER, &st);
-		if (rc != SQLITE_OK)
-			return rc;
-		sqlite3_bind_int64(st, sqlite3_bind_parameter_count(st), limit - 1);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			*bound = sqlite3_column_int64(st, 0);
-	} else {
-		int64_t found = 0;
-
-		rc = query_prepare(s, SQL_BOUND_RE_SELECT, f, max_id, 0, SQL_BOUND_RE_ORDER, &st);
-		if (rc != SQLITE_OK)
-			return rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *msg = (const char *)sqlite3_column_text(st, 1);
-			const char *fields = (const char *)sqlite3_column_text(st, 2);
-
-			if (!elog_filter_match_text(f, msg, fields))
-				continue;
-			if (++found == limit) {
-				*bound = sqlite3_column_int64(st, 0);
-				break;
-			}
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static char *col_text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return (char *)(t ? (const char *)t : "");
-}
-
-/* --tail: per component (sorted like the store's component list), the smallest id among its
- * last f->tail matches (0: it has fewer, all of them). */
-struct tail_bounds {
-	char **names;
-	int64_t *bounds;
-	size_t n;
-};
-
-static void tail_bounds_clear(struct tail_bounds *t)
-{
-	for (size_t i = 0; i < t->n; i++)
-		free(t->names[i]);
-	free(t->names);
-	free(t->bounds);
-	memset(t, 0, sizeof(*t));
-}
-
-/* The bound of component c; INT64_MAX (nothing) for a component not seen when they were
- * computed. */
-static int64_t tail_bound(const struct tail_bounds *t, const char *c)
-{
-	size_t lo = 0, hi = t->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = strcmp(t->names[mid], c);
-
-		if (cmp == 0)
-			return t->bounds[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return INT64_MAX;
-}
-
-/* Fills t for f (f->tail > 0) and sets *min_id to the smallest bound. Returns a SQLite code,
- * or -1 past ELOG_FILTER_MAX_TAIL_COMPONENTS (err set). */
-static int tail_bounds_compute(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
-			       struct tail_bounds *t, int64_t *min_id, struct elog_err *err)
-{
-	size_t i;
-	int rc = SQLITE_OK;
-
-	*min_id = INT64_MAX;
-	if (f->ncomponents) {
-		t->names = xcalloc(f->ncomponents, sizeof(*t->names));
-		for (i = 0; i < f->ncomponents; i++)
-			t->names[i] = xstrdup(f->components[i]);
-		t->n = f->ncomponents;
-	} else if (elog_store_components(s, &t->names, &t->n, err) != 0) {
-		return -1;
-	}
-	if (t->n > ELOG_FILTER_MAX_TAIL_COMPONENTS) {
-		elog_err_set(err, ELOG_EUSAGE,
-			     "too many components for --tail: the limit is %d (choose some with -c)",
-			     ELOG_FILTER_MAX_TAIL_COMPONENTS);
-		return -1;
-	}
-	t->bounds = xcalloc(t->n ? t->n : 1, sizeof(*t->bounds));
-	for (i = 0; i < t->n; i++) {
-		struct elog_filter one = *f;   /* shallow: read-only */
-		char *name = t->names[i];
-
-		if (elog_filter_excludes_component(f, name)) {
-			t->bounds[i] = INT64_MAX;
-			continue;
-		}
-		one.components = &name;
-		one.ncomponents = 1;
-		one.limit = f->tail;
-		/* the last N up to max_id whatever after_id is: a later page (after_id set) keeps
-		 * the same bounds, so each page is the same tail's continuation */
-		one.after_id = 0;
-		rc = query_bound(s, &one, max_id, &t->bounds[i]);
-		if (rc != SQLITE_OK)
-			return rc;
-		if (t->bounds[i] < *min_id)
-			*min_id = t->bounds[i];
-	}
-	return SQLITE_OK;
-}
-
-/*
- * The bounds of one tail query, kept for its next pages: serve reads the history a page at a
- * time (same filter, same max_id, after_id moving on), and recomputing k components' bounds
- * for every page would cost pages x k scans. Only kept when max_id is fixed, so the same key
- * always means the same snapshot; the key holds the filter's own list and regex pointers,
- * which a page's shallow copy shares.
- */
-struct tail_cache {
-	struct elog_filter key;   /* a copy: compared by content, never by pointer */
-	int64_t max_id, min_id;
-	struct tail_bounds t;
-};
-
-static void tail_cache_free(struct tail_cache *tc)
-{
-	if (!tc)
-		return;
-	elog_filter_clear(&tc->key);
-	tail_bounds_clear(&tc->t);
-	free(tc);
-}
-
-static int same_str(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static int same_list(char **a, size_t na, char **b, size_t nb)
-{
-	if (na != nb)
-		return 0;
-	for (size_t i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return 0;
-	return 1;
-}
-
-/* The same query but for after_id and limit, on the same snapshot. */
-static int tail_cache_hit(const struct tail_cache *tc, const struct elog_filter *f, int64_t max_id)
-{
-	const struct elog_filter *k = tc ? &tc->key : NULL;
-
-	return k && max_id != ELOG_ID_UNBOUNDED && tc->max_id == max_id && k->tail == f->tail &&
-	       k->level_mask == f->level_mask && k->since_ns == f->since_ns &&
-	       k->until_ns == f->until_ns && same_str(k->pattern, f->pattern) &&
-	       same_str(k->xpattern, f->xpattern) &&
-	       same_list(k->components, k->ncomponents, f->components, f->ncomponents) &&
-	       same_list(k->xcomponents, k->nxcomponents, f->xcomponents, f->nxcomponents);
-}
-
-/*
- * The record handed to fn points into SQLite's row buffers (no copy, no allocation per row):
- * it is valid only during the call and must not be kept, modified or cleared.
- */
-int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
-		     elog_record_fn fn, void *ctx, struct elog_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	struct elog_record r;
-	struct tail_bounds tails = { NULL, NULL, 0 };
-	const struct tail_bounds *tb = &tails, *cached = NULL;
-	int64_t bound = 0, tmin_cached = INT64_MAX;
-	int in_txn = 0, ret = 0, rc;
-
-	/* No id is above the largest one (and after_id + 1 below would overflow). */
-	if (f->after_id == INT64_MAX)
-		return 0;
-	if (f->limit || f->tail) {
-		/* Two statements (bound, then rows) must see one snapshot. */
-		if (sqlite3_get_autocommit(s->db)) {
-			rc = stmt_exec(s->st_begin);
-			if (rc != SQLITE_OK)
-				goto fail;
-			in_txn = 1;
-		}
-		rc = f->limit ? query_bound(s, f, max_id, &bound) : SQLITE_OK;
-		if (rc != SQLITE_OK)
-			goto fail;
-	}
-	if (f->tail && tail_cache_hit(s->tc, f, max_id)) {
-		/* a later page of the same tail query: the bounds computed for its first page */
-		cached = &s->tc->t;
-		tb = cached;
-		if (s->tc->min_id == INT64_MAX)
-			goto out;    /* every component left out */
-		if (s->tc->min_id > bound)
-			bound = s->tc->min_id;
-	} else if (f->tail) {
-		int64_t tmin = 0;
-
-		rc = tail_bounds_compute(s, f, max_id, &tails, &tmin, err);
-		if (rc == -1) {
-			ret = err ? err->code : ELOG_EUSAGE;
-			goto out;
-		}
-		if (rc != SQLITE_OK)
-			goto fail;
-		tmin_cached = tmin;
-		if (tails.n == 0)
-			goto out;    /* no component: nothing */
-		if (tmin == INT64_MAX)
-			goto out;    /* every component left out */
-		if (tmin > bound)
-			bound = tmin;
-	}
-	rc = query_prepare(s, SQL_QUERY_COLUMNS, f, max_id, bound, SQL_QUERY_ORDER, &st);
-	if (rc != SQLITE_OK)
-		goto fail;
-	memset(&r, 0, sizeof(r));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.msg = col_text(st, COL_MSG);
-		r.fields = col_text(st, COL_FIELDS);
-		if (!elog_filter_match_text(f, r.msg, r.fields))
-			continue;
-		r.id = sqlite3_column_int64(st, COL_ID);
-		r.component = col_text(st, COL_COMPONENT);
-		if (tb->n && r.id < tail_bound(tb, r.component))
-			continue;
-		r.ts_ns = sqlite3_column_int64(st, COL_TS);
-		r.arrival_ns = sqlite3_column_int64(st, COL_ARRIVAL);
-		r.level = sqlite3_column_int(st, COL_LEVEL);
-		r.source = col_text(st, COL_SOURCE);
-		r.dedupe_key = col_text(st, COL_DEDUPE);
-		ret = fn(ctx, &r);
-		if (ret != 0)
-			break;
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	if (in_txn)
-		stmt_exec(s->st_commit);
-	if (tails.n && max_id != ELOG_ID_UNBOUNDED) {   /* kept for the next page */
-		tail_cache_free(s->tc);
-		s->tc = xcalloc(1, sizeof(*s->tc));
-		elog_filter_copy(&s->tc->key, f);
-		s->tc->max_id = max_id;
-		s->tc->min_id = tmin_cached;
-		s->tc->t = tails;
-		memset(&tails, 0, sizeof(tails));
-	}
-	tail_bounds_clear(&tails);
-	return ret;
-fail:
-	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s", s->path,
-			   sqlite3_errmsg(s->db));
-out:
-	sqlite3_finalize(st);
-	if (in_txn && !sqlite3_get_autocommit(s->db))
-		stmt_exec(s->st_rollback);
-	tail_bounds_clear(&tails);
-	return ret;
-}
-
-int elog_store_max_id(struct elog_store *s, int64_t *out, struct elog_err *err)
-{
-	int rc = sqlite3_step(s->st_max_id);
-
-	*out = 0;
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(s->st_max_id, 0);   /* NULL (empty) reads as 0 */
-		rc = SQLITE_DONE;
-	}
-	if (rc != SQLITE_DONE) {
-		int ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s",
-				       s->path, sqlite3_errmsg(s->db));
-		stmt_done(s->st_max_id);
-		return ret;
-	}
-	stmt_done(s->st_max_id);
-	return 0;
-}
-
-int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct elog_err *err)
-{
-	char **v = NULL;
-	size_t count = 0;
-	char *last = NULL;
-	int rc, ret = 0;
-
-	*names = NULL;
-	*n = 0;
-	for (;;) {
-		sqlite3_stmt *st = last ? s->st_component_next : s->st_component_first;
-
-		if (last)
-			sqlite3_bind_text(st, 1, last, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			if (rc != SQLITE_DONE)
-				ret = elog_err_set(err, sqlite_to_elog(rc),
-						   "cannot read history '%s': %s", s->path,
-						   sqlite3_errmsg(s->db));
-			stmt_done(st);
-			if (rc != SQLITE_DONE)
-				goto fail;
-			break;
-		}
-		v = xrealloc(v, (count + 1) * sizeof(*v));
-		v[count] = xstrdup(col_text(st, 0));
-		last = v[count++];
-		stmt_done(st);
-	}
-	*names = v;
-	*n = count;
-	return 0;
-fail:
-	for (size_t i = 0; i < count; i++)
-		free(v[i]);
-	free(v);
-	return ret;
-}
-
-struct first_seen {
-	int64_t id;
-	char *name;
-};
-
-static int cmp_first_seen(const void *a, const void *b)
-{
-	const struct first_seen *x = a, *y = b;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-int elog_store_components_ordered(struct elog_store *s, char ***names, size_t *n,
-				  struct elog_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	struct first_seen *v;
-	size_t i;
-	int rc;
-
-	if (s->version >= 4) {
-		/* schema 4 keeps every component's first id, removed records or not */
-		char **nv = NULL;
-		size_t count = 0;
-
-		*names = NULL;
-		*n = 0;
-		rc = sqlite3_prepare_v2(s->db, "SELECT name FROM components ORDER BY first_id;",
-					-1, &st, NULL);
-		while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			nv = xrealloc(nv, (count + 1) * sizeof(*nv));
-			nv[count++] = xstrdup(col_text(st, 0));
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-			for (i = 0; i < count; i++)
-				free(nv[i]);
-			free(nv);
-			return elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s",
-					    s->path, sqlite3_errmsg(s->db));
-		}
-		*names = nv;
-		*n = count;
-		return 0;
-	}
-	if (elog_store_components(s, names, n, err) != 0)
-		return -1;
-	if (*n < 2)
-		return 0;
-	/* one index probe per component (records_component is (component, id)) */
-	rc = sqlite3_prepare_v2(s->db, "SELECT min(id) FROM records WHERE component = ?1;", -1,
-				&st, NULL);
-	if (rc != SQLITE_OK)
-		return 0;       /* keep the sorted order */
-	v = xcalloc(*n, sizeof(*v));
-	for (i = 0; i < *n; i++) {
-		v[i].name = (*names)[i];
-		v[i].id = INT64_MAX;
-		sqlite3_bind_text(st, 1, v[i].name, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-			v[i].id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	qsort(v, *n, sizeof(*v), cmp_first_seen);
-	for (i = 0; i < *n; i++)
-		(*names)[i] = v[i].name;
-	free(v);
-	return 0;
 }
