@@ -12,7 +12,9 @@ PREFIX   ?= /usr/local
 O        ?= build
 SAN      ?=
 CC       ?= cc
-PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8
+PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs libwebsockets
+# Debian ships libnats (serve --cluster) as a shared library only: linked dynamically always
+DYN_PKGS  = libnats
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	      -Wno-missing-field-initializers -Wno-format-nonliteral -g
 ifeq ($(SAN),1)
@@ -23,7 +25,7 @@ OPT      ?= -O2 -flto=auto -ffunction-sections -fdata-sections
 LDOPT     = -flto=auto -Wl,--gc-sections -Wl,-z,pack-relative-relocs
 LDSAN     =
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DYN_PKGS) 2>/dev/null)
 # The optimized build links gRPC, abseil, protobuf-c, SQLite, yajl, OpenSSL and zlib from
 # Debian's static archives (same -dev packages): loading ~55 shared C++ libraries cost ~8 ms
 # of every short-lived `elog send`. STATIC=0 links them dynamically; the sanitizer build
@@ -36,9 +38,10 @@ ifeq ($(STATIC),1)
 STATIC_LIBS := $(filter-out -ldl -lrt -lm -pthread -latomic -Wl%,\
 	$(patsubst -lyajl,-lyajl_s,$(shell pkg-config --static --libs $(PKGS) 2>/dev/null)))
 PKG_LIBS   := -Wl,-Bstatic $(STATIC_LIBS) -lstdc++ -Wl,-Bdynamic -static-libgcc \
+	      $(shell pkg-config --libs $(DYN_PKGS) 2>/dev/null) \
 	      -latomic -ldl -lrt
 else
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) $(DYN_PKGS) 2>/dev/null)
 endif
 CPPFLAGS += -Isrc -I$(O)/gen
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
@@ -53,7 +56,10 @@ endif
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PROTOS = proto/elog.proto proto/electrician.proto proto/logging.proto \
-	 proto/flowctl.proto proto/ingestion.proto
+	 proto/flowctl.proto proto/ingestion.proto \
+	 $(addprefix proto/opentelemetry/proto/,common/v1/common.proto resource/v1/resource.proto \
+	   logs/v1/logs.proto trace/v1/trace.proto collector/logs/v1/logs_service.proto \
+	   collector/trace/v1/trace_service.proto)
 WKT    = google/protobuf/timestamp.proto google/protobuf/struct.proto \
 	 google/protobuf/empty.proto
 GEN_C  = $(patsubst proto/%.proto,$(O)/gen/%.pb-c.c,$(PROTOS)) \
@@ -103,12 +109,14 @@ $(O)/tests/%: tests/unit/%.c $(O)/libelog.a $(wildcard tests/unit/*.h)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDSAN) -o $@ $< $(O)/libelog.a $(LIBS)
 
 # protoc-c gets the messages only: elog's own rpc table names the methods, and protoc-c's
-# service stubs would not compile for flowctl (a method named Register).
+# service stubs would not compile for flowctl (a method named Register). A proto in a folder
+# (proto/opentelemetry/...) keeps its path, which its imports name; -Iproto finds an import
+# not copied yet.
 $(O)/gen/%.pb-c.c $(O)/gen/%.pb-c.h: proto/%.proto
-	@mkdir -p $(O)/gen $(O)/proto
+	@mkdir -p $(O)/gen $(dir $(O)/proto/$*)
 	@echo "  PROTOC  $<"
-	$(Q)sed '/^service /,/^}/d' $< > $(O)/proto/$(notdir $<)
-	$(Q)protoc-c -I$(O)/proto -I/usr/include --c_out=$(O)/gen $(O)/proto/$(notdir $<)
+	$(Q)sed '/^service /,/^}/d' $< > $(O)/proto/$*.proto
+	$(Q)protoc-c -I$(O)/proto -Iproto -I/usr/include --c_out=$(O)/gen $(O)/proto/$*.proto
 
 $(O)/gen/google/protobuf/%.pb-c.c $(O)/gen/google/protobuf/%.pb-c.h: /usr/include/google/protobuf/%.proto
 	@mkdir -p $(O)/gen
@@ -125,6 +133,8 @@ $(O)/%.o: %.c $(GEN_H)
 	$(Q)$(CC) $(ALL_CFLAGS) -DELOG_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(O)/tools/gendoc.d
+# The page's files are built into assets.o with .incbin (src/web/assets.c): -MMD cannot see them.
+$(O)/src/web/assets.o build/fuzz/obj/src/web/assets.o: $(wildcard src/web/assets/*)
 
 units: $(UNIT_BIN)
 
@@ -165,7 +175,11 @@ build/relay_bench: bench/relay_bench.c $(O)/libelog.a
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
 
-bench: elog build/relay_bench
+build/redact_engine: bench/redact_engine.c $(O)/libelog.a
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
+
+bench: elog build/relay_bench build/redact_engine
 	$(Q)sh bench/run.sh
 
 install: elog
@@ -202,7 +216,7 @@ build/fuzz/libelog-fuzz.a: $(FUZZ_OBJ)
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/check.h build/fuzz/libelog-fuzz.a
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libelog-fuzz.a \
-		$(shell pkg-config --libs $(PKGS)) -lpthread -lm
+		$(shell pkg-config --libs $(PKGS) $(DYN_PKGS)) -lpthread -lm
 
 fuzz-build: $(FUZZ_TARGETS)
 

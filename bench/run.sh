@@ -113,3 +113,15 @@ SDP=$!
 while kill -0 $SDP 2>/dev/null; do r=$(rss $SERVE_PID); [ "$r" -gt "$peak" ] && peak=$r; sleep 0.2; done
 kill -CONT $LP; kill $LP 2>/dev/null
 row "serve RSS growth, $N lines + stalled follower (KiB)" "$((peak - base))" "-" "-"
+
+# 9. redaction: its cost on ingest (default rules vs --no-redact, same run) and the engine
+kill $SERVE_PID 2>/dev/null; wait $SERVE_PID 2>/dev/null
+ELOG="$ELOG" sh "$top/bench/redact.sh"
+[ -x "$top/build/redact_engine" ] && "$top/build/redact_engine" \
+	"$top/tests/corpus/redact/ordinary.txt" "$top/tests/corpus/redact/secrets.txt"
+
+# 10. serve --cluster (bench/cluster.sh: its own table, its own 3-node nats-server cluster)
+if command -v nats-server >/dev/null 2>&1; then
+	echo
+	ELOG="$ELOG" sh "$top/bench/cluster.sh"
+fi

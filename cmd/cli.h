@@ -56,6 +56,8 @@ struct command {
 	const char *environment;    /* extra ENVIRONMENT lines "NAME\tmeaning\n" */
 	const char *files;          /* FILES lines */
 	const char *formats;        /* man LINE FORMATS: "FORMAT\texample and what it gives\n" */
+	const char *table_title;    /* an extra man section (serve: the OpenTelemetry mapping) */
+	const char *table;          /* its "NAME\tmeaning\n" entries */
 };
 
 extern const struct command *const elog_commands[];
@@ -108,6 +110,12 @@ int cli_write_out(const char *buf, size_t len);
 /* Writes text to path atomically (a temporary file renamed over it), for the scripts that wait
  * for a --ready-file. Prints the error and returns -1 on failure. */
 int cli_write_ready_file(const char *path, const char *text);
+
+/* The redactor of serve and `elog redact` from their options (cmd/redact.c): *out NULL when
+ * on is 0 (--no-redact). Returns 0 or an exit status after saying why. */
+struct elog_redactor;
+int cli_redactor(const struct command *cmd, int on, const char *rules, const char *on_list,
+		 const char *off_list, struct elog_redactor **out);
 
 #define ELOG_DEFAULT_SERVER "127.0.0.1:50090"
 

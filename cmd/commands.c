@@ -11,6 +11,8 @@ extern const struct command cmd_serve, cmd_send, cmd_logs, cmd_export;
 extern const struct command cmd_keys, cmd_validate_key;
 extern const struct command cmd_tail;
 extern const struct command cmd_ps;
+extern const struct command cmd_prune;
+extern const struct command cmd_redact;
 
 const struct command *const elog_commands[] = {
 	&cmd_serve,
@@ -19,7 +21,9 @@ const struct command *const elog_commands[] = {
 	&cmd_tail,
 	&cmd_export,
 	&cmd_ps,
+	&cmd_prune,
 	&cmd_keys,
 	&cmd_validate_key,
+	&cmd_redact,
 	NULL,
 };

@@ -13,12 +13,13 @@
 #include "client/client.h"
 #include "store/store.h"
 #include "common/util.h"
+#include "common/json.h"
 
 static struct query_opts q = { .last_n = QUERY_ALL, .tail = QUERY_ALL };
 static struct {
 	int json, timestamps, no_prefix, utc;
 	const char *color, *output, *highlight;
-	struct str_list fields, hide_fields;
+	struct str_list fields, hide_fields, nodes;
 } o;
 
 static const struct option logs_options[] = {
@@ -41,6 +42,10 @@ static const struct option logs_options[] = {
 	{ 't', "timestamps", OPT_BOOL, &o.timestamps, NULL, "show each record's time", NULL, NULL },
 	{ 0, "utc", OPT_BOOL, &o.utc, NULL, "show times in UTC", NULL, NULL },
 	{ 0, "no-prefix", OPT_BOOL, &o.no_prefix, NULL, "do not show the component prefix", NULL, NULL },
+	{ 'N', "node", OPT_LIST, &o.nodes, "NAME",
+	  "only records from these nodes of serve --cluster (the field node; '-' for the box's own "
+	  "records, which have none; comma-separated or repeated); applied after -n and --tail",
+	  NULL, NULL },
 	{ 0, "ready-file", OPT_STRING, &q.ready_file, "PATH",
 	  "with -f: write PATH once the history is shown and live records are on the way", "file", NULL },
 	OPT_END
@@ -52,6 +57,7 @@ struct out {
 	struct elog_display *d;
 	struct elog_buf buf;
 	int closed;
+	int node_prefix;  /* text with a prefix: records from other nodes show "comp@node" */
 	uint64_t shown;   /* records printed */
 };
 
@@ -63,14 +69,68 @@ static int out_flush(struct out *w)
 	return w->closed;
 }
 
+/* The origin node of a record brought in by serve --aggregate (its field "node"), or NULL;
+ * *tree must be freed with yajl_tree_free. */
+static const char *record_node(const struct elog_record *r, yajl_val *tree)
+{
+	static const char *path[] = { "node", NULL };
+	yajl_val v;
+
+	*tree = NULL;
+	if (!strstr(r->fields, "\"node\""))
+		return NULL;
+	*tree = elog_json_tree_parse(r->fields);
+	v = *tree ? yajl_tree_get(*tree, path, yajl_t_string) : NULL;
+	return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+static int node_wanted(const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < o.nodes.n; i++) {
+		const char *p = o.nodes.items[i];
+
+		while (*p) {
+			size_t n = strcspn(p, ",");
+
+			if (node ? strlen(node) == n && strncmp(node, p, n) == 0 :
+			    n == 1 && *p == '-')
+				return 1;
+			p += n + (p[n] == ',');
+		}
+	}
+	return 0;
+}
+
 static int on_record(void *ctx, const struct elog_record *r)
 {
 	struct out *w = ctx;
+	yajl_val tree = NULL;
+	const char *node = NULL;
 
 	if (w->closed)
 		return 1;
+	if (o.nodes.n || w->node_prefix)
+		node = record_node(r, &tree);
+	if (o.nodes.n && !node_wanted(node)) {
+		yajl_tree_free(tree);
+		return 0;
+	}
 	w->shown++;
-	elog_display_record(w->d, r, &w->buf);
+	if (node && w->node_prefix) {
+		/* records from other nodes: "api@box2 |" */
+		struct elog_record t = *r;
+		struct elog_buf name = ELOG_BUF_INIT;
+
+		elog_buf_addf(&name, "%s@%s", r->component, node);
+		t.component = name.data;
+		elog_display_record(w->d, &t, &w->buf);
+		elog_buf_release(&name);
+	} else {
+		elog_display_record(w->d, r, &w->buf);
+	}
+	yajl_tree_free(tree);
 	if (w->buf.len >= 64 * 1024)
 		return out_flush(w);
 	return 0;
@@ -340,6 +400,7 @@ static int run_logs(int argc, char **argv)
 		memset(&w, 0, sizeof(w));
 		memset(&ro, 0, sizeof(ro));
 		w.d = elog_display_new(&dopts);
+		w.node_prefix = fmt == ELOG_FMT_TEXT && !o.no_prefix;
 		/* Bad client options (say, a key for a plaintext remote): report them once, here. */
 		if (!q.db && (rc = cli_client_opts(&ro, &key)) != 0)
 			goto done;
@@ -363,6 +424,7 @@ done:
 	free(q.xcomponents.items);
 	free(o.fields.items);
 	free(o.hide_fields.items);
+	free(o.nodes.items);
 	return rc;
 }
 

@@ -10,17 +10,24 @@
 
 #include "cli.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/record.h"
 #include "common/util.h"
 #include "elog.pb-c.h"
 
 static struct {
-	int json;
+	int json, disk, redaction;
 	const char *db;
 } o;
 
 static const struct option ps_options[] = {
 	{ 0, "json", OPT_BOOL, &o.json, NULL, "print one JSON object per component", NULL, NULL },
+	{ 0, "disk", OPT_BOOL, &o.disk, NULL,
+	  "show the history as a whole instead: its size on disk, records and time span", NULL,
+	  NULL },
+	{ 0, "redaction", OPT_BOOL, &o.redaction, NULL,
+	  "list serve's redaction rules and how many records each changed since it started "
+	  "(with --json: one object per rule)", NULL, NULL },
 	{ 0, "db", OPT_STRING, &o.db, "PATH",
 	  "read the history file PATH directly, without a server (no flowctl services)", "file",
 	  NULL },
@@ -37,6 +44,7 @@ extern const struct command cmd_ps;
 /* The stats of --db as an elog.v1.ComponentStats whose strings point into v. */
 struct local_stats {
 	Elog__V1__ComponentStats msg;
+	Elog__V1__HistoryStats hist;
 	Elog__V1__ComponentStat *cs, **cp;
 	struct elog_component_stats *v;
 	size_t n;
@@ -48,6 +56,7 @@ static int stats_from_db(struct local_stats *l, const char *path)
 	struct elog_err err;
 	uint64_t omitted = 0;
 	int64_t now = elog_now_ns();
+	struct elog_history_info hi;
 	size_t i;
 	int rc;
 
@@ -56,6 +65,8 @@ static int stats_from_db(struct local_stats *l, const char *path)
 	rc = elog_store_open(&st, path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
 		rc = elog_store_stats(st, now, &l->v, &l->n, &omitted, &err);
+	if (rc == 0)
+		rc = elog_store_history_info(st, &hi, &err);
 	elog_store_close(st);
 	if (rc) {
 		cli_error("%s", err.msg);
@@ -84,6 +95,16 @@ static int stats_from_db(struct local_stats *l, const char *path)
 	l->msg.n_components = l->n;
 	l->msg.omitted = omitted;
 	l->msg.now_ns = now;
+	elog__v1__history_stats__init(&l->hist);
+	l->hist.db_bytes = hi.db_bytes;
+	l->hist.wal_bytes = hi.wal_bytes;
+	l->hist.records = (uint64_t)hi.records;
+	l->hist.first_id = hi.first_id;
+	l->hist.last_id = hi.last_id;
+	l->hist.first_ns = hi.first_ns;
+	l->hist.last_ns = hi.last_ns;
+	l->hist.removed_before = hi.removed_through ? hi.removed_through + 1 : 0;
+	l->msg.history = &l->hist;
 	return 0;
 }
 
@@ -339,6 +360,32 @@ static void json_str(struct elog_buf *b, const char *s)
 	elog_json_quote(b, s ? s : "", s ? strlen(s) : 0);
 }
 
+/* serve --cluster: how far the publisher is (a last line; with --json an object of its own,
+ * {"cluster":{...}}). */
+static void print_cluster(const Elog__V1__ClusterState *c, struct elog_buf *out, int json)
+{
+	if (!c)
+		return;
+	if (json) {
+		elog_buf_adds(out, "{\"cluster\":{\"node\":");
+		json_str(out, c->node);
+		elog_buf_addf(out, ",\"connected\":%s,\"cursor\":%lld,\"behind\":%llu,"
+			      "\"behind_seconds\":%.3f,\"published\":%llu,\"aggregated\":%llu}}\n",
+			      c->connected ? "true" : "false", (long long)c->cursor,
+			      (unsigned long long)c->behind, (double)c->behind_ns / 1e9,
+			      (unsigned long long)c->published, (unsigned long long)c->aggregated);
+		return;
+	}
+	elog_buf_adds(out, "cluster: node '");
+	elog_buf_adds(out, c->node ? c->node : "");
+	elog_buf_addf(out, "' %s, %llu records (%.1f s) behind, %llu published",
+		      c->connected ? "connected" : "not connected", (unsigned long long)c->behind,
+		      (double)c->behind_ns / 1e9, (unsigned long long)c->published);
+	if (c->aggregated)
+		elog_buf_addf(out, ", %llu aggregated", (unsigned long long)c->aggregated);
+	elog_buf_adds(out, " this run\n");
+}
+
 static void print_json(const Elog__V1__ComponentStats *s, struct elog_buf *out, int flowctl)
 {
 	size_t i, j;
@@ -389,6 +436,180 @@ static void print_json(const Elog__V1__ComponentStats *s, struct elog_buf *out, 
 	}
 }
 
+/* "12.3 MiB" */
+static void add_bytes(struct elog_buf *b, int64_t n)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		elog_buf_addf(b, "%lld B", (long long)n);
+	else
+		elog_buf_addf(b, "%.1f %s", v, unit[u]);
+}
+
+/* "2m13s", "4h2m", "3d4h" */
+static void add_span(struct elog_buf *b, int64_t ns)
+{
+	int64_t s = ns / NS;
+
+	if (s < 60)
+		elog_buf_addf(b, "%llds", (long long)s);
+	else if (s < 3600)
+		elog_buf_addf(b, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+	else if (s < 86400)
+		elog_buf_addf(b, "%lldh%lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else
+		elog_buf_addf(b, "%lldd%lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+}
+
+/* ps --disk: the history as a whole, as text or one JSON object. */
+static int print_disk(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	const Elog__V1__HistoryStats *h = s->history;
+
+	if (!h) {
+		cli_error("server '%s' does not say what its history takes on disk: it is an older "
+			  "elog serve", cli_server());
+		return EXIT_FAIL;
+	}
+	if (o.json) {
+		elog_buf_addf(out, "{\"size\":%lld,\"db_bytes\":%lld,\"wal_bytes\":%lld,"
+			      "\"records\":%llu,\"first_id\":%lld,\"last_id\":%lld,\"first\":",
+			      (long long)(h->db_bytes + h->wal_bytes), (long long)h->db_bytes,
+			      (long long)h->wal_bytes, (unsigned long long)h->records,
+			      (long long)h->first_id, (long long)h->last_id);
+		json_time(out, h->first_ns);
+		elog_buf_adds(out, ",\"last\":");
+		json_time(out, h->last_ns);
+		elog_buf_addf(out, ",\"first_ns\":%lld,\"last_ns\":%lld,\"removed_before\":%lld}\n",
+			      (long long)h->first_ns, (long long)h->last_ns,
+			      (long long)h->removed_before);
+		return 0;
+	}
+	elog_buf_adds(out, "size:     ");
+	add_bytes(out, h->db_bytes + h->wal_bytes);
+	elog_buf_adds(out, " on disk (database ");
+	add_bytes(out, h->db_bytes);
+	elog_buf_adds(out, ", WAL ");
+	add_bytes(out, h->wal_bytes);
+	elog_buf_addf(out, ")\nrecords:  %llu", (unsigned long long)h->records);
+	if (h->first_id)
+		elog_buf_addf(out, " (ids %lld to %lld)", (long long)h->first_id,
+			      (long long)h->last_id);
+	elog_buf_addc(out, '\n');
+	if (h->first_ns) {
+		char a[64], b[64];
+		time_t t0 = (time_t)(h->first_ns / NS), t1 = (time_t)(h->last_ns / NS);
+		struct tm tm0, tm1;
+
+		gmtime_r(&t0, &tm0);
+		gmtime_r(&t1, &tm1);
+		strftime(a, sizeof(a), "%Y-%m-%d %H:%M:%S", &tm0);
+		strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S", &tm1);
+		elog_buf_addf(out, "span:     %s to %s UTC (", a, b);
+		add_span(out, h->last_ns - h->first_ns);
+		elog_buf_adds(out, ")\n");
+	}
+	if (h->removed_before)
+		elog_buf_addf(out, "removed:  records before id %lld (retention or prune)\n",
+			      (long long)h->removed_before);
+	return 0;
+}
+
+/* `ps --redaction`: every rule, on or off, and the records it changed. */
+static void print_redaction(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+
+	if (s->redaction_off && !o.json) {
+		elog_buf_adds(out, "redaction is off (serve --no-redact)\n");
+		return;
+	}
+	if (!o.json)
+		elog_buf_addf(out, "%-20s %-4s %s\n", "RULE", "ON", "RECORDS");
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (o.json) {
+			elog_buf_adds(out, "{\"rule\":");
+			elog_json_quote(out, r->name, strlen(r->name));
+			elog_buf_addf(out, ",\"enabled\":%s,\"builtin\":%s,\"records\":%llu}\n",
+				      r->enabled ? "true" : "false", r->builtin ? "true" : "false",
+				      (unsigned long long)r->records);
+		} else {
+			elog_buf_addf(out, "%-20s %-4s %llu\n", r->name, r->enabled ? "on" : "off",
+				      (unsigned long long)r->records);
+		}
+	}
+}
+
+/* Under the table: the rules that changed records, when any did (or that redaction is off). */
+static void redaction_footer(const Elog__V1__ComponentStats *s, struct elog_buf *out)
+{
+	size_t i;
+	int any = 0;
+
+	if (s->redaction_off) {
+		elog_buf_adds(out, "redaction: OFF (serve --no-redact)\n");
+		return;
+	}
+	for (i = 0; i < s->n_redaction; i++) {
+		const Elog__V1__RedactionRule *r = s->redaction[i];
+
+		if (!r->records)
+			continue;
+		elog_buf_addf(out, "%s%s %llu", any ? ", " : "redacted (records changed per rule): ",
+			      r->name, (unsigned long long)r->records);
+		any = 1;
+	}
+	if (any)
+		elog_buf_addc(out, '\n');
+}
+
+/* serve --forward: one line per forwarder after the components (JSON: an object with a
+ * "forward" key). */
+static void print_forwarders(const Elog__V1__ComponentStats *s, struct elog_buf *out, int json)
+{
+	for (size_t i = 0; i < s->n_forwarders; i++) {
+		const Elog__V1__Forwarder *f = s->forwarders[i];
+		double behind = (double)f->behind_ns / 1e9;
+
+		if (json) {
+			elog_buf_adds(out, "{\"forward\":");
+			elog_json_quote(out, f->target, strlen(f->target));
+			elog_buf_addf(out, ",\"cursor\":%lld,\"behind_records\":%llu,"
+				      "\"behind_seconds\":%.3f,\"sent\":%llu,\"rejected\":%llu,"
+				      "\"failures\":%llu,\"last_error\":", (long long)f->cursor,
+				      (unsigned long long)f->behind_records, behind,
+				      (unsigned long long)f->sent, (unsigned long long)f->rejected,
+				      (unsigned long long)f->failures);
+			elog_json_quote(out, f->last_error, strlen(f->last_error));
+			elog_buf_adds(out, "}\n");
+			continue;
+		}
+		elog_buf_addf(out, "forward %s: ", f->target);
+		if (f->behind_records)
+			elog_buf_addf(out, "%llu records, %.1f s behind",
+				      (unsigned long long)f->behind_records, behind);
+		else
+			elog_buf_adds(out, "caught up");
+		elog_buf_addf(out, " (%llu sent this run", (unsigned long long)f->sent);
+		if (f->rejected)
+			elog_buf_addf(out, ", %llu refused by the collector",
+				      (unsigned long long)f->rejected);
+		elog_buf_adds(out, ")");
+		if (*f->last_error)
+			elog_buf_addf(out, "; last error: %s", f->last_error);
+		elog_buf_addc(out, '\n');
+	}
+}
+
 static int run_ps(int argc, char **argv)
 {
 	Elog__V1__ComponentStats *remote = NULL;
@@ -415,14 +636,26 @@ static int run_ps(int argc, char **argv)
 		rc = stats_from_server(&remote);
 		s = remote;
 	}
-	if (rc == 0) {
-		if (o.json)
+	if (rc == 0 && o.redaction && o.db) {
+		rc = cli_usage_error(&cmd_ps, "--redaction asks serve: it goes without --db");
+	} else if (rc == 0 && o.redaction) {
+		print_redaction(s, &out);
+		if (out.len && cli_write_out(out.data, out.len) != 0)
+			rc = 0;
+	} else if (rc == 0) {
+		if (o.disk)
+			rc = print_disk(s, &out);
+		else if (o.json)
 			print_json(s, &out, !o.db);
 		else
 			print_table(s, &out, !o.db);
+		if (!o.json && !o.disk)
+			redaction_footer(s, &out);
+		print_forwarders(s, &out, o.json);
+		print_cluster(s->cluster, &out, o.json);
 		if (out.len && cli_write_out(out.data, out.len) != 0)
 			rc = 0;   /* a closed pipe ends quietly; the dispatcher reports other errors */
-		if (s->omitted)
+		if (s->omitted && !o.disk)
 			cli_error("%llu more components not shown: the limit is %d components "
 				  "(or %u MiB of names and sources) per answer",
 				  (unsigned long long)s->omitted, ELOG_STATS_MAX_COMPONENTS,
@@ -438,7 +671,7 @@ static int run_ps(int argc, char **argv)
 const struct command cmd_ps = {
 	.name = "ps",
 	.summary = "list the components the hub knows, with counts, rates, levels and health",
-	.usage = "[--json] [--db PATH]",
+	.usage = "[--json] [--disk] [--db PATH]",
 	.options = ps_options,
 	.client = 1,
 	.run = run_ps,
@@ -467,10 +700,27 @@ const struct command cmd_ps = {
 		"healthy, last_heartbeat, last_heartbeat_ns and metrics (how many the last "
 		"heartbeat carried).\n"
 		"With --db, the history file is read directly, without a server: there is no "
-		"flowctl registry then, so the FLOWCTL column and the flowctl key are left out.",
+		"flowctl registry then, so the FLOWCTL column and the flowctl key are left out.\n"
+		"With --disk, the history as a whole instead: its size on disk (the database "
+		"file and its WAL), how many records it holds and their ids, when the oldest and "
+		"the newest arrived, and before which id records were removed by retention (serve "
+		"--retain-size, --retain-age) or elog prune. With --json, one object with the keys "
+		"size, db_bytes, wal_bytes, records, first_id, last_id, first, last, first_ns, "
+		"last_ns and removed_before (0: none removed). "
+		"Under the table, when serve's redaction changed records since it started, one line "
+		"names the rules that did and how many records each changed; --redaction lists "
+		"every rule, on or off, with its count. "
+		"When serve runs with --forward, a last line shows the forwarder: \"forward URL: "
+		"caught up\" or \"N records, S s behind\" (committed records the collector has not "
+		"acknowledged yet, and how long ago the oldest of them arrived), how many were sent "
+		"this run and refused by the collector, and the last error while calls fail. With "
+		"--json it is an object with the keys forward, cursor, behind_records, "
+		"behind_seconds, sent, rejected, failures and last_error.",
 	.examples =
 		"elog ps\n"
 		"list the components with their counts, levels, sources and flowctl health\n"
 		"elog ps --json\n"
-		"the same, one JSON object per component\n",
+		"the same, one JSON object per component\n"
+		"elog ps --disk\n"
+		"how much the history takes on disk, its records and time span\n",
 };

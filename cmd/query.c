@@ -12,6 +12,7 @@
 #include "query.h"
 #include "client/client.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/util.h"
 
 char *query_case_pattern(const struct query_opts *q, const char *re)
@@ -184,12 +185,27 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Records the reader asked for were removed by retention or prune: said once, on stderr (and
+ * to the display, as a gap is). */
+static void say_removed(int64_t before, void (*notice)(void *ctx, const char *text), void *ctx)
+{
+	char text[160];
+
+	snprintf(text, sizeof(text), "records before id %lld were removed by retention",
+		 (long long)before);
+	fprintf(stderr, "elog: %s\n", text);
+	if (notice)
+		notice(ctx, text);
+}
+
 /* Reads the history file directly; with follow, polls it for new records. */
 static int run_local(struct query_opts *q, const char *path, struct elog_filter *f,
-		     struct track *t, int (*page_end)(void *ctx))
+		     struct track *t, void (*notice)(void *ctx, const char *text),
+		     int (*page_end)(void *ctx))
 {
 	struct elog_store *st = NULL;
 	struct elog_err err;
+	int64_t removed = 0;
 	int rc;
 
 	elog_err_clear(&err);
@@ -197,7 +213,11 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 		cli_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
-	rc = q->last_n == 0 ? skip_history_local(st, f, &err) : 0;
+	rc = q->last_n != 0 ? elog_store_removed_for(st, f, &removed, &err) : 0;
+	if (rc == 0 && removed > 0)
+		say_removed(removed + 1, notice, t->ctx);
+	if (rc == 0)
+		rc = q->last_n == 0 ? skip_history_local(st, f, &err) : 0;
 	if (f->after_id > t->last_id)
 		t->last_id = f->after_id;
 	if (rc == 0 && q->last_n != 0)
@@ -237,7 +257,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 
 	(void)cmd;
 	if (q->db)
-		return run_local(q, q->db, f, &t, page_end);
+		return run_local(q, q->db, f, &t, notice, page_end);
 	rc = cli_client_opts(&ro, &key);
 	if (rc)
 		return rc;
@@ -269,7 +289,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 		if (stat(def, &sb) == 0) {
 			fprintf(stderr, "elog: server '%s' unreachable; reading history '%s' directly\n",
 				cli_server(), def);
-			rc = run_local(q, def, f, &t, page_end);
+			rc = run_local(q, def, f, &t, notice, page_end);
 			free(def);
 			free(key);
 			return rc;
@@ -290,7 +310,7 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 	for (;;) {
 		int live = 0;
 		uint64_t missed = 0;
-		int64_t mfrom = 0, mto = 0;
+		int64_t mfrom = 0, mto = 0, removed;
 
 		/* Following, wake up every second so page_end can notice a closed output even
 		 * while no record arrives (or while reconnecting). */
@@ -310,6 +330,9 @@ int query_run(const struct command *cmd, struct query_opts *q, struct elog_filte
 			free(key);
 			return EXIT_FAIL;
 		}
+		removed = elog_resumer_take_removed(r);
+		if (removed)
+			say_removed(removed, notice, ctx);
 		if (missed) {
 			char text[160];
 

@@ -19,7 +19,13 @@
 #include "server/svc.h"
 #include "server/sessionlog.h"
 #include "server/redisnotify.h"
+#include "store/retention.h"
+#include "outbound/forward.h"
 #include "common/util.h"
+#include "common/err.h"
+#include "common/redact.h"
+#include "outbound/cluster.h"
+#include "web/web.h"
 
 static struct {
 	struct str_list listen;
@@ -35,7 +41,18 @@ static struct {
 	long notify_redis_queue;
 	int auth;
 	const char *tls_cert, *tls_key, *tls_client_ca;
-} o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS };
+	int64_t retain_size, retain_age_ns;
+	int redact;
+	const char *redact_rules, *redact_on, *redact_off;
+	const char *forward, *forward_ca;
+	struct str_list forward_headers;
+	const char *cluster, *node, *cluster_creds, *cluster_user, *cluster_password_file,
+		*cluster_ca, *cluster_stream;
+	long cluster_replicas;
+	int aggregate;
+	struct str_list http;
+} o = { .heartbeat_ttl_ns = 30 * NS_PER_S, .max_calls = RPC_DEFAULT_MAX_CALLS,
+	.retain_size = -1, .redact = 1 };
 
 static const struct option serve_options[] = {
 	{ 'L', "listen", OPT_LIST, &o.listen, "ADDR",
@@ -51,6 +68,12 @@ static const struct option serve_options[] = {
 	  "calls served at once, each on a thread (default 1000; follows take at most half); "
 	  "more get RESOURCE_EXHAUSTED", NULL, NULL },
 	{ 'q', "quiet", OPT_BOOL, &o.quiet, NULL, "print nothing but errors", NULL, NULL },
+	{ 0, "retain-size", OPT_SIZE, &o.retain_size, "SIZE",
+	  "keep the history (database and WAL) within SIZE, the oldest records removed first "
+	  "(default: 10% of its file system, at most 4G; 0: no bound)", NULL, "ELOG_RETAIN_SIZE" },
+	{ 0, "retain-age", OPT_DURATION, &o.retain_age_ns, "DURATION",
+	  "remove records that arrived longer than DURATION ago (default: kept)", NULL,
+	  "ELOG_RETAIN_AGE" },
 	/* options of the services: each service adds its block below this line */
 	{ 0, "log-dir", OPT_STRING, &o.log_dir, "DIR",
 	  "logging.v1 session files go here (default: sessions/ beside the history)", "dir", "LOG_DIR" },
@@ -88,8 +111,130 @@ static const struct option serve_options[] = {
 	{ 0, "tls-client-ca", OPT_STRING, &o.tls_client_ca, "FILE",
 	  "require client certificates signed by the CAs in FILE (mutual TLS)", "file",
 	  "ELOG_TLS_CLIENT_CA" },
+	{ 0, "redact", OPT_BOOL, &o.redact, NULL,
+	  "redact secrets from every record before it is kept (the default); --no-redact keeps "
+	  "records as they arrive, secrets included", NULL, NULL },
+	{ 0, "redact-rules", OPT_STRING, &o.redact_rules, "FILE",
+	  "redaction rules to add, and built-ins to turn on or off (README, \"Redaction\"; try "
+	  "them with 'elog redact --test')", "file", NULL },
+	{ 0, "redact-on", OPT_STRING, &o.redact_on, "RULE,...",
+	  "turn these redaction rules on (email, ipv4, ipv6, phone are off by default)", NULL,
+	  NULL },
+	{ 0, "redact-off", OPT_STRING, &o.redact_off, "RULE,...",
+	  "turn these redaction rules off", NULL, NULL },
+	{ 0, "forward", OPT_STRING, &o.forward, "URL",
+	  "send every committed record to an OpenTelemetry collector as OTLP logs: "
+	  "otlp://HOST:PORT, or otlps://HOST:PORT over TLS", NULL, NULL },
+	{ 0, "forward-ca", OPT_STRING, &o.forward_ca, "FILE",
+	  "check the otlps:// collector's certificate with these CAs (default: the system's)",
+	  "file", NULL },
+	{ 0, "forward-header", OPT_LIST, &o.forward_headers, "KEY=VALUE",
+	  "send this gRPC metadata on every forward call (repeatable)", NULL, NULL },
+	/* serve --cluster (src/outbound/cluster.c) */
+	{ 0, "cluster", OPT_STRING, &o.cluster, "URLS",
+	  "publish every record to the NATS JetStream cluster at nats://HOST:PORT[,nats://...]",
+	  NULL, "ELOG_CLUSTER" },
+	{ 0, "node", OPT_STRING, &o.node, "NAME",
+	  "this box's name in the cluster (default: the host name)", NULL, "ELOG_NODE" },
+	{ 0, "cluster-creds", OPT_STRING, &o.cluster_creds, "FILE",
+	  "NATS credentials file (user JWT and nkey seed)", "file", NULL },
+	{ 0, "cluster-user", OPT_STRING, &o.cluster_user, "USER",
+	  "NATS user name (with --cluster-password-file); a token comes from $ELOG_CLUSTER_TOKEN",
+	  NULL, NULL },
+	{ 0, "cluster-password-file", OPT_STRING, &o.cluster_password_file, "FILE",
+	  "the NATS password: the first line of FILE", "file", NULL },
+	{ 0, "cluster-ca", OPT_STRING, &o.cluster_ca, "FILE",
+	  "connect to NATS over TLS, trusting the CAs in FILE (PEM)", "file", NULL },
+	{ 0, "cluster-replicas", OPT_INT, &o.cluster_replicas, "N",
+	  "replicas of the stream when serve creates it (default 3, fewer if the cluster is "
+	  "smaller)", NULL, NULL },
+	{ 0, "cluster-stream", OPT_STRING, &o.cluster_stream, "NAME",
+	  "the JetStream stream (default ELOG; subjects elog.>)", NULL, NULL },
+	{ 0, "aggregate", OPT_BOOL, &o.aggregate, NULL,
+	  "also bring every other node's records from the stream into this history", NULL, NULL },
+	{ 0, "http", OPT_LIST, &o.http, "ADDR",
+	  "serve the web view, its JSON API and the LeadGen WebSocket on ADDR, HOST:PORT "
+	  "(repeatable; default " ELOG_WEB_DEFAULT_ADDR ", skipped with a warning when taken; "
+	  "none: off); HTTPS with --tls-cert", NULL, NULL },
 	OPT_END
 };
+
+/* serve --cluster: the publisher (and aggregator); NULL when off */
+static struct elog_cluster *cluster;
+
+static void cluster_report(void *arg, const char *msg)
+{
+	(void)arg;
+	if (!o.quiet)
+		fprintf(stderr, "elog serve: %s\n", msg);
+}
+
+static void cluster_state(void *arg, struct elog_svc_cluster *out)
+{
+	struct elog_cluster_stats st;
+
+	(void)arg;
+	elog_cluster_stats(cluster, &st);
+	out->connected = st.connected;
+	out->cursor = st.cursor;
+	out->behind = st.behind;
+	out->behind_ns = st.behind_ns;
+	out->published = st.published;
+	out->aggregated = st.aggregated;
+}
+
+/* Starts the cluster threads when --cluster is set; 0 or an exit status. */
+static int cluster_start(struct elog_svc *svc, struct elog_hub *hub, const char *db)
+{
+	extern const struct command cmd_serve;
+	struct elog_cluster_opts co;
+	struct elog_err err;
+	char host[256], *password = NULL;
+	int rc;
+
+	if (!o.cluster || !*o.cluster) {
+		if (o.aggregate)
+			return cli_usage_error(&cmd_serve, "--aggregate needs --cluster");
+		return 0;
+	}
+	if (o.cluster_replicas < 0 || o.cluster_replicas > 5)
+		return cli_usage_error(&cmd_serve, "invalid --cluster-replicas '%ld' (1 to 5)",
+				       o.cluster_replicas);
+	memset(&co, 0, sizeof(co));
+	if (!o.node || !*o.node) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = 0;
+	}
+	elog_err_clear(&err);
+	if (o.cluster_password_file) {
+		if (elog_read_file(o.cluster_password_file, &password, &err) != 0) {
+			cli_error("--cluster-password-file: %s", err.msg);
+			return EXIT_FAIL;
+		}
+		password[strcspn(password, "\r\n")] = 0;
+	}
+	co.servers = o.cluster;
+	co.node = o.node && *o.node ? o.node : host;
+	co.stream = o.cluster_stream;
+	co.replicas = (int)o.cluster_replicas;
+	co.creds_file = o.cluster_creds;
+	co.user = o.cluster_user;
+	co.password = password;
+	co.token = getenv("ELOG_CLUSTER_TOKEN");
+	co.ca_file = o.cluster_ca;
+	co.db_path = db;
+	co.hub = hub;
+	co.aggregate = o.aggregate;
+	co.report = cluster_report;
+	rc = elog_cluster_start(&cluster, &co, &err);
+	free(password);
+	if (rc != 0)
+		return cli_usage_error(&cmd_serve, "%s", err.msg);
+	svc->cluster_state = cluster_state;
+	svc->cluster_node = xstrdup(co.node);
+	return 0;
+}
 
 /* Raises the soft limit on open files to the hard limit (capped at 1M): every connection
  * takes a descriptor, and the 1024 many systems start with is soon reached. */
@@ -274,20 +419,74 @@ static void notify_stop(int report)
 			(unsigned long long)st.dropped, (unsigned long long)st.failures);
 }
 
+/* The web listener's warnings (the default port taken), printed once serve has started: a
+ * serve that fails to start says only why. */
+static struct elog_buf web_warnings = ELOG_BUF_INIT;
+
+static void web_report(void *ctx, const char *msg)
+{
+	(void)ctx;
+	elog_buf_addf(&web_warnings, "elog serve: %s\n", msg);
+}
+
+/* Binds the --http addresses (the default one when none is given; "none": off). 0 or an exit
+ * status; *web is NULL when nothing listens. */
+static int web_listen(const char *db, struct elog_web **web, struct elog_buf *bound)
+{
+	extern const struct command cmd_serve;
+	static const char *def[] = { ELOG_WEB_DEFAULT_ADDR };
+	struct elog_web_opts wo;
+	struct elog_err err;
+	size_t i;
+	int rc;
+
+	*web = NULL;
+	memset(&wo, 0, sizeof(wo));
+	for (i = 0; i < o.http.n; i++)
+		if (strcmp(o.http.items[i], "none") == 0) {
+			if (o.http.n > 1)
+				return cli_usage_error(&cmd_serve, "--http none cannot be used with "
+						       "another --http address");
+			return 0;
+		}
+	wo.addrs = o.http.n ? o.http.items : def;
+	wo.naddrs = o.http.n ? o.http.n : 1;
+	wo.first_is_default = o.http.n == 0;
+	wo.tls_cert = o.tls_cert;
+	wo.tls_key = o.tls_key;
+	wo.auth = o.auth;
+	wo.db_path = db;
+	wo.report = web_report;
+	elog_err_clear(&err);
+	rc = elog_web_listen(web, &wo, bound, &err);
+	if (rc == ELOG_EUSAGE)
+		return cli_usage_error(&cmd_serve, "%s", err.msg);
+	if (rc != 0) {
+		cli_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int run_serve(int argc, char **argv)
 {
 	extern const struct command cmd_serve;
 	struct elog_svc svc;
 	struct elog_hub *hub = NULL;
+	struct elog_forwarder *fwd = NULL;
 	struct rpc_server *srv = NULL;
-	struct elog_buf bound = ELOG_BUF_INIT;
+	struct elog_buf bound = ELOG_BUF_INIT, httpbound = ELOG_BUF_INIT;
+	struct elog_web *web = NULL;
 	struct elog_err err;
 	struct elog_slog_opts so;
+	struct elog_hub_opts ho;
 	char **rest, *db, *logdir = NULL;
 	int nrest, rc, sig, started = 0, lock_fd = -1;
 	size_t i;
 	sigset_t sigs;
+	struct elog_redactor *redactor = NULL;
 
+	memset(&ho, 0, sizeof(ho));
 	rc = cli_parse(&cmd_serve, argc, argv, &nrest, &rest);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -309,14 +508,28 @@ static int run_serve(int argc, char **argv)
 		o.listen.items = def;
 		o.listen.n = 1;
 	}
+	if (o.retain_size > 0 && o.retain_size < ELOG_RETAIN_MIN_BYTES)
+		return cli_usage_error(&cmd_serve, "invalid --retain-size '%lld' (0 for no bound, "
+				       "else at least 8M)", (long long)o.retain_size);
 	db = o.db ? xstrdup(o.db) : cli_default_db();
+	ho.retain_bytes = o.retain_size >= 0 ? o.retain_size : elog_retention_default_bytes(db);
+	ho.retain_age_ns = o.retain_age_ns;
 	/* every setting is checked before anything is made */
 	rc = log_settings(db, &so, &logdir);
+	if (rc == 0)
+		rc = cli_redactor(&cmd_serve, o.redact, o.redact_rules, o.redact_on, o.redact_off,
+				  &redactor);
 	if (rc) {
 		free(logdir);
 		free(db);
 		return rc;
 	}
+	if (!redactor)
+		fprintf(stderr, "elog serve: WARNING: --no-redact: redaction is OFF. Passwords, "
+			"tokens, keys and card numbers in the logs will be stored as they arrive, in "
+			"the history, its WAL, the session files and every export.\n");
+	so.redact = redactor;
+	ho.redact = redactor;
 
 	/* Signals are taken by sigwait in this thread only; every thread started below
 	 * inherits the blocked mask. */
@@ -347,6 +560,7 @@ static int run_serve(int argc, char **argv)
 				rc = EXIT_FAIL;
 			}
 			rpc_server_shutdown(srv, 0);
+			elog_redactor_free(redactor);
 			free(logdir);
 			free(db);
 			free(o.listen.cap ? o.listen.items : NULL);
@@ -361,24 +575,47 @@ static int run_serve(int argc, char **argv)
 				"(use --tls-cert and --tls-key)\n", o.listen.items[i]);
 	}
 
+	rc = web_listen(db, &web, &httpbound);
+	if (rc != 0) {
+		rpc_server_shutdown(srv, 0);
+		elog_redactor_free(redactor);
+		free(logdir);
+		free(db);
+		free(o.listen.cap ? o.listen.items : NULL);
+		free(o.http.cap ? o.http.items : NULL);
+		elog_buf_release(&bound);
+		elog_buf_release(&web_warnings);
+		return rc;
+	}
+
 	/* One serve per history, then the history. */
 	lock_fd = lock_history(db);
 	if (lock_fd < 0) {
+		elog_web_stop(web);
 		rpc_server_shutdown(srv, 0);
+		elog_redactor_free(redactor);
 		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
+		free(o.http.cap ? o.http.items : NULL);
 		elog_buf_release(&bound);
+		elog_buf_release(&httpbound);
+		elog_buf_release(&web_warnings);
 		return EXIT_FAIL;
 	}
-	if (elog_hub_open(&hub, db, NULL, &err) != 0) {
+	if (elog_hub_open(&hub, db, &ho, &err) != 0) {
 		cli_error("%s", err.msg);
+		elog_web_stop(web);
 		rpc_server_shutdown(srv, 0);
 		close(lock_fd);
+		elog_redactor_free(redactor);
 		free(logdir);
 		free(db);
 		free(o.listen.cap ? o.listen.items : NULL);
+		free(o.http.cap ? o.http.items : NULL);
 		elog_buf_release(&bound);
+		elog_buf_release(&httpbound);
+		elog_buf_release(&web_warnings);
 		return EXIT_FAIL;
 	}
 	memset(&svc, 0, sizeof(svc));
@@ -398,6 +635,9 @@ static int run_serve(int argc, char **argv)
 		}
 	}
 	svc.auth_required = o.auth;
+	rc = cluster_start(&svc, hub, db);
+	if (rc != 0)
+		goto out;
 
 	/* services: one registration line each */
 	elog_svc_auth_register(srv, &svc);
@@ -405,12 +645,34 @@ static int run_serve(int argc, char **argv)
 	elog_svc_flowctl_register(srv, &svc);
 	elog_svc_logsvc_register(srv, &svc);
 	elog_svc_relay_register(srv, &svc);
+	elog_svc_otlp_register(srv, &svc);
+	elog_svc_readspans_register(srv, &svc);
+	if (o.forward) {
+		struct elog_forward_opts fo = { o.forward, o.forward_ca,
+			(const char *const *)o.forward_headers.items, o.forward_headers.n, db, hub };
+
+		if (elog_forward_start(&fwd, &fo, &err) != 0) {
+			rc = err.code == ELOG_EUSAGE ? cli_usage_error(&cmd_serve, "--forward: %s", err.msg)
+						     : (cli_error("%s", err.msg), EXIT_FAIL);
+			goto out;
+		}
+	} else if (o.forward_ca || o.forward_headers.n) {
+		rc = cli_usage_error(&cmd_serve, "--forward-ca and --forward-header need --forward");
+		goto out;
+	}
 	if (rpc_server_start(srv, &err) != 0) {
 		cli_error("%s", err.msg);
 		rc = EXIT_FAIL;
 		goto out;
 	}
 	started = 1;
+	if (web && elog_web_run(web, hub, &svc, &err) != 0) {
+		cli_error("%s", err.msg);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (web_warnings.len)
+		fputs(web_warnings.data, stderr);
 	if (!o.quiet) {
 		struct elog_buf shown = ELOG_BUF_INIT;   /* one line: "a:1, b:2" */
 
@@ -419,12 +681,23 @@ static int run_serve(int argc, char **argv)
 				elog_buf_adds(&shown, ", ");
 			else
 				elog_buf_addc(&shown, bound.data[i]);
+		for (i = 0; i + 1 < httpbound.len; i++) {
+			if (i == 0)
+				elog_buf_adds(&shown, "; web view on ");
+			if (httpbound.data[i] == '\n')
+				elog_buf_adds(&shown, ", ");
+			else
+				elog_buf_addc(&shown, httpbound.data[i]);
+		}
 		fprintf(stderr, "elog serve: history '%s', listening on %s%s%s\n", db,
 			shown.data ? shown.data : "",
 			o.tls_cert ? (o.tls_client_ca ? " (mutual TLS)" : " (TLS)") : "",
 			o.auth ? ", API key required" : "");
 		elog_buf_release(&shown);
 	}
+	/* gRPC's host:port lines first (scripts read the first line), then the web's URLs */
+	if (httpbound.len)
+		elog_buf_add(&bound, httpbound.data, httpbound.len);
 	if (o.ready_file && cli_write_ready_file(o.ready_file, bound.data) != 0) {
 		rc = EXIT_FAIL;
 		goto out;
@@ -442,11 +715,16 @@ out:
 	if (started)
 		rpc_server_stop_accepting(srv);
 	elog_hub_stop_followers(hub);
+	elog_web_stop(web);
 	rpc_server_shutdown(srv, 2000);
 	elog_svc_logsvc_free(&svc);
 	notify_stop(!o.quiet);
 	elog_svc_flowctl_free(&svc);
 	elog_svc_auth_free(&svc);
+	elog_forward_stop(fwd);       /* before the hub: it saves its cursor through it */
+	elog_cluster_stop(cluster);   /* the aggregator commits through the hub: before it */
+	cluster = NULL;
+	free(svc.cluster_node);
 	{
 		struct elog_hub_stats st;
 
@@ -462,11 +740,15 @@ out:
 				rpc_server_shed_connections());
 	}
 	elog_hub_close(hub);
+	elog_redactor_free(redactor);
 	close(lock_fd);
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");
 	elog_buf_release(&bound);
+	elog_buf_release(&httpbound);
+	elog_buf_release(&web_warnings);
 	free(o.listen.cap ? o.listen.items : NULL);
+	free(o.http.cap ? o.http.items : NULL);
 	free(logdir);
 	free(db);
 	return rc;
@@ -475,8 +757,8 @@ out:
 const struct command cmd_serve = {
 	.name = "serve",
 	.summary = "run the local log hub",
-	.usage = "[--listen ADDR]... [--db PATH] [--ready-file PATH] [--auth] "
-		 "[--tls-cert FILE --tls-key FILE]",
+	.usage = "[--listen ADDR]... [--http ADDR|none]... [--db PATH] [--ready-file PATH] "
+		 "[--auth] [--tls-cert FILE --tls-key FILE]",
 	.options = serve_options,
 	.run = run_serve,
 	.description =
@@ -484,8 +766,68 @@ const struct command cmd_serve = {
 		"logging.v1 session log service, the flowctl control plane and elog's own protocol, "
 		"commits them to a SQLite history in batched transactions, and streams them live to "
 		"followers. A record is acknowledged to its sender only once committed.\n"
+		"Every listen address also answers the OpenTelemetry collector services (OTLP over "
+		"gRPC): LogsService/Export and TraceService/Export store logs and spans as mapped "
+		"below (gzip-compressed requests too), so any OpenTelemetry SDK's OTLP/gRPC exporter "
+		"can send to elog; MetricsService/Export answers UNIMPLEMENTED (metrics are not "
+		"kept). A call is answered once its records are committed; a record that cannot be "
+		"stored (attributes or service.name over 1 MiB) is counted in partial_success. With "
+		"--auth an OTLP call needs a key in x-junjo-api-key, x-api-key or authorization: "
+		"Bearer. ingestion.InternalIngestionService/ReadSpans streams the kept spans after a "
+		"key, in commit order.\n"
+		"With --forward, every committed record is also sent to an OpenTelemetry collector "
+		"as OTLP logs (the inverse mapping), in batches, from a cursor kept in the history: "
+		"a collector that is down or slow never slows ingest, a failed call is retried after "
+		"a backoff, and a restart resumes after the last batch the collector acknowledged (a "
+		"batch is sent twice only if serve died between the collector's reply and saving the "
+		"cursor). elog ps shows how far behind it is.\n"
 		"SIGINT or SIGTERM: stop accepting calls, commit what was received, end followers' "
-		"calls, close the history and exit 0.",
+		"calls, close the history and exit 0.\n"
+		"The web view: serve also answers HTTP and WebSocket on --http (default "
+		ELOG_WEB_DEFAULT_ADDR "; when that port is taken serve says so and runs without it; an "
+		"address given with --http must bind or serve exits 1; --http none: off). "
+		"http://127.0.0.1:8765/ is a live page of the logs, embedded in elog. With --tls-cert "
+		"it is HTTPS and WSS. With --auth every page, API call and socket needs an API key: the "
+		"page shows a login form (POST /login sets an HttpOnly, SameSite=Strict cookie), and "
+		"scripts send 'Authorization: Bearer KEY' or ?key=KEY. API calls and WebSocket "
+		"handshakes whose Origin is not this server's get 403, and those whose Host is neither "
+		"the listening address nor (on loopback) localhost get 421, so another web page cannot "
+		"read the logs through the browser (DNS rebinding included). --ready-file lists the "
+		"gRPC host:port lines first, then one http://HOST:PORT line per web listener.\n"
+		"The JSON API: GET /api/components gives {\"components\": [{\"name\", \"count\", "
+		"\"last_seen\", \"color\": \"#rrggbb\", \"ansi\": N}]} with the terminal's colours. "
+		"GET /api/records?before=ID|after=ID&limit=N&c=A,B&level=L&grep=RE&since=T&until=T "
+		"gives {\"records\": [REC...], \"more\": bool}, ascending by id: with before, the newest "
+		"N records older than ID; with after, the oldest N newer than ID; with neither, the "
+		"newest (limit at most 1000, default 200; level is a minimum; grep and the times as "
+		"in elog logs). REC is {\"id\", \"ts\" (RFC 3339, milliseconds, UTC), \"ts_ns\", "
+		"\"component\", \"level\", \"msg\", \"fields\": {...}, \"source\", \"stream\" (when "
+		"known)}. GET /api/context?id=ID&n=N gives the N records before ID, ID and the N after "
+		"from every component. GET /api/export?format=jsonl|csv with the same filters is a "
+		"download in elog export's formats. The WebSocket /api/follow?after=ID with the same "
+		"filters sends {\"type\": \"records\", \"records\": [...]} as records commit; a socket "
+		"that fell behind gets {\"type\": \"gap\", \"message\", \"from\", \"to\"} and that "
+		"range read back from the history; reconnecting with after set to the last id resumes "
+		"with no gap and no duplicate. Errors are {\"error\": \"...\"} with 400, 401, 403, 404, "
+		"421 or 503.\n"
+		"The LeadGen contract: a WebSocket client of ws://HOST:8765/ (the root path) receives "
+		"every new record as one text message {\"timestamp\": \"2024-03-21T10:30:00.123Z\", "
+		"\"source\", \"stream\": \"stdout\"|\"stderr\" (the record's stream field, else stdout), "
+		"\"content\": the message, \"level\": \"DEBUG\"|\"INFO\"|\"WARNING\"|\"ERROR\" (trace "
+		"and debug are DEBUG, error and fatal ERROR), \"service_name\": the component, "
+		"\"metadata\": the fields, \"context\": {\"service_type\": the flowctl component type or "
+		"null}}. It may send {\"type\": \"analysis_request\", \"request_id\": \"id\", "
+		"\"time_range\": 3600, \"service\": \"backend\", \"level\": \"ERROR\"} (service and "
+		"level optional; time_range in seconds back from now, at most 31 days, default 3600) "
+		"and gets one {\"type\": \"analysis_response\", \"request_id\", \"time_range\", "
+		"\"total\", \"truncated\", \"by_level\": {\"DEBUG\", \"INFO\", \"WARNING\", \"ERROR\"}, "
+		"\"by_service\": {component: count}, \"errors_per_minute\": [{\"minute\", \"count\"}] "
+		"(minutes with errors), \"top_patterns\": [{\"pattern\": \"request <*> failed after <*> "
+		"ms\", \"count\", \"level\", \"service\", \"first\", \"last\", \"example\"}]} (the ten "
+		"commonest; messages that differ only in numbers, ids, hex, quoted values and paths "
+		"share a pattern, mined in one pass in the manner of Drain; at most the newest 200000 "
+		"records of the range are read). Anything else gets {\"type\": \"error\", "
+		"\"request_id\", \"error\": \"...\"} and the connection stays open.",
 	.examples =
 		"elog serve\n"
 		"run the hub on " ELOG_DEFAULT_SERVER ", keeping the default history\n"
@@ -493,4 +835,21 @@ const struct command cmd_serve = {
 		"run a hub on a free port with its history in the current directory; ./ready gets its "
 		"address once it accepts calls\n",
 	.files = "$XDG_STATE_HOME/elog/history.db\tthe default history\n",
+	.table_title = "OPENTELEMETRY MAPPING",
+	.table =
+		"component\tthe resource attribute service.name, else service.namespace, else the "
+		"instrumentation scope name, else otel\n"
+		"level\tby severity_number: 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn, 17-20 error, "
+		"21-24 fatal; else severity_text read as a level name; else info\n"
+		"msg\tthe body: a string as it is, any other value as compact JSON (bytes as base64); "
+		"no body: empty\n"
+		"fields\tthe log attributes, the resource attributes as resource.KEY, trace_id and "
+		"span_id in hex when set, event_name when set (a key given twice keeps its last value)\n"
+		"time\tthe time_unix_nano, else observed_time_unix_nano, else the arrival time\n"
+		"source\tthe word otlp\n"
+		"span\tone record per span of TraceService/Export: component as above, msg "
+		"\"span NAME 12.3 ms\", level error when its status is error (else info), time its "
+		"start, fields its attributes, resource.KEY, trace_id, span_id, parent_span_id, "
+		"span_kind, status and status_message; source otlp-span. The span and its resource "
+		"are also kept as received, for ReadSpans\n",
 };

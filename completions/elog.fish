@@ -3,7 +3,7 @@
 # Run 'make docs' to regenerate.
 
 function __elog_commands
-	printf '%s\n' serve logs send tail export ps keys validate-key
+	printf '%s\n' serve logs send tail export ps prune keys validate-key redact
 end
 
 function __elog_levels
@@ -54,8 +54,10 @@ complete -c elog -n __elog_no_command -a send -d 'send a message, or each line o
 complete -c elog -n __elog_no_command -a tail -d 'follow files (through rotation) or wrap a command, shipping each line to the hub'
 complete -c elog -n __elog_no_command -a export -d 'write the history as JSON Lines or CSV'
 complete -c elog -n __elog_no_command -a ps -d 'list the components the hub knows, with counts, rates, levels and health'
+complete -c elog -n __elog_no_command -a prune -d 'remove the oldest records of the history by time or size'
 complete -c elog -n __elog_no_command -a keys -d 'create, list and revoke the API keys serve --auth accepts'
 complete -c elog -n __elog_no_command -a validate-key -d 'ask the server whether an API key is valid'
+complete -c elog -n __elog_no_command -a redact -d 'try the redaction rules on lines of standard input'
 complete -c elog -n __elog_no_command -a help -d 'show the options of a command'
 complete -c elog -n '__fish_seen_subcommand_from help' -a '(__elog_commands)'
 
@@ -66,6 +68,8 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l ready-file -r -F -d '
 complete -c elog -n '__fish_seen_subcommand_from serve' -l heartbeat-ttl -x -d 'a flowctl service is healthy while its last heartbeat is this recent (default 30s)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l max-calls -x -d 'calls served at once, each on a thread (default 1000; follows take at most half); more get RESOURCE_EXHAUSTED'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s q -l quiet -d 'print nothing but errors'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l retain-size -x -d 'keep the history (database and WAL) within SIZE, the oldest records removed first (default: 10% of its file system, at most 4G; 0: no bound)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l retain-age -x -d 'remove records that arrived longer than DURATION ago (default: kept)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-dir -x -a '(__fish_complete_directories)' -d 'logging.v1 session files go here (default: sessions/ beside the history)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-max-size -x -d 'rotate a session file before it passes this size (default 64M)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l log-max-age -x -d 'rotate a session file this old (default 1h)'
@@ -81,6 +85,23 @@ complete -c elog -n '__fish_seen_subcommand_from serve' -l auth -d 'require an A
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-cert -r -F -d 'serve TLS with this certificate chain (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-key -r -F -d 'private key of --tls-cert (PEM)'
 complete -c elog -n '__fish_seen_subcommand_from serve' -l tls-client-ca -r -F -d 'require client certificates signed by the CAs in FILE (mutual TLS)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact -d 'redact secrets from every record before it is kept (the default); --no-redact keeps records as they arrive, secrets included'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-rules -r -F -d 'redaction rules to add, and built-ins to turn on or off (README, "Redaction"; try them with \'elog redact --test\')'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-on -x -d 'turn these redaction rules on (email, ipv4, ipv6, phone are off by default)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l redact-off -x -d 'turn these redaction rules off'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward -x -d 'send every committed record to an OpenTelemetry collector as OTLP logs: otlp://HOST:PORT, or otlps://HOST:PORT over TLS'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-ca -r -F -d 'check the otlps:// collector\'s certificate with these CAs (default: the system\'s)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l forward-header -x -d 'send this gRPC metadata on every forward call (repeatable)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster -x -d 'publish every record to the NATS JetStream cluster at nats://HOST:PORT[,nats://...]'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l node -x -d 'this box\'s name in the cluster (default: the host name)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-creds -r -F -d 'NATS credentials file (user JWT and nkey seed)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-user -x -d 'NATS user name (with --cluster-password-file); a token comes from $ELOG_CLUSTER_TOKEN'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-password-file -r -F -d 'the NATS password: the first line of FILE'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-ca -r -F -d 'connect to NATS over TLS, trusting the CAs in FILE (PEM)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-replicas -x -d 'replicas of the stream when serve creates it (default 3, fewer if the cluster is smaller)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l cluster-stream -x -d 'the JetStream stream (default ELOG; subjects elog.>)'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l aggregate -d 'also bring every other node\'s records from the stream into this history'
+complete -c elog -n '__fish_seen_subcommand_from serve' -l http -x -d 'serve the web view, its JSON API and the LeadGen WebSocket on ADDR, HOST:PORT (repeatable; default 127.0.0.1:8765, skipped with a warning when taken; none: off); HTTPS with --tls-cert'
 complete -c elog -n '__fish_seen_subcommand_from serve' -s h -l help -d 'show the options'
 
 # logs
@@ -105,6 +126,7 @@ complete -c elog -n '__fish_seen_subcommand_from logs' -l color -x -a 'auto alwa
 complete -c elog -n '__fish_seen_subcommand_from logs' -s t -l timestamps -d 'show each record\'s time'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l utc -d 'show times in UTC'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l no-prefix -d 'do not show the component prefix'
+complete -c elog -n '__fish_seen_subcommand_from logs' -s N -l node -x -d 'only records from these nodes of serve --cluster (the field node; \'-\' for the box\'s own records, which have none; comma-separated or repeated); applied after -n and --tail'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l ready-file -r -F -d 'with -f: write PATH once the history is shown and live records are on the way'
 complete -c elog -n '__fish_seen_subcommand_from logs' -s s -l server -x -d 'hub address (default 127.0.0.1:50090)'
 complete -c elog -n '__fish_seen_subcommand_from logs' -l api-key-file -r -F -d 'read the API key from FILE (else $ELOG_API_KEY)'
@@ -174,6 +196,8 @@ complete -c elog -n '__fish_seen_subcommand_from export' -s h -l help -d 'show t
 
 # ps
 complete -c elog -n '__fish_seen_subcommand_from ps' -l json -d 'print one JSON object per component'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l disk -d 'show the history as a whole instead: its size on disk, records and time span'
+complete -c elog -n '__fish_seen_subcommand_from ps' -l redaction -d 'list serve\'s redaction rules and how many records each changed since it started (with --json: one object per rule)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l db -r -F -d 'read the history file PATH directly, without a server (no flowctl services)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -s s -l server -x -d 'hub address (default 127.0.0.1:50090)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l api-key-file -r -F -d 'read the API key from FILE (else $ELOG_API_KEY)'
@@ -183,6 +207,14 @@ complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-key -r -F -d 'privat
 complete -c elog -n '__fish_seen_subcommand_from ps' -l tls-server-name -x -d 'expect NAME in the server certificate'
 complete -c elog -n '__fish_seen_subcommand_from ps' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from ps' -s h -l help -d 'show the options'
+
+# prune
+complete -c elog -n '__fish_seen_subcommand_from prune' -l db -r -F -d 'the history (default $ELOG_DB, else $XDG_STATE_HOME/elog/history.db)'
+complete -c elog -n '__fish_seen_subcommand_from prune' -l before -x -d 'remove the records that arrived before TIME (RFC3339, \'2024-01-20 10:00:00\', 7d, @epoch)'
+complete -c elog -n '__fish_seen_subcommand_from prune' -l size -x -d 'remove the oldest records until the history\'s data fits in SIZE'
+complete -c elog -n '__fish_seen_subcommand_from prune' -s c -l component -x -a '(__elog_components)' -d 'only records of these components (repeatable)'
+complete -c elog -n '__fish_seen_subcommand_from prune' -s q -l quiet -d 'print nothing but errors'
+complete -c elog -n '__fish_seen_subcommand_from prune' -s h -l help -d 'show the options'
 
 # keys
 complete -c elog -n '__fish_seen_subcommand_from keys' -l db -r -F -d 'history database holding the keys (default $ELOG_DB, else $XDG_STATE_HOME/elog/history.db)'
@@ -201,3 +233,12 @@ complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-key -r -F 
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -l tls-server-name -x -d 'expect NAME in the server certificate'
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -l timeout -x -d 'give up connecting after SECONDS (default 5; 0: one attempt, at most 1 s)'
 complete -c elog -n '__fish_seen_subcommand_from validate-key' -s h -l help -d 'show the options'
+
+# redact
+complete -c elog -n '__fish_seen_subcommand_from redact' -l test -d 'read lines on standard input, print each one redacted and the rules that fired'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l list -d 'list the rules, on or off, and what they find'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l json -d '--test: one JSON object a line, {"line":...,"redacted":[rules]}'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l redact-rules -r -F -d 'add the rules of FILE, as serve --redact-rules does'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l redact-on -x -d 'turn these rules on'
+complete -c elog -n '__fish_seen_subcommand_from redact' -l redact-off -x -d 'turn these rules off'
+complete -c elog -n '__fish_seen_subcommand_from redact' -s h -l help -d 'show the options'

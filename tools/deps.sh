@@ -8,13 +8,30 @@ set -e
 PKGS="gcc make pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
 libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3 python3-grpcio python3-protobuf
 protobuf-compiler libprotobuf-dev protobuf-compiler-grpc groff-base bsdextrautils bc clang
-libclang-rt-dev libhiredis-dev redis-server libpcre2-dev"
+libclang-rt-dev libhiredis-dev redis-server libpcre2-dev libvectorscan-dev
+libnats-dev nats-server libwebsockets-dev python3-websockets"
+# node and npm run the OpenTelemetry SDK peers (tests/js); a node from elsewhere (NodeSource's
+# package provides npm and conflicts with Debian's) is used as it is.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
+# the web page's browser test (t8150) and bench/web_follow.sh: headless chromium and selenium
+PKGS="$PKGS chromium chromium-driver python3-selenium"
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# The OpenTelemetry JavaScript SDK peers of the OTLP tests (tests/js, pinned by its lock file).
+js_peers() {
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+	   [ -f "$top/tests/js/package-lock.json" ] &&
+	   { [ ! -f "$top/tests/js/node_modules/.package-lock.json" ] ||
+	     [ "$top/tests/js/package-lock.json" -nt "$top/tests/js/node_modules/.package-lock.json" ]; }; then
+		(cd "$top/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+}
+[ -z "$missing" ] && { js_peers; exit 0; }
 echo "elog: installing missing packages:$missing" >&2
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo
@@ -23,3 +40,4 @@ else
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+js_peers

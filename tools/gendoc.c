@@ -483,6 +483,13 @@ static void man_command(struct elog_buf *b, const struct command *c)
 		roff_entries(b, "LINE FORMATS", &fm, "B");
 		entries_release(&fm);
 	}
+	if (c->table) {
+		struct entries tb = { 0 };
+
+		entries_of_lines(&tb, c->table);
+		roff_entries(b, c->table_title, &tb, "B");
+		entries_release(&tb);
+	}
 	elog_buf_adds(b, ".SH OPTIONS\n");
 	roff_options(b, c->options);
 	elog_buf_adds(b, ".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nShow the options and exit.\n");

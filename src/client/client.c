@@ -216,6 +216,7 @@ struct elog_reader {
 	char *target;
 	struct elog_buf page;        /* the last page received, reused */
 	struct elog_buf scratch;     /* the page's decoded record views */
+	int64_t removed_before;      /* said by the server, not yet taken */
 };
 
 int elog_reader_open(struct elog_reader **out, const char *target, const struct rpc_client_opts *o,
@@ -299,7 +300,18 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 	*missed = info.missed;
 	*missed_from = (int64_t)info.missed_from;
 	*missed_to = (int64_t)info.missed_to;
+	if (info.removed_before)
+		r->removed_before = info.removed_before > (uint64_t)INT64_MAX ? INT64_MAX :
+				    (int64_t)info.removed_before;
 	return rc ? rc : 1;
+}
+
+int64_t elog_reader_take_removed(struct elog_reader *r)
+{
+	int64_t v = r->removed_before;
+
+	r->removed_before = 0;
+	return v;
 }
 
 void elog_reader_free(struct elog_reader *r)
@@ -332,6 +344,7 @@ struct elog_resumer {
 	void *ev_ctx;
 	int (*fn)(void *ctx, const struct elog_record *rec);   /* during elog_resumer_next */
 	void *fn_ctx;
+	int64_t removed_before;         /* taken from the readers */
 };
 
 static int resume_fn(void *ctx, const struct elog_record *rec)
@@ -431,6 +444,8 @@ int elog_resumer_next(struct elog_resumer *rs,
 			return 2;
 		rc = elog_reader_next(rs->r, resume_fn, rs, live, missed, missed_from, missed_to,
 				      deadline ? deadline - now : 0, err);
+		if (rs->r->removed_before)
+			rs->removed_before = elog_reader_take_removed(rs->r);
 		if (rc == ELOG_EUNAVAIL && rs->follow) {
 			if (rs->event)
 				rs->event(rs->ev_ctx, ELOG_RESUME_LOST, err);
@@ -441,6 +456,14 @@ int elog_resumer_next(struct elog_resumer *rs,
 		}
 		return rc;
 	}
+}
+
+int64_t elog_resumer_take_removed(struct elog_resumer *rs)
+{
+	int64_t v = rs->removed_before;
+
+	rs->removed_before = 0;
+	return v;
 }
 
 void elog_resumer_free(struct elog_resumer *rs)

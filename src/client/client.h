@@ -68,6 +68,10 @@ int elog_reader_next(struct elog_reader *r, int (*fn)(void *ctx, const struct el
 		     void *ctx, int *live, uint64_t *missed, int64_t *missed_from,
 		     int64_t *missed_to, int64_t timeout_ns, struct elog_err *err);
 
+/* When the server said that records the reader asked for were removed by retention or prune
+ * (once per stream): the id before which they were; 0 otherwise. Taking it clears it. */
+int64_t elog_reader_take_removed(struct elog_reader *r);
+
 void elog_reader_free(struct elog_reader *r);
 
 /*
@@ -98,6 +102,9 @@ int elog_resumer_next(struct elog_resumer *rs,
 		      int (*fn)(void *ctx, const struct elog_record *rec), void *ctx, int *live,
 		      uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
 		      int64_t timeout_ns, struct elog_err *err);
+
+/* As elog_reader_take_removed, over the resumer's streams. */
+int64_t elog_resumer_take_removed(struct elog_resumer *rs);
 
 void elog_resumer_free(struct elog_resumer *rs);
 

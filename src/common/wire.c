@@ -318,6 +318,10 @@ int elog_wire_read_page(void *page, size_t n, struct elog_buf *scratch,
 				info->missed_from = x;
 			else
 				info->missed_to = x;
+		} else if (field == 6) {
+			if (wt != 0 || get_varint(&r, &x) != 0)
+				return -1;
+			info->removed_before = x;
 		} else if (field == 5) {
 			/* bool: protobuf-c takes any wire type here, true when any byte of the
 			 * value (with its length prefix) has a bit set outside 0x80 */

@@ -23,6 +23,7 @@ struct elog_wire_page {
 	size_t nrecords;
 	uint64_t missed, missed_from, missed_to;
 	int live;
+	uint64_t removed_before;    /* records before this id were removed (0: none said) */
 };
 
 /*

@@ -11,8 +11,10 @@
 #include "hub/hub.h"
 #include "common/clock.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "common/redact.h"
 
 /*
  * Live fan-out. The writer never runs a follower's filter: after each commit it copies the
@@ -63,6 +65,8 @@ struct elog_hub {
 	size_t max_queued_bytes;
 	int closing;
 	int followers_stopped;
+	struct elog_forward_status fwd;   /* under mu: what the forwarder published */
+	int has_fwd;
 	struct elog_follower *followers;
 	size_t nfollowers;
 	size_t max_queued, max_batch, live_max_records, live_max_bytes;
@@ -88,7 +92,55 @@ struct elog_hub {
 	int ckpt_running;                /* a pass is under way (checkpointer or writer) */
 	int wal_cap, ckpt_step;     /* CKPT_WAL_CAP and CKPT_STEP unless opts say otherwise */
 	int wal_frames, ckpt_mark, catchup_mark;   /* writer thread only */
+
+	/* retention (writer thread only but for the settings) */
+	struct elog_retention retain;
+	int retain_on, retain_more;
+	int64_t retain_chunk;            /* records per removal: ELOG_RETAIN_CHUNK, or a batch */
+	int64_t retain_next_ns;          /* monotonic: the next pass while idle */
+	struct elog_redactor *redact;               /* NULL: none */
+	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
 };
+
+/*
+ * Retention runs on the writer thread between two ingest transactions, a chunk of at most
+ * ELOG_RETAIN_CHUNK records per transaction: after a commit of n records it removes up to
+ * 2n + one chunk (so it outpaces ingest), and while idle a pass a second (age, and a history
+ * found over its bound). The WAL is capped within the bound (elog_retention_wal_bytes).
+ */
+#define RETAIN_IDLE_NS (1000LL * 1000000LL)
+
+static void writer_catch_up(struct elog_hub *h);
+
+static void writer_retain(struct elog_hub *h, size_t stored)
+{
+	int64_t removed = 0;
+	int more = 0;
+
+	int64_t budget = 2 * (int64_t)stored + h->retain_chunk, k;
+
+	if (!h->retain_on)
+		return;
+	/* a chunk at a time, the WAL caught up between chunks as between ingest batches */
+	while (budget > 0) {
+		if (elog_store_retain(h->store, &h->retain, elog_now_ns(),
+				      budget < h->retain_chunk ? budget : h->retain_chunk, &k,
+				      &more, NULL) != 0)
+			more = 0;    /* tried again at the next commit or idle pass */
+		removed += k;
+		budget -= k;
+		writer_catch_up(h);
+		if (!more || k == 0)
+			break;
+	}
+	h->retain_more = more;
+	h->retain_next_ns = elog_mono_ns() + RETAIN_IDLE_NS;
+	if (removed) {
+		pthread_mutex_lock(&h->mu);
+		h->stats.retained += (uint64_t)removed;
+		pthread_mutex_unlock(&h->mu);
+	}
+}
 
 /*
  * Checkpoints. The checkpointer thread copies the WAL into the database on its own connection
@@ -316,6 +368,8 @@ static void publish_locked(struct elog_hub *h, struct pub_chunk *chunks, struct 
 	pthread_cond_broadcast(&h->cv_pub);
 }
 
+static void undo_all(struct elog_ingest *in);
+
 static void chunks_free(struct pub_chunk *c)
 {
 	while (c) {
@@ -324,6 +378,18 @@ static void chunks_free(struct pub_chunk *c)
 		free(c);
 		c = next;
 	}
+}
+
+/* The in_txn writes of a batch's submissions (ctx: the first), in submission order. */
+static int run_in_txn(void *ctx, struct elog_store *s, struct elog_err *err)
+{
+	struct elog_ingest *in;
+	int rc;
+
+	for (in = ctx; in; in = in->next)
+		if (in->in_txn && (rc = in->in_txn(in, s, err)) != 0)
+			return rc;
+	return 0;
 }
 
 static void *writer_main(void *arg)
@@ -338,8 +404,19 @@ static void *writer_main(void *arg)
 		int rc, publish;
 
 		pthread_mutex_lock(&h->mu);
-		while (!h->q_head && !h->closing)
-			pthread_cond_wait(&h->cv_work, &h->mu);
+		while (!h->q_head && !h->closing) {
+			if (!h->retain_on) {
+				pthread_cond_wait(&h->cv_work, &h->mu);
+				continue;
+			}
+			if (h->retain_more || elog_mono_ns() >= h->retain_next_ns) {
+				pthread_mutex_unlock(&h->mu);
+				writer_retain(h, 0);
+				pthread_mutex_lock(&h->mu);
+				continue;
+			}
+			elog_cond_wait_until(&h->cv_work, &h->mu, h->retain_next_ns);
+		}
 		if (!h->q_head && h->closing) {
 			pthread_mutex_unlock(&h->mu);
 			break;
@@ -376,7 +453,13 @@ static void *writer_main(void *arg)
 		}
 		elog_err_clear(&err);
 		stored = 0;
-		rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
+		for (in = take; in && !in->in_txn; in = in->next)
+			;
+		if (in)      /* a submission writes more in the transaction */
+			rc = elog_store_insert_txn(h->store, h->batch, nrec, &stored, run_in_txn,
+						   take, &err);
+		else
+			rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
 		off = 0;
 		for (in = take; in; in = in->next) {
 			size_t i;
@@ -415,10 +498,13 @@ static void *writer_main(void *arg)
 		for (in = take; in;) {
 			struct elog_ingest *next = in->next;
 
+			undo_all(in);
 			in->done(in, rc, rc ? err.msg : NULL);   /* may free in */
 			in = next;
 		}
 		writer_catch_up(h);
+		if (rc == 0)
+			writer_retain(h, stored);
 	}
 	return NULL;
 }
@@ -441,6 +527,9 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 		return rc;
 	}
 	h->path = xstrdup(db_path);
+	h->redact = o ? o->redact : NULL;
+	if (h->redact)
+		h->redact_streams = elog_redact_streams_new();
 	h->clock = o && o->clock ? o->clock : &elog_clock_system;
 	h->max_queued = o && o->max_queued_records ? o->max_queued_records : 262144;
 	h->max_queued_bytes = o && o->max_queued_bytes ? o->max_queued_bytes : (256u << 20);
@@ -450,9 +539,28 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	h->pub = xcalloc(PUB_SLOTS, sizeof(*h->pub));
 	h->pub_head = h->pub_next = 1;
 	h->wal_cap = o && o->wal_cap_frames > 0 ? o->wal_cap_frames : CKPT_WAL_CAP;
+	if (o && (o->retain_bytes > 0 || o->retain_age_ns > 0)) {
+		h->retain_on = 1;
+		h->retain_more = 1;    /* a first pass at once: the history may be over already */
+		h->retain.max_bytes = o->retain_bytes;
+		h->retain.max_age_ns = o->retain_age_ns;
+		if (o->retain_bytes > 0) {
+			int64_t w = elog_retention_wal_bytes(o->retain_bytes);
+
+			h->retain.wal_bytes = w;
+			if (w / 4096 < h->wal_cap)
+				h->wal_cap = (int)(w / 4096);
+			elog_store_set_wal_limit(h->store, w);
+			/* a transaction's records fit in a quarter of the WAL's part */
+			if ((size_t)(w / 4 / 256) < h->max_batch)
+				h->max_batch = (size_t)(w / 4 / 256) > 64 ? (size_t)(w / 4 / 256) : 64;
+		}
+		h->retain_chunk = h->max_batch < ELOG_RETAIN_CHUNK ? (int64_t)h->max_batch :
+				  ELOG_RETAIN_CHUNK;
+	}
 	h->ckpt_step = h->wal_cap / 4 < CKPT_STEP ? (h->wal_cap + 3) / 4 : CKPT_STEP;
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv_work, NULL);
+	elog_cond_init(&h->cv_work);
 	pthread_cond_init(&h->cv_space, NULL);
 	elog_cond_init(&h->cv_pub);
 	pthread_mutex_init(&h->ckpt_mu, NULL);
@@ -462,10 +570,13 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 	if (elog_store_open(&h->ckpt_store, db_path, 0, NULL) == 0 &&
 	    pthread_create(&h->ckpt_thread, NULL, ckpt_main, h) == 0) {
 		h->ckpt_started = 1;
+		if (h->retain.wal_bytes)
+			elog_store_set_wal_limit(h->ckpt_store, h->retain.wal_bytes);
 		elog_store_on_commit(h->store, on_commit, h);
 	}
 	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
 		elog_store_close(h->store);
+		elog_redact_streams_free(h->redact_streams);
 		free(h->pub);
 		free(h->path);
 		free(h);
@@ -514,6 +625,7 @@ void elog_hub_close(struct elog_hub *h)
 	elog_store_close(h->store);
 	free(h->batch);
 	free(h->path);
+	elog_redact_streams_free(h->redact_streams);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv_work);
 	pthread_cond_destroy(&h->cv_space);
@@ -530,15 +642,64 @@ void elog_hub_close(struct elog_hub *h)
  * large ones) plus, per call, the service's in-flight submissions and the read-ahead.
  * tests/t/t9500-many-clients.sh checks the bound with fast senders.
  */
+/*
+ * Redaction replaces a record's message or fields with strings of its own, and the
+ * submitter's strings (which may live in its receive buffer) are put back, and ours freed,
+ * just before done: the submitter frees its records as it made them, and the history, the
+ * live list and every follower only ever saw the redacted ones.
+ */
+struct redact_undo {
+	char **slot;
+	char *orig;
+	struct redact_undo *next;
+};
+
+static void undo_push(struct elog_ingest *in, char **slot, char *mine)
+{
+	struct redact_undo *u = xmalloc(sizeof(*u));
+
+	u->slot = slot;
+	u->orig = *slot;
+	u->next = in->undo;
+	in->undo = u;
+	*slot = mine;
+}
+
+static void undo_all(struct elog_ingest *in)
+{
+	while (in->undo) {
+		struct redact_undo *u = in->undo;
+
+		in->undo = u->next;
+		free(*u->slot);
+		*u->slot = u->orig;
+		free(u);
+	}
+}
+
+static void redact_one(struct elog_hub *h, struct elog_ingest *in, struct elog_record *r)
+{
+	char *msg, *fields;
+
+	elog_redact_record_new(h->redact, h->redact_streams, r, &msg, &fields);
+	if (msg)
+		undo_push(in, &r->msg, msg);
+	if (fields)
+		undo_push(in, &r->fields, fields);
+}
+
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 {
 	int64_t now = h->clock->now_ns(h->clock);
 	size_t i;
 
 	in->bytes = 0;
+	in->undo = NULL;
 	for (i = 0; i < in->n; i++) {
 		const struct elog_record *r = &in->recs[i];
 
+		if (h->redact)
+			redact_one(h, in, &in->recs[i]);
 		in->recs[i].arrival_ns = now;
 		in->recs[i].id = 0;
 		in->bytes += sizeof(*r) + strlen(r->component) + strlen(r->msg) + strlen(r->fields) +
@@ -551,6 +712,7 @@ int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 		pthread_cond_wait(&h->cv_space, &h->mu);
 	if (h->closing) {
 		pthread_mutex_unlock(&h->mu);
+		undo_all(in);
 		return ELOG_EUNAVAIL;
 	}
 	if (h->q_tail)
@@ -756,6 +918,11 @@ void elog_follower_close(struct elog_follower *f)
 	free(f);
 }
 
+struct elog_redactor *elog_hub_redactor(struct elog_hub *h)
+{
+	return h->redact;
+}
+
 void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)
 {
 	pthread_mutex_lock(&h->mu);
@@ -764,4 +931,24 @@ void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out)
 	out->live_records = h->pub_records;
 	out->live_bytes = h->pub_bytes;
 	pthread_mutex_unlock(&h->mu);
+}
+
+void elog_hub_set_forward_status(struct elog_hub *h, const struct elog_forward_status *st)
+{
+	pthread_mutex_lock(&h->mu);
+	h->fwd = *st;
+	h->has_fwd = 1;
+	pthread_mutex_unlock(&h->mu);
+}
+
+int elog_hub_forward_status(struct elog_hub *h, struct elog_forward_status *out)
+{
+	int has;
+
+	pthread_mutex_lock(&h->mu);
+	has = h->has_fwd;
+	if (has)
+		*out = h->fwd;
+	pthread_mutex_unlock(&h->mu);
+	return has;
 }

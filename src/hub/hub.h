@@ -23,6 +23,7 @@
 #include "common/filter.h"
 
 struct elog_err;
+struct elog_store;
 struct elog_hub;
 struct elog_follower;
 struct elog_clock;
@@ -38,8 +39,14 @@ struct elog_ingest {
 	elog_ingest_done_fn done;
 	void *ctx;
 	size_t stored;              /* set before done: rows inserted (duplicates excluded) */
+	/* Optional, for writes that must commit with the records (spans, svc_otlp.c): runs on
+	 * the writer thread inside the transaction that commits recs, after they are inserted
+	 * (ids set in the hub's copy) and before the commit. Non-zero (a negative code, err set)
+	 * rolls the transaction back: every submission of it gets done with that error. */
+	int (*in_txn)(struct elog_ingest *in, struct elog_store *s, struct elog_err *err);
 	struct elog_ingest *next;   /* hub's */
 	size_t bytes;               /* hub's: what the records hold, counted against the bound */
+	struct redact_undo *undo;   /* hub's: strings redaction replaced, put back before done */
 };
 
 struct elog_hub_opts {
@@ -50,8 +57,12 @@ struct elog_hub_opts {
 	size_t live_bytes;          /* bytes it keeps (records' sizes); 0: 16 MiB */
 	int wal_cap_frames;         /* WAL frames before the writer makes it start over (see
 				     * hub.c); 0: 32768 (128 MiB) */
+	struct elog_redactor *redact;   /* borrowed, outlives the hub; NULL: records are kept
+					 * as submitted (serve --no-redact) */
 	const struct elog_clock *clock;  /* arrival times and followers' deadlines (common/clock.h);
 				     * NULL: the system's. Kept, not copied. */
+	int64_t retain_bytes;       /* history (database + WAL) bound; 0: none (retention.h) */
+	int64_t retain_age_ns;      /* records older than this go; 0: kept */
 };
 
 /* Opens the history at db_path for writing and starts the writer. */
@@ -61,7 +72,9 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 /* Commits everything submitted, stops the writer, ends followers, closes the history. */
 void elog_hub_close(struct elog_hub *h);
 
-/* Submits in for commit; sets arrival times. Blocks while the hub holds more than its queue
+/* Submits in for commit; sets arrival times. Redacts the records first (common/redact.h),
+ * on the caller's thread, before anything stores, queues or publishes them: every ingest
+ * path goes through here, so this is the one place redaction happens for the history. Blocks while the hub holds more than its queue
  * bound (backpressure). Returns 0, or ELOG_EUNAVAIL when the hub is closing (done not called). */
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in);
 
@@ -95,15 +108,35 @@ void elog_follower_close(struct elog_follower *f);
 /* Wakes every follower with -1 (server shutting down); later follows return closing too. */
 void elog_hub_stop_followers(struct elog_hub *h);
 
+/* The redactor the hub applies (NULL when none): serve's Stats reads its counters. */
+struct elog_redactor *elog_hub_redactor(struct elog_hub *h);
+
 /* Counters for tests and benchmarks. */
 struct elog_hub_stats {
 	uint64_t committed;
 	uint64_t transactions;
 	uint64_t dropped_for_followers;  /* records followers skipped (reported as missed) */
 	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */
+	uint64_t retained;           /* records removed by retention */
 	size_t followers;
 	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };
 void elog_hub_stats(struct elog_hub *h, struct elog_hub_stats *out);
+
+/*
+ * What `serve --forward`'s forwarder (outbound/forward.c) last published, for `elog ps`
+ * (elog.v1.Hub/Stats works out its lag from cursor and the history). The hub only keeps it.
+ */
+struct elog_forward_status {
+	char target[256];           /* the URL it sends to */
+	int64_t cursor;             /* the last id the collector acknowledged (saved in cursors) */
+	uint64_t sent;              /* records acknowledged since serve started */
+	uint64_t rejected;          /* of those, what the collector's partial_success refused */
+	uint64_t failures;          /* calls that failed (each retried) */
+	char last_error[256];       /* the last failure, "" once a call succeeds again */
+};
+void elog_hub_set_forward_status(struct elog_hub *h, const struct elog_forward_status *st);
+/* Copies it into *out; returns 0 (nothing written) when no forwarder published one. */
+int elog_hub_forward_status(struct elog_hub *h, struct elog_forward_status *out);
 
 #endif

@@ -182,6 +182,9 @@ struct rpc_client_opts {
 	const char *server_name;      /* TLS name override */
 	int use_tls;
 	const char *api_key;          /* sent as "authorization: Bearer <key>" when set */
+	const char *const *header_keys;   /* more metadata sent on every call (copied) */
+	const char *const *header_values;
+	size_t nheaders;
 };
 
 /* Creates a channel to target ("127.0.0.1:50090"). Connects lazily. */

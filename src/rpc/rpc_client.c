@@ -32,6 +32,8 @@ struct rpc_channel {
 	char *target;
 	char *auth_value;      /* "Bearer <key>" or NULL */
 	int tls;
+	char **hdr_keys, **hdr_values;   /* extra metadata of every call (lowercase keys) */
+	size_t nhdr;
 };
 
 struct rpc_ccall {
@@ -44,7 +46,8 @@ struct rpc_ccall {
 	grpc_status_code status;
 	grpc_slice details;
 	grpc_metadata_array initial_md, trailing_md;
-	grpc_metadata auth_md;
+	grpc_metadata *md;     /* initial metadata sent: authorization, then the headers */
+	size_t nmd;
 	int ended;             /* a batch failed: the call is over */
 	int initial_md_asked;  /* RECV_INITIAL_METADATA goes with the first receive */
 	int half_closed;
@@ -122,6 +125,18 @@ int rpc_channel_open(struct rpc_channel **out, const char *target,
 		elog_buf_addf(&b, "Bearer %s", o->api_key);
 		ch->auth_value = elog_buf_detach(&b);
 	}
+	if (o && o->nheaders) {
+		ch->nhdr = o->nheaders;
+		ch->hdr_keys = xcalloc(o->nheaders, sizeof(char *));
+		ch->hdr_values = xcalloc(o->nheaders, sizeof(char *));
+		for (size_t i = 0; i < o->nheaders; i++) {
+			ch->hdr_keys[i] = xstrdup(o->header_keys[i]);
+			for (char *k = ch->hdr_keys[i]; *k; k++)
+				if (*k >= 'A' && *k <= 'Z')
+					*k = (char)(*k + 32);
+			ch->hdr_values[i] = xstrdup(o->header_values[i]);
+		}
+	}
 	*out = ch;
 	return 0;
 }
@@ -133,6 +148,12 @@ void rpc_channel_close(struct rpc_channel *ch)
 	grpc_channel_destroy(ch->ch);
 	free(ch->target);
 	free(ch->auth_value);
+	for (size_t i = 0; i < ch->nhdr; i++) {
+		free(ch->hdr_keys[i]);
+		free(ch->hdr_values[i]);
+	}
+	free(ch->hdr_keys);
+	free(ch->hdr_values);
 	free(ch);
 	rpc_shutdown();
 }
@@ -277,11 +298,18 @@ int rpc_ccall_start(struct rpc_ccall **out, struct rpc_channel *ch, const char *
 	}
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (ch->auth_value) {
-		c->auth_md.key = grpc_slice_from_static_string("authorization");
-		c->auth_md.value = grpc_slice_from_copied_string(ch->auth_value);
-		ops[0].data.send_initial_metadata.count = 1;
-		ops[0].data.send_initial_metadata.metadata = &c->auth_md;
+	if (ch->auth_value || ch->nhdr) {
+		c->md = xcalloc(ch->nhdr + 1, sizeof(*c->md));
+		if (ch->auth_value) {
+			c->md[c->nmd].key = grpc_slice_from_static_string("authorization");
+			c->md[c->nmd++].value = grpc_slice_from_copied_string(ch->auth_value);
+		}
+		for (size_t i = 0; i < ch->nhdr; i++) {
+			c->md[c->nmd].key = grpc_slice_from_copied_string(ch->hdr_keys[i]);
+			c->md[c->nmd++].value = grpc_slice_from_copied_string(ch->hdr_values[i]);
+		}
+		ops[0].data.send_initial_metadata.count = c->nmd;
+		ops[0].data.send_initial_metadata.metadata = c->md;
 	}
 	if (grpc_call_start_batch(c->call, ops, 1, TAG_START(c), NULL) != GRPC_CALL_OK) {
 		rpc_ccall_free(c);
@@ -497,8 +525,11 @@ void rpc_ccall_free(struct rpc_ccall *c)
 		;
 	grpc_completion_queue_destroy(c->cq);
 	grpc_slice_unref(c->details);
-	if (c->auth_md.value.refcount || GRPC_SLICE_LENGTH(c->auth_md.value))
-		grpc_slice_unref(c->auth_md.value);
+	for (size_t i = 0; i < c->nmd; i++) {
+		grpc_slice_unref(c->md[i].key);
+		grpc_slice_unref(c->md[i].value);
+	}
+	free(c->md);
 	grpc_metadata_array_destroy(&c->initial_md);
 	grpc_metadata_array_destroy(&c->trailing_md);
 	pthread_mutex_destroy(&c->send_mu);

@@ -20,6 +20,9 @@
 #include "flowctl.pb-c.h"
 #include "electrician.pb-c.h"
 #include "logging.pb-c.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "store/spans.h"
 
 struct elog_buf;
 struct elog_slog_frame;
@@ -90,5 +93,34 @@ int elog_conv_logsvc_frame(const Logging__V1__LogFrame *fr, struct elog_slog_fra
 void elog_conv_logsvc_frame_free(struct elog_slog_frame *f);
 void elog_conv_logsvc_record(struct elog_record *r, const struct elog_slog_frame *f,
 			     int64_t seq, int32_t version);
+
+/*
+ * OpenTelemetry OTLP (svc_otlp.c). elog_conv_otlp_logs appends one record per LogRecord of
+ * req to b (zeroed by the caller); elog_conv_otlp_spans one record per span, and the span and
+ * its resource serialized (b->spans, resource bytes shared by the spans of one resource).
+ * A record whose component or fields would be over ELOG_MAX_LINE is not added (nor its span):
+ * b->rejected counts them and b->why says why for the first (its index in the request).
+ * elog_otlp_batch_free frees everything b holds (req may be freed before).
+ */
+struct elog_otlp_batch {
+	struct elog_record *recs;
+	size_t n, cap;
+	struct elog_span_row *spans;        /* span bytes malloc'd, resource bytes in resources */
+	size_t *span_res;                   /* each span's index in resources */
+	size_t nspans, spans_cap;
+	uint8_t **resources;
+	size_t *resource_lens;
+	size_t nresources;
+	size_t rejected;
+	char why[256];
+};
+void elog_conv_otlp_logs(const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req,
+			 struct elog_otlp_batch *b);
+void elog_conv_otlp_spans(const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+			  struct elog_otlp_batch *b);
+void elog_otlp_batch_free(struct elog_otlp_batch *b);
+/* A record's level from an OTLP severity: numbers 1-24 by range (TRACE 1-4 ... FATAL 21-24),
+ * else the text (elog_level_parse), else info. */
+int elog_conv_otlp_level(int severity_number, const char *severity_text);
 
 #endif

@@ -15,6 +15,7 @@
  * s->mu (a session's queue, counters and flags) before sl->rq_mu (the run queue).
  */
 #include "server/sessionlog_internal.h"
+#include "common/redact.h"
 
 /* ---- small I/O helpers --------------------------------------------------------------------- */
 
@@ -339,6 +340,30 @@ static void add_field(struct elog_buf *b, const char *key, const char *v)
 	elog_json_quote(b, v, strlen(v));
 }
 
+/* The frame's texts redacted (owned[] holds what was replaced, for the caller to free). A
+ * private key block sent over several frames of a session is followed per session id. */
+static void redact_frame(struct elog_sessionlog *sl, const char *id, struct elog_slog_frame *f,
+			 char *owned[4])
+{
+	const char **slots[3] = { &f->content, &f->user_id, &f->role };
+	uint64_t fired;
+
+	for (int k = 0; k < 3; k++) {
+		const char *t = *slots[k] ? *slots[k] : "";
+
+		owned[k] = elog_redact_text(sl->o.redact, k == 0 ? sl->redact_streams : NULL, id, t,
+					    strlen(t), &fired);
+		if (owned[k])
+			*slots[k] = owned[k];
+	}
+	if (f->metadata_json && *f->metadata_json) {
+		owned[3] = elog_redact_json(sl->o.redact, f->metadata_json,
+					    strlen(f->metadata_json), &fired);
+		if (owned[3])
+			f->metadata_json = owned[3];
+	}
+}
+
 int elog_slog_append(struct elog_slog_session *s, const struct elog_slog_frame *f,
 		     int64_t *seq, uint64_t *ticket, struct elog_err *err)
 {
@@ -349,6 +374,12 @@ int elog_slog_append(struct elog_slog_session *s, const struct elog_slog_frame *
 	size_t head, size;
 	int rc = 0;
 
+	struct elog_slog_frame red = *f;
+	char *owned[4] = { NULL, NULL, NULL, NULL };
+
+	if (sl->o.redact)
+		redact_frame(sl, s->id, &red, owned);
+	f = &red;
 	elog_format_rfc3339(f->time_ns ? f->time_ns : elog_now_ns(), ts, sizeof(ts));
 	elog_buf_addf(&b, "{\"time\":\"%s\",\"seq\":", ts);
 	head = b.len;
@@ -359,6 +390,8 @@ int elog_slog_append(struct elog_slog_session *s, const struct elog_slog_frame *
 	elog_buf_adds(&b, ",\"metadata\":");
 	elog_buf_adds(&b, f->metadata_json && *f->metadata_json ? f->metadata_json : "{}");
 	elog_buf_adds(&b, "}\n");
+	for (int k = 0; k < 4; k++)
+		free(owned[k]);
 	size = sizeof(*it) + b.len;
 	it = xmalloc(size);
 	it->next = NULL;
@@ -526,6 +559,8 @@ int elog_slog_open(struct elog_sessionlog **out, const struct elog_slog_opts *o,
 		free(sl);
 		return rc;
 	}
+	if (sl->o.redact)
+		sl->redact_streams = elog_redact_streams_new();
 	pthread_mutex_init(&sl->mu, NULL);
 	elog_cond_init(&sl->cv);
 	pthread_mutex_init(&sl->cmu, NULL);
@@ -608,6 +643,7 @@ void elog_slog_close(struct elog_sessionlog *sl)
 	pthread_cond_destroy(&sl->rq_cv);
 	pthread_cond_destroy(&sl->sweep_cv);
 	pthread_mutex_destroy(&sl->lru_mu);
+	elog_redact_streams_free(sl->redact_streams);
 	free(sl->dir);
 	free(sl);
 }

@@ -77,6 +77,10 @@ struct elog_slog_opts {
 	 * rotation (none). Must not block. May be NULL. */
 	void (*on_segment)(void *arg, const struct elog_slog_segment *seg);
 	void *on_segment_arg;
+	/* Borrowed, outlives the log; NULL: none. Applied in elog_slog_append to what a line
+	 * holds (content, user_id, role, metadata) before it is queued: the files never hold a
+	 * secret (the hub redacts the record it stores from the same frame on its own). */
+	struct elog_redactor *redact;
 };
 
 /* A finished segment (valid during the on_segment call only). */

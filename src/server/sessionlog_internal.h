@@ -124,6 +124,8 @@ struct elog_sessionlog {
 	struct elog_slog_session *lru_head, *lru_tail;
 	size_t nopen, nopen_peak;         /* changed under lru_mu; nopen also read atomically */
 
+	struct elog_redact_streams *redact_streams;   /* PEM blocks split over frames */
+
 	pthread_t cth;
 	int cth_started;
 	pthread_mutex_t cmu;

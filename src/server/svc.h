@@ -15,6 +15,15 @@ struct elog_registry;
 struct elog_sessionlog;
 struct elog_auth;
 
+/* What `elog ps` shows of serve --cluster (src/outbound/cluster.h has the meaning). */
+struct elog_svc_cluster {
+	int connected;
+	int64_t cursor;
+	uint64_t behind;
+	int64_t behind_ns;
+	uint64_t published, aggregated;
+};
+
 struct elog_svc {
 	struct elog_hub *hub;
 	const char *db_path;
@@ -23,11 +32,18 @@ struct elog_svc {
 	int64_t heartbeat_ttl_ns;          /* healthy = heartbeat within this; default 30 s */
 	int auth_required;                 /* serve --auth: every call but ValidateApiKey needs a key */
 	struct elog_auth *auth;            /* svc_auth.c's state */
+	/* serve --cluster: the publisher's state for Hub/Stats (`elog ps`); NULL: no cluster */
+	void (*cluster_state)(void *ctx, struct elog_svc_cluster *out);
+	char *cluster_node;
 };
 
 void elog_svc_hub_register(struct rpc_server *s, struct elog_svc *svc);      /* elog.v1.Hub */
 void elog_svc_flowctl_register(struct rpc_server *s, struct elog_svc *svc);  /* flowctl.ControlPlane */
 void elog_svc_relay_register(struct rpc_server *s, struct elog_svc *svc);    /* electrician.RelayService */
+/* opentelemetry.proto.collector.{logs,trace,metrics}.v1 Export (svc_otlp.c) */
+void elog_svc_otlp_register(struct rpc_server *s, struct elog_svc *svc);
+/* ingestion.InternalIngestionService/ReadSpans (svc_readspans.c) */
+void elog_svc_readspans_register(struct rpc_server *s, struct elog_svc *svc);
 void elog_svc_flowctl_free(struct elog_svc *svc);
 /* A read-only copy of one flowctl registry entry (elog_svc_flowctl_snapshot). */
 struct elog_flowctl_service {
@@ -71,6 +87,10 @@ struct elog_read_sink {
 	/* Sends the message being built (possibly empty when live or missed is set). 0 or -1. */
 	int (*flush)(struct elog_read_sink *s, int live, uint64_t missed, int64_t missed_from,
 		     int64_t missed_to);
+	/* Optional (NULL: the contract cannot say it): puts in the message being built that
+	 * the records before id `before` that the reader asked for were removed by retention
+	 * (called at most once per stream). 0 or -1. */
+	int (*removed)(struct elog_read_sink *s, int64_t before);
 };
 int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			    const struct elog_filter *f, int follow, struct elog_read_sink *sink,

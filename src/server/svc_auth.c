@@ -178,7 +178,10 @@ static int gate(struct rpc_call *call, const char *method, void *ctx, char *msg,
 		return RPC_OK;
 	if (!call_key(call, key, sizeof(key))) {
 		hold(note_failure(a, call));
-		snprintf(msg, msgsz, "api key is not provided");
+		/* Junjo's own words on the contracts it serves (contracts.md §4, §5) */
+		snprintf(msg, msgsz, "%s is not provided",
+			 strncmp(method, "/opentelemetry.", 15) == 0 ||
+			 strncmp(method, "/ingestion.", 11) == 0 ? "x-junjo-api-key" : "api key");
 		return RPC_UNAUTHENTICATED;
 	}
 	if (!elog_auth_key_transport_ok(rpc_call_secure(call), rpc_call_peer(call))) {

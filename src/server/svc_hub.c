@@ -9,10 +9,13 @@
 #include "server/svc.h"
 #include "server/ingest.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/wire.h"
 #include "common/err.h"
 #include "common/util.h"
 #include "common/arena.h"
+#include "common/redact.h"
+#include "hub/hub.h"
 #include "elog.pb-c.h"
 
 /* An Ingest call holds at most MAX_INFLIGHT_BATCHES batches, taking at most
@@ -136,7 +139,14 @@ struct page_sink {
 	struct rpc_call *call;
 	struct elog_buf buf;
 	size_t count;
+	int64_t removed_before;     /* to be sent with the next flush (0: none) */
 };
+
+static int page_removed(struct elog_read_sink *s, int64_t before)
+{
+	((struct page_sink *)s)->removed_before = before;
+	return 0;
+}
 
 static int page_add(struct elog_read_sink *s, const struct elog_record *r)
 {
@@ -153,8 +163,11 @@ static int page_flush(struct elog_read_sink *s, int live, uint64_t missed, int64
 	struct page_sink *p = (struct page_sink *)s;
 	int rc;
 
-	if (!p->count && !live && !missed)
+	if (!p->count && !live && !missed && !p->removed_before)
 		return 0;
+	if (p->removed_before)
+		elog_wire_put_varint_field(&p->buf, 6, (uint64_t)p->removed_before);
+	p->removed_before = 0;
 	elog_wire_put_varint_field(&p->buf, 2, missed);
 	elog_wire_put_varint_field(&p->buf, 3, (uint64_t)mfrom);
 	elog_wire_put_varint_field(&p->buf, 4, (uint64_t)mto);
@@ -224,6 +237,7 @@ static void hub_read(struct rpc_call *call, void *ctx)
 	memset(&sink, 0, sizeof(sink));
 	sink.base.add = page_add;
 	sink.base.flush = page_flush;
+	sink.base.removed = page_removed;
 	sink.call = call;
 	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));
 	rpc_call_finish(call, status, msg);
@@ -290,16 +304,85 @@ static int service_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->service_id, y->service_id);
 }
 
+/* The redaction rules and their counters (common/redact.h) into resp; the caller frees
+ * resp->redaction[0] (one array of all) and resp->redaction. */
+static void redaction_stats(struct elog_svc *svc, Elog__V1__ComponentStats *resp)
+{
+	struct elog_redactor *rd = elog_hub_redactor(svc->hub);
+	Elog__V1__RedactionRule *rr;
+	size_t i, n;
+
+	if (!rd) {
+		resp->redaction_off = 1;
+		return;
+	}
+	n = elog_redactor_rules(rd);
+	rr = xcalloc(n + 1, sizeof(*rr));
+	resp->redaction = xcalloc(n + 1, sizeof(*resp->redaction));
+	for (i = 0; i < n; i++) {
+		struct elog_redact_rule_info ri;
+
+		elog_redactor_rule(rd, i, &ri);
+		elog__v1__redaction_rule__init(&rr[i]);
+		rr[i].name = (char *)ri.name;
+		rr[i].enabled = ri.enabled;
+		rr[i].records = ri.records;
+		rr[i].builtin = ri.builtin;
+		resp->redaction[i] = &rr[i];
+	}
+	resp->n_redaction = n;
+}
+
 /*
  * Every component of the history (counts from the store's summary) and every component a
  * flowctl service registered, merged by name; a component's services are joined to it.
  */
+static int first_arrival(void *ctx, const struct elog_record *r)
+{
+	*(int64_t *)ctx = r->arrival_ns;
+	return 1;
+}
+
+/* serve --forward's status and its lag, worked out from the history now. */
+static void forward_lag(struct elog_svc *svc, struct elog_store *st, int64_t now,
+			Elog__V1__Forwarder *fw, Elog__V1__Forwarder **fwp)
+{
+	struct elog_forward_status fs;
+	struct elog_filter f;
+	struct elog_err err;
+	int64_t max_id = 0, arrival = 0;
+
+	*fwp = NULL;
+	if (!elog_hub_forward_status(svc->hub, &fs))
+		return;
+	elog__v1__forwarder__init(fw);
+	elog_err_clear(&err);
+	if (elog_store_max_id(st, &max_id, &err) != 0)
+		max_id = fs.cursor;
+	elog_filter_init(&f);
+	f.after_id = fs.cursor;
+	if (max_id > fs.cursor)
+		elog_store_query(st, &f, ELOG_ID_UNBOUNDED, first_arrival, &arrival, &err);
+	elog_filter_clear(&f);
+	fw->target = xstrdup(fs.target);
+	fw->cursor = fs.cursor;
+	fw->behind_records = max_id > fs.cursor ? (uint64_t)(max_id - fs.cursor) : 0;
+	fw->behind_ns = arrival > 0 && now > arrival ? now - arrival : 0;
+	fw->sent = fs.sent;
+	fw->rejected = fs.rejected;
+	fw->failures = fs.failures;
+	fw->last_error = xstrdup(fs.last_error);
+	*fwp = fw;
+}
+
 static void hub_stats(struct rpc_call *call, void *ctx)
 {
 	struct elog_svc *svc = ctx;
 	Elog__V1__ComponentStats resp = ELOG__V1__COMPONENT_STATS__INIT;
+	Elog__V1__ClusterState cl;
 	Elog__V1__ComponentStat *cs = NULL, **cp = NULL;
 	Elog__V1__FlowctlService *fs = NULL, **fp = NULL;
+	Elog__V1__Forwarder fw, *fwp = NULL;
 	struct elog_component_stats *v = NULL;
 	struct elog_flowctl_service *f = NULL;
 	struct elog_store *st = NULL;
@@ -307,6 +390,8 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	uint64_t omitted = 0;
 	int64_t now = elog_now_ns();
 	size_t n = 0, nf = 0, i = 0, j = 0, k = 0;
+	struct elog_history_info hi;
+	Elog__V1__HistoryStats hs = ELOG__V1__HISTORY_STATS__INIT;
 	int rc;
 
 	if (elog_svc_recv_ignored(call, &elog__v1__stats_request__descriptor) != 0)
@@ -315,6 +400,10 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, &err);
 	if (rc == 0)
 		rc = elog_store_stats(st, now, &v, &n, &omitted, &err);
+	if (rc == 0)
+		rc = elog_store_history_info(st, &hi, &err);
+	if (rc == 0)
+		forward_lag(svc, st, now, &fw, &fwp);
 	elog_store_close(st);
 	if (rc) {
 		rpc_call_finish(call, RPC_INTERNAL, err.msg);
@@ -370,8 +459,43 @@ static void hub_stats(struct rpc_call *call, void *ctx)
 	resp.n_components = k;
 	resp.omitted = omitted;
 	resp.now_ns = now;
+	hs.db_bytes = hi.db_bytes;
+	hs.wal_bytes = hi.wal_bytes;
+	hs.records = (uint64_t)hi.records;
+	hs.first_id = hi.first_id;
+	hs.last_id = hi.last_id;
+	hs.first_ns = hi.first_ns;
+	hs.last_ns = hi.last_ns;
+	hs.removed_before = hi.removed_through ? hi.removed_through + 1 : 0;
+	resp.history = &hs;
+	redaction_stats(svc, &resp);
+	if (fwp) {
+		resp.forwarders = &fwp;
+		resp.n_forwarders = 1;
+	}
+	if (svc->cluster_state) {
+		struct elog_svc_cluster c;
+
+		memset(&c, 0, sizeof(c));
+		svc->cluster_state(NULL, &c);
+		elog__v1__cluster_state__init(&cl);
+		cl.node = svc->cluster_node;
+		cl.connected = c.connected;
+		cl.cursor = c.cursor;
+		cl.behind = c.behind;
+		cl.behind_ns = c.behind_ns;
+		cl.published = c.published;
+		cl.aggregated = c.aggregated;
+		resp.cluster = &cl;
+	}
 	rpc_call_send(call, &resp.base);
 	rpc_call_finish(call, RPC_OK, NULL);
+	free(resp.redaction ? resp.redaction[0] : NULL);
+	free(resp.redaction);
+	if (fwp) {
+		free(fw.target);
+		free(fw.last_error);
+	}
 	free(cs);
 	free(cp);
 	free(fs);

@@ -8,6 +8,7 @@
 
 #include "server/svc.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "common/err.h"
 #include "common/util.h"
 
@@ -42,7 +43,7 @@ static int hist_add(void *ctx, const struct elog_record *r)
  * stored when it starts). Returns RPC_OK, RPC_CANCELLED (the peer is gone) or RPC_INTERNAL
  * (err says why). */
 static int send_history(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
-			int64_t max_id, struct elog_read_sink *sink, struct elog_err *err)
+			int64_t max_id, struct elog_read_sink *sink, int *told, struct elog_err *err)
 {
 	struct elog_store *st = NULL;
 	struct elog_filter page = *f;   /* shallow: read-only use of f's lists and pattern */
@@ -50,6 +51,20 @@ static int send_history(struct elog_svc *svc, struct rpc_call *call, const struc
 	int rc;
 
 	rc = elog_store_open(&st, svc->db_path, ELOG_STORE_READONLY, err);
+	/* A reader asking for records retention removed is told so, once, before the rest. */
+	if (rc == 0 && !*told && sink->removed) {
+		int64_t through = 0;
+
+		rc = elog_store_removed_for(st, f, &through, err);
+		if (rc == 0 && through > 0) {
+			*told = 1;
+			if (sink->removed(sink, through + 1) != 0 ||
+			    sink->flush(sink, 0, 0, 0, 0) != 0) {
+				elog_store_close(st);
+				return RPC_CANCELLED;
+			}
+		}
+	}
 	/* Pages are separate queries: fix the end now so that they add up to one snapshot's
 	 * worth (ids are committed in order and never reused). */
 	if (rc == 0 && max_id == ELOG_ID_UNBOUNDED)
@@ -73,14 +88,14 @@ static int send_history(struct elog_svc *svc, struct rpc_call *call, const struc
 
 /* A live follower's gap: the records matching f with ids from..to, from the history. */
 static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
-		    int64_t from, int64_t to, struct elog_read_sink *sink)
+		    int64_t from, int64_t to, struct elog_read_sink *sink, int *told)
 {
 	struct elog_filter range = *f;   /* shallow: read-only use of f's lists and pattern */
 
 	range.after_id = from - 1;
 	range.limit = 0;
 	range.tail = 0;
-	return send_history(svc, call, &range, to, sink, NULL);
+	return send_history(svc, call, &range, to, sink, told, NULL);
 }
 
 int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
@@ -90,12 +105,13 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 	struct elog_follower *fol = NULL;
 	struct elog_err err;
 	int64_t live_after = 0;
-	int rc;
+	int rc, told = 0;
 
 	elog_err_clear(&err);
 	if (follow)
 		fol = elog_hub_follow(svc->hub, f, &live_after);
-	rc = send_history(svc, call, f, follow ? live_after : ELOG_ID_UNBOUNDED, sink, &err);
+	rc = send_history(svc, call, f, follow ? live_after : ELOG_ID_UNBOUNDED, sink, &told,
+			  &err);
 	if (rc != RPC_OK) {
 		elog_follower_close(fol);
 		if (rc == RPC_INTERNAL)
@@ -142,7 +158,7 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			 * matches from there. Only when the history cannot be read is the follower
 			 * told what it missed. */
 			if (status == RPC_OK && missed) {
-				int b = backfill(svc, call, f, mfrom, mto, sink);
+				int b = backfill(svc, call, f, mfrom, mto, sink, &told);
 
 				if (b == RPC_CANCELLED)
 					status = RPC_CANCELLED;

@@ -25,10 +25,11 @@
 
 #include "common/err.h"
 #include "store/store.h"
+#include "store/spans.h"
 #include "common/util.h"
 
 /* The schema this code writes; a history with a larger user_version is refused. */
-#define ELOG_SCHEMA_VERSION 3
+#define ELOG_SCHEMA_VERSION 5
 /* PRAGMA application_id: 'elog' in ASCII. */
 #define ELOG_APPLICATION_ID 1701605223   /* 0x656c6f67 */
 #define STR_(x) #x
@@ -102,6 +103,33 @@
 	") WITHOUT ROWID;" \
 	"DROP TABLE IF EXISTS meta;" \
 	"PRAGMA user_version = 3;"
+/* Schema 4 (retention.c): components keeps each component's first id forever, so the order
+ * of first appearance (colors) survives the removal of old records, and what a removal took
+ * of it (`elog prune -c`); horizon (one row) what retention and prune removed of the whole
+ * history, and the largest id ever removed, after which ids go on. The components of an
+ * older history are listed by skipping through records_component (O(k log n), no scan). */
+#define SQL_MIGRATE_V4 \
+	"CREATE TABLE IF NOT EXISTS components (" \
+	"  name TEXT PRIMARY KEY," \
+	"  first_id INTEGER NOT NULL," \
+	"  removed_through INTEGER NOT NULL DEFAULT 0," \
+	"  removed_ts INTEGER NOT NULL DEFAULT 0" \
+	") WITHOUT ROWID;" \
+	"CREATE TABLE IF NOT EXISTS horizon (" \
+	"  one INTEGER PRIMARY KEY CHECK (one = 1)," \
+	"  removed_through INTEGER NOT NULL," \
+	"  removed_ts INTEGER NOT NULL," \
+	"  last_removed INTEGER NOT NULL" \
+	");" \
+	"INSERT OR IGNORE INTO horizon VALUES (1, 0, 0, 0);" \
+	"WITH RECURSIVE c(name) AS (" \
+	"  SELECT (SELECT min(component) FROM records) UNION ALL " \
+	"  SELECT (SELECT min(component) FROM records WHERE component > c.name) FROM c " \
+	"  WHERE c.name IS NOT NULL) " \
+	"INSERT OR IGNORE INTO components (name, first_id) " \
+	"  SELECT name, (SELECT min(id) FROM records WHERE component = c.name) FROM c " \
+	"  WHERE name IS NOT NULL;" \
+	"PRAGMA user_version = 4;"
 
 /* The migrations, in order: step i brings a history of a smaller user_version to version
  * (each step's SQL ends by setting user_version). A new schema is a new row here, with the
@@ -113,6 +141,8 @@ static const struct schema_step {
 	{ 1, SQL_SCHEMA_V1 },
 	{ 2, SQL_MIGRATE_V2 },
 	{ 3, SQL_MIGRATE_V3 },
+	{ 4, SQL_MIGRATE_V4 },
+	{ 5, ELOG_SPANS_SCHEMA_SQL },    /* spans for ReadSpans (store/spans.h) */
 };
 
 #define SQL_STATS_UPSERT \
@@ -124,11 +154,22 @@ static const struct schema_step {
 #define SQL_COMMIT               "COMMIT;"
 #define SQL_ROLLBACK             "ROLLBACK;"
 
+/* The id is given (max + 1), as in SQL_INSERT_MULTI: after a removal of the newest records
+ * SQLite's own choice would reuse their ids. */
 #define SQL_INSERT \
-	"INSERT INTO records (ts, arrival, component, level, msg, fields, source, dedupe) " \
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING;"
+	"INSERT INTO records (ts, arrival, component, level, msg, fields, source, dedupe, id) " \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING;"
+/* A component's first record (schema 4): ignored when it is known. */
+#define SQL_COMPONENT_SEEN \
+	"INSERT INTO components (name, first_id) VALUES (?1, ?2) ON CONFLICT (name) " \
+	"DO UPDATE SET first_id = excluded.first_id WHERE excluded.first_id < first_id;"
 
-#define SQL_MAX_ID               "SELECT max(id) FROM records;"
+/* The largest id given: the largest stored, or one removed by retention (schema 4), so ids
+ * are never reused. */
+#define SQL_MAX_ID_V3            "SELECT max(id) FROM records;"
+#define SQL_MAX_ID \
+	"SELECT max(coalesce((SELECT max(id) FROM records), 0), " \
+	"           coalesce((SELECT last_removed FROM horizon), 0));"
 /* Records without a dedupe key go MULTI_ROWS to a statement, with ids assigned here (max + 1
  * onwards, so still strictly increasing): one statement per row cost a third of ingest. */
 #define MULTI_ROWS 32
@@ -179,6 +220,8 @@ struct elog_store {
 	sqlite3_stmt *st_stats_upsert;     /* NULL on a read-only connection */
 	struct stats_slot *stats;          /* STATS_SLOTS: the insert's counts per key */
 	size_t nstats;
+	sqlite3_stmt *st_component_seen;   /* NULL on a read-only connection */
+	int64_t version;                   /* the schema's */
 };
 
 /* An insert counts its records per (component, source, level) in a small open-addressing
@@ -191,6 +234,7 @@ struct stats_slot {
 	int level;
 	uint32_t hash;
 	int64_t n;                         /* 0: free slot */
+	int64_t first_id;                  /* the smallest id counted in it */
 };
 
 static void tail_cache_free(struct tail_cache *tc);
@@ -473,12 +517,18 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 			goto fail;
 		}
 	} else {
+		/* A new history gives pages freed by retention back to the file system when
+		 * asked (retention.c); only settable before the first table, and before WAL. */
+		if (version == 0)
+			sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL;", NULL, NULL, NULL);
 		ret = set_pragmas(s, err);
 		if (ret == 0 && version < ELOG_SCHEMA_VERSION)
 			ret = create_schema(s, err);
 		if (ret != 0)
 			goto fail;
+		version = ELOG_SCHEMA_VERSION;
 	}
+	s->version = version;
 
 	if ((rc = prepare(s, SQL_BEGIN, &s->st_begin)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_BEGIN_IMMEDIATE, &s->st_begin_immediate)) != SQLITE_OK ||
@@ -486,10 +536,13 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 	    (rc = prepare(s, SQL_ROLLBACK, &s->st_rollback)) != SQLITE_OK ||
 	    (rc = prepare_insert_multi(s)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_INSERT, &s->st_insert)) != SQLITE_OK ||
-	    (rc = prepare(s, SQL_MAX_ID, &s->st_max_id)) != SQLITE_OK ||
+	    (rc = prepare(s, version >= 4 ? SQL_MAX_ID : SQL_MAX_ID_V3, &s->st_max_id))
+	    != SQLITE_OK ||
 	    (rc = prepare(s, SQL_COMPONENT_FIRST, &s->st_component_first)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_COMPONENT_NEXT, &s->st_component_next)) != SQLITE_OK ||
-	    (!readonly && (rc = prepare(s, SQL_STATS_UPSERT, &s->st_stats_upsert)) != SQLITE_OK)) {
+	    (!readonly && (rc = prepare(s, SQL_STATS_UPSERT, &s->st_stats_upsert)) != SQLITE_OK) ||
+	    (!readonly && (rc = prepare(s, SQL_COMPONENT_SEEN, &s->st_component_seen))
+	     != SQLITE_OK)) {
 		ret = open_fail(s, rc, err);
 		goto fail;
 	}
@@ -517,6 +570,7 @@ void elog_store_close(struct elog_store *s)
 	sqlite3_finalize(s->st_component_next);
 	tail_cache_free(s->tc);
 	sqlite3_finalize(s->st_stats_upsert);
+	sqlite3_finalize(s->st_component_seen);
 	free(s->stats);
 	sqlite3_close_v2(s->db);
 	free(s->path);
@@ -598,6 +652,17 @@ static int stats_flush(struct elog_store *s)
 				rc = sqlite3_errcode(s->db);
 			stmt_done(st);
 		}
+		if (rc == SQLITE_DONE) {
+			/* a component's first record, kept once for the order of first
+			 * appearance */
+			sqlite3_bind_text(s->st_component_seen, 1, x->component, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(s->st_component_seen, 2, x->first_id);
+			rc = sqlite3_step(s->st_component_seen);
+			if (rc != SQLITE_DONE)
+				rc = sqlite3_errcode(s->db);
+			stmt_done(s->st_component_seen);
+		}
 		x->n = 0;
 		s->nstats--;
 	}
@@ -643,12 +708,19 @@ static int stats_count(struct elog_store *s, const struct elog_record *r)
 	s->stats[i].level = r->level;
 	s->stats[i].hash = h;
 	s->stats[i].n = 1;
+	s->stats[i].first_id = r->id;
 	s->nstats++;
 	return SQLITE_OK;
 }
 
 int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		      size_t *stored, struct elog_err *err)
+{
+	return elog_store_insert_txn(s, recs, n, stored, NULL, NULL, err);
+}
+
+int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t n,
+			  size_t *stored, elog_store_txn_fn extra, void *ctx, struct elog_err *err)
 {
 	sqlite3_stmt *st = s->st_insert;
 	size_t count = 0, i;
@@ -658,7 +730,7 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 
 	if (stored)
 		*stored = 0;
-	if (n == 0)
+	if (n == 0 && !extra)
 		return 0;
 	errno = 0;    /* write_error reads it */
 	rc = stmt_exec(s->st_begin_immediate);
@@ -734,6 +806,7 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 			sqlite3_bind_text(st, 8, dk, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 8);
+		sqlite3_bind_int64(st, 9, max_id + 1);
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
 			/* Reset only after taking the message: reset may replace it. */
@@ -766,6 +839,8 @@ int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		s->nstats = 0;
 		goto rollback;
 	}
+	if (extra && (ret = extra(ctx, s, err)) != 0)
+		goto rollback;
 	rc = stmt_exec(s->st_commit);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -1252,6 +1327,32 @@ int elog_store_components_ordered(struct elog_store *s, char ***names, size_t *n
 	size_t i;
 	int rc;
 
+	if (s->version >= 4) {
+		/* schema 4 keeps every component's first id, removed records or not */
+		char **nv = NULL;
+		size_t count = 0;
+
+		*names = NULL;
+		*n = 0;
+		rc = sqlite3_prepare_v2(s->db, "SELECT name FROM components ORDER BY first_id;",
+					-1, &st, NULL);
+		while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			nv = xrealloc(nv, (count + 1) * sizeof(*nv));
+			nv[count++] = xstrdup(col_text(st, 0));
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+			for (i = 0; i < count; i++)
+				free(nv[i]);
+			free(nv);
+			return elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s",
+					    s->path, sqlite3_errmsg(s->db));
+		}
+		*names = nv;
+		*n = count;
+		return 0;
+	}
 	if (elog_store_components(s, names, n, err) != 0)
 		return -1;
 	if (*n < 2)
@@ -1276,287 +1377,4 @@ int elog_store_components_ordered(struct elog_store *s, char ***names, size_t *n
 		(*names)[i] = v[i].name;
 	free(v);
 	return 0;
-}
-
-/* ---- component statistics (`elog ps`) ------------------------------------------------ */
-
-#define SQL_STATS_HAS_SUMMARY \
-	"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'component_stats';"
-#define SQL_STATS_SUMMARY \
-	"SELECT component, source, level, n FROM component_stats ORDER BY component, source;"
-/* A schema 1 history opened read-only has no summary: its records are counted. */
-#define SQL_STATS_SCAN \
-	"SELECT component, source, level, count(*) FROM records GROUP BY 1, 2, 3 " \
-	"ORDER BY 1, 2;"
-/* Arrival of the component's first and last record: two lookups in records_component. */
-#define SQL_STATS_SEEN \
-	"SELECT (SELECT arrival FROM records WHERE id = " \
-	"          (SELECT min(id) FROM records WHERE component = ?1)), " \
-	"       (SELECT arrival FROM records WHERE id = " \
-	"          (SELECT max(id) FROM records WHERE component = ?1));"
-/* The first record at or after an id (a step of the search for the window's first id). */
-#define SQL_STATS_ARRIVAL_AT \
-	"SELECT arrival FROM records WHERE id >= ?1 ORDER BY id LIMIT 1;"
-#define SQL_STATS_RECENT \
-	"SELECT count(*) FROM records WHERE component = ?1 AND id >= ?2;"
-
-/* Adds a finished source's total to c's busiest ELOG_STATS_MAX_SOURCES; counts the rest. */
-struct src_top {
-	char *name[ELOG_STATS_MAX_SOURCES];
-	uint64_t n[ELOG_STATS_MAX_SOURCES];
-	size_t k;
-	uint64_t omitted;
-};
-
-static void src_top_add(struct src_top *t, const char *name, uint64_t n)
-{
-	size_t i, min = 0;
-
-	if (t->k < ELOG_STATS_MAX_SOURCES) {
-		t->name[t->k] = xstrdup(name);
-		t->n[t->k++] = n;
-		return;
-	}
-	t->omitted++;
-	for (i = 1; i < t->k; i++)
-		if (t->n[i] < t->n[min])
-			min = i;
-	if (n > t->n[min]) {
-		free(t->name[min]);
-		t->name[min] = xstrdup(name);
-		t->n[min] = n;
-	}
-}
-
-/* Moves t's names into c, the busiest first (ties by name), while *kept stays within
- * ELOG_STATS_MAX_BYTES; the others are counted as omitted. */
-static void src_top_take(struct src_top *t, struct elog_component_stats *c, size_t *kept)
-{
-	size_t i, j, k = 0;
-
-	for (i = 1; i < t->k; i++)
-		for (j = i; j > 0 && (t->n[j] > t->n[j - 1] ||
-				      (t->n[j] == t->n[j - 1] &&
-				       strcmp(t->name[j], t->name[j - 1]) < 0)); j--) {
-			char *nm = t->name[j];
-			uint64_t x = t->n[j];
-
-			t->name[j] = t->name[j - 1];
-			t->n[j] = t->n[j - 1];
-			t->name[j - 1] = nm;
-			t->n[j - 1] = x;
-		}
-	c->sources = xcalloc(t->k + 1, sizeof(char *));
-	c->sources_omitted = t->omitted;
-	for (i = 0; i < t->k; i++) {
-		size_t len = strlen(t->name[i]);
-
-		if (*kept + len > ELOG_STATS_MAX_BYTES) {
-			free(t->name[i]);
-			c->sources_omitted++;
-			continue;
-		}
-		*kept += len;
-		c->sources[k++] = t->name[i];
-	}
-	c->nsources = k;
-	memset(t, 0, sizeof(*t));
-}
-
-/* Smallest id whose record arrived at or after since_ns, assuming arrival grows with the id
- * (the hub stamps records as it takes them in, and ids follow commit order): a binary search
- * of O(log n) lookups by id. max_id + 1 when none did. */
-static int stats_window_start(struct elog_store *s, int64_t since_ns, int64_t max_id,
-			      int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t lo = 1, hi = max_id + 1;
-	int rc = sqlite3_prepare_v2(s->db, SQL_STATS_ARRIVAL_AT, -1, &st, NULL);
-
-	if (rc != SQLITE_OK)
-		return rc;
-	while (lo < hi) {
-		int64_t mid = lo + (hi - lo) / 2, arrival;
-
-		sqlite3_bind_int64(st, 1, mid);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			break;
-		arrival = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
-		stmt_done(st);
-		rc = SQLITE_OK;
-		if (arrival >= since_ns)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	sqlite3_finalize(st);
-	*out = lo;
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-void elog_component_stats_free(struct elog_component_stats *v, size_t n)
-{
-	size_t i, j;
-
-	if (!v)
-		return;
-	for (i = 0; i < n; i++) {
-		free(v[i].name);
-		for (j = 0; j < v[i].nsources; j++)
-			free(v[i].sources[j]);
-		free(v[i].sources);
-	}
-	free(v);
-}
-
-int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component_stats **out,
-		     size_t *n, uint64_t *omitted, struct elog_err *err)
-{
-	struct elog_component_stats *v = NULL, *c = NULL;
-	struct src_top top;
-	sqlite3_stmt *st = NULL, *seen = NULL, *recent = NULL;
-	char *src = NULL, *skipname = NULL;
-	uint64_t src_n = 0, skipped = 0;
-	int64_t has_summary = 0, max_id = 0, window = 0;
-	size_t count = 0, cap = 0, kept = 0, i;
-	int in_txn = 0, skipping = 0, rc, ret;
-
-	*out = NULL;
-	*n = 0;
-	*omitted = 0;
-	memset(&top, 0, sizeof(top));
-	/* Every statement below reads one snapshot. */
-	if (sqlite3_get_autocommit(s->db)) {
-		rc = stmt_exec(s->st_begin);
-		if (rc != SQLITE_OK)
-			goto fail;
-		in_txn = 1;
-	}
-	rc = query_int(s->db, SQL_STATS_HAS_SUMMARY, &has_summary);
-	if (rc == SQLITE_OK)
-		rc = query_int(s->db, SQL_MAX_ID, &max_id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db, has_summary ? SQL_STATS_SUMMARY : SQL_STATS_SCAN, -1,
-					&st, NULL);
-	if (rc != SQLITE_OK)
-		goto fail;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *comp = col_text(st, 0), *source = col_text(st, 1);
-		int level = sqlite3_column_int(st, 2);
-		int64_t k = sqlite3_column_int64(st, 3);
-
-		if (skipping) {
-			/* past the limit: the components are counted, not kept */
-			if (strcmp(skipname, comp) != 0) {
-				skipped++;
-				free(skipname);
-				skipname = xstrdup(comp);
-			}
-			continue;
-		}
-		if (!c || strcmp(c->name, comp) != 0) {
-			if (c) {
-				if (src)
-					src_top_add(&top, src, src_n);
-				src_top_take(&top, c, &kept);
-			}
-			free(src);
-			src = NULL;
-			if (count >= ELOG_STATS_MAX_COMPONENTS ||
-			    kept + strlen(comp) + 64 > ELOG_STATS_MAX_BYTES) {
-				skipping = 1;
-				skipped = 1;
-				skipname = xstrdup(comp);
-				continue;
-			}
-			if (count == cap) {
-				cap = cap ? 2 * cap : 16;
-				v = xrealloc(v, cap * sizeof(*v));
-			}
-			c = &v[count++];
-			memset(c, 0, sizeof(*c));
-			c->name = xstrdup(comp);
-			kept += strlen(comp) + 64;
-		}
-		if (k > 0) {
-			c->count += (uint64_t)k;
-			if (level >= 0 && level < ELOG_LEVEL_COUNT)
-				c->levels[level] += (uint64_t)k;
-		}
-		if (src && strcmp(src, source) != 0) {
-			src_top_add(&top, src, src_n);
-			free(src);
-			src = NULL;
-		}
-		if (!src) {
-			src = xstrdup(source);
-			src_n = 0;
-		}
-		src_n += k > 0 ? (uint64_t)k : 0;
-	}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	if (c && !skipping) {
-		if (src)
-			src_top_add(&top, src, src_n);
-		src_top_take(&top, c, &kept);
-	}
-	free(src);
-	src = NULL;
-	free(skipname);
-	skipname = NULL;
-	sqlite3_finalize(st);
-	st = NULL;
-
-	rc = stats_window_start(s, now_ns - ELOG_STATS_WINDOW_NS, max_id, &window);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db, SQL_STATS_SEEN, -1, &seen, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db, SQL_STATS_RECENT, -1, &recent, NULL);
-	if (rc != SQLITE_OK)
-		goto fail;
-	for (i = 0; i < count; i++) {
-		sqlite3_bind_text(seen, 1, v[i].name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(seen);
-		if (rc == SQLITE_ROW) {
-			v[i].first_ns = sqlite3_column_int64(seen, 0);
-			v[i].last_ns = sqlite3_column_int64(seen, 1);
-		}
-		stmt_done(seen);
-		if (rc != SQLITE_ROW)
-			goto fail;
-		if (window > max_id)
-			continue;
-		sqlite3_bind_text(recent, 1, v[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(recent, 2, window);
-		rc = sqlite3_step(recent);
-		if (rc == SQLITE_ROW)
-			v[i].last_minute = (uint64_t)sqlite3_column_int64(recent, 0);
-		stmt_done(recent);
-		if (rc != SQLITE_ROW)
-			goto fail;
-	}
-	sqlite3_finalize(seen);
-	sqlite3_finalize(recent);
-	if (in_txn)
-		stmt_exec(s->st_commit);
-	*out = v;
-	*n = count;
-	*omitted = skipped;
-	return 0;
-fail:
-	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s", s->path,
-			   sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	sqlite3_finalize(seen);
-	sqlite3_finalize(recent);
-	if (in_txn && !sqlite3_get_autocommit(s->db))
-		stmt_exec(s->st_rollback);
-	free(src);
-	free(skipname);
-	for (i = 0; i < top.k; i++)
-		free(top.name[i]);
-	elog_component_stats_free(v, count);
-	return ret;
 }

@@ -50,6 +50,13 @@ const char *elog_store_path(const struct elog_store *s);
 int elog_store_insert(struct elog_store *s, struct elog_record *recs, size_t n,
 		      size_t *stored, struct elog_err *err);
 
+/* elog_store_insert with more written in the same transaction: extra(ctx, s, err) runs after
+ * the records are inserted (their ids set) and before the commit, also when n is 0; a non-zero
+ * return (a negative code, err set) rolls everything back and is returned. */
+typedef int (*elog_store_txn_fn)(void *ctx, struct elog_store *s, struct elog_err *err);
+int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t n,
+			  size_t *stored, elog_store_txn_fn extra, void *ctx, struct elog_err *err);
+
 /*
  * Calls fn(ctx, r) for each record matching f with id <= max_id (ELOG_ID_UNBOUNDED: no upper
  * bound; 0 matches nothing: a follower that joined an empty history must get no history),
@@ -139,5 +146,18 @@ int elog_store_cursor_get(struct elog_store *s, const char *name, int64_t *last_
 			  struct elog_err *err);
 int elog_store_cursor_set(struct elog_store *s, const char *name, int64_t last_id,
 			  struct elog_err *err);
+
+/*
+ * Lookups (lookup.c), for the cluster publisher and aggregator (src/outbound/cluster.c):
+ * dedupe_exists sets *found when a record with dedupe key `key` is stored (one index lookup);
+ * count_after counts the records with id > after_id whose dedupe key does not start with
+ * skip_prefix, stopping at cap (it reads at most cap rows), and gives the arrival time of the
+ * first of them (0: none). Both return 0 or a negative code with err.
+ */
+int elog_store_dedupe_exists(struct elog_store *s, const char *key, int *found,
+			     struct elog_err *err);
+int elog_store_count_after(struct elog_store *s, int64_t after_id, const char *skip_prefix,
+			   uint64_t cap, uint64_t *n, int64_t *first_arrival_ns,
+			   struct elog_err *err);
 
 #endif

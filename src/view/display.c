@@ -704,3 +704,14 @@ void elog_display_notice(struct elog_display *d, const char *text, struct elog_b
 		PUTS(out, ANSI_RESET);
 	elog_buf_addc(out, '\n');
 }
+
+int elog_display_palette_color(size_t idx, char hex[8])
+{
+	int code = palette[idx % PALETTE_N], rgb[3];
+
+	if (hex) {
+		code_rgb(code, rgb);
+		snprintf(hex, 8, "#%02x%02x%02x", rgb[0] & 0xff, rgb[1] & 0xff, rgb[2] & 0xff);
+	}
+	return code;
+}

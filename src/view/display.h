@@ -75,6 +75,14 @@ int elog_display_color_of(struct elog_display *d, const char *component);
  * Sets *codes (when not NULL) and returns the number of entries. */
 size_t elog_display_palette(const unsigned char **codes);
 
+/* The color of the idx-th component in order of first appearance (wrapping), as the terminal
+ * shows it: its 256-color code (returned) and, when hex is not NULL, "#rrggbb" (8 bytes). */
+int elog_display_palette_color(size_t idx, char hex[8]);
+
+/* Appends the fields column of the JSON output for a record's fields text: the object, "{}"
+ * when empty, {"_raw":"..."} when it is not a JSON object (so the output is always JSON). */
+void elog_display_fields_json(struct elog_display *d, struct elog_buf *out, const char *fields);
+
 /* Appends a notice line in the text style ("-- 12 entries missed --"); JSON/CSV: nothing. */
 void elog_display_notice(struct elog_display *d, const char *text, struct elog_buf *out);
 

@@ -312,3 +312,8 @@ void dpy_record_logfmt(struct elog_display *d, const struct elog_record *r, stru
 	}
 	elog_buf_addc(out, '\n');
 }
+
+void elog_display_fields_json(struct elog_display *d, struct elog_buf *out, const char *fields)
+{
+	put_fields_json(d, out, fields);
+}

@@ -40,7 +40,7 @@ if $PY -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 
 	v6=1
 fi
 if [ $v6 = 1 ]; then
-	run_serve_bg multi --db "$T/multi.db" --listen 127.0.0.1:0 --listen '[::1]:0'
+	run_serve_bg multi --db "$T/multi.db" --http none --listen 127.0.0.1:0 --listen '[::1]:0'
 	[ "$(wc -l <"$T/multi.ready")" = 2 ] || fail "want 2 lines in ready file: $(cat "$T/multi.ready")"
 	a4=$(sed -n 1p "$T/multi.ready"); a6=$(sed -n 2p "$T/multi.ready")
 	echo "$a6" | grep -Eq '^\[::1\]:[1-9][0-9]*$' || fail "v6 line: $a6"
@@ -48,7 +48,7 @@ if [ $v6 = 1 ]; then
 	expect_success "send v6" elog send --server "$a6" -c v6 over-v6
 else
 	say "no IPv6 loopback: two IPv4 listeners only"
-	run_serve_bg multi --db "$T/multi.db" --listen 127.0.0.1:0 --listen 127.0.0.1:0
+	run_serve_bg multi --db "$T/multi.db" --http none --listen 127.0.0.1:0 --listen 127.0.0.1:0
 	[ "$(wc -l <"$T/multi.ready")" = 2 ] || fail "want 2 lines in ready file"
 	a4=$(sed -n 1p "$T/multi.ready"); a6=$(sed -n 2p "$T/multi.ready")
 	[ "$a4" != "$a6" ] || fail "same address twice"

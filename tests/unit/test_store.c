@@ -191,7 +191,7 @@ static void test_schema_created(void)
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA user_version", -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 3);
+	CHECK_INT(sqlite3_column_int(st, 0), 5);
 	sqlite3_finalize(st);
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA application_id", -1, &st, NULL),
 		  SQLITE_OK);
@@ -214,7 +214,8 @@ static void test_schema_created(void)
 				     -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0),
-		  "component_stats,cursors,keys,records,records_component,records_dedupe,records_ts");
+		  "component_stats,components,cursors,horizon,keys,records,records_component,"
+		  "records_dedupe,records_ts,spans");
 	sqlite3_finalize(st);
 
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
@@ -1006,7 +1007,7 @@ static void test_upgrade_from_v2(void)
 				     " (SELECT count(*) FROM sqlite_master WHERE name = 'meta'),"
 				     " (SELECT count(*) FROM cursors)", -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 3);
+	CHECK_INT(sqlite3_column_int(st, 0), 5);
 	CHECK_STR((const char *)sqlite3_column_text(st, 1), "ci");
 	CHECK_INT(sqlite3_column_int(st, 2), 0);
 	CHECK_INT(sqlite3_column_int(st, 3), 0);
