@@ -11,7 +11,7 @@ export ELOG_TOP="$top"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp:print_suppressions=0}"
-passed=0 failed=0 failures=""
+passed=0 failed=0 failures="" skipped=""
 logdir=$(mktemp -d /tmp/elog-test-logs.XXXXXX)
 for t in "$O"/tests/test_*; do
 	[ -x "$t" ] || continue
@@ -42,7 +42,12 @@ for t in $all; do
 	read -r st secs <"$logdir/$name.res" 2>/dev/null || { st=1; secs=0; }
 	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$logdir/$name.log" | tail -1)
 	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$logdir/$name.log" | tail -1)
-	if [ "$st" = 0 ] && [ "${f:-0}" = 0 ]; then
+	why=$(sed -n 's/^# SKIP //p' "$logdir/$name.log" | head -1)
+	if [ "$st" = 0 ] && [ -n "$why" ]; then
+		skipped="$skipped
+    $name: $why"
+		echo "SKIP $name ($why)"
+	elif [ "$st" = 0 ] && [ "${f:-0}" = 0 ]; then
 		passed=$((passed + ${p:-1}))
 		echo "ok   $name (${p:-?} cases, ${secs}s)"
 	else
@@ -55,6 +60,7 @@ for t in $all; do
 		sed 's/^/    /' "$logdir/$name.log" | grep -v '^    ok [0-9]' | tail -60
 	fi
 done
+[ -n "$skipped" ] && echo "skipped, not run on this machine (see why):$skipped"
 [ -n "$failures" ] && echo "failed:$failures"
 echo "logs: $logdir"
 echo "$passed passed, $failed failed"

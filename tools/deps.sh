@@ -28,8 +28,12 @@ js_peers() {
 	   [ -f "$top/tests/js/package-lock.json" ] &&
 	   { [ ! -f "$top/tests/js/node_modules/.package-lock.json" ] ||
 	     [ "$top/tests/js/package-lock.json" -nt "$top/tests/js/node_modules/.package-lock.json" ]; }; then
-		(cd "$top/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
+		(cd "$top/tests/js" && npm ci --no-audit --no-fund --loglevel=error) ||
+			echo "elog: warning: 'npm ci' in tests/js failed (above): the tests whose peers" \
+			     "are npm packages (the OpenTelemetry JS SDK, grpc-js, nats) will be" \
+			     "reported as skipped" >&2
 	fi
+	return 0
 }
 [ -z "$missing" ] && { js_peers; exit 0; }
 echo "elog: installing missing packages:$missing" >&2

@@ -10,7 +10,7 @@ say "nats-server, node and the npm nats package are there (tools/deps.sh)"
 nats_have_server || fatal "no nats-server"
 command -v node >/dev/null || fatal "no node (nodejs)"
 [ -d "$ELOG_TOP/tests/js/node_modules/nats" ] ||
-	fatal "tests/js/node_modules/nats is missing: run 'npm ci' in tests/js (tools/deps.sh does)"
+	skip_test "tests/js/node_modules/nats is missing: tools/deps.sh (make test) runs npm ci, which failed or has no network"
 
 nats_cluster_start || fatal "the NATS cluster did not start"
 NODE='rack1.box 1'
