@@ -119,8 +119,15 @@ wait_for() {
 start_serve() {
 	name=$1; shift
 	rm -f "$T/$name.ready"
-	"$ELOG_BIN" serve --listen 127.0.0.1:0 --db "$T/$name.db" --ready-file "$T/$name.ready" "$@" \
-		2>"$T/$name.err" &
+	# no web listener unless the test asks for one (--http, or SERVE_WEB_DEFAULT=1 for the
+	# default address): the default port 8765 is shared by every test running at once, and
+	# the one that got it would behave differently from the others
+	case " $* " in
+	*" --http "*|*" --http="*) web= ;;
+	*) [ "${SERVE_WEB_DEFAULT:-}" = 1 ] && web= || web="--http none" ;;
+	esac
+	"$ELOG_BIN" serve --listen 127.0.0.1:0 --db "$T/$name.db" --ready-file "$T/$name.ready" \
+		$web "$@" 2>"$T/$name.err" &
 	SERVE_PID=$!
 	SERVE_PIDS="$SERVE_PIDS $SERVE_PID"
 	wait_for "serve ready" 30 test -s "$T/$name.ready" ||

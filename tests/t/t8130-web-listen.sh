@@ -48,7 +48,9 @@ hold_port 8765 <"$T/hold1" >"$T/hold1.port" &
 BG_PIDS="$BG_PIDS $!"
 exec 7>"$T/hold1"
 wait_for "port held" 10 test -s "$T/hold1.port"
+SERVE_WEB_DEFAULT=1
 start_serve dflt
+SERVE_WEB_DEFAULT=
 grep -q "warning: cannot listen on '127.0.0.1:8765' for the web view: address already in use; running without it" "$T/dflt.err" ||
 	fail "no warning: $(cat "$T/dflt.err")"
 [ "$(wc -l <"$T/dflt.ready")" = 1 ] || fail "ready: $(cat "$T/dflt.ready")"
