@@ -23,6 +23,7 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "store/retention.h"
 
 #define SQL_CHUNK_END_ALL \
@@ -72,37 +73,12 @@ static int db_fail(struct elog_store *s, int rc, const char *what, struct elog_e
 			    sqlite3_errmsg(elog_store_db(s)));
 }
 
-/* One integer from sql with up to one int64 and one text parameter; SQLite code. */
-static int one_int(sqlite3 *db, const char *sql, int64_t a, const char *t, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	*out = 0;
-	if (rc != SQLITE_OK)
-		return rc;
-	if (sqlite3_bind_parameter_count(st) >= 1) {
-		if (t && sqlite3_bind_parameter_count(st) == 1)
-			sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_int64(st, 1, a);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
 
 static int has_table(sqlite3 *db, const char *name)
 {
 	int64_t n = 0;
 
-	return one_int(db, SQL_HAS_TABLE, 0, name, &n) == SQLITE_OK && n > 0;
+	return store__one_int(db, SQL_HAS_TABLE, 0, name, &n) == SQLITE_OK && n > 0;
 }
 
 /* The horizon (zeros for a history older than schema 4, which never removed anything). */
@@ -199,12 +175,12 @@ int64_t elog_retention_wal_bytes(int64_t max_bytes)
 /* Pages in the database and free among them (the WAL's view); SQLite codes. */
 static int page_counts(sqlite3 *db, int64_t *pages, int64_t *free_pages, int64_t *page_size)
 {
-	int rc = one_int(db, "PRAGMA page_count;", 0, NULL, pages);
+	int rc = store__one_int(db, "PRAGMA page_count;", 0, NULL, pages);
 
 	if (rc == SQLITE_OK)
-		rc = one_int(db, "PRAGMA freelist_count;", 0, NULL, free_pages);
+		rc = store__one_int(db, "PRAGMA freelist_count;", 0, NULL, free_pages);
 	if (rc == SQLITE_OK)
-		rc = one_int(db, "PRAGMA page_size;", 0, NULL, page_size);
+		rc = store__one_int(db, "PRAGMA page_size;", 0, NULL, page_size);
 	return rc;
 }
 
@@ -225,7 +201,7 @@ int elog_store_history_info(struct elog_store *s, struct elog_history_info *hi,
 	}
 	rc = page_counts(db, &pages, &freep, &psize);
 	if (rc == SQLITE_OK)
-		rc = one_int(db, has_table(db, "component_stats") ? SQL_RECORDS_SUM :
+		rc = store__one_int(db, has_table(db, "component_stats") ? SQL_RECORDS_SUM :
 			     SQL_RECORDS_COUNT, 0, NULL, &hi->records);
 	if (rc == SQLITE_OK)
 		rc = horizon_get(db, &hi->removed_through, &h_ts, NULL);
@@ -240,9 +216,9 @@ int elog_store_history_info(struct elog_store *s, struct elog_history_info *hi,
 	sqlite3_finalize(st);
 	st = NULL;
 	if (hi->first_id) {
-		rc = one_int(db, SQL_ARRIVAL_OF, hi->first_id, NULL, &hi->first_ns);
+		rc = store__one_int(db, SQL_ARRIVAL_OF, hi->first_id, NULL, &hi->first_ns);
 		if (rc == SQLITE_OK)
-			rc = one_int(db, SQL_ARRIVAL_OF, hi->last_id, NULL, &hi->last_ns);
+			rc = store__one_int(db, SQL_ARRIVAL_OF, hi->last_id, NULL, &hi->last_ns);
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
@@ -433,7 +409,7 @@ int elog_store_shrink(struct elog_store *s, struct elog_err *err)
 {
 	sqlite3 *db = elog_store_db(s);
 	int64_t mode = 0;
-	int rc = one_int(db, "PRAGMA auto_vacuum;", 0, NULL, &mode);
+	int rc = store__one_int(db, "PRAGMA auto_vacuum;", 0, NULL, &mode);
 
 	if (rc == SQLITE_OK && mode == 2)
 		rc = sqlite3_exec(db, "PRAGMA incremental_vacuum;", NULL, NULL, NULL);
@@ -469,7 +445,7 @@ int elog_store_retain(struct elog_store *s, const struct elog_retention *r, int6
 
 				/* down to 95% of the budget: a margin against removing a chunk
 				 * after every commit */
-				rc = one_int(db, SQL_RECORDS_SUM, 0, NULL, &recs);
+				rc = store__one_int(db, SQL_RECORDS_SUM, 0, NULL, &recs);
 				if (rc != SQLITE_OK)
 					return db_fail(s, rc, "read", err);
 				per = recs > 0 ? (pages - freep) * psize / recs : psize;
@@ -505,7 +481,7 @@ int elog_store_retain(struct elog_store *s, const struct elog_retention *r, int6
 		if (rc == SQLITE_OK && freep > 0 && pages * psize > data_max + r->wal_bytes / 2) {
 			int64_t mode = 0;
 
-			if (one_int(db, "PRAGMA auto_vacuum;", 0, NULL, &mode) == SQLITE_OK &&
+			if (store__one_int(db, "PRAGMA auto_vacuum;", 0, NULL, &mode) == SQLITE_OK &&
 			    mode == 2)
 				sqlite3_exec(db, "PRAGMA incremental_vacuum(1024);", NULL, NULL,
 					     NULL);

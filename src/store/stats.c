@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 
 /* The largest id stored (a schema 1 to 3 file opened read-only has no horizon table). */
 #define SQL_STATS_MAX_ID         "SELECT max(id) FROM records;"
@@ -27,38 +28,8 @@ static int sqlite_to_elog(int rc)
 	}
 }
 
-static void stmt_done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
 
-/* One integer from sql; an SQLite code. */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 
-	*out = 0;
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static char *col_text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return (char *)(t ? (const char *)t : "");
-}
 
 /* ---- component statistics (`elog ps`) ------------------------------------------------ */
 
@@ -166,7 +137,7 @@ static int stats_window_start(struct elog_store *s, int64_t since_ns, int64_t ma
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			break;
 		arrival = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
-		stmt_done(st);
+		store__stmt_done(st);
 		rc = SQLITE_OK;
 		if (arrival >= since_ns)
 			hi = mid;
@@ -217,16 +188,16 @@ int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component
 			goto fail;
 		in_txn = 1;
 	}
-	rc = query_int(db, SQL_STATS_HAS_SUMMARY, &has_summary);
+	rc = store__one_int(db, SQL_STATS_HAS_SUMMARY, 0, NULL, &has_summary);
 	if (rc == SQLITE_OK)
-		rc = query_int(db, SQL_STATS_MAX_ID, &max_id);
+		rc = store__one_int(db, SQL_STATS_MAX_ID, 0, NULL, &max_id);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db, has_summary ? SQL_STATS_SUMMARY : SQL_STATS_SCAN, -1,
 					&st, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *comp = col_text(st, 0), *source = col_text(st, 1);
+		const char *comp = store__col_text(st, 0), *source = store__col_text(st, 1);
 		int level = sqlite3_column_int(st, 2);
 		int64_t k = sqlite3_column_int64(st, 3);
 
@@ -307,7 +278,7 @@ int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component
 			v[i].first_ns = sqlite3_column_int64(seen, 0);
 			v[i].last_ns = sqlite3_column_int64(seen, 1);
 		}
-		stmt_done(seen);
+		store__stmt_done(seen);
 		if (rc != SQLITE_ROW)
 			goto fail;
 		if (window > max_id)
@@ -317,7 +288,7 @@ int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component
 		rc = sqlite3_step(recent);
 		if (rc == SQLITE_ROW)
 			v[i].last_minute = (uint64_t)sqlite3_column_int64(recent, 0);
-		stmt_done(recent);
+		store__stmt_done(recent);
 		if (rc != SQLITE_ROW)
 			goto fail;
 	}

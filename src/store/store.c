@@ -252,8 +252,9 @@ int store__stmt_exec(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Runs one-off SQL returning one integer (a PRAGMA or count). Returns an SQLite code. */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+
+/* One integer from sql with up to one int64 and one text parameter; SQLite code. */
+int store__one_int(sqlite3 *db, const char *sql, int64_t a, const char *t, int64_t *out)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -261,6 +262,12 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
 	*out = 0;
 	if (rc != SQLITE_OK)
 		return rc;
+	if (sqlite3_bind_parameter_count(st) >= 1) {
+		if (t && sqlite3_bind_parameter_count(st) == 1)
+			sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, 1, a);
+	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(st, 0);
@@ -319,13 +326,13 @@ static int check_history(struct elog_store *s, int64_t *version, struct elog_err
 	int64_t app_id, tables, has_records;
 	int rc;
 
-	rc = query_int(s->db, SQL_PRAGMA_USER_VERSION, version);
+	rc = store__one_int(s->db, SQL_PRAGMA_USER_VERSION, 0, NULL, version);
 	if (rc == SQLITE_OK)
-		rc = query_int(s->db, SQL_PRAGMA_APP_ID, &app_id);
+		rc = store__one_int(s->db, SQL_PRAGMA_APP_ID, 0, NULL, &app_id);
 	if (rc == SQLITE_OK)
-		rc = query_int(s->db, SQL_COUNT_MASTER, &tables);
+		rc = store__one_int(s->db, SQL_COUNT_MASTER, 0, NULL, &tables);
 	if (rc == SQLITE_OK)
-		rc = query_int(s->db, SQL_HAS_RECORDS_TABLE, &has_records);
+		rc = store__one_int(s->db, SQL_HAS_RECORDS_TABLE, 0, NULL, &has_records);
 	if (rc != SQLITE_OK)
 		return open_fail(s, rc, err);
 

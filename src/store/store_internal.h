@@ -44,5 +44,16 @@ int store__sqlite_to_elog(int rc);
 void store__stmt_done(sqlite3_stmt *st);
 int store__stmt_exec(sqlite3_stmt *st);
 void store__tail_cache_free(struct tail_cache *tc);
+/* One integer from sql, binding a (or t when given and the statement has one parameter) when
+ * it has parameters; *out is 0 when there is no row. Returns an SQLite code. */
+int store__one_int(sqlite3 *db, const char *sql, int64_t a, const char *t, int64_t *out);
+
+/* A text column, never NULL ("" for SQL NULL); valid until the next step. */
+static inline char *store__col_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return (char *)(t ? (const char *)t : "");
+}
 
 #endif

@@ -181,12 +181,6 @@ static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static char *col_text(sqlite3_stmt *st, int col)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-
-	return (char *)(t ? (const char *)t : "");
-}
 
 /* --tail: per component (sorted like the store's component list), the smallest id among its
  * last f->tail matches (0: it has fewer, all of them). */
@@ -382,19 +376,19 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 		goto fail;
 	memset(&r, 0, sizeof(r));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r.msg = col_text(st, COL_MSG);
-		r.fields = col_text(st, COL_FIELDS);
+		r.msg = store__col_text(st, COL_MSG);
+		r.fields = store__col_text(st, COL_FIELDS);
 		if (!elog_filter_match_text(f, r.msg, r.fields))
 			continue;
 		r.id = sqlite3_column_int64(st, COL_ID);
-		r.component = col_text(st, COL_COMPONENT);
+		r.component = store__col_text(st, COL_COMPONENT);
 		if (tb->n && r.id < tail_bound(tb, r.component))
 			continue;
 		r.ts_ns = sqlite3_column_int64(st, COL_TS);
 		r.arrival_ns = sqlite3_column_int64(st, COL_ARRIVAL);
 		r.level = sqlite3_column_int(st, COL_LEVEL);
-		r.source = col_text(st, COL_SOURCE);
-		r.dedupe_key = col_text(st, COL_DEDUPE);
+		r.source = store__col_text(st, COL_SOURCE);
+		r.dedupe_key = store__col_text(st, COL_DEDUPE);
 		ret = fn(ctx, &r);
 		if (ret != 0)
 			break;
@@ -471,7 +465,7 @@ int elog_store_components(struct elog_store *s, char ***names, size_t *n, struct
 			break;
 		}
 		v = xrealloc(v, (count + 1) * sizeof(*v));
-		v[count] = xstrdup(col_text(st, 0));
+		v[count] = xstrdup(store__col_text(st, 0));
 		last = v[count++];
 		store__stmt_done(st);
 	}
@@ -515,7 +509,7 @@ int elog_store_components_ordered(struct elog_store *s, char ***names, size_t *n
 					-1, &st, NULL);
 		while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 			nv = xrealloc(nv, (count + 1) * sizeof(*nv));
-			nv[count++] = xstrdup(col_text(st, 0));
+			nv[count++] = xstrdup(store__col_text(st, 0));
 			rc = SQLITE_OK;
 		}
 		sqlite3_finalize(st);
