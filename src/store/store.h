@@ -148,7 +148,7 @@ int elog_store_cursor_set(struct elog_store *s, const char *name, int64_t last_i
 			  struct elog_err *err);
 
 /*
- * Lookups (lookup.c), for the cluster publisher and aggregator (src/outbound/cluster.c):
+ * Lookups (lookup.c), for the cluster publisher and aggregator (src/outbound/cluster_*.c):
  * dedupe_exists sets *found when a record with dedupe key `key` is stored (one index lookup);
  * count_after counts the records with id > after_id whose dedupe key does not start with
  * skip_prefix, stopping at cap (it reads at most cap rows), and gives the arrival time of the

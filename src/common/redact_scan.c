@@ -1,0 +1,625 @@
+/*
+ * redact_scan.c — the redactor's engine: the checks that confirm a match, the Vectorscan
+ * prescan, the PCRE2 spans of each rule and the redaction of a text.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <arpa/inet.h>
+#include <yajl/yajl_tree.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "common/redact_internal.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "common/util.h"
+
+/* ---- checks ------------------------------------------------------------------------------ */
+
+static int key_ends(const char *norm, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+
+	return n >= k && memcmp(norm + n - k, w, k) == 0;
+}
+
+int elog_redact_key_is_secret(const char *k, size_t n)
+{
+	static const char *const words[] = {
+		"password", "passwd", "pwd", "passphrase", "secret", "secretkey", "token", "apikey",
+		"accesskey", "privatekey", "session", "cookie", "authorization",
+	};
+	char norm[64];
+	size_t m = 0, i;
+
+	/* only the last 63 letters and digits matter */
+	for (i = n; i > 0 && m < sizeof(norm) - 1; i--) {
+		unsigned char c = (unsigned char)k[i - 1];
+
+		if (c == '_' || c == '-' || c == '.' || c == ' ')
+			continue;
+		norm[m++] = (char)tolower(c);
+	}
+	/* norm holds the key reversed: turn it around */
+	for (i = 0; i < m / 2; i++) {
+		char t = norm[i];
+
+		norm[i] = norm[m - 1 - i];
+		norm[m - 1 - i] = t;
+	}
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (key_ends(norm, m, words[i]))
+			return 1;
+	return 0;
+}
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/* True when s[0..n) is base64 of a text holding ':' (user:password). */
+static int basic_ok(const char *s, size_t n)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t i;
+
+	for (i = 0; i < n && s[i] != '='; i++) {
+		int v = b64val((unsigned char)s[i]);
+
+		if (v < 0)
+			return 0;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (((acc >> bits) & 0xff) == ':')
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int bearer_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n >= 24)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (!isalpha((unsigned char)s[i]))
+			return 1;
+	return 0;
+}
+
+static int aws_secret_ok(const char *s, size_t n)
+{
+	int up = 0, low = 0, hex = 1;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		up |= isupper(c) != 0;
+		low |= islower(c) != 0;
+		if (!isxdigit(c))
+			hex = 0;
+	}
+	return up && low && !hex;
+}
+
+static int luhn(const char *d, size_t n)
+{
+	int sum = 0, dbl = 0;
+	size_t i;
+
+	for (i = n; i > 0; i--) {
+		int v = d[i - 1] - '0';
+
+		if (dbl) {
+			v *= 2;
+			if (v > 9)
+				v -= 9;
+		}
+		sum += v;
+		dbl = !dbl;
+	}
+	return sum % 10 == 0;
+}
+
+static int card_prefix_ok(const char *d, size_t n)
+{
+	int two = (d[0] - '0') * 10 + (d[1] - '0');
+
+	switch (d[0]) {
+	case '4':
+		return n == 13 || n == 16 || n == 19;
+	case '5':
+		return two >= 51 && two <= 55 && n == 16;
+	case '2':
+		return two >= 22 && two <= 27 && n == 16;
+	case '3':
+		if (two == 34 || two == 37)
+			return n == 15;
+		return (two == 30 || two == 36 || two == 38 || two == 39 || two == 35) &&
+		       n >= 14 && n <= 16;
+	case '6':
+		return n >= 16 && n <= 19;
+	}
+	return 0;
+}
+
+/*
+ * A card number in text[a..b) (digits, maybe grouped by ' ' or '-'): tries the whole run,
+ * then shorter prefixes ending at a group boundary. Sets *end. The run must not be part of a
+ * dotted or dashed number (a version, an address, a UUID).
+ */
+static int card_ok(const char *t, size_t len, size_t a, size_t b, size_t *end)
+{
+	char digits[24];
+	size_t ends[24], nd = 0, ne = 0, i;
+	char sep = 0;
+
+	if (a > 0 && (t[a - 1] == '-' || t[a - 1] == '.' || t[a - 1] == ':' || t[a - 1] == '/'))
+		return 0;
+	if (b < len && (t[b] == '.' || t[b] == '-' || t[b] == ':') && b + 1 < len &&
+	    isdigit((unsigned char)t[b + 1]))
+		return 0;
+	for (i = a; i < b; i++) {
+		if (isdigit((unsigned char)t[i])) {
+			if (nd >= 19)
+				return 0;
+			digits[nd++] = t[i];
+		} else {
+			if (sep && t[i] != sep)
+				return 0;       /* mixed separators: not a card */
+			sep = t[i];
+			ends[ne++] = nd;
+		}
+	}
+	ends[ne++] = nd;
+	for (i = ne; i > 0; i--) {
+		size_t n = ends[i - 1];
+
+		if (n < 13)
+			break;
+		if (card_prefix_ok(digits, n) && luhn(digits, n)) {
+			/* the text position after the n-th digit */
+			size_t k = a, c = 0;
+
+			while (c < n) {
+				if (isdigit((unsigned char)t[k]))
+					c++;
+				k++;
+			}
+			*end = k;
+			return 1;
+		}
+		if (!sep)
+			break;          /* an ungrouped run is all or nothing */
+	}
+	return 0;
+}
+
+static int phone_ok(const char *s, size_t n)
+{
+	size_t i, d = 0;
+
+	for (i = 0; i < n; i++)
+		d += isdigit((unsigned char)s[i]) != 0;
+	return d >= 9 && d <= 15;
+}
+
+static int ipv6_ok(const char *s, size_t n)
+{
+	char buf[64];
+	unsigned char addr[16];
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+/* A line of a PEM block's body: base64, a header ("Proc-Type: ..."), or blank. */
+static int pem_body_line(const char *s, size_t n)
+{
+	size_t i;
+
+	while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	if (n == 0)
+		return 1;
+	if ((n > 10 && strncmp(s, "Proc-Type:", 10) == 0) ||
+	    (n > 9 && strncmp(s, "DEK-Info:", 9) == 0) || (n > 8 && strncmp(s, "Comment:", 8) == 0) ||
+	    (n > 8 && strncmp(s, "Version:", 8) == 0))
+		return 1;
+	if (n > 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (b64val((unsigned char)s[i]) < 0 && s[i] != '=')
+			return 0;
+	return 1;
+}
+
+/* Where the END line after pos ends ("-----END ... PRIVATE KEY...-----"), or 0. */
+static size_t pem_end(const char *t, size_t len, size_t pos)
+{
+	const char *p = t + pos;
+
+	while ((p = memmem(p, len - (size_t)(p - t), "-----END", 8)) != NULL) {
+		const char *q = memmem(p + 8, len - (size_t)(p + 8 - t), "-----", 5);
+
+		if (!q || q - p > 80)
+			return 0;
+		if (memmem(p, (size_t)(q - p), "PRIVATE KEY", 11))
+			return (size_t)(q + 5 - t);
+		p = q + 5;
+	}
+	return 0;
+}
+
+/* ---- scanning ---------------------------------------------------------------------------- */
+
+struct span {
+	size_t a, b;
+	int rule;
+};
+
+struct spans {
+	struct span *v;
+	size_t n, cap;
+};
+
+static void span_add(struct spans *s, size_t a, size_t b, int rule)
+{
+	if (a >= b)
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n].a = a;
+	s->v[s->n].b = b;
+	s->v[s->n].rule = rule;
+	s->n++;
+}
+
+static int span_cmp(const void *x, const void *y)
+{
+	const struct span *a = x, *b = y;
+
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	return a->rule - b->rule;
+}
+
+static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
+		       unsigned flags, void *ctx)
+{
+	(void)from;
+	(void)to;
+	(void)flags;
+	*(uint64_t *)ctx |= 1ull << id;
+	return 0;
+}
+
+static hs_scratch_t *thread_scratch(struct elog_redactor *rd)
+{
+	hs_scratch_t *s = pthread_getspecific(rd->key);
+
+	if (!s) {
+		if (hs_clone_scratch(rd->proto, &s) != HS_SUCCESS)
+			return NULL;
+		pthread_setspecific(rd->key, s);
+	}
+	return s;
+}
+
+/*
+ * True when s[0..n) holds 13 digits in a row, or grouped by single spaces or dashes: what a
+ * card number needs. A byte loop: a digit class is the costliest thing to ask Vectorscan for
+ * (about 10 us a line for the card pattern, 40 times a literal's cost), as digits are
+ * everywhere in logs.
+ */
+static int digit_run(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0, digits = 0;
+	int sep = 0;
+
+	/* Most texts have fewer than 13 digits in all: count them 16 bytes at a time. */
+#ifdef __SSE2__
+	{
+		const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+			__m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+
+			digits += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(d));
+		}
+	}
+#endif
+	for (; i < n; i++)
+		digits += (unsigned)(p[i] - '0') < 10;
+	if (digits < 13)
+		return 0;
+	/* branch-free: digits and separators interleave unpredictably in logs */
+	for (i = 0; i < n; i++) {
+		unsigned c = p[i];
+		unsigned isd = c - '0' < 10u;
+		unsigned iss = (c == ' ') | (c == '-');
+		unsigned keep = isd | (iss & !sep);   /* one separator between digits */
+
+		run = (run + isd) * keep;
+		sep = (int)(iss & !sep & !isd);
+		if (run >= 13)
+			return 1;
+	}
+	return 0;
+}
+
+/* The rules that may match s[0..n) (one Vectorscan pass). -1 when the scan failed. */
+int redact__prescan(struct elog_redactor *rd, const char *s, size_t n, uint64_t *mask)
+{
+	hs_scratch_t *scr;
+
+	*mask = 0;
+	if (n == 0)
+		return 0;
+	if (rd->card >= 0 && digit_run(s, n))
+		*mask |= 1ull << rd->card;
+	if (!rd->db)
+		return 0;
+	scr = thread_scratch(rd);
+	if (!scr)
+		return -1;
+	if (hs_scan(rd->db, s, (unsigned)n, 0, scr, on_hs_match, mask) != HS_SUCCESS)
+		return -1;
+	return 0;
+}
+
+/* Runs rule i on s[0..n), adding its confirmed matches. Returns 0, or -1 when its match
+ * budget ran out. */
+static int rule_spans(struct elog_redactor *rd, int i, const char *s, size_t n,
+		      struct spans *out, int *pem_open)
+{
+	struct rule *r = &rd->rules[i];
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->re, NULL);
+	PCRE2_SIZE off = 0;
+	int rc = 0;
+
+	while (off <= n) {
+		int m = pcre2_match(r->re, (PCRE2_SPTR)s, n, off, 0, md, rd->mctx);
+		PCRE2_SIZE *ov;
+		size_t a, b, ma, mb;
+
+		if (m == PCRE2_ERROR_NOMATCH)
+			break;
+		if (m < 0) {
+			rc = -1;
+			break;
+		}
+		ov = pcre2_get_ovector_pointer(md);
+		ma = ov[0];
+		mb = ov[1];
+		a = ma;
+		b = mb;
+		if (r->group && (uint32_t)m > (uint32_t)r->group && ov[2 * r->group] != PCRE2_UNSET) {
+			a = ov[2 * r->group];
+			b = ov[2 * r->group + 1];
+		}
+		switch (r->check) {
+		case CK_BEARER:
+			if (!bearer_ok(s + a, b - a))
+				a = b;
+			break;
+		case CK_BASIC:
+			if (!basic_ok(s + a, b - a))
+				a = b;
+			break;
+		case CK_AWS_SECRET:
+			if (!aws_secret_ok(s + a, b - a))
+				a = b;
+			break;
+		case CK_KV:
+			if (s[a] != '"' && s[a] != '\'' && s[a] != '\\') {
+				/* a cookie or authorization header: its value runs to the end of the line */
+				const char *kw = s + ma;
+				size_t kl = 0;
+
+				while (ma + kl < n && (isalnum((unsigned char)kw[kl]) || kw[kl] == '-' ||
+						       kw[kl] == '_'))
+					kl++;
+				if ((kl >= 6 && strncasecmp(kw + kl - 6, "cookie", 6) == 0) ||
+				    (kl >= 13 && strncasecmp(kw + kl - 13, "authorization", 13) == 0)) {
+					while (b < n && s[b] != '\n' && s[b] != '\r' && s[b] != '"')
+						b++;
+				}
+			}
+			break;
+		case CK_PEM: {
+			size_t e = pem_end(s, n, mb);
+
+			if (e) {
+				b = e;
+			} else {
+				b = n;
+				*pem_open = 1;
+			}
+			break;
+		}
+		case CK_CARD: {
+			size_t e;
+
+			if (card_ok(s, n, a, b, &e))
+				b = e;
+			else
+				a = b;
+			break;
+		}
+		case CK_IPV6:
+			if (!ipv6_ok(s + a, b - a))
+				a = b;
+			break;
+		case CK_PHONE:
+			if (!phone_ok(s + a, b - a))
+				a = b;
+			break;
+		default:
+			break;
+		}
+		span_add(out, a, b, i);
+		if (mb > off)
+			off = mb > b ? mb : b;
+		else
+			off = mb + 1;       /* empty match: step on */
+		if (r->check == CK_PEM && b > off)
+			off = b;
+	}
+	pcre2_match_data_free(md);
+	return rc;
+}
+
+/* The lines at the start of s that continue an open private key block: their length, and
+ * *closed when the END line was among them. */
+static size_t pem_continue(const char *s, size_t n, int *closed)
+{
+	size_t pos = 0;
+
+	*closed = 0;
+	while (pos < n) {
+		const char *nl = memchr(s + pos, '\n', n - pos);
+		size_t e = nl ? (size_t)(nl - s) : n;
+		const char *line = s + pos;
+		size_t ll = e - pos;
+
+		if (ll >= 8 && memcmp(line, "-----END", 8) == 0) {
+			*closed = 1;
+			return e;
+		}
+		if (!pem_body_line(line, ll)) {
+			*closed = 1;    /* not part of the block: the block is over */
+			return pos ? pos - 1 : 0;
+		}
+		pos = nl ? e + 1 : n;
+	}
+	return n;
+}
+
+static char *notice(struct elog_redactor *rd, const char *why)
+{
+	struct elog_buf b = ELOG_BUF_INIT;
+
+	elog_buf_addf(&b, "%s text not kept: it could not be scanned for secrets (%s)",
+		      rd->rules[rd->unscannable].repl, why);
+	return elog_buf_detach(&b);
+}
+
+/* The redaction of s[0..n) into *out (NULL: unchanged); the stream is (c, src) when st. */
+char *redact__text(struct elog_redactor *rd, struct elog_redact_streams *st,
+		   const char *c, const char *src, const char *s, size_t n, uint64_t *fired)
+{
+	struct spans sp = { NULL, 0, 0 };
+	uint64_t mask = 0;
+	int pem_open = 0, in_block;
+	size_t i;
+	struct elog_buf b = ELOG_BUF_INIT;
+	size_t pos;
+
+	*fired = 0;
+	if (n > ELOG_REDACT_MAX_TEXT) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%zu bytes, over the limit of %u bytes (redaction scan "
+			 "limit)", n, ELOG_REDACT_MAX_TEXT);
+		*fired = 1ull << rd->unscannable;
+		return notice(rd, why);
+	}
+	in_block = redact__stream_in_block(st, c, src);
+	if (in_block) {
+		struct rule *pr = NULL;
+		int closed;
+		size_t e = pem_continue(s, n, &closed);
+
+		for (i = 0; i < rd->n; i++)
+			if (rd->rules[i].check == CK_PEM)
+				pr = &rd->rules[i];
+		if (pr && pr->enabled && e > 0)
+			span_add(&sp, 0, e, (int)(pr - rd->rules));
+		if (closed || !(pr && pr->enabled))
+			redact__stream_set(st, c, src, 0);
+	}
+	if (redact__prescan(rd, s, n, &mask) != 0) {
+		free(sp.v);
+		*fired = 1ull << rd->unscannable;
+		return notice(rd, "the scanner failed");
+	}
+	for (i = 0; mask && i < rd->n; i++) {
+		if (!(mask & (1ull << i)))
+			continue;
+		if (rule_spans(rd, (int)i, s, n, &sp, &pem_open) != 0) {
+			char why[160];
+
+			snprintf(why, sizeof(why), "rule '%s' reached its match limit of %u steps",
+				 rd->rules[i].name, MATCH_LIMIT);
+			free(sp.v);
+			*fired = 1ull << rd->unscannable;
+			return notice(rd, why);
+		}
+	}
+	if (pem_open)
+		redact__stream_set(st, c, src, 1);
+	if (sp.n == 0)
+		return NULL;
+	qsort(sp.v, sp.n, sizeof(*sp.v), span_cmp);
+	pos = 0;
+	for (i = 0; i < sp.n;) {
+		size_t a = sp.v[i].a, e = sp.v[i].b;
+		int r = sp.v[i].rule;
+		size_t j = i + 1;
+
+		while (j < sp.n && sp.v[j].a < e) {
+			if (sp.v[j].b > e)
+				e = sp.v[j].b;
+			*fired |= 1ull << sp.v[j].rule;
+			j++;
+		}
+		*fired |= 1ull << r;
+		elog_buf_add(&b, s + pos, a - pos);
+		elog_buf_adds(&b, rd->rules[r].repl);
+		pos = e;
+		i = j;
+	}
+	elog_buf_add(&b, s + pos, n - pos);
+	free(sp.v);
+	return elog_buf_detach(&b);
+}
+
+char *elog_redact_text(struct elog_redactor *rd, struct elog_redact_streams *st,
+		       const char *stream, const char *s, size_t n, uint64_t *fired)
+{
+	return redact__text(rd, st, stream, "", s, n, fired);
+}
