@@ -33,6 +33,7 @@
 #define ELOG_WEB_MAX_HEADERS 8192
 #define ELOG_WEB_MAX_MESSAGE 65536
 #define ELOG_WEB_MAX_BODY 4096
+#define ELOG_OTLP_HTTP_MAX_BODY (16u << 20)   /* POST /v1/logs, /v1/traces (also once gunzipped) */
 #define ELOG_WEB_MAX_RESPONSE (16u << 20)
 #define ELOG_WEB_MAX_LIMIT 1000        /* /api/records limit */
 #define ELOG_WEB_MAX_CONTEXT 100       /* /api/context n */
