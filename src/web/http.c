@@ -951,8 +951,21 @@ static int finish_post(struct elog_web *w, struct lws *wsi, struct pss *p)
 	return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, to, cookie);
 }
 
+static int finish_otlp1(struct elog_web *w, struct lws *wsi, struct pss *p);
+
 /* The OTLP/HTTP body is complete: 415, 413, or the worker (otlphttp.c). */
 static int finish_otlp(struct elog_web *w, struct lws *wsi, struct pss *p)
+{
+	int rc = finish_otlp1(w, wsi, p);
+
+	/* after a chunked body libwebsockets still waits for the rest of its 100 MiB: the
+	 * connection cannot carry another request, so it closes after this answer */
+	if (p->chunked && p->c)
+		p->c->close_after = 1;
+	return rc;
+}
+
+static int finish_otlp1(struct elog_web *w, struct lws *wsi, struct pss *p)
 {
 	struct web_conn *c;
 
@@ -1067,6 +1080,8 @@ static int write_headers(struct lws *wsi, struct web_conn *c)
 		ADD("location:", c->location);
 	if (c->cookie[0])
 		ADD("set-cookie:", c->cookie);
+	if (c->close_after)
+		ADD("connection:", "close");
 #undef ADD
 	if (lws_finalize_write_http_header(wsi, start, &q, end))
 		return -1;
@@ -1124,7 +1139,11 @@ static int http_writable(struct elog_web *w, struct lws *wsi, struct pss *p)
 	    (int)n)
 		return -1;
 	if (last) {
+		int close_after = c->close_after;
+
 		conn_detach(w, p);
+		if (close_after)
+			return -1;
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
 	if (more)

@@ -57,6 +57,7 @@ struct web_conn {
 	char disposition[128];
 	char location[256];           /* a redirect's Location */
 	char cookie[256];             /* a Set-Cookie value */
+	int close_after;              /* "connection: close": the socket closes after the answer */
 	int64_t clen;                 /* -1: unknown (connection closes after) */
 	int headers_sent;
 	size_t out_off;               /* bytes of out_head already written */
