@@ -25,8 +25,13 @@
 #include "web/webint.h"
 #include "common/err.h"
 #include "common/json.h"
-#include "rpc/rpc.h"
 #include "server/convert.h"
+
+/* google.rpc.Code values (those of rpc/rpc.h, which web/ does not include): the
+ * google.rpc.Status of a refused request, and elog_otlp_commit's answer */
+#define CODE_OK 0
+#define CODE_INVALID_ARGUMENT 3
+#define CODE_RESOURCE_EXHAUSTED 8
 
 /* ---- gzip ---------------------------------------------------------------------------- */
 
@@ -622,12 +627,12 @@ void web_otlp_run(struct web_conn *c)
 	if (c->otlp_gzip) {
 		rc = gunzip(data, n, &plain, ELOG_OTLP_HTTP_MAX_BODY);
 		if (rc == 1) {
-			send_status(c, 413, RPC_RESOURCE_EXHAUSTED, "request body over 16777216 bytes "
+			send_status(c, 413, CODE_RESOURCE_EXHAUSTED, "request body over 16777216 bytes "
 				    "once decompressed (the OTLP/HTTP body limit)");
 			goto out;
 		}
 		if (rc != 0) {
-			send_status(c, 400, RPC_INVALID_ARGUMENT, "Content-Encoding gzip: the body is "
+			send_status(c, 400, CODE_INVALID_ARGUMENT, "Content-Encoding gzip: the body is "
 				    "not valid gzip");
 			goto out;
 		}
@@ -637,7 +642,7 @@ void web_otlp_run(struct web_conn *c)
 	if (c->otlp_json) {
 		if (json_to_pb(d, data, n, &pb, why, sizeof(why)) != 0) {
 			snprintf(msg, sizeof(msg), "cannot decode %s from OTLP/JSON: %s", name, why);
-			send_status(c, 400, RPC_INVALID_ARGUMENT, msg);
+			send_status(c, 400, CODE_INVALID_ARGUMENT, msg);
 			goto out;
 		}
 		data = pb.data ? pb.data : "";
@@ -646,13 +651,13 @@ void web_otlp_run(struct web_conn *c)
 	if (elog_pb_too_deep(d, data, n, ELOG_PB_MAX_DEPTH)) {
 		snprintf(msg, sizeof(msg), "cannot decode %s: nested deeper than %d messages", name,
 			 ELOG_PB_MAX_DEPTH);
-		send_status(c, 400, RPC_INVALID_ARGUMENT, msg);
+		send_status(c, 400, CODE_INVALID_ARGUMENT, msg);
 		goto out;
 	}
 	req = protobuf_c_message_unpack(d, NULL, n, (const uint8_t *)data);
 	if (!req) {
 		snprintf(msg, sizeof(msg), "cannot decode %s", name);
-		send_status(c, 400, RPC_INVALID_ARGUMENT, msg);
+		send_status(c, 400, CODE_INVALID_ARGUMENT, msg);
 		goto out;
 	}
 	if (c->otlp_traces)
@@ -666,7 +671,7 @@ void web_otlp_run(struct web_conn *c)
 	c->body = NULL;
 	msg[0] = 0;
 	rc = elog_otlp_commit(web_hub(c), NULL, &b, msg, sizeof(msg));
-	if (rc != RPC_OK) {
+	if (rc != CODE_OK) {
 		/* UNAVAILABLE, RESOURCE_EXHAUSTED: 503, which OTLP/HTTP clients retry */
 		send_status(c, 503, rc, *msg ? msg : "the commit failed");
 		goto out;
