@@ -140,6 +140,18 @@ st, h, body = http(base + "/v1/logs", J, json.dumps({"resourceLogs": [{"scopeLog
 check(st == 400 and b"trace_id" in body, "bad hex id: %s %s" % (st, body))
 st, h, body = http(base + "/v1/logs", J, json.dumps({"resourceLogs": {"x": 1}}).encode(), "POST")
 check(st == 400 and b"not an array" in body, "object for an array: %s %s" % (st, body))
+# decoder error paths (the server runs under ASan in the tests): a failure deep inside a
+# repeated message after other values were decoded, a wrong type, a oneof given twice
+recs = [{"body": {"stringValue": "a"}, "attributes": [{"key": "k", "value": {"stringValue": "v", "intValue": "5"}}]},
+        {"body": {"kvlistValue": {"values": [{"key": "x", "value": {"arrayValue": {"values": [{"intValue": "1.5"}]}}}]}}}]
+st, h, body = http(base + "/v1/logs", J, json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": recs}]}]}).encode(), "POST")
+check(st == 400 and b"int_value" in body, "bad int deep down: %s %s" % (st, body))
+st, h, body = http(base + "/v1/logs", J, json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityNumber": "high", "body": {"stringValue": "x"}}]}]}]}).encode(), "POST")
+check(st == 400 and b"severity_number" in body, "string for an enum: %s %s" % (st, body))
+st, h, body = http(base + "/v1/logs", J, json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"severityText": 5}]}]}]}).encode(), "POST")
+check(st == 400 and b"severity_text" in body, "number for a string: %s %s" % (st, body))
+st, h, body = http(base + "/v1/logs", J, b'{"resourceLogs": null, "x": [1, {"y": 2}]}', "POST")
+check(st == 200, "null and unknown fields: %s %s" % (st, body))
 st, h, body = http(base + "/v1/logs", J, b"[" * 200 + b"]" * 200, "POST")
 check(st == 400 and b"deeper" in body, "deep json: %s %s" % (st, body))
 # protobuf: field 1 (resource_logs) claims 100 bytes it does not have
