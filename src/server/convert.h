@@ -122,5 +122,12 @@ void elog_otlp_batch_free(struct elog_otlp_batch *b);
 /* A record's level from an OTLP severity: numbers 1-24 by range (TRACE 1-4 ... FATAL 21-24),
  * else the text (elog_level_parse), else info. */
 int elog_conv_otlp_level(int severity_number, const char *severity_text);
+/* Commits b's records (and spans) through the ingest pattern (server/ingest.h) and waits for
+ * the commit: the OTLP/gRPC handlers and OTLP/HTTP (web/otlphttp.c, call NULL) share it.
+ * Returns RPC_OK (0), or the status that failed (RESOURCE_EXHAUSTED, UNAVAILABLE...) with msg. */
+struct elog_hub;
+struct rpc_call;
+int elog_otlp_commit(struct elog_hub *hub, struct rpc_call *call, struct elog_otlp_batch *b,
+		     char *msg, size_t msgsz);
 
 #endif

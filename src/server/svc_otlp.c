@@ -664,17 +664,15 @@ static void group_release(struct elog_ingest_group *g)
 /* One group a call, submitted ready-made; the reply waits for its commit. */
 static const struct elog_ingest_spec otlp_spec = { .max_inflight = 1 };
 
-/* Commits b's records (and spans) and waits for it. Returns RPC_OK, or the status to finish
- * the call with (details in msg). */
-static int commit(struct elog_svc *svc, struct rpc_call *call, struct elog_otlp_batch *b,
-		  char *msg, size_t msgsz)
+int elog_otlp_commit(struct elog_hub *hub, struct rpc_call *call, struct elog_otlp_batch *b,
+		     char *msg, size_t msgsz)
 {
 	struct elog_ingest_call ic;
 	struct otlp_group og;
 
 	if (b->n == 0 && b->nspans == 0)
 		return RPC_OK;
-	if (elog_ingest_call_start(&ic, svc->hub, call, &otlp_spec, NULL) != 0) {
+	if (elog_ingest_call_start(&ic, hub, call, &otlp_spec, NULL) != 0) {
 		snprintf(msg, msgsz, "cannot start the call's ingest");
 		return RPC_RESOURCE_EXHAUSTED;
 	}
@@ -728,7 +726,7 @@ static void logs_export(struct rpc_call *call, void *ctx)
 	memset(&b, 0, sizeof(b));
 	elog_conv_otlp_logs(req, &b);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
-	status = commit(svc, call, &b, msg, sizeof(msg));
+	status = elog_otlp_commit(svc->hub, call, &b, msg, sizeof(msg));
 	if (status != RPC_OK) {
 		rpc_call_finish(call, status, msg);
 	} else {
@@ -761,7 +759,7 @@ static void trace_export(struct rpc_call *call, void *ctx)
 	memset(&b, 0, sizeof(b));
 	elog_conv_otlp_spans(req, &b);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
-	status = commit(svc, call, &b, msg, sizeof(msg));
+	status = elog_otlp_commit(svc->hub, call, &b, msg, sizeof(msg));
 	if (status != RPC_OK) {
 		rpc_call_finish(call, status, msg);
 	} else {

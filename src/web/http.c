@@ -70,7 +70,18 @@ struct pss {
 	int rx_too_big;
 	struct elog_buf body;         /* a POST body */
 	int body_too_big;
-	int post;                     /* 1: /login, 2: /logout */
+	int post;                     /* 1: /login, 2: /logout, 3: /v1/logs, 4: /v1/traces */
+	int otlp_ctype;               /* 1: protobuf, 2: JSON, 0: another (415) */
+	int otlp_gzip;                /* 1: gzip, -1: another Content-Encoding (415) */
+	/* Transfer-Encoding: chunked (what Node's http sends): libwebsockets 4.1 hands the
+	 * encoded bytes to LWS_CALLBACK_HTTP_BODY as if the body were 100 MiB long and never
+	 * completes it, so the chunks are decoded here and the last one ends the body. */
+	int chunked;                  /* 1: decoding, 2: the last chunk came */
+	int ck_state;                 /* 0 size line, 1 data, 2 CRLF after data, 3 trailer */
+	uint64_t ck_left;             /* data bytes left in the chunk */
+	char ck_line[64];
+	size_t ck_len;
+	int ck_bad;
 	enum web_kind ws_kind;        /* set in the handshake */
 	struct web_args *ws_args;
 	char ws_path[256];
@@ -108,6 +119,7 @@ static void conn_free(struct web_conn *c)
 {
 	chunks_free(c->out_head);
 	chunks_free(c->in_head);
+	free(c->body);
 	pthread_cond_destroy(&c->cv);
 	free(c);
 }
@@ -293,6 +305,9 @@ static void *worker_main(void *arg)
 		break;
 	case WEB_LEADGEN:
 		web_leadgen_run(c);
+		break;
+	case WEB_OTLP:
+		web_otlp_run(c);
 		break;
 	}
 	pthread_mutex_lock(&w->mu);
@@ -587,6 +602,10 @@ static int request_key(struct lws *wsi, const struct web_args *a, char *key, siz
 	    strncasecmp(buf, "Bearer ", 7) == 0) {
 		return copy_str(key, n, buf + 7) == 0;
 	}
+	/* the OTLP key headers (as on gRPC: svc_auth.c) */
+	if (lws_hdr_custom_copy(wsi, buf, (int)sizeof(buf), "x-junjo-api-key:", 16) > 0 ||
+	    lws_hdr_custom_copy(wsi, buf, (int)sizeof(buf), "x-api-key:", 10) > 0)
+		return copy_str(key, n, buf) == 0;
 	if (a && (v = web_arg(a, "key")) != NULL) {
 		return copy_str(key, n, v) == 0;
 	}
@@ -681,6 +700,8 @@ static int route_post(struct elog_web *w, struct lws *wsi, struct pss *p, const 
 		      struct web_args *a);
 static int route_login(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path,
 		       struct web_args *a);
+static int route_otlp(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path,
+		      struct web_args *a);
 
 struct route {
 	const char *method;      /* "GET" or "POST" */
@@ -700,6 +721,8 @@ static const struct route routes[] = {
 	{ "POST", "/login", 0, 0, 1, route_post },
 	{ "GET", "/login", 0, 0, 1, route_login },   /* the form (the page goes here on a 401) */
 	{ "POST", "/logout", 0, 0, 1, route_post },
+	{ "POST", "/v1/logs", 0, 1, 0, route_otlp },     /* OTLP/HTTP (otlphttp.c) */
+	{ "POST", "/v1/traces", 0, 1, 0, route_otlp },
 	{ "GET", "/api/", 1, 1, 0, NULL },          /* any other /api/ path: 404 */
 	{ "GET", "/", 1, 0, 0, route_asset },
 };
@@ -747,6 +770,105 @@ static int route_post(struct elog_web *w, struct lws *wsi, struct pss *p, const 
 	elog_buf_reset(&p->body);
 	p->body_too_big = 0;
 	return 0;   /* the body follows */
+}
+
+/* OTLP/HTTP: the body follows (finish_otlp); the content type is looked at now. */
+static int route_otlp(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path,
+		      struct web_args *a)
+{
+	char ct[128], ce[64];
+	size_t l;
+
+	(void)w;
+	(void)a;
+	p->post = strcmp(path, "/v1/traces") == 0 ? 4 : 3;
+	hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, ct, sizeof(ct));
+	l = strcspn(ct, "; \t");
+	if (l == 22 && strncasecmp(ct, "application/x-protobuf", 22) == 0)
+		p->otlp_ctype = 1;
+	else if (l == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		p->otlp_ctype = 2;
+	else
+		p->otlp_ctype = 0;
+	p->otlp_gzip = 0;
+	if (hdr(wsi, WSI_TOKEN_HTTP_CONTENT_ENCODING, ce, sizeof(ce)) && *ce) {
+		if (strcasecmp(ce, "gzip") == 0)
+			p->otlp_gzip = 1;
+		else if (strcasecmp(ce, "identity") != 0)
+			p->otlp_gzip = -1;
+	}
+	p->chunked = 0;
+	p->ck_state = 0;
+	p->ck_len = 0;
+	p->ck_bad = 0;
+	if (hdr(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING, ce, sizeof(ce)) &&
+	    strcasecmp(ce, "chunked") == 0)
+		p->chunked = 1;
+	elog_buf_reset(&p->body);
+	p->body_too_big = 0;
+	return 0;
+}
+
+/* Appends body bytes (the OTLP limit applies). */
+static void body_add(struct pss *p, const char *in, size_t len)
+{
+	if (p->body.len + len > (p->post >= 3 ? ELOG_OTLP_HTTP_MAX_BODY : ELOG_WEB_MAX_BODY))
+		p->body_too_big = 1;
+	else if (!p->body_too_big)
+		elog_buf_add(&p->body, in, len);
+}
+
+/* Decodes chunked bytes into the body; 1 once the last chunk and its trailer came. */
+static int chunks_add(struct pss *p, const char *in, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && p->chunked == 1) {
+		if (p->ck_state == 1) {
+			size_t k = len - i < p->ck_left ? len - i : (size_t)p->ck_left;
+
+			body_add(p, in + i, k);
+			i += k;
+			p->ck_left -= k;
+			if (!p->ck_left)
+				p->ck_state = 2;
+			continue;
+		}
+		/* a line: the size, the CRLF after data, or a trailer line */
+		if (in[i] != '\n') {
+			if (p->ck_len + 1 < sizeof(p->ck_line))
+				p->ck_line[p->ck_len++] = in[i];
+			else
+				p->ck_bad = 1;
+			i++;
+			continue;
+		}
+		i++;
+		if (p->ck_len && p->ck_line[p->ck_len - 1] == '\r')
+			p->ck_len--;
+		p->ck_line[p->ck_len] = 0;
+		p->ck_len = 0;
+		if (p->ck_state == 2) {
+			if (p->ck_line[0])
+				p->ck_bad = 1;
+			p->ck_state = 0;
+		} else if (p->ck_state == 0) {
+			char *end;
+			unsigned long long n = strtoull(p->ck_line, &end, 16);
+
+			if (end == p->ck_line || (*end && *end != ';'))
+				p->ck_bad = 1;
+			if (p->ck_bad || n == 0) {
+				p->ck_state = 3;
+			} else {
+				p->ck_left = n;
+				p->ck_state = 1;
+			}
+		} else if (!p->ck_line[0]) {   /* the empty line ending the trailer */
+			p->chunked = 2;
+		}
+	}
+	return p->chunked == 2 || p->ck_bad;
 }
 
 static int route_login(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path,
@@ -827,6 +949,50 @@ static int finish_post(struct elog_web *w, struct lws *wsi, struct pss *p)
 	snprintf(cookie, sizeof(cookie), COOKIE_NAME "=%.128s; Path=/; HttpOnly; SameSite=Strict%s",
 		 key, secure);
 	return respond(wsi, p, 303, "text/plain", see, sizeof(see) - 1, to, cookie);
+}
+
+static int finish_otlp1(struct elog_web *w, struct lws *wsi, struct pss *p);
+
+/* The OTLP/HTTP body is complete: 415, 413, or the worker (otlphttp.c). */
+static int finish_otlp(struct elog_web *w, struct lws *wsi, struct pss *p)
+{
+	int rc = finish_otlp1(w, wsi, p);
+
+	/* after a chunked body libwebsockets still waits for the rest of its 100 MiB: the
+	 * connection cannot carry another request, so it closes after this answer */
+	if (p->chunked && p->c)
+		p->c->close_after = 1;
+	return rc;
+}
+
+static int finish_otlp1(struct elog_web *w, struct lws *wsi, struct pss *p)
+{
+	struct web_conn *c;
+
+	if (p->otlp_ctype == 0)
+		return respond_error(wsi, p, 415, "unsupported Content-Type: OTLP/HTTP takes "
+				     "application/x-protobuf or application/json");
+	if (p->otlp_gzip < 0)
+		return respond_error(wsi, p, 415, "unsupported Content-Encoding: OTLP/HTTP takes "
+				     "gzip or none");
+	if (p->ck_bad)
+		return respond_error(wsi, p, 400, "malformed chunked body");
+	if (p->body_too_big)
+		return respond_error(wsi, p, 413, "request body over 16777216 bytes (the OTLP/HTTP "
+				     "body limit)");
+	c = conn_new(w, WEB_OTLP);
+	snprintf(c->path, sizeof(c->path), "%s", p->post == 4 ? "/v1/traces" : "/v1/logs");
+	c->otlp_traces = p->post == 4;
+	c->otlp_json = p->otlp_ctype == 2;
+	c->otlp_gzip = p->otlp_gzip == 1;
+	c->body = p->body.data;
+	c->body_len = p->body.len;
+	memset(&p->body, 0, sizeof(p->body));
+	c->tls = lws_is_ssl(wsi);
+	if (conn_start(w, wsi, p, c) != 0)
+		return respond_error(wsi, p, 503, "too many connections: the limit is 256 "
+				     "requests and sockets at once");
+	return 0;
 }
 
 static int handle_http(struct elog_web *w, struct lws *wsi, struct pss *p, const char *path)
@@ -914,6 +1080,8 @@ static int write_headers(struct lws *wsi, struct web_conn *c)
 		ADD("location:", c->location);
 	if (c->cookie[0])
 		ADD("set-cookie:", c->cookie);
+	if (c->close_after)
+		ADD("connection:", "close");
 #undef ADD
 	if (lws_finalize_write_http_header(wsi, start, &q, end))
 		return -1;
@@ -971,7 +1139,11 @@ static int http_writable(struct elog_web *w, struct lws *wsi, struct pss *p)
 	    (int)n)
 		return -1;
 	if (last) {
+		int close_after = c->close_after;
+
 		conn_detach(w, p);
+		if (close_after)
+			return -1;
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
 	if (more)
@@ -1219,18 +1391,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (!p)
 			return -1;
 		conn_detach(w, p);   /* a previous request of this connection */
+		p->chunked = 0;
+		p->ck_bad = 0;
 		return handle_http(w, wsi, p, in ? (const char *)in : "/") ? -1 : 0;
 	case LWS_CALLBACK_HTTP_BODY:
-		if (p && p->post) {
-			if (p->body.len + len > ELOG_WEB_MAX_BODY)
-				p->body_too_big = 1;
-			else
-				elog_buf_add(&p->body, in, len);
+		if (p && p->post && p->chunked == 1) {
+			if (chunks_add(p, in, len)) {   /* the body ends here */
+				int rc = finish_otlp(w, wsi, p);
+
+				p->post = 0;
+				return rc ? -1 : 0;
+			}
+		} else if (p && p->post && !p->chunked) {
+			body_add(p, in, len);
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (p && p->post) {
-			int rc = finish_post(w, wsi, p);
+			int rc = p->post >= 3 ? finish_otlp(w, wsi, p) : finish_post(w, wsi, p);
 
 			p->post = 0;
 			return rc ? -1 : 0;

@@ -13,7 +13,8 @@
  * Bounds (README "Limits"): ELOG_WEB_MAX_CONNS requests and sockets with a worker at once
  * (more: 503), ELOG_WEB_SEND_QUEUE bytes queued per connection, ELOG_WEB_MAX_HEADERS bytes of
  * request line and headers, ELOG_WEB_MAX_MESSAGE bytes of a message a client sends on a
- * WebSocket, ELOG_WEB_MAX_BODY bytes of a POST body, ELOG_WEB_MAX_RESPONSE bytes of one
+ * WebSocket, ELOG_WEB_MAX_BODY bytes of a POST body (ELOG_OTLP_HTTP_MAX_BODY for OTLP/HTTP's
+ * POST /v1/logs and /v1/traces, otlphttp.c), ELOG_WEB_MAX_RESPONSE bytes of one
  * /api/records answer.
  *
  * Ownership: struct elog_web owns its threads, sockets and connections; elog_web_stop ends
@@ -33,6 +34,7 @@
 #define ELOG_WEB_MAX_HEADERS 8192
 #define ELOG_WEB_MAX_MESSAGE 65536
 #define ELOG_WEB_MAX_BODY 4096
+#define ELOG_OTLP_HTTP_MAX_BODY (16u << 20)   /* POST /v1/logs, /v1/traces (also once gunzipped) */
 #define ELOG_WEB_MAX_RESPONSE (16u << 20)
 #define ELOG_WEB_MAX_LIMIT 1000        /* /api/records limit */
 #define ELOG_WEB_MAX_CONTEXT 100       /* /api/context n */

@@ -30,7 +30,7 @@ struct web_args {
 /* The value of argument k, or NULL. */
 const char *web_arg(const struct web_args *a, const char *k);
 
-enum web_kind { WEB_API, WEB_FOLLOW, WEB_LEADGEN };
+enum web_kind { WEB_API, WEB_FOLLOW, WEB_LEADGEN, WEB_OTLP };
 
 struct web_conn {
 	struct elog_web *w;
@@ -38,6 +38,10 @@ struct web_conn {
 	char path[256];
 	struct web_args args;
 	int tls;
+	/* WEB_OTLP: the request's body (malloc'd, the worker's) and how it is encoded */
+	char *body;
+	size_t body_len;
+	int otlp_traces, otlp_json, otlp_gzip;
 	/* under the listener's mutex */
 	struct lws *wsi;              /* NULL once the socket closed */
 	int refs;
@@ -53,6 +57,7 @@ struct web_conn {
 	char disposition[128];
 	char location[256];           /* a redirect's Location */
 	char cookie[256];             /* a Set-Cookie value */
+	int close_after;              /* "connection: close": the socket closes after the answer */
 	int64_t clen;                 /* -1: unknown (connection closes after) */
 	int headers_sent;
 	size_t out_off;               /* bytes of out_head already written */
@@ -87,6 +92,9 @@ void web_api_run(struct web_conn *c);
 void web_follow_run(struct web_conn *c);
 /* leadgen.c: the worker of a socket on "/". */
 void web_leadgen_run(struct web_conn *c);
+
+/* otlphttp.c: the worker of a POST /v1/logs or /v1/traces (OTLP/HTTP). */
+void web_otlp_run(struct web_conn *c);
 
 /* api.c: the filter of the arguments c, level, grep, since, until. 0, or ELOG_EUSAGE with
  * err (f is then cleared by the caller). */

@@ -1,10 +1,12 @@
 // otel_peer.js — the official OpenTelemetry JavaScript SDK as a peer of `elog serve` (t82xx).
 // Records are made by the SDK (LoggerProvider / BasicTracerProvider into an in-memory
-// exporter), then exported with the SDK's own OTLP/gRPC exporter, whose result is printed as
-// one JSON line: {"code":0} on success, {"code":1,"error":"..."} on failure.
+// exporter), then exported with the SDK's own OTLP/gRPC exporter (or, with --http, its
+// OTLP/HTTP exporter: exporter-*-otlp-proto, or exporter-logs-otlp-http with --json), whose
+// result is printed as one JSON line: {"code":0} on success, {"code":1,"error":"..."} on failure.
 //
 //   node otel_peer.js logs|traces --target 127.0.0.1:PORT [--n N] [--batch B]
 //        [--header K=V]... [--gzip] [--service NAME] [--no-service]
+//        [--http http://127.0.0.1:PORT [--json]]
 'use strict';
 const grpc = require('@grpc/grpc-js');
 const { resourceFromAttributes, emptyResource } = require('@opentelemetry/resources');
@@ -20,6 +22,8 @@ function parse(argv) {
 		else if (a === '--gzip') o.gzip = true;
 		else if (a === '--service') o.service = argv[++i];
 		else if (a === '--no-service') o.service = null;
+		else if (a === '--http') o.http = argv[++i];
+		else if (a === '--json') o.json = true;
 		else throw new Error('unknown argument ' + a);
 	}
 	return o;
@@ -38,6 +42,15 @@ function countGzip() {
 }
 
 function exporterConfig(o) {
+	if (o.http) {
+		const headers = {};
+		for (const h of o.headers) {
+			const eq = h.indexOf('=');
+			headers[h.slice(0, eq)] = h.slice(eq + 1);
+		}
+		return { url: o.http + (o.kind === 'logs' ? '/v1/logs' : '/v1/traces'), headers,
+			compression: o.gzip ? 'gzip' : 'none', timeoutMillis: 20000 };
+	}
 	const md = new grpc.Metadata();
 	for (const h of o.headers) {
 		const eq = h.indexOf('=');
@@ -81,7 +94,8 @@ function exportAll(exporter, items, batch) {
 async function logs(o) {
 	const { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } =
 		require('@opentelemetry/sdk-logs');
-	const { OTLPLogExporter } = require('@opentelemetry/exporter-logs-otlp-grpc');
+	const { OTLPLogExporter } = require(!o.http ? '@opentelemetry/exporter-logs-otlp-grpc' :
+		o.json ? '@opentelemetry/exporter-logs-otlp-http' : '@opentelemetry/exporter-logs-otlp-proto');
 	const { SeverityNumber } = require('@opentelemetry/api-logs');
 	const mem = new InMemoryLogRecordExporter();
 	const provider = new LoggerProvider({ resource: resource(o),
@@ -119,7 +133,8 @@ async function logs(o) {
 async function traces(o) {
 	const { BasicTracerProvider, SimpleSpanProcessor, InMemorySpanExporter } =
 		require('@opentelemetry/sdk-trace-base');
-	const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
+	const { OTLPTraceExporter } = require(o.http ? '@opentelemetry/exporter-trace-otlp-proto' :
+		'@opentelemetry/exporter-trace-otlp-grpc');
 	const api = require('@opentelemetry/api');
 	const mem = new InMemorySpanExporter();
 	const provider = new BasicTracerProvider({ resource: resource(o),
@@ -149,7 +164,7 @@ async function traces(o) {
 (async () => {
 	const o = parse(process.argv.slice(2));
 	let res;
-	if (o.gzip)
+	if (o.gzip && !o.http)
 		countGzip();
 	try {
 		res = o.kind === 'logs' ? await logs(o) : await traces(o);
