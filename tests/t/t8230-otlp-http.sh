@@ -10,7 +10,7 @@
 # accepted, and the JS SDK with a key header is stored.
 . "$(dirname "$0")/lib.sh"
 command -v node >/dev/null 2>&1 && [ -d "$ELOG_TOP/tests/js/node_modules/@opentelemetry/exporter-logs-otlp-proto" ] || {
-	fatal "node or tests/js/node_modules missing: run tools/deps.sh (make test does; it runs npm ci)"; }
+	skip_test "node or tests/js/node_modules is missing: tools/deps.sh (make test) runs npm ci, which failed or has no network"; }
 export PYTHONPATH="$ELOG_TOP/tests/py" ELOG_BIN
 js() { timeout 120 node "$ELOG_TOP/tests/js/otel_peer.js" "$@"; }
 q() {
