@@ -708,70 +708,92 @@ static ProtobufCMessage *recv_request(struct rpc_call *call, const ProtobufCMess
 	return NULL;
 }
 
-static void logs_export(struct rpc_call *call, void *ctx)
+/* What differs between the Export calls: the request, its mapping, and the response. */
+struct otlp_export {
+	const ProtobufCMessageDescriptor *request;
+	const char *request_name;
+	void (*convert)(const ProtobufCMessage *req, struct elog_otlp_batch *b);
+	/* sends the response: partial_success when records were refused */
+	void (*answer)(struct rpc_call *call, const struct elog_otlp_batch *b);
+};
+
+/* The one Export: receive, map, commit, and answer only after the commit. */
+static void export_call(struct rpc_call *call, struct elog_svc *svc, const struct otlp_export *k)
 {
-	struct elog_svc *svc = ctx;
 	struct elog_otlp_batch b;
-	LogsRequest *req;
-	LogsResponse resp = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
-	LogsPartial partial = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
+	ProtobufCMessage *req;
 	char msg[512];
 	int status;
 
-	req = (LogsRequest *)recv_request(call,
-		&opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
-		"ExportLogsServiceRequest");
+	req = recv_request(call, k->request, k->request_name);
 	if (!req)
 		return;
 	memset(&b, 0, sizeof(b));
-	elog_conv_otlp_logs(req, &b);
-	protobuf_c_message_free_unpacked(&req->base, NULL);
+	k->convert(req, &b);
+	protobuf_c_message_free_unpacked(req, NULL);
 	status = elog_otlp_commit(svc->hub, call, &b, msg, sizeof(msg));
 	if (status != RPC_OK) {
 		rpc_call_finish(call, status, msg);
 	} else {
-		if (b.rejected) {
-			partial.rejected_log_records = (int64_t)b.rejected;
-			partial.error_message = b.why;
-			resp.partial_success = &partial;
-		}
-		rpc_call_send(call, &resp.base);
+		k->answer(call, &b);
 		rpc_call_finish(call, RPC_OK, NULL);
 	}
 	elog_otlp_batch_free(&b);
 }
 
-static void trace_export(struct rpc_call *call, void *ctx)
+static void logs_convert(const ProtobufCMessage *req, struct elog_otlp_batch *b)
 {
-	struct elog_svc *svc = ctx;
-	struct elog_otlp_batch b;
-	TraceRequest *req;
+	elog_conv_otlp_logs((const LogsRequest *)req, b);
+}
+
+static void logs_answer(struct rpc_call *call, const struct elog_otlp_batch *b)
+{
+	LogsResponse resp = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
+	LogsPartial partial = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
+
+	if (b->rejected) {
+		partial.rejected_log_records = (int64_t)b->rejected;
+		partial.error_message = (char *)b->why;   /* protobuf-c strings are not const */
+		resp.partial_success = &partial;
+	}
+	rpc_call_send(call, &resp.base);
+}
+
+static void spans_convert(const ProtobufCMessage *req, struct elog_otlp_batch *b)
+{
+	elog_conv_otlp_spans((const TraceRequest *)req, b);
+}
+
+static void spans_answer(struct rpc_call *call, const struct elog_otlp_batch *b)
+{
 	TraceResponse resp = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
 	TracePartial partial = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-	char msg[512];
-	int status;
 
-	req = (TraceRequest *)recv_request(call,
-		&opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-		"ExportTraceServiceRequest");
-	if (!req)
-		return;
-	memset(&b, 0, sizeof(b));
-	elog_conv_otlp_spans(req, &b);
-	protobuf_c_message_free_unpacked(&req->base, NULL);
-	status = elog_otlp_commit(svc->hub, call, &b, msg, sizeof(msg));
-	if (status != RPC_OK) {
-		rpc_call_finish(call, status, msg);
-	} else {
-		if (b.rejected) {
-			partial.rejected_spans = (int64_t)b.rejected;
-			partial.error_message = b.why;
-			resp.partial_success = &partial;
-		}
-		rpc_call_send(call, &resp.base);
-		rpc_call_finish(call, RPC_OK, NULL);
+	if (b->rejected) {
+		partial.rejected_spans = (int64_t)b->rejected;
+		partial.error_message = (char *)b->why;   /* protobuf-c strings are not const */
+		resp.partial_success = &partial;
 	}
-	elog_otlp_batch_free(&b);
+	rpc_call_send(call, &resp.base);
+}
+
+static const struct otlp_export logs_export_k = {
+	&opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
+	"ExportLogsServiceRequest", logs_convert, logs_answer,
+};
+static const struct otlp_export trace_export_k = {
+	&opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+	"ExportTraceServiceRequest", spans_convert, spans_answer,
+};
+
+static void logs_export(struct rpc_call *call, void *ctx)
+{
+	export_call(call, ctx, &logs_export_k);
+}
+
+static void trace_export(struct rpc_call *call, void *ctx)
+{
+	export_call(call, ctx, &trace_export_k);
 }
 
 static void metrics_export(struct rpc_call *call, void *ctx)
