@@ -51,7 +51,9 @@ report_cases() {
 
 cleanup() {
 	st=$?
-	for p in $BG_PIDS $SERVE_PIDS; do kill -9 "$p" 2>/dev/null; done
+	# a background shell function (elog ... &) is a subshell whose child is the program:
+	# both go
+	for p in $BG_PIDS $SERVE_PIDS; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
 	report_cases "$st"; st=$?
 	rm -rf "$T"
 	exit "$st"

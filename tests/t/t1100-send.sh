@@ -107,7 +107,7 @@ check 'len(recs) == 3' 'recs[0]["msg"].startswith("xxxx")' 'recs[0]["msg"].endsw
 
 say "streaming: each line of a slow writer arrives before stdin closes"
 rm -f "$T/fifo"; mkfifo "$T/fifo"
-elog send -c slow <"$T/fifo" 2>"$T/slow.err" &
+"$ELOG_BIN" send -c slow <"$T/fifo" 2>"$T/slow.err" &
 spid=$!
 exec 7>"$T/fifo"
 for i in 1 2 3; do

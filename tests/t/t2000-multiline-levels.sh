@@ -104,7 +104,7 @@ check slow "$T/mix.exp"
 say "send: a record is sent after 200 ms without input, while the input stays open"
 ( printf 'ERROR job 9 failed\n\tat a.B.c(B.java:1)\n'; i=0
   while [ $i -lt 100 ] && ! [ -e "$T/seen" ]; do sleep 0.1; i=$((i + 1)); done ) |
-	elog send -c quiet &
+	"$ELOG_BIN" send -c quiet &
 P=$!
 BG_PIDS="$BG_PIDS $P"
 wait_for "the held record" 10 sh -c "\"$ELOG_BIN\" export --json -c quiet | grep -q 'job 9 failed\\\\n\\\\tat a.B.c'" &&

@@ -87,7 +87,7 @@ must_fail 2 "--tail -1" elog logs --tail -1 2>/dev/null
 
 say "--tail N -f: the last N of each component, then every new record"
 rm -f "$T/f.ready"
-elog logs -f --tail 1 -c db,api --no-prefix --ready-file "$T/f.ready" >"$T/f.out" 2>"$T/f.err" &
+"$ELOG_BIN" logs -f --tail 1 -c db,api --no-prefix --ready-file "$T/f.ready" >"$T/f.out" 2>"$T/f.err" &
 FPID=$!
 BG_PIDS="$BG_PIDS $FPID"
 wait_for "the follower to be live" 30 test -s "$T/f.ready"

@@ -25,7 +25,7 @@ njson=$(wc -l <"$C/fields.jsonl")
 found() { cat "$@" | grep -a -o -F -f "$T/needles" | sort -u; }
 
 start_serve r --log-max-size 3000 --log-compression gzip --log-flush-interval 50ms
-elog logs -f --json >"$T/follow.out" 2>"$T/follow.err" &
+"$ELOG_BIN" logs -f --json >"$T/follow.out" 2>"$T/follow.err" &
 FOLLOW=$!
 BG_PIDS="$BG_PIDS $FOLLOW"
 
