@@ -4,6 +4,7 @@
  * and whatever else reads the stored fields text. Recursion is bounded by the depth argument
  * of elog_jt_skip_value (ELOG_JSON_MAX_DEPTH, json.h).
  */
+#include "common/util.h"
 #include "common/jsontext.h"
 #include "common/json.h"
 
@@ -54,17 +55,6 @@ const char *elog_jt_skip_ws(const char *p, const char *e)
 	return p;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* p at '"'; returns the position after the closing quote, or NULL. */
 const char *elog_jt_skip_string(const char *p, const char *e)
 {
@@ -86,7 +76,7 @@ const char *elog_jt_skip_string(const char *p, const char *e)
 				if (e - p < 5)
 					return NULL;
 				for (int k = 1; k <= 4; k++)
-					if (hexval(p[k]) < 0)
+					if (elog_hex_digit(p[k]) < 0)
 						return NULL;
 				p += 5;
 				break;
@@ -221,7 +211,7 @@ static void put_utf8_cp(struct elog_buf *b, uint32_t cp)
 
 static uint32_t hex4(const char *p)
 {
-	return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+	return (uint32_t)(elog_hex_digit(p[0]) << 12 | elog_hex_digit(p[1]) << 8 | elog_hex_digit(p[2]) << 4 | elog_hex_digit(p[3]));
 }
 
 /* Decodes the (validated) JSON string literal [p, e) (quotes included) into b. */

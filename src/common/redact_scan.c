@@ -58,21 +58,6 @@ int elog_redact_key_is_secret(const char *k, size_t n)
 	return 0;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
 /* True when s[0..n) is base64 of a text holding ':' (user:password). */
 static int basic_ok(const char *s, size_t n)
 {
@@ -81,7 +66,7 @@ static int basic_ok(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n && s[i] != '='; i++) {
-		int v = b64val((unsigned char)s[i]);
+		int v = elog_base64_digit((unsigned char)s[i]);
 
 		if (v < 0)
 			return 0;
@@ -258,7 +243,7 @@ static int pem_body_line(const char *s, size_t n)
 	if (n > 128)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (b64val((unsigned char)s[i]) < 0 && s[i] != '=')
+		if (elog_base64_digit((unsigned char)s[i]) < 0 && s[i] != '=')
 			return 0;
 	return 1;
 }

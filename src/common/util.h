@@ -135,4 +135,10 @@ int elog_make_parent_dirs(const char *path, char *dir, size_t dirsz);
 /* Appends s as a JSON string literal, with quotes and escapes, to b (s must be valid UTF-8). */
 void elog_json_quote(struct elog_buf *b, const char *s, size_t n);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int elog_hex_digit(int c);
+
+/* The value of a base64 digit, standard or URL-safe alphabet ('+'/'-' 62, '/'/'_' 63), or -1. */
+int elog_base64_digit(int c);
+
 #endif

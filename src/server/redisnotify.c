@@ -52,12 +52,6 @@ struct elog_rnotify {
 
 /* ---- URL ------------------------------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* s[0..n) with %XX decoded; malloc'd. */
 static char *pct_decode(const char *s, size_t n)
 {
@@ -68,7 +62,7 @@ static char *pct_decode(const char *s, size_t n)
 		int hi, lo;
 
 		if (s[i] == '%' && i + 2 < n &&
-		    (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+		    (hi = elog_hex_digit(s[i + 1])) >= 0 && (lo = elog_hex_digit(s[i + 2])) >= 0) {
 			*o++ = (char)(hi * 16 + lo);
 			i += 2;
 		} else {

@@ -277,17 +277,6 @@ static int route_login(struct elog_web *w, struct lws *wsi, struct pss *p, const
 	return respond_login(wsi, p, 0, web_arg(a, "next"));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The value of field name in an application/x-www-form-urlencoded body, decoded. */
 static int form_value(const char *body, const char *name, char *out, size_t n)
 {
@@ -301,8 +290,8 @@ static int form_value(const char *body, const char *name, char *out, size_t n)
 			for (s += nl + 1; *s && *s != '&' && o + 1 < n; s++) {
 				if (*s == '+')
 					out[o++] = ' ';
-				else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-					out[o++] = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+				else if (*s == '%' && elog_hex_digit(s[1]) >= 0 && elog_hex_digit(s[2]) >= 0) {
+					out[o++] = (char)(elog_hex_digit(s[1]) * 16 + elog_hex_digit(s[2]));
 					s += 2;
 				} else
 					out[o++] = *s;

@@ -22,6 +22,7 @@
 #include <yajl/yajl_tree.h>
 #include <zlib.h>
 
+#include "common/util.h"
 #include "web/webint.h"
 #include "common/err.h"
 #include "common/json.h"
@@ -135,32 +136,6 @@ static void jd_free_fields(const ProtobufCMessageDescriptor *d, void *m)
 	}
 }
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int b64v(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
 /* Decodes s (hex when hex, else base64, padding optional) into out. 0, or -1. */
 static int jd_bytes(const char *s, int hex, ProtobufCBinaryData *out)
 {
@@ -171,7 +146,7 @@ static int jd_bytes(const char *s, int hex, ProtobufCBinaryData *out)
 		if (n % 2)
 			goto bad;
 		for (size_t i = 0; i < n; i += 2) {
-			int a = hexv(s[i]), b = hexv(s[i + 1]);
+			int a = elog_hex_digit(s[i]), b = elog_hex_digit(s[i + 1]);
 
 			if (a < 0 || b < 0)
 				goto bad;
@@ -186,7 +161,7 @@ static int jd_bytes(const char *s, int hex, ProtobufCBinaryData *out)
 
 			if (s[i] == '=')
 				break;
-			if ((v = b64v((unsigned char)s[i])) < 0)
+			if ((v = elog_base64_digit((unsigned char)s[i])) < 0)
 				goto bad;
 			acc = acc << 6 | (uint32_t)v;
 			bits += 6;
