@@ -559,13 +559,7 @@ static int run_serve(int argc, char **argv)
 				cli_error("%s", err.msg);
 				rc = EXIT_FAIL;
 			}
-			rpc_server_shutdown(srv, 0);
-			elog_redactor_free(redactor);
-			free(logdir);
-			free(db);
-			free(o.listen.cap ? o.listen.items : NULL);
-			elog_buf_release(&bound);
-			return rc;
+			goto fail_start;
 		}
 		bound_address(o.listen.items[i], port, &bound);
 		if (!o.tls_cert && !rpc_addr_is_loopback(o.listen.items[i]))
@@ -576,47 +570,19 @@ static int run_serve(int argc, char **argv)
 	}
 
 	rc = web_listen(db, &web, &httpbound);
-	if (rc != 0) {
-		rpc_server_shutdown(srv, 0);
-		elog_redactor_free(redactor);
-		free(logdir);
-		free(db);
-		free(o.listen.cap ? o.listen.items : NULL);
-		free(o.http.cap ? o.http.items : NULL);
-		elog_buf_release(&bound);
-		elog_buf_release(&web_warnings);
-		return rc;
-	}
+	if (rc != 0)
+		goto fail_start;
 
 	/* One serve per history, then the history. */
 	lock_fd = lock_history(db);
 	if (lock_fd < 0) {
-		elog_web_stop(web);
-		rpc_server_shutdown(srv, 0);
-		elog_redactor_free(redactor);
-		free(logdir);
-		free(db);
-		free(o.listen.cap ? o.listen.items : NULL);
-		free(o.http.cap ? o.http.items : NULL);
-		elog_buf_release(&bound);
-		elog_buf_release(&httpbound);
-		elog_buf_release(&web_warnings);
-		return EXIT_FAIL;
+		rc = EXIT_FAIL;
+		goto fail_start;
 	}
 	if (elog_hub_open(&hub, db, &ho, &err) != 0) {
 		cli_error("%s", err.msg);
-		elog_web_stop(web);
-		rpc_server_shutdown(srv, 0);
-		close(lock_fd);
-		elog_redactor_free(redactor);
-		free(logdir);
-		free(db);
-		free(o.listen.cap ? o.listen.items : NULL);
-		free(o.http.cap ? o.http.items : NULL);
-		elog_buf_release(&bound);
-		elog_buf_release(&httpbound);
-		elog_buf_release(&web_warnings);
-		return EXIT_FAIL;
+		rc = EXIT_FAIL;
+		goto fail_start;
 	}
 	memset(&svc, 0, sizeof(svc));
 	svc.hub = hub;
@@ -744,6 +710,23 @@ out:
 	close(lock_fd);
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");
+	elog_buf_release(&bound);
+	elog_buf_release(&httpbound);
+	elog_buf_release(&web_warnings);
+	free(o.listen.cap ? o.listen.items : NULL);
+	free(o.http.cap ? o.http.items : NULL);
+	free(logdir);
+	free(db);
+	return rc;
+
+fail_start:
+	/* serve did not start: undo what was made so far, before any call or file of the
+	 * history (the full teardown above is for a serve that ran) */
+	elog_web_stop(web);
+	rpc_server_shutdown(srv, 0);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	elog_redactor_free(redactor);
 	elog_buf_release(&bound);
 	elog_buf_release(&httpbound);
 	elog_buf_release(&web_warnings);
