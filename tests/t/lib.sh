@@ -116,6 +116,16 @@ wait_for() {
 	done
 }
 
+# history_count DB / history_last_id DB: the records a history file holds, and its largest
+# id, read through `elog ps --disk --db` (so records however they are stored count; 0 when the
+# file cannot be read yet). Tests count through these, not with sqlite3 on a table.
+history_disk_field() {
+	"$ELOG_BIN" ps --disk --db "$1" --json 2>/dev/null |
+		sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" | grep . || echo 0
+}
+history_count() { history_disk_field "$1" records; }
+history_last_id() { history_disk_field "$1" last_id; }
+
 # start_serve NAME [ARGS...]: starts serve on a free loopback port with history $T/NAME.db;
 # sets SERVE_PID and SERVER (host:port). Its stderr goes to $T/NAME.err.
 start_serve() {

@@ -4,7 +4,7 @@
 # a corrupt or foreign database (left untouched), an unwritable directory and a port in use.
 . "$(dirname "$0")/lib.sh"
 
-count_db() { sqlite3 "$1" 'SELECT count(*) FROM records'; }
+count_db() { history_count "$1"; }
 
 # run_serve_bg NAME ARGS...: serve in the background, PID in BGPID, stderr in $T/NAME.err.
 run_serve_bg() {

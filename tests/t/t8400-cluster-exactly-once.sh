@@ -33,7 +33,7 @@ for l in sys.stdin:
         c = d["cluster"]; print(eval(sys.argv[1])); break' "$2"
 }
 # records held by the history NAME (read from the file: cheap at 1M records too)
-count_at() { sqlite3 "$T/$1.db" "SELECT count(*) FROM records" 2>/dev/null || echo 0; }
+count_at() { history_count "$T/$1.db"; }
 stream_is() { [ "$(nats_stream_msgs ELOG 2>/dev/null)" = "$1" ]; }
 agg_has() { [ "$(count_at agg)" -ge "$1" ]; }
 
@@ -111,14 +111,16 @@ s1=$!
 BG_PIDS="$BG_PIDS $s1"
 # halfway, at a moment when the box holds records its saved cursor has not passed
 mid_publish() {
-	[ "$(sqlite3 "$T/box1.db" "SELECT count(*) >= $1 AND max(id) > (SELECT last_id FROM
-		cursors WHERE name = 'cluster-publish') FROM records" 2>/dev/null)" = 1 ]
+	c=$(sqlite3 "$T/box1.db" "SELECT last_id FROM cursors WHERE name = 'cluster-publish'" \
+		2>/dev/null)
+	[ "$(history_count "$T/box1.db")" -ge "$1" ] &&
+		[ "$(history_last_id "$T/box1.db")" -gt "${c:-0}" ]
 }
 wait_for "box1 to hold $((2 * Q + Q / 2)), not all published" $WAIT mid_publish $((2 * Q + Q / 2))
 kill -9 "$PID_box1"
 wait "$PID_box1" 2>/dev/null
 cur=$(sqlite3 "$T/box1.db" "SELECT last_id FROM cursors WHERE name='cluster-publish'")
-max=$(sqlite3 "$T/box1.db" "SELECT max(id) FROM records")
+max=$(history_last_id "$T/box1.db")
 echo "# box1 killed with its saved cursor at ${cur:-0} of $max"
 [ "${cur:-0}" -lt "$max" ] || fail "box1 was not killed mid-publish (cursor $cur, max id $max)"
 restart_box box1 "$B1"
@@ -135,7 +137,7 @@ BG_PIDS="$BG_PIDS $s1 $s2"
 wait_for "the aggregator to hold $((6 * Q + Q / 2))" $WAIT agg_has $((6 * Q + Q / 2))
 kill -9 "$PID_agg"
 wait "$PID_agg" 2>/dev/null
-have=$(sqlite3 "$T/agg.db" "SELECT count(*) FROM records")
+have=$(history_count "$T/agg.db")
 echo "# aggregator killed holding $have of $((2 * N))"
 [ "$have" -lt $((2 * N)) ] || fail "the aggregator was not killed mid-consume ($have records)"
 restart_box agg "$AGG" --aggregate
