@@ -17,24 +17,7 @@
 
 char *query_case_pattern(const struct query_opts *q, const char *re)
 {
-	size_t lead = 0;
-	char *out;
-
-	if (!q->ignore_case && !elog_pattern_is_lowercase(re))
-		return xstrdup(re);
-	/* (?i) goes after the verbs that must open a pattern, such as (*UTF) */
-	while (re[lead] == '(' && re[lead + 1] == '*') {
-		const char *close = strchr(re + lead, ')');
-
-		if (!close)
-			break;
-		lead = (size_t)(close - re) + 1;
-	}
-	out = xmalloc(strlen(re) + 5);
-	memcpy(out, re, lead);
-	memcpy(out + lead, "(?i)", 4);
-	strcpy(out + lead + 4, re + lead);
-	return out;
+	return elog_pattern_with_case(re, q->ignore_case);
 }
 
 int query_filter(const struct command *cmd, struct query_opts *q, struct elog_filter *f)

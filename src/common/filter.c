@@ -416,3 +416,25 @@ int elog_filter_match(const struct elog_filter *f, const struct elog_record *r)
 		return 0;
 	return elog_filter_match_text(f, r->msg, r->fields);
 }
+
+char *elog_pattern_with_case(const char *re, int ignore_case)
+{
+	size_t lead = 0;
+	char *out;
+
+	if (!ignore_case && !elog_pattern_is_lowercase(re))
+		return xstrdup(re);
+	/* (?i) goes after the verbs that must open a pattern, such as (*UTF) */
+	while (re[lead] == '(' && re[lead + 1] == '*') {
+		const char *close = strchr(re + lead, ')');
+
+		if (!close)
+			break;
+		lead = (size_t)(close - re) + 1;
+	}
+	out = xmalloc(strlen(re) + 5);
+	memcpy(out, re, lead);
+	memcpy(out + lead, "(?i)", 4);
+	memcpy(out + lead + 4, re + lead, strlen(re + lead) + 1);
+	return out;
+}

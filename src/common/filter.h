@@ -83,6 +83,9 @@ int elog_filter_set_exclude(struct elog_filter *f, const char *pattern, struct e
 /* Smart case: true when pattern has no upper-case letter of its own (escapes such as \D or
  * \p{Lu} and group names do not count), i.e. it should match any case. */
 int elog_pattern_is_lowercase(const char *pattern);
+/* The pattern a reader runs for re: re itself, or "(?i)" put in (after any opening verbs
+ * such as (*UTF)) when ignore_case is set or re is lowercase (smart case). Malloc'd. */
+char *elog_pattern_with_case(const char *re, int ignore_case);
 
 /*
  * The next match of re in s[0..n) at or after byte from: 1 with [*ms, *me), or 0 (none, or a

@@ -97,28 +97,6 @@ static struct elog_display *json_display(void)
 	return elog_display_new(&o);
 }
 
-/* `elog logs --grep`'s smart case: a pattern without capitals matches any case. */
-static char *case_pattern(const char *re)
-{
-	size_t lead = 0;
-	char *out;
-
-	if (!elog_pattern_is_lowercase(re))
-		return xstrdup(re);
-	while (re[lead] == '(' && re[lead + 1] == '*') {
-		const char *close = strchr(re + lead, ')');
-
-		if (!close)
-			break;
-		lead = (size_t)(close - re) + 1;
-	}
-	out = xmalloc(strlen(re) + 5);
-	memcpy(out, re, lead);
-	memcpy(out + lead, "(?i)", 4);
-	memcpy(out + lead + 4, re + lead, strlen(re + lead) + 1);
-	return out;
-}
-
 int web_filter_from_args(const struct web_args *a, struct elog_filter *f, struct elog_err *err)
 {
 	const char *v;
@@ -139,7 +117,7 @@ int web_filter_from_args(const struct web_args *a, struct elog_filter *f, struct
 		}
 	}
 	if ((v = web_arg(a, "grep")) && *v) {
-		char *re = case_pattern(v);
+		char *re = elog_pattern_with_case(v, 0);
 
 		rc = elog_filter_set_pattern(f, re, err);
 		free(re);
