@@ -43,6 +43,15 @@ static int read_digits(struct cur *c, int k, int *v)
 	return 1;
 }
 
+/* k digits then the separator sep, both consumed. Returns 1, or 0 when either is missing. */
+static int read_digits_sep(struct cur *c, int k, int *v, char sep)
+{
+	if (!read_digits(c, k, v) || cur_peek(c) != sep)
+		return 0;
+	c->p++;
+	return 1;
+}
+
 static int is_leap(int y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -70,13 +79,8 @@ struct dt {
 static int parse_datetime(struct cur *c, struct dt *d)
 {
 	memset(d, 0, sizeof(*d));
-	if (!read_digits(c, 4, &d->year) || cur_peek(c) != '-')
-		return 0;
-	c->p++;
-	if (!read_digits(c, 2, &d->mon) || cur_peek(c) != '-')
-		return 0;
-	c->p++;
-	if (!read_digits(c, 2, &d->day))
+	if (!read_digits_sep(c, 4, &d->year, '-') || !read_digits_sep(c, 2, &d->mon, '-') ||
+	    !read_digits(c, 2, &d->day))
 		return 0;
 	if (d->mon < 1 || d->mon > 12 || d->day < 1 || d->day > days_in_month(d->year, d->mon))
 		return 0;
@@ -86,10 +90,7 @@ static int parse_datetime(struct cur *c, struct dt *d)
 	if (sep != 'T' && sep != 't' && sep != ' ')
 		return 0;
 	c->p++;
-	if (!read_digits(c, 2, &d->hour) || cur_peek(c) != ':')
-		return 0;
-	c->p++;
-	if (!read_digits(c, 2, &d->min))
+	if (!read_digits_sep(c, 2, &d->hour, ':') || !read_digits(c, 2, &d->min))
 		return 0;
 	if (cur_peek(c) == ':') {
 		c->p++;
