@@ -66,18 +66,6 @@ struct elog_tailer {
 	char buf[CHUNK];
 };
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Hash of the first n bytes of fd; -1 when the file is shorter. */
 static int head_hash(int fd, int64_t n, uint64_t *out)
 {
@@ -89,7 +77,7 @@ static int head_hash(int fd, int64_t n, uint64_t *out)
 	got = pread(fd, buf, (size_t)n, 0);
 	if (got != n)
 		return -1;
-	*out = fnv1a(buf, (size_t)n);
+	*out = elog_fnv1a64(buf, (size_t)n);
 	return 0;
 }
 

@@ -612,3 +612,15 @@ int elog_base64_digit(int c)
 		return 63;
 	return -1;
 }
+
+uint64_t elog_fnv1a64(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}

@@ -138,6 +138,9 @@ void elog_json_quote(struct elog_buf *b, const char *s, size_t n);
 /* The value of a hexadecimal digit (either case), or -1. */
 int elog_hex_digit(int c);
 
+/* FNV-1a, 64 bits, of p[0..n): stable across runs and builds (the tail state keeps it). */
+uint64_t elog_fnv1a64(const void *p, size_t n);
+
 /* The value of a base64 digit, standard or URL-safe alphabet ('+'/'-' 62, '/'/'_' 63), or -1. */
 int elog_base64_digit(int c);
 

@@ -187,21 +187,9 @@ void elog_patterns_mask(const char *msg, size_t n, struct elog_buf *out)
 	elog_buf_release(&t);
 }
 
-static uint32_t hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 static struct bucket *bucket_of(struct elog_patterns *p, const char *key, size_t klen, int make)
 {
-	uint32_t h = hash(key, klen) % NBUCKETS;
+	uint32_t h = (uint32_t)(elog_fnv1a64(key, klen) % NBUCKETS);
 	struct bucket *b;
 
 	for (b = p->tab[h]; b; b = b->next)
