@@ -56,21 +56,6 @@ typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess Tr
 
 /* ---- AnyValue -> JSON ------------------------------------------------------------------ */
 
-/* Appends s as a JSON string, repaired to valid UTF-8. */
-static void quote_any(struct elog_buf *b, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	char *tmp;
-
-	if (!s || elog_utf8_valid(s, n)) {
-		elog_json_quote(b, s ? s : "", n);
-		return;
-	}
-	tmp = elog_utf8_dup(s, n);
-	elog_json_quote(b, tmp, strlen(tmp));
-	free(tmp);
-}
-
 static void add_double(struct elog_buf *b, double d)
 {
 	char t[40];
@@ -128,7 +113,7 @@ static void kvlist_json(struct elog_buf *b, KeyValue *const *kvs, size_t n)
 	for (i = 0; i < k; i++) {
 		if (i)
 			elog_buf_addc(b, ',');
-		quote_any(b, keys[keep[i]]);
+		elog_json_quote_any(b, keys[keep[i]]);
 		elog_buf_addc(b, ':');
 		any_json(b, kvs[keep[i]] ? kvs[keep[i]]->value : NULL);
 	}
@@ -147,7 +132,7 @@ static void any_json(struct elog_buf *b, const AnyValue *v)
 	}
 	switch (v->value_case) {
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-		quote_any(b, v->string_value);
+		elog_json_quote_any(b, v->string_value);
 		break;
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
 		elog_buf_adds(b, v->bool_value ? "true" : "false");
@@ -260,7 +245,7 @@ static void fs_any(struct fieldset *fs, const char *key, const AnyValue *v)
 static void fs_str(struct fieldset *fs, const char *key, const char *s)
 {
 	fs_open(fs, key);
-	quote_any(&fs->vals, s);
+	elog_json_quote_any(&fs->vals, s);
 	fs_close(fs);
 }
 
@@ -312,7 +297,7 @@ static void fs_emit(struct fieldset *fs, struct elog_buf *out, struct elog_buf *
 
 		if (i)
 			elog_buf_addc(out, ',');
-		quote_any(out, fs->keys[j]);
+		elog_json_quote_any(out, fs->keys[j]);
 		elog_buf_addc(out, ':');
 		elog_buf_add(out, fs->vals.data + fs->off[j], fs->len[j]);
 	}
