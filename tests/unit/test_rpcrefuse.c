@@ -45,8 +45,8 @@ static void handler(struct rpc_call *call, void *ctx)
 	rpc_call_finish(call, RPC_OK, NULL);
 }
 
-/* Ingest is refused as a revoked key's would be rejected elsewhere: PERMISSION_DENIED; the
- * others as a missing key. */
+/* Refuses every call before reading it, as serve --auth refuses a call without a key:
+ * Ingest with PERMISSION_DENIED, the others with UNAUTHENTICATED. */
 static int gate(struct rpc_call *call, const char *method, void *ctx, char *msg, size_t msgsz)
 {
 	(void)call;
