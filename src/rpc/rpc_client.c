@@ -5,6 +5,12 @@
  * send while another receives (gRPC core allows send batches and receive batches to be
  * synchronized independently; each side here has its own mutex). The final status batch is
  * started with the call and plucked by rpc_ccall_finish.
+ *
+ * That batch also asks for the server's initial metadata: gRPC core (1.51) hands a client
+ * call its final status only once its initial metadata was asked for. A server that ends a
+ * call before reading it (an API key refused: a Trailers-Only answer and RST_STREAM) makes
+ * the request's send fail; a caller that then went straight to rpc_ccall_finish, with no
+ * receive started, waited for a status that had arrived but was never handed over.
  */
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -49,7 +55,6 @@ struct rpc_ccall {
 	grpc_metadata *md;     /* initial metadata sent: authorization, then the headers */
 	size_t nmd;
 	int ended;             /* a batch failed: the call is over */
-	int initial_md_asked;  /* RECV_INITIAL_METADATA goes with the first receive */
 	int half_closed;
 };
 
@@ -287,12 +292,15 @@ int rpc_ccall_start(struct rpc_ccall **out, struct rpc_channel *ch, const char *
 	grpc_metadata_array_init(&c->trailing_md);
 	c->details = grpc_empty_slice();
 
+	/* The initial metadata with the status, asked for at once (see the opening comment). */
 	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[0].data.recv_status_on_client.trailing_metadata = &c->trailing_md;
-	ops[0].data.recv_status_on_client.status = &c->status;
-	ops[0].data.recv_status_on_client.status_details = &c->details;
-	if (grpc_call_start_batch(c->call, ops, 1, TAG_STATUS(c), NULL) != GRPC_CALL_OK) {
+	ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[0].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
+	ops[1].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[1].data.recv_status_on_client.trailing_metadata = &c->trailing_md;
+	ops[1].data.recv_status_on_client.status = &c->status;
+	ops[1].data.recv_status_on_client.status_details = &c->details;
+	if (grpc_call_start_batch(c->call, ops, 2, TAG_STATUS(c), NULL) != GRPC_CALL_OK) {
 		rpc_ccall_free(c);
 		return elog_err_set(err, ELOG_EFAIL, "cannot start call '%s'", method);
 	}
@@ -383,23 +391,17 @@ int rpc_ccall_close_send(struct rpc_ccall *c)
 /* Receives one message's byte buffer: 1 (in *bbp), 0 end of stream, -1 failed, 2 timed out. */
 static int recv_buffer(struct rpc_ccall *c, grpc_byte_buffer **bbp, int64_t timeout_ns)
 {
-	grpc_op ops[2];
-	size_t nops = 0;
+	grpc_op op;
 	grpc_event ev;
 	grpc_byte_buffer *bb;
 
 	*bbp = NULL;
 	pthread_mutex_lock(&c->recv_mu);
 	if (!c->recv_pending) {
-		memset(ops, 0, sizeof(ops));
-		if (!c->initial_md_asked) {
-			ops[nops].op = GRPC_OP_RECV_INITIAL_METADATA;
-			ops[nops++].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
-			c->initial_md_asked = 1;
-		}
-		ops[nops].op = GRPC_OP_RECV_MESSAGE;
-		ops[nops++].data.recv_message.recv_message = &c->recv_buf;
-		if (grpc_call_start_batch(c->call, ops, nops, TAG_RECV(c), NULL) != GRPC_CALL_OK) {
+		memset(&op, 0, sizeof(op));
+		op.op = GRPC_OP_RECV_MESSAGE;
+		op.data.recv_message.recv_message = &c->recv_buf;
+		if (grpc_call_start_batch(c->call, &op, 1, TAG_RECV(c), NULL) != GRPC_CALL_OK) {
 			pthread_mutex_unlock(&c->recv_mu);
 			return -1;
 		}
