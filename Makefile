@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 O        ?= build
 SAN      ?=
 CC       ?= cc
-PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs libwebsockets
+PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs libwebsockets libzstd
 # Debian ships libnats (serve --cluster) as a shared library only: linked dynamically always
 DYN_PKGS  = libnats
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
