@@ -1515,6 +1515,13 @@ static void parse_branch(struct pctx *c, struct elseq *s, struct tokset *t)
 			c->i++;   /* nothing to repeat: PCRE2 refuses it */
 			seq_push(s, EL_UNK, 0);
 			continue;
+		case '{':
+			if (parse_quant(c, &min)) {   /* a quantifier after a quantifier */
+				seq_push(s, EL_UNK, 0);
+				continue;
+			}
+			push_literal(c, s);
+			break;
 		default:
 			push_literal(c, s);
 			break;

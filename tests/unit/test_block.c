@@ -649,6 +649,10 @@ static void test_pattern_tokens(void)
 		{ " ab{0,1} ", "" },
 		{ " x{,3} ", "" },
 		{ " x{1,}y ", "" },
+		{ " x{2}{3} ", "" },
+		{ " {3} ", "" },
+		{ " x{y} ", "x,y" },
+		{ " x{ } ", "x" },
 		{ " (ab){1,3} ", "" },
 		{ " (foo) ", "foo" },
 		{ "( foo )?", "" },
@@ -785,7 +789,7 @@ static void test_pattern_tokens(void)
  * tokens. */
 static const char *const tpieces[] = { "ab", "Ab", "c", "K", " ", ".", "_", "1", "22", "é",
 				       "É", "\n", "-", "\xE2\x84\xAA", "\xC5\xBF", "s", "k", "\t",
-				       "(", "|" };
+				       "(", "|", "\xC4\xB0", "\xC4\xB1", "i", "I" };
 #define NTP (sizeof(tpieces) / sizeof(tpieces[0]))
 
 static void add_piece_pattern(struct elog_buf *p, const char *piece)
