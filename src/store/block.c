@@ -19,10 +19,14 @@
  * row-wise one and other zstd levels and block sizes (bench/RESULTS.md).
  *
  * filter: version byte (FILTER_VERSION), k (1..FILTER_MAX_K), uint32 little-endian m (bits,
- * a multiple of 8, >= 64), then m/8 bytes. Each distinct token (block.h) is hashed once to
- * 64 bits (FNV-1a over its normalized bytes, then a splitmix64 finish); probe i of k is bit
+ * a multiple of 8, >= 64), a flags byte, then m/8 bytes: one bloom filter of each distinct
+ * token (block.h) and, unless a block has more than TRI_MAX of them (flag FILTER_TRIGRAMS
+ * then clear), each distinct trigram of a token (3 consecutive normalized bytes), so that a
+ * fragment (a literal that may be part of a longer token) can be checked too. A token is
+ * hashed once to 64 bits (FNV-1a over its normalized bytes, then a splitmix64 finish; a
+ * trigram: splitmix64 of its 24 bits and a tag); probe i of k is bit
  * ((h1 + i*h2) mod 2^32) * m >> 32 with h1, h2 the low and high halves (h2 odd).
- * m is block_filter_bits bits per distinct token.
+ * m is block_filter_bits bits per distinct token or trigram.
  *
  * Token normalization (both sides): ASCII letters lowercased, and the two non-ASCII
  * characters a caseless PCRE2 pattern matches with an ASCII letter (U+212A KELVIN SIGN with
@@ -38,8 +42,9 @@
 #include "common/util.h"
 
 #define BLOCK_VERSION 1
-#define FILTER_VERSION 1
-#define FILTER_HDR 6
+#define FILTER_VERSION 2
+#define FILTER_HDR 7
+#define FILTER_TRIGRAMS 1   /* flags: every trigram of every token is in the filter */
 #define FILTER_MAX_K 16
 #define FILTER_MIN_BITS 64
 
@@ -233,23 +238,23 @@ static inline uint64_t mix64(uint64_t h)
 	return h;
 }
 
-/* One normalized byte of the token at p[0..e) into *h; returns the bytes consumed. */
-static inline size_t norm_step(const unsigned char *p, const unsigned char *e, uint64_t *h)
+/* The normalized byte of the token character at p[0..e) into *c; returns the bytes used. */
+static inline size_t norm_byte(const unsigned char *p, const unsigned char *e, unsigned *c)
 {
-	unsigned c = p[0];
-	size_t used = 1;
+	unsigned ch = p[0];
 
-	if (tok_class[c] == 2) {
-		c += 32;
-	} else if (c == 0xE2 && e - p >= 3 && p[1] == 0x84 && p[2] == 0xAA) {
-		c = 'k';
-		used = 3;
-	} else if (c == 0xC5 && e - p >= 2 && p[1] == 0xBF) {
-		c = 's';
-		used = 2;
+	if (tok_class[ch] == 2) {
+		*c = ch + 32;
+	} else if (ch == 0xE2 && e - p >= 3 && p[1] == 0x84 && p[2] == 0xAA) {
+		*c = 'k';
+		return 3;
+	} else if (ch == 0xC5 && e - p >= 2 && p[1] == 0xBF) {
+		*c = 's';
+		return 2;
+	} else {
+		*c = ch;
 	}
-	*h = (*h ^ c) * FNV_PRIME;
-	return used;
+	return 1;
 }
 
 /* The hash of one token given as text (normalized here; a query's tokens). */
@@ -258,9 +263,19 @@ static uint64_t token_hash(const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 	uint64_t h = FNV_OFF;
 
-	while (p < e)
-		p += norm_step(p, e, &h);
+	while (p < e) {
+		unsigned c;
+
+		p += norm_byte(p, e, &c);
+		h = (h ^ c) * FNV_PRIME;
+	}
 	return mix64(h);
+}
+
+/* The hash of a trigram (three normalized bytes of a token, as a 24-bit number). */
+static inline uint64_t trigram_hash(uint32_t t)
+{
+	return mix64(((uint64_t)0x7472693aull << 32) | t);
 }
 
 /* A set of 64-bit token hashes (open addressing; 0 is stored as a flag). */
@@ -315,22 +330,44 @@ static void hset_add(struct hset *s, uint64_t h)
 	s->n++;
 }
 
-/* Adds the tokens of s[0..n) to the set. */
-static void tokenize_into(struct hset *set, const char *s, size_t n)
+/* What a block's texts give its filter: token hashes, and trigram hashes (every 3 consecutive
+ * normalized bytes of a token) until there are TRI_MAX distinct ones. */
+#define TRI_MAX 65536
+
+struct tokens {
+	struct hset tok, tri;
+	int tri_full;
+	struct elog_buf kb, vb;   /* scratch for elog_fields_walk_buf */
+};
+
+/* Adds the tokens of s[0..n). */
+static void tokenize_into(struct tokens *t, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 
 	while (p < e) {
 		uint64_t h;
+		uint32_t win = 0;
+		size_t nb = 0;
 
 		if (!tok_class[*p]) {
 			p++;
 			continue;
 		}
 		h = FNV_OFF;
-		while (p < e && tok_class[*p])
-			p += norm_step(p, e, &h);
-		hset_add(set, mix64(h));
+		while (p < e && tok_class[*p]) {
+			unsigned c;
+
+			p += norm_byte(p, e, &c);
+			h = (h ^ c) * FNV_PRIME;
+			win = ((win << 8) | c) & 0xffffff;
+			if (++nb >= 3 && !t->tri_full) {
+				hset_add(&t->tri, trigram_hash(win));
+				if (t->tri.n > TRI_MAX)
+					t->tri_full = 1;
+			}
+		}
+		hset_add(&t->tok, mix64(h));
 	}
 }
 
@@ -344,15 +381,23 @@ static int tokenize_value(void *ctx, const char *k, size_t kn, const char *v, si
 
 /* The texts elog_filter_match_text searches: msg, then the field values (or the fields text
  * itself when it is not an object). */
-static void tokenize_record(struct hset *set, const struct elog_record *r, struct elog_buf *kb,
-			    struct elog_buf *vb)
+static void tokenize_record(struct tokens *t, const struct elog_record *r)
 {
 	const char *msg = r->msg ? r->msg : "", *fields = r->fields ? r->fields : "";
 	size_t fn = strlen(fields);
 
-	tokenize_into(set, msg, strlen(msg));
-	if (fn && !elog_fields_walk_buf(fields, fn, kb, vb, tokenize_value, set))
-		tokenize_into(set, fields, fn);
+	tokenize_into(t, msg, strlen(msg));
+	if (fn && !elog_fields_walk_buf(fields, fn, &t->kb, &t->vb, tokenize_value, t))
+		tokenize_into(t, fields, fn);
+}
+
+static void tokens_release(struct tokens *t)
+{
+	free(t->tok.slots);
+	free(t->tri.slots);
+	elog_buf_release(&t->kb);
+	elog_buf_release(&t->vb);
+	memset(t, 0, sizeof(*t));
 }
 
 static inline size_t probe_bit(uint64_t h, unsigned i, uint32_t m)
@@ -362,10 +407,30 @@ static inline size_t probe_bit(uint64_t h, unsigned i, uint32_t m)
 	return (size_t)(((uint64_t)x * m) >> 32);
 }
 
-/* Builds the filter of the hashes in set into *out (malloc'd). */
-static int filter_build(const struct hset *set, unsigned char **out, size_t *out_len)
+static void bloom_add_set(unsigned char *bits, uint32_t m, unsigned k, const struct hset *set)
 {
-	uint64_t bits = (uint64_t)set->n * block_filter_bits;
+	for (size_t j = 0; j <= set->cap; j++) {
+		uint64_t h;
+
+		if (j == set->cap) {
+			if (!set->has_zero)
+				break;
+			h = 0;
+		} else if (!(h = set->slots[j])) {
+			continue;
+		}
+		for (unsigned i = 0; i < k; i++) {
+			size_t b = probe_bit(h, i, m);
+
+			bits[b / 8] |= (unsigned char)(1u << (b % 8));
+		}
+	}
+}
+
+/* Builds the filter of t into *out (malloc'd). */
+static int filter_build(const struct tokens *t, unsigned char **out, size_t *out_len)
+{
+	uint64_t bits = ((uint64_t)t->tok.n + (t->tri_full ? 0 : t->tri.n)) * block_filter_bits;
 	uint32_t m;
 	unsigned k = block_filter_k;
 	unsigned char *f;
@@ -389,25 +454,42 @@ static int filter_build(const struct hset *set, unsigned char **out, size_t *out
 	f[3] = (unsigned char)(m >> 8);
 	f[4] = (unsigned char)(m >> 16);
 	f[5] = (unsigned char)(m >> 24);
-	for (size_t j = 0; j <= set->cap; j++) {
-		uint64_t h;
-
-		if (j == set->cap) {
-			if (!set->has_zero)
-				break;
-			h = 0;
-		} else if (!(h = set->slots[j])) {
-			continue;
-		}
-		for (unsigned i = 0; i < k; i++) {
-			size_t b = probe_bit(h, i, m);
-
-			f[FILTER_HDR + b / 8] |= (unsigned char)(1u << (b % 8));
-		}
-	}
+	f[6] = t->tri_full ? 0 : FILTER_TRIGRAMS;
+	bloom_add_set(f + FILTER_HDR, m, k, &t->tok);
+	if (!t->tri_full)
+		bloom_add_set(f + FILTER_HDR, m, k, &t->tri);
 	*out = f;
 	*out_len = FILTER_HDR + m / 8;
 	return 0;
+}
+
+static int bloom_has(const unsigned char *bits, uint32_t m, unsigned k, uint64_t h)
+{
+	for (unsigned i = 0; i < k; i++) {
+		size_t b = probe_bit(h, i, m);
+
+		if (!(bits[b / 8] & (1u << (b % 8))))
+			return 0;
+	}
+	return 1;
+}
+
+/* 0 when some trigram of the fragment s (normalized here) is certainly missing. */
+static int fragment_may_match(const unsigned char *bits, uint32_t m, unsigned k, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + strlen(s);
+	uint32_t win = 0;
+	size_t nb = 0;
+
+	while (p < e) {
+		unsigned c;
+
+		p += norm_byte(p, e, &c);
+		win = ((win << 8) | c) & 0xffffff;
+		if (++nb >= 3 && !bloom_has(bits, m, k, trigram_hash(win)))
+			return 0;
+	}
+	return 1;
 }
 
 int elog_block_filter_may_match(const unsigned char *filter, size_t len, char *const *toks,
@@ -427,17 +509,16 @@ int elog_block_filter_may_match(const unsigned char *filter, size_t len, char *c
 	    (size_t)m / 8 != len - FILTER_HDR)
 		return 1;
 	for (size_t t = 0; t < n; t++) {
-		uint64_t h;
-
 		if (!toks[t])
 			continue;
-		h = token_hash(toks[t], strlen(toks[t]));
-		for (unsigned i = 0; i < k; i++) {
-			size_t b = probe_bit(h, i, m);
-
-			if (!(filter[FILTER_HDR + b / 8] & (1u << (b % 8))))
+		if (toks[t][0] == ELOG_BLOCK_FRAGMENT) {
+			if ((filter[6] & FILTER_TRIGRAMS) &&
+			    !fragment_may_match(filter + FILTER_HDR, m, k, toks[t] + 1))
 				return 0;
+			continue;
 		}
+		if (!bloom_has(filter + FILTER_HDR, m, k, token_hash(toks[t], strlen(toks[t]))))
+			return 0;
 	}
 	return 1;
 }
@@ -598,8 +679,8 @@ int elog_block_encode(const struct elog_record *recs, size_t n, struct elog_bloc
 {
 	struct dict comp = { 0 }, src = { 0 };
 	struct wbuf raw = { 0 }, hdr = { 0 };
-	struct hset set = { 0 };
-	struct elog_buf kb = ELOG_BUF_INIT, vb = ELOG_BUF_INIT, ctext = ELOG_BUF_INIT;
+	struct tokens tk = { 0 };
+	struct elog_buf ctext = ELOG_BUF_INIT;
 	struct elog_block_summary *sum = &out->sum;
 	ZSTD_CCtx *cctx = NULL;
 	size_t bound, clen;
@@ -642,12 +723,12 @@ int elog_block_encode(const struct elog_record *recs, size_t n, struct elog_bloc
 	out->components = elog_buf_detach(&ctext);
 
 	for (size_t r = 0; r < n; r++)
-		tokenize_record(&set, &recs[r], &kb, &vb);
-	if (set.oom) {
+		tokenize_record(&tk, &recs[r]);
+	if (tk.tok.oom || tk.tri.oom) {
 		rc = ELOG_ENOMEM;
 		goto fail;
 	}
-	if ((rc = filter_build(&set, &out->filter, &out->filter_len)))
+	if ((rc = filter_build(&tk, &out->filter, &out->filter_len)))
 		goto fail;
 
 	if ((rc = pack_columns(&raw, recs, n, &comp, &src)))
@@ -703,9 +784,7 @@ out:
 	dict_free(&src);
 	free(raw.p);
 	free(hdr.p);
-	free(set.slots);
-	elog_buf_release(&kb);
-	elog_buf_release(&vb);
+	tokens_release(&tk);
 	elog_buf_release(&ctext);
 	return rc;
 }
@@ -942,7 +1021,7 @@ void elog_block_view_free(struct elog_block_view *v)
  * Zero-width items (\b, \B, \G, \K, lookarounds, option settings, verbs) add nothing: they do
  * not change which characters stand next to each other. A maximal run of EL_CHAR whose
  * neighbours (past any EL_OPT_SEP) are EL_SEP or EL_EDGE on both sides is a whole token every
- * match contains. A group is inlined; a group with alternatives is EL_UNK, and the tokens
+ * match contains; another run of 3 or more bytes is a fragment (some token contains it). A group is inlined; a group with alternatives is EL_UNK, and the tokens
  * every one of its branches requires (each read alone) are required. An optional item (?, *,
  * {0,..}) becomes EL_UNK and its tokens are dropped; a repeated one (+, {n,..}) is followed by
  * EL_UNK (EL_OPT_SEP for a separator). Anything not understood gives up (no tokens at all):
@@ -1566,10 +1645,10 @@ static void extract_tokens(struct pctx *c, const struct elseq *s, struct tokset 
 		while (j < s->n && s->v[j].kind == EL_OPT_SEP)
 			j++;
 		ok = ok && j < s->n && (s->v[j].kind == EL_SEP || s->v[j].kind == EL_EDGE);
-		if (!ok)
-			continue;
-		tok = xmalloc(i - a + 1);
+		tok = xmalloc(i - a + 2);
 		o = 0;
+		if (!ok)
+			tok[o++] = ELOG_BLOCK_FRAGMENT;   /* maybe part of a longer token */
 		for (j = a; j < i; j++) {
 			unsigned char ch = s->v[j].c;
 
@@ -1585,6 +1664,10 @@ static void extract_tokens(struct pctx *c, const struct elseq *s, struct tokset 
 			tok[o++] = (char)ch;
 		}
 		tok[o] = 0;
+		if (!ok && o - 1 < 3) {
+			free(tok);   /* no trigram in it */
+			continue;
+		}
 		tok_add(t, tok);
 	}
 }

@@ -70,7 +70,11 @@ void elog_block_view_free(struct elog_block_view *v);
  * could be the end of a longer token). Handles regex syntax: escapes, classes, quantifiers
  * (a char followed by ?, *, {0,..} is optional), groups and top-level alternation (give up
  * or intersect), (?i) etc. Writes up to max tokens (lowercased, malloc'd) into toks.
- * Returns the count. */
+ * Returns the count.
+ * A literal of 3 or more token characters that may be part of a longer token is given as a
+ * fragment: ELOG_BLOCK_FRAGMENT then the text ("needle" alone gives {"*needle"}: some token
+ * contains "needle"); the filter checks its trigrams. Callers pass the strings on as they are. */
+#define ELOG_BLOCK_FRAGMENT '*'
 size_t elog_pattern_tokens(const char *pattern, char **toks, size_t max);
 
 /* 1 when the filter may contain every token of toks[0..n) (n == 0: 1), 0 when it certainly

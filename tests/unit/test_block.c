@@ -518,6 +518,19 @@ static void test_filter_basics(void)
 	CHECK(may(&b, "plain"));   /* not an object: the text itself */
 	CHECK(!may(&b, "zebra"));
 	CHECK(!may(&b, "4"));   /* part of a token is not a token */
+	/* fragments: some token contains them (their trigrams are all there) */
+	CHECK(may(&b, "*user"));
+	CHECK(may(&b, "*sers"));
+	CHECK(may(&b, "*ook_m"));
+	CHECK(may(&b, "*USERS"));
+	CHECK(may(&b, "*traß"));
+	CHECK(may(&b, "*top"));   /* from U+017F "ſtop" */
+	CHECK(may(&b, "*ke"));    /* too short to check: maybe */
+	CHECK(may(&b, "*"));
+	CHECK(may(&b, "*\xE2\x84\xAA" "ey"));
+	CHECK(may(&b, "*nner"));
+	CHECK(!may(&b, "*zebra"));
+	CHECK(!may(&b, "*userz"));
 	{
 		char *two[2] = { "get", "zebra" };
 
@@ -579,6 +592,14 @@ static void test_filter_no_false_negatives(void)
 		snprintf(num, sizeof(num), "%zu", i);
 		CHECK(may(&b, words[i]));
 		CHECK(may(&b, num));
+		/* every fragment of 3 or more bytes of a token */
+		for (size_t a = 0; words[i][a]; a++)
+			for (size_t e = a + 3; e <= strlen(words[i]); e++) {
+				char frag[32];
+
+				snprintf(frag, sizeof(frag), "*%.*s", (int)(e - a), words[i] + a);
+				CHECK(may(&b, frag));
+			}
 		snprintf(num, sizeof(num), "%.*s", (int)(strlen(recs[i].fields) - 11),
 			 recs[i].fields + 10);   /* {"dur_ms":N} */
 		CHECK(may(&b, num));
@@ -591,6 +612,14 @@ static void test_filter_no_false_negatives(void)
 		fp += may(&b, absent);
 	}
 	/* ~12 bits a token: well under 1% */
+	CHECK(fp < trials / 100);
+	fp = 0;
+	for (size_t t = 0; t < trials; t++) {
+		char absent[24];
+
+		snprintf(absent, sizeof(absent), "*z%llx", (unsigned long long)rnd());
+		fp += may(&b, absent);
+	}
 	CHECK(fp < trials / 100);
 	elog_block_free(&b);
 	for (size_t i = 0; i < ELOG_BLOCK_MAX_RECORDS; i++)
@@ -624,25 +653,25 @@ static const char *ptoks(const char *pattern)
 static void test_pattern_tokens(void)
 {
 	static const char *const cases[][2] = {
-		{ "request 999999 ", "999999" },
-		{ "999999", "" },
+		{ "request 999999 ", "*request,999999" },
+		{ "999999", "*999999" },
 		{ " 999999 ", "999999" },
-		{ "request 999999", "" },
+		{ "request 999999", "*999999,*request" },
 		{ "^request 999999 ", "999999,request" },
 		{ "^request$", "request" },
 		{ "\\Arequest\\z", "request" },
-		{ "^Request\\b", "" },
-		{ "\\bfoo\\b", "" },
+		{ "^Request\\b", "*request" },
+		{ "\\bfoo\\b", "*foo" },
 		{ " foo\\b ", "foo" },
 		{ " foo\\.bar ", "bar,foo" },
-		{ " foo.bar ", "" },
-		{ " foo\\d+ ", "" },
+		{ " foo.bar ", "*bar,*foo" },
+		{ " foo\\d+ ", "*foo" },
 		{ " \\d+ foo ", "foo" },
 		{ " \\w+ foo ", "foo" },
-		{ "request \\d+ served ", "served" },
+		{ "request \\d+ served ", "*request,served" },
 		{ " fo?o ", "" },
 		{ " foo? ", "" },
-		{ " foo+ ", "" },
+		{ " foo+ ", "*foo" },
 		{ " foo* ", "" },
 		{ " a{2} ", "" },
 		{ " ab{0} ", "" },
@@ -685,8 +714,8 @@ static void test_pattern_tokens(void)
 		{ " x[!--]y ", "" },
 		{ "[]] foo ", "foo" },
 		{ " [[:space:]]foo[[:space:]]", "foo" },
-		{ " [[:alpha:]]foo ", "" },
-		{ " [[:punct:]]foo ", "" },
+		{ " [[:alpha:]]foo ", "*foo" },
+		{ " [[:punct:]]foo ", "*foo" },
 		{ " x[\\s.]y ", "x,y" },
 		{ " x[\\w]y ", "" },
 		{ " x[\\Q.\\E]y ", "x,y" },
@@ -694,12 +723,12 @@ static void test_pattern_tokens(void)
 		{ "\\Q a.b ", "a,b" },
 		{ "\\Q a.b \\E?", "a" },
 		{ " foo\\s+bar ", "bar,foo" },
-		{ " foo\\s*bar ", "" },
+		{ " foo\\s*bar ", "*bar,*foo" },
 		{ " foo\\s*\\. ", "foo" },
 		{ " foo\\t", "foo" },
-		{ " foo\\h", "" },
-		{ " foo\\R", "" },
-		{ "(*UCP) foo\\sbar ", "" },
+		{ " foo\\h", "*foo" },
+		{ " foo\\R", "*foo" },
+		{ "(*UCP) foo\\sbar ", "*bar,*foo" },
 		{ " foo\\sbar ", "bar,foo" },
 		{ " \\x41bc ", "abc" },
 		{ " a\\x20b ", "a,b" },
@@ -709,13 +738,13 @@ static void test_pattern_tokens(void)
 		{ " a\\pLb ", "" },
 		{ " a\\p{Lu}b ", "" },
 		{ " \\1 foo ", "foo" },
-		{ "(a) \\1foo ", "" },
-		{ " \\g{1}foo ", "" },
-		{ " \\k<n>foo ", "" },
+		{ "(a) \\1foo ", "*foo" },
+		{ " \\g{1}foo ", "*foo" },
+		{ " \\k<n>foo ", "*foo" },
 		{ "(?<n> foo ) ", "foo" },
 		{ "(?P<n> foo ) ", "foo" },
 		{ "(?'n' foo ) ", "foo" },
-		{ " foo(?= )", "" },
+		{ " foo(?= )", "*foo" },
 		{ " foo(?= ) ", "foo" },
 		{ " foo(?! )bar ", "foobar" },
 		{ " foo(?<=o)bar ", "foobar" },
@@ -741,8 +770,8 @@ static void test_pattern_tokens(void)
 		{ " (?", "" },
 		{ " a b c ", "a,b,c" },
 		{ " foo(*napla: ) ", "foo" },
-		{ " foo(*atomic: x) ", "" },
-		{ " foo(*atomic: x) y ", "y" },
+		{ " foo(*atomic: x) ", "*foo" },
+		{ " foo(*atomic: x) y ", "*foo,y" },
 		{ "\n foo\r", "foo" },
 		{ " a_1 ", "a_1" },
 		{ " a-1 ", "1,a" },
@@ -893,6 +922,39 @@ static void test_pattern_tokens_sound(void)
 	printf("  %zu matches, %zu with tokens\n", matched, with_tokens);
 }
 
+/* A block with more distinct trigrams than the filter keeps: fragments are then not
+ * checked (always "maybe"), whole tokens still are. */
+static void test_filter_many_trigrams(void)
+{
+	static struct elog_record recs[ELOG_BLOCK_MAX_RECORDS];
+	struct elog_block b;
+	struct elog_err err;
+	char first[128] = "";
+
+	for (size_t i = 0; i < ELOG_BLOCK_MAX_RECORDS; i++) {
+		char msg[128];
+		size_t o = 0;
+
+		for (int c = 0; c < 30; c++) {   /* one token of 30 random 2-byte characters */
+			unsigned cp = 0x100 + (unsigned)(rnd() % 0x700);
+
+			msg[o++] = (char)(0xC0 | (cp >> 6));
+			msg[o++] = (char)(0x80 | (cp & 0x3f));
+		}
+		msg[o] = 0;
+		if (!i)
+			memcpy(first, msg, o + 1);
+		make_rec(&recs[i], (int64_t)i + 1, 1, 1, 2, "c", msg, "", "", "");
+	}
+	CHECK_INT(elog_block_encode(recs, ELOG_BLOCK_MAX_RECORDS, &b, &err), 0);
+	CHECK(may(&b, first));
+	CHECK(may(&b, "*zebra"));   /* not checked */
+	CHECK(!may(&b, "zebra"));
+	elog_block_free(&b);
+	for (size_t i = 0; i < ELOG_BLOCK_MAX_RECORDS; i++)
+		elog_record_clear(&recs[i]);
+}
+
 UNIT_MAIN(
 	{ "round_trip_edges", test_round_trip_edges },
 	{ "round_trip_random", test_round_trip_random },
@@ -903,6 +965,7 @@ UNIT_MAIN(
 	{ "view_reuse", test_view_reuse },
 	{ "filter_basics", test_filter_basics },
 	{ "filter_no_false_negatives", test_filter_no_false_negatives },
+	{ "filter_many_trigrams", test_filter_many_trigrams },
 	{ "pattern_tokens", test_pattern_tokens },
 	{ "pattern_tokens_sound", test_pattern_tokens_sound }
 )
