@@ -330,15 +330,34 @@ static void hset_add(struct hset *s, uint64_t h)
 	s->n++;
 }
 
-/* What a block's texts give its filter: token hashes, and trigram hashes (every 3 consecutive
- * normalized bytes of a token) until there are TRI_MAX distinct ones. */
+/* What a block's texts give its filter: token hashes, and trigrams (every 3 consecutive
+ * normalized bytes of a token, as 24-bit numbers) until there are TRI_MAX distinct ones.
+ * Trigrams are told apart with a bitmap of all 2^24 (calloc'd: only the pages touched are
+ * ever mapped) and listed in tri. */
 #define TRI_MAX 65536
 
 struct tokens {
-	struct hset tok, tri;
-	int tri_full;
+	struct hset tok;
+	uint64_t *seen;     /* 2^24 bits */
+	uint32_t *tri;
+	size_t ntri;
+	int tri_full, oom;
 	struct elog_buf kb, vb;   /* scratch for elog_fields_walk_buf */
 };
+
+static inline void tri_add(struct tokens *t, uint32_t v)
+{
+	uint64_t bit = 1ull << (v & 63);
+
+	if (t->seen[v >> 6] & bit)
+		return;
+	if (t->ntri == TRI_MAX) {
+		t->tri_full = 1;
+		return;
+	}
+	t->seen[v >> 6] |= bit;
+	t->tri[t->ntri++] = v;
+}
 
 /* Adds the tokens of s[0..n). */
 static void tokenize_into(struct tokens *t, const char *s, size_t n)
@@ -361,11 +380,8 @@ static void tokenize_into(struct tokens *t, const char *s, size_t n)
 			p += norm_byte(p, e, &c);
 			h = (h ^ c) * FNV_PRIME;
 			win = ((win << 8) | c) & 0xffffff;
-			if (++nb >= 3 && !t->tri_full) {
-				hset_add(&t->tri, trigram_hash(win));
-				if (t->tri.n > TRI_MAX)
-					t->tri_full = 1;
-			}
+			if (++nb >= 3 && !t->tri_full)
+				tri_add(t, win);
 		}
 		hset_add(&t->tok, mix64(h));
 	}
@@ -387,14 +403,32 @@ static void tokenize_record(struct tokens *t, const struct elog_record *r)
 	size_t fn = strlen(fields);
 
 	tokenize_into(t, msg, strlen(msg));
-	if (fn && !elog_fields_walk_buf(fields, fn, &t->kb, &t->vb, tokenize_value, t))
+	/* Without a backslash the text holds every value's tokens as they are (a string value
+	 * between quotes, anything else as compact JSON minus white space): its tokens, keys
+	 * included, are a superset, found without decoding. */
+	if (fn && !memchr(fields, '\\', fn))
 		tokenize_into(t, fields, fn);
+	else if (fn && !elog_fields_walk_buf(fields, fn, &t->kb, &t->vb, tokenize_value, t))
+		tokenize_into(t, fields, fn);
+}
+
+static int tokens_init(struct tokens *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->seen = calloc((1u << 24) / 64, sizeof(*t->seen));
+	t->tri = malloc(TRI_MAX * sizeof(*t->tri));
+	if (!t->seen || !t->tri) {
+		t->oom = 1;
+		t->tri_full = 1;   /* no trigrams: fragments are then not checked */
+	}
+	return 0;
 }
 
 static void tokens_release(struct tokens *t)
 {
 	free(t->tok.slots);
-	free(t->tri.slots);
+	free(t->seen);
+	free(t->tri);
 	elog_buf_release(&t->kb);
 	elog_buf_release(&t->vb);
 	memset(t, 0, sizeof(*t));
@@ -430,7 +464,7 @@ static void bloom_add_set(unsigned char *bits, uint32_t m, unsigned k, const str
 /* Builds the filter of t into *out (malloc'd). */
 static int filter_build(const struct tokens *t, unsigned char **out, size_t *out_len)
 {
-	uint64_t bits = ((uint64_t)t->tok.n + (t->tri_full ? 0 : t->tri.n)) * block_filter_bits;
+	uint64_t bits = ((uint64_t)t->tok.n + (t->tri_full ? 0 : t->ntri)) * block_filter_bits;
 	uint32_t m;
 	unsigned k = block_filter_k;
 	unsigned char *f;
@@ -456,8 +490,15 @@ static int filter_build(const struct tokens *t, unsigned char **out, size_t *out
 	f[5] = (unsigned char)(m >> 24);
 	f[6] = t->tri_full ? 0 : FILTER_TRIGRAMS;
 	bloom_add_set(f + FILTER_HDR, m, k, &t->tok);
-	if (!t->tri_full)
-		bloom_add_set(f + FILTER_HDR, m, k, &t->tri);
+	for (size_t j = 0; j < t->ntri && !t->tri_full; j++) {
+		uint64_t h = trigram_hash(t->tri[j]);
+
+		for (unsigned i = 0; i < k; i++) {
+			size_t b = probe_bit(h, i, m);
+
+			f[FILTER_HDR + b / 8] |= (unsigned char)(1u << (b % 8));
+		}
+	}
 	*out = f;
 	*out_len = FILTER_HDR + m / 8;
 	return 0;
@@ -722,9 +763,10 @@ int elog_block_encode(const struct elog_record *recs, size_t n, struct elog_bloc
 		put_component_line(&ctext, comp.names[i], comp.counts[i]);
 	out->components = elog_buf_detach(&ctext);
 
+	tokens_init(&tk);
 	for (size_t r = 0; r < n; r++)
 		tokenize_record(&tk, &recs[r]);
-	if (tk.tok.oom || tk.tri.oom) {
+	if (tk.tok.oom) {
 		rc = ELOG_ENOMEM;
 		goto fail;
 	}
