@@ -873,8 +873,25 @@ static void test_pattern_tokens_sound(void)
 			idx[i] = rnd() % NTP;
 			elog_buf_adds(&text, tpieces[idx[i]]);
 		}
+		struct elog_record rf;
+		struct elog_block bf;
+		struct elog_buf fields = ELOG_BUF_INIT;
+
+		/* the text as a message, and as a field value (escaped in the JSON text) */
 		make_rec(&r, 1, 1, 1, 2, "c", text.data, "", "", "");
 		CHECK_INT(elog_block_encode(&r, 1, &b, &err), 0);
+		elog_buf_adds(&fields, "{\"n\":1,\"k\":\"");
+		for (const char *p = text.data; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				elog_buf_addf(&fields, "\\%c", *p);
+			else if ((unsigned char)*p < 0x20)
+				elog_buf_addf(&fields, "\\u%04x", (unsigned char)*p);
+			else
+				elog_buf_addc(&fields, *p);
+		}
+		elog_buf_adds(&fields, "\"}");
+		make_rec(&rf, 1, 1, 1, 2, "c", "", fields.data, "", "");
+		CHECK_INT(elog_block_encode(&rf, 1, &bf, &err), 0);
 		for (int k = 0; k < 40; k++) {
 			size_t a = rnd() % np, e = a + 1 + rnd() % (np - a);
 			struct elog_buf pat = ELOG_BUF_INIT;
@@ -898,6 +915,12 @@ static void test_pattern_tokens_sound(void)
 				matched++;
 				n = elog_pattern_tokens(pat.data, t, ELOG_BLOCK_MAX_TOKENS);
 				with_tokens += n > 0;
+				if (elog_filter_match_text(&f, "", fields.data) &&
+				    !elog_block_filter_may_match(bf.filter, bf.filter_len, t, n)) {
+					unit_failed_checks++;
+					fprintf(stderr, "  pattern '%s' matches fields '%s' but the filter"
+						" refuses its tokens\n", pat.data, fields.data);
+				}
 				if (!elog_block_filter_may_match(b.filter, b.filter_len, t, n)) {
 					unit_failed_checks++;
 					fprintf(stderr, "  pattern '%s' matches '%s' but the filter refuses"
@@ -913,7 +936,10 @@ static void test_pattern_tokens_sound(void)
 			elog_buf_release(&pat);
 		}
 		elog_block_free(&b);
+		elog_block_free(&bf);
 		elog_record_clear(&r);
+		elog_record_clear(&rf);
+		elog_buf_release(&fields);
 		elog_buf_release(&text);
 	}
 	/* the test means something: many matches, some of them with tokens */
