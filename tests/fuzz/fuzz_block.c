@@ -1,7 +1,8 @@
 /* libFuzzer target: any bytes as a sealed history block (store/block.c), as the store reads
  * one from its database: elog_block_decode must refuse it (ELOG_EINVAL, the message naming a
  * corrupt history block) or give at most ELOG_BLOCK_MAX_RECORDS records with increasing ids
- * and valid-UTF-8 strings, and the same view must decode the next input too. The seeds
+ * and valid-UTF-8 strings, and the same view must decode the next input too; the bytes as a
+ * token filter are checked without a crash. The seeds
  * (corpus/block) are blocks elog_block_encode wrote. Inputs whose header states more than
  * 64 MiB of content are skipped (the decoder accepts up to ~2x ELOG_MAX_RECORD a record, more
  * than libFuzzer's memory limit). */
@@ -41,6 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0 && !uv(data, size, &pos, &n) && !uv(data, size, &pos, &id) &&
 	    !uv(data, size, &pos, &raw) && raw > ((uint64_t)64 << 20))
 		return 0;
+	{
+		/* the same bytes as a block's token filter (also read from the database) */
+		char *toks[3] = { "request", "*eque", "5000007" };
+
+		(void)elog_block_filter_may_match(data, size, toks, 3);
+	}
 	rc = elog_block_decode(&v, data, size, &err);
 	CHECK(rc == 0 || rc == ELOG_EINVAL || rc == ELOG_ENOMEM);
 	if (rc) {

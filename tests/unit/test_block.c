@@ -561,6 +561,24 @@ static void test_filter_basics(void)
 		CHECK(elog_block_filter_may_match(bad, b.filter_len, z, 1));
 		free(bad);
 	}
+	/* garbage of every length as a filter: no crash (ASan), an answer either way */
+	{
+		char *z[2] = { "zebra", "*zebr" };
+		unsigned char junk[300];
+
+		for (size_t len = 0; len < sizeof(junk); len++) {
+			for (size_t i = 0; i < len; i++)
+				junk[i] = (unsigned char)rnd();
+			if (len > 6) {
+				junk[0] = 2;
+				junk[1] = (unsigned char)(1 + rnd() % 16);
+				junk[2] = (unsigned char)(((len - 7) * 8) & 0xff);
+				junk[3] = (unsigned char)(((len - 7) * 8) >> 8);
+				junk[4] = junk[5] = 0;
+			}
+			CHECK(elog_block_filter_may_match(junk, len, z, 2) <= 1);
+		}
+	}
 	elog_block_free(&b);
 	elog_record_clear(&r[0]);
 	elog_record_clear(&r[1]);
