@@ -334,7 +334,9 @@ static void hset_add(struct hset *s, uint64_t h)
  * normalized bytes of a token, as 24-bit numbers) until there are TRI_MAX distinct ones.
  * Trigrams are told apart with a bitmap of all 2^24 (calloc'd: only the pages touched are
  * ever mapped) and listed in tri. */
-#define TRI_MAX 65536
+/* 16384 trigrams at 12 bits are 24 KiB of filter a block (6 B a record) at most; a block with
+ * more (text of many scripts, random identifiers) keeps token checks only */
+#define TRI_MAX 16384
 
 struct tokens {
 	struct hset tok;

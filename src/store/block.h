@@ -73,7 +73,8 @@ void elog_block_view_free(struct elog_block_view *v);
  * Returns the count.
  * A literal of 3 or more token characters that may be part of a longer token is given as a
  * fragment: ELOG_BLOCK_FRAGMENT then the text ("needle" alone gives {"*needle"}: some token
- * contains "needle"); the filter checks its trigrams. Callers pass the strings on as they are. */
+ * contains "needle"); the filter checks its trigrams (when the block has at most 16384
+ * distinct ones). Callers pass the strings on as they are. */
 #define ELOG_BLOCK_FRAGMENT '*'
 size_t elog_pattern_tokens(const char *pattern, char **toks, size_t max);
 
