@@ -3,7 +3,7 @@
  * filter (a bloom filter) and the tokens a pattern requires.
  *
  * data: version byte (BLOCK_VERSION), uvarint n, zigzag varint id_lo, uvarint raw_len, then
- * one zstd frame whose content (raw_len bytes, its content size stated in the frame) is:
+ * one zstd frame (with its checksum, its content size stated) whose raw_len bytes are:
  *   id       n-1 uvarint deltas (each >= 1; the first id is id_lo)
  *   ts       zigzag varint of the first, then n-1 zigzag varint deltas (wrapping, so any
  *            int64 values round-trip, in any order)
@@ -343,7 +343,7 @@ struct tokens {
 	uint64_t *seen;     /* 2^24 bits */
 	uint32_t *tri;
 	size_t ntri;
-	int tri_full, oom;
+	int tri_full;
 	struct elog_buf kb, vb;   /* scratch for elog_fields_walk_buf */
 };
 
@@ -414,16 +414,13 @@ static void tokenize_record(struct tokens *t, const struct elog_record *r)
 		tokenize_into(t, fields, fn);
 }
 
-static int tokens_init(struct tokens *t)
+static void tokens_init(struct tokens *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->seen = calloc((1u << 24) / 64, sizeof(*t->seen));
 	t->tri = malloc(TRI_MAX * sizeof(*t->tri));
-	if (!t->seen || !t->tri) {
-		t->oom = 1;
-		t->tri_full = 1;   /* no trigrams: fragments are then not checked */
-	}
-	return 0;
+	if (!t->seen || !t->tri)
+		t->tri_full = 1;   /* no room for trigrams: this block's fragments are not checked */
 }
 
 static void tokens_release(struct tokens *t)
