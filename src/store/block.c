@@ -1580,14 +1580,18 @@ static void parse_paren(struct pctx *c, struct elseq *s, struct tokset *t)
 		c->i++;
 		if (c->i < c->len && p[c->i] == '?') {
 			/* the condition is an assertion: parse it as a group */
-			{
-				struct elseq ts = { 0 };
-				struct tokset tt = { 0 };
+			struct elseq ts = { 0 };
+			struct tokset tt = { 0 };
 
+			if (++c->depth > PT_MAX_DEPTH)
+				c->giveup = 1;
+			else
 				parse_paren(c, &ts, &tt);
-				free(ts.v);
-				tok_free(&tt);
-			}
+			c->depth--;
+			free(ts.v);
+			tok_free(&tt);
+			if (c->giveup)
+				return;
 		} else {
 			skip_past(c, ')');
 		}

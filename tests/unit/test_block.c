@@ -829,6 +829,26 @@ static void test_pattern_tokens(void)
 		deep[o] = 0;
 		CHECK_STR(ptoks(deep), "");
 	}
+	/* long hostile patterns (longer than a filter accepts): bounded recursion, no crash */
+	{
+		static const char *const units[] = { "(?(", "(?", "(", "(?:", "(?=", "[", "\\", "(*pla:",
+						     "a|", "(?(?=", "{", "x{1,", "\\Q" };
+		size_t len = 200000;
+		char *p = xmalloc(len + 8);
+
+		for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+			size_t o = 0, ul = strlen(units[u]);
+
+			o += (size_t)snprintf(p, 8, " x ");
+			while (o + ul < len) {
+				memcpy(p + o, units[u], ul);
+				o += ul;
+			}
+			p[o] = 0;
+			(void)ptoks(p);
+		}
+		free(p);
+	}
 }
 
 /* Random texts and patterns derived from them: whenever PCRE2 (as the filter compiles it,
