@@ -331,17 +331,18 @@ static void hset_add(struct hset *s, uint64_t h)
 }
 
 /* What a block's texts give its filter: token hashes, and trigrams (every 3 consecutive
- * normalized bytes of a token, as 24-bit numbers) until there are TRI_MAX distinct ones.
- * Trigrams are told apart with a bitmap of all 2^24 (calloc'd: only the pages touched are
- * ever mapped) and listed in tri. */
-/* 16384 trigrams at 12 bits are 24 KiB of filter a block (6 B a record) at most; a block with
- * more (text of many scripts, random identifiers) keeps token checks only */
+ * normalized bytes of a token, as 24-bit numbers) until there are TRI_MAX distinct ones,
+ * told apart with an open-addressing table of 2 * TRI_MAX slots (trigram + 1; 128 KiB) and
+ * listed in tri.
+ * 16384 trigrams at 12 bits are 24 KiB of filter a block (6 B a record) at most; a block with
+ * more (text of many scripts, random identifiers) keeps token checks only. */
 #define TRI_MAX 16384
+#define TRI_SLOTS (2 * TRI_MAX)
 
 struct tokens {
 	struct hset tok;
-	uint64_t *seen;     /* 2^24 bits */
-	uint32_t *tri;
+	uint32_t *slots;    /* TRI_SLOTS */
+	uint32_t *tri;      /* TRI_MAX */
 	size_t ntri;
 	int tri_full;
 	struct elog_buf kb, vb;   /* scratch for elog_fields_walk_buf */
@@ -349,15 +350,18 @@ struct tokens {
 
 static inline void tri_add(struct tokens *t, uint32_t v)
 {
-	uint64_t bit = 1ull << (v & 63);
+	uint32_t i = (v * 2654435761u) >> 17;   /* 15 bits: TRI_SLOTS */
 
-	if (t->seen[v >> 6] & bit)
-		return;
+	while (t->slots[i]) {
+		if (t->slots[i] == v + 1)
+			return;
+		i = (i + 1) & (TRI_SLOTS - 1);
+	}
 	if (t->ntri == TRI_MAX) {
 		t->tri_full = 1;
 		return;
 	}
-	t->seen[v >> 6] |= bit;
+	t->slots[i] = v + 1;
 	t->tri[t->ntri++] = v;
 }
 
@@ -417,16 +421,16 @@ static void tokenize_record(struct tokens *t, const struct elog_record *r)
 static void tokens_init(struct tokens *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->seen = calloc((1u << 24) / 64, sizeof(*t->seen));
+	t->slots = calloc(TRI_SLOTS, sizeof(*t->slots));
 	t->tri = malloc(TRI_MAX * sizeof(*t->tri));
-	if (!t->seen || !t->tri)
+	if (!t->slots || !t->tri)
 		t->tri_full = 1;   /* no room for trigrams: this block's fragments are not checked */
 }
 
 static void tokens_release(struct tokens *t)
 {
 	free(t->tok.slots);
-	free(t->seen);
+	free(t->slots);
 	free(t->tri);
 	elog_buf_release(&t->kb);
 	elog_buf_release(&t->vb);

@@ -55,7 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		elog_buf_adds(&fields, "\"}");
 		elog_record_set(&r.msg, "", 0);
 		elog_record_set(&r.fields, fields.data, fields.len);
-		if (elog_filter_match_text(&f, "", r.fields)) {
+		/* without a backslash the encoder reads the fields text as it is (block.c): only an
+		 * escaped text takes the decoding path worth checking here */
+		if (memchr(fields.data, '\\', fields.len) && elog_filter_match_text(&f, "", r.fields)) {
 			CHECK(elog_block_encode(&r, 1, &b, &err) == 0);
 			CHECK(elog_block_filter_may_match(b.filter, b.filter_len, toks, n));
 			elog_block_free(&b);
