@@ -46,7 +46,8 @@ void elog_block_free(struct elog_block *b);   /* frees the buffers; accepts NULL
 
 /* A decoded block: n records whose strings point into one buffer owned by the view
  * (valid until elog_block_view_free or the next decode into the same view, which reuses
- * its buffers). recs[i].id etc. are set; strings are NUL-terminated, never NULL. */
+ * its buffers). recs[i].id etc. are set; strings are NUL-terminated, never NULL.
+ * Never elog_record_clear or free them: copy a record out (elog_record_set) to keep it. */
 struct elog_block_view {
 	struct elog_record *recs;
 	size_t n;
@@ -79,7 +80,10 @@ void elog_block_view_free(struct elog_block_view *v);
 size_t elog_pattern_tokens(const char *pattern, char **toks, size_t max);
 
 /* 1 when the filter may contain every token of toks[0..n) (n == 0: 1), 0 when it certainly
- * lacks one. A malformed filter gives 1 (the block is then decoded and checked). */
+ * lacks one. A malformed filter gives 1 (the block is then decoded and checked).
+ * Use: the tokens of the filter's pattern (f->pattern as compiled, smart case's (?i)
+ * included; never the exclude pattern) once per query, then this per block before decoding
+ * it; a block it passes is decoded and every record still goes through elog_filter_match. */
 int elog_block_filter_may_match(const unsigned char *filter, size_t len,
 				char *const *toks, size_t n);
 
