@@ -1803,6 +1803,11 @@ static void parse_alt(struct pctx *c, struct elseq *out, struct tokset *tout)
 	c->depth--;
 }
 
+static size_t token_rank(const char *t)
+{
+	return t[0] == ELOG_BLOCK_FRAGMENT ? strlen(t) : strlen(t) + 100000;
+}
+
 size_t elog_pattern_tokens(const char *pattern, char **toks, size_t max)
 {
 	struct pctx c = { 0 };
@@ -1818,6 +1823,15 @@ size_t elog_pattern_tokens(const char *pattern, char **toks, size_t max)
 	if (c.i < c.len)
 		c.giveup = 1;   /* an unbalanced ')' */
 	extract_tokens(&c, &s, &t);
+	/* whole tokens first, then fragments, the longest first in each: the most selective
+	 * are checked first, and kept when there are more than max */
+	for (size_t i = 1; i < t.n; i++)
+		for (size_t j = i; j > 0 && token_rank(t.t[j - 1]) < token_rank(t.t[j]); j--) {
+			char *x = t.t[j];
+
+			t.t[j] = t.t[j - 1];
+			t.t[j - 1] = x;
+		}
 	for (size_t i = 0; i < t.n && !c.giveup && n < max; i++) {
 		int ascii = 1;
 

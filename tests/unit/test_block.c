@@ -805,11 +805,28 @@ static void test_pattern_tokens(void)
 				cases[i][1]);
 		}
 	}
-	/* at most max tokens */
+	/* at most max tokens: whole ones first, the longest first */
 	{
-		char *t[2];
-		size_t n = elog_pattern_tokens("^a b c d$", t, 2);
+		char *t[3];
+		size_t n = elog_pattern_tokens("xyzw ab abc zzzzzzz abcd$", t, 3);
 
+		CHECK_INT(n, 3);
+		if (n == 3) {
+			CHECK_STR(t[0], "zzzzzzz");
+			CHECK_STR(t[1], "abcd");
+			CHECK_STR(t[2], "abc");
+		}
+		for (size_t i = 0; i < n; i++)
+			free(t[i]);
+		n = elog_pattern_tokens("xyzw ab$", t, 3);
+		CHECK_INT(n, 2);
+		if (n == 2) {
+			CHECK_STR(t[0], "ab");
+			CHECK_STR(t[1], "*xyzw");
+		}
+		for (size_t i = 0; i < n; i++)
+			free(t[i]);
+		n = elog_pattern_tokens("^a b c d$", t, 2);
 		CHECK_INT(n, 2);
 		for (size_t i = 0; i < n; i++)
 			free(t[i]);
