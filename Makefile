@@ -12,7 +12,7 @@ PREFIX   ?= /usr/local
 O        ?= build
 SAN      ?=
 CC       ?= cc
-PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs libwebsockets
+PKGS      = grpc libprotobuf-c sqlite3 yajl zlib libcrypto hiredis libpcre2-8 libhs libwebsockets libzstd
 # Debian ships libnats (serve --cluster) as a shared library only: linked dynamically always
 DYN_PKGS  = libnats
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
@@ -180,7 +180,12 @@ build/redact_engine: bench/redact_engine.c $(O)/libelog.a
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
 
-bench: elog build/relay_bench build/redact_engine
+# the sealed block codec's alternatives (issue 17): includes src/store/block.c for its tunables
+build/blocks: bench/blocks.c src/store/block.c $(O)/libelog.a
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
+
+bench: elog build/relay_bench build/redact_engine build/blocks
 	$(Q)sh bench/run.sh
 
 install: elog

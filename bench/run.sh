@@ -125,3 +125,9 @@ if command -v nats-server >/dev/null 2>&1; then
 	echo
 	ELOG="$ELOG" sh "$top/bench/cluster.sh"
 fi
+
+# 11. sealed history blocks (bench/blocks.c: the codec's alternatives, its own tables)
+if [ -x "$top/build/blocks" ]; then
+	echo
+	"$top/build/blocks"
+fi

@@ -9,7 +9,7 @@ PKGS="gcc make pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libs
 libyajl-dev zlib1g-dev libssl-dev openssl sqlite3 python3 python3-grpcio python3-protobuf
 protobuf-compiler libprotobuf-dev protobuf-compiler-grpc groff-base bsdextrautils bc clang
 libclang-rt-dev libhiredis-dev redis-server libpcre2-dev libvectorscan-dev
-libnats-dev nats-server libwebsockets-dev python3-websockets curl"
+libnats-dev nats-server libwebsockets-dev python3-websockets curl libzstd-dev"
 # node and npm run the OpenTelemetry SDK peers (tests/js); a node from elsewhere (NodeSource's
 # package provides npm and conflicts with Debian's) is used as it is.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"

@@ -19,6 +19,7 @@ enum {
 	ELOG_EAUTH = -7,      /* rejected credentials */
 	ELOG_EPROTO = -8,     /* server unreachable: it speaks another protocol (TLS or not);
 			       * retrying does not help */
+	ELOG_EINVAL = -9,     /* invalid or corrupt data (a history block that does not decode) */
 };
 
 struct elog_err {
