@@ -3,6 +3,8 @@
 # default rules and into serve --no-redact, in the same run. The lines:
 # tests/corpus/redact/ordinary.txt cycled, with a line of secrets.txt every 100 lines (1%).
 #   ELOG_BENCH_N (or N)   lines a run (default 200000)
+#   FORMAT=json           send JSON lines instead: {"msg": LINE, "user_id", "role", "seq"},
+#                         i.e. records with a message and fields (the joint scan)
 #   ROUNDS                rounds (default 5); a round runs both, in alternating order
 #                         (off, on / on, off, ...) so that a drift of the machine's load
 #                         falls on both sides alike
@@ -21,14 +23,18 @@ SERVE_PID=
 trap '[ -n "$SERVE_PID" ] && kill $SERVE_PID 2>/dev/null; rm -rf "$B"' EXIT
 now() { date +%s.%N; }
 
-python3 - "$top/tests/corpus/redact" "$N" "$B/lines" <<'PY'
-import sys
-d, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+FORMAT=${FORMAT:-text}
+python3 - "$top/tests/corpus/redact" "$N" "$B/lines" "$FORMAT" <<'PY'
+import json, sys
+d, n, out, fmt = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ordl = [l for l in open(d + "/ordinary.txt", encoding="utf-8").read().split("\n") if l and not l[0].isspace()]
 sec = [l for l in open(d + "/secrets.txt", encoding="utf-8").read().split("\n") if l.startswith(("config", "GET", "jwt", "using", "paid", "AWS"))]
 with open(out, "w", encoding="utf-8") as f:
     for i in range(n):
-        f.write((sec[(i // 100) % len(sec)] if i % 100 == 50 else ordl[i % len(ordl)]) + "\n")
+        line = sec[(i // 100) % len(sec)] if i % 100 == 50 else ordl[i % len(ordl)]
+        if fmt == "json":
+            line = json.dumps({"msg": line, "user_id": "u%d" % (i % 97), "role": "user", "seq": i})
+        f.write(line + "\n")
 PY
 bytes=$(wc -c <"$B/lines")
 
@@ -65,7 +71,7 @@ t0=$(now); "$ELOG" redact --test <"$B/lines" >/dev/null; t1=$(now)
 scan=$(echo "$t1 - $t0" | bc -l)
 
 # the figures: best and median of each side; the per-round ratios (off / on: >= 0.9 is the bar)
-awk -v n="$N" -v rounds="$ROUNDS" -v scan="$scan" -v bytes="$bytes" '
+awk -v n="$N" -v fmt="$FORMAT" -v rounds="$ROUNDS" -v scan="$scan" -v bytes="$bytes" '
 function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
 function med(a, k) { sort(a, k); return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
 $1 == "on"  { non++; won[non] = $2; con[non] = $3 }
@@ -75,7 +81,7 @@ END {
 	mon = med(w1, non); moff = med(w2, noff); bon = w1[1]; boff = w2[1]
 	mcon = med(c1, non); mcoff = med(c2, noff); bcon = c1[1]; bcoff = c2[1]
 	mrw = med(rw, non); mrc = med(rc, non)
-	printf "| ingest %d lines (1%% secrets), default rules vs --no-redact, %d rounds: wall s, best / median | %.2f / %.2f (%.0f records/s best) | %.2f / %.2f (%.0f records/s best) | best %.2fx, median %.2fx |\n", n, rounds, bon, mon, n / bon, boff, moff, n / boff, boff / bon, moff / mon
+	printf "| ingest %d %s lines (1%% secrets), default rules vs --no-redact, %d rounds: wall s, best / median | %.2f / %.2f (%.0f records/s best) | %.2f / %.2f (%.0f records/s best) | best %.2fx, median %.2fx |\n", n, fmt, rounds, bon, mon, n / bon, boff, moff, n / boff, boff / bon, moff / mon
 	printf "| per-round wall ratio (--no-redact / default), min / median / max | - | - | %.2fx / %.2fx / %.2fx |\n", rw[1], mrw, rw[non]
 	printf "| serve CPU (ticks of 10 ms), best / median | %d / %d (%.1f us a record, median) | %d / %d (%.1f us a record, median) | best %.2fx, median %.2fx |\n", bcon, mcon, mcon * 10000 / n, bcoff, mcoff, mcoff * 10000 / n, bcoff / bcon, mcoff / mcon
 	printf "| per-round serve CPU ratio (--no-redact / default), min / median / max | - | - | %.2fx / %.2fx / %.2fx |\n", rc[1], mrc, rc[non]
