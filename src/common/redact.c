@@ -142,9 +142,15 @@ struct elog_redactor *elog_redactor_new(void)
 	return rd;
 }
 
-static void scratch_free(void *p)
+void redact__tls_free(void *p)
 {
-	hs_free_scratch(p);
+	struct redact_tls *t = p;
+
+	if (!t)
+		return;
+	hs_free_scratch(t->scr);
+	free(t->buf);
+	free(t);
 }
 
 void elog_redactor_free(struct elog_redactor *rd)
@@ -154,10 +160,7 @@ void elog_redactor_free(struct elog_redactor *rd)
 	if (!rd)
 		return;
 	if (rd->have_key) {
-		hs_scratch_t *s = pthread_getspecific(rd->key);
-
-		if (s)
-			hs_free_scratch(s);
+		redact__tls_free(pthread_getspecific(rd->key));
 		pthread_setspecific(rd->key, NULL);
 		pthread_key_delete(rd->key);
 	}
@@ -355,6 +358,7 @@ int elog_redactor_compile(struct elog_redactor *rd, struct elog_err *err)
 	rd->proto = NULL;
 	rd->db = NULL;
 	rd->card = -1;
+	rd->combine = 1;
 	if (!rd->mctx) {
 		rd->mctx = pcre2_match_context_create(NULL);
 		pcre2_set_match_limit(rd->mctx, MATCH_LIMIT);
@@ -368,6 +372,8 @@ int elog_redactor_compile(struct elog_redactor *rd, struct elog_err *err)
 
 		if (!r->pattern || !r->enabled)
 			continue;
+		if (!r->builtin)
+			rd->combine = 0;   /* a file rule's anchors see only its own text */
 		if (!r->re) {
 			r->re = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF |
 					      PCRE2_MATCH_INVALID_UTF, &ecode, &eoff, NULL);
@@ -416,13 +422,10 @@ int elog_redactor_compile(struct elog_redactor *rd, struct elog_err *err)
 	if (hs_alloc_scratch(rd->db, &rd->proto) != HS_SUCCESS)
 		return elog_err_set(err, ELOG_ENOMEM, "cannot allocate the redaction scanner");
 	if (!rd->have_key) {
-		pthread_key_create(&rd->key, scratch_free);
+		pthread_key_create(&rd->key, redact__tls_free);
 		rd->have_key = 1;
 	} else {
-		hs_scratch_t *s = pthread_getspecific(rd->key);
-
-		if (s)
-			hs_free_scratch(s);
+		redact__tls_free(pthread_getspecific(rd->key));
 		pthread_setspecific(rd->key, NULL);
 	}
 	rd->compiled = 1;

@@ -53,10 +53,21 @@ struct elog_redactor {
 	int compiled;
 	hs_database_t *db;          /* NULL when no rule is enabled */
 	hs_scratch_t *proto;        /* cloned per thread */
-	pthread_key_t key;
+	pthread_key_t key;          /* a thread's struct redact_tls */
 	int have_key;
 	pcre2_match_context *mctx;
+	int combine;                /* only built-ins on: a record's texts may be scanned as one */
 };
+
+/* What a thread keeps for a redactor: its Vectorscan scratch, and the buffer in which a
+ * record's message and fields are put together for one scan. */
+struct redact_tls {
+	hs_scratch_t *scr;
+	char *buf;
+	size_t cap;
+};
+
+void redact__tls_free(void *p);
 
 #define MATCH_LIMIT 10000000u
 
@@ -66,7 +77,11 @@ void redact__stream_set(struct elog_redact_streams *st, const char *c, const cha
 
 /* redact_scan.c */
 int redact__prescan(struct elog_redactor *rd, const char *s, size_t n, uint64_t *mask);
+int redact__prescan2(struct elog_redactor *rd, const char *a, size_t na, const char *b, size_t nb,
+		     uint64_t *mask_a, uint64_t *mask_b);
+/* premask (may be NULL): the rules that may match s, from a prescan already made */
 char *redact__text(struct elog_redactor *rd, struct elog_redact_streams *st,
-		   const char *c, const char *src, const char *s, size_t n, uint64_t *fired);
+		   const char *c, const char *src, const char *s, size_t n, uint64_t *fired,
+		   const uint64_t *premask);
 
 #endif

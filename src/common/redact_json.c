@@ -38,7 +38,7 @@ static void walk(struct walk *w, yajl_val v, int top)
 	} else if (YAJL_IS_STRING(v)) {
 		const char *s = YAJL_GET_STRING(v);
 		uint64_t f = 0;
-		char *r = redact__text(w->rd, NULL, NULL, NULL, s, strlen(s), &f);
+		char *r = redact__text(w->rd, NULL, NULL, NULL, s, strlen(s), &f, NULL);
 
 		w->fired |= f;
 		elog_json_quote(&w->out, r ? r : s, strlen(r ? r : s));
@@ -46,7 +46,7 @@ static void walk(struct walk *w, yajl_val v, int top)
 	} else if (YAJL_IS_NUMBER(v)) {
 		const char *s = YAJL_GET_NUMBER(v);
 		uint64_t f = 0;
-		char *r = redact__text(w->rd, NULL, NULL, NULL, s, strlen(s), &f);
+		char *r = redact__text(w->rd, NULL, NULL, NULL, s, strlen(s), &f, NULL);
 
 		w->fired |= f;
 		if (r)
@@ -112,7 +112,7 @@ static int kv_index(struct elog_redactor *rd)
  * the new text, or NULL when unchanged.
  */
 static char *redact_json(struct elog_redactor *rd, const char *s, size_t n, uint64_t *fired,
-			 int top)
+			 int top, const uint64_t *premask)
 {
 	uint64_t mask = 0;
 	yajl_val v;
@@ -123,7 +123,9 @@ static char *redact_json(struct elog_redactor *rd, const char *s, size_t n, uint
 		*fired = 1ull << rd->unscannable;
 		return NULL;
 	}
-	if (redact__prescan(rd, s, n, &mask) != 0) {
+	if (premask) {
+		mask = *premask;
+	} else if (redact__prescan(rd, s, n, &mask) != 0) {
 		*fired = 1ull << rd->unscannable;
 		return NULL;
 	}
@@ -133,7 +135,7 @@ static char *redact_json(struct elog_redactor *rd, const char *s, size_t n, uint
 	v = elog_json_tree_parse(s);
 	if (!v) {
 		/* not JSON: redact it as text */
-		return redact__text(rd, NULL, NULL, NULL, s, n, fired);
+		return redact__text(rd, NULL, NULL, NULL, s, n, fired, &mask);
 	}
 	memset(&w, 0, sizeof(w));
 	w.rd = rd;
@@ -156,7 +158,7 @@ char *elog_redact_json(struct elog_redactor *rd, const char *s, size_t n, uint64
 		*fired = 1ull << rd->unscannable;
 		return xstrdup("{}");
 	}
-	r = redact_json(rd, s, n, fired, 0);
+	r = redact_json(rd, s, n, fired, 0, NULL);
 	if (!r && (*fired & (1ull << rd->unscannable)))
 		return xstrdup("{}");
 	return r;
@@ -167,21 +169,37 @@ char *elog_redact_json(struct elog_redactor *rd, const char *s, size_t n, uint64
 int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams *st,
 			   const struct elog_record *r, char **msg_out, char **fields_out)
 {
-	uint64_t fired = 0, f = 0;
+	uint64_t fired = 0, f = 0, mask_msg = 0, mask_fields = 0;
+	const uint64_t *pm_msg = NULL, *pm_fields = NULL;
 	char *msg = NULL, *fields = NULL;
-	size_t fl = strlen(r->fields);
-	int nfired = 0, i;
+	size_t fl = strlen(r->fields), ml;
+	int nfired = 0, i, has_fields;
 
 	*msg_out = NULL;
 	*fields_out = NULL;
 	if (!rd || !rd->compiled)
 		return 0;
-	if (*r->msg)
-		msg = redact__text(rd, st, r->component, r->source, r->msg, strlen(r->msg), &fired);
+	ml = strlen(r->msg);
+	has_fields = fl > 2 || (fl && strcmp(r->fields, "{}") != 0);
+	/* the common case: one scan of the message and the fields together, nothing may match,
+	 * no private key block goes on, no escape in the fields may hide a secret, no "redacted"
+	 * key to drop: nothing to do, nothing copied or allocated */
+	if (ml && has_fields) {
+		if (redact__prescan2(rd, r->msg, ml, r->fields, fl, &mask_msg, &mask_fields) == 0) {
+			if (!mask_msg && !mask_fields &&
+			    !redact__stream_in_block(st, r->component, r->source) &&
+			    !memchr(r->fields, '\\', fl) && !memmem(r->fields, fl, "\"redacted\"", 10))
+				return 0;
+			pm_msg = &mask_msg;
+			pm_fields = &mask_fields;
+		}
+	}
+	if (ml)
+		msg = redact__text(rd, st, r->component, r->source, r->msg, ml, &fired, pm_msg);
 	else if (redact__stream_in_block(st, r->component, r->source))
 		redact__stream_set(st, r->component, r->source, 0);
-	if (fl > 2 || (fl && strcmp(r->fields, "{}") != 0)) {
-		fields = redact_json(rd, r->fields, fl, &f, 1);
+	if (has_fields) {
+		fields = redact_json(rd, r->fields, fl, &f, 1, pm_fields);
 		if (!fields && (f & (1ull << rd->unscannable))) {
 			struct elog_buf b = ELOG_BUF_INIT;
 			const char *why = "fields not kept: they could not be scanned for secrets";
@@ -192,9 +210,9 @@ int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams 
 			fields = elog_buf_detach(&b);
 		}
 		fired |= f;
-		/* walked (escapes, a "redacted" key) but nothing fired: keep the text as it was,
-		 * unless it carried a "redacted" key of its own */
-		if (fields && !fired && !memmem(r->fields, fl, "\"redacted\"", 10)) {
+		/* walked (escapes, a "redacted" key, a rule that may match in the message) but nothing
+		 * fired in them: keep the text as it was, unless it carried a "redacted" key of its own */
+		if (fields && !f && !memmem(r->fields, fl, "\"redacted\"", 10)) {
 			free(fields);
 			fields = NULL;
 		}

@@ -310,58 +310,130 @@ static int on_hs_match(unsigned id, unsigned long long from, unsigned long long 
 	return 0;
 }
 
-static hs_scratch_t *thread_scratch(struct elog_redactor *rd)
+static struct redact_tls *thread_tls(struct elog_redactor *rd)
 {
-	hs_scratch_t *s = pthread_getspecific(rd->key);
+	struct redact_tls *t = pthread_getspecific(rd->key);
 
-	if (!s) {
-		if (hs_clone_scratch(rd->proto, &s) != HS_SUCCESS)
+	if (!t) {
+		t = xcalloc(1, sizeof(*t));
+		if (hs_clone_scratch(rd->proto, &t->scr) != HS_SUCCESS) {
+			free(t);
 			return NULL;
-		pthread_setspecific(rd->key, s);
+		}
+		pthread_setspecific(rd->key, t);
 	}
-	return s;
+	return t;
 }
 
 /*
  * True when s[0..n) holds 13 digits in a row, or grouped by single spaces or dashes: what a
- * card number needs. A byte loop: a digit class is the costliest thing to ask Vectorscan for
+ * card number needs. Not Vectorscan: a digit class is the costliest thing to ask it for
  * (about 10 us a line for the card pattern, 40 times a literal's cost), as digits are
- * everywhere in logs.
+ * everywhere in logs. Bit-parallel instead, 64 bytes at a time: d marks the digits, v the
+ * bytes that may be part of a card (a digit, or one separator between two digits); a card is
+ * a run of v holding 13 digits. Most lines hold a date and a time, so counting the digits
+ * of the whole line first (what this did before) rarely ended it early; the runs do.
  */
+static inline int is_digit(unsigned c)
+{
+	return c - '0' < 10u;
+}
+
+/* The digits and separators of p[0..64) as bit masks (bit i: byte i). */
+static inline void masks64(const unsigned char *p, uint64_t *dm, uint64_t *sm)
+{
+#ifdef __SSE2__
+	const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+	const __m128i sp = _mm_set1_epi8(' '), da = _mm_set1_epi8('-');
+	uint64_t d = 0, s = 0;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+		__m128i dd = _mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi));
+		__m128i ss = _mm_or_si128(_mm_cmpeq_epi8(x, sp), _mm_cmpeq_epi8(x, da));
+
+		d |= (uint64_t)(unsigned)_mm_movemask_epi8(dd) << (16 * k);
+		s |= (uint64_t)(unsigned)_mm_movemask_epi8(ss) << (16 * k);
+	}
+	*dm = d;
+	*sm = s;
+#else
+	uint64_t d = 0, s = 0;
+	int k;
+
+	for (k = 0; k < 64; k++) {
+		d |= (uint64_t)is_digit(p[k]) << k;
+		s |= (uint64_t)(p[k] == ' ' || p[k] == '-') << k;
+	}
+	*dm = d;
+	*sm = s;
+#endif
+}
+
+/* The mask of the bits of the run of ones of v that starts at bit a. */
+static inline uint64_t run_at(uint64_t v, int a)
+{
+	uint64_t rest = ~(v >> a);
+	int len = rest ? __builtin_ctzll(rest) : 64 - a;
+
+	return (len >= 64 ? ~0ull : ((1ull << len) - 1)) << a;
+}
+
 static int digit_run(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0, digits = 0;
-	int sep = 0;
+	unsigned char tail[64];
+	unsigned carry = 0;         /* digits of the run of v that ends the last block */
+	uint64_t prev_digit = 0;    /* the byte before this block is a digit */
+	size_t i;
 
-	/* Most texts have fewer than 13 digits in all: count them 16 bytes at a time. */
-#ifdef __SSE2__
-	{
-		const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+	for (i = 0; i < n; i += 64) {
+		const unsigned char *b = p + i;
+		uint64_t d, sm, v, r, next_digit;
+		unsigned ncarry = 0;
 
-		for (; i + 16 <= n; i += 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-			__m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
-
-			digits += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(d));
+		if (n - i < 64) {
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, b, n - i);
+			b = tail;
 		}
-	}
-#endif
-	for (; i < n; i++)
-		digits += (unsigned)(p[i] - '0') < 10;
-	if (digits < 13)
-		return 0;
-	/* branch-free: digits and separators interleave unpredictably in logs */
-	for (i = 0; i < n; i++) {
-		unsigned c = p[i];
-		unsigned isd = c - '0' < 10u;
-		unsigned iss = (c == ' ') | (c == '-');
-		unsigned keep = isd | (iss & !sep);   /* one separator between digits */
+		masks64(b, &d, &sm);
+		next_digit = i + 64 < n && is_digit(p[i + 64]);
+		/* a separator counts when a digit is on each side of it */
+		v = d | (sm & ((d << 1) | prev_digit) & ((d >> 1) | (next_digit << 63)));
+		prev_digit = d >> 63;
+		/* the run that goes on from the last block */
+		if (carry && (v & 1)) {
+			uint64_t run = run_at(v, 0);
 
-		run = (run + isd) * keep;
-		sep = (int)(iss & !sep & !isd);
-		if (run >= 13)
-			return 1;
+			carry += (unsigned)__builtin_popcountll(d & run);
+			if (carry >= 13)
+				return 1;
+			if (run == ~0ull) {
+				continue;       /* the whole block: carry on */
+			}
+		}
+		/* r: where a run of at least 13 bytes starts (13 digits need 13 bytes) */
+		r = v & (v >> 1);
+		r &= r >> 2;
+		r &= r >> 4;
+		r &= r >> 5;
+		while (r) {
+			uint64_t run = run_at(v, __builtin_ctzll(r));
+
+			if (__builtin_popcountll(d & run) >= 13)
+				return 1;
+			r &= ~run;
+		}
+		/* the run that ends this block goes on into the next */
+		if (v >> 63) {
+			int len = ~v ? __builtin_clzll(~v) : 64;
+			uint64_t run = len == 64 ? ~0ull : ~(~0ull >> len);
+
+			ncarry = (unsigned)__builtin_popcountll(d & run) + (len == 64 ? carry : 0);
+		}
+		carry = ncarry;
 	}
 	return 0;
 }
@@ -369,7 +441,7 @@ static int digit_run(const char *s, size_t n)
 /* The rules that may match s[0..n) (one Vectorscan pass). -1 when the scan failed. */
 int redact__prescan(struct elog_redactor *rd, const char *s, size_t n, uint64_t *mask)
 {
-	hs_scratch_t *scr;
+	struct redact_tls *t;
 
 	*mask = 0;
 	if (n == 0)
@@ -378,11 +450,90 @@ int redact__prescan(struct elog_redactor *rd, const char *s, size_t n, uint64_t 
 		*mask |= 1ull << rd->card;
 	if (!rd->db)
 		return 0;
-	scr = thread_scratch(rd);
-	if (!scr)
+	t = thread_tls(rd);
+	if (!t)
 		return -1;
-	if (hs_scan(rd->db, s, (unsigned)n, 0, scr, on_hs_match, mask) != HS_SUCCESS)
+	if (hs_scan(rd->db, s, (unsigned)n, 0, t->scr, on_hs_match, mask) != HS_SUCCESS)
 		return -1;
+	return 0;
+}
+
+struct two_masks {
+	uint64_t a, b;
+	unsigned long long na;      /* where the first text ends in the scanned buffer */
+};
+
+static int on_hs_match2(unsigned id, unsigned long long from, unsigned long long to,
+			unsigned flags, void *ctx)
+{
+	struct two_masks *m = ctx;
+
+	(void)from;
+	(void)flags;
+	if (to <= m->na)
+		m->a |= 1ull << id;
+	else
+		m->b |= 1ull << id;
+	return 0;
+}
+
+/*
+ * The rules that may match a[0..na) and b[0..nb) (a record's message and fields), with one
+ * Vectorscan pass over a '\n' b in the thread's buffer instead of one pass each: a pass has
+ * a fixed cost of its own (measured: a 55-byte fields text costs ~160 ns in a pass of its
+ * own, ~50 ns joined to a 100-byte message, which costs ~235 ns alone). Only for built-in
+ * rules (rd->combine), whose scan patterns have no anchors: a match inside either text is a
+ * match in the buffer, and '\n' is a word boundary like the end of a text. A rule reports its
+ * first match only, so a rule that matched in a may match in b too: *mask_b gets it as well
+ * (what fired in a message is rare; the fields are then walked, as before). -1 when the scan
+ * failed.
+ */
+int redact__prescan2(struct elog_redactor *rd, const char *a, size_t na, const char *b, size_t nb,
+		     uint64_t *mask_a, uint64_t *mask_b)
+{
+	struct redact_tls *t;
+	struct two_masks m = { 0, 0, na };
+	size_t need = na + 1 + nb;
+	hs_error_t rc;
+
+	*mask_a = *mask_b = 0;
+	if (!rd->combine || !rd->db || na == 0 || nb == 0 || need > ELOG_REDACT_MAX_TEXT) {
+		if (redact__prescan(rd, a, na, mask_a) != 0 || redact__prescan(rd, b, nb, mask_b) != 0)
+			return -1;
+		return 0;
+	}
+	t = thread_tls(rd);
+	if (!t)
+		return -1;
+	if (t->cap < need) {
+		size_t cap = t->cap ? t->cap : 4096;
+
+		while (cap < need)
+			cap *= 2;
+		free(t->buf);
+		t->buf = xmalloc(cap);
+		t->cap = cap;
+	}
+	memcpy(t->buf, a, na);
+	t->buf[na] = '\n';
+	memcpy(t->buf + na + 1, b, nb);
+	rc = hs_scan(rd->db, t->buf, (unsigned)need, 0, t->scr, on_hs_match2, &m);
+	if (t->cap > 65536) {
+		/* a large record is rare: its buffer is not kept by every thread that saw one */
+		free(t->buf);
+		t->buf = NULL;
+		t->cap = 0;
+	}
+	if (rc != HS_SUCCESS)
+		return -1;
+	if (rd->card >= 0) {
+		if (digit_run(a, na))
+			m.a |= 1ull << rd->card;
+		if (digit_run(b, nb))
+			m.b |= 1ull << rd->card;
+	}
+	*mask_a = m.a;
+	*mask_b = m.b | (m.a & ~(rd->card >= 0 ? 1ull << rd->card : 0));
 	return 0;
 }
 
@@ -525,7 +676,8 @@ static char *notice(struct elog_redactor *rd, const char *why)
 
 /* The redaction of s[0..n) into *out (NULL: unchanged); the stream is (c, src) when st. */
 char *redact__text(struct elog_redactor *rd, struct elog_redact_streams *st,
-		   const char *c, const char *src, const char *s, size_t n, uint64_t *fired)
+		   const char *c, const char *src, const char *s, size_t n, uint64_t *fired,
+		   const uint64_t *premask)
 {
 	struct spans sp = { NULL, 0, 0 };
 	uint64_t mask = 0;
@@ -557,7 +709,9 @@ char *redact__text(struct elog_redactor *rd, struct elog_redact_streams *st,
 		if (closed || !(pr && pr->enabled))
 			redact__stream_set(st, c, src, 0);
 	}
-	if (redact__prescan(rd, s, n, &mask) != 0) {
+	if (premask) {
+		mask = *premask;
+	} else if (redact__prescan(rd, s, n, &mask) != 0) {
 		free(sp.v);
 		*fired = 1ull << rd->unscannable;
 		return notice(rd, "the scanner failed");
@@ -606,5 +760,5 @@ char *redact__text(struct elog_redactor *rd, struct elog_redact_streams *st,
 char *elog_redact_text(struct elog_redactor *rd, struct elog_redact_streams *st,
 		       const char *stream, const char *s, size_t n, uint64_t *fired)
 {
-	return redact__text(rd, st, stream, "", s, n, fired);
+	return redact__text(rd, st, stream, "", s, n, fired, NULL);
 }

@@ -24,6 +24,7 @@
 #include "common/record.h"
 #include "server/convert.h"
 #include "common/json.h"
+#include "common/redact.h"
 #include "logging.pb-c.h"
 
 /* Metadata arrives as a google.protobuf.Struct, which rpc_server.c refuses past
@@ -377,6 +378,28 @@ static int check_session_id(const char *id, size_t n, char *msg, size_t msgsz)
 	return RPC_OK;
 }
 
+/*
+ * A session id names the session's files and is its records' component, so a secret in it
+ * would reach the file names, the files and the history: it is redacted first, and the
+ * session is the redacted id's (ids that differ only by their secrets share one session: the
+ * secret is what is not kept). The rules that fired are counted like a record's.
+ */
+static void redact_session_id(struct elog_svc *svc, struct elog_slog_frame *f)
+{
+	struct elog_redactor *rd = elog_hub_redactor(svc->hub);
+	uint64_t fired = 0;
+	char *red;
+
+	if (!rd || !f->session_id || !*f->session_id)
+		return;
+	red = elog_redact_text(rd, NULL, NULL, f->session_id, strlen(f->session_id), &fired);
+	if (!red)
+		return;
+	elog_redact_count(rd, fired);
+	free((char *)f->session_id);
+	f->session_id = red;
+}
+
 /* Writes one frame to its session file and collects its history record. 0, or an rpc status
  * with msg (a failure of the history is the ingest call's, not returned here). */
 static int take_frame(struct elog_svc *svc, struct elog_ingest_call *ic, Logging__V1__LogFrame *fr,
@@ -403,6 +426,7 @@ static int take_frame(struct elog_svc *svc, struct elog_ingest_call *ic, Logging
 		status = RPC_INVALID_ARGUMENT;
 		goto out;
 	}
+	redact_session_id(svc, &f);
 	rc = touch(svc, h, f.session_id, &t, &err);
 	if (rc == 0)
 		rc = elog_slog_append(t->s, &f, &seq, &t->ticket, &err);
