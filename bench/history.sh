@@ -67,6 +67,11 @@ since() { calc %.6f "$EPOCHREALTIME - $1"; }            # seconds since a stamp
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 say() { echo "# $*" >&2; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+PHASE_T=$START
+phase() {   # phase NAME: how long the step just finished took, on stderr
+	say "$1: $(calc %.1f "$(since "$PHASE_T")") s (load $(load))"
+	PHASE_T=$EPOCHREALTIME
+}
 NBARS=0 NPASS=0
 row() { printf '| %-58s | %14s | %14s | %-22s |\n' "$1" "$2" "$3" "$4"; }
 # bar NAME DEFAULT: the bar's value, ELOG_BENCH_NAME overrides it
@@ -151,7 +156,7 @@ g2=$!
 g3=$!
 wait $g1 && wait $g2 && wait $g3 || { echo "generating the data failed" >&2; exit 1; }
 LINE_BYTES=$(calc %.1f "$(stat -c %s "$B/big.jsonl") / $BIG")
-say "generated $BIG + $N lines ($LINE_BYTES bytes a line) in $(calc %.1f "$(since "$t0")") s"
+phase "generated $BIG + $N lines ($LINE_BYTES bytes a line)"
 
 echo
 echo "issue 17, history engine: N=$N, BIG=$BIG, $LINE_BYTES-byte JSON lines; $(date -u '+%F %H:%M UTC'); load $(load)"
@@ -171,6 +176,7 @@ got=$(wc -l <"$B/export.jsonl")
 [ "$got" = "$N" ] || say "WARNING: export --json gave $got records, expected $N"
 rm -f "$B/export.jsonl"
 stop_serve
+phase "1M into an empty history, export, color"
 h1_bytes=$(disk_bytes "$B/h1.db")
 
 if [[ $SKIP != *" rsyslog "* ]] && [ -x "$RSYSLOGD" ]; then
@@ -214,6 +220,7 @@ PYEOF
 	rm -f "$B/flat.log"
 	bar_ratio "ingest $N lines, empty history (lines/s) / rsyslogd" "$e_rate" \
 		"$(calc %.0f "$N / $r_ingest")" "$r_ingest / $e_ingest" "$(bar INGEST 1.0)"
+	phase "rsyslog"
 else
 	row "ingest $N lines, empty history (lines/s)" "$e_rate" "(no rsyslogd)" "-"
 fi
@@ -238,9 +245,10 @@ bar_ratio "export --json, $N records (s) / sqlite3 -json" "$(calc %.2f "$e_expor
 bar_ratio "logs --color=always, $N records to a pipe (s) / sqlite3" "$(calc %.2f "$e_color")" \
 	"$(calc %.2f "$r_color")" "$r_color / $e_color" "$(bar COLOR 1.0)"
 rm -f "$B/ref.db" "$B/ref.db-wal" "$B/ref.tsv"
+phase "sqlite3 reference"
 
 # ---- 3. grow to BIG records; bytes per record at BIG -----------------------------------------
-for f in "$B/h1.db" "$B/h1.db"-* "$B/h1.db".*; do
+for f in "$B/h1.db" "$B/h1.db-wal"; do   # serve stopped cleanly: no -shm, no lock held
 	[ -f "$f" ] && cp "$f" "$B/h10${f#"$B/h1"}"
 done
 if [ "$BIG" -gt "$N" ]; then
@@ -252,6 +260,7 @@ if [ "$BIG" -gt "$N" ]; then
 fi
 stored=$(records "$B/h10.db")
 [ "$stored" = "$BIG" ] || say "WARNING: the history holds $stored records, expected $BIG"
+phase "grown to $BIG records"
 hb=$(disk_bytes "$B/h10.db")
 bpr=$(calc %.1f "$hb / $BIG")
 verdict "$bpr" '<=' "$(bar BYTES 30)"
@@ -293,12 +302,14 @@ got=$(wc -l <"$B/out")
 verdict "$ms" '<=' "$(bar QUERY_MS 50)"
 row "logs --since/--until, 1 s ($got records), median (ms)" "$ms" "-" "<= $(bar QUERY_MS 50) ms $V"
 rm -f "$B/out" "$B/gout"
+phase "queries at $BIG records"
 
 # ---- 5. the next N lines into the BIG-record history ----------------------------------------
 start_serve "$B/h10.db" --retain-size 0
 send_timed e_next "$B/extra.jsonl"
 bar_ratio "ingest lines $((BIG + 1))..$((BIG + N)) (lines/s) / into empty" \
 	"$(calc %.0f "$N / $e_next")" "$e_rate" "$e_ingest / $e_next" "$(bar INGEST_BIG 0.9)"
+phase "the next $N lines"
 
 # ---- 6. follow latency on that serve ------------------------------------------------------
 if [[ $SKIP != *" latency "* ]]; then
@@ -315,6 +326,7 @@ if [[ $SKIP != *" latency "* ]]; then
 			row "follow p99 at $LAT_RATE/s, $k follower(s) (ms)" "$p99" "-" "<= $b ms $V"
 		fi
 	done
+	phase "follow latency"
 fi
 stop_serve
 
@@ -343,6 +355,7 @@ if [[ $SKIP != *" retention "* ]]; then
 	verdict "$slack" '<=' 1.25
 	row "  largest history seen / bound (MiB, polled every 50 ms)" \
 		"$(calc %.1f "$max / 1048576")" "$bound" "$(calc %.2fx "$slack") (<= 1.25x) $V"
+	phase "retention"
 fi
 
 echo
