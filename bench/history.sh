@@ -22,7 +22,8 @@
 # millisecond, generated once into the temp dir and used for elog, rsyslog and grep alike.
 # Environment: ELOG (default build/elog, a release build), ELOG_BENCH_N (default 1M),
 # ELOG_BENCH_BIG (default 10M; k and M suffixes), ELOG_BENCH_QREPS (runs of each timed query,
-# median taken; default 7), ELOG_BENCH_GREPS (runs of each grep; default 3), LAT_RATE (10000),
+# median taken; default 7), ELOG_BENCH_GREPS (runs of each grep; default 3), ELOG_BENCH_QBUDGET
+# (seconds: no further run of a query once its runs took that long; default 10), LAT_RATE (10000),
 # LAT_SECONDS (default 20), LAT_FOLLOWERS (default 50), ELOG_BENCH_SKIP (words: rsyslog
 # latency retention), ELOG_BENCH_<BAR> to change a bar (see `bar` below), TMPDIR.
 # Loopback only; every wait is bounded; the temp dir is removed at exit.
@@ -42,6 +43,7 @@ N=$(count "${ELOG_BENCH_N:-1M}")
 BIG=$(count "${ELOG_BENCH_BIG:-10M}")
 QREPS=${ELOG_BENCH_QREPS:-7}
 GREPS=${ELOG_BENCH_GREPS:-3}
+QBUDGET=${ELOG_BENCH_QBUDGET:-10}
 LAT_RATE=${LAT_RATE:-10000}
 LAT_SECONDS=${LAT_SECONDS:-20}
 LAT_FOLLOWERS=${LAT_FOLLOWERS:-50}
@@ -73,7 +75,7 @@ phase() {   # phase NAME: how long the step just finished took, on stderr
 	PHASE_T=$EPOCHREALTIME
 }
 NBARS=0 NPASS=0
-row() { printf '| %-58s | %14s | %14s | %-22s |\n' "$1" "$2" "$3" "$4"; }
+row() { printf "| %-66s | %14s | %14s | %-22s |\n" "$1" "$2" "$3" "$4"; }
 # bar NAME DEFAULT: the bar's value, ELOG_BENCH_NAME overrides it
 bar() { local v="ELOG_BENCH_$1"; echo "${!v:-$2}"; }
 # verdict VALUE OP BAR: sets V to PASS or FAIL and counts it (call it outside $(...))
@@ -115,9 +117,9 @@ stop_serve() {    # SIGTERM, then at most 300 s for it to finish (SIGKILL after 
 	wait "$SERVE_PID" 2>/dev/null
 	SERVE_PID=
 }
-disk_bytes() {    # every file of the history: DB, DB-wal, DB-shm, and whatever else DB.* / DB-*
+disk_bytes() {    # the history on disk: the database and its WAL
 	local n=0 f
-	for f in "$1" "$1"-* "$1".*; do [ -f "$f" ] && n=$((n + $(stat -c %s "$f"))); done
+	for f in "$1" "$1-wal"; do [ -f "$f" ] && n=$((n + $(stat -c %s "$f"))); done
 	echo $n
 }
 records() {       # the history's record count, from `elog ps --disk --db` ("?" if it has none)
@@ -129,14 +131,16 @@ send_timed() {    # send_timed VAR FILE: seconds for `elog send` of FILE into se
 	"$ELOG" send <"$2" || say "WARNING: send failed"
 	printf -v "$1" %s "$(since "$t0")"
 }
-# qtime REPS OUT CMD...: the median of REPS runs of CMD (stdout to OUT), in seconds
+# qtime REPS OUT CMD...: the median of REPS runs of CMD (stdout to OUT), in seconds; runs stop
+# early once they have taken QBUDGET seconds in all (a slow query is run once or twice)
 qtime() {
-	local reps=$1 out=$2 i t0
+	local reps=$1 out=$2 i t0 t1=$EPOCHREALTIME
 	shift 2
 	for ((i = 0; i < reps; i++)); do
 		t0=$EPOCHREALTIME
 		"$@" >"$out"
 		since "$t0"; echo
+		awk "BEGIN { exit !($EPOCHREALTIME - $t1 > $QBUDGET) }" && break
 	done | median
 }
 
@@ -320,7 +324,8 @@ if [[ $SKIP != *" latency "* ]]; then
 		b=$(bar LAT_P99_$k "$([ "$k" = 1 ] && echo 5 || echo 10)")
 		if [ -z "$p99" ] || [[ $res == *DUPLICATES* ]]; then
 			verdict 1 '<' 0
-			row "follow p99 at $LAT_RATE/s, $k follower(s) (ms)" "?" "-" "<= $b ms $V ($res)"
+			row "follow p99 at $LAT_RATE/s, $k follower(s) (ms)" \
+				"$([[ $res == *lost* ]] && echo lost || echo ?)" "-" "<= $b ms $V"
 		else
 			verdict "$p99" '<=' "$b"
 			row "follow p99 at $LAT_RATE/s, $k follower(s) (ms)" "$p99" "-" "<= $b ms $V"
