@@ -9,7 +9,7 @@
  *	starts `ELOG send -c latency` and FOLLOWERS x `ELOG logs -f -n 0 -c latency`
  *	(ELOG_SERVER from the environment), waits (bounded) until every follower has written
  *	its ready file DIR/lat-ready.K, then measures; stops them all at the end.
- * Bounded in time: SECONDS + 20 s at most.
+ * Bounded in time: about SECONDS + 30 s at most.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -237,8 +237,20 @@ int main(int argc, char **argv)
 		if (f[k].fd >= 0)
 			close(f[k].fd);
 	}
-	if (sender > 0)
-		waitpid(sender, NULL, 0);
+	if (sender > 0) {   /* it waits for the last acknowledgements: 10 s at most, then stopped */
+		long long until = now_ns() + 10000000000LL;
+
+		while (waitpid(sender, NULL, WNOHANG) == 0) {
+			if (now_ns() > until) {
+				fprintf(stderr, "latency: elog send still waiting for acknowledgements "
+					"after 10 s; stopped\n");
+				kill(sender, SIGTERM);
+				waitpid(sender, NULL, 0);
+				break;
+			}
+			usleep(10000);
+		}
+	}
 	for (size_t k = 0; k < nf; k++)
 		if (f[k].pid > 0)
 			waitpid(f[k].pid, NULL, 0);
