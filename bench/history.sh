@@ -25,7 +25,9 @@
 # ELOG_BENCH_BIG (default 10M; k and M suffixes), ELOG_BENCH_QREPS (runs of each timed query,
 # median taken; default 7), ELOG_BENCH_GREPS (runs of each grep; default 3), ELOG_BENCH_QBUDGET
 # (seconds: no further run of a query once its runs took that long; default 10),
-# ELOG_BENCH_XREPS (rounds of export and color, the fastest kept; default 3), LAT_RATE (10000),
+# ELOG_BENCH_XREPS (rounds of export and color, the fastest kept; default 3), ELOG_BENCH_BASE
+# (an elog binary of the code before a change: its export and color ratios, measured in the
+# same rounds, become those two bars), LAT_RATE (10000),
 # LAT_SECONDS (default 20), LAT_FOLLOWERS (default 50), ELOG_BENCH_SKIP (words: rsyslog
 # latency retention), ELOG_BENCH_<BAR> to change a bar (see `bar` below), TMPDIR.
 # Loopback only; every wait is bounded; the temp dir is removed at exit.
@@ -56,9 +58,10 @@ RSYSLOGD=${RSYSLOGD:-/usr/sbin/rsyslogd}
 [ -x "$ELOG" ] || { echo "no elog binary at '$ELOG' (make -j2 first)" >&2; exit 2; }
 
 B=$(mktemp -d "${TMPDIR:-/tmp}/elog-hbench.XXXXXX")
-SERVE_PID= RS_PID=
+SERVE_PID= RS_PID= BASE_PID=
 cleanup() {
 	[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null
+	[ -n "$BASE_PID" ] && kill "$BASE_PID" 2>/dev/null
 	[ -n "$RS_PID" ] && kill "$RS_PID" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$B"
@@ -189,21 +192,46 @@ e_rate=$(calc %.0f "$N / $e_ingest")
 # reading the same records from a plain table (what run.sh compared against); each pair run
 # alternately XREPS times and the fastest of each kept (a shared machine's load comes in bursts)
 minof() { if [ -z "$1" ]; then echo "$2"; else calc %.6f "($1 < $2) ? $1 : $2"; fi; }
-e_export= r_export= e_color= r_color=
+# ELOG_BENCH_BASE=<an elog binary of the code before a change>: its own serve and history of the
+# same lines, measured in the same rounds; the bars are then its ratios ("at least today's")
+BASE=${ELOG_BENCH_BASE:-}
+if [ -n "$BASE" ]; then
+	rm -f "$B/bready"
+	"$BASE" serve --listen 127.0.0.1:0 --http none --db "$B/base.db" --ready-file "$B/bready" -q \
+		--retain-size 0 2>>"$B/serve.err" &
+	BASE_PID=$!
+	i=0; while [ ! -s "$B/bready" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	BASE_SERVER=$(head -1 "$B/bready" 2>/dev/null)
+	[ -n "$BASE_SERVER" ] || { echo "the base serve ('$BASE') did not start" >&2; exit 1; }
+	ELOG_SERVER=$BASE_SERVER "$BASE" send <"$B/first.jsonl" || say "WARNING: base send failed"
+fi
+e_export= r_export= e_color= r_color= b_export= b_color=
 for ((x = 0; x < XREPS; x++)); do
 	t0=$EPOCHREALTIME; "$ELOG" export --json >"$B/export.jsonl"; e_export=$(minof "$e_export" "$(since "$t0")")
 	got=$(wc -l <"$B/export.jsonl")
 	[ "$got" = "$N" ] || say "WARNING: export --json gave $got records, expected $N"
 	rm -f "$B/export.jsonl"
+	if [ -n "$BASE" ]; then
+		t0=$EPOCHREALTIME; ELOG_SERVER=$BASE_SERVER "$BASE" export --json >/dev/null
+		b_export=$(minof "$b_export" "$(since "$t0")")
+	fi
 	t0=$EPOCHREALTIME
 	sqlite3 -json "$B/ref.db" 'select id, ts, component, level, msg, fields, source from records order by id' >"$B/ref.json"
 	r_export=$(minof "$r_export" "$(since "$t0")")
 	rm -f "$B/ref.json"
 	t0=$EPOCHREALTIME; "$ELOG" logs --color=always | cat >/dev/null; e_color=$(minof "$e_color" "$(since "$t0")")
+	if [ -n "$BASE" ]; then
+		t0=$EPOCHREALTIME; ELOG_SERVER=$BASE_SERVER "$BASE" logs --color=always | cat >/dev/null
+		b_color=$(minof "$b_color" "$(since "$t0")")
+	fi
 	t0=$EPOCHREALTIME
 	sqlite3 "$B/ref.db" 'select id, ts, component, level, msg, fields from records order by id' | cat >/dev/null
 	r_color=$(minof "$r_color" "$(since "$t0")")
 done
+if [ -n "$BASE" ]; then
+	kill "$BASE_PID"; wait "$BASE_PID" 2>/dev/null; BASE_PID=
+	rm -f "$B/base.db"*
+fi
 rm -f "$B/ref.db" "$B/ref.db-wal"
 stop_serve
 phase "$N lines into an empty history, export and color"
@@ -252,13 +280,23 @@ PYEOF
 		"$(calc %.0f "$N / $r_ingest")" "$r_ingest / $e_ingest" "$(bar INGEST 1.0)"
 	phase "rsyslog"
 else
-	row "ingest $N lines, empty history (lines/s)" "$e_rate" "(no rsyslogd)" "-"
+	row "ingest $N lines, empty history (lines/s)" "$e_rate" "(no rsyslog)" "-"
 fi
 
+# the bars: today's ratios (the base binary's in this run, else the defaults, measured with this
+# script on 2026-12-03: see bench/RESULTS.md)
+xbar=$(bar EXPORT 1.5) cbar=$(bar COLOR 0.7)
+if [ -n "$BASE" ]; then
+	xbar=$(calc %.2f "$r_export / $b_export") cbar=$(calc %.2f "$r_color / $b_color")
+	row "  base $(basename "$BASE"): export --json / sqlite3 -json (s)" "$(calc %.2f "$b_export")" \
+		"$(calc %.2f "$r_export")" "${xbar}x (the bar below)"
+	row "  base $(basename "$BASE"): logs --color=always / sqlite3 (s)" "$(calc %.2f "$b_color")" \
+		"$(calc %.2f "$r_color")" "${cbar}x (the bar below)"
+fi
 bar_ratio "export --json, $N records, best of $XREPS (s) / sqlite3 -json" "$(calc %.2f "$e_export")" \
-	"$(calc %.2f "$r_export")" "$r_export / $e_export" "$(bar EXPORT 2.0)"
+	"$(calc %.2f "$r_export")" "$r_export / $e_export" "$xbar"
 bar_ratio "logs --color=always, $N records to a pipe, best of $XREPS (s) / sqlite3" \
-	"$(calc %.2f "$e_color")" "$(calc %.2f "$r_color")" "$r_color / $e_color" "$(bar COLOR 1.0)"
+	"$(calc %.2f "$e_color")" "$(calc %.2f "$r_color")" "$r_color / $e_color" "$cbar"
 
 
 # ---- 3. grow to BIG records; bytes per record at BIG -----------------------------------------
