@@ -285,7 +285,7 @@ fi
 
 # the bars: today's ratios (the base binary's in this run, else the defaults, measured with this
 # script on 2026-12-03: see bench/RESULTS.md)
-xbar=$(bar EXPORT 1.5) cbar=$(bar COLOR 0.7)
+xbar=$(bar EXPORT 1.5) cbar=$(bar COLOR 0.6)
 if [ -n "$BASE" ]; then
 	xbar=$(calc %.2f "$r_export / $b_export") cbar=$(calc %.2f "$r_color / $b_color")
 	row "  base $(basename "$BASE"): export --json / sqlite3 -json (s)" "$(calc %.2f "$b_export")" \
