@@ -17,8 +17,9 @@
 #     same lines into an empty history just before.
 #  6. follow latency on that serve at LAT_RATE lines/s for LAT_SECONDS: one follower, then
 #     LAT_FOLLOWERS followers (bench/latency.c starts them and `elog send`).
-#  7. ingest of N lines with a retention bound of a third of what they take, next to step 1,
-#     and the largest history seen during it against the bound (allowed slack: 25%).
+#  7. ingest of N lines with a retention bound of a third of what they take (run just before
+#     step 5's empty ingest, which is its reference), and the largest history seen during it
+#     against the bound (allowed slack: 25%).
 # The data (bench/hgen.c): ~126-byte JSON lines, 4 components, 4 levels, one record a
 # millisecond, generated once into the temp dir and used for elog, rsyslog and grep alike.
 # Environment: ELOG (default build/elog, a release build), ELOG_BENCH_N (default 1M),
@@ -356,6 +357,30 @@ row "logs --since/--until, 1 s ($got records), median (ms)" "$ms" "-" "<= $(bar 
 rm -f "$B/out" "$B/gout"
 phase "queries at $BIG records"
 
+# ---- 5a. retention: N lines with a bound of a third of what they take (next to step 5's empty ingest)
+if [[ $SKIP != *" retention "* ]]; then
+	bound=$((h1_bytes / 3 / 1048576))
+	[ "$bound" -lt 8 ] && bound=8
+	start_serve "$B/r.db" --retain-size "${bound}M"
+	max=0
+	"$ELOG" send <"$B/first.jsonl" &
+	SEND=$!
+	t0=$EPOCHREALTIME
+	i=0
+	while kill -0 "$SEND" 2>/dev/null && [ $i -lt 60000 ]; do
+		s=$(disk_bytes "$B/r.db")
+		[ "$s" -gt "$max" ] && max=$s
+		sleep 0.05; i=$((i + 1))
+	done
+	wait "$SEND"
+	r_ingest2=$(since "$t0")
+	stop_serve
+	r_rate=$(calc %.0f "$N / $r_ingest2")
+	slack=$(calc %.3f "$max / ($bound * 1048576)")
+	rm -f "$B/r.db"*
+	phase "retention"
+fi
+
 # ---- 5. the next N lines into the BIG-record history, next to the same lines into an empty one
 # just before (step 1 was minutes ago: on a shared machine the load moves more than that)
 start_serve "$B/e2.db" --retain-size 0
@@ -367,6 +392,13 @@ send_timed e_next "$B/extra.jsonl"
 bar_ratio "ingest lines $((BIG + 1))..$((BIG + N)) (lines/s) / the same into empty" \
 	"$(calc %.0f "$N / $e_next")" "$(calc %.0f "$N / $e_empty")" "$e_empty / $e_next" \
 	"$(bar INGEST_BIG 0.9)"
+if [[ $SKIP != *" retention "* ]]; then
+	row "ingest $N lines, --retain-size ${bound}M (lines/s) / empty, none" \
+		"$r_rate" "$(calc %.0f "$N / $e_empty")" "$(calc %.2fx "$e_empty / $r_ingest2") (no bar)"
+	verdict "$slack" '<=' 1.25
+	row "  largest history seen / bound (MiB, polled every 50 ms)" \
+		"$(calc %.1f "$max / 1048576")" "$bound" "$(calc %.2fx "$slack") (<= 1.25x) $V"
+fi
 phase "the next $N lines"
 
 # ---- 6. follow latency on that serve ------------------------------------------------------
@@ -388,34 +420,6 @@ if [[ $SKIP != *" latency "* ]]; then
 	phase "follow latency"
 fi
 stop_serve
-
-# ---- 7. retention: a bound of a third of what N records take -----------------------------------
-if [[ $SKIP != *" retention "* ]]; then
-	rm -f "$B/h10.db"* "$B/big.jsonl" "$B/extra.jsonl"
-	bound=$((h1_bytes / 3 / 1048576))
-	[ "$bound" -lt 8 ] && bound=8
-	start_serve "$B/r.db" --retain-size "${bound}M"
-	max=0
-	"$ELOG" send <"$B/first.jsonl" &
-	SEND=$!
-	t0=$EPOCHREALTIME
-	i=0
-	while kill -0 "$SEND" 2>/dev/null && [ $i -lt 60000 ]; do
-		s=$(disk_bytes "$B/r.db")
-		[ "$s" -gt "$max" ] && max=$s
-		sleep 0.05; i=$((i + 1))
-	done
-	wait "$SEND"
-	r_ingest2=$(since "$t0")
-	stop_serve
-	row "ingest $N lines, --retain-size ${bound}M (lines/s) / none" \
-		"$(calc %.0f "$N / $r_ingest2")" "$e_rate" "$(calc %.2fx "$e_ingest / $r_ingest2") (no bar)"
-	slack=$(calc %.3f "$max / ($bound * 1048576)")
-	verdict "$slack" '<=' 1.25
-	row "  largest history seen / bound (MiB, polled every 50 ms)" \
-		"$(calc %.1f "$max / 1048576")" "$bound" "$(calc %.2fx "$slack") (<= 1.25x) $V"
-	phase "retention"
-fi
 
 echo
 echo "$NPASS of $NBARS bars hold; $(calc %.0f "$(since "$START")") s in all; load $LOAD0 at the start, $(load) at the end"
