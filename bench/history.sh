@@ -8,7 +8,7 @@
 #     sqlite3 reading the same records from a plain table (-json, and its default mode); the
 #     fastest of XREPS alternating rounds of each.
 #  3. that history grown to BIG records (the next BIG-N lines sent to a serve on a copy of it);
-#     bytes per record on disk at BIG records (every file of the history after serve stopped).
+#     bytes per record on disk at BIG records (database + WAL after serve stopped).
 #  4. at BIG records, read straight from the file (`logs --db`): `--grep` of a literal in one
 #     record ('request R '), of a word in one record ("quokka") and of a word in about a fifth
 #     of them, each next to `grep -c` over the same BIG lines as a flat file; `-c C -n 100` and
@@ -20,7 +20,7 @@
 #  7. ingest of N lines with a retention bound of a third of what they take (run just before
 #     step 5's empty ingest, which is its reference), and the largest history seen during it
 #     against the bound (allowed slack: 25%).
-# The data (bench/hgen.c): ~126-byte JSON lines, 4 components, 4 levels, one record a
+# The data (bench/hgen.c): ~127-byte JSON lines, 4 components, 4 levels, one record a
 # millisecond, generated once into the temp dir and used for elog, rsyslog and grep alike.
 # Environment: ELOG (default build/elog, a release build), ELOG_BENCH_N (default 1M),
 # ELOG_BENCH_BIG (default 10M; k and M suffixes), ELOG_BENCH_QREPS (runs of each timed query,
