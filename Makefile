@@ -5,6 +5,7 @@
 #   make deps       install missing Debian packages (apt-get update first)
 #   make docs       regenerate man pages and completions from the option tables
 #   make bench      run the benchmarks in bench/ (not part of test)
+#   make bench-history  only issue 17's table (bench/history.sh; ELOG_BENCH_BIG=10M etc.)
 #   make fuzz       run the libFuzzer targets for a set time
 #   V=1             show full commands
 
@@ -74,7 +75,7 @@ LIB_OBJ  = $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(GEN_C:.c=.o)
 CMD_OBJ  = $(patsubst %.c,$(O)/%.o,$(CMD_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all units units-san test test-long serve deps docs bench fuzz fuzz-build install \
+.PHONY: all units units-san test test-long serve deps docs bench bench-history fuzz fuzz-build install \
 	clean check-layering
 .SECONDARY:
 
@@ -186,7 +187,11 @@ build/blocks: bench/blocks.c src/store/block.c $(O)/libelog.a
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
 
 bench: elog build/relay_bench build/redact_engine build/blocks
+	$(Q)ELOG=$(CURDIR)/$(O)/elog bash bench/history.sh
 	$(Q)sh bench/run.sh
+
+bench-history: elog
+	$(Q)ELOG=$(CURDIR)/$(O)/elog bash bench/history.sh
 
 install: elog
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -1,23 +1,35 @@
 /*
  * latency.c — follow latency: writes "lat <CLOCK_REALTIME ns>" lines at RATE lines/s for
- * SECONDS into `elog send` (its stdin is our stdout pipe, given as fd 3) and reads
- * `elog logs -f --no-prefix` (fd 4); prints p50/p90/p99/max of arrival - send time.
- * Usage: latency RATE SECONDS  (fds 3 and 4 set up by bench/latency.sh). Bounded in time.
+ * SECONDS into `elog send` and reads them back from `elog logs -f --no-prefix`; prints
+ * p50/p90/p99/max of arrival - send time, over every line every follower received.
+ *   latency RATE SECONDS
+ *	fd 3 is `elog send`'s stdin, fd 4 one follower's stdout (set up by the caller, as
+ *	bench/cluster.sh does: sender and follower on different servers)
+ *   latency RATE SECONDS FOLLOWERS ELOG DIR
+ *	starts `ELOG send -c latency` and FOLLOWERS x `ELOG logs -f -n 0 -c latency`
+ *	(ELOG_SERVER from the environment), waits (bounded) until every follower has written
+ *	its ready file DIR/lat-ready.K, then measures; stops them all at the end.
+ * Bounded in time: about SECONDS + 30 s at most.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define MAXF 256
 
 static long rate, seconds;
-static double *lat;
-static long long *stamp;   /* send stamps seen, to count duplicates */
-static size_t nlat, sent;
+static int send_fd = 3;
+static size_t sent;
 
 static long long now_ns(void)
 {
@@ -49,11 +61,11 @@ static void *writer(void *arg)
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) != 0)
 			;
 		n = snprintf(line, sizeof(line), "lat %lld\n", now_ns());
-		if (write(3, line, (size_t)n) != n)
+		if (write(send_fd, line, (size_t)n) != n)
 			break;
 		sent++;
 	}
-	close(3);
+	close(send_fd);
 	return NULL;
 }
 
@@ -71,67 +83,213 @@ static int cmp_ll(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One follower's stream: its partial line and the send stamps it delivered. */
+struct fol {
+	int fd;
+	pid_t pid;
+	char buf[1 << 16];
+	size_t have, n;
+	long long *stamp;
+};
+
+static pid_t spawn(char *const argv[], int in_fd, int out_fd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (in_fd >= 0)
+			dup2(in_fd, 0);
+		if (out_fd >= 0)
+			dup2(out_fd, 1);
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
-	size_t dups = 0;
-	FILE *dump = getenv("LAT_DUMP") ? fopen(getenv("LAT_DUMP"), "w") : NULL;   /* debugging */
+	static struct fol f[MAXF];
+	size_t nf = 1, dups = 0, nlat = 0, cap, per, least;
+	double *lat;
 	pthread_t th;
-	char buf[1 << 16], *p;
-	size_t have = 0;
 	long long deadline;
+	pid_t sender = -1;
+	FILE *dump = getenv("LAT_DUMP") ? fopen(getenv("LAT_DUMP"), "w") : NULL;   /* debugging */
 
-	if (argc < 3)
+	if (argc != 3 && argc != 6) {
+		fprintf(stderr, "usage: latency RATE SECONDS [FOLLOWERS ELOG DIR]\n");
 		return 2;
+	}
 	rate = atol(argv[1]);
 	seconds = atol(argv[2]);
-	lat = calloc((size_t)(rate * seconds + 16), sizeof(double));
-	stamp = calloc((size_t)(rate * seconds + 16), sizeof(long long));
+	if (rate <= 0 || seconds <= 0)
+		return 2;
+	per = (size_t)(rate * seconds) + 16;
+	f[0].fd = 4;
+	f[0].pid = -1;
+	if (argc == 6) {
+		char *elog = argv[4], *dir = argv[5], path[4096];
+		int p[2];
+
+		nf = (size_t)atol(argv[3]);
+		if (nf < 1 || nf > MAXF) {
+			fprintf(stderr, "latency: 1 to %d followers\n", MAXF);
+			return 2;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		for (size_t k = 0; k < nf; k++) {
+			char *av[] = { elog, "logs", "-f", "-n", "0", "-c", "latency", "--no-prefix",
+				       "--color=never", "--ready-file", path, NULL };
+
+			snprintf(path, sizeof(path), "%s/lat-ready.%zu", dir, k);
+			unlink(path);
+			if (pipe(p))
+				return 1;
+			f[k].pid = spawn(av, -1, p[1]);
+			close(p[1]);
+			f[k].fd = p[0];
+		}
+		deadline = now_ns() + 10000000000LL;   /* followers ready within 10 s */
+		for (size_t k = 0; k < nf; k++) {
+			struct stat st;
+
+			snprintf(path, sizeof(path), "%s/lat-ready.%zu", dir, k);
+			while ((stat(path, &st) || st.st_size == 0) && now_ns() < deadline)
+				usleep(2000);
+			if (stat(path, &st) || st.st_size == 0)
+				fprintf(stderr, "latency: follower %zu not ready after 10 s\n", k);
+		}
+		{
+			char *av[] = { elog, "send", "-c", "latency", NULL };
+
+			if (pipe(p))
+				return 1;
+			sender = spawn(av, p[0], -1);
+			close(p[0]);
+			send_fd = p[1];
+		}
+	}
+	cap = per * nf;
+	lat = calloc(cap, sizeof(double));
+	for (size_t k = 0; k < nf; k++)
+		f[k].stamp = calloc(per, sizeof(long long));
+	if (!lat || !f[nf - 1].stamp)
+		return 1;
 	pthread_create(&th, NULL, writer, NULL);
 	deadline = now_ns() + (seconds + 10) * 1000000000LL;
-	while (nlat < (size_t)(rate * seconds) && now_ns() < deadline) {
-		struct pollfd pf = { 4, POLLIN, 0 };
-		ssize_t n;
+	while (nlat < (size_t)(rate * seconds) * nf && now_ns() < deadline) {
+		struct pollfd pf[MAXF];
+		int open_ = 0;
 
-		if (poll(&pf, 1, 200) <= 0)
-			continue;
-		n = read(4, buf + have, sizeof(buf) - have - 1);
-		if (n <= 0)
-			break;
-		if (dump)
-			fwrite(buf + have, 1, (size_t)n, dump);
-		have += (size_t)n;
-		buf[have] = 0;
-		p = buf;
-		for (;;) {
-			char *nl = memchr(p, '\n', have - (size_t)(p - buf)), *q;
-			long long t0, t1 = now_ns();
-
-			if (!nl || nlat >= (size_t)(rate * seconds) + 16)
-				break;
-			q = strstr(p, "lat ");
-			if (q && q < nl) {
-				t0 = atoll(q + 4);
-				stamp[nlat] = t0;
-				lat[nlat++] = (double)(t1 - t0) / 1e6;
-			}
-			p = nl + 1;
+		for (size_t k = 0; k < nf; k++) {
+			pf[k].fd = f[k].fd;
+			pf[k].events = POLLIN;
+			open_ += f[k].fd >= 0;
 		}
-		have -= (size_t)(p - buf);
-		memmove(buf, p, have);
+		if (!open_)
+			break;
+		if (poll(pf, nf, 200) <= 0)
+			continue;
+		for (size_t k = 0; k < nf; k++) {
+			struct fol *w = &f[k];
+			ssize_t n;
+			char *p;
+
+			if (w->fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(w->fd, w->buf + w->have, sizeof(w->buf) - w->have - 1);
+			if (n <= 0) {
+				close(w->fd);
+				w->fd = -1;
+				continue;
+			}
+			if (dump && k == 0)
+				fwrite(w->buf + w->have, 1, (size_t)n, dump);
+			w->have += (size_t)n;
+			w->buf[w->have] = 0;
+			p = w->buf;
+			for (;;) {
+				char *nl = memchr(p, '\n', w->have - (size_t)(p - w->buf)), *q;
+				long long t0, t1 = now_ns();
+
+				if (!nl)
+					break;
+				*nl = 0;
+				q = strstr(p, "lat ");
+				if (q && w->n < per && nlat < cap) {
+					t0 = atoll(q + 4);
+					w->stamp[w->n++] = t0;
+					lat[nlat++] = (double)(t1 - t0) / 1e6;
+				}
+				p = nl + 1;
+			}
+			w->have -= (size_t)(p - w->buf);
+			memmove(w->buf, p, w->have);
+		}
 	}
 	pthread_join(th, NULL);
+	for (size_t k = 0; k < nf; k++) {
+		if (f[k].pid > 0)
+			kill(f[k].pid, SIGTERM);
+		if (f[k].fd >= 0)
+			close(f[k].fd);
+	}
+	if (sender > 0) {   /* it waits for the last acknowledgements: 10 s at most, then stopped */
+		long long until = now_ns() + 10000000000LL;
+
+		while (waitpid(sender, NULL, WNOHANG) == 0) {
+			if (now_ns() > until) {
+				fprintf(stderr, "latency: elog send still waiting for acknowledgements "
+					"after 10 s; stopped\n");
+				kill(sender, SIGTERM);
+				waitpid(sender, NULL, 0);
+				break;
+			}
+			usleep(10000);
+		}
+	}
+	for (size_t k = 0; k < nf; k++)
+		if (f[k].pid > 0)
+			waitpid(f[k].pid, NULL, 0);
 	if (!nlat) {
 		printf("no lines came back\n");
 		return 1;
 	}
+	least = f[0].n;
+	for (size_t k = 0; k < nf; k++) {
+		qsort(f[k].stamp, f[k].n, sizeof(long long), cmp_ll);
+		for (size_t i = 1; i < f[k].n; i++)
+			dups += f[k].stamp[i] == f[k].stamp[i - 1];
+		if (f[k].n < least)
+			least = f[k].n;
+	}
 	qsort(lat, nlat, sizeof(double), cmp);
-	qsort(stamp, nlat, sizeof(long long), cmp_ll);
-	for (size_t i = 1; i < nlat; i++)
-		dups += stamp[i] == stamp[i - 1];
 	if (dups)
 		printf("DUPLICATES: %zu lines came back twice; ", dups);
-	printf("%zu/%zu lines at %ld/s: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-	       nlat, sent, rate, lat[nlat / 2], lat[nlat * 90 / 100], lat[nlat * 99 / 100],
-	       lat[nlat - 1]);
+	if (nf > 1)
+		printf("%zu followers, each got %zu+ of %zu lines at %ld/s: ", nf, least, sent, rate);
+	else
+		printf("%zu/%zu lines at %ld/s: ", nlat, sent, rate);
+	/* a line that never came back counts as slower than any that did: a percentile that
+	 * falls among them is "lost", not a figure computed over the lines that arrived */
+	{
+		size_t want = sent * nf > nlat ? sent * nf : nlat;
+		size_t at[3] = { want / 2, want * 90 / 100, want * 99 / 100 };
+		const char *name[3] = { "p50", "p90", "p99" };
+
+		for (int i = 0; i < 3; i++) {
+			if (at[i] < nlat)
+				printf("%s %.3f ms, ", name[i], lat[at[i]]);
+			else
+				printf("%s lost, ", name[i]);
+		}
+		if (nlat < want)
+			printf("max lost (%zu of %zu lines never came back)\n", want - nlat, want);
+		else
+			printf("max %.3f ms\n", lat[nlat - 1]);
+	}
 	return 0;
 }
