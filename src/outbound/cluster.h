@@ -35,7 +35,7 @@ struct elog_hub;
 struct elog_buf;
 struct elog_cluster;
 
-#define ELOG_CLUSTER_WINDOW 1024            /* publishes not yet acknowledged */
+#define ELOG_CLUSTER_WINDOW 2048            /* publishes not yet acknowledged */
 #define ELOG_CLUSTER_ACK_WAIT_MS 5000       /* a publish not acknowledged by then failed */
 #define ELOG_CLUSTER_HOLD 8192              /* aggregator: messages delivered and not yet
 					     * acknowledged (the consumer's MaxAckPending), so
