@@ -156,7 +156,7 @@ units-san:
 test-long: deps check-layering
 	$(Q)$(MAKE) --no-print-directory -j2 O=build/san SAN=1 build/san/elog units
 	$(Q)$(MAKE) --no-print-directory -j2 fuzz-build
-	$(Q)ELOG_TEST_LONG=1 sh tests/run.sh build/san
+	$(Q)ELOG_TEST_LONG=1 ELOG_TEST_TIMEOUT=3600 sh tests/run.sh build/san
 
 # The README's run command: build, then serve on the embedded default.
 serve: deps

@@ -1,7 +1,9 @@
 #!/bin/sh
 # serve --cluster on a 3-node nats-server JetStream cluster on 127.0.0.1 (tests/nats/cluster.sh):
 #   - records/s of one box into the stream, and into the aggregator's history, next to the
-#     same box's local ingest without --cluster (the reference, same data, same run);
+#     same box's local ingest without --cluster (the reference, same data, same run), and the
+#     stream's next to libnats alone publishing as many messages with the same headers
+#     (bench/nats_publish.c: the NATS servers' ceiling on this machine, same run);
 #   - end-to-end latency, `elog send` on the box -> `elog logs -f` on the aggregator
 #     (bench/latency.c at LAT_RATE lines/s for LAT_SECONDS).
 # Usage: sh bench/cluster.sh [ELOG]   (CLUSTER_N records, default 200000). Bounded loops only.
@@ -60,8 +62,13 @@ wait_for "the aggregator" 600 db_ge agg "$M"; t3=$(now)
 row "local ingest on the box (committed)" \
 	"$(printf '%.2f s, %.0f records/s' "$(secs "$t0" "$t1")" "$(echo "$M / $(secs "$t0" "$t1")" | bc -l)")" \
 	"$(printf 'no --cluster: %.2f s, %.0f records/s' "$ref" "$(echo "$M / $ref" | bc -l)")"
+# the reference: the NATS servers' own ceiling, libnats alone publishing as many messages
+# with elog's headers (bench/nats_publish.c, a stream of its own on the same cluster)
+cc -O2 -o "$T/nats_publish" "$top/bench/nats_publish.c" -lnats || exit 1
+set -- $("$T/nats_publish" "$NATS_URLS" CEIL "$M" 2048 300) || exit 1
 row "into the stream (R3, acknowledged)" \
-	"$(printf '%.2f s, %.0f records/s' "$(secs "$t0" "$t2")" "$(echo "$M / $(secs "$t0" "$t2")" | bc -l)")" "-"
+	"$(printf '%.2f s, %.0f records/s' "$(secs "$t0" "$t2")" "$(echo "$M / $(secs "$t0" "$t2")" | bc -l)")" \
+	"$(printf 'libnats alone, no elog: %.2f s, %.0f msgs/s' "$1" "$2")"
 row "into the aggregator's history (committed)" \
 	"$(printf '%.2f s, %.0f records/s' "$(secs "$t0" "$t3")" "$(echo "$M / $(secs "$t0" "$t3")" | bc -l)")" "-"
 

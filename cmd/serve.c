@@ -218,6 +218,8 @@ static int cluster_start(struct elog_svc *svc, struct elog_hub *hub, const char 
 	co.node = o.node && *o.node ? o.node : host;
 	co.stream = o.cluster_stream;
 	co.replicas = (int)o.cluster_replicas;
+	co.max_bytes = o.retain_size > 0 ? o.retain_size : 0;   /* README "Several machines" */
+	co.max_age_ns = o.retain_age_ns;
 	co.creds_file = o.cluster_creds;
 	co.user = o.cluster_user;
 	co.password = password;

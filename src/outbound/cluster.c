@@ -3,6 +3,7 @@
  * and the stream, start and stop. The publisher is in cluster_publish.c, the --aggregate
  * consumer in cluster_aggregate.c.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -241,13 +242,21 @@ int cluster__ensure_stream(struct elog_cluster *c, jsCtx *js, char *why, size_t 
 		cfg.SubjectsLen = 1;
 		cfg.Storage = js_FileStorage;
 		cfg.Replicas = r;
-		cfg.Duplicates = 120LL * 1000000000LL;
+		/* the history's retention (--retain-size, --retain-age) bounds the stream;
+		 * JetStream wants the duplicate window within max_age */
+		cfg.MaxBytes = c->o.max_bytes > 0 ? c->o.max_bytes : -1;
+		cfg.MaxAge = c->o.max_age_ns > 0 ? c->o.max_age_ns : 0;
+		cfg.Duplicates = ELOG_CLUSTER_DUP_WINDOW_NS;
+		if (cfg.MaxAge > 0 && cfg.MaxAge < cfg.Duplicates)
+			cfg.Duplicates = cfg.MaxAge;
 		jerr = 0;
 		s = js_AddStream(&si, js, &cfg, NULL, &jerr);
 		if (s == NATS_OK) {
 			jsStreamInfo_Destroy(si);
-			cluster__report(c, "cluster: created stream '%s' with %d replica%s", c->stream, r,
-			       r == 1 ? "" : "s");
+			cluster__report(c, "cluster: created stream '%s' with %d replica%s, max_bytes "
+					"%lld, max_age %lld s", c->stream, r, r == 1 ? "" : "s",
+					(long long)cfg.MaxBytes,
+					(long long)(cfg.MaxAge / 1000000000LL));
 			return 0;
 		}
 		/* 10058: stream name already in use (another box made it meanwhile) */
@@ -287,6 +296,16 @@ int elog_cluster_start(struct elog_cluster **out, const struct elog_cluster_opts
 				    o->node);
 	if (o->aggregate && !o->hub)
 		return elog_err_set(err, ELOG_EUSAGE, "--aggregate needs the hub");
+	if (o->creds_file && *o->creds_file) {
+		/* read when connecting, again at each reconnection: a path that cannot be
+		 * read now would only show as a refused login, retried for ever */
+		FILE *f = fopen(o->creds_file, "r");
+
+		if (!f)
+			return elog_err_set(err, ELOG_EUSAGE, "--cluster-creds '%s': %s",
+					    o->creds_file, strerror(errno));
+		fclose(f);
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->o = *o;
 	c->servers_buf = xstrdup(o->servers);

@@ -35,7 +35,7 @@ struct elog_hub;
 struct elog_buf;
 struct elog_cluster;
 
-#define ELOG_CLUSTER_WINDOW 1024            /* publishes not yet acknowledged */
+#define ELOG_CLUSTER_WINDOW 2048            /* publishes not yet acknowledged */
 #define ELOG_CLUSTER_ACK_WAIT_MS 5000       /* a publish not acknowledged by then failed */
 #define ELOG_CLUSTER_HOLD 8192              /* aggregator: messages delivered and not yet
 					     * acknowledged (the consumer's MaxAckPending), so
@@ -45,6 +45,7 @@ struct elog_cluster;
 						      * aggregator had is redelivered by then) */
 #define ELOG_CLUSTER_ACK_WAIT_NS (5LL * 1000000000LL)  /* aggregator: JetStream redelivers a
 						      * message not acknowledged by then */
+#define ELOG_CLUSTER_DUP_WINDOW_NS (120LL * 1000000000LL)  /* the stream's duplicate window */
 #define ELOG_CLUSTER_TOKEN_MAX 96           /* bytes of one subject token (see _token) */
 #define ELOG_CLUSTER_CURSOR "cluster-publish"            /* every record up to it is in the
 							   * stream or came from it */
@@ -55,6 +56,9 @@ struct elog_cluster_opts {
 	const char *node;          /* this box's name */
 	const char *stream;        /* NULL: "ELOG" */
 	int replicas;              /* 0: 3; fewer when the cluster has fewer servers */
+	int64_t max_bytes;         /* the stream's max_bytes when serve creates it (0: none) */
+	int64_t max_age_ns;        /* ... its max_age (0: none); its duplicate window is
+				    * ELOG_CLUSTER_DUP_WINDOW_NS, or max_age when shorter */
 	const char *creds_file;    /* NATS credentials (JWT + nkey seed) */
 	const char *user, *password;
 	const char *token;

@@ -56,6 +56,8 @@ struct elog_cluster {
 	/* publisher state under mu (the ack handler runs on a library thread) */
 	struct inflight ring[ELOG_CLUSTER_WINDOW];
 	size_t head, count;
+	size_t npending;                /* entries of the ring not acknowledged yet (state 0) */
+	int room_wait;                  /* the publisher waits for room in the ring */
 	int failed;
 	int connected;
 	int64_t cursor;                 /* every record up to it is published or not ours */

@@ -61,6 +61,14 @@ static int64_t msg_id_of(natsMsg *msg)
 	return slash ? strtoll(slash + 1, NULL, 10) : 0;
 }
 
+static int64_t advance_locked(struct elog_cluster *c);
+
+/*
+ * The ack handler (a library thread): marks the entry, moves the cursor over the acknowledged
+ * head of the ring, and wakes the publisher only when that matters to it (a failure, nothing
+ * pending any more, or room for a batch it waits for): one wake-up per ack cost more than the
+ * publishing.
+ */
 void cluster__pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
 	struct elog_cluster *c = closure;
@@ -82,6 +90,8 @@ void cluster__pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
 	if (lo < c->count && c->ring[(c->head + lo) % ELOG_CLUSTER_WINDOW].id == id) {
 		struct inflight *e = &c->ring[(c->head + lo) % ELOG_CLUSTER_WINDOW];
 
+		if (e->state == 0 && c->npending)
+			c->npending--;
 		if (pa) {
 			e->state = 1;
 		} else {
@@ -92,7 +102,10 @@ void cluster__pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
 					 pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
 		}
 	}
-	pthread_cond_broadcast(&c->cv);
+	advance_locked(c);
+	if (c->failed || !c->npending ||
+	    (c->room_wait && ELOG_CLUSTER_WINDOW - c->count >= READ_BATCH))
+		pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	natsMsg_Destroy(msg);
 }
@@ -246,6 +259,7 @@ static int publish_one(struct elog_cluster *c, jsCtx *js, const struct elog_reco
 		e->state = 0;
 		e->own = 1;
 		c->count++;
+		c->npending++;
 	}
 	pthread_mutex_unlock(&c->mu);
 	jsPubOptions_Init(&po);
@@ -254,7 +268,14 @@ static int publish_one(struct elog_cluster *c, jsCtx *js, const struct elog_reco
 	natsMsg_Destroy(m);   /* a no-op when the library took it */
 	if (s != NATS_OK) {
 		pthread_mutex_lock(&c->mu);
-		c->ring[(c->head + c->count - 1) % ELOG_CLUSTER_WINDOW].state = -1;
+		struct inflight *e = &c->ring[(c->head + c->count - 1) % ELOG_CLUSTER_WINDOW];
+
+		/* the library did not take it: unless its ack came meanwhile, no ack will */
+		if (e->id == r->id && e->state == 0) {
+			e->state = -1;
+			if (c->npending)
+				c->npending--;
+		}
 		c->failed = 1;
 		snprintf(c->last_error, sizeof(c->last_error), "%s", natsStatus_GetText(s));
 		pthread_mutex_unlock(&c->mu);
@@ -309,6 +330,7 @@ static int64_t drain(struct elog_cluster *c, jsCtx *js)
 	advance_locked(c);
 	c->head = 0;
 	c->count = 0;
+	c->npending = 0;
 	c->failed = 0;
 	cur = c->cursor;
 	pthread_mutex_unlock(&c->mu);
@@ -430,12 +452,17 @@ void *cluster__publisher(void *arg)
 					saved = cur;
 				last_save = elog_mono_ns();
 			}
-			if (room < READ_BATCH / 4) {
-				/* the window is full: wait for acks */
+			if (room < READ_BATCH) {
+				/* the window is full: wait until acks made room for a whole batch
+				 * (the ack handler wakes this; 100 ms bounds a lost wake-up) */
+				int64_t until = elog_mono_after(100 * NS_MS);
+
 				pthread_mutex_lock(&c->mu);
-				if (!c->stopping && !c->failed &&
-				    c->count && c->ring[c->head].state != 1)
-					elog_cond_wait_until(&c->cv, &c->mu, elog_mono_after(POLL_NS));
+				c->room_wait = 1;
+				while (!c->stopping && !c->failed && elog_mono_ns() < until &&
+				       ELOG_CLUSTER_WINDOW - c->count < READ_BATCH)
+					elog_cond_wait_until(&c->cv, &c->mu, until);
+				c->room_wait = 0;
 				pthread_mutex_unlock(&c->mu);
 				continue;
 			}
@@ -526,6 +553,7 @@ void *cluster__publisher(void *arg)
 	/* acks that come after this are for entries no longer tracked */
 	pthread_mutex_lock(&c->mu);
 	c->count = 0;
+	c->npending = 0;
 	pthread_mutex_unlock(&c->mu);
 	elog_store_close(st);
 	elog_buf_release(&subj);

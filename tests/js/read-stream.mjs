@@ -3,11 +3,14 @@
 // the format README "Several machines" documents. Prints one JSON line per message
 // {subject, msgid, headers, payload} to stdout (for the test to check further), and the
 // violations on stderr; exits 1 if there is one.
-//   node read-stream.mjs SERVERS STREAM
-import { connect } from "nats";
+//   node read-stream.mjs SERVERS STREAM     ($NATS_CREDS: log in with that .creds file)
+import { connect, credsAuthenticator } from "nats";
+import { readFileSync } from "node:fs";
 
 const [servers, stream] = process.argv.slice(2);
-const nc = await connect({ servers: servers.split(","), timeout: 5000 });
+const auth = process.env.NATS_CREDS ?
+	{ authenticator: credsAuthenticator(readFileSync(process.env.NATS_CREDS)) } : {};
+const nc = await connect({ servers: servers.split(","), timeout: 5000, ...auth });
 const jsm = await nc.jetstreamManager();
 const info = await jsm.streams.info(stream);
 const total = info.state.messages;
