@@ -174,6 +174,12 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&h->mu);
 		while (!h->q_head && !h->closing) {
+			if (h->seal_ready) {    /* a block the sealer left (hub_seal.c) */
+				pthread_mutex_unlock(&h->mu);
+				hub__seal_apply(h);
+				pthread_mutex_lock(&h->mu);
+				continue;
+			}
 			if (!h->retain_on) {
 				pthread_cond_wait(&h->cv_work, &h->mu);
 				continue;
@@ -272,8 +278,11 @@ static void *writer_main(void *arg)
 			in = next;
 		}
 		writer_catch_up(h);
-		if (rc == 0)
+		if (rc == 0) {
 			writer_retain(h, stored);
+			hub__seal_committed(h, stored);
+		}
+		hub__seal_apply(h);
 	}
 	return NULL;
 }
@@ -343,7 +352,9 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 			elog_store_set_wal_limit(h->ckpt_store, h->retain.wal_bytes);
 		elog_store_on_commit(h->store, on_commit, h);
 	}
+	hub__seal_start(h);
 	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
+		hub__seal_stop(h);
 		elog_store_close(h->store);
 		elog_redact_streams_free(h->redact_streams);
 		free(h->pub);
@@ -366,6 +377,7 @@ void elog_hub_close(struct elog_hub *h)
 	pthread_cond_broadcast(&h->cv_space);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->writer, NULL);
+	hub__seal_stop(h);
 	if (h->ckpt_started) {
 		pthread_mutex_lock(&h->ckpt_mu);
 		h->ckpt_stop = 1;
