@@ -29,7 +29,7 @@ static void writer_retain(struct elog_hub *h, size_t stored)
 	int64_t removed = 0;
 	int more = 0;
 
-	int64_t budget = 2 * (int64_t)stored + h->retain_chunk, k;
+	int64_t budget = 2 * (int64_t)stored + h->retain_chunk, k = 0, spent = 0;
 
 	if (!h->retain_on)
 		return;
@@ -37,10 +37,10 @@ static void writer_retain(struct elog_hub *h, size_t stored)
 	while (budget > 0) {
 		if (elog_store_retain(h->store, &h->retain, elog_now_ns(),
 				      budget < h->retain_chunk ? budget : h->retain_chunk, &k,
-				      &more, NULL) != 0)
+				      &spent, &more, NULL) != 0)
 			more = 0;    /* tried again at the next commit or idle pass */
 		removed += k;
-		budget -= k;
+		budget -= spent > 0 ? spent : k;   /* blocks count as the bytes they freed */
 		writer_catch_up(h);
 		if (!more || k == 0)
 			break;
@@ -174,7 +174,7 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&h->mu);
 		while (!h->q_head && !h->closing) {
-			if (h->seal_ready) {    /* a block the sealer left (hub_seal.c) */
+			if (hub__seal_pending_locked(h)) {    /* sealing (hub_seal.c) */
 				pthread_mutex_unlock(&h->mu);
 				hub__seal_apply(h);
 				pthread_mutex_lock(&h->mu);

@@ -788,25 +788,38 @@ int elog_store_shrink(struct elog_store *s, struct elog_err *err)
 }
 
 int elog_store_retain(struct elog_store *s, const struct elog_retention *r, int64_t now_ns,
-		      int64_t budget, int64_t *removed, int *more, struct elog_err *err)
+		      int64_t budget, int64_t *removed, int64_t *spent_out, int *more,
+		      struct elog_err *err)
 {
 	sqlite3 *db = elog_store_db(s);
 	int64_t pages, freep, psize, data_max, through, k;
+	/* Schema 6: a sealed record takes a fraction of a hot one, so a budget in records
+	 * spent on blocks would free a fraction of what as many new hot rows took. For the size
+	 * bound the budget is spent in bytes freed, counted in records of the average size when
+	 * the pass began (per0): a removal of whole blocks costs what it freed, not its records.
+	 * A removal that took blocks ends the pass (*more set while still over), so that the
+	 * caller catches the WAL up before the next: removing a block's dedupe keys and pages
+	 * writes hundreds of WAL frames. */
+	int64_t spent = 0, used = 0, per0 = 0;
 	int rc;
 
 	*removed = 0;
 	*more = 0;
+	if (spent_out)
+		*spent_out = 0;
 	data_max = r->max_bytes ? r->max_bytes - r->wal_bytes : 0;
-	while (*removed < budget) {
-		int64_t want = 0, chunk = budget - *removed;
+	while (spent < budget) {
+		int64_t want = 0, chunk = budget - spent;
 
 		if (chunk > ELOG_RETAIN_CHUNK)
 			chunk = ELOG_RETAIN_CHUNK;
 		through = INT64_MAX;
+		used = 0;
 		if (data_max > 0) {
 			rc = page_counts(db, &pages, &freep, &psize);
 			if (rc != SQLITE_OK)
 				return db_fail(s, rc, "read", err);
+			used = (pages - freep) * psize;
 			if ((pages - freep) * psize > data_max) {
 				int64_t recs = 0, per;
 
@@ -816,6 +829,8 @@ int elog_store_retain(struct elog_store *s, const struct elog_retention *r, int6
 				if (rc != SQLITE_OK)
 					return db_fail(s, rc, "read", err);
 				per = recs > 0 ? (pages - freep) * psize / recs : psize;
+				if (!per0 && store__has_blocks(db))
+					per0 = per > 0 ? per : 1;
 				want = ((pages - freep) * psize - data_max * 95 / 100) /
 				       (per > 0 ? per : 1) + 1;
 			}
@@ -855,9 +870,22 @@ int elog_store_retain(struct elog_store *s, const struct elog_retention *r, int6
 		if (k == 0)
 			break;
 		*removed += k;
+		if (k > chunk && per0 > 0 && used > 0 &&
+		    page_counts(db, &pages, &freep, &psize) == SQLITE_OK) {
+			/* whole blocks went: what they freed; one transaction a pass */
+			int64_t e = (used - (pages - freep) * psize) / per0;
+
+			spent += e < 1 ? 1 : e > k ? k : e;
+			*more = (pages - freep) * psize > data_max;
+			break;
+		} else {
+			spent += k;
+		}
 	}
-	if (*removed >= budget)
+	if (spent >= budget)
 		*more = 1;
+	if (spent_out)
+		*spent_out = spent;
 	/* a file over the bound (grown before the bound was set) gives its free pages back;
 	 * not one that a batch took just past the data's part (it stays within the slack, and
 	 * moving pages to give them back, only to grow again, costs ingest) */

@@ -2,8 +2,10 @@
  * seal.h — the sealer (store_blocks.c): packs the oldest rows of the hot table (records) into
  * one compressed block (store/block.h), in two steps so that the costly one holds no lock:
  *
- *   elog_store_seal_prepare reads the oldest rows in a read transaction and encodes them
- *   (any connection, any thread: serve's sealer thread has its own);
+ *   elog_store_seal_read copies the oldest rows (a few ms; serve's writer does it between
+ *   two transactions, so no other connection holds a snapshot meanwhile), then
+ *   elog_seal_encode compresses them (no connection: serve's sealer thread, at a lower
+ *   priority) — elog_store_seal_prepare does both;
  *   elog_store_seal_commit, on the writer's connection, inserts the block and deletes those
  *   rows in one short write transaction, after checking that they are all still there (a
  *   removal meanwhile: nothing is written, the next prepare reads them again).
@@ -31,6 +33,14 @@ struct elog_seal;
  */
 int elog_store_seal_prepare(struct elog_store *s, int64_t keep, int64_t min_records,
 			    struct elog_seal **out, struct elog_err *err);
+
+/* The first half of elog_store_seal_prepare: *out holds the rows, not yet encoded. */
+int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records,
+			 struct elog_seal **out, struct elog_err *err);
+
+/* The second half: encodes p's rows into its block (frees the rows). Pure CPU, any thread.
+ * Returns 0 or a negative code with err. */
+int elog_seal_encode(struct elog_seal *p, struct elog_err *err);
 
 /* Stores p's block and deletes its rows in one transaction (s read-write); *sealed (may be
  * NULL) gets its record count, or 0 when its rows changed meanwhile (nothing written). p is

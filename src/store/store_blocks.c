@@ -167,16 +167,52 @@ int store__block_has_component(const char *components, const char *name)
 #define SQL_SEAL_DELETE          "DELETE FROM records WHERE id >= ?1 AND id <= ?2;"
 
 struct elog_seal {
-	struct elog_block blk;
+	struct elog_record *recs;    /* read, not yet encoded (owned) */
+	size_t n;
+	struct elog_block blk;       /* encoded */
 	int64_t nkeys;
+	int encoded;
 };
+
+static void seal_rows_free(struct elog_seal *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->recs[i].component);
+		free(p->recs[i].msg);
+		free(p->recs[i].fields);
+		free(p->recs[i].source);
+		free(p->recs[i].dedupe_key);
+	}
+	free(p->recs);
+	p->recs = NULL;
+	p->n = 0;
+}
 
 void elog_seal_free(struct elog_seal *p)
 {
 	if (!p)
 		return;
+	seal_rows_free(p);
 	elog_block_free(&p->blk);
 	free(p);
+}
+
+int elog_seal_encode(struct elog_seal *p, struct elog_err *err)
+{
+	int ret;
+
+	if (p->encoded)
+		return 0;
+	p->nkeys = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->recs[i].dedupe_key && *p->recs[i].dedupe_key)
+			p->nkeys++;
+	ret = elog_block_encode(p->recs, p->n, &p->blk, err);
+	if (ret == 0) {
+		p->encoded = 1;
+		seal_rows_free(p);
+	}
+	return ret;
 }
 
 static int seal_fail(struct elog_store *s, int rc, const char *what, struct elog_err *err)
@@ -201,6 +237,7 @@ int store__seal_encode(struct elog_store *s, const struct elog_record *recs, siz
 		elog_seal_free(p);
 		return ret;
 	}
+	p->encoded = 1;
 	*out = p;
 	return 0;
 }
@@ -235,6 +272,18 @@ int store__seal_insert(struct elog_store *s, const struct elog_seal *p)
 
 int elog_store_seal_prepare(struct elog_store *s, int64_t keep, int64_t min_records,
 			    struct elog_seal **out, struct elog_err *err)
+{
+	int ret = elog_store_seal_read(s, keep, min_records, out, err);
+
+	if (ret == 0 && *out && (ret = elog_seal_encode(*out, err)) != 0) {
+		elog_seal_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records,
+			 struct elog_seal **out, struct elog_err *err)
 {
 	struct elog_record *recs = NULL;
 	sqlite3_stmt *st = NULL;
@@ -288,8 +337,15 @@ int elog_store_seal_prepare(struct elog_store *s, int64_t keep, int64_t min_reco
 		store__stmt_exec(s->st_commit);
 		in_txn = 0;
 	}
-	if (n)
-		ret = store__seal_encode(s, recs, n, out, err);
+	if (n) {
+		struct elog_seal *p = xcalloc(1, sizeof(*p));
+
+		p->recs = recs;
+		p->n = n;
+		recs = NULL;
+		n = 0;
+		*out = p;
+	}
 	goto done;
 fail:
 	ret = seal_fail(s, rc, "read", err);
@@ -319,6 +375,9 @@ int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int6
 
 	if (sealed)
 		*sealed = 0;
+	if (!p->encoded)
+		return elog_err_set(err, ELOG_EFAIL, "cannot write history '%s': block not encoded",
+				    s->path);
 	rc = store__stmt_exec(s->st_begin_immediate);
 	if (rc != SQLITE_OK)
 		return seal_fail(s, rc, "write", err);
