@@ -29,7 +29,7 @@ static void writer_retain(struct elog_hub *h, size_t stored)
 	int64_t removed = 0;
 	int more = 0;
 
-	int64_t budget = 2 * (int64_t)stored + h->retain_chunk, k;
+	int64_t budget = 2 * (int64_t)stored + h->retain_chunk, k = 0, spent = 0;
 
 	if (!h->retain_on)
 		return;
@@ -37,10 +37,10 @@ static void writer_retain(struct elog_hub *h, size_t stored)
 	while (budget > 0) {
 		if (elog_store_retain(h->store, &h->retain, elog_now_ns(),
 				      budget < h->retain_chunk ? budget : h->retain_chunk, &k,
-				      &more, NULL) != 0)
+				      &spent, &more, NULL) != 0)
 			more = 0;    /* tried again at the next commit or idle pass */
 		removed += k;
-		budget -= k;
+		budget -= spent > 0 ? spent : k;   /* blocks count as the bytes they freed */
 		writer_catch_up(h);
 		if (!more || k == 0)
 			break;
@@ -174,6 +174,12 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&h->mu);
 		while (!h->q_head && !h->closing) {
+			if (hub__seal_pending_locked(h)) {    /* sealing (hub_seal.c) */
+				pthread_mutex_unlock(&h->mu);
+				hub__seal_apply(h);
+				pthread_mutex_lock(&h->mu);
+				continue;
+			}
 			if (!h->retain_on) {
 				pthread_cond_wait(&h->cv_work, &h->mu);
 				continue;
@@ -272,8 +278,11 @@ static void *writer_main(void *arg)
 			in = next;
 		}
 		writer_catch_up(h);
-		if (rc == 0)
+		if (rc == 0) {
 			writer_retain(h, stored);
+			hub__seal_committed(h, stored);
+		}
+		hub__seal_apply(h);
 	}
 	return NULL;
 }
@@ -343,7 +352,9 @@ int elog_hub_open(struct elog_hub **out, const char *db_path, const struct elog_
 			elog_store_set_wal_limit(h->ckpt_store, h->retain.wal_bytes);
 		elog_store_on_commit(h->store, on_commit, h);
 	}
+	hub__seal_start(h);
 	if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
+		hub__seal_stop(h);
 		elog_store_close(h->store);
 		elog_redact_streams_free(h->redact_streams);
 		free(h->pub);
@@ -366,6 +377,7 @@ void elog_hub_close(struct elog_hub *h)
 	pthread_cond_broadcast(&h->cv_space);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->writer, NULL);
+	hub__seal_stop(h);
 	if (h->ckpt_started) {
 		pthread_mutex_lock(&h->ckpt_mu);
 		h->ckpt_stop = 1;

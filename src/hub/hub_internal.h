@@ -84,9 +84,28 @@ struct elog_hub {
 	int retain_on, retain_more;
 	int64_t retain_chunk;            /* records per removal: ELOG_RETAIN_CHUNK, or a batch */
 	int64_t retain_next_ns;          /* monotonic: the next pass while idle */
+	/* the sealer (hub_seal.c): the writer copies the oldest hot rows between two
+	 * transactions, the sealer thread compresses them, the writer commits the block */
+	pthread_t seal_thread;
+	int seal_started, seal_stop;     /* under mu */
+	pthread_cond_t seal_cv;          /* with mu: a job for the sealer */
+	struct elog_seal *seal_job;      /* under mu: rows to encode */
+	struct elog_seal *seal_ready;    /* under mu: encoded, for the writer to commit */
+	int64_t seal_since;              /* writer: records committed since the last look */
 	struct elog_redactor *redact;               /* NULL: none */
 	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
 };
+
+/* hub_seal.c: the sealer. start/stop at open/close; on the writer thread: committed(h, n)
+ * after it committed n records (hands the sealer the oldest hot rows when there are enough),
+ * apply(h) between transactions (commits a block the sealer left, if any, and hands it the
+ * next rows; returns whether it committed one). */
+void hub__seal_start(struct elog_hub *h);
+void hub__seal_stop(struct elog_hub *h);
+void hub__seal_committed(struct elog_hub *h, size_t n);
+int hub__seal_apply(struct elog_hub *h);
+/* Under mu, on the writer thread: whether apply has something to do. */
+int hub__seal_pending_locked(const struct elog_hub *h);
 
 /* hub_live.c: the live list (see the comment at its top) */
 struct pub_chunk *hub__chunks_build(const struct elog_record *recs, size_t n);

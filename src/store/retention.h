@@ -59,13 +59,17 @@ struct elog_retention {
 
 /*
  * One retention pass: while the history is over r's bounds, removes chunks of its oldest
- * records, at most budget records in all (each chunk its own transaction); gives free pages
+ * records, at most budget records in all (each chunk its own transaction; for the size bound
+ * on a history with sealed blocks, a removal counts against the budget as the bytes it freed,
+ * in records of the average size: *spent, may be NULL, gets what was counted; a removal of
+ * blocks ends the pass, *more set while still over); gives free pages
  * at the end of the file back to the file system while the file is over the size bound (in
  * incremental auto_vacuum only). *removed gets how many records went, *more is set when it
  * is still over a bound. Returns 0 or a negative code with err.
  */
 int elog_store_retain(struct elog_store *s, const struct elog_retention *r, int64_t now_ns,
-		      int64_t budget, int64_t *removed, int *more, struct elog_err *err);
+		      int64_t budget, int64_t *removed, int64_t *spent, int *more,
+		      struct elog_err *err);
 
 /* The default bound for a history at path: ELOG_RETAIN_DEFAULT_PERCENT of the file system
  * holding it (its directory), at most ELOG_RETAIN_DEFAULT_MAX, at least ELOG_RETAIN_MIN_BYTES;

@@ -149,6 +149,170 @@ static int stats_window_start(struct elog_store *s, int64_t since_ns, int64_t ma
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* ---- schema 6: blocks and hot rows ----------------------------------------------------- */
+
+/* Index of the component name[0..len) in v[0..n) (sorted by name), or -1. */
+static long comp_find(struct elog_component_stats *v, size_t n, const char *name, size_t len)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strncmp(v[mid].name, name, len);
+
+		if (cmp == 0 && v[mid].name[len])
+			cmp = 1;
+		if (cmp == 0)
+			return (long)mid;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+struct seen6 {
+	struct elog_component_stats *v;
+	size_t n;
+	int64_t *fblk, *lblk;      /* first and last block (id_lo) holding each component */
+	int64_t *hfirst, *hlast;   /* arrival of its first and last hot row */
+	int64_t id_lo;             /* the block being read */
+	int add_counts;            /* the whole block is in the window: add its counts */
+};
+
+static void seen6_note(void *ctx, const char *name, size_t len, int64_t k)
+{
+	struct seen6 *x = ctx;
+	long i = comp_find(x->v, x->n, name, len);
+
+	if (i < 0)
+		return;
+	if (!x->fblk[i])
+		x->fblk[i] = x->id_lo;
+	x->lblk[i] = x->id_lo;
+	if (x->add_counts && k > 0)
+		x->v[i].last_minute += (uint64_t)k;
+}
+
+/* The arrival of comp's first (last: its last) record in the block starting at id_lo. */
+static int block_arrival(struct elog_store *s, int64_t id_lo, const char *comp, int last,
+			 int64_t *out, struct elog_err *err)
+{
+	struct store_blocks b;
+	int rc = store__blocks_open(s, &b, id_lo, id_lo, 0), ret = 0;
+
+	if (rc == SQLITE_OK && (rc = store__blocks_next(&b)) == SQLITE_ROW) {
+		rc = SQLITE_OK;
+		if (store__blocks_decode(s, &b, err) != 0) {
+			ret = err ? err->code : ELOG_EIO;
+		} else {
+			for (size_t i = 0; i < b.view.n; i++) {
+				const struct elog_record *r = &b.view.recs[last ? b.view.n - 1 - i : i];
+
+				if (strcmp(r->component, comp) == 0) {
+					*out = r->arrival_ns;
+					break;
+				}
+			}
+		}
+	}
+	store__blocks_close(&b);
+	if (ret == 0 && rc != SQLITE_OK && rc != SQLITE_DONE)
+		ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s",
+				   elog_store_path(s), sqlite3_errmsg(elog_store_db(s)));
+	return ret;
+}
+
+/* first_ns, last_ns and last_minute of v[0..n) from the block summaries (a block is decoded
+ * only when the window starts inside it, or for a component's first or last record) and one
+ * pass over the hot rows. Inside the caller's transaction. */
+static int stats_seen_v6(struct elog_store *s, struct elog_component_stats *v, size_t n,
+			 int64_t since, struct elog_err *err)
+{
+	sqlite3 *db = elog_store_db(s);
+	struct seen6 x = { v, n, NULL, NULL, NULL, NULL, 0, 0 };
+	struct store_blocks b;
+	sqlite3_stmt *st = NULL;
+	int rc, ret = 0;
+
+	x.fblk = xcalloc(n + 1, sizeof(int64_t));
+	x.lblk = xcalloc(n + 1, sizeof(int64_t));
+	x.hfirst = xcalloc(n + 1, sizeof(int64_t));
+	x.hlast = xcalloc(n + 1, sizeof(int64_t));
+	rc = store__blocks_open(s, &b, 1, INT64_MAX, 0);
+	while (rc == SQLITE_OK && (rc = store__blocks_next(&b)) == SQLITE_ROW) {
+		int whole = b.sum.arrival_lo >= since;
+
+		rc = SQLITE_OK;
+		x.id_lo = b.sum.id_lo;
+		x.add_counts = whole;
+		if (store__block_components_each(b.components, seen6_note, &x) == 0 &&
+		    (whole || b.sum.arrival_hi < since))
+			continue;
+		/* the window starts in it, or its list cannot be read: its records */
+		if (store__blocks_decode(s, &b, err) != 0) {
+			ret = err ? err->code : ELOG_EIO;
+			break;
+		}
+		x.add_counts = 0;
+		for (size_t i = 0; i < b.view.n; i++) {
+			const struct elog_record *r = &b.view.recs[i];
+			long k = comp_find(v, n, r->component, strlen(r->component));
+
+			if (k < 0)
+				continue;
+			if (!x.fblk[k])
+				x.fblk[k] = x.id_lo;
+			x.lblk[k] = x.id_lo;
+			if (!whole && r->arrival_ns >= since)
+				v[k].last_minute++;
+		}
+	}
+	store__blocks_close(&b);
+	if (ret != 0)
+		goto out;
+	if (rc != SQLITE_DONE && rc != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_prepare_v2(db, "SELECT component, arrival FROM records ORDER BY id;", -1, &st,
+				NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *c = store__col_text(st, 0);
+		int64_t arrival = sqlite3_column_int64(st, 1);
+		long k = comp_find(v, n, c, strlen(c));
+
+		rc = SQLITE_OK;
+		if (k < 0)
+			continue;
+		if (!x.hfirst[k])
+			x.hfirst[k] = arrival;
+		x.hlast[k] = arrival;
+		if (arrival >= since)
+			v[k].last_minute++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		v[i].first_ns = x.hfirst[i];
+		v[i].last_ns = x.hlast[i];
+		if (x.fblk[i])
+			ret = block_arrival(s, x.fblk[i], v[i].name, 0, &v[i].first_ns, err);
+		if (ret == 0 && !x.hlast[i] && x.lblk[i])
+			ret = block_arrival(s, x.lblk[i], v[i].name, 1, &v[i].last_ns, err);
+	}
+	goto out;
+fail:
+	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s",
+			   elog_store_path(s), sqlite3_errmsg(db));
+out:
+	free(x.fblk);
+	free(x.lblk);
+	free(x.hfirst);
+	free(x.hlast);
+	return ret;
+}
+
 void elog_component_stats_free(struct elog_component_stats *v, size_t n)
 {
 	size_t i, j;
@@ -264,6 +428,12 @@ int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component
 	sqlite3_finalize(st);
 	st = NULL;
 
+	if (s->version >= 6 || store__has_blocks(db)) {
+		ret = stats_seen_v6(s, v, count, now_ns - ELOG_STATS_WINDOW_NS, err);
+		if (ret != 0)
+			goto fail_set;
+		goto done;
+	}
 	rc = stats_window_start(s, now_ns - ELOG_STATS_WINDOW_NS, max_id, &window);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db, SQL_STATS_SEEN, -1, &seen, NULL);
@@ -294,6 +464,7 @@ int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component
 	}
 	sqlite3_finalize(seen);
 	sqlite3_finalize(recent);
+done:
 	if (in_txn)
 		sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL);
 	*out = v;
@@ -303,6 +474,7 @@ int elog_store_stats(struct elog_store *s, int64_t now_ns, struct elog_component
 fail:
 	ret = elog_err_set(err, sqlite_to_elog(rc), "cannot read history '%s': %s", elog_store_path(s),
 			   sqlite3_errmsg(db));
+fail_set:
 	sqlite3_finalize(st);
 	sqlite3_finalize(seen);
 	sqlite3_finalize(recent);

@@ -30,7 +30,7 @@
 #include "common/util.h"
 
 /* The schema this code writes; a history with a larger user_version is refused. */
-#define ELOG_SCHEMA_VERSION 5
+#define ELOG_SCHEMA_VERSION 6
 /* PRAGMA application_id: 'elog' in ASCII. */
 #define ELOG_APPLICATION_ID 1701605223   /* 0x656c6f67 */
 #define STR_(x) #x
@@ -132,6 +132,39 @@
 	"  WHERE name IS NOT NULL;" \
 	"PRAGMA user_version = 4;"
 
+/* Schema 6 (issue 17): records becomes the hot table of the newest records, without its
+ * secondary indexes (an insert is one append to the rowid B-tree); the sealer (store_blocks.c)
+ * packs runs of its oldest rows into compressed blocks (store/block.h), one row of blocks
+ * each: the summary a query skips a block by first, the big data blob last so that reading
+ * summaries does not touch its pages. Dedupe keys move to their own table (only a record
+ * that carries one pays for it), where they stay when their record is sealed, until
+ * retention removes the record. */
+#define SQL_MIGRATE_V6 \
+	"CREATE TABLE IF NOT EXISTS dedupe (" \
+	"  key TEXT PRIMARY KEY," \
+	"  id INTEGER NOT NULL" \
+	") WITHOUT ROWID;" \
+	"INSERT OR IGNORE INTO dedupe (key, id) " \
+	"  SELECT dedupe, id FROM records WHERE dedupe IS NOT NULL AND dedupe <> '';" \
+	"DROP INDEX IF EXISTS records_component;" \
+	"DROP INDEX IF EXISTS records_ts;" \
+	"DROP INDEX IF EXISTS records_dedupe;" \
+	"CREATE TABLE IF NOT EXISTS blocks (" \
+	"  id_lo INTEGER PRIMARY KEY," \
+	"  id_hi INTEGER NOT NULL," \
+	"  ts_lo INTEGER NOT NULL," \
+	"  ts_hi INTEGER NOT NULL," \
+	"  arrival_lo INTEGER NOT NULL," \
+	"  arrival_hi INTEGER NOT NULL," \
+	"  n INTEGER NOT NULL," \
+	"  level_mask INTEGER NOT NULL," \
+	"  nkeys INTEGER NOT NULL," \
+	"  components TEXT NOT NULL," \
+	"  filter BLOB," \
+	"  data BLOB NOT NULL" \
+	");" \
+	"PRAGMA user_version = 6;"
+
 /* The migrations, in order: step i brings a history of a smaller user_version to version
  * (each step's SQL ends by setting user_version). A new schema is a new row here, with the
  * next number, and ELOG_SCHEMA_VERSION raised to it. */
@@ -144,6 +177,7 @@ static const struct schema_step {
 	{ 3, SQL_MIGRATE_V3 },
 	{ 4, SQL_MIGRATE_V4 },
 	{ 5, ELOG_SPANS_SCHEMA_SQL },    /* spans for ReadSpans (store/spans.h) */
+	{ 6, SQL_MIGRATE_V6 },           /* hot table + sealed blocks, dedupe keys apart */
 };
 
 #define SQL_STATS_UPSERT \
@@ -171,6 +205,16 @@ static const struct schema_step {
 #define SQL_MAX_ID \
 	"SELECT max(coalesce((SELECT max(id) FROM records), 0), " \
 	"           coalesce((SELECT last_removed FROM horizon), 0));"
+/* Schema 6: the newest sealed record too (the last block has the largest ids; the hot table
+ * may be empty after a removal of its records). */
+#define SQL_MAX_ID_V6 \
+	"SELECT max(coalesce((SELECT max(id) FROM records), 0), " \
+	"           coalesce((SELECT last_removed FROM horizon), 0), " \
+	"           coalesce((SELECT id_hi FROM blocks ORDER BY id_lo DESC LIMIT 1), 0));"
+/* A record's dedupe key (schema 6): no change means the key is stored, the record a
+ * duplicate. */
+#define SQL_DEDUPE_ADD \
+	"INSERT INTO dedupe (key, id) VALUES (?1, ?2) ON CONFLICT DO NOTHING;"
 /* Records without a dedupe key go MULTI_ROWS to a statement, with ids assigned here (max + 1
  * onwards, so still strictly increasing): one statement per row cost a third of ingest. */
 #define MULTI_ROWS 32
@@ -182,6 +226,12 @@ static const struct schema_step {
 #define SQL_COMPONENT_FIRST      "SELECT component FROM records ORDER BY component LIMIT 1;"
 #define SQL_COMPONENT_NEXT \
 	"SELECT component FROM records WHERE component > ?1 ORDER BY component LIMIT 1;"
+/* Schema 6 (no index on records.component): the components that have records, from the
+ * summary (its primary key starts with the component). */
+#define SQL_COMPONENT_FIRST_V6 \
+	"SELECT component FROM component_stats ORDER BY component LIMIT 1;"
+#define SQL_COMPONENT_NEXT_V6 \
+	"SELECT component FROM component_stats WHERE component > ?1 ORDER BY component LIMIT 1;"
 
 /* ---- the connection ----------------------------------------------------------------- */
 
@@ -504,10 +554,13 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 	    (rc = prepare(s, SQL_ROLLBACK, &s->st_rollback)) != SQLITE_OK ||
 	    (rc = prepare_insert_multi(s)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_INSERT, &s->st_insert)) != SQLITE_OK ||
-	    (rc = prepare(s, version >= 4 ? SQL_MAX_ID : SQL_MAX_ID_V3, &s->st_max_id))
-	    != SQLITE_OK ||
-	    (rc = prepare(s, SQL_COMPONENT_FIRST, &s->st_component_first)) != SQLITE_OK ||
-	    (rc = prepare(s, SQL_COMPONENT_NEXT, &s->st_component_next)) != SQLITE_OK ||
+	    (rc = prepare(s, version >= 6 ? SQL_MAX_ID_V6 : version >= 4 ? SQL_MAX_ID :
+			  SQL_MAX_ID_V3, &s->st_max_id)) != SQLITE_OK ||
+	    (rc = prepare(s, version >= 6 ? SQL_COMPONENT_FIRST_V6 : SQL_COMPONENT_FIRST,
+			  &s->st_component_first)) != SQLITE_OK ||
+	    (rc = prepare(s, version >= 6 ? SQL_COMPONENT_NEXT_V6 : SQL_COMPONENT_NEXT,
+			  &s->st_component_next)) != SQLITE_OK ||
+	    (!readonly && (rc = prepare(s, SQL_DEDUPE_ADD, &s->st_dedupe_add)) != SQLITE_OK) ||
 	    (!readonly && (rc = prepare(s, SQL_STATS_UPSERT, &s->st_stats_upsert)) != SQLITE_OK) ||
 	    (!readonly && (rc = prepare(s, SQL_COMPONENT_SEEN, &s->st_component_seen))
 	     != SQLITE_OK)) {
@@ -539,6 +592,7 @@ void elog_store_close(struct elog_store *s)
 	store__tail_cache_free(s->tc);
 	sqlite3_finalize(s->st_stats_upsert);
 	sqlite3_finalize(s->st_component_seen);
+	sqlite3_finalize(s->st_dedupe_add);
 	free(s->stats);
 	sqlite3_close_v2(s->db);
 	free(s->path);
@@ -763,6 +817,24 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 		if (r->ts_ns == 0)
 			r->ts_ns = r->arrival_ns;
 		r->id = 0;
+		if (dk && *dk) {
+			/* schema 6: the key first; stored already, the record is a duplicate */
+			sqlite3_bind_text(s->st_dedupe_add, 1, dk, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s->st_dedupe_add, 2, max_id + 1);
+			rc = sqlite3_step(s->st_dedupe_add);
+			if (rc != SQLITE_DONE) {
+				code = write_error(s, rc, &cause);
+				ret = elog_err_set(err, code, "cannot write history '%s': %s",
+						   s->path, cause);
+				store__stmt_done(s->st_dedupe_add);
+				goto rollback;
+			}
+			store__stmt_done(s->st_dedupe_add);
+			if (sqlite3_changes(s->db) == 0) {
+				i++;
+				continue;
+			}
+		}
 		sqlite3_bind_int64(st, 1, r->ts_ns);
 		sqlite3_bind_int64(st, 2, r->arrival_ns);
 		sqlite3_bind_text(st, 3, nz(r->component), -1, SQLITE_STATIC);

@@ -9,6 +9,11 @@
  * updated by elog_store_insert in the same transaction (a schema 1 file is migrated, the
  * summary filled from its records, when opened read-write).
  * Ids are assigned by SQLite on insert and are strictly increasing (rows are never deleted).
+ * Schema 6 (issue 17): records is the hot table of the newest records, without secondary
+ * indexes; older runs of records are sealed into compressed blocks (table blocks, seal.h,
+ * block.h) and dedupe keys live in table dedupe until retention removes their record. Every
+ * function below reads blocks and hot rows in one snapshot: callers see one history, in id
+ * order, whatever has been sealed.
  */
 #ifndef ELOG_STORE_H
 #define ELOG_STORE_H

@@ -38,6 +38,7 @@ struct elog_store {
 	size_t nstats;
 	sqlite3_stmt *st_component_seen;   /* NULL on a read-only connection */
 	int64_t version;                   /* the schema's */
+	sqlite3_stmt *st_dedupe_add;       /* schema 6; NULL on a read-only connection */
 };
 
 int store__sqlite_to_elog(int rc);
@@ -47,6 +48,44 @@ void store__tail_cache_free(struct tail_cache *tc);
 /* One integer from sql, binding a (or t when given and the statement has one parameter) when
  * it has parameters; *out is 0 when there is no row. Returns an SQLite code. */
 int store__one_int(sqlite3 *db, const char *sql, int64_t a, const char *t, int64_t *out);
+
+/*
+ * Sealed blocks (store_blocks.c, schema 6). A query reads them with the hot rows in one read
+ * transaction; every block's ids are below every hot row's (the sealer takes the oldest).
+ * store__blocks_open lists the blocks whose id range meets [lo, hi], in id order (desc:
+ * newest first); store__blocks_next steps (SQLITE_ROW with the summary set, SQLITE_DONE, or an
+ * error); store__blocks_decode decodes the current block into b->view (one view reused).
+ */
+#include "store/block.h"
+struct store_blocks {
+	sqlite3_stmt *st;
+	struct elog_block_summary sum;
+	int64_t nkeys;                  /* records with a dedupe key */
+	const char *components;         /* "name\tcount\n" lines; valid until the next step */
+	const unsigned char *filter;
+	size_t filter_len;
+	struct elog_block_view view;
+};
+/* 1 when the history has a blocks table (schema 6), 0 when not; inside the caller's
+ * transaction, so a reader of a file upgraded meanwhile sees one or the other, whole. */
+int store__has_blocks(sqlite3 *db);
+int store__blocks_open(struct elog_store *s, struct store_blocks *b, int64_t lo, int64_t hi,
+		       int desc);
+int store__blocks_next(struct store_blocks *b);
+int store__blocks_decode(struct elog_store *s, struct store_blocks *b, struct elog_err *err);
+void store__blocks_close(struct store_blocks *b);
+/* Whether a block's component lines may hold name: 1 (listed, or the list cannot be read
+ * with certainty), 0 (certainly not). */
+int store__block_has_component(const char *components, const char *name);
+/* Calls fn(ctx, name, len, count) for each component line, the name unescaped (block.h) and
+ * valid during the call only; returns -1 when a line cannot be read, else 0. */
+int store__block_components_each(const char *components,
+				 void (*fn)(void *ctx, const char *name, size_t len, int64_t n),
+				 void *ctx);
+struct elog_seal;
+int store__seal_encode(struct elog_store *s, const struct elog_record *recs, size_t n,
+		       struct elog_seal **out, struct elog_err *err);
+int store__seal_insert(struct elog_store *s, const struct elog_seal *p);
 
 /* A text column, never NULL ("" for SQL NULL); valid until the next step. */
 static inline char *store__col_text(sqlite3_stmt *st, int col)

@@ -138,19 +138,162 @@ static int query_prepare(struct elog_store *s, const char *select, const struct 
 	return rc;
 }
 
+/* ---- sealed blocks (schema 6) --------------------------------------------------------- */
+
+/* What a query knows before it reads any block: the tokens its pattern needs (the blocks'
+ * token filters skip those that lack one). */
+struct block_query {
+	int on;                          /* the history has blocks (this snapshot) */
+	char *toks[ELOG_BLOCK_MAX_TOKENS];
+	size_t ntoks;
+};
+
+static void block_query_init(struct block_query *bq, struct elog_store *s,
+			     const struct elog_filter *f)
+{
+	memset(bq, 0, sizeof(*bq));
+	bq->on = s->version >= 6 || store__has_blocks(s->db);
+	if (bq->on && f->has_regex && f->pattern)
+		bq->ntoks = elog_pattern_tokens(f->pattern, bq->toks, ELOG_BLOCK_MAX_TOKENS);
+}
+
+static void block_query_clear(struct block_query *bq)
+{
+	for (size_t i = 0; i < bq->ntoks; i++)
+		free(bq->toks[i]);
+	bq->ntoks = 0;
+}
+
+struct comp_check {
+	const struct elog_filter *f;
+	int any_in, any_kept;
+};
+
+static void comp_check_one(void *ctx, const char *name, size_t len, int64_t n)
+{
+	struct comp_check *c = ctx;
+	char buf[256], *nm = len < sizeof(buf) ? buf : xmalloc(len + 1);
+	const struct elog_filter *f = c->f;
+
+	(void)n;
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	if (f->ncomponents) {
+		for (size_t i = 0; i < f->ncomponents; i++)
+			if (strcmp(f->components[i], nm) == 0) {
+				c->any_in = 1;
+				break;
+			}
+	}
+	if (!elog_filter_excludes_component(f, nm))
+		c->any_kept = 1;
+	if (nm != buf)
+		free(nm);
+}
+
+/* 0 when the block's summary shows that none of its records can match f (ids aside). */
+static int block_may_match(const struct store_blocks *b, const struct elog_filter *f,
+			   const struct block_query *bq)
+{
+	if (f->level_mask && !(f->level_mask & b->sum.level_mask))
+		return 0;
+	if (f->since_ns && b->sum.ts_hi < f->since_ns)
+		return 0;
+	if (f->until_ns && b->sum.ts_lo > f->until_ns)
+		return 0;
+	if (f->ncomponents == 1) {
+		if (!store__block_has_component(b->components, f->components[0]))
+			return 0;
+	} else if (f->ncomponents || f->nxcomponents) {
+		struct comp_check c = { f, 0, 0 };
+
+		if (store__block_components_each(b->components, comp_check_one, &c) == 0 &&
+		    ((f->ncomponents && !c.any_in) || (f->nxcomponents && !c.any_kept)))
+			return 0;
+	}
+	if (bq->ntoks && !elog_block_filter_may_match(b->filter, b->filter_len, bq->toks,
+						      bq->ntoks))
+		return 0;
+	return 1;
+}
+
+/* With blocks: the id of the f->limit-th last match among the blocks' records with ids in
+ * [lo, hi], counting on from *found matches already seen in the hot rows; *bound is set when
+ * it is reached. An SQLite code, or -1 with err set (a corrupt block). */
+static int blocks_bound(struct elog_store *s, const struct elog_filter *f, int64_t lo,
+			int64_t hi, const struct block_query *bq, int64_t limit, int64_t *found,
+			int64_t *bound, struct elog_err *err)
+{
+	struct store_blocks b;
+	int rc = store__blocks_open(s, &b, lo, hi, 1);
+
+	while (rc == SQLITE_OK && (rc = store__blocks_next(&b)) == SQLITE_ROW) {
+		rc = SQLITE_OK;
+		if (b.sum.id_hi < lo)
+			break;
+		if (!block_may_match(&b, f, bq))
+			continue;
+		if (store__blocks_decode(s, &b, err) != 0) {
+			rc = -1;
+			break;
+		}
+		for (size_t i = b.view.n; i > 0; i--) {
+			const struct elog_record *r = &b.view.recs[i - 1];
+
+			if (r->id < lo || r->id > hi || !elog_filter_match(f, r))
+				continue;
+			if (++*found == limit) {
+				*bound = r->id;
+				break;
+			}
+		}
+		if (*bound)
+			break;
+	}
+	store__blocks_close(&b);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
 /*
  * For a limited query: the smallest id among the last f->limit matches, in *bound (0 when
  * there are fewer matches than the limit, i.e. no bound). Without a pattern SQLite counts
  * (OFFSET limit-1); with one, the rows are scanned backwards and the pattern applied here.
  */
 static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
-		       int64_t *bound)
+		       const struct block_query *bq, int64_t *bound, struct elog_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t limit = f->limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)f->limit;
 	int rc;
 
 	*bound = 0;
+	if (bq->on) {
+		/* the hot rows (the newest), then the blocks newest first */
+		int64_t found = 0;
+
+		rc = query_prepare(s, SQL_BOUND_RE_SELECT, f, max_id, 0, SQL_BOUND_RE_ORDER, &st);
+		if (rc != SQLITE_OK)
+			return rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *msg = (const char *)sqlite3_column_text(st, 1);
+			const char *fields = (const char *)sqlite3_column_text(st, 2);
+
+			if (!elog_filter_match_text(f, msg, fields))
+				continue;
+			if (++found == limit) {
+				*bound = sqlite3_column_int64(st, 0);
+				break;
+			}
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return rc;
+		if (*bound)
+			return SQLITE_OK;
+		return blocks_bound(s, f, f->after_id > 0 ? f->after_id + 1 : 1,
+				    max_id == ELOG_ID_UNBOUNDED ? INT64_MAX : max_id, bq, limit,
+				    &found, bound, err);
+	}
 	if (!f->has_regex && !f->xregex) {
 		rc = query_prepare(s, SQL_BOUND_SELECT, f, max_id, 0, SQL_BOUND_ORDER, &st);
 		if (rc != SQLITE_OK)
@@ -222,7 +365,8 @@ static int64_t tail_bound(const struct tail_bounds *t, const char *c)
 /* Fills t for f (f->tail > 0) and sets *min_id to the smallest bound. Returns a SQLite code,
  * or -1 past ELOG_FILTER_MAX_TAIL_COMPONENTS (err set). */
 static int tail_bounds_compute(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
-			       struct tail_bounds *t, int64_t *min_id, struct elog_err *err)
+			       const struct block_query *bq, struct tail_bounds *t, int64_t *min_id,
+			       struct elog_err *err)
 {
 	size_t i;
 	int rc = SQLITE_OK;
@@ -257,7 +401,7 @@ static int tail_bounds_compute(struct elog_store *s, const struct elog_filter *f
 		/* the last N up to max_id whatever after_id is: a later page (after_id set) keeps
 		 * the same bounds, so each page is the same tail's continuation */
 		one.after_id = 0;
-		rc = query_bound(s, &one, max_id, &t->bounds[i]);
+		rc = query_bound(s, &one, max_id, bq, &t->bounds[i], err);
 		if (rc != SQLITE_OK)
 			return rc;
 		if (t->bounds[i] < *min_id)
@@ -327,21 +471,31 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	struct elog_record r;
 	struct tail_bounds tails = { NULL, NULL, 0 };
 	const struct tail_bounds *tb = &tails, *cached = NULL;
+	struct block_query bq;
 	int64_t bound = 0, tmin_cached = INT64_MAX;
 	int in_txn = 0, ret = 0, rc;
 
 	/* No id is above the largest one (and after_id + 1 below would overflow). */
 	if (f->after_id == INT64_MAX)
 		return 0;
-	if (f->limit || f->tail) {
-		/* Two statements (bound, then rows) must see one snapshot. */
-		if (sqlite3_get_autocommit(s->db)) {
-			rc = store__stmt_exec(s->st_begin);
-			if (rc != SQLITE_OK)
-				goto fail;
-			in_txn = 1;
+	if (max_id == 0)
+		return 0;     /* nothing (ids start at 1) */
+	memset(&bq, 0, sizeof(bq));
+	/* The statements (bound, blocks, hot rows) must see one snapshot: a block sealed
+	 * between two of them would be read twice or not at all. */
+	if (sqlite3_get_autocommit(s->db)) {
+		rc = store__stmt_exec(s->st_begin);
+		if (rc != SQLITE_OK)
+			goto fail;
+		in_txn = 1;
+	}
+	block_query_init(&bq, s, f);
+	if (f->limit) {
+		rc = query_bound(s, f, max_id, &bq, &bound, err);
+		if (rc == -1) {
+			ret = err ? err->code : ELOG_EIO;
+			goto out;
 		}
-		rc = f->limit ? query_bound(s, f, max_id, &bound) : SQLITE_OK;
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
@@ -356,7 +510,7 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	} else if (f->tail) {
 		int64_t tmin = 0;
 
-		rc = tail_bounds_compute(s, f, max_id, &tails, &tmin, err);
+		rc = tail_bounds_compute(s, f, max_id, &bq, &tails, &tmin, err);
 		if (rc == -1) {
 			ret = err ? err->code : ELOG_EUSAGE;
 			goto out;
@@ -370,6 +524,45 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 			goto out;    /* every component left out */
 		if (tmin > bound)
 			bound = tmin;
+	}
+	if (bq.on) {
+		/* the sealed records first (their ids are below the hot rows') */
+		struct store_blocks b;
+		int64_t lo = f->after_id > 0 ? f->after_id + 1 : 1;
+		int64_t hi = max_id == ELOG_ID_UNBOUNDED ? INT64_MAX : max_id;
+
+		if (bound > lo)
+			lo = bound;
+		rc = store__blocks_open(s, &b, lo, hi, 0);
+		while (rc == SQLITE_OK && (rc = store__blocks_next(&b)) == SQLITE_ROW) {
+			rc = SQLITE_OK;
+			if (b.sum.id_hi < lo || !block_may_match(&b, f, &bq))
+				continue;
+			if (store__blocks_decode(s, &b, err) != 0) {
+				ret = err ? err->code : ELOG_EIO;
+				break;
+			}
+			for (size_t i = 0; i < b.view.n && ret == 0; i++) {
+				const struct elog_record *x = &b.view.recs[i];
+
+				if (x->id < lo || x->id > hi || !elog_filter_match(f, x))
+					continue;
+				if (tb->n && x->id < tail_bound(tb, x->component))
+					continue;
+				ret = fn(ctx, x);
+			}
+			if (ret != 0)
+				break;
+		}
+		store__blocks_close(&b);
+		if (ret != 0) {
+			if (in_txn && !sqlite3_get_autocommit(s->db))
+				store__stmt_exec(s->st_commit);
+			in_txn = 0;
+			goto out;
+		}
+		if (rc != SQLITE_DONE && rc != SQLITE_OK)
+			goto fail;
 	}
 	rc = query_prepare(s, SQL_QUERY_COLUMNS, f, max_id, bound, SQL_QUERY_ORDER, &st);
 	if (rc != SQLITE_OK)
@@ -398,6 +591,7 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 	sqlite3_finalize(st);
 	if (in_txn)
 		store__stmt_exec(s->st_commit);
+	block_query_clear(&bq);
 	if (tails.n && max_id != ELOG_ID_UNBOUNDED) {   /* kept for the next page */
 		store__tail_cache_free(s->tc);
 		s->tc = xcalloc(1, sizeof(*s->tc));
@@ -417,6 +611,7 @@ out:
 	if (in_txn && !sqlite3_get_autocommit(s->db))
 		store__stmt_exec(s->st_rollback);
 	tail_bounds_clear(&tails);
+	block_query_clear(&bq);
 	return ret;
 }
 

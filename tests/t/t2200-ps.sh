@@ -218,7 +218,7 @@ want(by.get("api", {}).get("count") == 9 and by["api"]["sources"] == ["send", "c
 mv "$T/v1.db" "$T/mig.db"
 start_serve mig
 elog send -c api -l fatal 'after the migration' || fail "send after migration"
-[ "$(sqlite3 "$T/mig.db" 'PRAGMA user_version')" = 5 ] || fail "not migrated to schema 5"
+[ "$(sqlite3 "$T/mig.db" 'PRAGMA user_version')" = 6 ] || fail "not migrated to schema 6"
 elog ps --json >"$T/mig.json" || fail "ps after migration"
 check_json "$T/mig.json" '
 a = by.get("api", {})

@@ -51,12 +51,12 @@ elog ps --db "$H" --disk --json >"$T/d1" || fail "ps --disk on schema 2"
 grep -q '"records":3000,"first_id":1,"last_id":3000' "$T/d1" || fail "ps --disk: $(cat "$T/d1")"
 [ "$(sqlite3 "$H" 'PRAGMA user_version')" = 2 ] || fail "a reader changed the schema"
 
-say "serve upgrades it in place (schema 4, then 5): records and counts kept"
+say "serve upgrades it in place (schema 4, then 5 and 6): records and counts kept"
 mv "$H" "$T/up.db"; mv "$H-wal" "$T/up.db-wal" 2>/dev/null; mv "$H-shm" "$T/up.db-shm" 2>/dev/null
 H="$T/up.db"
 start_serve up --retain-size 0
 q() { sqlite3 "$H" "$1"; }
-[ "$(q 'PRAGMA user_version')" = 5 ] || fail "user_version $(q 'PRAGMA user_version')"
+[ "$(q 'PRAGMA user_version')" = 6 ] || fail "user_version $(q 'PRAGMA user_version')"
 [ "$(q 'SELECT count(*) FROM records')" = 3000 ] || fail "records lost"
 [ "$(q 'SELECT sum(n) FROM component_stats')" = 3000 ] || fail "counts changed"
 [ "$(q "SELECT group_concat(name || ':' || first_id) FROM (SELECT * FROM components ORDER BY first_id)")" = "zeta:1,alpha:2,mid:101" ] ||

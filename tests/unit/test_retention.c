@@ -196,7 +196,7 @@ static void test_retain_size(void)
 	/* to a third of what is used */
 	r.max_bytes = hi.used_bytes / 3;
 	r.wal_bytes = 0;
-	CHECK_INT(elog_store_retain(s, &r, 0, INT64_MAX, &removed, &more, &err), 0);
+	CHECK_INT(elog_store_retain(s, &r, 0, INT64_MAX, &removed, NULL, &more, &err), 0);
 	CHECK(removed > 10000);
 	CHECK_INT(more, 0);
 	CHECK_INT(elog_store_history_info(s, &hi, &err), 0);
@@ -212,13 +212,13 @@ static void test_retain_size(void)
 	CHECK(one(s, "PRAGMA page_count") == pages);
 	/* a budget stops it and says there is more */
 	r.max_bytes = 4096 * 4;
-	CHECK_INT(elog_store_retain(s, &r, 0, 10, &removed, &more, &err), 0);
+	CHECK_INT(elog_store_retain(s, &r, 0, 10, &removed, NULL, &more, &err), 0);
 	CHECK_INT(removed, 10);
 	CHECK_INT(more, 1);
 	/* age: records that arrived before now - age go */
 	r.max_bytes = 0;
 	r.max_age_ns = 1000000000LL;
-	CHECK_INT(elog_store_retain(s, &r, 30000000000LL + 500000000LL, INT64_MAX, &removed, &more,
+	CHECK_INT(elog_store_retain(s, &r, 30000000000LL + 500000000LL, INT64_MAX, &removed, NULL, &more,
 				    &err), 0);
 	CHECK_INT(one(s, "SELECT min(arrival) >= 29500000000 FROM records"), 1);
 	CHECK_INT(one(s, "SELECT count(*) FROM records"), 1000);

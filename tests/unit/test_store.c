@@ -191,7 +191,7 @@ static void test_schema_created(void)
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA user_version", -1, &st, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 5);
+	CHECK_INT(sqlite3_column_int(st, 0), 6);
 	sqlite3_finalize(st);
 	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), "PRAGMA application_id", -1, &st, NULL),
 		  SQLITE_OK);
@@ -214,8 +214,7 @@ static void test_schema_created(void)
 				     -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0),
-		  "component_stats,components,cursors,horizon,keys,records,records_component,"
-		  "records_dedupe,records_ts,spans");
+		  "blocks,component_stats,components,cursors,dedupe,horizon,keys,records,spans");
 	sqlite3_finalize(st);
 
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
@@ -852,12 +851,14 @@ static void test_query_plan(void)
 	f.limit = 2;
 	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 2);      /* the bound, then the rows */
+	/* schema 6: the hot table has no secondary index (it stays small: the sealer keeps it
+	 * to a few blocks' worth); its rows are read by the primary key from after_id, never
+	 * sorted */
 	for (int i = 0; i < t.n; i++) {
 		plan_of(s, t.sql[i], &plan);
-		CHECK(strstr(plan.data, "USING INDEX records_component") ||
-		      strstr(plan.data, "USING COVERING INDEX records_component"));
+		CHECK(strstr(plan.data, "INTEGER PRIMARY KEY") != NULL);
 		CHECK(!strstr(plan.data, "TEMP B-TREE"));
-		if (!strstr(plan.data, "records_component") || strstr(plan.data, "TEMP B-TREE"))
+		if (!strstr(plan.data, "INTEGER PRIMARY KEY") || strstr(plan.data, "TEMP B-TREE"))
 			fprintf(stderr, "  %s\n%s", t.sql[i], plan.data);
 	}
 	elog_filter_clear(&f);
@@ -868,7 +869,7 @@ static void test_query_plan(void)
 	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 1);
 	plan_of(s, t.sql[0], &plan);
-	CHECK(strstr(plan.data, "records_component") != NULL);
+	CHECK(!strstr(plan.data, "TEMP B-TREE"));
 	elog_filter_clear(&f);
 
 	t.n = 0;
@@ -878,7 +879,7 @@ static void test_query_plan(void)
 	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, collect_fn, &(struct collect){ 0 }, &err), 0);
 	CHECK_INT(t.n, 1);
 	plan_of(s, t.sql[0], &plan);
-	CHECK(strstr(plan.data, "records_ts") != NULL);
+	CHECK(!strstr(plan.data, "TEMP B-TREE"));
 	elog_filter_clear(&f);
 
 	t.n = 0;
@@ -1007,7 +1008,7 @@ static void test_upgrade_from_v2(void)
 				     " (SELECT count(*) FROM sqlite_master WHERE name = 'meta'),"
 				     " (SELECT count(*) FROM cursors)", -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 5);
+	CHECK_INT(sqlite3_column_int(st, 0), 6);
 	CHECK_STR((const char *)sqlite3_column_text(st, 1), "ci");
 	CHECK_INT(sqlite3_column_int(st, 2), 0);
 	CHECK_INT(sqlite3_column_int(st, 3), 0);

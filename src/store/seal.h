@@ -1,0 +1,59 @@
+/*
+ * seal.h — the sealer (store_blocks.c): packs the oldest rows of the hot table (records) into
+ * one compressed block (store/block.h), in two steps so that the costly one holds no lock:
+ *
+ *   elog_store_seal_read copies the oldest rows (a few ms; serve's writer does it between
+ *   two transactions, so no other connection holds a snapshot meanwhile), then
+ *   elog_seal_encode compresses them (no connection: serve's sealer thread, at a lower
+ *   priority) — elog_store_seal_prepare does both;
+ *   elog_store_seal_commit, on the writer's connection, inserts the block and deletes those
+ *   rows in one short write transaction, after checking that they are all still there (a
+ *   removal meanwhile: nothing is written, the next prepare reads them again).
+ *
+ * A crash between or inside the steps loses nothing: the rows stay in the hot table until
+ * the transaction that stores their block commits.
+ */
+#ifndef ELOG_STORE_SEAL_H
+#define ELOG_STORE_SEAL_H
+
+#include <stdint.h>
+
+struct elog_err;
+struct elog_store;
+struct elog_seal;
+
+/* The newest records the hot table keeps (followers, cursors and exact tail reads stay on
+ * plain rows); a block is sealed once the table holds this many more than that. */
+#define ELOG_SEAL_KEEP_HOT 4096
+
+/*
+ * When the hot table holds at least keep + min_records rows, encodes its oldest (at most
+ * ELOG_BLOCK_MAX_RECORDS, leaving keep) into *out; else *out is NULL (nothing to seal; also
+ * on a history older than schema 6). min_records >= 1. Returns 0 or a negative code with err.
+ */
+int elog_store_seal_prepare(struct elog_store *s, int64_t keep, int64_t min_records,
+			    struct elog_seal **out, struct elog_err *err);
+
+/* The first half of elog_store_seal_prepare: *out holds the rows, not yet encoded. */
+int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records,
+			 struct elog_seal **out, struct elog_err *err);
+
+/* The second half: encodes p's rows into its block (frees the rows). Pure CPU, any thread.
+ * Returns 0 or a negative code with err. */
+int elog_seal_encode(struct elog_seal *p, struct elog_err *err);
+
+/* Stores p's block and deletes its rows in one transaction (s read-write); *sealed (may be
+ * NULL) gets its record count, or 0 when its rows changed meanwhile (nothing written). p is
+ * not freed. Returns 0 or a negative code with err. */
+int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int64_t *sealed,
+			   struct elog_err *err);
+
+/* Frees a prepared block; accepts NULL. */
+void elog_seal_free(struct elog_seal *p);
+
+/* prepare + commit on s until nothing is left to seal (tests, tools): *sealed (may be NULL)
+ * gets the records sealed. Returns 0 or a negative code with err. */
+int elog_store_seal_now(struct elog_store *s, int64_t keep, int64_t min_records,
+			int64_t *sealed, struct elog_err *err);
+
+#endif
