@@ -40,7 +40,8 @@ serve() {   # NAME ARGS...: SRV
 	SRV=$(head -1 "$T/$nm.ready")
 }
 stream_ge() { [ "$(nats_stream_msgs ELOG 2>/dev/null || echo 0)" -ge "$1" ]; }
-count() { sqlite3 "$T/$1.db" "SELECT count(*) FROM records" 2>/dev/null; }
+# records a history holds, hot or sealed (elog ps --disk --db)
+count() { "$ELOG" ps --disk --db "$T/$1.db" --json 2>/dev/null | sed -n 's/.*"records":\([0-9]*\).*/\1/p'; }
 db_ge() { [ "$(count "$1")" -ge "$2" ]; }
 
 python3 "$top/bench/gen.py" "$M" "$T/data" >/dev/null
