@@ -30,7 +30,7 @@ PYEOF
 one() {   # one LABEL BINARY
 	label=$1 bin=$2 db=$B/$1.db
 	rm -f "$B/ready"
-	"$bin" serve --listen 127.0.0.1:0 --db "$db" --ready-file "$B/ready" -q --retain-size 0 &
+	"$bin" serve --listen 127.0.0.1:0 --db "$db" --ready-file "$B/ready" -q --retain-size 0 --http none &
 	SERVE_PID=$!
 	i=0; while [ ! -s "$B/ready" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
 	ELOG_SERVER=$(head -1 "$B/ready") "$bin" send < "$B/lines.jsonl" || echo "# send failed" >&2
@@ -44,7 +44,11 @@ one() {   # one LABEL BINARY
 	sqlite3 "$db" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 	hot=$(sqlite3 "$db" 'SELECT count(*) FROM records;')
 	file=$(stat -c %s "$db")
-	echo "## $label ($bin): $N records, $hot hot, file $file bytes = $((file / N)) B/record"
+	used=$(sqlite3 "$db" "SELECT (SELECT page_count FROM pragma_page_count) -
+	       (SELECT freelist_count FROM pragma_freelist_count);")
+	psz=$(sqlite3 "$db" "PRAGMA page_size;")
+	echo "## $label ($bin): $N records, $hot hot, file $file bytes = $((file / N)) B/record," \
+	     "pages in use $((used * psz)) bytes = $((used * psz / N)) B/record (the rest: free pages the sealer left)"
 	echo "| table (with its indexes) | bytes | per record |"
 	echo "|---|---|---|"
 	sqlite3 -separator ' | ' "$db" \
