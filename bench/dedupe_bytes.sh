@@ -33,7 +33,9 @@ one() {   # one LABEL BINARY
 	"$bin" serve --listen 127.0.0.1:0 --db "$db" --ready-file "$B/ready" -q --retain-size 0 --http none &
 	SERVE_PID=$!
 	i=0; while [ ! -s "$B/ready" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done
+	t0=$(date +%s.%N)
 	ELOG_SERVER=$(head -1 "$B/ready") "$bin" send < "$B/lines.jsonl" || echo "# send failed" >&2
+	t1=$(date +%s.%N)
 	# the sealer keeps 4096 hot rows and seals the rest: wait (at most 120 s) for it
 	i=0
 	while [ "$(sqlite3 "$db" 'SELECT count(*) FROM records;' 2>/dev/null || echo 0)" -gt 8192 ] \
@@ -56,6 +58,7 @@ one() {   # one LABEL BINARY
 		        printf('%.1f |', sum(d.pgsize) * 1.0 / $N)
 		 FROM dbstat d LEFT JOIN sqlite_master m ON m.name = d.name
 		 GROUP BY 1 ORDER BY 2 DESC;"
+	echo "# send of $N lines (acknowledged = committed): $(echo "$N / ($t1 - $t0)" | bc) lines/s"
 	for t in dedupe dedupe_runs; do
 		r=$(sqlite3 "$db" "SELECT count(*) FROM $t;" 2>/dev/null) && echo "# rows in $t: $r"
 	done
