@@ -187,9 +187,10 @@ int store__dedupe_remove(struct elog_store *s, const char *key, int64_t horizon)
 	/* A run goes whole once every record up to its newest (id_hi) is gone; until then its
 	 * removed keys stay stored with the others. Keeping a removed record's key longer is
 	 * harmless: it only answers "stored" to a resend of a record that was stored once. A
-	 * run whose newest record went by a removal of one component (horizon 0) is not
-	 * dropped by a later removal of its older records either: one row per such stream
-	 * stays (a known leak of prune -c, bounded by the streams it cut). */
+	 * run whose newest record went by a removal of one component (horizon 0) may outlive
+	 * all its records: a later removal drops it only when one of its keys goes in a pass
+	 * whose horizon reaches id_hi. One row per such stream stays (a known leak of
+	 * prune -c, bounded by the streams it cut). */
 	if (horizon <= 0)
 		return SQLITE_OK;
 	rc = run_find(s, key, plen, n, &lo, &hi, &id_hi);
