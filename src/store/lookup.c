@@ -26,11 +26,14 @@ int elog_store_dedupe_exists(struct elog_store *s, const char *key, int *found,
 	int rc;
 
 	*found = 0;
-	/* schema 6: the dedupe table (keys of sealed records too); before, the partial unique
-	 * index on dedupe answers it (dedupe = ? implies NOT NULL) */
-	if (sqlite3_prepare_v2(elog_store_db(s), s->version >= 6 ?
-			       "SELECT 1 FROM dedupe WHERE key = ?1" :
-			       "SELECT 1 FROM records WHERE dedupe = ?1", -1,
+	/* schema 6: the dedupe tables (keys of sealed records too; dedupe.c) */
+	if (s->version >= 6) {
+		if (store__dedupe_exists(s, key, found) != SQLITE_OK)
+			return lookup_fail(s, err);
+		return 0;
+	}
+	/* before, the partial unique index on dedupe answers it (dedupe = ? implies NOT NULL) */
+	if (sqlite3_prepare_v2(elog_store_db(s), "SELECT 1 FROM records WHERE dedupe = ?1", -1,
 			       &st, NULL) != SQLITE_OK)
 		return lookup_fail(s, err);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);

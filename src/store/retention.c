@@ -396,15 +396,13 @@ static int id_before_rows(struct elog_store *s, int64_t before_ns, int64_t *id,
 
 /* ---- removing sealed records (schema 6) ----------------------------------------------- */
 
-#define SQL_DEDUPE_DEL           "DELETE FROM dedupe WHERE key = ?1;"
 #define SQL_BLOCK_DEL            "DELETE FROM blocks WHERE id_lo = ?1;"
 /* The dedupe keys of the hot rows a removal takes (before they go). */
-#define SQL_HOT_KEYS_DEL_ALL \
-	"DELETE FROM dedupe WHERE key IN (SELECT dedupe FROM records WHERE id <= ?1 AND " \
-	"dedupe IS NOT NULL);"
-#define SQL_HOT_KEYS_DEL_COMP \
-	"DELETE FROM dedupe WHERE key IN (SELECT dedupe FROM records WHERE id <= ?1 AND " \
-	"component = ?2 AND dedupe IS NOT NULL);"
+#define SQL_HOT_KEYS_ALL \
+	"SELECT dedupe FROM records WHERE id <= ?1 AND dedupe IS NOT NULL AND dedupe <> '';"
+#define SQL_HOT_KEYS_COMP \
+	"SELECT dedupe FROM records WHERE id <= ?1 AND component = ?2 AND dedupe IS NOT NULL " \
+	"AND dedupe <> '';"
 
 /* What a removal took, per (component, source, level), for component_stats. */
 struct removed_key {
@@ -486,8 +484,8 @@ static int block_remove(struct elog_store *s, int64_t id_lo, const char *comp, i
 	struct store_blocks b;
 	struct elog_record *keep = NULL;
 	struct elog_seal *p = NULL;
-	sqlite3_stmt *del = NULL;
 	size_t nkeep = 0, i;
+	int64_t horizon = 0;
 	int rc = store__blocks_open(s, &b, id_lo, id_lo, 0);
 
 	if (rc == SQLITE_OK) {
@@ -506,9 +504,6 @@ static int block_remove(struct elog_store *s, int64_t id_lo, const char *comp, i
 	/* done with the row: the view holds the records */
 	sqlite3_finalize(b.st);
 	b.st = NULL;
-	rc = sqlite3_prepare_v2(db, SQL_DEDUPE_DEL, -1, &del, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
 	keep = xcalloc(b.view.n ? b.view.n : 1, sizeof(*keep));
 	for (i = 0; i < b.view.n; i++) {
 		const struct elog_record *r = &b.view.recs[i];
@@ -518,14 +513,22 @@ static int block_remove(struct elog_store *s, int64_t id_lo, const char *comp, i
 			continue;
 		}
 		removal_add(rm, r);
-		if (*r->dedupe_key) {
-			sqlite3_bind_text(del, 1, r->dedupe_key, -1, SQLITE_STATIC);
-			rc = sqlite3_step(del);
-			sqlite3_reset(del);
-			if (rc != SQLITE_DONE)
-				goto out;
-		}
+		if (!comp && r->id > horizon)
+			horizon = r->id;
 	}
+	/* Their keys. Without comp every record up to the newest removed here is gone (the
+	 * older blocks went before this one), the horizon a run of keys goes whole by; with
+	 * comp, records of other components may remain below it: no horizon, runs stay
+	 * (dedupe.c: keeping keys longer is harmless). */
+	for (i = 0, rc = SQLITE_OK; rc == SQLITE_OK && i < b.view.n; i++) {
+		const struct elog_record *r = &b.view.recs[i];
+
+		if (r->id <= through && (!comp || strcmp(r->component, comp) == 0) &&
+		    *r->dedupe_key)
+			rc = store__dedupe_remove(s, r->dedupe_key, horizon);
+	}
+	if (rc != SQLITE_OK)
+		goto out;
 	rc = exec3(db, SQL_BLOCK_DEL, id_lo, 0, 0);
 	if (rc == SQLITE_OK && nkeep) {
 		if (store__seal_encode(s, keep, nkeep, &p, err) != 0) {
@@ -537,7 +540,6 @@ static int block_remove(struct elog_store *s, int64_t id_lo, const char *comp, i
 out:
 	elog_seal_free(p);
 	free(keep);
-	sqlite3_finalize(del);
 	store__blocks_close(&b);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
@@ -695,14 +697,21 @@ int elog_store_remove_oldest(struct elog_store *s, const char *comp, int64_t thr
 			end = hot_max;   /* nothing between them: say what was there */
 	}
 	if (s->version >= 6) {
-		rc = sqlite3_prepare_v2(db, comp ? SQL_HOT_KEYS_DEL_COMP : SQL_HOT_KEYS_DEL_ALL, -1,
-					&st, NULL);
+		/* without comp every record through end is gone after this: the horizon runs of
+		 * keys go whole by (see block_remove) */
+		rc = sqlite3_prepare_v2(db, comp ? SQL_HOT_KEYS_COMP : SQL_HOT_KEYS_ALL, -1, &st,
+					NULL);
 		if (rc != SQLITE_OK)
 			goto fail;
 		sqlite3_bind_int64(st, 1, end);
 		if (comp)
 			sqlite3_bind_text(st, 2, comp, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			rc = store__dedupe_remove(s, (const char *)sqlite3_column_text(st, 0),
+						  comp ? 0 : end);
+			if (rc != SQLITE_OK)
+				break;
+		}
 		sqlite3_finalize(st);
 		st = NULL;
 		if (rc != SQLITE_DONE)

@@ -138,14 +138,21 @@
  * each: the summary a query skips a block by first, the big data blob last so that reading
  * summaries does not touch its pages. Dedupe keys move to their own table (only a record
  * that carries one pays for it), where they stay when their record is sealed, until
- * retention removes the record. */
+ * retention removes the record: keys "<prefix>:<n>" as runs of n in dedupe_runs (one row per
+ * `elog send` stream), the others in dedupe (dedupe.c). The keys of an older history move
+ * there in C after this SQL (store__dedupe_upgrade), in the same transaction. */
 #define SQL_MIGRATE_V6 \
 	"CREATE TABLE IF NOT EXISTS dedupe (" \
 	"  key TEXT PRIMARY KEY," \
 	"  id INTEGER NOT NULL" \
 	") WITHOUT ROWID;" \
-	"INSERT OR IGNORE INTO dedupe (key, id) " \
-	"  SELECT dedupe, id FROM records WHERE dedupe IS NOT NULL AND dedupe <> '';" \
+	"CREATE TABLE IF NOT EXISTS dedupe_runs (" \
+	"  prefix TEXT NOT NULL," \
+	"  lo INTEGER NOT NULL," \
+	"  hi INTEGER NOT NULL," \
+	"  id_hi INTEGER NOT NULL," \
+	"  PRIMARY KEY (prefix, lo)" \
+	") WITHOUT ROWID;" \
 	"DROP INDEX IF EXISTS records_component;" \
 	"DROP INDEX IF EXISTS records_ts;" \
 	"DROP INDEX IF EXISTS records_dedupe;" \
@@ -211,10 +218,6 @@ static const struct schema_step {
 	"SELECT max(coalesce((SELECT max(id) FROM records), 0), " \
 	"           coalesce((SELECT last_removed FROM horizon), 0), " \
 	"           coalesce((SELECT id_hi FROM blocks ORDER BY id_lo DESC LIMIT 1), 0));"
-/* A record's dedupe key (schema 6): no change means the key is stored, the record a
- * duplicate. */
-#define SQL_DEDUPE_ADD \
-	"INSERT INTO dedupe (key, id) VALUES (?1, ?2) ON CONFLICT DO NOTHING;"
 /* Records without a dedupe key go MULTI_ROWS to a statement, with ids assigned here (max + 1
  * onwards, so still strictly increasing): one statement per row cost a third of ingest. */
 #define MULTI_ROWS 32
@@ -422,6 +425,8 @@ static int create_schema(struct elog_store *s, struct elog_err *err)
 	     i++)
 		if (version < schema_steps[i].version)
 			rc = sqlite3_exec(s->db, schema_steps[i].sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && version >= 1 && version < 6)
+		rc = store__dedupe_upgrade(s);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, SQL_COMMIT, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
@@ -560,7 +565,6 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 			  &s->st_component_first)) != SQLITE_OK ||
 	    (rc = prepare(s, version >= 6 ? SQL_COMPONENT_NEXT_V6 : SQL_COMPONENT_NEXT,
 			  &s->st_component_next)) != SQLITE_OK ||
-	    (!readonly && (rc = prepare(s, SQL_DEDUPE_ADD, &s->st_dedupe_add)) != SQLITE_OK) ||
 	    (!readonly && (rc = prepare(s, SQL_STATS_UPSERT, &s->st_stats_upsert)) != SQLITE_OK) ||
 	    (!readonly && (rc = prepare(s, SQL_COMPONENT_SEEN, &s->st_component_seen))
 	     != SQLITE_OK)) {
@@ -592,7 +596,7 @@ void elog_store_close(struct elog_store *s)
 	store__tail_cache_free(s->tc);
 	sqlite3_finalize(s->st_stats_upsert);
 	sqlite3_finalize(s->st_component_seen);
-	sqlite3_finalize(s->st_dedupe_add);
+	store__dedupe_close(s);
 	free(s->stats);
 	sqlite3_close_v2(s->db);
 	free(s->path);
@@ -818,19 +822,18 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 			r->ts_ns = r->arrival_ns;
 		r->id = 0;
 		if (dk && *dk) {
-			/* schema 6: the key first; stored already, the record is a duplicate */
-			sqlite3_bind_text(s->st_dedupe_add, 1, dk, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s->st_dedupe_add, 2, max_id + 1);
-			rc = sqlite3_step(s->st_dedupe_add);
-			if (rc != SQLITE_DONE) {
+			/* schema 6: the key first; stored already (before, or earlier in this
+			 * batch), the record is a duplicate */
+			int added;
+
+			rc = store__dedupe_add(s, dk, max_id + 1, &added);
+			if (rc != SQLITE_OK) {
 				code = write_error(s, rc, &cause);
 				ret = elog_err_set(err, code, "cannot write history '%s': %s",
 						   s->path, cause);
-				store__stmt_done(s->st_dedupe_add);
 				goto rollback;
 			}
-			store__stmt_done(s->st_dedupe_add);
-			if (sqlite3_changes(s->db) == 0) {
+			if (!added) {
 				i++;
 				continue;
 			}

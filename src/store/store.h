@@ -11,7 +11,8 @@
  * Ids are assigned by SQLite on insert and are strictly increasing (rows are never deleted).
  * Schema 6 (issue 17): records is the hot table of the newest records, without secondary
  * indexes; older runs of records are sealed into compressed blocks (table blocks, seal.h,
- * block.h) and dedupe keys live in table dedupe until retention removes their record. Every
+ * block.h) and dedupe keys live in tables dedupe and dedupe_runs (keys "<prefix>:<n>" as runs
+ * of n, dedupe.c) until retention removes their record. Every
  * function below reads blocks and hot rows in one snapshot: callers see one history, in id
  * order, whatever has been sealed.
  */
@@ -154,7 +155,7 @@ int elog_store_cursor_set(struct elog_store *s, const char *name, int64_t last_i
 
 /*
  * Lookups (lookup.c), for the cluster publisher and aggregator (src/outbound/cluster_*.c):
- * dedupe_exists sets *found when a record with dedupe key `key` is stored (one index lookup);
+ * dedupe_exists sets *found when a record with dedupe key `key` is stored (one index seek);
  * count_after counts the records with id > after_id whose dedupe key does not start with
  * skip_prefix, stopping at cap (it reads at most cap rows), and gives the arrival time of the
  * first of them (0: none). Both return 0 or a negative code with err.

@@ -38,7 +38,7 @@ struct elog_store {
 	size_t nstats;
 	sqlite3_stmt *st_component_seen;   /* NULL on a read-only connection */
 	int64_t version;                   /* the schema's */
-	sqlite3_stmt *st_dedupe_add;       /* schema 6; NULL on a read-only connection */
+	sqlite3_stmt *st_dk[7];            /* dedupe.c's, prepared on first use */
 };
 
 int store__sqlite_to_elog(int rc);
@@ -48,6 +48,23 @@ void store__tail_cache_free(struct tail_cache *tc);
 /* One integer from sql, binding a (or t when given and the statement has one parameter) when
  * it has parameters; *out is 0 when there is no row. Returns an SQLite code. */
 int store__one_int(sqlite3 *db, const char *sql, int64_t a, const char *t, int64_t *out);
+
+/*
+ * Dedupe keys (dedupe.c, schema 6): the only functions that read or write them. A key
+ * "<prefix>:<n>" (n canonical decimal, fits int64) is kept in a run of dedupe_runs, any other
+ * in dedupe. store__dedupe_split says which (1: *plen is the prefix's length, *n the number).
+ * exists sets *found; add stores key for the record id (*added 0: already stored, the record
+ * is a duplicate; the same key twice in one transaction is stored once); remove is told that
+ * key's record goes, horizon being an id through which every record is gone after the
+ * removal (0 when unknown, as for a removal of one component: then runs stay). SQLite codes.
+ */
+int store__dedupe_split(const char *key, size_t *plen, int64_t *n);
+int store__dedupe_exists(struct elog_store *s, const char *key, int *found);
+int store__dedupe_add(struct elog_store *s, const char *key, int64_t id, int *added);
+int store__dedupe_remove(struct elog_store *s, const char *key, int64_t horizon);
+/* Moves the keys of records (schema 5) into the dedupe tables, during the upgrade. */
+int store__dedupe_upgrade(struct elog_store *s);
+void store__dedupe_close(struct elog_store *s);
 
 /*
  * Sealed blocks (store_blocks.c, schema 6). A query reads them with the hot rows in one read

@@ -214,7 +214,7 @@ static void test_schema_created(void)
 				     -1, &st, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
 	CHECK_STR((const char *)sqlite3_column_text(st, 0),
-		  "blocks,component_stats,components,cursors,dedupe,horizon,keys,records,spans");
+		  "blocks,component_stats,components,cursors,dedupe,dedupe_runs,horizon,keys,records,spans");
 	sqlite3_finalize(st);
 
 	CHECK_INT(elog_store_max_id(s, &max, &err), 0);
