@@ -92,6 +92,7 @@ struct elog_hub {
 	struct elog_seal *seal_job;      /* under mu: rows to encode */
 	struct elog_seal *seal_ready;    /* under mu: encoded, for the writer to commit */
 	int64_t seal_since;              /* writer: records committed since the last look */
+	int trim_pending;                /* under mu: sealing caught up, free pages to give back */
 	struct elog_redactor *redact;               /* NULL: none */
 	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
 };

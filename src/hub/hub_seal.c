@@ -75,12 +75,39 @@ static void seal_feed(struct elog_hub *h)
 		return;
 	h->seal_since = 0;
 	if (elog_store_seal_read(h->store, ELOG_SEAL_KEEP_HOT, ELOG_BLOCK_MAX_RECORDS, &p,
-				 NULL) != 0 || !p)
+				 NULL) != 0)
 		return;
+	if (!p) {   /* caught up: the pages the sealed rows took can go back (hub__seal_apply) */
+		pthread_mutex_lock(&h->mu);
+		h->trim_pending = 1;
+		pthread_mutex_unlock(&h->mu);
+		return;
+	}
 	pthread_mutex_lock(&h->mu);
 	h->seal_job = p;
 	pthread_cond_broadcast(&h->seal_cv);
 	pthread_mutex_unlock(&h->mu);
+}
+
+/* Writer thread, between transactions, once sealing caught up: gives back SEAL_TRIM_STEP
+ * free pages (1 MiB: a few ms of the writer's time) a pass, until few are left. */
+#define SEAL_TRIM_STEP 256
+static void trim_step(struct elog_hub *h)
+{
+	int pending, more = 0;
+
+	pthread_mutex_lock(&h->mu);
+	pending = h->trim_pending;
+	pthread_mutex_unlock(&h->mu);
+	if (!pending)
+		return;
+	if (elog_store_trim_free(h->store, SEAL_TRIM_STEP, &more, NULL) != 0)
+		more = 0;       /* a full disk: nothing to give back now; looked at after the next seal */
+	if (!more) {
+		pthread_mutex_lock(&h->mu);
+		h->trim_pending = 0;
+		pthread_mutex_unlock(&h->mu);
+	}
 }
 
 void hub__seal_start(struct elog_hub *h)
@@ -118,7 +145,7 @@ void hub__seal_committed(struct elog_hub *h, size_t n)
 
 int hub__seal_pending_locked(const struct elog_hub *h)
 {
-	return h->seal_ready ||
+	return h->seal_ready || h->trim_pending ||
 	       (h->seal_started && !h->seal_job && h->seal_since >= SEAL_WAKE_RECORDS);
 }
 
@@ -134,6 +161,7 @@ int hub__seal_apply(struct elog_hub *h)
 	if (!p) {
 		if (h->seal_since >= SEAL_WAKE_RECORDS)
 			seal_feed(h);
+		trim_step(h);
 		return 0;
 	}
 	/* an error (a full disk) leaves the rows hot: tried again after more records */

@@ -56,4 +56,16 @@ void elog_seal_free(struct elog_seal *p);
 int elog_store_seal_now(struct elog_store *s, int64_t keep, int64_t min_records,
 			int64_t *sealed, struct elog_err *err);
 
+/*
+ * Gives free pages back to the file system, at most step pages a call: once a burst is sealed,
+ * the pages its hot rows took are free, and the file kept them (1.5 GB for a 10M-record
+ * history whose pages in use were 13 bytes a record). Only in incremental auto_vacuum (a
+ * history created by schema 4 or later; a no-op otherwise) and only while the free pages are
+ * over ELOG_TRIM_MIN_FREE and an eighth of the file: a little free space is kept for what the
+ * hot table takes next. *more (may be NULL) is set when there is still more to give back.
+ * Returns 0 or a negative code with err.
+ */
+#define ELOG_TRIM_MIN_FREE 2048    /* pages (8 MiB of 4 KiB pages) */
+int elog_store_trim_free(struct elog_store *s, int64_t step, int *more, struct elog_err *err);
+
 #endif

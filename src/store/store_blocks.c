@@ -3,6 +3,7 @@
  * query, stats, lookup and retention code share) and sealing the oldest hot rows into one
  * (seal.h). See store.c's SQL_MIGRATE_V6 for the table.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -446,5 +447,33 @@ int elog_store_seal_now(struct elog_store *s, int64_t keep, int64_t min_records,
 	}
 	if (sealed)
 		*sealed = total;
+	return 0;
+}
+
+int elog_store_trim_free(struct elog_store *s, int64_t step, int *more, struct elog_err *err)
+{
+	int64_t mode = 0, pages = 0, freep = 0, left = 0;
+	char sql[64];
+	int rc;
+
+	if (more)
+		*more = 0;
+	rc = store__one_int(s->db, "PRAGMA auto_vacuum;", 0, NULL, &mode);
+	if (rc == SQLITE_OK && mode == 2)
+		rc = store__one_int(s->db, "PRAGMA page_count;", 0, NULL, &pages);
+	if (rc == SQLITE_OK && mode == 2)
+		rc = store__one_int(s->db, "PRAGMA freelist_count;", 0, NULL, &freep);
+	if (rc != SQLITE_OK)
+		return seal_fail(s, rc, "write", err);
+	if (mode != 2 || freep <= ELOG_TRIM_MIN_FREE || freep <= pages / 8)
+		return 0;
+	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%lld);", (long long)step);
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return seal_fail(s, rc, "write", err);
+	/* more only when this pass gave something back: never a loop that cannot progress */
+	if (store__one_int(s->db, "PRAGMA freelist_count;", 0, NULL, &left) == SQLITE_OK &&
+	    store__one_int(s->db, "PRAGMA page_count;", 0, NULL, &pages) == SQLITE_OK && more)
+		*more = left < freep && left > ELOG_TRIM_MIN_FREE && left > pages / 8;
 	return 0;
 }
