@@ -315,6 +315,13 @@ if [ "$BIG" -gt "$N" ]; then
 		hot() { sqlite3 "$B/h10.db" "SELECT count(*) FROM records" 2>/dev/null || echo 0; }
 		while [ "$(hot)" -gt 16384 ] && [ $i -lt 600 ]; do sleep 0.5; i=$((i + 1)); done
 		say "the sealer caught up $(calc %.1f "$(since "$t0")") s after the ingest ended ($(hot) records left in the hot table)"
+		# then the writer gives the free pages back (a MiB a pass): until the file stops shrinking
+		t0=$EPOCHREALTIME i=0 prev=-1
+		while [ $i -lt 240 ]; do
+			cur=$(stat -c %s "$B/h10.db"); [ "$cur" = "$prev" ] && break
+			prev=$cur; sleep 0.5; i=$((i + 1))
+		done
+		say "free pages given back in $(calc %.1f "$(since "$t0")") s (file $(stat -c %s "$B/h10.db") bytes)"
 	fi
 	t0=$EPOCHREALTIME
 	stop_serve
