@@ -16,9 +16,15 @@
 #include "store/block.h"
 #include "store/seal.h"
 
+/* The summaries only: SQLite computes every result column of a row in sqlite3_step, so a
+ * listing that named the filter and data read every block's blobs (their overflow pages), also
+ * of the blocks the summary skips: a 1-second window read the whole file. The blobs are read
+ * by SQL_BLOCK_FILTER / SQL_BLOCK_DATA for the blocks a query keeps. */
 #define BLOCK_COLUMNS \
 	"SELECT id_lo, id_hi, ts_lo, ts_hi, arrival_lo, arrival_hi, n, level_mask, nkeys, " \
-	"components, filter, data FROM blocks "
+	"components FROM blocks "
+#define SQL_BLOCK_FILTER "SELECT filter FROM blocks WHERE id_lo = ?1;"
+#define SQL_BLOCK_DATA   "SELECT data FROM blocks WHERE id_lo = ?1;"
 /* The first block that may hold lo: the last one starting at or before it (one seek). */
 #define SQL_BLOCKS_ASC BLOCK_COLUMNS \
 	"WHERE id_lo >= (SELECT coalesce(max(id_lo), 0) FROM blocks WHERE id_lo <= ?1) " \
@@ -27,7 +33,7 @@
 	"WHERE id_lo >= (SELECT coalesce(max(id_lo), 0) FROM blocks WHERE id_lo <= ?1) " \
 	"AND id_lo <= ?2 ORDER BY id_lo DESC;"
 enum { BC_ID_LO, BC_ID_HI, BC_TS_LO, BC_TS_HI, BC_ARR_LO, BC_ARR_HI, BC_N, BC_LEVELS, BC_NKEYS,
-       BC_COMPONENTS, BC_FILTER, BC_DATA };
+       BC_COMPONENTS };
 
 #define SQL_HAS_BLOCKS \
 	"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blocks';"
@@ -45,6 +51,7 @@ int store__blocks_open(struct elog_store *s, struct store_blocks *b, int64_t lo,
 	int rc;
 
 	memset(b, 0, sizeof(*b));
+	b->db = s->db;
 	rc = sqlite3_prepare_v2(s->db, desc ? SQL_BLOCKS_DESC : SQL_BLOCKS_ASC, -1, &b->st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -70,16 +77,50 @@ int store__blocks_next(struct store_blocks *b)
 	b->sum.level_mask = (unsigned)sqlite3_column_int64(st, BC_LEVELS);
 	b->nkeys = sqlite3_column_int64(st, BC_NKEYS);
 	b->components = store__col_text(st, BC_COMPONENTS);
-	b->filter = sqlite3_column_blob(st, BC_FILTER);
-	b->filter_len = (size_t)sqlite3_column_bytes(st, BC_FILTER);
 	return rc;
+}
+
+/* The current block's blob by *st (prepared from sql on first use): SQLITE_ROW with the
+ * statement left on its row, or an SQLite code. */
+static int block_blob(struct store_blocks *b, sqlite3_stmt **st, const char *sql)
+{
+	int rc = SQLITE_OK;
+
+	if (!*st)
+		rc = sqlite3_prepare_v2(b->db, sql, -1, st, NULL);
+	else
+		sqlite3_reset(*st);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(*st, 1, b->sum.id_lo);
+	return sqlite3_step(*st);
+}
+
+const unsigned char *store__blocks_filter(struct store_blocks *b, size_t *len)
+{
+	const unsigned char *f = NULL;
+
+	*len = 0;
+	if (block_blob(b, &b->st_filter, SQL_BLOCK_FILTER) == SQLITE_ROW) {
+		f = sqlite3_column_blob(b->st_filter, 0);
+		*len = (size_t)sqlite3_column_bytes(b->st_filter, 0);
+	}
+	return f;   /* none: the caller decodes the block (a malformed filter may match) */
 }
 
 int store__blocks_decode(struct elog_store *s, struct store_blocks *b, struct elog_err *err)
 {
-	const unsigned char *data = sqlite3_column_blob(b->st, BC_DATA);
-	size_t len = (size_t)sqlite3_column_bytes(b->st, BC_DATA);
+	const unsigned char *data = NULL;
+	size_t len = 0;
+	int rc = block_blob(b, &b->st_data, SQL_BLOCK_DATA);
 
+	if (rc == SQLITE_ROW) {
+		data = sqlite3_column_blob(b->st_data, 0);
+		len = (size_t)sqlite3_column_bytes(b->st_data, 0);
+	} else {
+		return elog_err_set(err, ELOG_EIO, "cannot read history '%s': %s", s->path,
+				    rc == SQLITE_DONE ? "a block went missing" : sqlite3_errstr(rc));
+	}
 	if (!data && sqlite3_errcode(s->db) == SQLITE_NOMEM)
 		return elog_err_set(err, ELOG_ENOMEM, "cannot read history '%s': out of memory",
 				    s->path);
@@ -89,7 +130,9 @@ int store__blocks_decode(struct elog_store *s, struct store_blocks *b, struct el
 void store__blocks_close(struct store_blocks *b)
 {
 	sqlite3_finalize(b->st);
-	b->st = NULL;
+	sqlite3_finalize(b->st_filter);
+	sqlite3_finalize(b->st_data);
+	b->st = b->st_filter = b->st_data = NULL;
 	elog_block_view_free(&b->view);
 }
 

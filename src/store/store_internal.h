@@ -75,12 +75,12 @@ void store__dedupe_close(struct elog_store *s);
  */
 #include "store/block.h"
 struct store_blocks {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st;               /* the summaries only: a step reads no blob */
+	sqlite3 *db;
+	sqlite3_stmt *st_filter, *st_data;   /* one block's filter, its data: when asked */
 	struct elog_block_summary sum;
 	int64_t nkeys;                  /* records with a dedupe key */
 	const char *components;         /* "name\tcount\n" lines; valid until the next step */
-	const unsigned char *filter;
-	size_t filter_len;
 	struct elog_block_view view;
 };
 /* 1 when the history has a blocks table (schema 6), 0 when not; inside the caller's
@@ -90,6 +90,10 @@ int store__blocks_open(struct elog_store *s, struct store_blocks *b, int64_t lo,
 		       int desc);
 int store__blocks_next(struct store_blocks *b);
 int store__blocks_decode(struct elog_store *s, struct store_blocks *b, struct elog_err *err);
+/* The current block's token filter (*len bytes), read only when asked: a query without a
+ * pattern never reads the filters (about 9 KiB a block; at 10M records reading them all was
+ * most of a 1-second window's time). Valid until the next step. */
+const unsigned char *store__blocks_filter(struct store_blocks *b, size_t *len);
 void store__blocks_close(struct store_blocks *b);
 /* Whether a block's component lines may hold name: 1 (listed, or the list cannot be read
  * with certainty), 0 (certainly not). */

@@ -192,7 +192,7 @@ static void comp_check_one(void *ctx, const char *name, size_t len, int64_t n)
 }
 
 /* 0 when the block's summary shows that none of its records can match f (ids aside). */
-static int block_may_match(const struct store_blocks *b, const struct elog_filter *f,
+static int block_may_match(struct store_blocks *b, const struct elog_filter *f,
 			   const struct block_query *bq)
 {
 	if (f->level_mask && !(f->level_mask & b->sum.level_mask))
@@ -211,9 +211,13 @@ static int block_may_match(const struct store_blocks *b, const struct elog_filte
 		    ((f->ncomponents && !c.any_in) || (f->nxcomponents && !c.any_kept)))
 			return 0;
 	}
-	if (bq->ntoks && !elog_block_filter_may_match(b->filter, b->filter_len, bq->toks,
-						      bq->ntoks))
-		return 0;
+	if (bq->ntoks) {
+		size_t flen;
+		const unsigned char *filter = store__blocks_filter(b, &flen);
+
+		if (!elog_block_filter_may_match(filter, flen, bq->toks, bq->ntoks))
+			return 0;
+	}
 	return 1;
 }
 
