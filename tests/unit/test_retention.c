@@ -15,36 +15,7 @@
 #include "store/retention.h"
 #include "common/util.h"
 #include "unit.h"
-
-static char tmpdir[256];
-
-static void tmp_setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/elog_test_retention.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
-
-static void tmp_cleanup(void)
-{
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *tmp_path(const char *name)
-{
-	static char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s/%s", tmpdir, name);
-	return buf;
-}
+#include "unit_tmp.h"
 
 /* Inserts n records of component comp (i-th: arrival base + i ms, message of pad bytes). */
 static void fill(struct elog_store *s, const char *comp, int n, int64_t base, size_t pad)

@@ -13,40 +13,9 @@
 #include "store/store.h"
 #include "common/util.h"
 #include "unit.h"
+#include "unit_tmp.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static char tmpdir[256];
-
-static void tmp_setup(void)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/elog_test_store.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		exit(2);
-	}
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
-
-static void tmp_cleanup(void)
-{
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *tmp_path(const char *name)
-{
-	static char bufs[4][512];   /* a few live at once */
-	static int next;
-	char *buf = bufs[next++ % 4];
-
-	snprintf(buf, sizeof(bufs[0]), "%s/%s", tmpdir, name);
-	return buf;
-}
 
 static char *read_all(const char *path, size_t *n)
 {
