@@ -315,12 +315,14 @@ if [ "$BIG" -gt "$N" ]; then
 		hot() { sqlite3 "$B/h10.db" "SELECT count(*) FROM records" 2>/dev/null || echo 0; }
 		while [ "$(hot)" -gt 16384 ] && [ $i -lt 600 ]; do sleep 0.5; i=$((i + 1)); done
 		say "the sealer caught up $(calc %.1f "$(since "$t0")") s after the ingest ended ($(hot) records left in the hot table)"
-		# then the writer gives the free pages back (a MiB a pass): until the file stops shrinking
-		t0=$EPOCHREALTIME i=0 prev=-1
-		while [ $i -lt 240 ]; do
-			cur=$(stat -c %s "$B/h10.db"); [ "$cur" = "$prev" ] && break
-			prev=$cur; sleep 0.5; i=$((i + 1))
-		done
+		# then the writer gives the free pages back (a MiB a pass) down to its slack (8 MiB or
+		# an eighth of the file): wait for the free-page count to come down to that
+		t0=$EPOCHREALTIME i=0
+		trimmed() {
+			set -- $(sqlite3 "$B/h10.db" "PRAGMA freelist_count; PRAGMA page_count;" 2>/dev/null)
+			[ $# = 2 ] && { [ "$1" -le $((2048 + 256)) ] || [ "$1" -le $(($2 / 8 + 256)) ]; }
+		}
+		while ! trimmed && [ $i -lt 480 ]; do sleep 0.5; i=$((i + 1)); done
 		say "free pages given back in $(calc %.1f "$(since "$t0")") s (file $(stat -c %s "$B/h10.db") bytes)"
 	fi
 	t0=$EPOCHREALTIME
