@@ -258,6 +258,32 @@ static int blocks_bound(struct elog_store *s, const struct elog_filter *f, int64
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+
+/* The rows of the records table, newest first, matched in C (a pattern): the id of the
+ * limit-th match, counting on from *found, in *bound (left 0 when there are fewer). */
+static int rows_bound(struct elog_store *s, const struct elog_filter *f, int64_t max_id,
+		      int64_t limit, int64_t *found, int64_t *bound)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = query_prepare(s, SQL_BOUND_RE_SELECT, f, max_id, 0, SQL_BOUND_RE_ORDER, &st);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *msg = (const char *)sqlite3_column_text(st, 1);
+		const char *fields = (const char *)sqlite3_column_text(st, 2);
+
+		if (!elog_filter_match_text(f, msg, fields))
+			continue;
+		if (++*found == limit) {
+			*bound = sqlite3_column_int64(st, 0);
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /*
  * For a limited query: the smallest id among the last f->limit matches, in *bound (0 when
  * there are fewer matches than the limit, i.e. no bound). Without a pattern SQLite counts
@@ -275,22 +301,8 @@ static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_
 		/* the hot rows (the newest), then the blocks newest first */
 		int64_t found = 0;
 
-		rc = query_prepare(s, SQL_BOUND_RE_SELECT, f, max_id, 0, SQL_BOUND_RE_ORDER, &st);
+		rc = rows_bound(s, f, max_id, limit, &found, bound);
 		if (rc != SQLITE_OK)
-			return rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *msg = (const char *)sqlite3_column_text(st, 1);
-			const char *fields = (const char *)sqlite3_column_text(st, 2);
-
-			if (!elog_filter_match_text(f, msg, fields))
-				continue;
-			if (++found == limit) {
-				*bound = sqlite3_column_int64(st, 0);
-				break;
-			}
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			return rc;
 		if (*bound)
 			return SQLITE_OK;
@@ -309,20 +321,7 @@ static int query_bound(struct elog_store *s, const struct elog_filter *f, int64_
 	} else {
 		int64_t found = 0;
 
-		rc = query_prepare(s, SQL_BOUND_RE_SELECT, f, max_id, 0, SQL_BOUND_RE_ORDER, &st);
-		if (rc != SQLITE_OK)
-			return rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *msg = (const char *)sqlite3_column_text(st, 1);
-			const char *fields = (const char *)sqlite3_column_text(st, 2);
-
-			if (!elog_filter_match_text(f, msg, fields))
-				continue;
-			if (++found == limit) {
-				*bound = sqlite3_column_int64(st, 0);
-				break;
-			}
-		}
+		return rows_bound(s, f, max_id, limit, &found, bound);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
