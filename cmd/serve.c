@@ -712,14 +712,7 @@ out:
 	close(lock_fd);
 	if (!o.quiet && rc == EXIT_OK)
 		fprintf(stderr, "elog serve: history closed\n");
-	elog_buf_release(&bound);
-	elog_buf_release(&httpbound);
-	elog_buf_release(&web_warnings);
-	free(o.listen.cap ? o.listen.items : NULL);
-	free(o.http.cap ? o.http.items : NULL);
-	free(logdir);
-	free(db);
-	return rc;
+	goto release;
 
 fail_start:
 	/* serve did not start: undo what was made so far, before any call or file of the
@@ -729,6 +722,7 @@ fail_start:
 	if (lock_fd >= 0)
 		close(lock_fd);
 	elog_redactor_free(redactor);
+release:
 	elog_buf_release(&bound);
 	elog_buf_release(&httpbound);
 	elog_buf_release(&web_warnings);

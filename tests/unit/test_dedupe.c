@@ -21,6 +21,7 @@
 #include "store/spans.h"
 #include "unit.h"
 #include "unit_tmp.h"
+#include "unit_schema5.h"
 
 static struct elog_store *open_store(void)
 {
@@ -378,30 +379,7 @@ static void test_upgrade_v5(void)
 	tmp_setup();
 	CHECK_INT(sqlite3_open(tmp_path("h.db"), &db), SQLITE_OK);
 	CHECK_INT(sqlite3_exec(db,
-		"PRAGMA journal_mode = WAL;"
-		"CREATE TABLE records (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
-		" arrival INTEGER NOT NULL, component TEXT NOT NULL, level INTEGER NOT NULL,"
-		" msg TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',"
-		" dedupe TEXT);"
-		"CREATE INDEX records_component ON records(component, id);"
-		"CREATE INDEX records_ts ON records(ts);"
-		"CREATE UNIQUE INDEX records_dedupe ON records(dedupe) WHERE dedupe IS NOT NULL;"
-		"CREATE TABLE component_stats (component TEXT NOT NULL, source TEXT NOT NULL,"
-		" level INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (component, source, level))"
-		" WITHOUT ROWID;"
-		"CREATE TABLE keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-		" hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, last_used INTEGER,"
-		" revoked INTEGER);"
-		"CREATE TABLE cursors (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL,"
-		" updated INTEGER NOT NULL) WITHOUT ROWID;"
-		"CREATE TABLE components (name TEXT PRIMARY KEY, first_id INTEGER NOT NULL,"
-		" removed_through INTEGER NOT NULL DEFAULT 0, removed_ts INTEGER NOT NULL DEFAULT 0)"
-		" WITHOUT ROWID;"
-		"CREATE TABLE horizon (one INTEGER PRIMARY KEY CHECK (one = 1),"
-		" removed_through INTEGER NOT NULL, removed_ts INTEGER NOT NULL,"
-		" last_removed INTEGER NOT NULL);"
-		"INSERT INTO horizon VALUES (1, 0, 0, 0);"
-		ELOG_SPANS_SCHEMA_SQL
+		UNIT_SCHEMA5_SQL
 		"INSERT INTO records (ts, arrival, component, level, msg, dedupe) VALUES"
 		" (5, 5, 'c0', 2, 'a', 'send:u:1'), (6, 6, 'c0', 2, 'b', 'send:u:2'),"
 		" (7, 7, 'c0', 2, 'c', 'send:u:4'), (8, 8, 'c0', 2, 'd', 'k:07'),"
