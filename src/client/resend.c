@@ -16,20 +16,20 @@ void elog_resend_push(struct elog_resend_queue *q, struct elog_resend_batch *b,
 	else
 		q->head = b;
 	q->tail = b;
+	if (!q->unsent)
+		q->unsent = b;
 }
 
 struct elog_resend_batch *elog_resend_next_unsent(const struct elog_resend_queue *q)
 {
-	struct elog_resend_batch *b;
-
-	for (b = q->head; b && b->seq; b = b->next)
-		;
-	return b;
+	/* kept, not searched for: a queue of many in-flight batches made it a walk per send */
+	return q->unsent;
 }
 
 void elog_resend_mark_sent(struct elog_resend_queue *q, struct elog_resend_batch *b)
 {
 	b->seq = ++q->sent;
+	q->unsent = b->next;
 }
 
 int elog_resend_send_unsent(struct elog_resend_queue *q, struct elog_sender *s,
@@ -64,6 +64,8 @@ struct elog_resend_batch *elog_resend_pop(struct elog_resend_queue *q)
 	q->head = b->next;
 	if (!q->head)
 		q->tail = NULL;
+	if (q->unsent == b)
+		q->unsent = b->next;
 	b->next = NULL;
 	return b;
 }
@@ -74,5 +76,6 @@ void elog_resend_restart(struct elog_resend_queue *q)
 
 	for (b = q->head; b; b = b->next)
 		b->seq = 0;
+	q->unsent = q->head;
 	q->sent = 0;
 }

@@ -35,6 +35,7 @@ struct elog_resend_batch {
 struct elog_resend_queue {
 	struct elog_resend_batch *head;    /* oldest not acknowledged; NULL: nothing is pending */
 	struct elog_resend_batch *tail;
+	struct elog_resend_batch *unsent;  /* oldest not sent on the current sender, or NULL */
 	uint64_t sent;                     /* batches numbered on the current sender */
 };
 

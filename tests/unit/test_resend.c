@@ -182,7 +182,41 @@ static void test_resend_after_lost_stream(void)
 	alarm(0);
 }
 
+/* The oldest unsent batch is kept, not searched for: it follows every push, mark, pop and
+ * restart, also when the batch popped is the unsent one (a queue released unsent). */
+static void test_unsent_pointer(void)
+{
+	struct elog_resend_queue q;
+	struct elog_resend_batch b[4];
+
+	memset(&q, 0, sizeof(q));
+	CHECK(elog_resend_next_unsent(&q) == NULL);
+	elog_resend_push(&q, &b[0], NULL, 0);
+	elog_resend_push(&q, &b[1], NULL, 0);
+	CHECK(elog_resend_next_unsent(&q) == &b[0]);
+	elog_resend_mark_sent(&q, &b[0]);
+	elog_resend_mark_sent(&q, &b[1]);
+	CHECK(elog_resend_next_unsent(&q) == NULL);
+	elog_resend_push(&q, &b[2], NULL, 0);     /* pushed after all were sent */
+	CHECK(elog_resend_next_unsent(&q) == &b[2]);
+	CHECK(elog_resend_pop_acked(&q, 1) == &b[0]);
+	CHECK(elog_resend_pop_acked(&q, 1) == NULL);
+	elog_resend_restart(&q);                  /* a new sender: b[1] goes again first */
+	CHECK(elog_resend_next_unsent(&q) == &b[1]);
+	CHECK(elog_resend_pop(&q) == &b[1]);      /* popped while unsent */
+	CHECK(elog_resend_next_unsent(&q) == &b[2]);
+	CHECK(elog_resend_pop(&q) == &b[2]);
+	CHECK(elog_resend_next_unsent(&q) == NULL);
+	elog_resend_push(&q, &b[3], NULL, 0);     /* an emptied queue starts over */
+	CHECK(elog_resend_next_unsent(&q) == &b[3]);
+	elog_resend_mark_sent(&q, &b[3]);
+	CHECK_INT(b[3].seq, 1);
+	CHECK(elog_resend_pop_acked(&q, 1) == &b[3]);
+	CHECK(q.head == NULL && q.tail == NULL && q.unsent == NULL);
+}
+
 UNIT_MAIN(
+	{ "unsent_pointer", test_unsent_pointer },
 	{ "queue_order_and_numbering", test_queue_order_and_numbering },
 	{ "resend_after_lost_stream", test_resend_after_lost_stream }
 )
