@@ -354,6 +354,28 @@ static int getlogs_flush(struct elog_read_sink *s, int live, uint64_t missed, in
 	return 0;
 }
 
+/* The records before id `before` the reader asked for were removed by retention or prune:
+ * LogEntry has no field for it, so it is said as "missed" is, in an entry of elog's own
+ * (component "elog", level "warn"), before the records that are left. */
+static int getlogs_removed(struct elog_read_sink *s, int64_t before)
+{
+	struct getlogs_sink *g = (struct getlogs_sink *)s;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	char msg[96];
+
+	if (g->dead)
+		return -1;
+	eb_reset(&g->eb);
+	snprintf(msg, sizeof(msg), "records before id %lld were removed by retention",
+		 (long long)before);
+	g->eb.e.component_id = (char *)"elog";
+	g->eb.e.level = (char *)"warn";
+	g->eb.e.message = msg;
+	elog_conv_ts(elog_now_ns(), &ts);
+	g->eb.e.timestamp = &ts;
+	return getlogs_send(g);
+}
+
 static int filter_from_request(struct elog_filter *f, const Flowctl__StreamLogsRequest *q,
 			       struct elog_err *err)
 {
@@ -422,6 +444,7 @@ static void fc_get_logs(struct rpc_call *call, void *ctx)
 	sink.base.ctx = &sink;
 	sink.base.add = getlogs_add;
 	sink.base.flush = getlogs_flush;
+	sink.base.removed = getlogs_removed;
 	sink.call = call;
 	flowctl__log_entry__init(&sink.eb.e);
 	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));
