@@ -276,6 +276,66 @@ static void test_record_fields(void)
 	elog_redactor_free(rd);
 }
 
+/* A record's component and source name its stream and reach the disk like its message: a
+ * secret there is redacted and listed; a pair found clean is not scanned again (the same
+ * result); rules that fired on a part redacted before (a session id) are listed and counted. */
+static void test_record_names(void)
+{
+	struct elog_redactor *rd = rd_new(NULL);
+	struct elog_redact_rule_info ri;
+	struct elog_record r;
+	size_t i;
+
+	elog_record_init(&r);
+	elog_record_set(&r.component, "api password=hunter2", 20);
+	elog_record_set(&r.source, "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 40);
+	elog_record_set(&r.msg, "fine", 4);
+	elog_record_set(&r.fields, "{\"a\":1}", 7);
+	CHECK_INT(elog_redact_record(rd, NULL, &r), 2);
+	CHECK_STR(r.component, "api password=[REDACTED:secret-kv]");
+	CHECK_STR(r.source, "[REDACTED:github-token]");
+	CHECK_STR(r.msg, "fine");
+	CHECK_STR(r.fields, "{\"a\":1,\"redacted\":[\"github-token\",\"secret-kv\"]}");
+	/* a clean pair, twice (the second from the thread's cache): nothing changes */
+	for (i = 0; i < 2; i++) {
+		elog_record_set(&r.component, "api", 3);
+		elog_record_set(&r.source, "send", 4);
+		elog_record_set(&r.fields, "{\"a\":1}", 7);
+		CHECK_INT(elog_redact_record(rd, NULL, &r), 0);
+		CHECK_STR(r.component, "api");
+		CHECK_STR(r.source, "send");
+		CHECK_STR(r.fields, "{\"a\":1}");
+	}
+	/* the same component after a clean one with another source: scanned again */
+	elog_record_set(&r.component, "api", 3);
+	elog_record_set(&r.source, "token=abc", 9);
+	CHECK_INT(elog_redact_record(rd, NULL, &r), 1);
+	CHECK_STR(r.source, "token=[REDACTED:secret-kv]");
+	/* a rule that fired before the hub (a logging.v1 session id) */
+	elog_record_set(&r.component, "[REDACTED:jwt]", 14);
+	elog_record_set(&r.source, "logging.v1", 10);
+	elog_record_set(&r.fields, "", 0);
+	for (i = 0; i < elog_redactor_rules(rd); i++) {
+		elog_redactor_rule(rd, i, &ri);
+		if (strcmp(ri.name, "jwt") == 0)
+			r.redacted_before = 1ull << i;
+	}
+	CHECK(r.redacted_before != 0);
+	CHECK_INT(elog_redact_record(rd, NULL, &r), 1);
+	CHECK_STR(r.fields, "{\"redacted\":[\"jwt\"]}");
+	for (i = 0; i < elog_redactor_rules(rd); i++) {
+		elog_redactor_rule(rd, i, &ri);
+		if (strcmp(ri.name, "jwt") == 0)
+			CHECK_INT(ri.records, 1);
+		if (strcmp(ri.name, "secret-kv") == 0)
+			CHECK_INT(ri.records, 2);
+		if (strcmp(ri.name, "github-token") == 0)
+			CHECK_INT(ri.records, 1);
+	}
+	elog_record_clear(&r);
+	elog_redactor_free(rd);
+}
+
 static void test_unscannable(void)
 {
 	struct elog_redactor *rd = rd_new(NULL);
@@ -360,6 +420,7 @@ static void test_ordinary_corpus(void)
 }
 
 UNIT_MAIN(
+	{ "record_names", test_record_names },
 	{ "auth_headers", test_auth_headers },
 	{ "key_values", test_key_values },
 	{ "urls", test_urls },
