@@ -329,6 +329,23 @@ static int getlogs_add(struct elog_read_sink *s, const struct elog_record *r)
 	return g->dead;
 }
 
+/* Sends an entry of elog's own (component "elog", level "warn", now) saying msg: what the
+ * reader should know and LogEntry has no field for. 0 or -1. */
+static int getlogs_notice(struct getlogs_sink *g, const char *msg)
+{
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+
+	if (g->dead)
+		return -1;
+	eb_reset(&g->eb);
+	g->eb.e.component_id = (char *)"elog";
+	g->eb.e.level = (char *)"warn";
+	g->eb.e.message = (char *)msg;
+	elog_conv_ts(elog_now_ns(), &ts);
+	g->eb.e.timestamp = &ts;
+	return getlogs_send(g);
+}
+
 static int getlogs_flush(struct elog_read_sink *s, int live, uint64_t missed, int64_t mfrom,
 			 int64_t mto)
 {
@@ -339,17 +356,9 @@ static int getlogs_flush(struct elog_read_sink *s, int live, uint64_t missed, in
 	if (g->dead)
 		return -1;
 	if (missed > 0) {
-		Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-
-		eb_reset(&g->eb);
 		snprintf(msg, sizeof(msg), "missed %llu entries (ids %lld..%lld)",
 			 (unsigned long long)missed, (long long)mfrom, (long long)mto);
-		g->eb.e.component_id = (char *)"elog";
-		g->eb.e.level = (char *)"warn";
-		g->eb.e.message = msg;
-		elog_conv_ts(elog_now_ns(), &ts);
-		g->eb.e.timestamp = &ts;
-		return getlogs_send(g);
+		return getlogs_notice(g, msg);
 	}
 	return 0;
 }
@@ -359,21 +368,11 @@ static int getlogs_flush(struct elog_read_sink *s, int live, uint64_t missed, in
  * (component "elog", level "warn"), before the records that are left. */
 static int getlogs_removed(struct elog_read_sink *s, int64_t before)
 {
-	struct getlogs_sink *g = (struct getlogs_sink *)s;
-	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	char msg[96];
 
-	if (g->dead)
-		return -1;
-	eb_reset(&g->eb);
 	snprintf(msg, sizeof(msg), "records before id %lld were removed by retention",
 		 (long long)before);
-	g->eb.e.component_id = (char *)"elog";
-	g->eb.e.level = (char *)"warn";
-	g->eb.e.message = msg;
-	elog_conv_ts(elog_now_ns(), &ts);
-	g->eb.e.timestamp = &ts;
-	return getlogs_send(g);
+	return getlogs_notice((struct getlogs_sink *)s, msg);
 }
 
 static int filter_from_request(struct elog_filter *f, const Flowctl__StreamLogsRequest *q,
