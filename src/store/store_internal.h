@@ -16,6 +16,7 @@ struct tail_cache;
 struct stats_slot;
 struct dk_run;
 
+#define INSERT_SIZES 4
 struct elog_store {
 	sqlite3 *db;
 	char *path;
@@ -24,8 +25,7 @@ struct elog_store {
 	sqlite3_stmt *st_begin_immediate;
 	sqlite3_stmt *st_commit;
 	sqlite3_stmt *st_rollback;
-	sqlite3_stmt *st_insert;
-	sqlite3_stmt *st_insert_multi;
+	sqlite3_stmt *st_insert[INSERT_SIZES];   /* store.c's, of 128, 32, 8 and 1 rows */
 	struct commit_hook_slot {
 		void (*fn)(void *ctx, int frames);
 		void *ctx;
