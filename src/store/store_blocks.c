@@ -205,7 +205,6 @@ int store__block_has_component(const char *components, const char *name)
 #define SQL_SEAL_ROWS \
 	"SELECT id, ts, arrival, level, component, msg, fields, source, dedupe FROM records " \
 	"ORDER BY id LIMIT ?1;"
-#define SQL_SEAL_CHECK           "SELECT count(*) FROM records WHERE id >= ?1 AND id <= ?2;"
 #define SQL_SEAL_INSERT \
 	"INSERT INTO blocks (id_lo, id_hi, ts_lo, ts_hi, arrival_lo, arrival_hi, n, level_mask, " \
 	"nkeys, components, filter, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12);"
@@ -419,14 +418,15 @@ int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int6
 	if (rc != SQLITE_OK)
 		return seal_fail(s, rc, "write", err);
 	/* rows are only ever deleted from the hot table and new ids are larger: the same count
-	 * in the same range is the same rows */
-	rc = sqlite3_prepare_v2(s->db, SQL_SEAL_CHECK, -1, &st, NULL);
+	 * in the same range is the same rows. The delete counts them (a count first scanned
+	 * them once more); another count rolls it back. */
+	rc = sqlite3_prepare_v2(s->db, SQL_SEAL_DELETE, -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, sum->id_lo);
 		sqlite3_bind_int64(st, 2, sum->id_hi);
 		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			have = sqlite3_column_int64(st, 0);
+		if (rc == SQLITE_DONE) {
+			have = sqlite3_changes(s->db);
 			rc = SQLITE_OK;
 		}
 		sqlite3_finalize(st);
@@ -439,15 +439,6 @@ int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int6
 		return 0;
 	}
 	rc = store__seal_insert(s, p);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db, SQL_SEAL_DELETE, -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, sum->id_lo);
-		sqlite3_bind_int64(st, 2, sum->id_hi);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-	}
 	if (rc == SQLITE_OK)
 		rc = store__stmt_exec(s->st_commit);
 	if (rc != SQLITE_OK)

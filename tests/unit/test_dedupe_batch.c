@@ -17,6 +17,7 @@
 #include "common/record.h"
 #include "common/util.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "store/seal.h"
 #include "unit.h"
 #include "unit_tmp.h"
@@ -359,8 +360,50 @@ out:
 	tmp_cleanup();
 }
 
+/* A block whose rows changed between its read and its commit (a removal meanwhile) is not
+ * written, and its rows stay; the next seal reads them again. The keys stay stored. */
+static void test_seal_after_removal(void)
+{
+	static char keys[5000][64];
+	struct elog_store *s;
+	struct elog_seal *p = NULL;
+	struct elog_err err;
+	int64_t last_id = 0, sealed = -1, n = 0;
+
+	tmp_setup();
+	s = open_store();
+	if (!s)
+		goto out;
+	for (size_t i = 0; i < 5000; i++)
+		snprintf(keys[i], sizeof(keys[i]), "send:r:%zu", i + 1);
+	batch(s, keys, 5000, 0, &last_id);
+	CHECK_INT(elog_store_seal_read(s, 0, 1, &p, &err), 0);
+	CHECK(p != NULL);
+	if (!p)
+		goto out;
+	CHECK_INT(elog_seal_encode(p, &err), 0);
+	CHECK_INT(elog_store_remove_oldest(s, NULL, 10, INT64_MAX, &n, &err), 0);
+	CHECK_INT(n, 10);
+	CHECK_INT(elog_store_seal_commit(s, p, &sealed, &err), 0);
+	CHECK_INT(sealed, 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM blocks"), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM records"), 4990);
+	CHECK_INT(elog_store_seal_now(s, 0, 1, &sealed, &err), 0);
+	CHECK_INT(sealed, 4990);
+	CHECK_INT(count(s, "SELECT count(*) FROM records"), 0);
+	CHECK_INT(exists(s, "send:r:5000"), 1);
+	batch(s, keys, 5000, 0, &last_id);
+	CHECK_INT(last_id, 5000);
+out:
+	elog_seal_free(p);
+	elog_store_close(s);
+	set_clear();
+	tmp_cleanup();
+}
+
 UNIT_MAIN(
 	{ "model", test_model },
 	{ "many_streams", test_many_streams },
-	{ "adjacent_runs", test_adjacent_runs }
+	{ "adjacent_runs", test_adjacent_runs },
+	{ "seal_after_removal", test_seal_after_removal }
 )
