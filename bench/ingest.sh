@@ -48,8 +48,9 @@ elog_round() {
 	[ -s "$B/h/ready" ] || { echo "serve ($bin) did not start" >&2; exit 1; }
 	c0=$(cpu_of "/proc/$SERVE_PID/stat")
 	t0=$EPOCHREALTIME
-	sc=$( { /usr/bin/time -f "%U %S" env ELOG_SERVER="$(head -1 "$B/h/ready")" "$bin" send \
-		<"$B/lines.jsonl" >/dev/null 2>"$B/send.err"; } 2>&1 | tail -1)
+	/usr/bin/time -o "$B/time" -f "%U %S" env ELOG_SERVER="$(head -1 "$B/h/ready")" "$bin" send \
+		<"$B/lines.jsonl" >/dev/null 2>"$B/send.err"
+	sc=$(tail -1 "$B/time")
 	t1=$EPOCHREALTIME
 	c1=$(cpu_of "/proc/$SERVE_PID/stat")
 	wmax=0
