@@ -166,11 +166,22 @@ static int flush(struct batch *b, struct out *ot, struct elog_err *err)
 	p->n = b->n;
 	for (i = 0; i < b->n; i++) {
 		if (ot->retry) {
-			char key[64];
+			/* "send:<stream id>:<n>", without snprintf (3% of send's CPU) */
+			char key[64], digits[24];
+			size_t len = 0, nd = 0;
+			uint64_t v = ++ot->next_rec;
 
-			snprintf(key, sizeof(key), "send:%s:%llu", ot->stream_id,
-				 (unsigned long long)++ot->next_rec);
-			elog_record_set(&b->recs[i].dedupe_key, key, strlen(key));
+			memcpy(key, "send:", 5);
+			len = 5;
+			memcpy(key + len, ot->stream_id, strlen(ot->stream_id));
+			len += strlen(ot->stream_id);
+			key[len++] = ':';
+			do
+				digits[nd++] = (char)('0' + v % 10);
+			while ((v /= 10) != 0);
+			while (nd)
+				key[len++] = digits[--nd];
+			elog_record_set(&b->recs[i].dedupe_key, key, len);
 		}
 		p->recs[i] = b->recs[i];
 		elog_record_init(&b->recs[i]);

@@ -114,35 +114,26 @@ int elog_sender_open_notify(struct elog_sender **out, const char *target,
 int elog_sender_send(struct elog_sender *s, const struct elog_record *recs, size_t n,
 		     struct elog_err *err)
 {
-	Elog__V1__RecordBatch batch = ELOG__V1__RECORD_BATCH__INIT;
-	Elog__V1__Record *pr = xcalloc(n ? n : 1, sizeof(*pr));
-	Elog__V1__Record **pp = xcalloc(n ? n : 1, sizeof(*pp));
+	struct elog_buf msg = ELOG_BUF_INIT;
+	uint64_t seq;
 	size_t i;
 	int rc;
 
-	for (i = 0; i < n; i++) {
-		elog__v1__record__init(&pr[i]);
-		pr[i].ts_ns = recs[i].ts_ns;
-		pr[i].level = recs[i].level;
-		pr[i].component = recs[i].component;
-		pr[i].msg = recs[i].msg;
-		pr[i].fields = recs[i].fields;
-		pr[i].source = recs[i].source;
-		pr[i].dedupe_key = recs[i].dedupe_key;
-		pp[i] = &pr[i];
-	}
 	pthread_mutex_lock(&s->mu);
 	while (!s->ended && s->sent_seq - s->acked_seq >= WINDOW)
 		pthread_cond_wait(&s->cv, &s->mu);
 	rc = s->ended;
-	batch.seq = ++s->sent_seq;
+	seq = ++s->sent_seq;
 	pthread_mutex_unlock(&s->mu);
-	batch.records = pp;
-	batch.n_records = n;
-	if (!rc)
-		rc = rpc_ccall_send(s->call, &batch.base);
-	free(pp);
-	free(pr);
+	if (!rc) {
+		/* elog.v1.RecordBatch encoded by hand (wire.h): protobuf-c's packing was a tenth
+		 * of `elog send`'s CPU */
+		elog_wire_put_varint_field(&msg, 1, seq);
+		for (i = 0; i < n; i++)
+			elog_wire_put_batch_record(&msg, &recs[i]);
+		rc = rpc_ccall_send_raw(s->call, msg.data ? msg.data : "", msg.len);
+	}
+	elog_buf_release(&msg);
 	if (rc) {
 		pthread_mutex_lock(&s->mu);
 		while (!s->ended)

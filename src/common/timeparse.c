@@ -171,6 +171,18 @@ static int dt_to_ns(const struct dt *d, int local, int64_t *out)
 		t = mktime(&tm);
 		if (t == (time_t)-1 && !(d->year == 1969 && d->mon == 12 && d->day == 31))
 			return 0;
+	} else if (d->mon >= 1 && d->mon <= 12) {
+		/* timegm's arithmetic without its normalising of a struct tm (a twentieth of
+		 * `elog send`'s CPU): days from the civil date (H. Hinnant's days_from_civil),
+		 * fields past their range carrying over as timegm's do */
+		int64_t y = d->year - (d->mon <= 2), era = (y >= 0 ? y : y - 399) / 400;
+		int64_t yoe = y - era * 400;
+		int64_t doy = (153 * (d->mon + (d->mon > 2 ? -3 : 9)) + 2) / 5 + d->day - 1;
+		int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+
+		t = (time_t)(days * 86400 + (int64_t)d->hour * 3600 + (int64_t)d->min * 60 +
+			     d->sec);
+		t -= d->zone_sec;
 	} else {
 		t = timegm(&tm);
 		t -= d->zone_sec;

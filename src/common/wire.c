@@ -135,6 +135,52 @@ void elog_wire_put_record(struct elog_buf *b, int field_no, const struct elog_re
 	b->data[b->len] = '\0';
 }
 
+/* A string field written whole (the ingest batch: the server applies the limits). */
+static inline char *raw_str_field(char *p, int field_no, const char *s, size_t n)
+{
+	if (n == 0)
+		return p;
+	*p++ = (char)((field_no << 3) | 2);
+	p = raw_varint(p, n);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static const char *nz(const char *s)
+{
+	return s ? s : "";
+}
+
+void elog_wire_put_batch_record(struct elog_buf *b, const struct elog_record *r)
+{
+	const char *c = nz(r->component), *m = nz(r->msg), *f = nz(r->fields);
+	const char *so = nz(r->source), *dk = nz(r->dedupe_key);
+	size_t cn = strlen(c), mn = strlen(m), fn = strlen(f), sn = strlen(so), dn = strlen(dk);
+	uint64_t level = (uint64_t)(int64_t)r->level;
+	size_t len;
+	char *p;
+
+	len = varint_field_len(1, (uint64_t)r->id) + varint_field_len(2, (uint64_t)r->ts_ns) +
+	      varint_field_len(3, (uint64_t)r->arrival_ns) + str_field_len(4, cn) +
+	      varint_field_len(5, level) + str_field_len(6, mn) + str_field_len(7, fn) +
+	      str_field_len(8, sn) + str_field_len(9, dn);
+	elog_buf_grow(b, len + 2 * 10);
+	p = b->data + b->len;
+	p = raw_varint(p, (2 << 3) | 2);     /* RecordBatch.records = 2 */
+	p = raw_varint(p, len);
+	p = raw_varint_field(p, 1, (uint64_t)r->id);
+	p = raw_varint_field(p, 2, (uint64_t)r->ts_ns);
+	p = raw_varint_field(p, 3, (uint64_t)r->arrival_ns);
+	p = raw_str_field(p, 4, c, cn);
+	p = raw_varint_field(p, 5, level);
+	p = raw_str_field(p, 6, m, mn);
+	p = raw_str_field(p, 7, f, fn);
+	p = raw_str_field(p, 8, so, sn);
+	p = raw_str_field(p, 9, dk, dn);
+	b->len = (size_t)(p - b->data);
+	b->data[b->len] = '\0';
+}
+
 /* ---- decoding ------------------------------------------------------------------------ */
 
 struct rd {

@@ -202,6 +202,8 @@ int rpc_ccall_start(struct rpc_ccall **out, struct rpc_channel *ch, const char *
 		    int64_t timeout_ns, struct elog_err *err);
 /* Blocking send; -1 when the call ended (then rpc_ccall_finish tells why). */
 int rpc_ccall_send(struct rpc_ccall *c, const ProtobufCMessage *m);
+/* The same with a message already encoded (data[0..n), copied). */
+int rpc_ccall_send_raw(struct rpc_ccall *c, const void *data, size_t n);
 /* Half-close. */
 int rpc_ccall_close_send(struct rpc_ccall *c);
 /* Blocking receive with a timeout (0: none). 1 message, 0 end of stream, -1 call failed,

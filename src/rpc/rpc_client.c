@@ -330,16 +330,34 @@ int rpc_ccall_start(struct rpc_ccall **out, struct rpc_channel *ch, const char *
 	return 0;
 }
 
+static int ccall_send_slice(struct rpc_ccall *c, grpc_slice s);
+
 int rpc_ccall_send(struct rpc_ccall *c, const ProtobufCMessage *m)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);
 	grpc_slice s = grpc_slice_malloc(n);
+
+	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
+	return ccall_send_slice(c, s);
+}
+
+int rpc_ccall_send_raw(struct rpc_ccall *c, const void *data, size_t n)
+{
+	grpc_slice s = grpc_slice_malloc(n);
+
+	if (n)
+		memcpy(GRPC_SLICE_START_PTR(s), data, n);
+	return ccall_send_slice(c, s);
+}
+
+/* Sends the message in s (its reference is taken). */
+static int ccall_send_slice(struct rpc_ccall *c, grpc_slice s)
+{
 	grpc_byte_buffer *bb;
 	grpc_op op;
 	grpc_event ev;
 	int rc = 0;
 
-	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
 	bb = grpc_raw_byte_buffer_create(&s, 1);
 	grpc_slice_unref(s);
 	pthread_mutex_lock(&c->send_mu);

@@ -10,11 +10,13 @@
  * only when its record is the newest, so ids grow with hi). Any other key (no ":<digits>"
  * tail, or digits not canonical: "a:007" is not "a:7") is a row of table dedupe.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
 #include "store/store_internal.h"
+#include "common/util.h"
 
 #define SQL_PLAIN_GET   "SELECT 1 FROM dedupe WHERE key = ?1;"
 #define SQL_PLAIN_ADD   "INSERT INTO dedupe (key, id) VALUES (?1, ?2) ON CONFLICT DO NOTHING;"
@@ -27,6 +29,13 @@
 #define SQL_RUN_NEW \
 	"INSERT INTO dedupe_runs (prefix, lo, hi, id_hi) VALUES (?1, ?2, ?2, ?3);"
 #define SQL_RUN_DEL     "DELETE FROM dedupe_runs WHERE prefix = ?1 AND lo = ?2;"
+/* The batched path (store__dedupe_add_batched): the start of the prefix's next run, which
+ * bounds how far a run may grow in memory, and a run written back once a transaction. */
+#define SQL_RUN_NEXT \
+	"SELECT lo FROM dedupe_runs WHERE prefix = ?1 AND lo > ?2 ORDER BY lo LIMIT 1;"
+#define SQL_RUN_PUT \
+	"INSERT INTO dedupe_runs (prefix, lo, hi, id_hi) VALUES (?1, ?2, ?3, ?4) " \
+	"ON CONFLICT (prefix, lo) DO UPDATE SET hi = excluded.hi, id_hi = excluded.id_hi;"
 
 int store__dedupe_split(const char *key, size_t *plen, int64_t *n)
 {
@@ -62,7 +71,9 @@ static int stmt(struct elog_store *s, int which, const char *sql, sqlite3_stmt *
 }
 
 enum { DK_PLAIN_GET, DK_PLAIN_ADD, DK_PLAIN_DEL, DK_RUN_FIND, DK_RUN_EXTEND, DK_RUN_NEW,
-       DK_RUN_DEL };
+       DK_RUN_DEL, DK_RUN_NEXT, DK_RUN_PUT, DK_NSTMT };
+_Static_assert(DK_NSTMT == sizeof(((struct elog_store *)0)->st_dk) / sizeof(sqlite3_stmt *),
+	       "one st_dk slot per statement");
 
 /* The run of prefix with the largest lo <= n: SQLITE_ROW with lo, hi, id_hi set,
  * SQLITE_DONE when none, or an error. */
@@ -112,6 +123,8 @@ int store__dedupe_exists(struct elog_store *s, const char *key, int *found)
 	int rc;
 
 	*found = 0;
+	if (s->ndk_runs && (rc = store__dedupe_flush(s)) != SQLITE_OK)
+		return rc;
 	if (store__dedupe_split(key, &plen, &n)) {
 		rc = run_find(s, key, plen, n, &lo, &hi, &id_hi);
 		if (rc == SQLITE_ROW)
@@ -128,6 +141,25 @@ int store__dedupe_exists(struct elog_store *s, const char *key, int *found)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* A key that is not a run's: one row of dedupe. */
+static int plain_add(struct elog_store *s, const char *key, int64_t id, int *added)
+{
+	sqlite3_stmt *st;
+	int rc = stmt(s, DK_PLAIN_ADD, SQL_PLAIN_ADD, &st);
+
+	*added = 0;
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	store__stmt_done(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	*added = sqlite3_changes(s->db) > 0;
+	return SQLITE_OK;
+}
+
 int store__dedupe_add(struct elog_store *s, const char *key, int64_t id, int *added)
 {
 	sqlite3_stmt *st;
@@ -136,19 +168,10 @@ int store__dedupe_add(struct elog_store *s, const char *key, int64_t id, int *ad
 	int rc;
 
 	*added = 0;
-	if (!store__dedupe_split(key, &plen, &n)) {
-		rc = stmt(s, DK_PLAIN_ADD, SQL_PLAIN_ADD, &st);
-		if (rc != SQLITE_OK)
-			return rc;
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, id);
-		rc = sqlite3_step(st);
-		store__stmt_done(st);
-		if (rc != SQLITE_DONE)
-			return rc;
-		*added = sqlite3_changes(s->db) > 0;
-		return SQLITE_OK;
-	}
+	if (s->ndk_runs && (rc = store__dedupe_flush(s)) != SQLITE_OK)
+		return rc;
+	if (!store__dedupe_split(key, &plen, &n))
+		return plain_add(s, key, id, added);
 	rc = run_find(s, key, plen, n, &lo, &hi, &id_hi);
 	if (rc == SQLITE_ROW && n <= hi)
 		return SQLITE_OK;                /* stored: a duplicate */
@@ -175,6 +198,8 @@ int store__dedupe_remove(struct elog_store *s, const char *key, int64_t horizon)
 	int64_t n, lo, hi, id_hi;
 	int rc;
 
+	if (s->ndk_runs && (rc = store__dedupe_flush(s)) != SQLITE_OK)
+		return rc;
 	if (!store__dedupe_split(key, &plen, &n)) {
 		rc = stmt(s, DK_PLAIN_DEL, SQL_PLAIN_DEL, &st);
 		if (rc != SQLITE_OK)
@@ -204,8 +229,166 @@ int store__dedupe_remove(struct elog_store *s, const char *key, int64_t horizon)
 	return rc;
 }
 
+/*
+ * The batched path. `elog send` numbers a stream's records 1, 2, 3..., so a batch mostly
+ * extends one run per stream by one key a record, and store__dedupe_add cost a seek and an
+ * UPDATE a record; with them every record of `elog send` took its own INSERT too. Here each
+ * prefix's current run stays in memory for the transaction (DK_SLOTS prefixes at a time): a
+ * key inside it is a duplicate and the next key extends it (while it stays below the start of
+ * the prefix's next run, and its record is the newest), both without SQL. Any other key
+ * writes the run back and goes store__dedupe_add's way, whose run is then kept. The changed
+ * runs are written back by store__dedupe_flush (one statement a run), which every other read
+ * or write of keys calls first: they see what store__dedupe_add alone would have stored.
+ */
+#define DK_SLOTS 64
+struct dk_run {
+	const char *prefix;   /* the first key's, valid until the flush; NULL: a free slot */
+	size_t plen;
+	uint32_t hash;
+	int dirty;            /* changed since read: written back by the flush */
+	int64_t lo, hi, id_hi;
+	int64_t next_lo;      /* where the prefix's next stored run starts (INT64_MAX: none) */
+};
+
+static uint32_t prefix_hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+/* Writes r back (inserted, or its bounds updated); SQLite code. */
+static int run_put(struct elog_store *s, const struct dk_run *r)
+{
+	sqlite3_stmt *st;
+	int rc = stmt(s, DK_RUN_PUT, SQL_RUN_PUT, &st);
+
+	if (rc == SQLITE_OK)
+		rc = run_exec(st, r->prefix, r->plen, 3, r->lo, r->hi, r->id_hi);
+	return rc;
+}
+
+int store__dedupe_flush(struct elog_store *s)
+{
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; s->ndk_runs && i < DK_SLOTS; i++) {
+		struct dk_run *r = &s->dk_runs[i];
+
+		if (!r->prefix)
+			continue;
+		if (r->dirty && rc == SQLITE_OK)
+			rc = run_put(s, r);
+		r->prefix = NULL;
+		s->ndk_runs--;
+	}
+	s->ndk_runs = 0;
+	return rc;
+}
+
+void store__dedupe_forget(struct elog_store *s)
+{
+	for (size_t i = 0; s->ndk_runs && i < DK_SLOTS; i++)
+		if (s->dk_runs[i].prefix) {
+			s->dk_runs[i].prefix = NULL;
+			s->ndk_runs--;
+		}
+	s->ndk_runs = 0;
+}
+
+/* Loads r (its prefix set) from the tables for key n with record id, as store__dedupe_add
+ * decides: *added 0 for a stored key, else r is the run that now holds it (dirty). */
+static int run_load(struct elog_store *s, struct dk_run *r, int64_t n, int64_t id, int *added)
+{
+	sqlite3_stmt *st;
+	int64_t lo, hi, id_hi;
+	int rc;
+
+	r->dirty = 0;
+	rc = run_find(s, r->prefix, r->plen, n, &lo, &hi, &id_hi);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	*added = 1;
+	r->dirty = 1;
+	if (rc == SQLITE_ROW && n <= hi) {
+		*added = 0;
+		r->dirty = 0;
+		r->lo = lo;
+		r->hi = hi;
+		r->id_hi = id_hi;
+	} else if (rc == SQLITE_ROW && n == hi + 1 && id > id_hi) {
+		r->lo = lo;
+		r->hi = n;
+		r->id_hi = id;
+	} else {
+		r->lo = r->hi = n;
+		r->id_hi = id;
+	}
+	/* no run starts in (lo, n]: the seek would have found it; the next starts after n */
+	rc = stmt(s, DK_RUN_NEXT, SQL_RUN_NEXT, &st);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, r->prefix, (int)r->plen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	rc = sqlite3_step(st);
+	r->next_lo = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+	store__stmt_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int store__dedupe_add_batched(struct elog_store *s, const char *key, int64_t id, int *added)
+{
+	struct dk_run *r;
+	size_t plen, i;
+	int64_t n;
+	uint32_t h;
+	int rc;
+
+	*added = 0;
+	if (!store__dedupe_split(key, &plen, &n))
+		return plain_add(s, key, id, added);
+	if (!s->dk_runs)
+		s->dk_runs = xcalloc(DK_SLOTS, sizeof(*s->dk_runs));
+	h = prefix_hash(key, plen);
+	for (i = h & (DK_SLOTS - 1);; i = (i + 1) & (DK_SLOTS - 1)) {
+		r = &s->dk_runs[i];
+		if (!r->prefix)
+			break;
+		if (r->hash == h && r->plen == plen && memcmp(r->prefix, key, plen) == 0) {
+			if (n >= r->lo && n <= r->hi)
+				return SQLITE_OK;             /* stored: a duplicate */
+			if (n == r->hi + 1 && n < r->next_lo && id > r->id_hi) {
+				r->hi = n;
+				r->id_hi = id;
+				r->dirty = 1;
+				*added = 1;
+				return SQLITE_OK;
+			}
+			/* elsewhere: the tables decide, with this run written back */
+			if (r->dirty && (rc = run_put(s, r)) != SQLITE_OK)
+				return rc;
+			return run_load(s, r, n, id, added);
+		}
+	}
+	if (s->ndk_runs >= DK_SLOTS * 3 / 4) {
+		if ((rc = store__dedupe_flush(s)) != SQLITE_OK)
+			return rc;
+		r = &s->dk_runs[h & (DK_SLOTS - 1)];
+	}
+	r->prefix = key;
+	r->plen = plen;
+	r->hash = h;
+	s->ndk_runs++;
+	return run_load(s, r, n, id, added);
+}
+
 void store__dedupe_close(struct elog_store *s)
 {
+	free(s->dk_runs);
+	s->dk_runs = NULL;
+	s->ndk_runs = 0;
 	for (size_t i = 0; i < sizeof(s->st_dk) / sizeof(s->st_dk[0]); i++) {
 		sqlite3_finalize(s->st_dk[i]);
 		s->st_dk[i] = NULL;

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "common/arena.h"
 #include "common/err.h"
 #include "common/util.h"
 #include "store/store.h"
@@ -204,7 +205,6 @@ int store__block_has_component(const char *components, const char *name)
 #define SQL_SEAL_ROWS \
 	"SELECT id, ts, arrival, level, component, msg, fields, source, dedupe FROM records " \
 	"ORDER BY id LIMIT ?1;"
-#define SQL_SEAL_CHECK           "SELECT count(*) FROM records WHERE id >= ?1 AND id <= ?2;"
 #define SQL_SEAL_INSERT \
 	"INSERT INTO blocks (id_lo, id_hi, ts_lo, ts_hi, arrival_lo, arrival_hi, n, level_mask, " \
 	"nkeys, components, filter, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12);"
@@ -213,6 +213,8 @@ int store__block_has_component(const char *components, const char *name)
 struct elog_seal {
 	struct elog_record *recs;    /* read, not yet encoded (owned) */
 	size_t n;
+	struct elog_arena strs;      /* the recs' strings: one allocation per 64 KiB, not five
+				      * per row (the writer reads the rows) */
 	struct elog_block blk;       /* encoded */
 	int64_t nkeys;
 	int encoded;
@@ -220,13 +222,7 @@ struct elog_seal {
 
 static void seal_rows_free(struct elog_seal *p)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->recs[i].component);
-		free(p->recs[i].msg);
-		free(p->recs[i].fields);
-		free(p->recs[i].source);
-		free(p->recs[i].dedupe_key);
-	}
+	elog_arena_release(&p->strs);
 	free(p->recs);
 	p->recs = NULL;
 	p->n = 0;
@@ -326,13 +322,20 @@ int elog_store_seal_prepare(struct elog_store *s, int64_t keep, int64_t min_reco
 	return ret;
 }
 
+/* A text column copied into a (never NULL: "" for SQL NULL). */
+static char *col_copy(struct elog_arena *a, sqlite3_stmt *st, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return elog_arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
+}
+
 int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records,
 			 struct elog_seal **out, struct elog_err *err)
 {
-	struct elog_record *recs = NULL;
+	struct elog_seal *p = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t count = 0, take;
-	size_t n = 0, i;
 	int in_txn = 0, rc, ret = 0;
 
 	*out = NULL;
@@ -354,23 +357,25 @@ int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records
 	take = count - keep;
 	if (take > ELOG_BLOCK_MAX_RECORDS)
 		take = ELOG_BLOCK_MAX_RECORDS;
-	recs = xcalloc((size_t)take, sizeof(*recs));
+	p = xcalloc(1, sizeof(*p));
+	elog_arena_init(&p->strs);
+	p->recs = xcalloc((size_t)take, sizeof(*p->recs));
 	rc = sqlite3_prepare_v2(s->db, SQL_SEAL_ROWS, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(st, 1, take);
-	while (n < (size_t)take && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct elog_record *r = &recs[n++];
+	while (p->n < (size_t)take && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct elog_record *r = &p->recs[p->n++];
 
 		r->id = sqlite3_column_int64(st, 0);
 		r->ts_ns = sqlite3_column_int64(st, 1);
 		r->arrival_ns = sqlite3_column_int64(st, 2);
 		r->level = sqlite3_column_int(st, 3);
-		r->component = xstrdup(store__col_text(st, 4));
-		r->msg = xstrdup(store__col_text(st, 5));
-		r->fields = xstrdup(store__col_text(st, 6));
-		r->source = xstrdup(store__col_text(st, 7));
-		r->dedupe_key = xstrdup(store__col_text(st, 8));
+		r->component = col_copy(&p->strs, st, 4);
+		r->msg = col_copy(&p->strs, st, 5);
+		r->fields = col_copy(&p->strs, st, 6);
+		r->source = col_copy(&p->strs, st, 7);
+		r->dedupe_key = col_copy(&p->strs, st, 8);
 		r->redacted_before = 0;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -382,31 +387,18 @@ int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records
 		store__stmt_exec(s->st_commit);
 		in_txn = 0;
 	}
-	if (n) {
-		struct elog_seal *p = xcalloc(1, sizeof(*p));
-
-		p->recs = recs;
-		p->n = n;
-		recs = NULL;
-		n = 0;
+	if (p->n) {
 		*out = p;
+		p = NULL;
 	}
-	goto done;
+	goto out;
 fail:
 	ret = seal_fail(s, rc, "read", err);
 out:
 	sqlite3_finalize(st);
 	if (in_txn && !sqlite3_get_autocommit(s->db))
 		store__stmt_exec(s->st_commit);
-done:
-	for (i = 0; i < n; i++) {
-		free(recs[i].component);
-		free(recs[i].msg);
-		free(recs[i].fields);
-		free(recs[i].source);
-		free(recs[i].dedupe_key);
-	}
-	free(recs);
+	elog_seal_free(p);
 	return ret;
 }
 
@@ -427,14 +419,15 @@ int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int6
 	if (rc != SQLITE_OK)
 		return seal_fail(s, rc, "write", err);
 	/* rows are only ever deleted from the hot table and new ids are larger: the same count
-	 * in the same range is the same rows */
-	rc = sqlite3_prepare_v2(s->db, SQL_SEAL_CHECK, -1, &st, NULL);
+	 * in the same range is the same rows. The delete counts them (a count first scanned
+	 * them once more); another count rolls it back. */
+	rc = sqlite3_prepare_v2(s->db, SQL_SEAL_DELETE, -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, sum->id_lo);
 		sqlite3_bind_int64(st, 2, sum->id_hi);
 		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			have = sqlite3_column_int64(st, 0);
+		if (rc == SQLITE_DONE) {
+			have = sqlite3_changes(s->db);
 			rc = SQLITE_OK;
 		}
 		sqlite3_finalize(st);
@@ -447,15 +440,6 @@ int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int6
 		return 0;
 	}
 	rc = store__seal_insert(s, p);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db, SQL_SEAL_DELETE, -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, sum->id_lo);
-		sqlite3_bind_int64(st, 2, sum->id_hi);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
-	}
 	if (rc == SQLITE_OK)
 		rc = store__stmt_exec(s->st_commit);
 	if (rc != SQLITE_OK)

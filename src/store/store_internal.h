@@ -14,7 +14,9 @@
 
 struct tail_cache;
 struct stats_slot;
+struct dk_run;
 
+#define INSERT_SIZES 4
 struct elog_store {
 	sqlite3 *db;
 	char *path;
@@ -23,8 +25,7 @@ struct elog_store {
 	sqlite3_stmt *st_begin_immediate;
 	sqlite3_stmt *st_commit;
 	sqlite3_stmt *st_rollback;
-	sqlite3_stmt *st_insert;
-	sqlite3_stmt *st_insert_multi;
+	sqlite3_stmt *st_insert[INSERT_SIZES];   /* store.c's, of 128, 32, 8 and 1 rows */
 	struct commit_hook_slot {
 		void (*fn)(void *ctx, int frames);
 		void *ctx;
@@ -38,7 +39,9 @@ struct elog_store {
 	size_t nstats;
 	sqlite3_stmt *st_component_seen;   /* NULL on a read-only connection */
 	int64_t version;                   /* the schema's */
-	sqlite3_stmt *st_dk[7];            /* dedupe.c's, prepared on first use */
+	sqlite3_stmt *st_dk[9];            /* dedupe.c's, prepared on first use */
+	struct dk_run *dk_runs;            /* dedupe.c's runs of the current insert (batched) */
+	size_t ndk_runs;
 };
 
 int store__sqlite_to_elog(int rc);
@@ -62,6 +65,13 @@ int store__dedupe_split(const char *key, size_t *plen, int64_t *n);
 int store__dedupe_exists(struct elog_store *s, const char *key, int *found);
 int store__dedupe_add(struct elog_store *s, const char *key, int64_t id, int *added);
 int store__dedupe_remove(struct elog_store *s, const char *key, int64_t horizon);
+/* store__dedupe_add for the records of one insert transaction, in id order: the runs it
+ * extends stay in memory (dedupe.c) until store__dedupe_flush writes them back, which the
+ * insert calls before it commits (exists, add and remove call it first); after a rollback,
+ * store__dedupe_forget drops them. SQLite codes. */
+int store__dedupe_add_batched(struct elog_store *s, const char *key, int64_t id, int *added);
+int store__dedupe_flush(struct elog_store *s);
+void store__dedupe_forget(struct elog_store *s);
 /* Moves the keys of records (schema 5) into the dedupe tables, during the upgrade. */
 int store__dedupe_upgrade(struct elog_store *s);
 void store__dedupe_close(struct elog_store *s);
