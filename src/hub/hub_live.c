@@ -340,16 +340,6 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 	return elog_follower_scan(f, copy_emit, &c, n, missed, missed_from, missed_to, timeout_ns);
 }
 
-size_t elog_hub_followers(struct elog_hub *h)
-{
-	size_t n;
-
-	pthread_mutex_lock(&h->mu);
-	n = h->nfollowers;
-	pthread_mutex_unlock(&h->mu);
-	return n;
-}
-
 void elog_follower_close(struct elog_follower *f)
 {
 	struct elog_hub *h;

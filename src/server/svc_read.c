@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <time.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "server/svc.h"
@@ -15,19 +13,10 @@
 #include "common/util.h"
 
 #define LIVE_BATCH 1024
-#define LIVE_PAGES_QUEUED 0   /* pages a live follower may have on the way besides the next */
-/*
- * Live pages are paced: a follower sends its next page no sooner than LIVE_GAP_PER_FOLLOWER_NS
- * times the number of followers (at most LIVE_GAP_MAX_NS) after the previous one, and what
- * was committed meanwhile goes in that one page. A page costs serve and the reader far more
- * than a record in it (a gRPC message each way, a wake-up, a write to the terminal): at 10k
- * lines/s committed ~1,400 times a second, 50 followers were sent 70k pages a second, and the
- * machine spent its time on them instead of on the lines. With one follower the gap is 40 us
- * (nothing waits for it); with 50 it is 2 ms, so the pages of all followers together stay
- * under ~25k a second. The first record after a quiet spell is sent at once.
- */
-#define LIVE_GAP_PER_FOLLOWER_NS (40 * 1000LL)
-#define LIVE_GAP_MAX_NS (2 * 1000000LL)
+/* Pages a live follower may have on the way: with one in flight it takes no more, so what is
+ * committed meanwhile goes out together in its next page (it was 2: a follower queued pages
+ * of one commit each while gRPC was busy). */
+#define LIVE_PAGES_QUEUED 1
 #define POLL_NS (200 * 1000000LL)
 
 /*
@@ -112,22 +101,6 @@ static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct el
 	return send_history(svc, call, &range, to, sink, told, NULL);
 }
 
-/* Waits until the next live page of a follower that sent one at sent_ns may go (see
- * LIVE_GAP_PER_FOLLOWER_NS). */
-static void live_pace(struct elog_svc *svc, int64_t sent_ns)
-{
-	int64_t gap = (int64_t)elog_hub_followers(svc->hub) * LIVE_GAP_PER_FOLLOWER_NS;
-	int64_t until = sent_ns + (gap < LIVE_GAP_MAX_NS ? gap : LIVE_GAP_MAX_NS);
-	struct timespec ts;
-
-	if (elog_mono_ns() >= until)
-		return;
-	ts.tv_sec = (time_t)(until / 1000000000LL);
-	ts.tv_nsec = (long)(until % 1000000000LL);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
-
 /* A live record for a sink that takes the hub's encoding: into the page being built. */
 static int live_emit(void *ctx, const struct elog_record *r, const void *wire, size_t len)
 {
@@ -166,7 +139,6 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 	{
 		struct elog_record *batch = xcalloc(LIVE_BATCH, sizeof(*batch));
 		int status = RPC_OK;
-		int64_t sent_ns = 0;
 
 		for (;;) {
 			uint64_t missed = 0;
@@ -178,8 +150,6 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 				status = RPC_CANCELLED;
 				break;
 			}
-			if (sent_ns)
-				live_pace(svc, sent_ns);
 			if (sink->add_wire)
 				r = elog_follower_scan(fol, live_emit, sink, &n, &missed, &mfrom, &mto,
 						       POLL_NS);
@@ -213,7 +183,6 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			}
 			if (status == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
 				status = RPC_CANCELLED;
-			sent_ns = elog_mono_ns();
 			/* Wait for the message to leave before taking more: what bounds a slow
 			 * follower is the hub's shared live list, not gRPC's queue. */
 			if (status == RPC_OK && rpc_call_wait_sendable(call, LIVE_PAGES_QUEUED, 0) != 0)
