@@ -10,9 +10,11 @@
  * in the list; one that falls so far behind that its position left the list is told the id
  * range it missed (it reads it from the history). So no follower slows ingest, and memory for
  * followers is the list plus, per follower inside elog_follower_next, a reference to one
- * shared chunk (at most 1024 records, about 1 MiB, freed by the last reader once it left the
- * list) and what it copies out (at most `max` records, about 256 KiB): it does not grow with
- * ingest, whatever the followers' number or speed.
+ * shared chunk (at most 1024 records, about 1 MiB, and their wire encoding, freed by the last
+ * reader once it left the list) and what it copies out (at most `max` records, about 256 KiB;
+ * elog_follower_scan copies nothing, its caller takes the bytes it wants): it does not grow
+ * with ingest, whatever the followers' number or speed. Each record is encoded for the wire
+ * once, when its chunk is built (the list's byte bound counts the encoding too).
  */
 #ifndef ELOG_HUB_H
 #define ELOG_HUB_H
