@@ -126,6 +126,10 @@ int elog_follower_scan(struct elog_follower *f, elog_follower_emit_fn emit, void
 		       size_t *n, uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
 		       int64_t timeout_ns);
 
+/* How many followers are registered now (read without the hub's lock: it may be a moment
+ * old). */
+size_t elog_hub_followers(struct elog_hub *h);
+
 /* Unregisters and frees the follower. */
 void elog_follower_close(struct elog_follower *f);
 

@@ -219,7 +219,7 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 	if (h->followers)
 		h->followers->prev = fol;
 	h->followers = fol;
-	h->nfollowers++;
+	__atomic_store_n(&h->nfollowers, h->nfollowers + 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&h->mu);
 	return fol;
 }
@@ -340,6 +340,12 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 	return elog_follower_scan(f, copy_emit, &c, n, missed, missed_from, missed_to, timeout_ns);
 }
 
+size_t elog_hub_followers(struct elog_hub *h)
+{
+	/* without the lock, which is the writer's: a follower asks once a page */
+	return __atomic_load_n(&h->nfollowers, __ATOMIC_RELAXED);
+}
+
 void elog_follower_close(struct elog_follower *f)
 {
 	struct elog_hub *h;
@@ -355,7 +361,7 @@ void elog_follower_close(struct elog_follower *f)
 		h->followers = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	h->nfollowers--;
+	__atomic_store_n(&h->nfollowers, h->nfollowers - 1, __ATOMIC_RELAXED);
 	/* With nobody following, the list only holds memory: let it go. */
 	if (h->nfollowers == 0)
 		while (h->pub_head < h->pub_next)
