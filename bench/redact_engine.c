@@ -127,13 +127,15 @@ int main(int argc, char **argv)
 			hits = 0;
 			t = now();
 			for (i = 0; i < n; i++) {
-				char *m = NULL, *f = NULL;
+				struct elog_redacted o;
 
 				rec.msg = c[i];
 				rec.fields = fields[i % 1000];
-				hits += elog_redact_record_new(rd, NULL, &rec, &m, &f) > 0;
-				free(m);
-				free(f);
+				hits += elog_redact_record_new(rd, NULL, &rec, &o) > 0;
+				free(o.msg);
+				free(o.fields);
+				free(o.component);
+				free(o.source);
 			}
 			t = now() - t;
 			if (t < best)

@@ -217,6 +217,20 @@ static int run_local(struct query_opts *q, const char *path, struct elog_filter 
 		f->limit = 0;
 		f->tail = 0;
 		f->after_id = t->last_id;
+		if (removed == 0 && t->last_id > 0) {
+			/* retention or prune may remove records this follower has not read yet
+			 * (serve writes while the file is polled): said once, as at the start;
+			 * asked from the last id read only (a --since the reader is past of
+			 * says nothing) */
+			struct elog_filter from = *f;   /* shallow: read-only use */
+
+			from.since_ns = 0;
+			rc = elog_store_removed_for(st, &from, &removed, &err);
+			if (rc == 0 && removed > 0)
+				say_removed(removed + 1, notice, t->ctx);
+			if (rc != 0)
+				break;
+		}
 		rc = elog_store_query(st, f, ELOG_ID_UNBOUNDED, track_fn, t, &err);
 	}
 	elog_store_close(st);

@@ -59,6 +59,9 @@ struct elog_record {
 	char *fields;        /* JSON object text; "" when there are none */
 	char *source;
 	char *dedupe_key;    /* "" when none */
+	/* rules (redact.h bits) that fired on a part of it redacted before the hub saw it (a
+	 * logging.v1 session id, its component): the hub lists them in "redacted" too */
+	uint64_t redacted_before;
 };
 
 void elog_record_init(struct elog_record *r);

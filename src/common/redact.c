@@ -150,6 +150,7 @@ void redact__tls_free(void *p)
 		return;
 	hs_free_scratch(t->scr);
 	free(t->buf);
+	free(t->clean_names);
 	free(t);
 }
 

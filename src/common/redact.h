@@ -71,17 +71,21 @@ int elog_redactor_set(struct elog_redactor *rd, const char *list, int on, struct
 int elog_redactor_compile(struct elog_redactor *rd, struct elog_err *err);
 
 /*
- * Redacts r in place (message, fields; a "redacted" field is added when anything changed).
+ * Redacts r in place (message, fields, component, source; a "redacted" field is added when
+ * anything changed, listing also the rules in r->redacted_before).
  * st (may be NULL) carries private key blocks from one record of a stream to the next.
  * Counts, per rule, the records it changed. Returns the number of rules that fired.
  */
 int elog_redact_record(struct elog_redactor *rd, struct elog_redact_streams *st,
 		       struct elog_record *r);
 
-/* The same without touching r (whose strings may belong to a buffer): *msg_out and
- * *fields_out get the new malloc'd strings, NULL for one that is unchanged. */
+/* The same without touching r (whose strings may belong to a buffer): out gets the new
+ * malloc'd strings (the caller's to free), NULL for one that is unchanged. */
+struct elog_redacted {
+	char *msg, *fields, *component, *source;
+};
 int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams *st,
-			   const struct elog_record *r, char **msg_out, char **fields_out);
+			   const struct elog_record *r, struct elog_redacted *out);
 
 /*
  * Redacts one text s[0..n): returns a malloc'd redacted copy, or NULL when nothing fired.

@@ -65,6 +65,10 @@ struct redact_tls {
 	hs_scratch_t *scr;
 	char *buf;
 	size_t cap;
+	/* the last (component, source) pair found clean, "component\0source" (or NULL): a
+	 * stream's records share theirs, so most records skip the scan of both */
+	char *clean_names;
+	size_t clean_len;
 };
 
 void redact__tls_free(void *p);
@@ -76,6 +80,11 @@ int redact__stream_in_block(struct elog_redact_streams *st, const char *c, const
 void redact__stream_set(struct elog_redact_streams *st, const char *c, const char *s, int in);
 
 /* redact_scan.c */
+/* The rules that fired in a record's component and source, with their redacted copies in
+ * *comp and *src (NULL: unchanged). 0, with nothing fired, for a pair the thread last found
+ * clean. */
+uint64_t redact__names(struct elog_redactor *rd, const char *c, const char *s, char **comp,
+		       char **src);
 int redact__prescan(struct elog_redactor *rd, const char *s, size_t n, uint64_t *mask);
 int redact__prescan2(struct elog_redactor *rd, const char *a, size_t na, const char *b, size_t nb,
 		     uint64_t *mask_a, uint64_t *mask_b);

@@ -167,18 +167,21 @@ char *elog_redact_json(struct elog_redactor *rd, const char *s, size_t n, uint64
 /* ---- records ----------------------------------------------------------------------------- */
 
 int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams *st,
-			   const struct elog_record *r, char **msg_out, char **fields_out)
+			   const struct elog_record *r, struct elog_redacted *out)
 {
-	uint64_t fired = 0, f = 0, mask_msg = 0, mask_fields = 0;
+	uint64_t fired = 0, f = 0, mask_msg = 0, mask_fields = 0, names;
 	const uint64_t *pm_msg = NULL, *pm_fields = NULL;
 	char *msg = NULL, *fields = NULL;
 	size_t fl = strlen(r->fields), ml;
 	int nfired = 0, i, has_fields;
 
-	*msg_out = NULL;
-	*fields_out = NULL;
+	memset(out, 0, sizeof(*out));
 	if (!rd || !rd->compiled)
 		return 0;
+	/* the component and source name the stream: a secret there reaches the disk too; what
+	 * fired on a part redacted before (a logging.v1 session id) is listed with the rest */
+	names = redact__names(rd, r->component, r->source, &out->component, &out->source) |
+		r->redacted_before;
 	ml = strlen(r->msg);
 	has_fields = fl > 2 || (fl && strcmp(r->fields, "{}") != 0);
 	/* the common case: one scan of the message and the fields together, nothing may match,
@@ -186,7 +189,7 @@ int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams 
 	 * key to drop: nothing to do, nothing copied or allocated */
 	if (ml && has_fields) {
 		if (redact__prescan2(rd, r->msg, ml, r->fields, fl, &mask_msg, &mask_fields) == 0) {
-			if (!mask_msg && !mask_fields &&
+			if (!mask_msg && !mask_fields && !names &&
 			    !redact__stream_in_block(st, r->component, r->source) &&
 			    !memchr(r->fields, '\\', fl) && !memmem(r->fields, fl, "\"redacted\"", 10))
 				return 0;
@@ -217,6 +220,7 @@ int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams 
 			fields = NULL;
 		}
 	}
+	fired |= names;
 	if (fired) {
 		struct elog_buf b = ELOG_BUF_INIT;
 		const char *base = fields ? fields : r->fields;
@@ -256,8 +260,8 @@ int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams 
 		fields = elog_buf_detach(&b);
 		elog_redact_count(rd, fired);
 	}
-	*msg_out = msg;
-	*fields_out = fields;
+	out->msg = msg;
+	out->fields = fields;
 	for (i = 0; i < 64; i++)
 		nfired += (fired >> i) & 1;
 	return nfired;
@@ -266,12 +270,16 @@ int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams 
 int elog_redact_record(struct elog_redactor *rd, struct elog_redact_streams *st,
 		       struct elog_record *r)
 {
-	char *msg, *fields;
-	int n = elog_redact_record_new(rd, st, r, &msg, &fields);
+	struct elog_redacted o;
+	int n = elog_redact_record_new(rd, st, r, &o);
 
-	if (msg)
-		elog_record_take(&r->msg, msg);
-	if (fields)
-		elog_record_take(&r->fields, fields);
+	if (o.msg)
+		elog_record_take(&r->msg, o.msg);
+	if (o.fields)
+		elog_record_take(&r->fields, o.fields);
+	if (o.component)
+		elog_record_take(&r->component, o.component);
+	if (o.source)
+		elog_record_take(&r->source, o.source);
 	return n;
 }

@@ -537,6 +537,34 @@ int redact__prescan2(struct elog_redactor *rd, const char *a, size_t na, const c
 	return 0;
 }
 
+uint64_t redact__names(struct elog_redactor *rd, const char *c, const char *s, char **comp,
+		       char **src)
+{
+	struct redact_tls *t = thread_tls(rd);
+	size_t cl = strlen(c), sl = strlen(s), n = cl + 1 + sl;
+	uint64_t fired = 0, f = 0;
+
+	*comp = *src = NULL;
+	if (t && t->clean_names && t->clean_len == n && memcmp(t->clean_names, c, cl + 1) == 0 &&
+	    memcmp(t->clean_names + cl + 1, s, sl) == 0)
+		return 0;
+	if (cl)
+		*comp = elog_redact_text(rd, NULL, NULL, c, cl, &f);
+	fired |= f;
+	f = 0;
+	if (sl)
+		*src = elog_redact_text(rd, NULL, NULL, s, sl, &f);
+	fired |= f;
+	if (!fired && t && n <= 512) {
+		free(t->clean_names);
+		t->clean_names = xmalloc(n);
+		memcpy(t->clean_names, c, cl + 1);
+		memcpy(t->clean_names + cl + 1, s, sl);
+		t->clean_len = n;
+	}
+	return fired;
+}
+
 /* Runs rule i on s[0..n), adding its confirmed matches. Returns 0, or -1 when its match
  * budget ran out. */
 static int rule_spans(struct elog_redactor *rd, int i, const char *s, size_t n,

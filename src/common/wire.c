@@ -363,6 +363,7 @@ int elog_wire_read_page(void *page, size_t n, struct elog_buf *scratch,
 		rec.fields = str[2];
 		rec.source = str[3];
 		rec.dedupe_key = str[4];
+		rec.redacted_before = 0;
 		rc = fn(ctx, &rec);
 		if (rc)
 			return rc;
@@ -490,6 +491,7 @@ int elog_wire_read_batch(void *msg, size_t n, struct elog_arena *a, struct elog_
 		r->id = 0;
 		r->ts_ns = ts > 0 ? ts : 0;
 		r->arrival_ns = 0;
+		r->redacted_before = 0;
 		r->level = level >= 0 && level < ELOG_LEVEL_COUNT ? level : ELOG_LEVEL_INFO;
 		for (k = 0; k < 5; k++)
 			if (batch_string(a, v->str[k] ? p + (v->str[k] - p) : NULL, v->len[k],

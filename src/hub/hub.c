@@ -452,13 +452,17 @@ static void undo_all(struct elog_ingest *in)
 
 static void redact_one(struct elog_hub *h, struct elog_ingest *in, struct elog_record *r)
 {
-	char *msg, *fields;
+	struct elog_redacted o;
 
-	elog_redact_record_new(h->redact, h->redact_streams, r, &msg, &fields);
-	if (msg)
-		undo_push(in, &r->msg, msg);
-	if (fields)
-		undo_push(in, &r->fields, fields);
+	elog_redact_record_new(h->redact, h->redact_streams, r, &o);
+	if (o.msg)
+		undo_push(in, &r->msg, o.msg);
+	if (o.fields)
+		undo_push(in, &r->fields, o.fields);
+	if (o.component)
+		undo_push(in, &r->component, o.component);
+	if (o.source)
+		undo_push(in, &r->source, o.source);
 }
 
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)

@@ -47,6 +47,7 @@ static void record_copy(struct elog_record *dst, const struct elog_record *src)
 	dst->fields = xstrdup(src->fields);
 	dst->source = xstrdup(src->source);
 	dst->dedupe_key = xstrdup("");
+	dst->redacted_before = 0;
 }
 
 static char *put_str(char **p, const char *s)
@@ -99,6 +100,7 @@ static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, si
 		d->fields = put_str(&p, recs[i].fields);
 		d->source = put_str(&p, recs[i].source);
 		d->dedupe_key = put_str(&p, "");
+		d->redacted_before = 0;
 	}
 	if (wire->len)
 		memcpy(p, wire->data, wire->len);

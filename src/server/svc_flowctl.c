@@ -329,6 +329,23 @@ static int getlogs_add(struct elog_read_sink *s, const struct elog_record *r)
 	return g->dead;
 }
 
+/* Sends an entry of elog's own (component "elog", level "warn", now) saying msg: what the
+ * reader should know and LogEntry has no field for. 0 or -1. */
+static int getlogs_notice(struct getlogs_sink *g, const char *msg)
+{
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+
+	if (g->dead)
+		return -1;
+	eb_reset(&g->eb);
+	g->eb.e.component_id = (char *)"elog";
+	g->eb.e.level = (char *)"warn";
+	g->eb.e.message = (char *)msg;
+	elog_conv_ts(elog_now_ns(), &ts);
+	g->eb.e.timestamp = &ts;
+	return getlogs_send(g);
+}
+
 static int getlogs_flush(struct elog_read_sink *s, int live, uint64_t missed, int64_t mfrom,
 			 int64_t mto)
 {
@@ -339,19 +356,23 @@ static int getlogs_flush(struct elog_read_sink *s, int live, uint64_t missed, in
 	if (g->dead)
 		return -1;
 	if (missed > 0) {
-		Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-
-		eb_reset(&g->eb);
 		snprintf(msg, sizeof(msg), "missed %llu entries (ids %lld..%lld)",
 			 (unsigned long long)missed, (long long)mfrom, (long long)mto);
-		g->eb.e.component_id = (char *)"elog";
-		g->eb.e.level = (char *)"warn";
-		g->eb.e.message = msg;
-		elog_conv_ts(elog_now_ns(), &ts);
-		g->eb.e.timestamp = &ts;
-		return getlogs_send(g);
+		return getlogs_notice(g, msg);
 	}
 	return 0;
+}
+
+/* The records before id `before` the reader asked for were removed by retention or prune:
+ * LogEntry has no field for it, so it is said as "missed" is, in an entry of elog's own
+ * (component "elog", level "warn"), before the records that are left. */
+static int getlogs_removed(struct elog_read_sink *s, int64_t before)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "records before id %lld were removed by retention",
+		 (long long)before);
+	return getlogs_notice((struct getlogs_sink *)s, msg);
 }
 
 static int filter_from_request(struct elog_filter *f, const Flowctl__StreamLogsRequest *q,
@@ -422,6 +443,7 @@ static void fc_get_logs(struct rpc_call *call, void *ctx)
 	sink.base.ctx = &sink;
 	sink.base.add = getlogs_add;
 	sink.base.flush = getlogs_flush;
+	sink.base.removed = getlogs_removed;
 	sink.call = call;
 	flowctl__log_entry__init(&sink.eb.e);
 	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));

@@ -382,22 +382,23 @@ static int check_session_id(const char *id, size_t n, char *msg, size_t msgsz)
  * A session id names the session's files and is its records' component, so a secret in it
  * would reach the file names, the files and the history: it is redacted first, and the
  * session is the redacted id's (ids that differ only by their secrets share one session: the
- * secret is what is not kept). The rules that fired are counted like a record's.
+ * secret is what is not kept). Returns the rules that fired: the hub lists them in the
+ * record's "redacted" field and counts them with the record's.
  */
-static void redact_session_id(struct elog_svc *svc, struct elog_slog_frame *f)
+static uint64_t redact_session_id(struct elog_svc *svc, struct elog_slog_frame *f)
 {
 	struct elog_redactor *rd = elog_hub_redactor(svc->hub);
 	uint64_t fired = 0;
 	char *red;
 
 	if (!rd || !f->session_id || !*f->session_id)
-		return;
+		return 0;
 	red = elog_redact_text(rd, NULL, NULL, f->session_id, strlen(f->session_id), &fired);
 	if (!red)
-		return;
-	elog_redact_count(rd, fired);
+		return 0;
 	free((char *)f->session_id);
 	f->session_id = red;
+	return fired;
 }
 
 /* Writes one frame to its session file and collects its history record. 0, or an rpc status
@@ -411,6 +412,7 @@ static int take_frame(struct elog_svc *svc, struct elog_ingest_call *ic, Logging
 	struct touched *t;
 	struct elog_err err;
 	int64_t seq = 0;
+	uint64_t fired;
 	int status = RPC_OK, rc;
 
 	elog_err_clear(&err);
@@ -426,7 +428,7 @@ static int take_frame(struct elog_svc *svc, struct elog_ingest_call *ic, Logging
 		status = RPC_INVALID_ARGUMENT;
 		goto out;
 	}
-	redact_session_id(svc, &f);
+	fired = redact_session_id(svc, &f);
 	rc = touch(svc, h, f.session_id, &t, &err);
 	if (rc == 0)
 		rc = elog_slog_append(t->s, &f, &seq, &t->ticket, &err);
@@ -438,6 +440,7 @@ static int take_frame(struct elog_svc *svc, struct elog_ingest_call *ic, Logging
 		goto out;
 	}
 	elog_conv_logsvc_record(&rec, &f, seq, fr->version);
+	rec.redacted_before = fired;
 	elog_ingest_call_add(ic, &rec, NULL);   /* -1: the call failed, the loop ends on it */
 out:
 	elog_conv_logsvc_frame_free(&f);

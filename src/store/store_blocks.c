@@ -371,6 +371,7 @@ int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records
 		r->fields = xstrdup(store__col_text(st, 6));
 		r->source = xstrdup(store__col_text(st, 7));
 		r->dedupe_key = xstrdup(store__col_text(st, 8));
+		r->redacted_before = 0;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		goto fail;

@@ -585,6 +585,7 @@ int elog_store_query(struct elog_store *s, const struct elog_filter *f, int64_t 
 		r.level = sqlite3_column_int(st, COL_LEVEL);
 		r.source = store__col_text(st, COL_SOURCE);
 		r.dedupe_key = store__col_text(st, COL_DEDUPE);
+		r.redacted_before = 0;
 		ret = fn(ctx, &r);
 		if (ret != 0)
 			break;

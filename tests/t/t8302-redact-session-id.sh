@@ -58,6 +58,24 @@ for c in 'chat-[REDACTED:github-token]' 'user=bob password=[REDACTED:secret-kv]'
 	[ "$n" = 40 ] || fail "component '$c': $n records, expected 40"
 done
 
+say "each record of such a session lists the rule that fired on its id in its 'redacted' field"
+for cr in 'chat-[REDACTED:github-token]|github-token' 'user=bob password=[REDACTED:secret-kv]|secret-kv' \
+	  'conv-[REDACTED:jwt]|jwt'; do
+	c=${cr%|*} r=${cr#*|}
+	n=$(grep -F "\"component\":\"$c\"" "$T/export.out" | grep -c -F "\"redacted\":[\"$r\"]")
+	[ "$n" = 40 ] || fail "component '$c': $n records list '$r' in 'redacted', expected 40"
+done
+
+say "a secret in a component or source sent by elog send is redacted too, and listed"
+elog send -c "worker token=$PW" "a line" || fail "send with a secret component"
+echo "{\"component\":\"chat-$GH\",\"msg\":\"json line\"}" | elog send || fail "send json"
+elog export --json >"$T/export2.out" || fail "export 2"
+f=$(found "$T/export2.out"); [ -z "$f" ] || fail "export holds: $f"
+grep -F '"component":"worker token=[REDACTED:secret-kv]"' "$T/export2.out" | grep -q -F '"redacted":["secret-kv"]' ||
+	fail "component with a key-value secret: $(grep -F 'a line' "$T/export2.out")"
+grep -F '"component":"chat-[REDACTED:github-token]"' "$T/export2.out" | grep -F 'json line' |
+	grep -q -F '"redacted":["github-token"]' || fail "json component: $(grep -F 'json line' "$T/export2.out")"
+
 say "elog ps counts the rules that fired on session ids"
 elog ps --redaction >"$T/ps.out" || fail "ps --redaction"
 for r in github-token secret-kv jwt; do

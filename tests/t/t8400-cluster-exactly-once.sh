@@ -117,6 +117,18 @@ mid_publish() {
 		[ "$(history_last_id "$T/box1.db")" -gt "${c:-0}" ]
 }
 wait_for "box1 to hold $((2 * Q + Q / 2)), not all published" $WAIT mid_publish $((2 * Q + Q / 2))
+# the publisher may catch up between that look and a kill: look again with serve stopped
+# (SIGSTOP: its files hold still), kill -9 it then if it still holds unpublished records,
+# else let it go on and look again (at most 200 times)
+tries=0
+while :; do
+	kill -STOP "$PID_box1"
+	if mid_publish 0; then break; fi
+	kill -CONT "$PID_box1"
+	tries=$((tries + 1))
+	[ $tries -ge 200 ] && break
+	sleep 0.02
+done
 kill -9 "$PID_box1"
 wait "$PID_box1" 2>/dev/null
 cur=$(sqlite3 "$T/box1.db" "SELECT last_id FROM cursors WHERE name='cluster-publish'")

@@ -29,17 +29,27 @@ BG_PIDS="$BG_PIDS $!"
 wait_for "the reader to take its first page" 30 test -s "$T/unread.ready"
 seq 1 100000 | sed 's/^/later line written while the reader does not read, padded a little: /' |
 	elog send -c later || fail "send while the reader does not read"
-i=0
-until all_copied; do
+# A commit starts the WAL over when every frame was copied as its transaction began and no
+# reader still uses the WAL. serve's sealer commits on its own while it packs the 300k records
+# into blocks, so one commit may begin between a copy and the next: poll (a copy, then one
+# more line) until the WAL starts over, for at most 60 s; the stopped reader must not keep it
+# from ever starting over.
+i=0 restarted=
+while [ $i -lt 600 ]; do
 	i=$((i + 1))
-	[ $i -ge 600 ] && fail "the WAL was not copied into the database in 60 s: $(ckpt) (busy|frames|copied)"
+	if all_copied; then
+		copied=$(ckpt)
+		elog send -c after "one more line $i" || fail "send after"
+		c=$(ckpt); r=${c#*|}
+		if [ "${r%|*}" -lt 1000 ]; then restarted=$c; break; fi
+	fi
 	sleep 0.1
 done
-say "WAL after: $(ckpt) (busy|frames|copied), file $(wal_kib) KiB"
-elog send -c after "one more line" || fail "send after"
-c=$(ckpt); r=${c#*|}
-[ "${r%|*}" -lt 1000 ] || fail "the WAL did not start over: $c"
-say "after one more commit the WAL started over: $c"
+if [ -n "$restarted" ]; then
+	say "the WAL was copied ($copied: busy|frames|copied) and one more commit started it over: $restarted"
+else
+	fail "the WAL did not start over in 60 s: $(ckpt) (busy|frames|copied), file $(wal_kib) KiB"
+fi
 kill -0 "$SERVE_PID" || fail "serve died"
 
 say "history read page by page is complete and in order; -n N across pages gives the last N"

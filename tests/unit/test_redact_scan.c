@@ -76,6 +76,7 @@ static void test_card_offsets(void)
 static void both(struct elog_redactor *a, struct elog_redactor *b, const char *msg,
 		 const char *fields, const char *want_msg, const char *want_fields)
 {
+	struct elog_redacted o1, o2;
 	char *m1, *f1, *m2, *f2;
 	struct elog_record r;
 
@@ -83,8 +84,13 @@ static void both(struct elog_redactor *a, struct elog_redactor *b, const char *m
 	elog_record_set(&r.component, "c", 1);
 	elog_record_set(&r.msg, msg, strlen(msg));
 	elog_record_set(&r.fields, fields, strlen(fields));
-	elog_redact_record_new(a, NULL, &r, &m1, &f1);
-	elog_redact_record_new(b, NULL, &r, &m2, &f2);
+	elog_redact_record_new(a, NULL, &r, &o1);
+	elog_redact_record_new(b, NULL, &r, &o2);
+	m1 = o1.msg;
+	f1 = o1.fields;
+	m2 = o2.msg;
+	f2 = o2.fields;
+	CHECK(!o1.component && !o1.source && !o2.component && !o2.source);
 	CHECK_STR(m1 ? m1 : r.msg, want_msg);
 	CHECK_STR(f1 ? f1 : r.fields, want_fields);
 	CHECK_STR(m2 ? m2 : r.msg, want_msg);
@@ -125,13 +131,16 @@ static void test_joint_scan(void)
 	     "{\"password\":\"[REDACTED:secret-kv]\",\"redacted\":[\"secret-kv\"]}");
 	/* the file rule: only the redactor that has it */
 	{
-		char *m = NULL, *f = NULL;
+		struct elog_redacted o;
+		char *m, *f;
 		struct elog_record r;
 
 		elog_record_init(&r);
 		elog_record_set(&r.msg, "for acct-123456 now", 19);
 		elog_record_set(&r.fields, "{\"k\":1}", 7);
-		elog_redact_record_new(b, NULL, &r, &m, &f);
+		elog_redact_record_new(b, NULL, &r, &o);
+		m = o.msg;
+		f = o.fields;
 		CHECK_STR(m ? m : "", "for [REDACTED:acct] now");
 		CHECK_STR(f ? f : "", "{\"k\":1,\"redacted\":[\"acct\"]}");
 		free(m);
