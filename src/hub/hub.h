@@ -10,9 +10,11 @@
  * in the list; one that falls so far behind that its position left the list is told the id
  * range it missed (it reads it from the history). So no follower slows ingest, and memory for
  * followers is the list plus, per follower inside elog_follower_next, a reference to one
- * shared chunk (at most 1024 records, about 1 MiB, freed by the last reader once it left the
- * list) and what it copies out (at most `max` records, about 256 KiB): it does not grow with
- * ingest, whatever the followers' number or speed.
+ * shared chunk (at most 1024 records, about 1 MiB, and their wire encoding, freed by the last
+ * reader once it left the list) and what it copies out (at most `max` records, about 256 KiB;
+ * elog_follower_scan copies nothing, its caller takes the bytes it wants): it does not grow
+ * with ingest, whatever the followers' number or speed. Each record is encoded for the wire
+ * once, when its chunk is built (the list's byte bound counts the encoding too).
  */
 #ifndef ELOG_HUB_H
 #define ELOG_HUB_H
@@ -101,6 +103,32 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
 		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
 		       int64_t timeout_ns);
+
+/*
+ * What elog_follower_scan hands over for each live record that matches the follower's filter:
+ * the record (r and its strings valid only during the call) and the same record encoded as
+ * field 1 of an elog.v1.RecordPage (common/wire.h: the bytes elog_wire_put_record(b, 1, r)
+ * appends), encoded once per commit for every follower. Runs on the caller's thread with no
+ * lock held. Returns non-zero to stop after this record (a page is full): the follower's
+ * position is then just after it.
+ */
+typedef int (*elog_follower_emit_fn)(void *ctx, const struct elog_record *r, const void *wire,
+				     size_t wire_len);
+
+/*
+ * elog_follower_next without a copy: waits as it does, then calls emit for each matching
+ * record of everything published since the follower's position (all of it, across commits,
+ * until emit returns non-zero, the timeout passes, or a missed range must be reported), so a
+ * follower that comes back after a while takes what accumulated in one go. *n counts the
+ * records emitted; *missed.. and the return value as elog_follower_next's.
+ */
+int elog_follower_scan(struct elog_follower *f, elog_follower_emit_fn emit, void *ctx,
+		       size_t *n, uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		       int64_t timeout_ns);
+
+/* How many followers are registered now (read without the hub's lock: it may be a moment
+ * old). */
+size_t elog_hub_followers(struct elog_hub *h);
 
 /* Unregisters and frees the follower. */
 void elog_follower_close(struct elog_follower *f);

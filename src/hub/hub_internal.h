@@ -25,6 +25,10 @@ struct pub_chunk {
 	uint64_t first_index;       /* records published before it (all chunks, ever) */
 	size_t n, bytes;
 	struct elog_record *recs;   /* n records, ids > 0, strings in the same allocation */
+	const char *wire;           /* the n records encoded once for every follower, as field 1
+				     * of an elog.v1.RecordPage (elog_wire_put_record), one after
+				     * the other; same allocation */
+	const uint32_t *wire_end;   /* record i is wire[i ? wire_end[i - 1] : 0 .. wire_end[i]) */
 	struct pub_chunk *next;     /* writer's: chunks built, not yet published; or to free */
 };
 

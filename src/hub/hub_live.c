@@ -12,6 +12,7 @@
 #include "hub/hub_internal.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "common/wire.h"
 
 /*
  * Live fan-out. The writer never runs a follower's filter: after each commit it copies the
@@ -59,21 +60,34 @@ static char *put_str(char **p, const char *s)
 	return d;
 }
 
-/* One chunk of recs[0..n) (every id > 0), in one allocation. */
-static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, size_t bytes)
+/* One chunk of recs[0..n) (every id > 0) and their wire encoding, in one allocation; wire is
+ * the caller's scratch. Each record is encoded here, once for every follower: a Read follower
+ * copies the bytes of those it matches into its page (elog_follower_scan). */
+static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, size_t bytes,
+				    struct elog_buf *wire)
 {
 	size_t strs = 0, i;
 	struct pub_chunk *c;
+	uint32_t *ends;
 	char *p;
 
-	for (i = 0; i < n; i++)
+	elog_buf_reset(wire);
+	ends = xmalloc(n * sizeof(*ends));
+	for (i = 0; i < n; i++) {
 		strs += strlen(recs[i].component) + strlen(recs[i].msg) + strlen(recs[i].fields) +
 			strlen(recs[i].source) + 5;
-	c = xcalloc(1, sizeof(*c) + n * sizeof(*c->recs) + strs);
+		elog_wire_put_record(wire, 1, &recs[i]);
+		ends[i] = (uint32_t)wire->len;
+	}
+	c = xcalloc(1, sizeof(*c) + n * (sizeof(*c->recs) + sizeof(*ends)) + strs + wire->len);
 	c->recs = (struct elog_record *)(c + 1);
+	memcpy(c->recs + n, ends, n * sizeof(*ends));
+	free(ends);
+	ends = (uint32_t *)(c->recs + n);
+	c->wire_end = ends;
 	c->n = n;
-	c->bytes = bytes;
-	p = (char *)(c->recs + n);
+	c->bytes = bytes + wire->len;
+	p = (char *)(ends + n);
 	for (i = 0; i < n; i++) {
 		struct elog_record *d = &c->recs[i];
 
@@ -88,6 +102,9 @@ static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, si
 		d->dedupe_key = put_str(&p, "");
 		d->redacted_before = 0;
 	}
+	if (wire->len)
+		memcpy(p, wire->data, wire->len);
+	c->wire = p;
 	return c;
 }
 
@@ -95,6 +112,7 @@ static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, si
 struct pub_chunk *hub__chunks_build(const struct elog_record *recs, size_t n)
 {
 	struct pub_chunk *first = NULL, **tail = &first;
+	struct elog_buf wire = ELOG_BUF_INIT;
 	size_t i = 0;
 
 	while (i < n) {
@@ -113,10 +131,11 @@ struct pub_chunk *hub__chunks_build(const struct elog_record *recs, size_t n)
 			cnt++;
 			j++;
 		}
-		*tail = chunk_make(start, cnt, bytes);
+		*tail = chunk_make(start, cnt, bytes, &wire);
 		tail = &(*tail)->next;
 		i = j;
 	}
+	elog_buf_release(&wire);
 	return first;
 }
 
@@ -202,20 +221,20 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 	if (h->followers)
 		h->followers->prev = fol;
 	h->followers = fol;
-	h->nfollowers++;
+	__atomic_store_n(&h->nfollowers, h->nfollowers + 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&h->mu);
 	return fol;
 }
 
-int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
-		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+int elog_follower_scan(struct elog_follower *f, elog_follower_emit_fn emit, void *ctx,
+		       size_t *n, uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
 		       int64_t timeout_ns)
 {
 	struct elog_hub *h = f->hub;
 	const struct elog_clock *clk = h->clock;
 	int64_t deadline = elog_clock_after(clk, timeout_ns);
-	size_t k = 0, out_bytes = 0;
-	int timed_out = 0;
+	size_t k = 0;
+	int timed_out = 0, full = 0;
 
 	*n = 0;
 	*missed = 0;
@@ -252,14 +271,16 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 		c = h->pub[f->seq % PUB_SLOTS];
 		c->refs++;
 		pthread_mutex_unlock(&h->mu);
-		while (f->pos < c->n && k < max && out_bytes < OUT_BYTES) {
-			const struct elog_record *r = &c->recs[f->pos++];
+		while (f->pos < c->n && !full) {
+			size_t i = f->pos++;
+			const struct elog_record *r = &c->recs[i];
+			uint32_t from = i ? c->wire_end[i - 1] : 0;
 
 			f->seen_id = r->id;
 			f->seen_index++;
 			if (elog_filter_match(&f->filter, r)) {
-				record_copy(&out[k++], r);
-				out_bytes += record_bytes(r);
+				k++;
+				full = emit(ctx, r, c->wire + from, c->wire_end[i] - from);
 			}
 			if (++scanned % 256 == 0 && clk->mono_ns(clk) >= deadline) {
 				timed_out = 1;
@@ -276,7 +297,7 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 			free(c);
 			pthread_mutex_lock(&h->mu);
 		}
-		if (k == max || out_bytes >= OUT_BYTES || timed_out)
+		if (full || timed_out)
 			break;
 	}
 	if (k == 0 && *missed == 0) {
@@ -288,6 +309,43 @@ int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t 
 	pthread_mutex_unlock(&h->mu);
 	*n = k;
 	return 1;
+}
+
+/* elog_follower_next's copies: into out[0..max), at most OUT_BYTES of records */
+struct copy_out {
+	struct elog_record *out;
+	size_t k, max, bytes;
+};
+
+static int copy_emit(void *ctx, const struct elog_record *r, const void *wire, size_t len)
+{
+	struct copy_out *c = ctx;
+
+	(void)wire;
+	(void)len;
+	record_copy(&c->out[c->k++], r);
+	c->bytes += record_bytes(r);
+	return c->k == c->max || c->bytes >= OUT_BYTES;
+}
+
+int elog_follower_next(struct elog_follower *f, struct elog_record *out, size_t max, size_t *n,
+		       uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
+		       int64_t timeout_ns)
+{
+	struct copy_out c = { out, 0, max, 0 };
+
+	if (max == 0) {
+		*n = 0;
+		*missed = 0;
+		return 0;
+	}
+	return elog_follower_scan(f, copy_emit, &c, n, missed, missed_from, missed_to, timeout_ns);
+}
+
+size_t elog_hub_followers(struct elog_hub *h)
+{
+	/* without the lock, which is the writer's: a follower asks once a page */
+	return __atomic_load_n(&h->nfollowers, __ATOMIC_RELAXED);
 }
 
 void elog_follower_close(struct elog_follower *f)
@@ -305,7 +363,7 @@ void elog_follower_close(struct elog_follower *f)
 		h->followers = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	h->nfollowers--;
+	__atomic_store_n(&h->nfollowers, h->nfollowers - 1, __ATOMIC_RELAXED);
 	/* With nobody following, the list only holds memory: let it go. */
 	if (h->nfollowers == 0)
 		while (h->pub_head < h->pub_next)

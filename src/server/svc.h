@@ -91,6 +91,12 @@ struct elog_read_sink {
 	 * the records before id `before` that the reader asked for were removed by retention
 	 * (called at most once per stream). 0 or -1. */
 	int (*removed)(struct elog_read_sink *s, int64_t before);
+	/* Optional (NULL: live records go through add): adds a live record already encoded as
+	 * field 1 of an elog.v1.RecordPage (hub.h, elog_follower_scan), so a contract whose page
+	 * is a RecordPage copies the bytes the hub encoded once for all followers. Returns as
+	 * add does. */
+	int (*add_wire)(struct elog_read_sink *s, const struct elog_record *r, const void *wire,
+			size_t len);
 };
 int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			    const struct elog_filter *f, int follow, struct elog_read_sink *sink,

@@ -157,6 +157,17 @@ static int page_add(struct elog_read_sink *s, const struct elog_record *r)
 	return p->buf.len >= PAGE_BYTES || p->count >= PAGE_RECORDS;
 }
 
+static int page_add_wire(struct elog_read_sink *s, const struct elog_record *r, const void *wire,
+			 size_t len)
+{
+	struct page_sink *p = (struct page_sink *)s;
+
+	(void)r;
+	elog_buf_add(&p->buf, wire, len);
+	p->count++;
+	return p->buf.len >= PAGE_BYTES || p->count >= PAGE_RECORDS;
+}
+
 static int page_flush(struct elog_read_sink *s, int live, uint64_t missed, int64_t mfrom,
 		      int64_t mto)
 {
@@ -238,6 +249,7 @@ static void hub_read(struct rpc_call *call, void *ctx)
 	sink.base.add = page_add;
 	sink.base.flush = page_flush;
 	sink.base.removed = page_removed;
+	sink.base.add_wire = page_add_wire;
 	sink.call = call;
 	status = elog_svc_stream_records(svc, call, &f, q->follow, &sink.base, msg, sizeof(msg));
 	rpc_call_finish(call, status, msg);
