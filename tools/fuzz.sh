@@ -18,6 +18,11 @@ for t in "$@"; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	if [ $rc -ne 0 ]; then
 		echo "fuzz $n: FAILED after ${runs:-?} runs"; grep -E 'ERROR|SUMMARY' "$log" | head -5
+		# enough to tell the cause where the artifact does not outlive the run (a chroot):
+		# the stack and the input (its first 512 bytes)
+		grep -E '^ *#[0-9]+ ' "$log" | head -25
+		a=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | head -1)
+		[ -n "$a" ] && [ -f "$a" ] && { echo "input ($a):"; od -A d -c "$a" | head -32; }
 		status=1
 	else
 		echo "fuzz $n: ${runs:-?} executions, no failure"
