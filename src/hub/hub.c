@@ -177,6 +177,12 @@ static void *writer_main(void *arg)
 			if (hub__seal_pending_locked(h)) {    /* sealing (hub_seal.c) */
 				pthread_mutex_unlock(&h->mu);
 				hub__seal_apply(h);
+				/* a seal step is a transaction too (a block, its rows' delete, or
+				 * a trim step: about 1 MiB of WAL each): after a burst they run
+				 * back to back here, and the WAL must start over between them as
+				 * it does between ingest batches, or it outgrows --retain-size's
+				 * share (t8000 saw 8 MiB for a 2 MiB share) */
+				writer_catch_up(h);
 				pthread_mutex_lock(&h->mu);
 				continue;
 			}
@@ -187,6 +193,7 @@ static void *writer_main(void *arg)
 			if (h->retain_more || elog_mono_ns() >= h->retain_next_ns) {
 				pthread_mutex_unlock(&h->mu);
 				writer_retain(h, 0);
+				writer_catch_up(h);
 				pthread_mutex_lock(&h->mu);
 				continue;
 			}
