@@ -256,17 +256,7 @@ EOF
 		sleep 0.1
 	done
 	t0=$EPOCHREALTIME
-	python3 - "$PORT" "$B/first.jsonl" <<'PYEOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-with open(sys.argv[2], "rb") as f:
-    while True:
-        b = f.read(1 << 20)
-        if not b:
-            break
-        s.sendall(b)
-s.close()
-PYEOF
+	python3 "$top/bench/tcp_send.py" "$PORT" "$B/first.jsonl"
 	# rsyslog acknowledges nothing: done when the file holds every line (polled, 300 s at most)
 	i=0
 	while [ "$(wc -l <"$B/flat.log" 2>/dev/null || echo 0)" -lt "$N" ] && [ $i -lt 30000 ]; do

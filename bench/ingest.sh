@@ -80,17 +80,7 @@ EOF
 		sleep 0.1
 	done
 	t0=$EPOCHREALTIME
-	python3 - "$port" "$B/lines.jsonl" <<'PYEOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-with open(sys.argv[2], "rb") as f:
-    while True:
-        b = f.read(1 << 20)
-        if not b:
-            break
-        s.sendall(b)
-s.close()
-PYEOF
+	python3 "$top/bench/tcp_send.py" "$port" "$B/lines.jsonl"
 	i=0
 	while [ "$(wc -l <"$B/rs/flat.log" 2>/dev/null || echo 0)" -lt "$N" ] && [ $i -lt 30000 ]; do
 		sleep 0.01; i=$((i + 1))
