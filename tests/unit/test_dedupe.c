@@ -20,6 +20,7 @@
 #include "store/seal.h"
 #include "store/spans.h"
 #include "unit.h"
+#include "unit_store.h"
 #include "unit_tmp.h"
 #include "unit_schema5.h"
 
@@ -66,21 +67,10 @@ static int exists(struct elog_store *s, const char *key)
 	return found;
 }
 
-static int64_t count(struct elog_store *s, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
 
-	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-#define RUNS(s)    count(s, "SELECT count(*) FROM dedupe_runs")
-#define PLAIN(s)   count(s, "SELECT count(*) FROM dedupe")
-#define RECORDS(s) count(s, "SELECT (SELECT count(*) FROM records) + " \
+#define RUNS(s)    store_count(s, "SELECT count(*) FROM dedupe_runs")
+#define PLAIN(s)   store_count(s, "SELECT count(*) FROM dedupe")
+#define RECORDS(s) store_count(s, "SELECT (SELECT count(*) FROM records) + " \
 			    "(SELECT coalesce(sum(n), 0) FROM blocks)")
 
 static void key(char *buf, size_t len, const char *stream, long long n)
@@ -194,7 +184,7 @@ static void test_duplicates_in_batch(void)
 	CHECK_INT(exists(s, "send:d:4"), 1);
 	CHECK_INT(exists(s, "send:d:6"), 0);
 	/* the stored ids go up by one, keys or not */
-	CHECK_INT(count(s, "SELECT max(id) - min(id) + 1 FROM records"), 10);
+	CHECK_INT(store_count(s, "SELECT max(id) - min(id) + 1 FROM records"), 10);
 out:
 	elog_store_close(s);
 	tmp_cleanup();
@@ -290,8 +280,8 @@ static void test_sealing_and_reopen(void)
 	CHECK_INT(send_range(s, "r", 1, 9000, 500), 9000);
 	CHECK_INT(insert1(s, "relay-key-1"), 1);
 	CHECK_INT(elog_store_seal_now(s, 0, 1, NULL, &err), 0);
-	CHECK(count(s, "SELECT count(*) FROM blocks") >= 2);
-	CHECK_INT(count(s, "SELECT count(*) FROM records"), 0);
+	CHECK(store_count(s, "SELECT count(*) FROM blocks") >= 2);
+	CHECK_INT(store_count(s, "SELECT count(*) FROM records"), 0);
 	elog_store_close(s);
 	s = open_store();
 	if (!s)
@@ -392,10 +382,10 @@ static void test_upgrade_v5(void)
 	s = open_store();
 	if (!s)
 		goto out;
-	CHECK_INT(count(s, "PRAGMA user_version"), 6);
+	CHECK_INT(store_count(s, "PRAGMA user_version"), 6);
 	CHECK_INT(RUNS(s), 2);
 	CHECK_INT(PLAIN(s), 2);
-	CHECK_INT(count(s, "SELECT id_hi FROM dedupe_runs WHERE prefix = 'send:u' AND lo = 1"), 2);
+	CHECK_INT(store_count(s, "SELECT id_hi FROM dedupe_runs WHERE prefix = 'send:u' AND lo = 1"), 2);
 	CHECK_INT(exists(s, "send:u:2"), 1);
 	CHECK_INT(exists(s, "send:u:3"), 0);
 	CHECK_INT(exists(s, "k:07"), 1);

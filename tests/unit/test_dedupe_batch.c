@@ -20,6 +20,7 @@
 #include "store/retention.h"
 #include "store/seal.h"
 #include "unit.h"
+#include "unit_store.h"
 #include "unit_tmp.h"
 
 /* ---- the model: a set of strings --------------------------------------------------- */
@@ -87,17 +88,6 @@ static struct elog_store *open_store(void)
 	return s;
 }
 
-static int64_t count(struct elog_store *s, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	CHECK_INT(sqlite3_prepare_v2(elog_store_db(s), sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 static int exists(struct elog_store *s, const char *key)
 {
@@ -265,9 +255,9 @@ static void test_model(void)
 			snprintf(probe, sizeof(probe), "plain-%u", rnd(40));
 			CHECK_INT(exists(s, probe), set_has(probe));
 		}
-		CHECK_INT(count(s, "SELECT (SELECT count(*) FROM records) + "
+		CHECK_INT(store_count(s, "SELECT (SELECT count(*) FROM records) + "
 			       "(SELECT coalesce(sum(n), 0) FROM blocks)"), last_id);
-		CHECK_INT(count(s, "SELECT count(*) FROM dedupe_runs a JOIN dedupe_runs b "
+		CHECK_INT(store_count(s, "SELECT count(*) FROM dedupe_runs a JOIN dedupe_runs b "
 			       "ON a.prefix = b.prefix AND a.lo < b.lo AND a.hi >= b.lo"), 0);
 	}
 	/* every key of every stream, once more */
@@ -276,13 +266,13 @@ static void test_model(void)
 			snprintf(probe, sizeof(probe), "%s:%lld", prefixes[st], m);
 			CHECK_INT(exists(s, probe), set_has(probe));
 		}
-	total = count(s, "SELECT (SELECT count(*) FROM records) + "
+	total = store_count(s, "SELECT (SELECT count(*) FROM records) + "
 			 "(SELECT coalesce(sum(n), 0) FROM blocks)");
 	CHECK_INT(total, last_id);
-	CHECK(count(s, "SELECT count(*) FROM blocks") > 0);
+	CHECK(store_count(s, "SELECT count(*) FROM blocks") > 0);
 	/* a stream's in-order keys share a run: far fewer runs than keys */
-	CHECK(count(s, "SELECT count(*) FROM dedupe_runs") * 4 <
-	      count(s, "SELECT sum(hi - lo + 1) FROM dedupe_runs"));
+	CHECK(store_count(s, "SELECT count(*) FROM dedupe_runs") * 4 <
+	      store_count(s, "SELECT sum(hi - lo + 1) FROM dedupe_runs"));
 out:
 	elog_store_close(s);
 	set_clear();
@@ -309,8 +299,8 @@ static void test_many_streams(void)
 		batch(s, keys, 600, 0, &last_id);
 	}
 	CHECK_INT(last_id, 1800);
-	CHECK_INT(count(s, "SELECT count(*) FROM dedupe_runs"), 150);
-	CHECK_INT(count(s, "SELECT min(hi) FROM dedupe_runs"), 12);
+	CHECK_INT(store_count(s, "SELECT count(*) FROM dedupe_runs"), 150);
+	CHECK_INT(store_count(s, "SELECT min(hi) FROM dedupe_runs"), 12);
 	CHECK_INT(exists(s, "send:p149:12"), 1);
 	CHECK_INT(exists(s, "send:p149:13"), 0);
 out:
@@ -353,7 +343,7 @@ static void test_adjacent_runs(void)
 		CHECK_INT(exists(s, k), 1);
 	}
 	CHECK_INT(exists(s, "a:9"), 0);
-	CHECK_INT(count(s, "SELECT count(*) FROM dedupe_runs"), 2);
+	CHECK_INT(store_count(s, "SELECT count(*) FROM dedupe_runs"), 2);
 out:
 	elog_store_close(s);
 	set_clear();
@@ -386,11 +376,11 @@ static void test_seal_after_removal(void)
 	CHECK_INT(n, 10);
 	CHECK_INT(elog_store_seal_commit(s, p, &sealed, &err), 0);
 	CHECK_INT(sealed, 0);
-	CHECK_INT(count(s, "SELECT count(*) FROM blocks"), 0);
-	CHECK_INT(count(s, "SELECT count(*) FROM records"), 4990);
+	CHECK_INT(store_count(s, "SELECT count(*) FROM blocks"), 0);
+	CHECK_INT(store_count(s, "SELECT count(*) FROM records"), 4990);
 	CHECK_INT(elog_store_seal_now(s, 0, 1, &sealed, &err), 0);
 	CHECK_INT(sealed, 4990);
-	CHECK_INT(count(s, "SELECT count(*) FROM records"), 0);
+	CHECK_INT(store_count(s, "SELECT count(*) FROM records"), 0);
 	CHECK_INT(exists(s, "send:r:5000"), 1);
 	batch(s, keys, 5000, 0, &last_id);
 	CHECK_INT(last_id, 5000);
