@@ -166,6 +166,42 @@ char *elog_redact_json(struct elog_redactor *rd, const char *s, size_t n, uint64
 
 /* ---- records ----------------------------------------------------------------------------- */
 
+/* True when s[0..n) is one object, '{' to its matching '}', with nothing after it: the
+ * braces and brackets outside strings balance and close exactly at the end. A first and a
+ * last byte of '{' and '}' are not enough: fields a client sent as text may hold more after
+ * the object (yajl takes `{"a":1}"}` as an object and leaves the rest), and "redacted" put
+ * before the last '}' would then sit inside that rest. */
+static int one_object(const char *s, size_t n)
+{
+	size_t i, depth = 0;
+	int in_str = 0;
+
+	if (n < 2 || s[0] != '{')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return 0;
+			if (--depth == 0)
+				return i == n - 1;
+		}
+	}
+	return 0;
+}
+
 int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams *st,
 			   const struct elog_record *r, struct elog_redacted *out)
 {
@@ -236,7 +272,7 @@ int elog_redact_record_new(struct elog_redactor *rd, struct elog_redact_streams 
 		while (a0 < bl && (base[a0] == ' ' || base[a0] == '\n' || base[a0] == '\t' ||
 				   base[a0] == '\r'))
 			a0++;
-		if (bl - a0 >= 2 && base[bl - 1] == '}' && base[a0] == '{') {
+		if (one_object(base + a0, bl - a0)) {
 			size_t k = bl - 1;
 
 			elog_buf_add(&b, base + a0, k - a0);
