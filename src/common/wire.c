@@ -103,22 +103,32 @@ static inline char *raw_bytes_field(char *p, int field_no, const struct out_str 
 	return p;
 }
 
-void elog_wire_put_record(struct elog_buf *b, int field_no, const struct elog_record *r)
+/* A string written whole (the ingest batch: the server applies the limits). */
+static inline void whole_str(struct out_str *o, const char *s)
 {
-	struct out_str c, m, f, so;
+	o->s = s ? s : "";
+	o->n = o->len = strlen(o->s);
+}
+
+/*
+ * r as field field_no of the message being written, its strings as str[0..nstr) gives them:
+ * component, msg, fields, source and, when nstr is 5, dedupe_key (fields 4, 6, 7, 8, 9), in
+ * field order as protobuf-c packs them. The buffer grows once.
+ */
+static void put_record(struct elog_buf *b, int field_no, const struct elog_record *r,
+		       const struct out_str *str, int nstr)
+{
+	static const int num[5] = { 4, 6, 7, 8, 9 };
 	/* int32 negative values are 10-byte varints; levels are 0..5 so never negative. */
 	uint64_t level = (uint64_t)(int64_t)r->level;
 	size_t len;
 	char *p;
+	int i;
 
-	out_str(&c, r->component);
-	out_str(&m, r->msg);
-	out_str(&f, r->fields);
-	out_str(&so, r->source);
 	len = varint_field_len(1, (uint64_t)r->id) + varint_field_len(2, (uint64_t)r->ts_ns) +
-	      varint_field_len(3, (uint64_t)r->arrival_ns) + str_field_len(4, c.len) +
-	      varint_field_len(5, level) + str_field_len(6, m.len) + str_field_len(7, f.len) +
-	      str_field_len(8, so.len);
+	      varint_field_len(3, (uint64_t)r->arrival_ns) + varint_field_len(5, level);
+	for (i = 0; i < nstr; i++)
+		len += str_field_len(num[i], str[i].len);
 	elog_buf_grow(b, len + 2 * 10);
 	p = b->data + b->len;
 	p = raw_varint(p, ((uint64_t)field_no << 3) | 2);
@@ -126,59 +136,35 @@ void elog_wire_put_record(struct elog_buf *b, int field_no, const struct elog_re
 	p = raw_varint_field(p, 1, (uint64_t)r->id);
 	p = raw_varint_field(p, 2, (uint64_t)r->ts_ns);
 	p = raw_varint_field(p, 3, (uint64_t)r->arrival_ns);
-	p = raw_bytes_field(p, 4, &c);
+	p = raw_bytes_field(p, 4, &str[0]);
 	p = raw_varint_field(p, 5, level);
-	p = raw_bytes_field(p, 6, &m);
-	p = raw_bytes_field(p, 7, &f);
-	p = raw_bytes_field(p, 8, &so);
+	for (i = 1; i < nstr; i++)
+		p = raw_bytes_field(p, num[i], &str[i]);
 	b->len = (size_t)(p - b->data);
 	b->data[b->len] = '\0';
 }
 
-/* A string field written whole (the ingest batch: the server applies the limits). */
-static inline char *raw_str_field(char *p, int field_no, const char *s, size_t n)
+void elog_wire_put_record(struct elog_buf *b, int field_no, const struct elog_record *r)
 {
-	if (n == 0)
-		return p;
-	*p++ = (char)((field_no << 3) | 2);
-	p = raw_varint(p, n);
-	memcpy(p, s, n);
-	return p + n;
-}
+	struct out_str str[4];
 
-static const char *nz(const char *s)
-{
-	return s ? s : "";
+	out_str(&str[0], r->component);
+	out_str(&str[1], r->msg);
+	out_str(&str[2], r->fields);
+	out_str(&str[3], r->source);
+	put_record(b, field_no, r, str, 4);
 }
 
 void elog_wire_put_batch_record(struct elog_buf *b, const struct elog_record *r)
 {
-	const char *c = nz(r->component), *m = nz(r->msg), *f = nz(r->fields);
-	const char *so = nz(r->source), *dk = nz(r->dedupe_key);
-	size_t cn = strlen(c), mn = strlen(m), fn = strlen(f), sn = strlen(so), dn = strlen(dk);
-	uint64_t level = (uint64_t)(int64_t)r->level;
-	size_t len;
-	char *p;
+	struct out_str str[5];
 
-	len = varint_field_len(1, (uint64_t)r->id) + varint_field_len(2, (uint64_t)r->ts_ns) +
-	      varint_field_len(3, (uint64_t)r->arrival_ns) + str_field_len(4, cn) +
-	      varint_field_len(5, level) + str_field_len(6, mn) + str_field_len(7, fn) +
-	      str_field_len(8, sn) + str_field_len(9, dn);
-	elog_buf_grow(b, len + 2 * 10);
-	p = b->data + b->len;
-	p = raw_varint(p, (2 << 3) | 2);     /* RecordBatch.records = 2 */
-	p = raw_varint(p, len);
-	p = raw_varint_field(p, 1, (uint64_t)r->id);
-	p = raw_varint_field(p, 2, (uint64_t)r->ts_ns);
-	p = raw_varint_field(p, 3, (uint64_t)r->arrival_ns);
-	p = raw_str_field(p, 4, c, cn);
-	p = raw_varint_field(p, 5, level);
-	p = raw_str_field(p, 6, m, mn);
-	p = raw_str_field(p, 7, f, fn);
-	p = raw_str_field(p, 8, so, sn);
-	p = raw_str_field(p, 9, dk, dn);
-	b->len = (size_t)(p - b->data);
-	b->data[b->len] = '\0';
+	whole_str(&str[0], r->component);
+	whole_str(&str[1], r->msg);
+	whole_str(&str[2], r->fields);
+	whole_str(&str[3], r->source);
+	whole_str(&str[4], r->dedupe_key);
+	put_record(b, 2, r, str, 5);     /* RecordBatch.records = 2 */
 }
 
 /* ---- decoding ------------------------------------------------------------------------ */
