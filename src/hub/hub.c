@@ -506,6 +506,7 @@ int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in)
 	h->q_tail = in;
 	h->q_records += in->n;
 	h->q_bytes += in->bytes;
+	h->stats.submissions++;
 	pthread_cond_signal(&h->cv_work);
 	pthread_mutex_unlock(&h->mu);
 	return 0;

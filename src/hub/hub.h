@@ -142,6 +142,7 @@ struct elog_redactor *elog_hub_redactor(struct elog_hub *h);
 /* Counters for tests and benchmarks. */
 struct elog_hub_stats {
 	uint64_t committed;
+	uint64_t submissions;        /* elog_hub_submit calls: batches received, as sent */
 	uint64_t transactions;
 	uint64_t dropped_for_followers;  /* records followers skipped (reported as missed) */
 	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */

@@ -137,6 +137,28 @@ seq 1 20000 | elog send -c fast || fail "send fast"
 export_comp fast
 check 'len(recs) == 20000' '[r["msg"] for r in recs] == [str(i) for i in range(1, 20001)]'
 
+say "a steady stream (one line every 0.1 ms) travels a few lines a message"
+# serve's last words count the batches it received; sending each complete line at once (the
+# joiner holds the newest) made one a line, and the shipper's queue then held lines for ms.
+# A busy machine only bunches lines more, so the bound cannot fail for load.
+stop_serve
+start_serve steady
+$PY - <<'EOF' | elog send -c steady || fail "send steady"
+import os, time
+n, gap = 4000, 0.0001
+t0 = time.monotonic()
+for i in range(n):
+    due = t0 + i * gap
+    while time.monotonic() < due:
+        pass
+    os.write(1, b"steady %d\n" % i)
+EOF
+stop_serve
+batches=$(sed -n 's/.* from \([0-9]*\) batches committed.*/\1/p' "$T/steady.err")
+[ -n "$batches" ] || fail "serve did not count batches: $(cat "$T/steady.err")"
+[ "${batches:-4000}" -le 2000 ] || fail "4000 steady lines came in $batches batches (at most 2000)"
+start_serve h
+
 say "unreachable server with --no-retry: exit 3 quickly, a clear message"
 $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$T/port"
 dead="127.0.0.1:$(cat "$T/port")"
