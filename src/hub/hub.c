@@ -255,6 +255,8 @@ static void *writer_main(void *arg)
 			}
 			off += in->n;
 		}
+		if (rc == 0)
+			hub__seal_stage(h, h->batch, nrec);
 		/* The copy for followers is made outside the lock, once, whatever their number. */
 		if (rc == 0 && publish)
 			chunks = hub__chunks_build(h->batch, nrec);

@@ -147,6 +147,8 @@ struct elog_hub_stats {
 	uint64_t dropped_for_followers;  /* records followers skipped (reported as missed) */
 	uint64_t catchups;           /* checkpoints the writer finished itself (WAL started over) */
 	uint64_t retained;           /* records removed by retention */
+	uint64_t seals_copied;       /* blocks sealed from the writer's copy of what it committed */
+	uint64_t seals_read_back;    /* blocks whose rows were read back from the hot table */
 	size_t followers;
 	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };

@@ -96,10 +96,16 @@ struct elog_hub {
 	struct elog_seal *seal_job;      /* under mu: rows to encode */
 	struct elog_seal *seal_ready;    /* under mu: encoded, for the writer to commit */
 	int64_t seal_since;              /* writer: records committed since the last look */
+	/* writer: a copy of what it committed and has not sealed yet, oldest first (hub_seal.c
+	 * seal_stage), so a block's rows need not be read back */
+	struct seal_segment *stage_head, *stage_tail;
+	size_t stage_records, stage_bytes;
 	int trim_pending;                /* under mu: sealing caught up, free pages to give back */
 	struct elog_redactor *redact;               /* NULL: none */
 	struct elog_redact_streams *redact_streams; /* PEM blocks split over records */
 };
+
+struct seal_segment;
 
 /* hub_seal.c: the sealer. start/stop at open/close; on the writer thread: committed(h, n)
  * after it committed n records (hands the sealer the oldest hot rows when there are enough),
@@ -108,6 +114,8 @@ struct elog_hub {
 void hub__seal_start(struct elog_hub *h);
 void hub__seal_stop(struct elog_hub *h);
 void hub__seal_committed(struct elog_hub *h, size_t n);
+/* Writer thread, after a commit: keeps a copy of recs[0..n) (those stored: id > 0). */
+void hub__seal_stage(struct elog_hub *h, const struct elog_record *recs, size_t n);
 int hub__seal_apply(struct elog_hub *h);
 /* Under mu, on the writer thread: whether apply has something to do. */
 int hub__seal_pending_locked(const struct elog_hub *h);

@@ -330,6 +330,50 @@ static char *col_copy(struct elog_arena *a, sqlite3_stmt *st, int col)
 	return elog_arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
 }
 
+/* A record string copied into a ("" for NULL, as a row read back gives it). */
+static char *str_copy(struct elog_arena *a, const char *t)
+{
+	return elog_arena_strndup(a, t ? t : "", t ? strlen(t) : 0);
+}
+
+struct elog_seal *elog_seal_from_records(const struct elog_record *recs, size_t n)
+{
+	struct elog_seal *p = xcalloc(1, sizeof(*p));
+
+	elog_arena_init(&p->strs);
+	p->recs = xcalloc(n ? n : 1, sizeof(*p->recs));
+	for (size_t i = 0; i < n; i++) {
+		const struct elog_record *x = &recs[i];
+		struct elog_record *r = &p->recs[i];
+
+		r->id = x->id;
+		r->ts_ns = x->ts_ns;
+		r->arrival_ns = x->arrival_ns;
+		r->level = x->level;
+		r->component = str_copy(&p->strs, x->component);
+		r->msg = str_copy(&p->strs, x->msg);
+		r->fields = str_copy(&p->strs, x->fields);
+		r->source = str_copy(&p->strs, x->source);
+		r->dedupe_key = str_copy(&p->strs, x->dedupe_key);
+		r->redacted_before = 0;
+	}
+	p->n = n;
+	return p;
+}
+
+#define SQL_HOT_FIRST "SELECT coalesce((SELECT id FROM records ORDER BY id LIMIT 1), 0);"
+
+int elog_store_hot_first(struct elog_store *s, int64_t *id, struct elog_err *err)
+{
+	int rc = store__one_int(s->db, SQL_HOT_FIRST, 0, NULL, id);
+
+	if (rc != SQLITE_OK) {
+		*id = 0;
+		return seal_fail(s, rc, "read", err);
+	}
+	return 0;
+}
+
 int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records,
 			 struct elog_seal **out, struct elog_err *err)
 {

@@ -1,0 +1,270 @@
+/* test_hub_seal.c — hub_seal.c: blocks sealed from the writer's copy of what it committed
+ * read back exactly as committed (every field, dedupe keys kept), and the copy steps aside
+ * whenever the hot table holds something else: rows an earlier serve left (read back first,
+ * then the copy again), rows another connection removed meanwhile (as `elog prune` does). */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "common/util.h"
+#include "hub/hub.h"
+#include "common/record.h"
+#include "store/store.h"
+#include "store/seal.h"
+#include "store/block.h"
+#include "unit.h"
+
+#define BASE 1700000000000000000LL
+#define THRESHOLD (ELOG_SEAL_KEEP_HOT + ELOG_BLOCK_MAX_RECORDS)
+
+static char tmpdir[256], db[512];
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+static void tmp_history(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/elog_test_hub_seal.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	snprintf(db, sizeof(db), "%s/history.db", tmpdir);
+}
+
+/* Record k's fields, all derived from k (what check_history expects). */
+static void make_record(struct elog_record *r, int k, char *msg, size_t msgsz, char *fields,
+			size_t fsz, char *key, size_t ksz)
+{
+	static const char *comps[] = { "api", "db", "web-frontend", "worker" };
+
+	memset(r, 0, sizeof(*r));
+	snprintf(msg, msgsz, "record %d says %s", k, k % 7 ? "hello" : "caf\xc3\xa9 \xe2\x9c\x93");
+	snprintf(fields, fsz, k % 3 ? "{\"k\":%d,\"s\":\"x\"}" : "", k);
+	snprintf(key, ksz, k % 2 ? "test:%d" : "", k);
+	r->ts_ns = BASE + (int64_t)k * 1000;
+	r->level = k % ELOG_LEVEL_COUNT;
+	r->component = (char *)comps[k % 4];
+	r->msg = msg;
+	r->fields = fields;
+	r->source = (char *)(k % 5 ? "send" : "");
+	r->dedupe_key = key;
+}
+
+/* Commits records from..to-1 in transactions of per_txn. */
+static void submit_range(struct elog_hub *h, int from, int to, int per_txn)
+{
+	struct elog_record *recs = calloc((size_t)per_txn, sizeof(*recs));
+	char (*msg)[64] = calloc((size_t)per_txn, 64), (*fld)[64] = calloc((size_t)per_txn, 64);
+	char (*key)[32] = calloc((size_t)per_txn, 32);
+	struct elog_err err;
+
+	for (int i = from; i < to;) {
+		int m = to - i < per_txn ? to - i : per_txn;
+		size_t stored = 0;
+
+		for (int k = 0; k < m; k++)
+			make_record(&recs[k], i + k, msg[k], 64, fld[k], 64, key[k], 32);
+		CHECK_INT(elog_hub_submit_wait(h, recs, (size_t)m, &stored, &err), 0);
+		CHECK_INT(stored, m);
+		i += m;
+	}
+	free(recs);
+	free(msg);
+	free(fld);
+	free(key);
+}
+
+static int64_t one_int(struct elog_store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(elog_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static int64_t hot_rows(void)
+{
+	struct elog_store *s = NULL;
+	struct elog_err err;
+	int64_t n = -1;
+
+	if (elog_store_open(&s, db, ELOG_STORE_READONLY, &err) == 0)
+		n = one_int(s, "SELECT count(*) FROM records");
+	elog_store_close(s);
+	return n;
+}
+
+/* Waits (at most 60 s) until the hub sealed what it will: it looks again after every
+ * ELOG_BLOCK_MAX_RECORDS new records, and seals while the hot table holds THRESHOLD. */
+static void wait_sealed(void)
+{
+	for (int i = 0; i < 6000; i++) {
+		int64_t n = hot_rows();
+
+		if (n >= 0 && n < THRESHOLD + ELOG_BLOCK_MAX_RECORDS)
+			return;
+		usleep(10000);
+	}
+	fprintf(stderr, "  %lld hot rows after 60 s\n", (long long)hot_rows());
+	CHECK(!"the hub did not seal within 60 s");
+}
+
+struct expect {
+	int next;             /* the k the next record must have */
+	int skip_below;       /* records removed: k < skip_below are not expected */
+	int64_t last_id;
+	size_t seen, bad;
+};
+
+static int check_fn(void *ctx, const struct elog_record *r)
+{
+	struct expect *e = ctx;
+	struct elog_record w;
+	char msg[64], fld[64], key[32];
+
+	if (e->next < e->skip_below)
+		e->next = e->skip_below;
+	make_record(&w, e->next, msg, sizeof(msg), fld, sizeof(fld), key, sizeof(key));
+	if (r->id <= e->last_id || r->ts_ns != w.ts_ns || r->level != w.level ||
+	    strcmp(r->component, w.component) || strcmp(r->msg, w.msg) ||
+	    strcmp(r->fields, w.fields) || strcmp(r->source, w.source)) {
+		if (e->bad++ < 3)
+			fprintf(stderr, "  record %d (id %lld): got '%s' '%s' '%s'\n", e->next,
+				(long long)r->id, r->component, r->msg, r->fields);
+	}
+	e->last_id = r->id;
+	e->next++;
+	e->seen++;
+	return 0;
+}
+
+/* The whole history, in id order, must be records skip_below..n-1, each as made. Every odd
+ * one's dedupe key is still known (a resend would be a duplicate). */
+static void check_history(int n, int skip_below)
+{
+	struct elog_store *s = NULL;
+	struct elog_filter f;
+	struct elog_err err;
+	struct expect e = { 0, skip_below, 0, 0, 0 };
+
+	CHECK_INT(elog_store_open(&s, db, ELOG_STORE_READONLY, &err), 0);
+	if (!s)
+		return;
+	elog_filter_init(&f);
+	CHECK_INT(elog_store_query(s, &f, ELOG_ID_UNBOUNDED, check_fn, &e, &err), 0);
+	CHECK_INT(e.seen, n - skip_below);
+	CHECK_INT(e.bad, 0);
+	for (int k = skip_below + 1; k < n; k += 997) {
+		char key[32];
+		int found = 0;
+
+		snprintf(key, sizeof(key), "test:%d", k | 1);
+		CHECK_INT(elog_store_dedupe_exists(s, key, &found, &err), 0);
+		CHECK(found);
+	}
+	CHECK(one_int(s, "SELECT count(*) FROM blocks") > 0);
+	elog_filter_clear(&f);
+	elog_store_close(s);
+}
+
+/* A steady stream: every block comes from the copy, none is read back. */
+static void test_sealed_from_the_copy(void)
+{
+	const int n = 4 * THRESHOLD;
+	struct elog_hub_opts o = { 0 };
+	struct elog_hub_stats st;
+	struct elog_hub *h = NULL;
+	struct elog_err err;
+
+	tmp_history();
+	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
+	if (!h)
+		return;
+	submit_range(h, 0, n, 37);
+	wait_sealed();
+	elog_hub_stats(h, &st);
+	elog_hub_close(h);
+	CHECK(st.seals_copied >= 3);
+	CHECK_INT(st.seals_read_back, 0);
+	check_history(n, 0);
+	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Rows an earlier hub left hot are read back first; then the copy takes over. */
+static void test_rows_left_by_an_earlier_serve(void)
+{
+	const int first = THRESHOLD - 100, n = first + 4 * THRESHOLD;
+	struct elog_hub_opts o = { 0 };
+	struct elog_hub_stats st;
+	struct elog_hub *h = NULL;
+	struct elog_err err;
+
+	tmp_history();
+	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
+	if (!h)
+		return;
+	submit_range(h, 0, first, 100);
+	elog_hub_close(h);
+	CHECK_INT(hot_rows(), first);
+	h = NULL;
+	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
+	if (!h)
+		return;
+	submit_range(h, first, n, 64);
+	wait_sealed();
+	elog_hub_stats(h, &st);
+	elog_hub_close(h);
+	CHECK(st.seals_read_back >= 1);
+	CHECK(st.seals_copied >= 1);
+	check_history(n, 0);
+	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Another connection removes the oldest hot rows while the hub runs: the copies of them are
+ * dropped, no block holds a removed record, nothing else is lost. */
+static void test_rows_removed_meanwhile(void)
+{
+	const int part = THRESHOLD - 1000, n = part + 3 * THRESHOLD;
+	struct elog_hub_opts o = { 0 };
+	struct elog_store *s = NULL;
+	struct elog_hub *h = NULL;
+	struct elog_err err;
+	int64_t cut;
+	char sql[128];
+
+	tmp_history();
+	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
+	if (!h)
+		return;
+	submit_range(h, 0, part, 50);
+	CHECK_INT(elog_store_open(&s, db, 0, &err), 0);
+	if (s) {
+		cut = one_int(s, "SELECT id FROM records ORDER BY id LIMIT 1 OFFSET 499");
+		snprintf(sql, sizeof(sql), "DELETE FROM records WHERE id <= %lld", (long long)cut);
+		CHECK_INT(sqlite3_exec(elog_store_db(s), sql, NULL, NULL, NULL), SQLITE_OK);
+		elog_store_close(s);
+	}
+	submit_range(h, part, n, 50);
+	wait_sealed();
+	elog_hub_close(h);
+	check_history(n, 500);
+	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+UNIT_MAIN({ "sealed_from_the_copy", test_sealed_from_the_copy },
+	  { "rows_left_by_an_earlier_serve", test_rows_left_by_an_earlier_serve },
+	  { "rows_removed_meanwhile", test_rows_removed_meanwhile })
