@@ -15,8 +15,11 @@
 #     a 1-second `--since/--until` window (the median of several runs, whole process).
 #  5. ingest of N more lines into the BIG-record history (a serve restarted on it), next to the
 #     same lines into an empty history just before.
-#  6. follow latency on that serve at LAT_RATE lines/s for LAT_SECONDS: one follower, then
-#     LAT_FOLLOWERS followers (bench/latency.c starts them and `elog send`).
+#  6. follow latency on that serve at LAT_RATE lines/s for LAT_SECONDS: one follower at once
+#     after step 5's burst (shown, no bar: serve is still sealing the burst), then, once serve
+#     is idle (its CPU under 10% of a core for half a second; at most 180 s), one follower and
+#     LAT_FOLLOWERS followers (the bars: a steady stream). bench/latency.c starts the
+#     followers and `elog send`.
 #  7. ingest of N lines with a retention bound of a third of what they take (run just before
 #     step 5's empty ingest, which is its reference), and the largest history seen during it
 #     against the bound (allowed slack: 25%).
@@ -410,7 +413,29 @@ fi
 phase "the next $N lines"
 
 # ---- 6. follow latency on that serve ------------------------------------------------------
+serve_cpu() {   # serve's CPU time so far, in clock ticks
+	awk '{ print $14 + $15 }' "/proc/$SERVE_PID/stat" 2>/dev/null || echo 0
+}
+wait_idle() {   # until serve used under 10% of a core for 0.5 s (at most 180 s); prints seconds
+	local t0=$EPOCHREALTIME c0 c1 hz i=0
+	hz=$(getconf CLK_TCK)
+	c0=$(serve_cpu)
+	while [ $i -lt 360 ]; do
+		sleep 0.5
+		c1=$(serve_cpu)
+		[ $(( (c1 - c0) * 100 )) -lt $((hz * 5)) ] && break
+		c0=$c1; i=$((i + 1))
+	done
+	calc %.1f "$(since "$t0")"
+}
 if [[ $SKIP != *" latency "* ]]; then
+	res=$("$B/latency" "$LAT_RATE" "$LAT_SECONDS" 1 "$ELOG" "$B")
+	say "follow latency right after the burst, 1 follower: $res"
+	p99=$(echo "$res" | sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p')
+	row "follow p99 at $LAT_RATE/s right after the burst, 1 follower (ms)" "${p99:-?}" "-" \
+		"(no bar)"
+	idle=$(wait_idle)
+	say "serve idle after $idle s"
 	for k in 1 "$LAT_FOLLOWERS"; do
 		res=$("$B/latency" "$LAT_RATE" "$LAT_SECONDS" "$k" "$ELOG" "$B")
 		say "follow latency, $k follower(s): $res"
