@@ -291,7 +291,8 @@ static void *writer_main(void *arg)
 			writer_retain(h, stored);
 			hub__seal_committed(h, stored);
 		}
-		hub__seal_apply(h);
+		if (hub__seal_now(h))
+			hub__seal_apply(h);
 	}
 	return NULL;
 }

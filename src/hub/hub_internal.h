@@ -96,6 +96,7 @@ struct elog_hub {
 	struct elog_seal *seal_job;      /* under mu: rows to encode */
 	struct elog_seal *seal_ready;    /* under mu: encoded, for the writer to commit */
 	int64_t seal_since;              /* writer: records committed since the last look */
+	int64_t seal_deferred;           /* writer: records committed since the last seal step */
 	/* writer: a copy of what it committed and has not sealed yet, oldest first (hub_seal.c
 	 * seal_stage), so a block's rows need not be read back */
 	struct seal_segment *stage_head, *stage_tail;
@@ -108,15 +109,18 @@ struct elog_hub {
 struct seal_segment;
 
 /* hub_seal.c: the sealer. start/stop at open/close; on the writer thread: committed(h, n)
- * after it committed n records (hands the sealer the oldest hot rows when there are enough),
- * apply(h) between transactions (commits a block the sealer left, if any, and hands it the
- * next rows; returns whether it committed one). */
+ * after it committed n records (counts them), apply(h) between transactions (a seal step:
+ * commits a block the sealer left, if any, and hands it the oldest hot rows when there are
+ * enough; returns whether it committed one), in an idle pass or when seal_now says so. */
 void hub__seal_start(struct elog_hub *h);
 void hub__seal_stop(struct elog_hub *h);
 void hub__seal_committed(struct elog_hub *h, size_t n);
 /* Writer thread, after a commit: keeps a copy of recs[0..n) (those stored: id > 0). */
 void hub__seal_stage(struct elog_hub *h, const struct elog_record *recs, size_t n);
 int hub__seal_apply(struct elog_hub *h);
+/* Writer thread, after a commit: whether to run a seal step now although submissions may be
+ * queued (too many records committed since the last one); else it waits for an idle pass. */
+int hub__seal_now(const struct elog_hub *h);
 /* Under mu, on the writer thread: whether apply has something to do. */
 int hub__seal_pending_locked(const struct elog_hub *h);
 
