@@ -41,6 +41,19 @@ static void tmp_history(void)
 	snprintf(db, sizeof(db), "%s/history.db", tmpdir);
 }
 
+/* A hub on a new temporary history (db), or on db again (fresh 0); NULL when it failed. */
+static struct elog_hub *hub_on(int fresh)
+{
+	struct elog_hub_opts o = { 0 };
+	struct elog_hub *h = NULL;
+	struct elog_err err;
+
+	if (fresh)
+		tmp_history();
+	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
+	return h;
+}
+
 /* Record k's fields, all derived from k (what check_history expects). */
 static void make_record(struct elog_record *r, int k, char *msg, size_t msgsz, char *fields,
 			size_t fsz, char *key, size_t ksz)
@@ -185,13 +198,9 @@ static void check_history(int n, int skip_below)
 static void test_sealed_from_the_copy(void)
 {
 	const int n = 4 * THRESHOLD;
-	struct elog_hub_opts o = { 0 };
 	struct elog_hub_stats st;
-	struct elog_hub *h = NULL;
-	struct elog_err err;
+	struct elog_hub *h = hub_on(1);
 
-	tmp_history();
-	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
 	if (!h)
 		return;
 	submit_range(h, 0, n, 37);
@@ -208,21 +217,15 @@ static void test_sealed_from_the_copy(void)
 static void test_rows_left_by_an_earlier_serve(void)
 {
 	const int first = THRESHOLD - 100, n = first + 4 * THRESHOLD;
-	struct elog_hub_opts o = { 0 };
 	struct elog_hub_stats st;
-	struct elog_hub *h = NULL;
-	struct elog_err err;
+	struct elog_hub *h = hub_on(1);
 
-	tmp_history();
-	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
 	if (!h)
 		return;
 	submit_range(h, 0, first, 100);
 	elog_hub_close(h);
 	CHECK_INT(hot_rows(), first);
-	h = NULL;
-	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
-	if (!h)
+	if (!(h = hub_on(0)))
 		return;
 	submit_range(h, first, n, 64);
 	wait_sealed();
@@ -239,15 +242,12 @@ static void test_rows_left_by_an_earlier_serve(void)
 static void test_rows_removed_meanwhile(void)
 {
 	const int part = THRESHOLD - 1000, n = part + 3 * THRESHOLD;
-	struct elog_hub_opts o = { 0 };
 	struct elog_store *s = NULL;
-	struct elog_hub *h = NULL;
+	struct elog_hub *h = hub_on(1);
 	struct elog_err err;
 	int64_t cut;
 	char sql[128];
 
-	tmp_history();
-	CHECK_INT(elog_hub_open(&h, db, &o, &err), 0);
 	if (!h)
 		return;
 	submit_range(h, 0, part, 50);
