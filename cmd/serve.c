@@ -698,10 +698,11 @@ out:
 
 		elog_hub_stats(hub, &st);
 		if (!o.quiet && rc == EXIT_OK)
-			fprintf(stderr, "elog serve: %llu records from %llu batches committed in %llu "
-				"transactions this run; %llu went to slow followers from the history\n",
-				(unsigned long long)st.committed, (unsigned long long)st.submissions,
-				(unsigned long long)st.transactions,
+			fprintf(stderr, "elog serve: %llu records committed in %llu transactions "
+				"(%llu batches received) this run; %llu went to slow followers from the "
+				"history\n",
+				(unsigned long long)st.committed, (unsigned long long)st.transactions,
+				(unsigned long long)st.submissions,
 				(unsigned long long)st.dropped_for_followers);
 		if (rpc_server_shed_connections())
 			fprintf(stderr, "elog serve: %lu connections were closed at once for want of a "

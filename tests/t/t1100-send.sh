@@ -154,7 +154,7 @@ for i in range(n):
     os.write(1, b"steady %d\n" % i)
 EOF
 stop_serve
-batches=$(sed -n 's/.* from \([0-9]*\) batches committed.*/\1/p' "$T/steady.err")
+batches=$(sed -n 's/.* (\([0-9]*\) batches received).*/\1/p' "$T/steady.err")
 [ -n "$batches" ] || fail "serve did not count batches: $(cat "$T/steady.err")"
 [ "${batches:-4000}" -le 2000 ] || fail "4000 steady lines came in $batches batches (at most 2000)"
 start_serve h
