@@ -21,22 +21,15 @@
 #define LIVE_PAGES_QUEUED 1
 #define POLL_NS (200 * 1000000LL)
 /*
- * Live pages are paced: a follower sends at most one page a tick, the ticks
- * LIVE_GAP_PER_FOLLOWER_NS times the number of followers (at most LIVE_GAP_MAX_NS) apart, and
- * what was committed meanwhile goes in that one page. A page costs serve and the reader much more than
+ * Live pages are paced: a follower sends its next page no sooner than LIVE_GAP_PER_FOLLOWER_NS
+ * times the number of followers (at most LIVE_GAP_MAX_NS) after its previous one, and what was
+ * committed meanwhile goes in that one page. A page costs serve and the reader much more than
  * a record in it (a gRPC message each way, wake-ups, a write to the terminal), and without the
  * gap each follower got one page per commit: with 50 followers at 10k lines/s the machine
  * spent its time on pages and a backlog of seconds built up. Measured (bench/RESULTS.md,
  * h/fanout): a 5 ms gap at 50 followers cut serve's CPU by ~15% and the clients' by ~8%, and
  * p99 from 2.0-5.1 s to 0.5-1.5 s on the loaded machine. With one follower the gap is 0.1 ms.
  * The first record after a quiet spell goes at once.
- * The followers keep the same ticks (multiples of the gap on the monotonic clock), not each
- * its own gap after its last page: their pages then leave together, and serve's completion
- * queue thread, its poller (the readers' window updates) and the timers wake once for many
- * pages instead of once for each. A wake-up costs ~11-15 us of CPU on this 2-core VM
- * (clock_nanosleep or a futex, measured); with 50 followers at 10k lines/s, alternating
- * runs had p50 12-29 ms / p99 58-189 ms on ticks against 23-42 ms / 140-393 ms each on its
- * own (bench/RESULTS.md, h/fan50).
  */
 #define LIVE_GAP_PER_FOLLOWER_NS (100 * 1000LL)
 #define LIVE_GAP_MAX_NS (5 * 1000000LL)
@@ -124,19 +117,13 @@ static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct el
 }
 
 /* Waits until the next live page of a follower that sent one at sent_ns may go (see
- * LIVE_GAP_PER_FOLLOWER_NS): the next multiple of the gap on the monotonic clock after
- * sent_ns, the same ticks for every follower. */
+ * LIVE_GAP_PER_FOLLOWER_NS). */
 static void live_pace(struct elog_svc *svc, int64_t sent_ns)
 {
 	int64_t gap = (int64_t)elog_hub_followers(svc->hub) * LIVE_GAP_PER_FOLLOWER_NS;
-	int64_t until;
+	int64_t until = sent_ns + (gap < LIVE_GAP_MAX_NS ? gap : LIVE_GAP_MAX_NS);
 	struct timespec ts;
 
-	if (gap > LIVE_GAP_MAX_NS)
-		gap = LIVE_GAP_MAX_NS;
-	if (gap <= 0)
-		return;
-	until = (sent_ns / gap + 1) * gap;
 	if (elog_mono_ns() >= until)
 		return;
 	ts.tv_sec = (time_t)(until / 1000000000LL);

@@ -7,8 +7,8 @@ Opens IDLE followers of a component nobody sends (they count as followers and ge
 and one follower of "pace"; then sends RECORDS records of "pace" through Hub/Ingest, one
 record a batch, each batch only after the previous one was acknowledged (committed), so that
 serve commits about once a record. Checks that the follower gets every record once, in id
-order, and that its pages are paced: serve sends a follower at most one page a tick, the ticks
-0.1 ms times the number of followers apart (README "Limits"), so the pages that
+order, and that its pages are paced: serve sends a follower's next page no sooner than 0.1 ms
+times the number of followers after its previous one (README "Limits"), so the pages that
 carry records number at most the time they took over that gap, plus a few; without the pacing
 it got one page per commit. Exits 0 when every check passed, else 1 saying which one failed.
 """

@@ -1,6 +1,6 @@
 #!/bin/sh
-# A Read follower's live pages are paced by the number of followers (README "Limits": at most
-# one page a tick, the ticks 0.1 ms x followers apart, at most 5 ms): with 40 followers
+# A Read follower's live pages are paced by the number of followers (README "Limits": the next
+# page no sooner than 0.1 ms x followers, at most 5 ms, after the previous): with 40 followers
 # and a sender that makes serve commit once a record, the follower still gets every record
 # once, in order, in few pages (without the pacing it got one page per commit).
 . "$(dirname "$0")/lib.sh"
