@@ -149,11 +149,15 @@ static int on_page_end(void *ctx)
 {
 	struct out *w = ctx;
 	struct pollfd p = { STDOUT_FILENO, 0, 0 };
+	int wrote = q.follow && w->buf.len > 0;
 
 	/* Following: every page goes out at once (line-buffered even into a pipe). */
 	if (q.follow)
 		out_flush(w);
-	if (!w->closed && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
+	/* A page just written needs no poll: with the reader gone that write (or the next one)
+	 * fails, and a quiet follower is still asked once a second (query.c). One system call
+	 * less a page: with 50 followers at 10k lines/s, ~10k pages a second. */
+	if (!w->closed && !wrote && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
 		w->closed = 1;
 	return w->closed;
 }

@@ -176,19 +176,35 @@ struct rd {
 /* A varint of at most 10 bytes (protobuf-c's limit). */
 static inline int get_varint(struct rd *r, uint64_t *v)
 {
-	uint64_t x = 0;
+	const uint8_t *p = r->p;
+	uint64_t x;
 	int i;
 
-	if (r->p < r->e && *r->p < 0x80) {     /* most varints here are one byte */
-		*v = *r->p++;
+	if (p < r->e && *p < 0x80) {     /* most varints here are one byte */
+		*v = *p;
+		r->p = p + 1;
 		return 0;
 	}
-	for (i = 0; i < 10 && r->p < r->e; i++) {
-		uint8_t c = *r->p++;
+	if (r->e - p >= 10) {           /* no bound to check byte by byte (timestamps: 9 bytes) */
+		x = p[0] & 0x7f;
+		for (i = 1; i < 10; i++) {
+			x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+			if (!(p[i] & 0x80)) {
+				*v = x;
+				r->p = p + i + 1;
+				return 0;
+			}
+		}
+		return -1;
+	}
+	x = 0;
+	for (i = 0; i < 10 && p < r->e; i++) {
+		uint8_t c = *p++;
 
 		x |= (uint64_t)(c & 0x7f) << (7 * i);
 		if (!(c & 0x80)) {
 			*v = x;
+			r->p = p;
 			return 0;
 		}
 	}
@@ -277,7 +293,9 @@ static int decode_record(const uint8_t *p, size_t n, struct rec_view *v)
 {
 	struct rd r = { p, p + n };
 
-	memset(v, 0, sizeof(*v));
+	v->id = v->ts = v->arrival = v->level = 0;
+	v->str[0] = v->str[1] = v->str[2] = v->str[3] = v->str[4] = NULL;
+	v->len[0] = v->len[1] = v->len[2] = v->len[3] = v->len[4] = 0;
 	while (r.p < r.e) {
 		uint32_t field;
 		int wt, si;
@@ -335,11 +353,15 @@ int elog_wire_read_page(void *page, size_t n, struct elog_buf *scratch,
 		if (field == 1) {
 			const uint8_t *q;
 			size_t len;
-			struct rec_view v;
+			struct rec_view *v;
 
-			if (wt != 2 || get_bytes(&r, &q, &len) != 0 || decode_record(q, len, &v) != 0)
+			/* decoded in place, into the next slot of scratch */
+			if (scratch->cap - scratch->len <= sizeof(*v))
+				elog_buf_grow(scratch, sizeof(*v));
+			v = (struct rec_view *)(void *)(scratch->data + scratch->len);
+			if (wt != 2 || get_bytes(&r, &q, &len) != 0 || decode_record(q, len, v) != 0)
 				return -1;
-			elog_buf_add(scratch, &v, sizeof(v));
+			scratch->len += sizeof(*v);
 			info->nrecords++;
 		} else if (field >= 2 && field <= 4) {
 			if (wt != 0 || get_varint(&r, &x) != 0)
