@@ -209,10 +209,14 @@ static int input_within(int64_t ns)
  * When to send what was read: at once when the input has been quiet (a lone line goes out
  * immediately); while lines keep coming (the last send was under BUSY_NS ago), lines that
  * arrive within COALESCE_NS of the batch's first one travel together, so a steady stream of
- * 10k lines/s costs a few hundred messages and transactions a second, not ten thousand.
+ * 10k lines/s costs about a thousand messages and transactions a second, not ten thousand.
+ * 1 ms rather than 300 us (BUSY 2 ms rather than 0.5): at 10k lines/s with one follower, on a
+ * quiet machine, alternating 15 s runs: follow latency p99 3.0 / 3.3 ms against 5.6 / 5.6 ms,
+ * p50 1.14-1.17 against 0.72-0.80 ms (fewer messages and commits on 2 cores); with 50
+ * followers no difference beyond the noise (p99 16.5 / 28.4 against 18.1 / 15.0 ms).
  */
-#define BUSY_NS (500 * 1000LL)
-#define COALESCE_NS (300 * 1000LL)
+#define BUSY_NS (2000 * 1000LL)
+#define COALESCE_NS (1000 * 1000LL)
 #define BACKLOG_POLL_NS (5 * 1000000LL)
 
 static int64_t last_send_ns;
