@@ -124,6 +124,12 @@ int hub__seal_now(const struct elog_hub *h);
 /* Under mu, on the writer thread: whether apply has something to do. */
 int hub__seal_pending_locked(const struct elog_hub *h);
 
+/* hub_live.c: a record's string bytes with their terminators (what a packed copy needs
+ * besides the struct), and s copied to *p (advanced past its terminator), returning the copy:
+ * the live list's chunks and the sealer's copies pack records this way. */
+size_t hub__record_strs(const struct elog_record *r);
+char *hub__put_str(char **p, const char *s);
+
 /* hub_live.c: the live list (see the comment at its top) */
 struct pub_chunk *hub__chunks_build(const struct elog_record *recs, size_t n);
 void hub__publish_locked(struct elog_hub *h, struct pub_chunk *chunks, struct pub_chunk **to_free);

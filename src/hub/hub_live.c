@@ -30,10 +30,15 @@
 #define PUB_CHUNK_BYTES (1u << 20)
 #define OUT_BYTES (256u << 10)      /* elog_follower_next returns once it copied this much */
 
+size_t hub__record_strs(const struct elog_record *r)
+{
+	return strlen(r->component) + strlen(r->msg) + strlen(r->fields) + strlen(r->source) +
+	       strlen(r->dedupe_key) + 5;
+}
+
 static size_t record_bytes(const struct elog_record *r)
 {
-	return sizeof(*r) + strlen(r->component) + strlen(r->msg) + strlen(r->fields) +
-	       strlen(r->source) + strlen(r->dedupe_key) + 5;
+	return sizeof(*r) + hub__record_strs(r);
 }
 
 static void record_copy(struct elog_record *dst, const struct elog_record *src)
@@ -50,7 +55,7 @@ static void record_copy(struct elog_record *dst, const struct elog_record *src)
 	dst->redacted_before = 0;
 }
 
-static char *put_str(char **p, const char *s)
+char *hub__put_str(char **p, const char *s)
 {
 	size_t n = strlen(s) + 1;
 	char *d = *p;
@@ -95,11 +100,11 @@ static struct pub_chunk *chunk_make(const struct elog_record *recs, size_t n, si
 		d->ts_ns = recs[i].ts_ns;
 		d->arrival_ns = recs[i].arrival_ns;
 		d->level = recs[i].level;
-		d->component = put_str(&p, recs[i].component);
-		d->msg = put_str(&p, recs[i].msg);
-		d->fields = put_str(&p, recs[i].fields);
-		d->source = put_str(&p, recs[i].source);
-		d->dedupe_key = put_str(&p, "");
+		d->component = hub__put_str(&p, recs[i].component);
+		d->msg = hub__put_str(&p, recs[i].msg);
+		d->fields = hub__put_str(&p, recs[i].fields);
+		d->source = hub__put_str(&p, recs[i].source);
+		d->dedupe_key = hub__put_str(&p, "");
 		d->redacted_before = 0;
 	}
 	if (wire->len)

@@ -13,7 +13,6 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -128,15 +127,6 @@ static void stage_drop_below(struct elog_hub *h, int64_t lo)
 	}
 }
 
-static char *stage_str(char **p, const char *t)
-{
-	size_t n = strlen(t ? t : "") + 1;
-	char *r = memcpy(*p, t ? t : "", n);
-
-	*p += n;
-	return r;
-}
-
 void hub__seal_stage(struct elog_hub *h, const struct elog_record *recs, size_t n)
 {
 	struct seal_segment *g;
@@ -148,9 +138,7 @@ void hub__seal_stage(struct elog_hub *h, const struct elog_record *recs, size_t 
 	for (i = 0; i < n; i++)
 		if (recs[i].id > 0) {
 			k++;
-			strs += strlen(recs[i].component) + strlen(recs[i].msg) +
-				strlen(recs[i].fields) + strlen(recs[i].source) +
-				strlen(recs[i].dedupe_key) + 5;
+			strs += hub__record_strs(&recs[i]);
 		}
 	if (!k)
 		return;
@@ -169,11 +157,11 @@ void hub__seal_stage(struct elog_hub *h, const struct elog_record *recs, size_t 
 			continue;
 		r = &g->recs[k++];
 		*r = *x;
-		r->component = stage_str(&p, x->component);
-		r->msg = stage_str(&p, x->msg);
-		r->fields = stage_str(&p, x->fields);
-		r->source = stage_str(&p, x->source);
-		r->dedupe_key = stage_str(&p, x->dedupe_key);
+		r->component = hub__put_str(&p, x->component);
+		r->msg = hub__put_str(&p, x->msg);
+		r->fields = hub__put_str(&p, x->fields);
+		r->source = hub__put_str(&p, x->source);
+		r->dedupe_key = hub__put_str(&p, x->dedupe_key);
 		r->redacted_before = 0;
 	}
 	if (h->stage_tail)
