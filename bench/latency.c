@@ -12,6 +12,7 @@
  * Bounded in time: about SECONDS + 30 s at most.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -213,8 +214,14 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < nf; k++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = k };
 
-		if (f[k].fd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, f[k].fd, &ev) == 0)
-			open_++;
+		if (f[k].fd < 0)
+			continue;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, f[k].fd, &ev) != 0) {   /* a regular file */
+			fprintf(stderr, "latency: cannot watch follower %zu's output: %s\n", k,
+				strerror(errno));
+			return 1;
+		}
+		open_++;
 	}
 	while (open_ > 0 && nlat < (size_t)(rate * seconds) * nf && now_ns() < deadline) {
 		struct epoll_event evs[MAXF];
