@@ -6,8 +6,9 @@
  * thread after its transaction committed (or failed): that is the only point at which a
  * sender may be acknowledged. Committed records are then published once, into one shared list
  * bounded in records and bytes (live_records, live_bytes); the writer never runs a follower's
- * filter. Each follower matches on its own thread (elog_follower_next) from its own position
- * in the list; one that falls so far behind that its position left the list is told the id
+ * filter. Each follower matches on a reader's thread (its own, elog_follower_next, or one
+ * that serves many in turn, elog_follower_scan and elog_hub_wait_publish: serve's fan-out,
+ * server/svc_read.c) from its own position in the list; one that falls so far behind that its position left the list is told the id
  * range it missed (it reads it from the history). So no follower slows ingest, and memory for
  * followers is the list plus, per follower inside elog_follower_next, a reference to one
  * shared chunk (at most 1024 records, about 1 MiB, and their wire encoding, freed by the last
@@ -120,7 +121,8 @@ typedef int (*elog_follower_emit_fn)(void *ctx, const struct elog_record *r, con
  * record of everything published since the follower's position (all of it, across commits,
  * until emit returns non-zero, the timeout passes, or a missed range must be reported), so a
  * follower that comes back after a while takes what accumulated in one go. *n counts the
- * records emitted; *missed.. and the return value as elog_follower_next's.
+ * records emitted; *missed.. and the return value as elog_follower_next's. timeout_ns <= 0:
+ * does not wait, and scans what is published for 2 ms at most.
  */
 int elog_follower_scan(struct elog_follower *f, elog_follower_emit_fn emit, void *ctx,
 		       size_t *n, uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
@@ -129,6 +131,19 @@ int elog_follower_scan(struct elog_follower *f, elog_follower_emit_fn emit, void
 /* How many followers are registered now (read without the hub's lock: it may be a moment
  * old). */
 size_t elog_hub_followers(struct elog_hub *h);
+
+/*
+ * For a thread that serves many followers: waits until the hub publishes, or elog_hub_kick is
+ * called, after what *mark saw (zeroed at first: returns at once), timeout_ns passes, or the
+ * followers are stopped (elog_hub_stop_followers: returns -1). Updates *mark; returns 0 or -1.
+ */
+struct elog_hub_mark {
+	uint64_t published, kicks;
+};
+int elog_hub_wait_publish(struct elog_hub *h, struct elog_hub_mark *mark, int64_t timeout_ns);
+
+/* Wakes elog_hub_wait_publish (a follower was handed to the thread that waits there). */
+void elog_hub_kick(struct elog_hub *h);
 
 /* Unregisters and frees the follower. */
 void elog_follower_close(struct elog_follower *f);

@@ -63,6 +63,7 @@ struct elog_hub {
 	/* the published list (under mu): sequences [pub_head, pub_next) in pub[seq % PUB_SLOTS] */
 	struct pub_chunk **pub;
 	uint64_t pub_head, pub_next, pub_index;
+	uint64_t kicks;          /* elog_hub_kick calls (under mu), for elog_hub_wait_publish */
 	size_t pub_records, pub_bytes;
 	pthread_cond_t cv_pub;       /* followers wait for the next chunk */
 	struct elog_record *batch;   /* writer's scratch: shallow copies */

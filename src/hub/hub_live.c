@@ -206,6 +206,32 @@ void elog_hub_stop_followers(struct elog_hub *h)
 	pthread_mutex_unlock(&h->mu);
 }
 
+int elog_hub_wait_publish(struct elog_hub *h, struct elog_hub_mark *mark, int64_t timeout_ns)
+{
+	const struct elog_clock *clk = h->clock;
+	int64_t deadline = elog_clock_after(clk, timeout_ns);
+	int rc = 0;
+
+	pthread_mutex_lock(&h->mu);
+	while (!h->followers_stopped && h->pub_next == mark->published && h->kicks == mark->kicks)
+		if (clk->wait_until(clk, &h->cv_pub, &h->mu, deadline) == ETIMEDOUT)
+			break;
+	if (h->followers_stopped)
+		rc = -1;
+	mark->published = h->pub_next;
+	mark->kicks = h->kicks;
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+void elog_hub_kick(struct elog_hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->kicks++;
+	pthread_cond_broadcast(&h->cv_pub);
+	pthread_mutex_unlock(&h->mu);
+}
+
 struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filter *f,
 				      int64_t *live_after)
 {
@@ -231,13 +257,16 @@ struct elog_follower *elog_hub_follow(struct elog_hub *h, const struct elog_filt
 	return fol;
 }
 
+#define SCAN_NOWAIT_NS (2 * 1000000LL)
+
 int elog_follower_scan(struct elog_follower *f, elog_follower_emit_fn emit, void *ctx,
 		       size_t *n, uint64_t *missed, int64_t *missed_from, int64_t *missed_to,
 		       int64_t timeout_ns)
 {
 	struct elog_hub *h = f->hub;
 	const struct elog_clock *clk = h->clock;
-	int64_t deadline = elog_clock_after(clk, timeout_ns);
+	int nowait = timeout_ns <= 0;    /* what is there now, scanned for SCAN_NOWAIT_NS at most */
+	int64_t deadline = elog_clock_after(clk, nowait ? SCAN_NOWAIT_NS : timeout_ns);
 	size_t k = 0;
 	int timed_out = 0, full = 0;
 
@@ -266,7 +295,7 @@ int elog_follower_scan(struct elog_follower *f, elog_follower_emit_fn emit, void
 			continue;
 		}
 		if (f->seq == h->pub_next) {
-			if (k > 0 || timed_out)
+			if (k > 0 || timed_out || nowait)
 				break;
 			if (clk->wait_until(clk, &h->cv_pub, &h->mu, deadline) == ETIMEDOUT)
 				timed_out = 1;

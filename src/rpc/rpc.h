@@ -148,6 +148,10 @@ int rpc_call_send_raw(struct rpc_call *c, const void *data, size_t len);
  * dead. timeout_ns > 0 bounds the wait (returns 1 on timeout). */
 int rpc_call_wait_sendable(struct rpc_call *c, size_t max_queued, int64_t timeout_ns);
 
+/* Whether at most max_queued messages wait to be sent (rpc_call_wait_sendable without the
+ * wait): 1 yes, 0 no, -1 the call is dead. */
+int rpc_call_sendable(struct rpc_call *c, size_t max_queued);
+
 /* Ends the call with status (after the queued messages); details may be NULL. Once only. */
 void rpc_call_finish(struct rpc_call *c, int status, const char *details);
 

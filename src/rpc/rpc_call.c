@@ -452,6 +452,16 @@ int rpc_call_wait_sendable(struct rpc_call *c, size_t max_queued, int64_t timeou
 	return rc;
 }
 
+int rpc_call_sendable(struct rpc_call *c, size_t max_queued)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	rc = c->dead ? -1 : c->out_len + (size_t)c->send_inflight <= max_queued;
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 void rpc_call_finish(struct rpc_call *c, int status, const char *details)
 {
 	pthread_mutex_lock(&c->mu);

@@ -124,6 +124,13 @@ static int collect(void *ctx, const struct elog_record *r)
 	return 0;
 }
 
+static int collect_wire(void *ctx, const struct elog_record *r, const void *wire, size_t len)
+{
+	(void)wire;
+	(void)len;
+	return collect(ctx, r);
+}
+
 /* The hub stamps arrival with the injected wall clock; a record without event time gets it. */
 static void test_arrival_is_the_clock(void)
 {
@@ -296,9 +303,57 @@ static void test_overflow_missed_range_read_back(void)
 	hub_done(h);
 }
 
+/* elog_hub_wait_publish (what serve's fan-out waits on): a zeroed mark returns at once; then
+ * nothing published waits until the clock's deadline; a commit or elog_hub_kick ends the wait
+ * with the mark moved on; once the followers are stopped it returns -1. A scan without a
+ * timeout does not wait: nothing there, it returns 0 at once; a commit, it returns it. */
+static void test_wait_publish_and_kick(void)
+{
+	struct fake fk = { .now = 1, .mono = 1000 };
+	struct elog_hub_opts o = { 0 };
+	struct elog_clock clk;
+	struct elog_hub_mark mark = { 0, 0 };
+	struct elog_follower *fol;
+	struct elog_filter f;
+	struct got g = { .n = 0 };
+	uint64_t missed = 0, published;
+	int64_t mf = 0, mt = 0, live_after = -1;
+	size_t n = 9;
+	struct elog_hub *h = hub_with(&o, &fk, &clk);
+
+	elog_filter_init(&f);
+	fol = elog_hub_follow(h, &f, &live_after);
+	CHECK_INT(elog_hub_wait_publish(h, &mark, 1000000), 0);       /* zeroed: at once */
+	CHECK_INT(fk.waits, 0);
+	CHECK_INT(elog_follower_scan(fol, collect_wire, &g, &n, &missed, &mf, &mt, 0), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(fk.waits, 0);                       /* no timeout: it did not wait */
+	CHECK_INT(elog_hub_wait_publish(h, &mark, 7000), 0);          /* nothing: the deadline */
+	CHECK_INT(fk.waits, 1);
+	CHECK_INT(fk.mono, 1000 + 7000);
+	published = mark.published;
+	submit(h, 0, 3, comp_ab);
+	CHECK_INT(elog_hub_wait_publish(h, &mark, 7000), 0);          /* published: no wait */
+	CHECK_INT(fk.waits, 1);
+	CHECK(mark.published > published);
+	CHECK_INT(elog_follower_scan(fol, collect_wire, &g, &n, &missed, &mf, &mt, 0), 1);
+	CHECK_INT(n, 3);
+	CHECK_INT(g.n, 3);
+	elog_hub_kick(h);
+	CHECK_INT(elog_hub_wait_publish(h, &mark, 7000), 0);          /* kicked: no wait */
+	CHECK_INT(fk.waits, 1);
+	elog_hub_stop_followers(h);
+	CHECK_INT(elog_hub_wait_publish(h, &mark, 7000), -1);
+	CHECK_INT(elog_follower_scan(fol, collect_wire, &g, &n, &missed, &mf, &mt, 0), -1);
+	elog_follower_close(fol);
+	elog_filter_clear(&f);
+	hub_done(h);
+}
+
 UNIT_MAIN(
 	{ "arrival_is_the_clock", test_arrival_is_the_clock },
 	{ "wait_ends_at_the_clock_deadline", test_wait_ends_at_the_clock_deadline },
 	{ "scan_stops_at_deadline_and_resumes", test_scan_stops_at_deadline_and_resumes },
-	{ "overflow_missed_range_read_back", test_overflow_missed_range_read_back }
+	{ "overflow_missed_range_read_back", test_overflow_missed_range_read_back },
+	{ "wait_publish_and_kick", test_wait_publish_and_kick }
 )
