@@ -149,7 +149,8 @@ static int live_emit(void *ctx, const struct elog_record *r, const void *wire, s
  * serve (11-15 us of CPU each on the bench VM); the fan-out wakes when the hub publishes or
  * the earliest follower's gap ends, and sends the pages of every follower due within
  * FANOUT_EARLY_NS of then in the same wake. A follower's own thread waits meanwhile, and takes
- * it back when there is history to send (a range it missed), or when the call ends.
+ * it back when there is history to send (a range it missed), or when the call ends. A
+ * follower with a pattern keeps its own thread (elog_svc_stream_records).
  */
 #define FANOUT_EARLY_NS (500 * 1000LL)
 #define FANOUT_IDLE_NS (50 * 1000000LL)    /* looks at dead calls at least this often */
@@ -346,7 +347,10 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 	if (!follow)
 		return RPC_OK;
 
-	if (sink->add_wire) {    /* its live pages from the fan-out */
+	/* Its live pages from the fan-out, unless it has a pattern: a regex costs what the client
+	 * chose (bounded by PCRE2's match limit, still up to seconds for a hostile one, t9520) and
+	 * runs on the follower's own thread, where it slows nobody else. */
+	if (sink->add_wire && !f->pattern && !f->xpattern) {
 		struct live_sub sub;
 
 		memset(&sub, 0, sizeof(sub));
