@@ -1,6 +1,6 @@
 /*
- * latency.c — follow latency: writes "lat <CLOCK_REALTIME ns> <line number>" lines at RATE lines/s for
- * SECONDS into `elog send` and reads them back from `elog logs -f --no-prefix`; prints
+ * latency.c — follow latency: writes "lat <CLOCK_REALTIME ns> <line number>" lines at RATE
+ * lines/s for SECONDS into `elog send` and reads them back from `elog logs -f --no-prefix`; prints
  * p50/p90/p99/max of arrival - send time, over every line every follower received.
  *   latency RATE SECONDS
  *	fd 3 is `elog send`'s stdin, fd 4 one follower's stdout (set up by the caller, as

@@ -1,21 +1,22 @@
 /*
  * hub.h — the ingest path and live fan-out of `elog serve`.
  *
- * One writer thread owns the history's write connection and commits everything submitted to
- * it in batched transactions (group commit). A submission's done callback runs on the writer
- * thread after its transaction committed (or failed): that is the only point at which a
- * sender may be acknowledged. Committed records are then published once, into one shared list
- * bounded in records and bytes (live_records, live_bytes); the writer never runs a follower's
- * filter. Each follower matches on a reader's thread (its own, elog_follower_next, or one
- * that serves many in turn, elog_follower_scan and elog_hub_wait_publish: serve's fan-out,
- * server/svc_read.c) from its own position in the list; one that falls so far behind that its position left the list is told the id
- * range it missed (it reads it from the history). So no follower slows ingest, and memory for
- * followers is the list plus, per follower inside elog_follower_next, a reference to one
- * shared chunk (at most 1024 records, about 1 MiB, and their wire encoding, freed by the last
- * reader once it left the list) and what it copies out (at most `max` records, about 256 KiB;
- * elog_follower_scan copies nothing, its caller takes the bytes it wants): it does not grow
- * with ingest, whatever the followers' number or speed. Each record is encoded for the wire
- * once, when its chunk is built (the list's byte bound counts the encoding too).
+ * One writer thread owns the history's write connection and commits everything submitted to it
+ * in batched transactions (group commit). A submission's done callback runs on the writer
+ * thread after its transaction committed (or failed): that is the only point at which a sender
+ * may be acknowledged. Committed records are then published once, into one shared list bounded
+ * in records and bytes (live_records, live_bytes); the writer never runs a follower's filter.
+ * Each follower matches on a reader's thread (its own, elog_follower_next, or one that serves
+ * many in turn, elog_follower_scan and elog_hub_wait_publish: serve's fan-out,
+ * server/svc_read.c) from its own position in the list; one that falls so far behind that its
+ * position left the list is told the id range it missed (it reads it from the history). So no
+ * follower slows ingest, and memory for followers is the list plus, per follower inside
+ * elog_follower_next, a reference to one shared chunk (at most 1024 records, about 1 MiB, and
+ * their wire encoding, freed by the last reader once it left the list) and what it copies out
+ * (at most `max` records, about 256 KiB; elog_follower_scan copies nothing, its caller takes
+ * the bytes it wants): it does not grow with ingest, whatever the followers' number or speed.
+ * Each record is encoded for the wire once, when its chunk is built (the list's byte bound
+ * counts the encoding too).
  */
 #ifndef ELOG_HUB_H
 #define ELOG_HUB_H
@@ -77,8 +78,9 @@ void elog_hub_close(struct elog_hub *h);
 
 /* Submits in for commit; sets arrival times. Redacts the records first (common/redact.h),
  * on the caller's thread, before anything stores, queues or publishes them: every ingest
- * path goes through here, so this is the one place redaction happens for the history. Blocks while the hub holds more than its queue
- * bound (backpressure). Returns 0, or ELOG_EUNAVAIL when the hub is closing (done not called). */
+ * path goes through here, so this is the one place redaction happens for the history. Blocks
+ * while the hub holds more than its queue bound (backpressure). Returns 0, or ELOG_EUNAVAIL
+ * when the hub is closing (done not called). */
 int elog_hub_submit(struct elog_hub *h, struct elog_ingest *in);
 
 /* Submits recs and waits for their commit. Returns 0 or a negative code with err. */

@@ -429,6 +429,12 @@ int rpc_call_send_raw(struct rpc_call *c, const void *data, size_t len)
 	return 0;
 }
 
+/* More than max_queued messages wait to be sent (c->mu held). */
+static int over_queued(const struct rpc_call *c, size_t max_queued)
+{
+	return c->out_len + (size_t)c->send_inflight > max_queued;
+}
+
 int rpc_call_wait_sendable(struct rpc_call *c, size_t max_queued, int64_t timeout_ns)
 {
 	int rc = 0;
@@ -436,7 +442,7 @@ int rpc_call_wait_sendable(struct rpc_call *c, size_t max_queued, int64_t timeou
 	int64_t deadline = timeout_ns > 0 ? elog_mono_after(timeout_ns) : INT64_MAX;
 
 	pthread_mutex_lock(&c->mu);
-	while (!c->dead && c->out_len + (size_t)c->send_inflight > max_queued) {
+	while (!c->dead && over_queued(c, max_queued)) {
 		if (timeout_ns > 0) {
 			if (elog_cond_wait_until(&c->cv, &c->mu, deadline) == ETIMEDOUT) {
 				rc = 1;
@@ -457,7 +463,7 @@ int rpc_call_sendable(struct rpc_call *c, size_t max_queued)
 	int rc;
 
 	pthread_mutex_lock(&c->mu);
-	rc = c->dead ? -1 : c->out_len + (size_t)c->send_inflight <= max_queued;
+	rc = c->dead ? -1 : !over_queued(c, max_queued);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

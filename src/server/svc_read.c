@@ -117,12 +117,34 @@ static int backfill(struct elog_svc *svc, struct rpc_call *call, const struct el
 	return send_history(svc, call, &range, to, sink, told, NULL);
 }
 
-/* Waits until the next live page of a follower that sent one at sent_ns may go (see
- * LIVE_GAP_PER_FOLLOWER_NS). */
-static void live_pace(struct elog_svc *svc, int64_t sent_ns)
+/* The gap between two live pages of a follower (see LIVE_GAP_PER_FOLLOWER_NS). */
+static int64_t live_gap(struct elog_svc *svc)
 {
 	int64_t gap = (int64_t)elog_hub_followers(svc->hub) * LIVE_GAP_PER_FOLLOWER_NS;
-	int64_t until = sent_ns + (gap < LIVE_GAP_MAX_NS ? gap : LIVE_GAP_MAX_NS);
+
+	return gap < LIVE_GAP_MAX_NS ? gap : LIVE_GAP_MAX_NS;
+}
+
+/* A follower fell behind the hub's live list: the range mfrom..mto (every committed id in it)
+ * is in the history, so what of it matches f goes from there, then the page. Only when the
+ * history cannot be read is the follower told what it missed. RPC_OK or RPC_CANCELLED. */
+static int send_missed(struct elog_svc *svc, struct rpc_call *call, const struct elog_filter *f,
+		       uint64_t missed, int64_t mfrom, int64_t mto, struct elog_read_sink *sink,
+		       int *told)
+{
+	int b = backfill(svc, call, f, mfrom, mto, sink, told);
+
+	if (b == RPC_CANCELLED)
+		return RPC_CANCELLED;
+	if (b != RPC_OK && sink->flush(sink, 0, missed, mfrom, mto) != 0)
+		return RPC_CANCELLED;
+	return RPC_OK;
+}
+
+/* Waits until the next live page of a follower that sent one at sent_ns may go. */
+static void live_pace(struct elog_svc *svc, int64_t sent_ns)
+{
+	int64_t until = sent_ns + live_gap(svc);
 	struct timespec ts;
 
 	if (elog_mono_ns() >= until)
@@ -140,7 +162,6 @@ static int live_emit(void *ctx, const struct elog_record *r, const void *wire, s
 
 	return sink->add_wire(sink, r, wire, len);
 }
-
 
 /*
  * The fan-out: one thread sends the live pages of every follower whose sink takes the hub's
@@ -213,13 +234,11 @@ static int fanout_serve(struct live_sub *s, int64_t now, int64_t *wake, int stop
 		return 1;
 	}
 	if (n > 0) {
-		int64_t gap = (int64_t)elog_hub_followers(s->svc->hub) * LIVE_GAP_PER_FOLLOWER_NS;
-
 		if (s->sink->flush(s->sink, 0, 0, 0, 0) != 0) {
 			s->status = RPC_CANCELLED;
 			return 1;
 		}
-		s->due_ns = elog_mono_ns() + (gap < LIVE_GAP_MAX_NS ? gap : LIVE_GAP_MAX_NS);
+		s->due_ns = elog_mono_ns() + live_gap(s->svc);
 		if (s->due_ns < *wake)
 			*wake = s->due_ns;
 	}
@@ -362,13 +381,8 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 			int st = sub.status;
 
 			if (st == RPC_OK) {     /* a range it missed, from the history */
-				int b = backfill(svc, call, f, sub.mfrom, sub.mto, sink, &told);
-
-				if (b == RPC_CANCELLED)
-					st = RPC_CANCELLED;
-				else if (b != RPC_OK &&
-					 sink->flush(sink, 0, sub.missed, sub.mfrom, sub.mto) != 0)
-					st = RPC_CANCELLED;
+				st = send_missed(svc, call, f, sub.missed, sub.mfrom, sub.mto, sink,
+						 &told);
 				if (st == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
 					st = RPC_CANCELLED;
 				sub.missed = 0;
@@ -418,18 +432,9 @@ int elog_svc_stream_records(struct elog_svc *svc, struct rpc_call *call,
 					status = RPC_CANCELLED;
 				elog_record_clear(&batch[i]);
 			}
-			/* This follower fell behind the hub's live list after those records: the
-			 * range (every committed id in it) is in the history, so send what of it
-			 * matches from there. Only when the history cannot be read is the follower
-			 * told what it missed. */
-			if (status == RPC_OK && missed) {
-				int b = backfill(svc, call, f, mfrom, mto, sink, &told);
-
-				if (b == RPC_CANCELLED)
-					status = RPC_CANCELLED;
-				else if (b != RPC_OK && sink->flush(sink, 0, missed, mfrom, mto) != 0)
-					status = RPC_CANCELLED;
-			}
+			/* this follower fell behind the hub's live list after those records */
+			if (status == RPC_OK && missed)
+				status = send_missed(svc, call, f, missed, mfrom, mto, sink, &told);
 			if (status == RPC_OK && sink->flush(sink, 0, 0, 0, 0) != 0)
 				status = RPC_CANCELLED;
 			sent_ns = elog_mono_ns();

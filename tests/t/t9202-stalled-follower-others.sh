@@ -56,4 +56,5 @@ n=$(cat "$T/stalled.count")
 say "it had fallen behind: serve sent it records from the history"
 stop_serve
 dropped=$(sed -n 's/.*; \([0-9]*\) went to slow followers from the history$/\1/p' "$T/h.err")
-[ "${dropped:-0}" -gt 0 ] || fail "no record went to the stalled follower from the history: $(tail -3 "$T/h.err")"
+[ "${dropped:-0}" -gt 0 ] ||
+	fail "no record went to the stalled follower from the history: $(tail -3 "$T/h.err")"
