@@ -4,10 +4,17 @@
 # left instead of waiting for it. One follower's reader never reads; a second follower gets
 # every line while the first stays stalled; then the first resumes and gets every line too,
 # from the history where its queue dropped them.
+#
+# The lines are 2 KB, 60 MB in all: more than everything between serve's live list and the
+# stalled reader can hold (the hub's live list keeps at most 16 MiB; then the gRPC windows, the
+# loopback socket's buffers, which autotune to a few MiB each way, and the 64 KiB FIFO). With
+# 4 MB in all, as before, those buffers could take every line on a run where they had grown
+# early, and serve then had nothing to drop.
 . "$(dirname "$0")/lib.sh"
-LINES=60000
+LINES=30000
 start_serve h
-seq 1 $LINES | sed 's/^/stalled-others line, padded to fill the pipe and the socket /' >"$T/in.txt"
+pad=$(printf '%01990d' 0)
+seq 1 $LINES | sed "s/^/stalled-others $pad /" >"$T/in.txt"
 
 # the stalled one: its output is a FIFO whose reader only starts reading once "$T/resume"
 # exists, then counts lines (or gives up after 90 s)
