@@ -75,7 +75,7 @@ LIB_OBJ  = $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(GEN_C:.c=.o)
 CMD_OBJ  = $(patsubst %.c,$(O)/%.o,$(CMD_SRC))
 UNIT_BIN = $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all units units-san test test-long serve deps docs bench bench-history fuzz fuzz-build install \
+.PHONY: all units units-san test test-long serve deps bench-deps docs bench bench-history fuzz fuzz-build install \
 	clean check-layering
 .SECONDARY:
 
@@ -142,6 +142,9 @@ units: $(UNIT_BIN)
 deps:
 	@sh tools/deps.sh
 
+bench-deps:
+	@sh tools/deps.sh bench
+
 # The README's test command: everything, under AddressSanitizer and UBSan.
 # One make builds the binary and the unit tests (two makes at once would write the same
 # objects and libelog.a); the fuzz targets are built here too, so that t9000 only runs them.
@@ -186,11 +189,11 @@ build/blocks: bench/blocks.c src/store/block.c $(O)/libelog.a
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libelog.a $(LIBS)
 
-bench: elog build/relay_bench build/redact_engine build/blocks
+bench: bench-deps elog build/relay_bench build/redact_engine build/blocks
 	$(Q)ELOG=$(CURDIR)/$(O)/elog bash bench/history.sh
 	$(Q)sh bench/run.sh
 
-bench-history: elog
+bench-history: bench-deps elog
 	$(Q)ELOG=$(CURDIR)/$(O)/elog bash bench/history.sh
 
 install: elog

@@ -1,5 +1,7 @@
 #!/bin/sh
 # Install the Debian packages elog needs to build and test, only the missing ones.
+# `deps.sh bench` also installs what the benchmarks compare against (bench/): rsyslog, whose
+# rsyslogd (imptcp -> omfile) is the ingest reference of bench/history.sh.
 set -e
 # Installed with --no-install-recommends, so every package a step uses is named here, even
 # where another package only recommends it: libprotobuf-dev holds the well-known .proto files
@@ -17,6 +19,7 @@ command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 # the web page's browser test (t8150) and bench/web_follow.sh: headless chromium and selenium
 PKGS="$PKGS chromium chromium-driver python3-selenium"
+[ "${1:-}" = bench ] && PKGS="$PKGS rsyslog"
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
