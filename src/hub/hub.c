@@ -237,11 +237,9 @@ static void *writer_main(void *arg)
 		stored = 0;
 		for (in = take; in && !in->in_txn; in = in->next)
 			;
-		if (in)      /* a submission writes more in the transaction */
-			rc = elog_store_insert_txn(h->store, h->batch, nrec, &stored, run_in_txn,
-						   take, &err);
-		else
-			rc = nrec ? elog_store_insert(h->store, h->batch, nrec, &stored, &err) : 0;
+		/* in: a submission writes more in the transaction */
+		rc = nrec || in ? hub__seal_insert(h, h->batch, nrec, &stored,
+						    in ? run_in_txn : NULL, take, &err) : 0;
 		off = 0;
 		for (in = take; in; in = in->next) {
 			size_t i;
@@ -255,8 +253,6 @@ static void *writer_main(void *arg)
 			}
 			off += in->n;
 		}
-		if (rc == 0)
-			hub__seal_stage(h, h->batch, nrec);
 		/* The copy for followers is made outside the lock, once, whatever their number. */
 		if (rc == 0 && publish)
 			chunks = hub__chunks_build(h->batch, nrec);
@@ -287,10 +283,8 @@ static void *writer_main(void *arg)
 			in = next;
 		}
 		writer_catch_up(h);
-		if (rc == 0) {
+		if (rc == 0)
 			writer_retain(h, stored);
-			hub__seal_committed(h, stored);
-		}
 		if (hub__seal_now(h))
 			hub__seal_apply(h);
 	}

@@ -166,6 +166,7 @@ struct elog_hub_stats {
 	uint64_t retained;           /* records removed by retention */
 	uint64_t seals_copied;       /* blocks sealed from the writer's copy of what it committed */
 	uint64_t seals_read_back;    /* blocks whose rows were read back from the hot table */
+	uint64_t seals_direct;       /* blocks sealed in an ingest transaction (a burst) */
 	size_t followers;
 	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };

@@ -96,6 +96,8 @@ struct elog_hub {
 	pthread_cond_t seal_cv;          /* with mu: a job for the sealer */
 	struct elog_seal *seal_job;      /* under mu: rows to encode */
 	struct elog_seal *seal_ready;    /* under mu: encoded, for the writer to commit */
+	int seal_cancel;                 /* under mu: seal_job's rows were sealed otherwise: the
+					  * sealer drops it when done */
 	int64_t seal_since;              /* writer: records committed since the last look */
 	int64_t seal_deferred;           /* writer: records committed since the last seal step */
 	/* writer: a copy of what it committed and has not sealed yet, oldest first (hub_seal.c
@@ -116,6 +118,11 @@ struct seal_segment;
 void hub__seal_start(struct elog_hub *h);
 void hub__seal_stop(struct elog_hub *h);
 void hub__seal_committed(struct elog_hub *h, size_t n);
+/* Writer thread: inserts the batch recs[0..n) as elog_store_insert_txn does (same contract),
+ * sealing whole blocks of it in the same transaction under a burst; then keeps the copies of
+ * what went in as rows (seal_stage) and counts them (seal_committed). */
+int hub__seal_insert(struct elog_hub *h, struct elog_record *recs, size_t n, size_t *stored,
+		     elog_store_txn_fn extra, void *ctx, struct elog_err *err);
 /* Writer thread, after a commit: keeps a copy of recs[0..n) (those stored: id > 0). */
 void hub__seal_stage(struct elog_hub *h, const struct elog_record *recs, size_t n);
 int hub__seal_apply(struct elog_hub *h);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "common/record.h"
+#include "store/store.h"
 
 struct elog_err;
 struct elog_store;
@@ -61,6 +62,25 @@ int elog_seal_encode(struct elog_seal *p, struct elog_err *err);
  * not freed. Returns 0 or a negative code with err. */
 int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int64_t *sealed,
 			   struct elog_err *err);
+
+/*
+ * elog_store_insert_txn for serve's writer under a burst: the records that, after the hot
+ * table's rows, fill whole blocks are sealed in the same transaction instead of going in as
+ * rows, and those hot rows deleted, so a record of a burst is written once, into its block
+ * (as a row it was inserted, copied, compressed by the sealer and deleted again: most of the
+ * writer's time). Only when n >= ELOG_BLOCK_MAX_RECORDS and the hot rows and the new records
+ * fill at least one block more than the hot rows: every hot row is sealed (a block's ids are
+ * all below every hot row's), the newest records short of a whole block stay rows.
+ * hot[0..nhot): the caller's copies of the hot table's rows, oldest first, consecutive ids
+ * (not changed; strings borrowed). They are sealed only when the table's id range is theirs;
+ * otherwise (rows an earlier serve left, a removal since) everything goes in as rows, as
+ * elog_store_insert_txn does. *sealed_through (may be NULL): the largest id sealed, 0 when
+ * none; the rows above it are hot. The rest as elog_store_insert_txn.
+ */
+int elog_store_insert_sealing(struct elog_store *s, struct elog_record *recs, size_t n,
+			      const struct elog_record *hot, size_t nhot, int64_t *sealed_through,
+			      size_t *stored, elog_store_txn_fn extra, void *ctx,
+			      struct elog_err *err);
 
 /* Frees a prepared block; accepts NULL. */
 void elog_seal_free(struct elog_seal *p);

@@ -26,6 +26,7 @@
 #include "common/err.h"
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "store/seal.h"
 #include "store/spans.h"
 #include "common/util.h"
 
@@ -778,8 +779,176 @@ static int insert_rows(sqlite3_stmt *st, const struct elog_record *recs, const s
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t n,
-			  size_t *stored, elog_store_txn_fn extra, void *ctx, struct elog_err *err)
+/* Inserts recs[idx[0..k)] as rows with ids id0 onwards, in statements of insert_sizes, and sets
+ * their ids. Returns 0 or a negative code with err ("cannot write history ..."). */
+static int insert_run(struct elog_store *s, struct elog_record *recs, const size_t *idx,
+		      size_t k, int64_t id0, struct elog_err *err)
+{
+	const char *cause;
+	size_t j = 0;
+	int rc = SQLITE_OK, ret, code;
+
+	for (size_t z = 0; z < INSERT_SIZES; z++) {
+		size_t m = insert_sizes[z];
+		sqlite3_stmt *st;
+
+		for (; k - j >= m; j += m) {
+			if (!(st = insert_stmt(s, z, &rc)))
+				goto fail;
+			rc = insert_rows(st, recs, idx + j, m, id0 + (int64_t)j);
+			if (rc != SQLITE_OK) {
+				/* the message before the reset, which may replace it */
+				code = write_error(s, rc, &cause);
+				ret = elog_err_set(err, code, "cannot write history '%s': %s",
+						   s->path, cause);
+				store__stmt_done(st);
+				return ret;
+			}
+			store__stmt_done(st);
+			for (size_t q = 0; q < m; q++)
+				recs[idx[j + q]].id = id0 + (int64_t)(j + q);
+		}
+	}
+	return 0;
+fail:
+	code = write_error(s, rc, &cause);
+	return elog_err_set(err, code, "cannot write history '%s': %s", s->path, cause);
+}
+
+/*
+ * The sealing insert (elog_store_insert_sealing), inside the write transaction begun by
+ * insert_impl with max_id read: decides each record's key and id first, then seals the oldest
+ * whole blocks of hot[0..nhot) followed by the new records, deleting those hot rows, and
+ * inserts the rest as rows. When the hot table is not exactly hot[0..nhot) (rows another
+ * serve left, a removal since the copies were made), everything goes in as rows. Returns 0
+ * or a negative code with err; *count the rows stored, *through the largest id sealed (0:
+ * none); the records' ids set.
+ */
+#define SQL_HOT_RANGE "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM records;"
+#define SQL_HOT_DELETE_UPTO "DELETE FROM records WHERE id <= ?1;"
+static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t n,
+			  const struct elog_record *hot, size_t nhot, int64_t max_id,
+			  size_t *count, int64_t *through, struct elog_err *err)
+{
+	const size_t block = ELOG_BLOCK_MAX_RECORDS;
+	size_t *acc = xmalloc(n * sizeof(*acc)), na = 0, nseal = 0, first_row = 0;
+	struct elog_record *tmp = NULL;
+	int64_t lo = 0, hi = 0;
+	const char *cause;
+	int rc = SQLITE_OK, ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct elog_record *r = &recs[i];
+
+		r->id = 0;
+		if (r->arrival_ns == 0)
+			r->arrival_ns = elog_now_ns();
+		if (r->ts_ns == 0)
+			r->ts_ns = r->arrival_ns;
+		if (r->dedupe_key && *r->dedupe_key) {
+			int added;
+
+			rc = store__dedupe_add_batched(s, r->dedupe_key,
+						       max_id + 1 + (int64_t)na, &added);
+			if (rc != SQLITE_OK)
+				goto out;
+			if (!added)
+				continue;
+		}
+		acc[na++] = i;
+	}
+	nseal = (nhot + na) / block * block;
+	/* only when every hot row goes into a block with the new records after it: a block's
+	 * ids must all be below every hot row's */
+	if (nseal > nhot && s->version >= 6) {
+		int ok = nhot == 0 || (hot[0].id > 0 && hot[nhot - 1].id < max_id + 1 &&
+				       hot[nhot - 1].id - hot[0].id + 1 == (int64_t)nhot);
+
+		if (ok) {
+			sqlite3_stmt *st = NULL;
+
+			rc = sqlite3_prepare_v2(s->db, SQL_HOT_RANGE, -1, &st, NULL);
+			if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+				lo = sqlite3_column_int64(st, 0);
+				hi = sqlite3_column_int64(st, 1);
+				rc = SQLITE_OK;
+			}
+			sqlite3_finalize(st);
+			if (rc != SQLITE_OK)
+				goto out;
+			ok = nhot ? lo == hot[0].id && hi == hot[nhot - 1].id : lo == 0;
+		}
+		if (ok && nhot) {
+			/* the copies' ids are consecutive and the table's range is theirs: the
+			 * delete takes exactly them */
+			sqlite3_stmt *st = NULL;
+
+			rc = sqlite3_prepare_v2(s->db, SQL_HOT_DELETE_UPTO, -1, &st, NULL);
+			if (rc == SQLITE_OK) {
+				sqlite3_bind_int64(st, 1, hot[nhot - 1].id);
+				rc = sqlite3_step(st);
+				rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+			}
+			sqlite3_finalize(st);
+			if (rc != SQLITE_OK)
+				goto out;
+			ok = sqlite3_changes(s->db) == (int)nhot;
+			if (!ok) {     /* cannot be, with the range checked */
+				ret = elog_err_set(err, ELOG_EIO, "cannot write history '%s': "
+						   "the hot table changed while sealing", s->path);
+				goto out;
+			}
+		}
+		if (!ok)
+			nseal = 0;
+	} else {
+		nseal = 0;
+	}
+	if (nseal) {
+		tmp = xmalloc(block * sizeof(*tmp));
+		for (size_t b = 0; b < nseal; b += block) {
+			struct elog_seal *p = NULL;
+
+			for (size_t k = 0; k < block; k++) {
+				size_t at = b + k;
+
+				if (at < nhot) {
+					tmp[k] = hot[at];
+				} else {
+					struct elog_record *r = &recs[acc[at - nhot]];
+
+					r->id = max_id + 1 + (int64_t)(at - nhot);
+					tmp[k] = *r;
+				}
+			}
+			if ((ret = store__seal_encode(s, tmp, block, &p, err)) != 0)
+				goto out;
+			rc = store__seal_insert(s, p);
+			elog_seal_free(p);
+			if (rc != SQLITE_OK)
+				goto out;
+		}
+		first_row = nseal - nhot;
+		*through = max_id + (int64_t)first_row;
+	}
+	ret = insert_run(s, recs, acc + first_row, na - first_row,
+			 max_id + 1 + (int64_t)first_row, err);
+	if (ret == 0)
+		*count = na;
+out:
+	if (rc != SQLITE_OK) {
+		int code = write_error(s, rc, &cause);
+
+		ret = elog_err_set(err, code, "cannot write history '%s': %s", s->path, cause);
+	}
+	free(tmp);
+	free(acc);
+	return ret;
+}
+
+static int insert_impl(struct elog_store *s, struct elog_record *recs, size_t n,
+		       const struct elog_record *hot, size_t nhot, int64_t *through,
+		       size_t *stored, elog_store_txn_fn extra, void *ctx, struct elog_err *err)
 {
 	size_t count = 0, i, np = 0, pend[MULTI_ROWS];
 	int64_t max_id;
@@ -788,6 +957,8 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 
 	if (stored)
 		*stored = 0;
+	if (through)
+		*through = 0;
 	if (n == 0 && !extra)
 		return 0;
 	errno = 0;    /* write_error reads it */
@@ -801,12 +972,19 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 	}
 	max_id = sqlite3_column_int64(s->st_max_id, 0);
 	store__stmt_done(s->st_max_id);
+	if (through && n >= ELOG_BLOCK_MAX_RECORDS) {
+		int64_t sealed_to = 0;
+
+		ret = insert_sealing(s, recs, n, hot, nhot, max_id, &count, &sealed_to, err);
+		if (ret != 0)
+			goto rollback;
+		*through = sealed_to;
+		goto rows_done;
+	}
 	/* Each record in order: its key first (stored already, before or earlier in this batch:
 	 * a duplicate, not inserted), then it waits for a full statement; what is left at the
 	 * end goes in smaller ones. Ids follow the order, each max + 1. */
 	for (i = 0; i <= n; i++) {
-		size_t j = 0;
-
 		if (i < n) {
 			struct elog_record *r = &recs[i];
 			const char *dk = r->dedupe_key;
@@ -830,31 +1008,13 @@ int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t
 			if (np < MULTI_ROWS)
 				continue;
 		}
-		for (size_t z = 0; z < INSERT_SIZES; z++) {
-			size_t k = insert_sizes[z];
-			sqlite3_stmt *st;
-
-			for (; np - j >= k; j += k) {
-				if (!(st = insert_stmt(s, z, &rc)))
-					goto fail;
-				rc = insert_rows(st, recs, pend + j, k, max_id + 1);
-				if (rc != SQLITE_OK) {
-					/* Reset only after taking the message: reset may replace
-					 * it. */
-					code = write_error(s, rc, &cause);
-					ret = elog_err_set(err, code, "cannot write history '%s': %s",
-							   s->path, cause);
-					store__stmt_done(st);
-					goto rollback;
-				}
-				store__stmt_done(st);
-				for (size_t m = 0; m < k; m++)
-					recs[pend[j + m]].id = ++max_id;
-				count += k;
-			}
-		}
+		if (np && (ret = insert_run(s, recs, pend, np, max_id + 1, err)) != 0)
+			goto rollback;
+		max_id += (int64_t)np;
+		count += np;
 		np = 0;
 	}
+rows_done:
 	rc = store__dedupe_flush(s);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -889,5 +1049,26 @@ rollback:
 		store__stmt_exec(s->st_rollback);
 	for (i = 0; i < n; i++)
 		recs[i].id = 0;
+	if (through)
+		*through = 0;
 	return ret;
+}
+
+int elog_store_insert_txn(struct elog_store *s, struct elog_record *recs, size_t n,
+			  size_t *stored, elog_store_txn_fn extra, void *ctx, struct elog_err *err)
+{
+	return insert_impl(s, recs, n, NULL, 0, NULL, stored, extra, ctx, err);
+}
+
+int elog_store_insert_sealing(struct elog_store *s, struct elog_record *recs, size_t n,
+			      const struct elog_record *hot, size_t nhot, int64_t *sealed_through,
+			      size_t *stored, elog_store_txn_fn extra, void *ctx,
+			      struct elog_err *err)
+{
+	int64_t through = 0;
+	int rc = insert_impl(s, recs, n, hot, nhot, &through, stored, extra, ctx, err);
+
+	if (sealed_through)
+		*sealed_through = through;
+	return rc;
 }

@@ -25,14 +25,11 @@
 
 static const char *comps[] = { "api", "db", "web", "worker\tx", "rare" };
 
-/* Inserts records [from, from + n) of a deterministic history into both stores: record i
- * has component, level, source, ts (not always increasing), message and fields from i; one
- * in 7 has a dedupe key. */
-static void fill(struct elog_store *a, struct elog_store *b, int from, int n, int64_t base)
+/* Records [from, from + n) of a deterministic history: record i has component, level, source,
+ * ts (not always increasing), message and fields from i; one in 7 has a dedupe key. */
+static struct elog_record *make_recs(int from, int n, int64_t base)
 {
 	struct elog_record *ra = xcalloc((size_t)n, sizeof(*ra));
-	struct elog_record *rb = xcalloc((size_t)n, sizeof(*rb));
-	struct elog_err err;
 	char buf[256];
 
 	for (int k = 0; k < n; k++) {
@@ -54,13 +51,16 @@ static void fill(struct elog_store *a, struct elog_store *b, int from, int n, in
 			snprintf(buf, sizeof(buf), "key-%d", i);
 			ra[k].dedupe_key = xstrdup(buf);
 		}
-		rb[k] = ra[k];
-		rb[k].component = xstrdup(ra[k].component);
-		rb[k].msg = xstrdup(ra[k].msg);
-		rb[k].fields = xstrdup(ra[k].fields);
-		rb[k].source = xstrdup(ra[k].source);
-		rb[k].dedupe_key = xstrdup(ra[k].dedupe_key);
 	}
+	return ra;
+}
+
+/* Inserts records [from, from + n) of make_recs into both stores. */
+static void fill(struct elog_store *a, struct elog_store *b, int from, int n, int64_t base)
+{
+	struct elog_record *ra = make_recs(from, n, base), *rb = make_recs(from, n, base);
+	struct elog_err err;
+
 	CHECK_INT(elog_store_insert(a, ra, (size_t)n, NULL, &err), 0);
 	CHECK_INT(elog_store_insert(b, rb, (size_t)n, NULL, &err), 0);
 	for (int k = 0; k < n; k++)
@@ -149,19 +149,13 @@ static void two_stores(struct elog_store **sealed, struct elog_store **plain)
 	}
 }
 
-static void test_read_back(void)
+/* Every kind of query gives the same on a (sealed) as on b (never sealed). */
+static void check_queries(struct elog_store *a, struct elog_store *b)
 {
-	struct elog_store *a = NULL, *b = NULL;
 	struct elog_filter f;
 	struct elog_err err;
 	int64_t max = 0;
 
-	tmp_setup();
-	two_stores(&a, &b);
-	if (!a || !b)
-		goto out;
-	CHECK(count_blocks(a) > 10);
-	CHECK_INT(count_blocks(b), 0);
 	CHECK_INT(elog_store_max_id(a, &max, &err), 0);
 	CHECK_INT(max, N);
 
@@ -244,7 +238,143 @@ static void test_read_back(void)
 	CHECK_INT(elog_filter_set_pattern(&f, "took 4", &err), 0);
 	same(a, b, &f, ELOG_ID_UNBOUNDED, "tail, exclude, pattern", 500);
 	elog_filter_clear(&f);
+}
+
+static void test_read_back(void)
+{
+	struct elog_store *a = NULL, *b = NULL;
+
+	tmp_setup();
+	two_stores(&a, &b);
+	if (a && b) {
+		CHECK(count_blocks(a) > 10);
+		CHECK_INT(count_blocks(b), 0);
+		check_queries(a, b);
+	}
+	elog_store_close(a);
+	elog_store_close(b);
+	tmp_cleanup();
+}
+
+static int64_t count_rows(struct elog_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(elog_store_db(s), "SELECT count(*) FROM records", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The copies of the hot rows a sealing insert needs (serve's writer keeps them): the records
+ * of a batch above what it sealed join them, those it sealed leave. */
+struct hot_copies {
+	struct elog_record *r;
+	size_t n, cap;
+};
+
+static void hot_update(struct hot_copies *h, const struct elog_record *recs, size_t n,
+		       int64_t through)
+{
+	size_t k = 0;
+
+	if (through > 0) {
+		CHECK(h->n == 0 || h->r[h->n - 1].id <= through);   /* every hot row sealed */
+		elog_records_free(h->r, h->n);
+		h->r = NULL;
+		h->n = h->cap = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct elog_record *c;
+
+		if (recs[i].id <= through || recs[i].id == 0)
+			continue;
+		if (h->n == h->cap) {
+			h->cap = h->cap ? 2 * h->cap : 1024;
+			h->r = xrealloc(h->r, h->cap * sizeof(*h->r));
+		}
+		c = &h->r[h->n++];
+		*c = recs[i];
+		c->component = xstrdup(recs[i].component);
+		c->msg = xstrdup(recs[i].msg);
+		c->fields = xstrdup(recs[i].fields);
+		c->source = xstrdup(recs[i].source);
+		c->dedupe_key = xstrdup(recs[i].dedupe_key ? recs[i].dedupe_key : "");
+		k++;
+	}
+	(void)k;
+}
+
+/*
+ * elog_store_insert_sealing, as serve's writer uses it under a burst: batches of many sizes go
+ * into a through the sealing insert (whole blocks sealed in the batch's own transaction, the
+ * newest records short of a block left hot) and into b as rows; every query gives the same,
+ * the hot table holds exactly the copies, duplicates are found in blocks so sealed, and copies
+ * that are not the hot table (one missing) make it insert rows only.
+ */
+static void test_insert_sealing(void)
+{
+	static const int sizes[] = { 5000, 300, 9000, 4096, 100, 1504 };
+	struct elog_store *a = NULL, *b = NULL;
+	struct hot_copies hot = { NULL, 0, 0 };
+	struct elog_err err;
+	int from = 0, sealed_batches = 0;
+
+	tmp_setup();
+	CHECK_INT(elog_store_open(&a, tmp_path("sealing.db"), 0, &err), 0);
+	CHECK_INT(elog_store_open(&b, tmp_path("rows.db"), 0, &err), 0);
+	if (!a || !b)
+		goto out;
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		int n = sizes[z];
+		struct elog_record *ra = make_recs(from, n, BASE), *rb = make_recs(from, n, BASE);
+		size_t sa = 0, sb = 0, nhot = hot.n;
+		int64_t through = -1;
+
+		/* the fourth batch: copies without their first row are not the hot table */
+		if (z == 3 && nhot > 0)
+			nhot--;
+		CHECK_INT(elog_store_insert_sealing(a, ra, (size_t)n, z == 3 ? hot.r + 1 : hot.r,
+						    nhot, &through, &sa, NULL, NULL, &err), 0);
+		CHECK_INT(elog_store_insert(b, rb, (size_t)n, &sb, &err), 0);
+		CHECK_INT(sa, sb);
+		for (int k = 0; k < n; k++)
+			CHECK_INT(ra[k].id, rb[k].id);
+		if (z == 3 || n < 4096)
+			CHECK_INT(through, 0);
+		else
+			CHECK(through > 0);
+		sealed_batches += through > 0;
+		hot_update(&hot, ra, (size_t)n, through);
+		CHECK_INT(count_rows(a), (int64_t)hot.n);
+		elog_records_free(ra, (size_t)n);
+		elog_records_free(rb, (size_t)n);
+		from += n;
+	}
+	CHECK_INT(from, N);
+	CHECK_INT(sealed_batches, 2);    /* 5000 (one block) and 9000 after 300 + 904 hot */
+	CHECK(count_blocks(a) >= 3);
+	check_queries(a, b);
+	{
+		/* the first 4096 again: those with a key (in blocks now) are duplicates */
+		struct elog_record *ra = make_recs(0, 4096, BASE), *rb = make_recs(0, 4096, BASE);
+		size_t sa = 0, sb = 0;
+		int64_t through = -1;
+
+		CHECK_INT(elog_store_insert_sealing(a, ra, 4096, hot.r, hot.n, &through, &sa, NULL,
+						    NULL, &err), 0);
+		CHECK_INT(elog_store_insert(b, rb, 4096, &sb, &err), 0);
+		CHECK_INT(sa, sb);
+		CHECK_INT(sa, 4096 - 586);     /* 0, 7, ..., 4095: 586 keys */
+		for (int k = 0; k < 4096; k++)
+			CHECK_INT(ra[k].id, rb[k].id);
+		elog_records_free(ra, 4096);
+		elog_records_free(rb, 4096);
+	}
 out:
+	elog_records_free(hot.r, hot.n);
 	elog_store_close(a);
 	elog_store_close(b);
 	tmp_cleanup();
@@ -585,6 +715,7 @@ static void test_trim_free(void)
 
 UNIT_MAIN(
 	{ "read_back", test_read_back },
+	{ "insert_sealing", test_insert_sealing },
 	{ "dedupe_across_sealing", test_dedupe_across_sealing },
 	{ "stats_and_lookups", test_stats_and_lookups },
 	{ "remove", test_remove },
