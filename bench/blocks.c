@@ -104,8 +104,17 @@ static void one_block(const struct elog_record *recs, size_t n, int rows, int le
 	dict_build(&src, recs, n, 1);
 	if (rows)
 		pack_rows(&raw, recs, n, &comp, &src);
-	else
-		pack_columns(&raw, recs, n, &comp, &src);
+	else {
+		struct rec_lens *len = xmalloc(n * sizeof(*len));
+
+		for (size_t r = 0; r < n; r++) {
+			len[r].msg = strlen(recs[r].msg ? recs[r].msg : "");
+			len[r].fields = strlen(recs[r].fields ? recs[r].fields : "");
+			len[r].key = strlen(recs[r].dedupe_key ? recs[r].dedupe_key : "");
+		}
+		pack_columns(&raw, recs, len, n, &comp, &src);
+		free(len);
+	}
 	bound = ZSTD_compressBound(raw.len);
 	out = xmalloc(bound);
 	c = ZSTD_compress(out, bound, raw.p, raw.len, level);
@@ -258,7 +267,9 @@ int main(int argc, char **argv)
 				t0 = now_s();
 				tokens_init(&tk);
 				for (long r = 0; r < 4096; r++)
-					tokenize_record(&tk, &recs[b * 4096 + r]);
+					tokenize_record(&tk, &recs[b * 4096 + r],
+							strlen(recs[b * 4096 + r].msg),
+							strlen(recs[b * 4096 + r].fields));
 				tok_s += now_s() - t0;
 				t0 = now_s();
 				filter_build(&tk, &f, &fl);

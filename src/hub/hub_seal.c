@@ -84,7 +84,8 @@ static void *seal_main(void *arg)
  * elog_store_seal_commit finds changed, and those rows are read back as before. Bounded: past
  * STAGE_MAX_RECORDS or STAGE_MAX_BYTES the oldest copies are dropped (read back later).
  */
-#define STAGE_MAX_RECORDS (ELOG_SEAL_KEEP_HOT + 4 * ELOG_BLOCK_MAX_RECORDS)
+/* (the block the sealer has in hand is still staged: one block more than the table's share) */
+#define STAGE_MAX_RECORDS (ELOG_SEAL_KEEP_HOT + 5 * ELOG_BLOCK_MAX_RECORDS)
 #define STAGE_MAX_BYTES (32u << 20)
 
 /* One commit's records and their strings, in one allocation. */

@@ -285,18 +285,20 @@ struct hset {
 	int has_zero, oom;
 };
 
-static void hset_add(struct hset *s, uint64_t h)
+/* Adds h; returns 1 when it was not in the set yet (or the set is out of memory), else 0. */
+static int hset_add(struct hset *s, uint64_t h)
 {
 	size_t i;
 
 	if (s->oom)
-		return;
+		return 1;
 	if (h == 0) {
 		if (!s->has_zero) {
 			s->has_zero = 1;
 			s->n++;
+			return 1;
 		}
-		return;
+		return 0;
 	}
 	if ((s->n + 1) * 2 > s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 8192;
@@ -304,7 +306,7 @@ static void hset_add(struct hset *s, uint64_t h)
 
 		if (!ns) {
 			s->oom = 1;
-			return;
+			return 1;
 		}
 		for (size_t j = 0; j < s->cap; j++) {
 			uint64_t v = s->slots[j];
@@ -323,11 +325,12 @@ static void hset_add(struct hset *s, uint64_t h)
 	i = (size_t)h & (s->cap - 1);
 	while (s->slots[i]) {
 		if (s->slots[i] == h)
-			return;
+			return 0;
 		i = (i + 1) & (s->cap - 1);
 	}
 	s->slots[i] = h;
 	s->n++;
+	return 1;
 }
 
 /* What a block's texts give its filter: token hashes, and trigrams (every 3 consecutive
@@ -365,14 +368,16 @@ static inline void tri_add(struct tokens *t, uint32_t v)
 	t->tri[t->ntri++] = v;
 }
 
-/* Adds the tokens of s[0..n). */
+/* Adds the tokens of s[0..n). A token's trigrams are added when the token is new to the block:
+ * most tokens of a block repeat (words, keys, levels), and a probe per byte for each was
+ * the encoder's largest cost. */
 static void tokenize_into(struct tokens *t, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 
 	while (p < e) {
+		const unsigned char *start;
 		uint64_t h;
-		uint32_t win = 0;
 		size_t nb = 0;
 
 		if (!tok_class[*p]) {
@@ -380,16 +385,26 @@ static void tokenize_into(struct tokens *t, const char *s, size_t n)
 			continue;
 		}
 		h = FNV_OFF;
+		start = p;
 		while (p < e && tok_class[*p]) {
 			unsigned c;
 
 			p += norm_byte(p, e, &c);
 			h = (h ^ c) * FNV_PRIME;
-			win = ((win << 8) | c) & 0xffffff;
-			if (++nb >= 3 && !t->tri_full)
-				tri_add(t, win);
+			nb++;
 		}
-		hset_add(&t->tok, mix64(h));
+		if (hset_add(&t->tok, mix64(h)) && nb >= 3 && !t->tri_full) {
+			uint32_t win = 0;
+
+			for (size_t k = 0; start < p && !t->tri_full; k++) {
+				unsigned c;
+
+				start += norm_byte(start, p, &c);
+				win = ((win << 8) | c) & 0xffffff;
+				if (k >= 2)
+					tri_add(t, win);
+			}
+		}
 	}
 }
 
@@ -403,12 +418,11 @@ static int tokenize_value(void *ctx, const char *k, size_t kn, const char *v, si
 
 /* The texts elog_filter_match_text searches: msg, then the field values (or the fields text
  * itself when it is not an object). */
-static void tokenize_record(struct tokens *t, const struct elog_record *r)
+static void tokenize_record(struct tokens *t, const struct elog_record *r, size_t mn, size_t fn)
 {
 	const char *msg = r->msg ? r->msg : "", *fields = r->fields ? r->fields : "";
-	size_t fn = strlen(fields);
 
-	tokenize_into(t, msg, strlen(msg));
+	tokenize_into(t, msg, mn);
 	/* Without a backslash the text holds every value's tokens as they are (a string value
 	 * between quotes, anything else as compact JSON minus white space): its tokens, keys
 	 * included, are a superset, found without decoding. */
@@ -675,16 +689,29 @@ static int utf8_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* Checks the strings of r (valid UTF-8; NULL counts as ""). */
-static int check_record(const struct elog_record *r, struct elog_err *err)
+/* The lengths of a record's msg, fields and dedupe key, taken once (check_record) for the
+ * tokenizer and the columns. */
+struct rec_lens {
+	size_t msg, fields, key;
+};
+
+/* Checks the strings of r (valid UTF-8; NULL counts as ""); their lengths into *len. */
+static int check_record(const struct elog_record *r, struct rec_lens *len,
+			struct elog_err *err)
 {
 	const char *s[5] = { r->component, r->msg, r->fields, r->source, r->dedupe_key };
+	size_t n[5];
 
-	for (int i = 0; i < 5; i++)
-		if (s[i] && !utf8_ok(s[i], strlen(s[i])))
+	for (int i = 0; i < 5; i++) {
+		n[i] = s[i] ? strlen(s[i]) : 0;
+		if (s[i] && !utf8_ok(s[i], n[i]))
 			return elog_err_set(err, ELOG_EINVAL,
 					    "cannot seal record '%lld': its %s is not valid UTF-8",
 					    (long long)r->id, field_name(i));
+	}
+	len->msg = n[1];
+	len->fields = n[2];
+	len->key = n[4];
 	if (r->level < 0 || r->level > 255)
 		return elog_err_set(err, ELOG_EINVAL,
 				    "cannot seal record '%lld': level %d is out of range",
@@ -704,15 +731,15 @@ static void put_times(struct wbuf *w, const struct elog_record *recs, size_t n, 
 	}
 }
 
-static void put_strs(struct wbuf *w, const struct elog_record *recs, size_t n, int which)
+static void put_strs(struct wbuf *w, const struct elog_record *recs, const struct rec_lens *len,
+		     size_t n, int which)
 {
 	for (size_t r = 0; r < n; r++) {
 		const char *s = which == 0 ? recs[r].msg : which == 1 ? recs[r].fields
 			      : recs[r].dedupe_key;
 
-		if (!s)
-			s = "";
-		wb_str(w, s, strlen(s));
+		wb_str(w, s ? s : "", which == 0 ? len[r].msg : which == 1 ? len[r].fields
+				      : len[r].key);
 	}
 }
 
@@ -733,8 +760,9 @@ static void put_component_line(struct elog_buf *b, const char *name, uint32_t co
 }
 
 /* Packs the columns of recs[0..n) into w (raw, before compression). */
-static int pack_columns(struct wbuf *w, const struct elog_record *recs, size_t n,
-			const struct dict *comp, const struct dict *src)
+static int pack_columns(struct wbuf *w, const struct elog_record *recs,
+			const struct rec_lens *len, size_t n, const struct dict *comp,
+			const struct dict *src)
 {
 	for (size_t r = 1; r < n; r++)
 		wb_uv(w, (uint64_t)recs[r].id - (uint64_t)recs[r - 1].id);
@@ -745,9 +773,9 @@ static int pack_columns(struct wbuf *w, const struct elog_record *recs, size_t n
 			w->p[w->len++] = (unsigned char)recs[r].level;
 	put_dict(w, comp, n);
 	put_dict(w, src, n);
-	put_strs(w, recs, n, 0);
-	put_strs(w, recs, n, 1);
-	put_strs(w, recs, n, 2);
+	put_strs(w, recs, len, n, 0);
+	put_strs(w, recs, len, n, 1);
+	put_strs(w, recs, len, n, 2);
 	return w->oom ? ELOG_ENOMEM : 0;
 }
 
@@ -759,6 +787,7 @@ int elog_block_encode(const struct elog_record *recs, size_t n, struct elog_bloc
 	struct tokens tk = { 0 };
 	struct elog_buf ctext = ELOG_BUF_INIT;
 	struct elog_block_summary *sum = &out->sum;
+	struct rec_lens *len = NULL;
 	ZSTD_CCtx *cctx = NULL;
 	size_t bound, clen;
 	int rc = 0;
@@ -768,13 +797,20 @@ int elog_block_encode(const struct elog_record *recs, size_t n, struct elog_bloc
 		return elog_err_set(err, ELOG_EINVAL,
 				    "cannot seal a block of %zu records: the limit is %d", n,
 				    ELOG_BLOCK_MAX_RECORDS);
+	if (!(len = malloc(n * sizeof(*len))))
+		return elog_err_set(err, ELOG_ENOMEM, "cannot seal records '%lld' to '%lld': "
+				    "out of memory", (long long)recs[0].id, (long long)recs[n - 1].id);
 	for (size_t r = 0; r < n; r++) {
-		if (r && recs[r].id <= recs[r - 1].id)
+		if (r && recs[r].id <= recs[r - 1].id) {
+			free(len);
 			return elog_err_set(err, ELOG_EINVAL,
 					    "cannot seal record '%lld': ids must increase (after '%lld')",
 					    (long long)recs[r].id, (long long)recs[r - 1].id);
-		if ((rc = check_record(&recs[r], err)))
+		}
+		if ((rc = check_record(&recs[r], &len[r], err))) {
+			free(len);
 			return rc;
+		}
 	}
 	sum->n = (uint32_t)n;
 	sum->id_lo = recs[0].id;
@@ -801,7 +837,7 @@ int elog_block_encode(const struct elog_record *recs, size_t n, struct elog_bloc
 
 	tokens_init(&tk);
 	for (size_t r = 0; r < n; r++)
-		tokenize_record(&tk, &recs[r]);
+		tokenize_record(&tk, &recs[r], len[r].msg, len[r].fields);
 	if (tk.tok.oom) {
 		rc = ELOG_ENOMEM;
 		goto fail;
@@ -809,7 +845,7 @@ int elog_block_encode(const struct elog_record *recs, size_t n, struct elog_bloc
 	if ((rc = filter_build(&tk, &out->filter, &out->filter_len)))
 		goto fail;
 
-	if ((rc = pack_columns(&raw, recs, n, &comp, &src)))
+	if ((rc = pack_columns(&raw, recs, len, n, &comp, &src)))
 		goto fail;
 	if ((uint64_t)raw.len > (uint64_t)n * 2 * ELOG_MAX_RECORD) {
 		rc = elog_err_set(err, ELOG_EINVAL,
@@ -862,6 +898,7 @@ out:
 	dict_free(&src);
 	free(raw.p);
 	free(hdr.p);
+	free(len);
 	tokens_release(&tk);
 	elog_buf_release(&ctext);
 	return rc;
