@@ -37,13 +37,17 @@ struct jl {
 	int comp_subkey;         /* rank of the current key at depth 2 of a component object */
 	int level;               /* -1 until found */
 	int too_deep;            /* a value nests past ELOG_JSON_MAX_DEPTH: parse stopped */
+	int objects;             /* top-level objects begun: more than one is not a record */
 	int got_msg, got_time, got_comp;
 	int64_t ts;
 };
 
-/* The parser's buffers, kept from line to line (jsonline.h). */
+/* The parser's buffers and yajl handle, kept from line to line (jsonline.h). The handle
+ * takes several values (yajl_allow_multiple_values), so it parses line after line: the
+ * callbacks refuse whatever follows a line's object, and a handle that failed is freed. */
 struct elog_jsonline {
 	struct jl j;
+	yajl_handle h;
 };
 
 /* Buffers longer than this are given back after a line, so one long line does not pin its
@@ -214,6 +218,8 @@ static void nested_scalar(struct jl *j, enum vtype t, const char *s, size_t n)
 
 static int on_scalar(struct jl *j, enum vtype t, const char *s, size_t n)
 {
+	if (j->depth == 0)
+		return 0;   /* a value after the object (a kept handle takes several): not a record */
 	if (j->depth == 1)
 		finish_value(j, t, s, n);
 	else
@@ -272,6 +278,8 @@ static int cb_start_map(void *ctx)
 {
 	struct jl *j = ctx;
 	if (j->depth == 0) {
+		if (j->objects++)
+			return 0;   /* a second object on the line */
 		j->depth = 1;
 		return 1;
 	}
@@ -456,6 +464,7 @@ static void jl_start(struct jl *j)
 	j->comp_subkey = 0;
 	j->level = -1;
 	j->too_deep = 0;
+	j->objects = 0;
 	j->got_msg = j->got_time = j->got_comp = 0;
 	j->ts = 0;
 }
@@ -513,22 +522,34 @@ static int valid_json(const char *line, size_t n)
 }
 
 /* Parses line[0..n), which starts with an object, into j: 1, 0 when it is not well-formed
- * JSON, -1 when it nests deeper than ELOG_JSON_MAX_DEPTH. */
-static int parse_json(struct jl *j, const char *line, size_t n)
+ * JSON, -1 when it nests deeper than ELOG_JSON_MAX_DEPTH. With kept (j's), a handle made
+ * once, else one made for the line. */
+static int parse_json(struct jl *j, yajl_handle *kept, const char *line, size_t n)
 {
-	yajl_handle h;
+	yajl_handle h = kept ? *kept : NULL;
 	int ok;
 
 	jl_start(j);
 	elog_buf_grow(&j->fields, n + 16); /* one allocation for the usual case */
 	elog_buf_grow(&j->key, 64);
-	h = jl_yajl_alloc(&callbacks, j);
-	if (!h)
-		return 0;
-	yajl_config(h, yajl_dont_validate_strings, 1);
+	if (!h) {
+		h = kept ? yajl_alloc(&callbacks, NULL, j) : jl_yajl_alloc(&callbacks, j);
+		if (!h)
+			return 0;
+		yajl_config(h, yajl_dont_validate_strings, 1);
+		if (kept) {
+			yajl_config(h, yajl_allow_multiple_values, 1);
+			*kept = h;
+		}
+	}
 	ok = yajl_parse(h, (const unsigned char *)line, n) == yajl_status_ok &&
 	     yajl_complete_parse(h) == yajl_status_ok && j->depth == 0;
-	yajl_free(h);
+	/* a handle that failed stays failed; one that took a long line keeps its buffers */
+	if (!kept || !ok || n > JL_KEEP) {
+		yajl_free(h);
+		if (kept)
+			*kept = NULL;
+	}
 	if (!ok)
 		return j->too_deep ? -1 : 0;
 	return 1;
@@ -549,7 +570,7 @@ static const char *strip_eol(const char *line, size_t *n)
 
 /* Parses line[0..n) (no trailing newline) into j when it is a JSON object: 1; 0 when it is
  * text (not an object, or broken). */
-static int parse_object(struct jl *j, const char *line, size_t n)
+static int parse_object(struct jl *j, yajl_handle *kept, const char *line, size_t n)
 {
 	size_t i = 0;
 	int rc;
@@ -558,7 +579,7 @@ static int parse_object(struct jl *j, const char *line, size_t n)
 		i++;
 	if (i == n || line[i] != '{')
 		return 0;
-	rc = parse_json(j, line, n);
+	rc = parse_json(j, kept, line, n);
 	if (rc >= 0)
 		return rc;
 	/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
@@ -566,7 +587,7 @@ static int parse_object(struct jl *j, const char *line, size_t n)
 		return 0;
 	struct elog_buf b = ELOG_BUF_INIT;
 	elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
-	rc = parse_json(j, b.data, b.len);
+	rc = parse_json(j, kept, b.data, b.len);
 	elog_buf_release(&b);
 	return rc > 0;
 }
@@ -609,7 +630,7 @@ int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 
 	memset(&j, 0, sizeof(j));
 	line = strip_eol(line, &n);
-	if (parse_object(&j, line, n))
+	if (parse_object(&j, NULL, line, n))
 		flags = json_store(&j, NULL, r);
 	else
 		flags = parse_text(line, n, r);
@@ -672,6 +693,8 @@ void elog_jsonline_free(struct elog_jsonline *p)
 	if (!p)
 		return;
 	jl_free(&p->j);
+	if (p->h)
+		yajl_free(p->h);
 	free(p);
 }
 
@@ -693,7 +716,7 @@ void elog_jsonline_record_arena(struct elog_jsonline *p, struct elog_arena *a, c
 	const char *s = strip_eol(line, &m);
 	struct elog_record t;
 
-	if (parse_object(j, s, m)) {
+	if (parse_object(j, &p->h, s, m)) {
 		add_defaults(a, &j->tmp, line, n, cut, json_store(j, a, r), d, r);
 		jl_trim(j);
 		return;
