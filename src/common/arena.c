@@ -41,7 +41,14 @@ void *elog_arena_alloc(struct elog_arena *a, size_t n)
 	n = (n + 15) & ~(size_t)15;
 	if (n > a->left) {
 		size_t size = n > CHUNK / 4 ? n : CHUNK;
-		struct elog_arena_chunk *c = xmalloc(sizeof(*c) + size + 16);
+		struct elog_arena_chunk *c;
+
+		if (size == CHUNK && a->spare) {
+			c = a->spare;
+			a->spare = c->next;
+		} else {
+			c = xmalloc(sizeof(*c) + size + 16);
+		}
 
 		c->next = a->chunks;
 		c->size = size;
@@ -76,21 +83,40 @@ char *elog_arena_utf8(struct elog_arena *a, const char *s, size_t n)
 	struct elog_buf b = ELOG_BUF_INIT;
 	char *p;
 
+	if (elog_utf8_valid(s, n))
+		return elog_arena_strndup(a, s, n);
 	elog_utf8_append(&b, s, n);
 	p = elog_arena_strndup(a, b.data ? b.data : "", b.len);
 	elog_buf_release(&b);
 	return p;
 }
 
-void elog_arena_release(struct elog_arena *a)
+void elog_arena_reset(struct elog_arena *a)
 {
 	struct elog_arena_chunk *c = a->chunks, *next;
 
 	for (; c; c = next) {
 		next = c->next;
-		free(c);
+		if (c->size == CHUNK) {
+			c->next = a->spare;
+			a->spare = c;
+		} else {
+			free(c);
+		}
 	}
 	a->chunks = NULL;
 	a->cur = NULL;
 	a->left = 0;
+}
+
+void elog_arena_release(struct elog_arena *a)
+{
+	struct elog_arena_chunk *c, *next;
+
+	elog_arena_reset(a);
+	for (c = a->spare; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->spare = NULL;
 }

@@ -14,6 +14,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "common/arena.h"
 #include "common/json.h"
 #include "common/levelsniff.h"
 #include "common/timeparse.h"
@@ -36,9 +37,22 @@ struct jl {
 	int comp_subkey;         /* rank of the current key at depth 2 of a component object */
 	int level;               /* -1 until found */
 	int too_deep;            /* a value nests past ELOG_JSON_MAX_DEPTH: parse stopped */
+	int objects;             /* top-level objects begun: more than one is not a record */
 	int got_msg, got_time, got_comp;
 	int64_t ts;
 };
+
+/* The parser's buffers and yajl handle, kept from line to line (jsonline.h). The handle
+ * takes several values (yajl_allow_multiple_values), so it parses line after line: the
+ * callbacks refuse whatever follows a line's object, and a handle that failed is freed. */
+struct elog_jsonline {
+	struct jl j;
+	yajl_handle h;
+};
+
+/* Buffers longer than this are given back after a line, so one long line does not pin its
+ * size for the rest of the run. */
+#define JL_KEEP (64 * 1024)
 
 /* Appends s[0..n) quoted as a JSON string, repairing invalid UTF-8 and NUL first. */
 static void quote_repaired(struct jl *j, struct elog_buf *b, const char *s, size_t n)
@@ -204,6 +218,8 @@ static void nested_scalar(struct jl *j, enum vtype t, const char *s, size_t n)
 
 static int on_scalar(struct jl *j, enum vtype t, const char *s, size_t n)
 {
+	if (j->depth == 0)
+		return 0;   /* a value after the object (a kept handle takes several): not a record */
 	if (j->depth == 1)
 		finish_value(j, t, s, n);
 	else
@@ -262,6 +278,8 @@ static int cb_start_map(void *ctx)
 {
 	struct jl *j = ctx;
 	if (j->depth == 0) {
+		if (j->objects++)
+			return 0;   /* a second object on the line */
 		j->depth = 1;
 		return 1;
 	}
@@ -401,14 +419,6 @@ static int truncate_msg(struct elog_buf *b)
 	return 1;
 }
 
-/* Stores b's contents as r->msg, taking b's memory; returns ELOG_JL_TRUNCATED when cut. */
-static int store_msg(struct elog_buf *b, struct elog_record *r)
-{
-	int flags = truncate_msg(b) ? ELOG_JL_TRUNCATED : 0;
-	elog_record_take(&r->msg, elog_buf_detach(b));
-	return flags;
-}
-
 /* The whole line as text. */
 static int parse_text(const char *line, size_t n, struct elog_record *r)
 {
@@ -428,6 +438,73 @@ static void jl_free(struct jl *j)
 	elog_buf_release(&j->tmp);
 }
 
+/* Gives back the buffers a long line grew past JL_KEEP. */
+static void jl_trim(struct jl *j)
+{
+	struct elog_buf *bufs[] = { &j->key, &j->val, &j->fields, &j->msg, &j->comp, &j->tmp };
+	size_t i;
+
+	for (i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+		if (bufs[i]->cap > JL_KEEP)
+			elog_buf_release(bufs[i]);
+}
+
+/* Readies j for a line, its buffers emptied but kept. */
+static void jl_start(struct jl *j)
+{
+	j->depth = 0;
+	j->kc = K_OTHER;
+	elog_buf_reset(&j->key);
+	elog_buf_reset(&j->val);
+	elog_buf_reset(&j->fields);
+	elog_buf_reset(&j->msg);
+	elog_buf_reset(&j->comp);
+	elog_buf_reset(&j->tmp);
+	j->comp_rank = 0;
+	j->comp_subkey = 0;
+	j->level = -1;
+	j->too_deep = 0;
+	j->objects = 0;
+	j->got_msg = j->got_time = j->got_comp = 0;
+	j->ts = 0;
+}
+
+/*
+ * A record's strings, set one way or the other: without an arena (a NULL) malloc'd strings the
+ * record owns (record.h), the old one freed; with one, copies in a (the old one is a's, d's or
+ * the record's static "", and is left alone).
+ */
+static char jl_empty[1];
+
+/* s[0..n), repaired to valid UTF-8, into *slot. */
+static void rec_set(struct elog_arena *a, char **slot, const char *s, size_t n)
+{
+	if (!a)
+		elog_record_set(slot, s, n);
+	else
+		*slot = s && n ? elog_arena_utf8(a, s, n) : jl_empty;
+}
+
+/* b's contents (valid UTF-8) into *slot: taken (b is emptied) without a, copied into a. */
+static void rec_set_buf(struct elog_arena *a, char **slot, struct elog_buf *b)
+{
+	if (!a)
+		elog_record_take(slot, elog_buf_detach(b));
+	else
+		*slot = b->len ? elog_arena_strndup(a, b->data, b->len) : jl_empty;
+}
+
+/* The default string s into *slot: with a, s itself when it is valid UTF-8 (borrowed). */
+static void rec_set_default(struct elog_arena *a, char **slot, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (a && elog_utf8_valid(s, n))
+		*slot = n ? (char *)s : jl_empty;
+	else
+		rec_set(a, slot, s, n);
+}
+
 /* True when line[0..n) is well-formed JSON (yajl's event parser keeps its nesting on the heap:
  * any depth is safe here). */
 static int valid_json(const char *line, size_t n)
@@ -444,113 +521,215 @@ static int valid_json(const char *line, size_t n)
 	return ok;
 }
 
-/* Parses line[0..n), which starts with an object, into r; returns ELOG_JL_* flags, or -1
- * without touching r when it nests deeper than ELOG_JSON_MAX_DEPTH. */
-static int parse_json(const char *line, size_t n, struct elog_record *r);
+/* Parses line[0..n), which starts with an object, into j: 1, 0 when it is not well-formed
+ * JSON, -1 when it nests deeper than ELOG_JSON_MAX_DEPTH. With kept (j's), a handle made
+ * once, else one made for the line. */
+static int parse_json(struct jl *j, yajl_handle *kept, const char *line, size_t n)
+{
+	yajl_handle h = kept ? *kept : NULL;
+	int ok;
+
+	jl_start(j);
+	elog_buf_grow(&j->fields, n + 16); /* one allocation for the usual case */
+	elog_buf_grow(&j->key, 64);
+	if (!h) {
+		h = kept ? yajl_alloc(&callbacks, NULL, j) : jl_yajl_alloc(&callbacks, j);
+		if (!h)
+			return 0;
+		yajl_config(h, yajl_dont_validate_strings, 1);
+		if (kept) {
+			yajl_config(h, yajl_allow_multiple_values, 1);
+			*kept = h;
+		}
+	}
+	ok = yajl_parse(h, (const unsigned char *)line, n) == yajl_status_ok &&
+	     yajl_complete_parse(h) == yajl_status_ok && j->depth == 0;
+	/* a handle that failed stays failed; one that took a long line keeps its buffers */
+	if (!kept || !ok || n > JL_KEEP) {
+		yajl_free(h);
+		if (kept)
+			*kept = NULL;
+	}
+	if (!ok)
+		return j->too_deep ? -1 : 0;
+	return 1;
+}
+
+/* line[0..*n) without its trailing newline (and a CR before it): *n shortened. */
+static const char *strip_eol(const char *line, size_t *n)
+{
+	if (!line)
+		line = "", *n = 0;
+	if (*n && line[*n - 1] == '\n') {
+		(*n)--;
+		if (*n && line[*n - 1] == '\r')
+			(*n)--;
+	}
+	return line;
+}
+
+/* Parses line[0..n) (no trailing newline) into j when it is a JSON object: 1; 0 when it is
+ * text (not an object, or broken). */
+static int parse_object(struct jl *j, yajl_handle *kept, const char *line, size_t n)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
+		i++;
+	if (i == n || line[i] != '{')
+		return 0;
+	rc = parse_json(j, kept, line, n);
+	if (rc >= 0)
+		return rc;
+	/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
+	if (!valid_json(line, n))
+		return 0;
+	struct elog_buf b = ELOG_BUF_INIT;
+	elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
+	rc = parse_json(j, kept, b.data, b.len);
+	elog_buf_release(&b);
+	return rc > 0;
+}
+
+/* Stores what j parsed into r (strings as rec_set says); returns ELOG_JL_* flags. */
+static int json_store(struct jl *j, struct elog_arena *a, struct elog_record *r)
+{
+	int flags = ELOG_JL_JSON;
+
+	if (j->level >= 0) {
+		r->level = j->level;
+		flags |= ELOG_JL_LEVEL;
+	}
+	if (j->got_time) {
+		r->ts_ns = j->ts;
+		flags |= ELOG_JL_TIME;
+	}
+	if (j->got_comp) {
+		rec_set(a, &r->component, j->comp.data, j->comp.len);
+		flags |= ELOG_JL_COMPONENT;
+	}
+	if (j->got_msg) {
+		flags |= ELOG_JL_MSG | (truncate_msg(&j->msg) ? ELOG_JL_TRUNCATED : 0);
+		rec_set_buf(a, &r->msg, &j->msg);
+	}
+	if (j->fields.len) {
+		elog_buf_addc(&j->fields, '}');
+		rec_set_buf(a, &r->fields, &j->fields);
+	} else {
+		rec_set(a, &r->fields, "", 0);
+	}
+	return flags;
+}
 
 /* Parses one line into r (see jsonline.h); returns ELOG_JL_* flags. */
 int elog_jsonline_parse(const char *line, size_t n, struct elog_record *r)
 {
-	if (!line)
-		line = "", n = 0;
-	if (n && line[n - 1] == '\n') {
-		n--;
-		if (n && line[n - 1] == '\r')
-			n--;
-	}
-	size_t i = 0;
-	while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
-		i++;
-	if (i == n || line[i] != '{')
-		return parse_text(line, n, r);
-	int flags = parse_json(line, n, r);
-	if (flags >= 0)
-		return flags;
-	/* what nests deeper than the bound is kept as text (json.h); broken JSON stays text */
-	if (!valid_json(line, n))
-		return parse_text(line, n, r);
-	struct elog_buf b = ELOG_BUF_INIT;
-	elog_json_bound(line, n, ELOG_JSON_MAX_DEPTH, &b);
-	flags = parse_json(b.data, b.len, r);
-	elog_buf_release(&b);
-	return flags >= 0 ? flags : parse_text(line, n, r);
-}
-
-static int parse_json(const char *line, size_t n, struct elog_record *r)
-{
 	struct jl j;
-	memset(&j, 0, sizeof(j));
-	j.level = -1;
-	elog_buf_grow(&j.fields, n + 16); /* one allocation for the usual case */
-	elog_buf_grow(&j.key, 64);
-	yajl_handle h = jl_yajl_alloc(&callbacks, &j);
-	if (!h)
-		return parse_text(line, n, r);
-	yajl_config(h, yajl_dont_validate_strings, 1);
-	int ok = yajl_parse(h, (const unsigned char *)line, n) == yajl_status_ok &&
-		 yajl_complete_parse(h) == yajl_status_ok && j.depth == 0;
-	yajl_free(h);
-	if (!ok) {
-		jl_free(&j);
-		return j.too_deep ? -1 : parse_text(line, n, r);
-	}
+	int flags;
 
-	int flags = ELOG_JL_JSON;
-	if (j.level >= 0) {
-		r->level = j.level;
-		flags |= ELOG_JL_LEVEL;
-	}
-	if (j.got_time) {
-		r->ts_ns = j.ts;
-		flags |= ELOG_JL_TIME;
-	}
-	if (j.got_comp) {
-		elog_record_set(&r->component, j.comp.data ? j.comp.data : "", j.comp.len);
-		flags |= ELOG_JL_COMPONENT;
-	}
-	if (j.got_msg)
-		flags |= ELOG_JL_MSG | store_msg(&j.msg, r);
-	if (j.fields.len) {
-		elog_buf_addc(&j.fields, '}');
-		elog_record_take(&r->fields, elog_buf_detach(&j.fields));
-	} else {
-		elog_record_set(&r->fields, "", 0);
-	}
+	memset(&j, 0, sizeof(j));
+	line = strip_eol(line, &n);
+	if (parse_object(&j, NULL, line, n))
+		flags = json_store(&j, NULL, r);
+	else
+		flags = parse_text(line, n, r);
 	jl_free(&j);
 	return flags;
+}
+
+/* What elog_jsonline_record adds to the parse's flags (see jsonline.h), strings as rec_set
+ * says; tmp is scratch. With a, r must hold a JSON line's record (the text of other lines is
+ * refined on malloc'd strings). */
+static void add_defaults(struct elog_arena *a, struct elog_buf *tmp, const char *line, size_t n,
+			 int cut, int flags, const struct elog_jsonline_defaults *d,
+			 struct elog_record *r)
+{
+	flags = elog_levelsniff_refine(line, n, cut, flags, r);   /* text levels, logfmt */
+
+	if (cut && !(flags & ELOG_JL_TRUNCATED)) {
+		elog_buf_reset(tmp);
+		elog_buf_adds(tmp, r->msg);
+		elog_buf_adds(tmp, ELOG_TRUNC_MARK);
+		rec_set_buf(a, &r->msg, tmp);
+	}
+	if (!(flags & ELOG_JL_COMPONENT))
+		rec_set_default(a, &r->component, d->component);
+	if (!(flags & ELOG_JL_LEVEL))
+		r->level = d->level;
+	rec_set_default(a, &r->source, d->source);
+	if (d->extra_fields && *d->extra_fields) {
+		elog_buf_reset(tmp);
+		elog_buf_addc(tmp, '{');
+		elog_buf_adds(tmp, d->extra_fields);
+		if (r->fields[0] == '{' && r->fields[1] != '}') {
+			elog_buf_addc(tmp, ',');
+			elog_buf_adds(tmp, r->fields + 1);
+		} else {
+			elog_buf_addc(tmp, '}');
+		}
+		rec_set_buf(a, &r->fields, tmp);
+	}
 }
 
 /* A line of a text stream into a record (see jsonline.h). */
 void elog_jsonline_record(const char *line, size_t n, int cut,
 			  const struct elog_jsonline_defaults *d, struct elog_record *r)
 {
+	struct elog_buf tmp = ELOG_BUF_INIT;
 	int flags = elog_jsonline_parse(line, n, r);
 
-	flags = elog_levelsniff_refine(line, n, cut, flags, r);   /* text levels, logfmt */
+	add_defaults(NULL, &tmp, line, n, cut, flags, d, r);
+	elog_buf_release(&tmp);
+}
 
-	if (cut && !(flags & ELOG_JL_TRUNCATED)) {
-		struct elog_buf m = ELOG_BUF_INIT;
+struct elog_jsonline *elog_jsonline_new(void)
+{
+	return xcalloc(1, sizeof(struct elog_jsonline));
+}
 
-		elog_buf_adds(&m, r->msg);
-		elog_buf_adds(&m, ELOG_TRUNC_MARK);
-		elog_record_take(&r->msg, elog_buf_detach(&m));
+void elog_jsonline_free(struct elog_jsonline *p)
+{
+	if (!p)
+		return;
+	jl_free(&p->j);
+	if (p->h)
+		yajl_free(p->h);
+	free(p);
+}
+
+/* s (valid UTF-8, NUL-terminated) copied into a; the shared "" stays itself. */
+static char *arena_copy(struct elog_arena *a, const char *s)
+{
+	size_t n = strlen(s);
+
+	return n ? elog_arena_strndup(a, s, n) : jl_empty;
+}
+
+/* elog_jsonline_record with r's strings in a (see jsonline.h). */
+void elog_jsonline_record_arena(struct elog_jsonline *p, struct elog_arena *a, const char *line,
+				size_t n, int cut, const struct elog_jsonline_defaults *d,
+				struct elog_record *r)
+{
+	struct jl *j = &p->j;
+	size_t m = n;
+	const char *s = strip_eol(line, &m);
+	struct elog_record t;
+
+	if (parse_object(j, &p->h, s, m)) {
+		add_defaults(a, &j->tmp, line, n, cut, json_store(j, a, r), d, r);
+		jl_trim(j);
+		return;
 	}
-	if (!(flags & ELOG_JL_COMPONENT))
-		elog_record_set(&r->component, d->component, strlen(d->component));
-	if (!(flags & ELOG_JL_LEVEL))
-		r->level = d->level;
-	elog_record_set(&r->source, d->source, strlen(d->source));
-	if (d->extra_fields && *d->extra_fields) {
-		struct elog_buf fb = ELOG_BUF_INIT;
-
-		elog_buf_addc(&fb, '{');
-		elog_buf_adds(&fb, d->extra_fields);
-		if (r->fields[0] == '{' && r->fields[1] != '}') {
-			elog_buf_addc(&fb, ',');
-			elog_buf_adds(&fb, r->fields + 1);
-		} else {
-			elog_buf_addc(&fb, '}');
-		}
-		elog_record_take(&r->fields, elog_buf_detach(&fb));
-	}
+	jl_trim(j);
+	/* text: the sniffer and logfmt work on a record of malloc'd strings, copied then */
+	elog_record_init(&t);
+	elog_jsonline_record(line, n, cut, d, &t);
+	r->ts_ns = t.ts_ns;
+	r->level = t.level;
+	r->component = arena_copy(a, t.component);
+	r->msg = arena_copy(a, t.msg);
+	r->fields = arena_copy(a, t.fields);
+	r->source = arena_copy(a, t.source);
+	elog_record_clear(&t);
 }

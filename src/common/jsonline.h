@@ -53,4 +53,20 @@ struct elog_jsonline_defaults {
 void elog_jsonline_record(const char *line, size_t n, int cut,
 			  const struct elog_jsonline_defaults *d, struct elog_record *r);
 
+/*
+ * The same for a caller that makes many records which die together (`elog send`'s batches):
+ * r (fresh from elog_record_init) gets its strings allocated in a, or borrowed from d (its
+ * component and source, when valid UTF-8), not malloc'd: r must never be cleared
+ * (elog_record_clear) and its strings are valid while a (until elog_arena_reset or release)
+ * and d's strings are. Records are identical to elog_jsonline_record's. p keeps the parser's
+ * buffers from line to line (one p per thread; elog_jsonline_free frees it).
+ */
+struct elog_arena;
+struct elog_jsonline;
+struct elog_jsonline *elog_jsonline_new(void);
+void elog_jsonline_free(struct elog_jsonline *p);   /* accepts NULL */
+void elog_jsonline_record_arena(struct elog_jsonline *p, struct elog_arena *a, const char *line,
+				size_t n, int cut, const struct elog_jsonline_defaults *d,
+				struct elog_record *r);
+
 #endif

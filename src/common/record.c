@@ -120,26 +120,30 @@ const char *elog_level_name(int level)
 	return level_names[level];
 }
 
+/* A spelling with its length, so a lookup compares lengths before letters. */
+#define LV(name, level) { name, sizeof(name) - 1, level }
 static const struct {
 	const char *name;
+	size_t len;
 	int level;
 } level_spellings[] = {
-	{ "trace", ELOG_LEVEL_TRACE }, { "trc", ELOG_LEVEL_TRACE },
-	{ "verbose", ELOG_LEVEL_TRACE }, { "finest", ELOG_LEVEL_TRACE },
-	{ "finer", ELOG_LEVEL_TRACE },
-	{ "debug", ELOG_LEVEL_DEBUG }, { "dbg", ELOG_LEVEL_DEBUG }, { "fine", ELOG_LEVEL_DEBUG },
-	{ "info", ELOG_LEVEL_INFO }, { "information", ELOG_LEVEL_INFO },
-	{ "informational", ELOG_LEVEL_INFO }, { "notice", ELOG_LEVEL_INFO },
-	{ "inf", ELOG_LEVEL_INFO },
-	{ "warn", ELOG_LEVEL_WARN }, { "warning", ELOG_LEVEL_WARN }, { "wrn", ELOG_LEVEL_WARN },
-	{ "error", ELOG_LEVEL_ERROR }, { "err", ELOG_LEVEL_ERROR }, { "eror", ELOG_LEVEL_ERROR },
-	{ "severe", ELOG_LEVEL_ERROR },
-	{ "fatal", ELOG_LEVEL_FATAL }, { "critical", ELOG_LEVEL_FATAL },
-	{ "crit", ELOG_LEVEL_FATAL }, { "panic", ELOG_LEVEL_FATAL },
-	{ "dpanic", ELOG_LEVEL_FATAL }, { "emerg", ELOG_LEVEL_FATAL },
-	{ "emergency", ELOG_LEVEL_FATAL }, { "alert", ELOG_LEVEL_FATAL },
-	{ "ftl", ELOG_LEVEL_FATAL },
+	LV("trace", ELOG_LEVEL_TRACE), LV("trc", ELOG_LEVEL_TRACE),
+	LV("verbose", ELOG_LEVEL_TRACE), LV("finest", ELOG_LEVEL_TRACE),
+	LV("finer", ELOG_LEVEL_TRACE),
+	LV("debug", ELOG_LEVEL_DEBUG), LV("dbg", ELOG_LEVEL_DEBUG), LV("fine", ELOG_LEVEL_DEBUG),
+	LV("info", ELOG_LEVEL_INFO), LV("information", ELOG_LEVEL_INFO),
+	LV("informational", ELOG_LEVEL_INFO), LV("notice", ELOG_LEVEL_INFO),
+	LV("inf", ELOG_LEVEL_INFO),
+	LV("warn", ELOG_LEVEL_WARN), LV("warning", ELOG_LEVEL_WARN), LV("wrn", ELOG_LEVEL_WARN),
+	LV("error", ELOG_LEVEL_ERROR), LV("err", ELOG_LEVEL_ERROR), LV("eror", ELOG_LEVEL_ERROR),
+	LV("severe", ELOG_LEVEL_ERROR),
+	LV("fatal", ELOG_LEVEL_FATAL), LV("critical", ELOG_LEVEL_FATAL),
+	LV("crit", ELOG_LEVEL_FATAL), LV("panic", ELOG_LEVEL_FATAL),
+	LV("dpanic", ELOG_LEVEL_FATAL), LV("emerg", ELOG_LEVEL_FATAL),
+	LV("emergency", ELOG_LEVEL_FATAL), LV("alert", ELOG_LEVEL_FATAL),
+	LV("ftl", ELOG_LEVEL_FATAL),
 };
+#undef LV
 
 /* Level for a syslog (0-7) or bunyan/pino (10-60) integer; -1 otherwise. */
 static int level_from_int(long v)
@@ -185,7 +189,8 @@ int elog_level_parse(const char *s, size_t n)
 	}
 	for (size_t i = 0; i < sizeof(level_spellings) / sizeof(level_spellings[0]); i++) {
 		const char *name = level_spellings[i].name;
-		if (strlen(name) == n && strncasecmp(name, s, n) == 0)
+		if (level_spellings[i].len == n && (name[0] | 0x20) == (s[0] | 0x20) &&
+		    strncasecmp(name, s, n) == 0)
 			return level_spellings[i].level;
 	}
 	return -1;

@@ -2,7 +2,9 @@
  * record.h — the one record model every protocol maps to.
  * A struct elog_record owns its strings (malloc'd or the shared static "", valid UTF-8, never
  * NULL after elog_record_init). elog_record_clear frees them and re-initializes the record;
- * neither init nor clear allocates, so a cleared record holds no memory.
+ * neither init nor clear allocates, so a cleared record holds no memory. The exception: a
+ * record made by elog_jsonline_record_arena (jsonline.h) has its strings in an arena and is
+ * never cleared.
  */
 #ifndef ELOG_RECORD_H
 #define ELOG_RECORD_H

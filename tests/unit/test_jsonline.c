@@ -1,5 +1,6 @@
 /* Unit tests for jsonline.c: JSON objects and text lines into records. */
 #include "unit.h"
+#include "common/arena.h"
 #include "common/jsonline.h"
 #include "common/util.h"
 
@@ -226,6 +227,51 @@ static void test_line_record(void)
 	elog_record_clear(&r);
 }
 
+/* elog_jsonline_record_arena: send's records, the same as elog_jsonline_record's, with one
+ * parser and one arena reused from line to line */
+static void test_line_record_arena(void)
+{
+	const struct elog_jsonline_defaults d = { "comp", ELOG_LEVEL_WARN, "src", "\"k\":\"v\"" };
+	const struct elog_jsonline_defaults plain = { "c\xff", ELOG_LEVEL_DEBUG, "", NULL };
+	const char *lines[] = {
+		"{\"ts\":\"2026-01-27T00:00:00.5Z\",\"level\":\"error\",\"component\":\"api\","
+		"\"msg\":\"request 0\",\"dur_ms\":496}",
+		"{\"msg\":\"WARN: sniffed\",\"k\\u00e9y\":\"v\\n\",\"n\":{\"a\":[1,true,null]}}",
+		"{\"component\":{\"name\":\"svc\",\"id\":7},\"level\":30,\"bad\":\"\xff\"}",
+		"{\"a\":1} trailing", "{\"a\":1}{\"b\":2}", "{\"a\":1} 5", "{\"a\":", "[1,2]", "",
+		"level=error msg=\"logfmt line\" user=bob", "ERROR: plain text", "{}", " {\"x\":\"y\"}\r\n",
+	};
+	struct elog_jsonline *p = elog_jsonline_new();
+	struct elog_arena a;
+	size_t i, k;
+
+	elog_arena_init(&a);
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+			const struct elog_jsonline_defaults *df = i % 2 ? &d : &plain;
+			struct elog_record r, ar;
+
+			elog_record_init(&r);
+			elog_record_init(&ar);
+			elog_jsonline_record(lines[i], strlen(lines[i]), (int)k == 2, df, &r);
+			elog_jsonline_record_arena(p, &a, lines[i], strlen(lines[i]), (int)k == 2, df,
+						   &ar);
+			CHECK_INT(ar.ts_ns, r.ts_ns);
+			CHECK_INT(ar.level, r.level);
+			CHECK_STR(ar.component, r.component);
+			CHECK_STR(ar.msg, r.msg);
+			CHECK_STR(ar.fields, r.fields);
+			CHECK_STR(ar.source, r.source);
+			CHECK_STR(ar.dedupe_key, "");
+			elog_record_clear(&r);
+		}
+		elog_arena_reset(&a);
+	}
+	elog_arena_release(&a);
+	elog_jsonline_free(p);
+}
+
 UNIT_MAIN({ "electrician", test_electrician }, { "levels_times", test_levels_times },
 	  { "msg_nested", test_msg_nested }, { "text", test_text }, { "utf8", test_utf8 },
-	  { "truncation", test_truncation }, { "line_record", test_line_record })
+	  { "truncation", test_truncation }, { "line_record", test_line_record },
+	  { "line_record_arena", test_line_record_arena })
