@@ -166,7 +166,8 @@ struct elog_hub_stats {
 	uint64_t retained;           /* records removed by retention */
 	uint64_t seals_copied;       /* blocks sealed from the writer's copy of what it committed */
 	uint64_t seals_read_back;    /* blocks whose rows were read back from the hot table */
-	uint64_t seals_direct;       /* blocks sealed in an ingest transaction (a burst) */
+	uint64_t sealed_direct;      /* records sealed by their own ingest transaction (a
+				      * burst's: never a row) */
 	size_t followers;
 	size_t live_records, live_bytes;   /* what the shared live list holds now */
 };

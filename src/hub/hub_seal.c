@@ -200,17 +200,6 @@ int hub__seal_insert(struct elog_hub *h, struct elog_record *recs, size_t n, siz
 	if (h->seal_started && n >= ELOG_BLOCK_MAX_RECORDS) {
 		const struct seal_segment *g;
 
-		/* a block of the oldest hot rows the sealer has (or had) in hand: these rows go
-		 * into this transaction's blocks instead (its copies are still staged); the
-		 * sealer's block is dropped, and if it committed first, the check in
-		 * elog_store_insert_sealing sends the batch in as rows */
-		pthread_mutex_lock(&h->mu);
-		elog_seal_free(h->seal_ready);
-		h->seal_ready = NULL;
-		if (h->seal_job)
-			h->seal_cancel = 1;
-		pthread_mutex_unlock(&h->mu);
-
 		if (h->stage_records)
 			hot = xmalloc(h->stage_records * sizeof(*hot));
 		for (g = h->stage_head; g; g = g->next)
@@ -224,13 +213,22 @@ int hub__seal_insert(struct elog_hub *h, struct elog_record *recs, size_t n, siz
 	}
 	if (rc != 0)
 		return rc;
-	if (through > 0) {     /* the copies sealed go; the rows left hot are copied */
+	if (through > 0) {
+		/* every hot row is in a block now: a block of them the sealer has in hand (or
+		 * had encoded) would find its rows gone; it is dropped. The copies sealed go;
+		 * the rows left hot are copied below. */
+		pthread_mutex_lock(&h->mu);
+		elog_seal_free(h->seal_ready);
+		h->seal_ready = NULL;
+		if (h->seal_job)
+			h->seal_cancel = 1;
+		pthread_mutex_unlock(&h->mu);
 		stage_drop_below(h, through + 1);
-		sealed = nhot;
+		sealed = 0;
 		while (k < n && recs[k].id <= through)
 			sealed += recs[k++].id > 0;
 		pthread_mutex_lock(&h->mu);
-		h->stats.seals_direct += sealed / ELOG_BLOCK_MAX_RECORDS;
+		h->stats.sealed_direct += sealed;
 		pthread_mutex_unlock(&h->mu);
 	}
 	hub__seal_stage(h, recs + k, n - k);

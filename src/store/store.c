@@ -27,6 +27,7 @@
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "store/seal.h"
+#include "common/arena.h"
 #include "store/spans.h"
 #include "common/util.h"
 
@@ -824,19 +825,29 @@ fail:
  * or a negative code with err; *count the rows stored, *through the largest id sealed (0:
  * none); the records' ids set.
  */
-#define SQL_HOT_RANGE "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM records;"
+/* The hot table's smallest and largest ids (0 when empty): two seeks (min() and max() in one
+ * SELECT would scan the table). */
+#define SQL_HOT_RANGE \
+	"SELECT coalesce((SELECT id FROM records ORDER BY id LIMIT 1), 0), " \
+	"coalesce((SELECT id FROM records ORDER BY id DESC LIMIT 1), 0);"
 #define SQL_HOT_DELETE_UPTO "DELETE FROM records WHERE id <= ?1;"
+/* Hot rows the caller has no copies of (rows an earlier serve left, say) are read back, at
+ * most this many: once, then the caller's copies match again. More (a history just upgraded)
+ * are left to the sealer. */
+#define READ_BACK_MAX (4 * ELOG_BLOCK_MAX_RECORDS)
 static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t n,
 			  const struct elog_record *hot, size_t nhot, int64_t max_id,
 			  size_t *count, int64_t *through, struct elog_err *err)
 {
 	const size_t block = ELOG_BLOCK_MAX_RECORDS;
 	size_t *acc = xmalloc(n * sizeof(*acc)), na = 0, nseal = 0, first_row = 0;
-	struct elog_record *tmp = NULL;
+	struct elog_record *tmp = NULL, *back = NULL;
+	struct elog_arena back_strs;   /* the strings of rows read back */
 	int64_t lo = 0, hi = 0;
 	const char *cause;
-	int rc = SQLITE_OK, ret = 0;
+	int rc = SQLITE_OK, ret = 0, ok;
 
+	elog_arena_init(&back_strs);
 	for (size_t i = 0; i < n; i++) {
 		struct elog_record *r = &recs[i];
 
@@ -857,30 +868,57 @@ static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t
 		}
 		acc[na++] = i;
 	}
-	nseal = (nhot + na) / block * block;
-	/* only when every hot row goes into a block with the new records after it: a block's
-	 * ids must all be below every hot row's */
-	if (nseal > nhot && s->version >= 6) {
-		int ok = nhot == 0 || (hot[0].id > 0 && hot[nhot - 1].id < max_id + 1 &&
-				       hot[nhot - 1].id - hot[0].id + 1 == (int64_t)nhot);
+	if (s->version < 6 || na < block)
+		goto rows;
+	{
+		sqlite3_stmt *st = NULL;
 
-		if (ok) {
-			sqlite3_stmt *st = NULL;
-
-			rc = sqlite3_prepare_v2(s->db, SQL_HOT_RANGE, -1, &st, NULL);
-			if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-				lo = sqlite3_column_int64(st, 0);
-				hi = sqlite3_column_int64(st, 1);
-				rc = SQLITE_OK;
-			}
-			sqlite3_finalize(st);
-			if (rc != SQLITE_OK)
-				goto out;
-			ok = nhot ? lo == hot[0].id && hi == hot[nhot - 1].id : lo == 0;
+		rc = sqlite3_prepare_v2(s->db, SQL_HOT_RANGE, -1, &st, NULL);
+		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			lo = sqlite3_column_int64(st, 0);
+			hi = sqlite3_column_int64(st, 1);
+			rc = SQLITE_OK;
 		}
-		if (ok && nhot) {
-			/* the copies' ids are consecutive and the table's range is theirs: the
-			 * delete takes exactly them */
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK)
+			goto out;
+	}
+	/* The copies are the table's newest rows when their ids are consecutive and end at its
+	 * largest; rows below them (an earlier serve's, or copies dropped past the bound) are
+	 * read back and go first. Anything else, or copies of rows removed meanwhile (`elog prune
+	 * -c` takes rows from the middle; the delete's count below tells): the whole table is
+	 * read back. */
+	for (int attempt = 0;; attempt++) {
+		size_t nb = 0;
+
+		ok = attempt == 0 && nhot && hot[0].id > 0 && hi == hot[nhot - 1].id &&
+		     hot[nhot - 1].id - hot[0].id + 1 == (int64_t)nhot;
+		if (attempt == 0 && (ok ? lo == hot[0].id : nhot == 0 && lo == 0))
+			goto copies_ok;
+		if (!back)
+			back = xmalloc((READ_BACK_MAX + nhot) * sizeof(*back));
+		rc = store__hot_rows(s, back, READ_BACK_MAX, ok ? hot[0].id : 0, &nb, &back_strs);
+		if (rc != SQLITE_OK)
+			goto out;
+		if (nb == READ_BACK_MAX && (ok ? hot[0].id - 1 : hi) > back[nb - 1].id)
+			goto rows;                  /* more than that: the sealer's */
+		if (ok)
+			memcpy(back + nb, hot, nhot * sizeof(*hot));
+		nhot = nb + (ok ? nhot : 0);
+		hot = back;
+copies_ok:
+		/* every hot row goes into a block, with new records after it: a block's ids must
+		 * all be below every hot row's */
+		nseal = (nhot + na) / block * block;
+		if (nseal <= nhot) {
+			nseal = 0;
+			goto rows;
+		}
+		if (!nhot)
+			break;
+		/* hot[] is every row up to its last when the delete takes as many */
+		rc = sqlite3_exec(s->db, "SAVEPOINT seal_hot;", NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
 			sqlite3_stmt *st = NULL;
 
 			rc = sqlite3_prepare_v2(s->db, SQL_HOT_DELETE_UPTO, -1, &st, NULL);
@@ -890,19 +928,24 @@ static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t
 				rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 			}
 			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_OK)
+			goto out;
+		if (sqlite3_changes(s->db) == (int)nhot) {
+			rc = sqlite3_exec(s->db, "RELEASE seal_hot;", NULL, NULL, NULL);
 			if (rc != SQLITE_OK)
 				goto out;
-			ok = sqlite3_changes(s->db) == (int)nhot;
-			if (!ok) {     /* cannot be, with the range checked */
-				ret = elog_err_set(err, ELOG_EIO, "cannot write history '%s': "
-						   "the hot table changed while sealing", s->path);
-				goto out;
-			}
+			break;
 		}
-		if (!ok)
-			nseal = 0;
-	} else {
-		nseal = 0;
+		rc = sqlite3_exec(s->db, "ROLLBACK TO seal_hot; RELEASE seal_hot;", NULL, NULL,
+				  NULL);
+		if (rc != SQLITE_OK)
+			goto out;
+		if (attempt > 0) {     /* rows read in this transaction: cannot be */
+			ret = elog_err_set(err, ELOG_EIO, "cannot write history '%s': "
+					   "the hot table changed while sealing", s->path);
+			goto out;
+		}
 	}
 	if (nseal) {
 		tmp = xmalloc(block * sizeof(*tmp));
@@ -931,6 +974,7 @@ static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t
 		first_row = nseal - nhot;
 		*through = max_id + (int64_t)first_row;
 	}
+rows:
 	ret = insert_run(s, recs, acc + first_row, na - first_row,
 			 max_id + 1 + (int64_t)first_row, err);
 	if (ret == 0)
@@ -943,6 +987,8 @@ out:
 	}
 	free(tmp);
 	free(acc);
+	free(back);
+	elog_arena_release(&back_strs);
 	return ret;
 }
 

@@ -205,6 +205,9 @@ int store__block_has_component(const char *components, const char *name)
 #define SQL_SEAL_ROWS \
 	"SELECT id, ts, arrival, level, component, msg, fields, source, dedupe FROM records " \
 	"ORDER BY id LIMIT ?1;"
+#define SQL_SEAL_ROWS_BELOW \
+	"SELECT id, ts, arrival, level, component, msg, fields, source, dedupe FROM records " \
+	"WHERE id < ?2 ORDER BY id LIMIT ?1;"
 #define SQL_SEAL_INSERT \
 	"INSERT INTO blocks (id_lo, id_hi, ts_lo, ts_hi, arrival_lo, arrival_hi, n, level_mask, " \
 	"nkeys, components, filter, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12);"
@@ -330,6 +333,37 @@ static char *col_copy(struct elog_arena *a, sqlite3_stmt *st, int col)
 	return elog_arena_strndup(a, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, col) : 0);
 }
 
+int store__hot_rows(struct elog_store *s, struct elog_record *recs, size_t max, int64_t below,
+		    size_t *n, struct elog_arena *strs)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, below ? SQL_SEAL_ROWS_BELOW : SQL_SEAL_ROWS, -1, &st,
+				    NULL);
+
+	*n = 0;
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	if (below)
+		sqlite3_bind_int64(st, 2, below);
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct elog_record *r = &recs[(*n)++];
+
+		r->id = sqlite3_column_int64(st, 0);
+		r->ts_ns = sqlite3_column_int64(st, 1);
+		r->arrival_ns = sqlite3_column_int64(st, 2);
+		r->level = sqlite3_column_int(st, 3);
+		r->component = col_copy(strs, st, 4);
+		r->msg = col_copy(strs, st, 5);
+		r->fields = col_copy(strs, st, 6);
+		r->source = col_copy(strs, st, 7);
+		r->dedupe_key = col_copy(strs, st, 8);
+		r->redacted_before = 0;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* A record string copied into a ("" for NULL, as a row read back gives it). */
 static char *str_copy(struct elog_arena *a, const char *t)
 {
@@ -404,28 +438,9 @@ int elog_store_seal_read(struct elog_store *s, int64_t keep, int64_t min_records
 	p = xcalloc(1, sizeof(*p));
 	elog_arena_init(&p->strs);
 	p->recs = xcalloc((size_t)take, sizeof(*p->recs));
-	rc = sqlite3_prepare_v2(s->db, SQL_SEAL_ROWS, -1, &st, NULL);
+	rc = store__hot_rows(s, p->recs, (size_t)take, 0, &p->n, &p->strs);
 	if (rc != SQLITE_OK)
 		goto fail;
-	sqlite3_bind_int64(st, 1, take);
-	while (p->n < (size_t)take && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct elog_record *r = &p->recs[p->n++];
-
-		r->id = sqlite3_column_int64(st, 0);
-		r->ts_ns = sqlite3_column_int64(st, 1);
-		r->arrival_ns = sqlite3_column_int64(st, 2);
-		r->level = sqlite3_column_int(st, 3);
-		r->component = col_copy(&p->strs, st, 4);
-		r->msg = col_copy(&p->strs, st, 5);
-		r->fields = col_copy(&p->strs, st, 6);
-		r->source = col_copy(&p->strs, st, 7);
-		r->dedupe_key = col_copy(&p->strs, st, 8);
-		r->redacted_before = 0;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
 	/* the rows are copied: the encoding holds no transaction */
 	if (in_txn) {
 		store__stmt_exec(s->st_commit);

@@ -117,6 +117,11 @@ struct elog_seal;
 int store__seal_encode(struct elog_store *s, const struct elog_record *recs, size_t n,
 		       struct elog_seal **out, struct elog_err *err);
 int store__seal_insert(struct elog_store *s, const struct elog_seal *p);
+/* The hot table's oldest rows (with ids below `below`, when not 0), at most max, into
+ * recs[0..*n) (strings in strs), in id order, inside the caller's transaction. SQLite code. */
+struct elog_arena;
+int store__hot_rows(struct elog_store *s, struct elog_record *recs, size_t max, int64_t below,
+		    size_t *n, struct elog_arena *strs);
 
 /* A text column, never NULL ("" for SQL NULL); valid until the next step. */
 static inline char *store__col_text(sqlite3_stmt *st, int col)
