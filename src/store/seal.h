@@ -70,7 +70,9 @@ int elog_store_seal_commit(struct elog_store *s, const struct elog_seal *p, int6
  * (as a row it was inserted, copied, compressed by the sealer and deleted again: most of the
  * writer's time). Only when n >= ELOG_BLOCK_MAX_RECORDS and the hot rows and the new records
  * fill at least one block more than the hot rows: every hot row is sealed (a block's ids are
- * all below every hot row's), the newest records short of a whole block stay rows.
+ * all below every hot row's); the newest records short of a whole block stay rows when they
+ * are fewer than half a block, else they make a smaller block of their own. Hot rows the
+ * copies lack (an earlier serve's) are read back, up to 16384.
  * hot[0..nhot): the caller's copies of the hot table's rows, oldest first, consecutive ids
  * (not changed; strings borrowed). They are sealed only when the table's id range is theirs;
  * otherwise (rows an earlier serve left, a removal since) everything goes in as rows, as

@@ -908,8 +908,13 @@ static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t
 		hot = back;
 copies_ok:
 		/* every hot row goes into a block, with new records after it: a block's ids must
-		 * all be below every hot row's */
+		 * all be below every hot row's. What is left short of a whole block stays hot
+		 * when it is less than half a block, else it is sealed as a smaller block: left
+		 * hot, those rows were written and deleted again by every transaction of a burst
+		 * (a third more WAL at 3,000 of them), and half a block compresses nearly as well */
 		nseal = (nhot + na) / block * block;
+		if (nhot + na - nseal >= block / 2)
+			nseal = nhot + na;
 		if (nseal <= nhot) {
 			nseal = 0;
 			goto rows;
@@ -951,8 +956,9 @@ copies_ok:
 		tmp = xmalloc(block * sizeof(*tmp));
 		for (size_t b = 0; b < nseal; b += block) {
 			struct elog_seal *p = NULL;
+			size_t bn = nseal - b < block ? nseal - b : block;
 
-			for (size_t k = 0; k < block; k++) {
+			for (size_t k = 0; k < bn; k++) {
 				size_t at = b + k;
 
 				if (at < nhot) {
@@ -964,7 +970,7 @@ copies_ok:
 					tmp[k] = *r;
 				}
 			}
-			if ((ret = store__seal_encode(s, tmp, block, &p, err)) != 0)
+			if ((ret = store__seal_encode(s, tmp, bn, &p, err)) != 0)
 				goto out;
 			rc = store__seal_insert(s, p);
 			elog_seal_free(p);
