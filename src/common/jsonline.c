@@ -428,25 +428,25 @@ static int parse_text(const char *line, size_t n, struct elog_record *r)
 	return ELOG_JL_MSG | (cut ? ELOG_JL_TRUNCATED : 0);
 }
 
-static void jl_free(struct jl *j)
-{
-	elog_buf_release(&j->key);
-	elog_buf_release(&j->val);
-	elog_buf_release(&j->fields);
-	elog_buf_release(&j->msg);
-	elog_buf_release(&j->comp);
-	elog_buf_release(&j->tmp);
-}
+/* What to do with each of j's buffers: release every one, release those a long line grew past
+ * JL_KEEP, or empty them and keep their memory. */
+enum jl_bufs_op { JL_RELEASE, JL_TRIM, JL_RESET };
 
-/* Gives back the buffers a long line grew past JL_KEEP. */
-static void jl_trim(struct jl *j)
+static void jl_bufs(struct jl *j, enum jl_bufs_op op)
 {
 	struct elog_buf *bufs[] = { &j->key, &j->val, &j->fields, &j->msg, &j->comp, &j->tmp };
-	size_t i;
 
-	for (i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
-		if (bufs[i]->cap > JL_KEEP)
+	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+		if (op == JL_RESET)
+			elog_buf_reset(bufs[i]);
+		else if (op == JL_RELEASE || bufs[i]->cap > JL_KEEP)
 			elog_buf_release(bufs[i]);
+	}
+}
+
+static void jl_free(struct jl *j)
+{
+	jl_bufs(j, JL_RELEASE);
 }
 
 /* Readies j for a line, its buffers emptied but kept. */
@@ -454,12 +454,7 @@ static void jl_start(struct jl *j)
 {
 	j->depth = 0;
 	j->kc = K_OTHER;
-	elog_buf_reset(&j->key);
-	elog_buf_reset(&j->val);
-	elog_buf_reset(&j->fields);
-	elog_buf_reset(&j->msg);
-	elog_buf_reset(&j->comp);
-	elog_buf_reset(&j->tmp);
+	jl_bufs(j, JL_RESET);
 	j->comp_rank = 0;
 	j->comp_subkey = 0;
 	j->level = -1;
@@ -718,10 +713,10 @@ void elog_jsonline_record_arena(struct elog_jsonline *p, struct elog_arena *a, c
 
 	if (parse_object(j, &p->h, s, m)) {
 		add_defaults(a, &j->tmp, line, n, cut, json_store(j, a, r), d, r);
-		jl_trim(j);
+		jl_bufs(j, JL_TRIM);
 		return;
 	}
-	jl_trim(j);
+	jl_bufs(j, JL_TRIM);
 	/* text: the sniffer and logfmt work on a record of malloc'd strings, copied then */
 	elog_record_init(&t);
 	elog_jsonline_record(line, n, cut, d, &t);

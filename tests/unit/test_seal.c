@@ -114,16 +114,22 @@ static void same(struct elog_store *sealed, struct elog_store *plain, const stru
 	elog_buf_release(&y);
 }
 
-static int64_t count_blocks(struct elog_store *s)
+/* The one number a query gives (-1 when it fails). */
+static int64_t one_int(struct elog_store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
-	if (sqlite3_prepare_v2(elog_store_db(s), "SELECT count(*) FROM blocks", -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(elog_store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+static int64_t count_blocks(struct elog_store *s)
+{
+	return one_int(s, "SELECT count(*) FROM blocks");
 }
 
 #define N 20000
@@ -260,14 +266,7 @@ static void test_read_back(void)
 
 static int64_t count_rows(struct elog_store *s)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	if (sqlite3_prepare_v2(elog_store_db(s), "SELECT count(*) FROM records", -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return one_int(s, "SELECT count(*) FROM records");
 }
 
 /* The copies of the hot rows a sealing insert needs (serve's writer keeps them): the records
