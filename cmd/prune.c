@@ -122,8 +122,10 @@ static int run_prune(int argc, char **argv)
 				    &removed, &err);
 	if (rc == 0 && o.size >= 0)
 		rc = remove_to_size(st, o.size, &removed, &err);
-	/* the freed pages go back to the file system (a history created with schema 4 on) */
-	if (rc == 0 && removed > 0)
+	/* the freed pages go back to the file system (a history created with schema 4 on): also
+	 * when --size found the data fitting already, as pages a seal freed may still be in the
+	 * file, and --size is about the file */
+	if (rc == 0 && (removed > 0 || o.size >= 0))
 		rc = elog_store_shrink(st, &err);
 	if (rc == 0)
 		rc = elog_store_history_info(st, &hi, &err);

@@ -78,7 +78,8 @@ MIN=$1 MAX=$2 CNT=$3
 [ "$CNT" = $((MAX - MIN + 1)) ] || fail "$CNT records between $MIN and $MAX"
 # (schema 6 seals the records into compressed blocks, ~10x denser than rows: more of the
 # N fit in the bound once sealed; the bound bit when the min id is above 1, checked above)
-q "SELECT msg FROM records WHERE id = $N" | grep -q . || fail "the newest record is missing"
+elog export --db "$T/ret.db" --json -n 1 | grep -q "^{\"id\":$N," ||
+	fail "the newest record is missing: $(elog export --db "$T/ret.db" --json -n 1)"
 # the summary ps reads follows the removals
 [ "$(q "SELECT sum(n) FROM component_stats")" = "$CNT" ] ||
 	fail "component_stats says $(q "SELECT sum(n) FROM component_stats"), records $CNT"

@@ -69,20 +69,22 @@ start_serve p
 elog send <"$T/big" || fail "send big"
 stop_serve
 before=$(stat -c %s "$T/p.db")
-elog prune --db "$T/p.db" --size 200K >"$T/out3" || fail "prune --size"
+elog prune --db "$T/p.db" --size 100K >"$T/out3" || fail "prune --size"
 after=$(stat -c %s "$T/p.db")
-[ "$after" -le $((200 * 1024 + 64 * 1024)) ] || fail "file $after bytes after --size 200K (was $before)"
+[ "$after" -le $((100 * 1024 + 64 * 1024)) ] || fail "file $after bytes after --size 100K (was $before)"
 [ "$after" -lt "$before" ] || fail "file did not shrink: $before -> $after"
-[ "$(q "SELECT max(id) FROM records")" = "$(q "SELECT max(id) FROM records WHERE msg LIKE '%20000'")" ] ||
-	fail "the newest record went"
-[ "$(q "SELECT count(*) FROM records")" -lt 20000 ] || fail "nothing removed"
+# (counted through elog: a burst of 20000 may be sealed in blocks as it comes)
+elog export --db "$T/p.db" --csv | tail -1 | grep -q 'padding padding padding padding 20000' ||
+	fail "the newest record went: $(elog export --db "$T/p.db" --csv | tail -1)"
+[ "$(history_count "$T/p.db")" -lt 20000 ] || fail "nothing removed"
 
 say "prune everything: ids still go on after the last one removed"
-last=$(q "SELECT max(id) FROM records")
+last=$(history_last_id "$T/p.db")
 elog prune --db "$T/p.db" --size 0 >"$T/out4" || fail "prune all"
-[ "$(q "SELECT count(*) FROM records")" = 0 ] || fail "records left"
+[ "$(history_count "$T/p.db")" = 0 ] || fail "records left: $(history_count "$T/p.db")"
 start_serve p
 elog send -c z "after all" || fail "send after all"
-[ "$(q "SELECT id FROM records")" = $((last + 1)) ] || fail "id $(q "SELECT id FROM records"), last was $last"
+[ "$(history_last_id "$T/p.db")" = $((last + 1)) ] ||
+	fail "id $(history_last_id "$T/p.db"), last was $last"
 elog ps --disk | grep -q "^removed:  records before id $((last + 1)) " || fail "ps --disk: $(elog ps --disk)"
 stop_serve
