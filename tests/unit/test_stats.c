@@ -45,6 +45,31 @@ static const struct elog_component_stats *find(const struct elog_component_stats
 	return NULL;
 }
 
+/* n records: record i of component "c<i % distinct>" (four digits), source y or x, level
+ * i % 6, arrival base + i * step; names holds the names. */
+struct named_recs {
+	struct elog_record *r;
+	char (*names)[16];
+};
+
+static struct named_recs named_recs(size_t n, size_t distinct, int64_t base, int64_t step)
+{
+	struct named_recs x = { xcalloc(n, sizeof(*x.r)), xcalloc(n, 16) };
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(x.names[i], 16, "c%04u", (unsigned)(i % distinct));
+		rec(&x.r[i], x.names[i], i % 2 ? "x" : "y", (int)(i % 6), base + (int64_t)i * step,
+		    NULL);
+	}
+	return x;
+}
+
+static void named_recs_free(struct named_recs *x)
+{
+	free(x->r);
+	free(x->names);
+}
+
 /* Duplicates (a dedupe key already stored) are not counted; first/last are arrival times. */
 static void test_counts_and_duplicates(void)
 {
@@ -97,25 +122,18 @@ static void test_counts_and_duplicates(void)
 static void test_many_keys(void)
 {
 	struct elog_store *s = open_mem();
-	struct elog_record *r = xcalloc(3000, sizeof(*r));
-	char (*names)[16] = xcalloc(3000, 16);
+	struct named_recs x;
 	struct elog_component_stats *v = NULL;
 	struct elog_err err;
 	uint64_t omitted = 0, total = 0;
 	size_t n = 0, i;
 	int ok = 1;
 
-	if (!s) {
-		free(r);
-		free(names);
+	if (!s)
 		return;
-	}
 	elog_err_clear(&err);
-	for (i = 0; i < 3000; i++) {
-		snprintf(names[i], 16, "c%03zu", i % 700);
-		rec(&r[i], names[i], i % 2 ? "x" : "y", (int)(i % 6), 0, NULL);
-	}
-	CHECK_INT(elog_store_insert(s, r, 3000, NULL, &err), 0);
+	x = named_recs(3000, 700, 0, 0);
+	CHECK_INT(elog_store_insert(s, x.r, 3000, NULL, &err), 0);
 	CHECK_INT(elog_store_stats(s, elog_now_ns(), &v, &n, &omitted, &err), 0);
 	CHECK_INT(n, 700);
 	for (i = 0; i < n; i++) {
@@ -126,8 +144,7 @@ static void test_many_keys(void)
 	CHECK(ok);
 	CHECK_INT(total, 3000);
 	elog_component_stats_free(v, n);
-	free(r);
-	free(names);
+	named_recs_free(&x);
 	elog_store_close(s);
 }
 
@@ -206,25 +223,18 @@ static void test_window(void)
 static void test_components_in_one_block(void)
 {
 	struct elog_store *s = open_mem();
-	struct elog_record *r = xcalloc(4096, sizeof(*r));
-	char (*names)[16] = xcalloc(4096, 16);
+	struct named_recs x;
 	struct elog_component_stats *v = NULL;
 	struct elog_err err;
 	uint64_t omitted = 0;
 	size_t n = 0, i, bad = 0;
 	int64_t sealed = 0, base = 1700000000 * S, t0;
 
-	if (!s) {
-		free(r);
-		free(names);
+	if (!s)
 		return;
-	}
 	elog_err_clear(&err);
-	for (i = 0; i < 4096; i++) {
-		snprintf(names[i], 16, "c%04zu", i);
-		rec(&r[i], names[i], "x", 2, base + (int64_t)i * 1000, NULL);
-	}
-	CHECK_INT(elog_store_insert(s, r, 4096, NULL, &err), 0);
+	x = named_recs(4096, 4096, base, 1000);
+	CHECK_INT(elog_store_insert(s, x.r, 4096, NULL, &err), 0);
 	CHECK_INT(elog_store_seal_now(s, 0, 1, &sealed, &err), 0);
 	CHECK_INT(sealed, 4096);
 	t0 = elog_now_ns();
@@ -242,8 +252,7 @@ static void test_components_in_one_block(void)
 		CHECK(!"stats decode the block once");
 	}
 	elog_component_stats_free(v, n);
-	free(r);
-	free(names);
+	named_recs_free(&x);
 	elog_store_close(s);
 }
 
