@@ -217,17 +217,15 @@ int hub__seal_insert(struct elog_hub *h, struct elog_record *recs, size_t n, siz
 		/* every hot row is in a block now: a block of them the sealer has in hand (or
 		 * had encoded) would find its rows gone; it is dropped. The copies sealed go;
 		 * the rows left hot are copied below. */
-		pthread_mutex_lock(&h->mu);
-		elog_seal_free(h->seal_ready);
-		h->seal_ready = NULL;
-		if (h->seal_job)
-			h->seal_cancel = 1;
-		pthread_mutex_unlock(&h->mu);
 		stage_drop_below(h, through + 1);
 		sealed = 0;
 		while (k < n && recs[k].id <= through)
 			sealed += recs[k++].id > 0;
 		pthread_mutex_lock(&h->mu);
+		elog_seal_free(h->seal_ready);
+		h->seal_ready = NULL;
+		if (h->seal_job)
+			h->seal_cancel = 1;
 		h->stats.sealed_direct += sealed;
 		pthread_mutex_unlock(&h->mu);
 	}

@@ -816,15 +816,22 @@ fail:
 	return elog_err_set(err, code, "cannot write history '%s': %s", s->path, cause);
 }
 
-/*
- * The sealing insert (elog_store_insert_sealing), inside the write transaction begun by
- * insert_impl with max_id read: decides each record's key and id first, then seals the oldest
- * whole blocks of hot[0..nhot) followed by the new records, deleting those hot rows, and
- * inserts the rest as rows. When the hot table is not exactly hot[0..nhot) (rows another
- * serve left, a removal since the copies were made), everything goes in as rows. Returns 0
- * or a negative code with err; *count the rows stored, *through the largest id sealed (0:
- * none); the records' ids set.
- */
+/* A record about to be inserted with id `id` if it is new: its times filled in, its dedupe key
+ * (if any) stored. *keep: 0 for a duplicate (a key stored before, or earlier in the batch).
+ * SQLite code. */
+static int insert_prepare(struct elog_store *s, struct elog_record *r, int64_t id, int *keep)
+{
+	r->id = 0;
+	if (r->arrival_ns == 0)
+		r->arrival_ns = elog_now_ns();
+	if (r->ts_ns == 0)
+		r->ts_ns = r->arrival_ns;
+	*keep = 1;
+	if (r->dedupe_key && *r->dedupe_key)
+		return store__dedupe_add_batched(s, r->dedupe_key, id, keep);
+	return SQLITE_OK;
+}
+
 /* The hot table's smallest and largest ids (0 when empty): two seeks (min() and max() in one
  * SELECT would scan the table). */
 #define SQL_HOT_RANGE \
@@ -835,6 +842,14 @@ fail:
  * most this many: once, then the caller's copies match again. More (a history just upgraded)
  * are left to the sealer. */
 #define READ_BACK_MAX (4 * ELOG_BLOCK_MAX_RECORDS)
+/*
+ * The sealing insert (elog_store_insert_sealing), inside the write transaction begun by
+ * insert_impl with max_id read: decides each record's key and id first, then seals hot[0..nhot)
+ * (hot rows it lacks read back) followed by the new records into blocks, deleting those hot
+ * rows, and inserts the rest as rows. With more hot rows than it reads back, or fewer than a
+ * block of new records, everything goes in as rows. Returns 0 or a negative code with err;
+ * *count the rows stored, *through the largest id sealed (0: none); the records' ids set.
+ */
 static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t n,
 			  const struct elog_record *hot, size_t nhot, int64_t max_id,
 			  size_t *count, int64_t *through, struct elog_err *err)
@@ -849,24 +864,13 @@ static int insert_sealing(struct elog_store *s, struct elog_record *recs, size_t
 
 	elog_arena_init(&back_strs);
 	for (size_t i = 0; i < n; i++) {
-		struct elog_record *r = &recs[i];
+		int keep;
 
-		r->id = 0;
-		if (r->arrival_ns == 0)
-			r->arrival_ns = elog_now_ns();
-		if (r->ts_ns == 0)
-			r->ts_ns = r->arrival_ns;
-		if (r->dedupe_key && *r->dedupe_key) {
-			int added;
-
-			rc = store__dedupe_add_batched(s, r->dedupe_key,
-						       max_id + 1 + (int64_t)na, &added);
-			if (rc != SQLITE_OK)
-				goto out;
-			if (!added)
-				continue;
-		}
-		acc[na++] = i;
+		rc = insert_prepare(s, &recs[i], max_id + 1 + (int64_t)na, &keep);
+		if (rc != SQLITE_OK)
+			goto out;
+		if (keep)
+			acc[na++] = i;
 	}
 	if (s->version < 6 || na < block)
 		goto rows;
@@ -1038,24 +1042,13 @@ static int insert_impl(struct elog_store *s, struct elog_record *recs, size_t n,
 	 * end goes in smaller ones. Ids follow the order, each max + 1. */
 	for (i = 0; i <= n; i++) {
 		if (i < n) {
-			struct elog_record *r = &recs[i];
-			const char *dk = r->dedupe_key;
+			int keep;
 
-			r->id = 0;
-			if (r->arrival_ns == 0)
-				r->arrival_ns = elog_now_ns();
-			if (r->ts_ns == 0)
-				r->ts_ns = r->arrival_ns;
-			if (dk && *dk) {
-				int added;
-
-				rc = store__dedupe_add_batched(s, dk, max_id + 1 + (int64_t)np,
-							       &added);
-				if (rc != SQLITE_OK)
-					goto fail;
-				if (!added)
-					continue;
-			}
+			rc = insert_prepare(s, &recs[i], max_id + 1 + (int64_t)np, &keep);
+			if (rc != SQLITE_OK)
+				goto fail;
+			if (!keep)
+				continue;
 			pend[np++] = i;
 			if (np < MULTI_ROWS)
 				continue;
